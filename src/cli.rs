@@ -1,0 +1,159 @@
+//! The command-line interface: the clap definition, logging set-up, dispatch, and the one
+//! place where errors are printed and turned into exit codes.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::commands;
+use crate::env_vars;
+use crate::environment::Environment;
+use crate::exit::{Exit, UserError};
+
+/// Put a human approval in front of risky commands.
+#[derive(Debug, Parser)]
+#[command(name = "gatekeep", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate a command against the policies without running it.
+    Check(commands::check::Args),
+    /// Inspect, validate and test policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Print a shell completion script.
+    Completions(commands::completions::Args),
+}
+
+/// `gatekeep policy …`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate policy files; problems are printed as FILE:LINE:COL: message.
+    Lint(commands::policy_lint::Args),
+    /// Run every rule's example commands through the full engine.
+    Test(commands::policy_test::Args),
+    /// Show the policy sources in force and their rule counts.
+    List(commands::policy_list::Args),
+}
+
+/// Policy selection shared by the commands that evaluate.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PolicyArgs {
+    /// Policy file or directory of *.yaml; repeatable. Replaces the user-level policies
+    /// (the administrator's /etc/gatekeep/policies always applies).
+    #[arg(long = "policy", value_name = "PATH")]
+    pub policies: Vec<PathBuf>,
+}
+
+/// Runs the command line of this process.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                Exit::Error.into()
+            } else {
+                Exit::Success.into()
+            };
+        }
+    };
+    let env = Environment::from_process();
+    init_tracing(cli.verbose, &env);
+    match run(cli, &env) {
+        Ok(exit) => exit.into(),
+        Err(error) => report(&error).into(),
+    }
+}
+
+fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Check(args) => commands::check::run(args, env),
+        Command::Policy(PolicyCommand::Lint(args)) => commands::policy_lint::run(args, env),
+        Command::Policy(PolicyCommand::Test(args)) => commands::policy_test::run(args, env),
+        Command::Policy(PolicyCommand::List(args)) => commands::policy_list::run(args, env),
+        Command::Completions(args) => commands::completions::run(args),
+    }
+}
+
+/// Prints an error for people and picks the exit code.
+fn report(error: &anyhow::Error) -> Exit {
+    let mut stderr = anstream::stderr();
+    use std::io::Write as _;
+    let red = anstyle::AnsiColor::Red.on_default().bold();
+    if let Some(user) = error.downcast_ref::<UserError>() {
+        let _ = writeln!(stderr, "gatekeep: {red}error{red:#}: {}", user.message);
+        if let Some(hint) = &user.hint {
+            let _ = writeln!(stderr, "  hint: {hint}");
+        }
+        return user.exit;
+    }
+    let _ = writeln!(stderr, "gatekeep: {red}error{red:#}: {error:#}");
+    Exit::Error
+}
+
+fn init_tracing(verbose: u8, env: &Environment) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "gatekeep=info",
+        2 => "gatekeep=debug",
+        _ => "trace",
+    };
+    let filter = env
+        .get(env_vars::RUST_LOG)
+        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
+    let ansi = std::io::stderr().is_terminal() && env.get(env_vars::NO_COLOR).is_none();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .without_time()
+        .try_init();
+}
+
+/// Files generated from the clap definition: completions for every shell and man pages.
+/// Paths are relative to the repository root.
+pub fn generated_files() -> Vec<(PathBuf, Vec<u8>)> {
+    use clap_complete::{Generator as _, Shell};
+    let mut files = Vec::new();
+    for shell in [
+        Shell::Bash,
+        Shell::Zsh,
+        Shell::Fish,
+        Shell::Elvish,
+        Shell::PowerShell,
+    ] {
+        let mut out = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "gatekeep", &mut out);
+        let name = shell.file_name("gatekeep");
+        files.push((PathBuf::from("completions").join(name), out));
+    }
+    let mut command = Cli::command();
+    command.build();
+    man_pages(&command, "gatekeep", &mut files);
+    files
+}
+
+fn man_pages(command: &clap::Command, name: &str, files: &mut Vec<(PathBuf, Vec<u8>)>) {
+    let mut out = Vec::new();
+    let page = command.clone().name(name.to_owned());
+    clap_mangen::Man::new(page)
+        .render(&mut out)
+        .expect("rendering to memory cannot fail");
+    files.push((PathBuf::from("man").join(format!("{name}.1")), out));
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+        man_pages(sub, &format!("{name}-{}", sub.get_name()), files);
+    }
+}

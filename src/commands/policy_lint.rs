@@ -1,0 +1,55 @@
+//! `gatekeep policy lint`: validate policy files.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use crate::environment::Environment;
+use crate::exit::Exit;
+use crate::paths::Paths;
+use crate::policy::{Policy, SourceSet, read_path};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Files or directories to check (default: the policies in force).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
+    let mut out = anstream::stdout();
+    let mut sources = Vec::new();
+    let mut unreadable = 0;
+    if args.paths.is_empty() {
+        sources = SourceSet::discover(&Paths::from_env(env), env, &[])?.all();
+    }
+    for path in &args.paths {
+        match read_path(path) {
+            Ok(found) => sources.extend(found),
+            Err(e) => {
+                writeln!(out, "{}: cannot read: {e}", path.display())?;
+                unreadable += 1;
+            }
+        }
+    }
+    let files = sources.len();
+    match Policy::load(&sources) {
+        Ok(policy) if unreadable == 0 => {
+            eprintln!(
+                "gatekeep: {} rules in {files} files, no problems",
+                policy.rules().len()
+            );
+            Ok(Exit::Success)
+        }
+        Ok(_) => Ok(Exit::Error),
+        Err(error) => {
+            for problem in &error.problems {
+                writeln!(out, "{problem}")?;
+            }
+            eprintln!(
+                "gatekeep: {} problems in {files} files",
+                error.problems.len() + unreadable
+            );
+            Ok(Exit::Error)
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The client configuration file (`config.yaml`): see docs/config.md.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::exit::UserError;
+
+/// Client settings. Every key is optional; unknown keys are errors.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Base URL of the approval service.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// Audit log path (overridden by `GATEKEEP_LOG` and `--log`).
+    #[serde(default)]
+    pub log: Option<PathBuf>,
+    /// Rotate the audit log when it grows past this many bytes.
+    #[serde(default)]
+    pub log_max_bytes: Option<u64>,
+    /// Extra regular expressions whose matches are redacted from logs and requests.
+    #[serde(default)]
+    pub redact: Vec<String>,
+    /// How long `gatekeep hook` waits for a decision (e.g. `50s`).
+    #[serde(default)]
+    pub hook_wait: Option<String>,
+}
+
+impl Config {
+    /// Reads `path`; a missing file is an empty configuration.
+    pub fn load(path: &Path) -> Result<Config, UserError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => {
+                return Err(
+                    UserError::new(format!("cannot read {}: {e}", path.display()))
+                        .hint("fix the file's permissions or point GATEKEEP_CONFIG elsewhere"),
+                );
+            }
+        };
+        let config: Config = serde_saphyr::from_str(&text).map_err(|e| {
+            let (line, column, message) = crate::yaml::error_parts(&e);
+            let at = if line == 0 {
+                String::new()
+            } else {
+                format!(":{line}:{column}")
+            };
+            UserError::new(format!("{}{at}: {message}", path.display()))
+                .hint("see docs/config.md for the keys")
+        })?;
+        for pattern in &config.redact {
+            regex::Regex::new(pattern).map_err(|_| {
+                UserError::new(format!(
+                    "{}: invalid redact pattern `{pattern}`",
+                    path.display()
+                ))
+                .hint("redact entries are regular expressions")
+            })?;
+        }
+        if let Some(wait) = &config.hook_wait {
+            crate::policy::parse_duration(wait)
+                .map_err(|m| UserError::new(format!("{}: hook_wait: {m}", path.display())))?;
+        }
+        Ok(config)
+    }
+}

@@ -1,0 +1,84 @@
+//! Where gatekeep keeps its files, computed by one pure function over an environment snapshot.
+
+use std::path::{Path, PathBuf};
+
+use crate::env_vars;
+use crate::environment::Environment;
+
+/// The administrator's policy directory; always applied when it exists.
+pub const ADMIN_POLICY_DIR: &str = "/etc/gatekeep/policies";
+
+/// Every location gatekeep uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Paths {
+    pub admin_policies: PathBuf,
+    pub config_file: PathBuf,
+    pub user_policies: PathBuf,
+    pub log_file: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+fn xdg(env: &Environment, var: &str, home: &Path, fallback: &str) -> PathBuf {
+    env.get(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| home.join(fallback))
+}
+
+impl Paths {
+    /// Computes the paths: `GATEKEEP_*` overrides, then the XDG base directories.
+    pub fn from_env(env: &Environment) -> Paths {
+        let home = env
+            .get(env_vars::HOME)
+            .map(PathBuf::from)
+            .or_else(|| etcetera::home_dir().ok())
+            .unwrap_or_else(|| PathBuf::from("/"));
+        let config = xdg(env, env_vars::XDG_CONFIG_HOME, &home, ".config").join("gatekeep");
+        let state = xdg(env, env_vars::XDG_STATE_HOME, &home, ".local/state").join("gatekeep");
+        let data = xdg(env, env_vars::XDG_DATA_HOME, &home, ".local/share").join("gatekeep");
+        let admin = if cfg!(debug_assertions) {
+            env.get(env_vars::GATEKEEP_TEST_ADMIN_POLICY_DIR)
+                .map(PathBuf::from)
+        } else {
+            None
+        };
+        Paths {
+            admin_policies: admin.unwrap_or_else(|| PathBuf::from(ADMIN_POLICY_DIR)),
+            config_file: env
+                .get(env_vars::GATEKEEP_CONFIG)
+                .map_or_else(|| config.join("config.yaml"), PathBuf::from),
+            user_policies: config.join("policies"),
+            log_file: env
+                .get(env_vars::GATEKEEP_LOG)
+                .map_or_else(|| state.join("audit.jsonl"), PathBuf::from),
+            data_dir: data,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xdg_then_home() {
+        let env = Environment::from_pairs([("HOME", "/home/a"), ("XDG_STATE_HOME", "/state")]);
+        let paths = Paths::from_env(&env);
+        assert_eq!(
+            paths.config_file,
+            Path::new("/home/a/.config/gatekeep/config.yaml")
+        );
+        assert_eq!(paths.log_file, Path::new("/state/gatekeep/audit.jsonl"));
+        let env = Environment::from_pairs([
+            ("HOME", "/h"),
+            ("XDG_CONFIG_HOME", "relative"),
+            ("GATEKEEP_LOG", "/l.jsonl"),
+        ]);
+        let paths = Paths::from_env(&env);
+        assert_eq!(
+            paths.user_policies,
+            Path::new("/h/.config/gatekeep/policies")
+        );
+        assert_eq!(paths.log_file, Path::new("/l.jsonl"));
+    }
+}

@@ -1,0 +1,485 @@
+//! Turns policy sources into a compiled [`Policy`], reporting every problem with its
+//! file, line and column.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+use serde_saphyr::{Location, Spanned};
+use sha2::{Digest, Sha256};
+
+use super::matcher::{Matcher, OptionName, ValueOptions, When};
+use super::pattern::Pattern;
+use super::schema::{ApprovalSpec, FileSpec, MatchSpec, Patterns};
+use super::{Decision, Source};
+
+/// Approval requirements of one rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Approval {
+    /// `group:NAME` or `user:NAME` entries; any of them may approve.
+    pub approvers: Vec<String>,
+    /// Distinct approvals needed.
+    pub quorum: u32,
+    /// How long a request may wait, in seconds.
+    pub timeout_seconds: u64,
+    /// The requester must give a reason.
+    pub reason_required: bool,
+}
+
+impl Approval {
+    /// What applies when neither a rule nor its file says otherwise.
+    pub fn builtin() -> Self {
+        Self {
+            approvers: vec!["group:reviewers".to_owned()],
+            quorum: 1,
+            timeout_seconds: 15 * 60,
+            reason_required: false,
+        }
+    }
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub description: Option<String>,
+    pub decision: Decision,
+    pub approval: Approval,
+    /// Where the rule was defined, as `origin:line:col`.
+    pub origin: String,
+    pub(super) alternatives: Vec<Matcher>,
+    /// Option names used by this rule, which take a value when parsing commands for it.
+    pub(super) value_options: ValueOptions,
+    /// Example commands: (command, expected to match, location).
+    pub tests: Vec<(String, bool, String)>,
+}
+
+/// A file's contribution to the global settings.
+#[derive(Debug)]
+pub(super) struct FileDefaults {
+    pub default: Decision,
+    pub opaque: Decision,
+    pub approval: Approval,
+}
+
+/// A loaded, validated set of policy sources, ready for evaluation.
+#[derive(Debug)]
+pub struct Policy {
+    pub(super) rules: Vec<Rule>,
+    /// Rules whose every alternative names literal programs, by program name.
+    pub(super) index: HashMap<String, Vec<usize>>,
+    /// Rules that must be tried on every command.
+    pub(super) general: Vec<usize>,
+    pub(super) programs: HashMap<String, ValueOptions>,
+    pub(super) default: (Decision, Approval),
+    pub(super) opaque: (Decision, Approval),
+    digest: String,
+    summaries: Vec<(String, usize)>,
+}
+
+/// One problem found in a policy source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub origin: String,
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.origin, self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.origin, self.line, self.column, self.message
+            )
+        }
+    }
+}
+
+/// Every problem found while loading policies.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{}", .problems.first().map(ToString::to_string).unwrap_or_default())]
+pub struct PolicyError {
+    pub problems: Vec<Problem>,
+}
+
+struct Compiler<'a> {
+    origin: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Compiler<'_> {
+    fn problem(&mut self, at: Location, message: impl Into<String>) {
+        self.problems.push(Problem {
+            origin: self.origin.to_owned(),
+            line: at.line(),
+            column: at.column(),
+            message: message.into(),
+        });
+    }
+
+    fn patterns(&mut self, patterns: &Patterns) -> Vec<Pattern> {
+        let mut out = Vec::new();
+        for spanned in &patterns.0 {
+            match Pattern::new(&spanned.value) {
+                Ok(pattern) => out.push(pattern),
+                Err(message) => self.problem(spanned.referenced, message),
+            }
+        }
+        out
+    }
+
+    fn option_names(&mut self, key: &Spanned<String>) -> Vec<OptionName> {
+        let mut names = Vec::new();
+        for name in key.value.split('|') {
+            match OptionName::parse(name) {
+                Some(parsed) => names.push(parsed),
+                None => self.problem(
+                    key.referenced,
+                    format!("invalid option name `{name}` (options start with `-`)"),
+                ),
+            }
+        }
+        names
+    }
+
+    fn matcher(
+        &mut self,
+        spec: &MatchSpec,
+        at: Location,
+        value_options: &mut ValueOptions,
+    ) -> Matcher {
+        let empty = spec.program.is_none()
+            && spec.options.is_none()
+            && spec.env.is_none()
+            && spec.args.is_none()
+            && spec.flags.is_none()
+            && spec.any_arg.is_none()
+            && spec.when.is_none();
+        if empty {
+            self.problem(at, "empty match: name at least one condition");
+        }
+        let mut matcher = Matcher::default();
+        if let Some(program) = &spec.program {
+            matcher.program = Some(self.patterns(program));
+        }
+        for (key, patterns) in spec.options.iter().flat_map(|m| &m.0) {
+            let names = self.option_names(key);
+            for name in &names {
+                value_options.add(name);
+            }
+            let patterns = self.patterns(patterns);
+            matcher.options.push((names, patterns));
+        }
+        for (name, patterns) in spec.env.iter().flat_map(|m| &m.0) {
+            let patterns = self.patterns(patterns);
+            matcher.env.push((name.value.clone(), patterns));
+        }
+        if let Some(args) = &spec.args {
+            matcher.args = Some(args.iter().map(|p| self.patterns(p)).collect());
+        }
+        for flag in spec.flags.iter().flatten() {
+            let names = self.option_names(flag);
+            matcher.flags.push(names);
+        }
+        if let Some(any_arg) = &spec.any_arg {
+            matcher.any_arg = Some(self.patterns(any_arg));
+        }
+        if let Some(when) = &spec.when {
+            matcher.when = When {
+                user: when.user.as_ref().map(|p| self.patterns(p)),
+                host: when.host.as_ref().map(|p| self.patterns(p)),
+                cwd: when.cwd.as_ref().map(|p| self.patterns(p)),
+                agent: when.agent,
+                tty: when.tty,
+            };
+        }
+        if let Some(unless) = &spec.unless {
+            matcher.unless = Some(Box::new(self.matcher(unless, at, value_options)));
+        }
+        matcher
+    }
+
+    fn approval(&mut self, spec: Option<&ApprovalSpec>, base: &Approval) -> Approval {
+        let mut approval = base.clone();
+        let Some(spec) = spec else { return approval };
+        if let Some(approvers) = &spec.approvers {
+            approval.approvers.clear();
+            for approver in approvers {
+                let valid = approver.value.split_once(':').is_some_and(|(kind, name)| {
+                    matches!(kind, "group" | "user") && !name.is_empty()
+                });
+                if valid {
+                    approval.approvers.push(approver.value.clone());
+                } else {
+                    self.problem(
+                        approver.referenced,
+                        format!(
+                            "invalid approver `{}` (expected `group:NAME` or `user:NAME`)",
+                            approver.value
+                        ),
+                    );
+                }
+            }
+            if approvers.is_empty() {
+                self.problem(Location::UNKNOWN, "approvers must not be empty");
+            }
+        }
+        if let Some(quorum) = &spec.quorum {
+            if quorum.value == 0 {
+                self.problem(quorum.referenced, "quorum must be at least 1");
+            }
+            approval.quorum = quorum.value;
+        }
+        if let Some(timeout) = &spec.timeout {
+            match parse_duration(&timeout.value) {
+                Ok(seconds) => approval.timeout_seconds = seconds,
+                Err(message) => self.problem(timeout.referenced, message),
+            }
+        }
+        if let Some(required) = spec.reason_required {
+            approval.reason_required = required;
+        }
+        let users_only = approval.approvers.iter().all(|a| a.starts_with("user:"));
+        if users_only
+            && !approval.approvers.is_empty()
+            && approval.quorum as usize > approval.approvers.len()
+        {
+            if let Some(quorum) = &spec.quorum {
+                self.problem(
+                    quorum.referenced,
+                    format!(
+                        "quorum {} can never be met by {} listed users",
+                        approval.quorum,
+                        approval.approvers.len()
+                    ),
+                );
+            }
+        }
+        approval
+    }
+}
+
+/// Parses a duration such as `30s`, `15m`, `2h` or `1h 30m` into whole seconds.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let duration = jiff::SignedDuration::from_str(text.trim())
+        .map_err(|_| format!("invalid duration `{text}` (examples: 30s, 15m, 2h)"))?;
+    let seconds = duration.as_secs();
+    if seconds <= 0 {
+        return Err(format!("duration `{text}` must be at least one second"));
+    }
+    Ok(seconds.unsigned_abs())
+}
+
+fn yaml_problem(origin: &str, error: &serde_saphyr::Error) -> Problem {
+    let (line, column, message) = crate::yaml::error_parts(error);
+    Problem {
+        origin: origin.to_owned(),
+        line,
+        column,
+        message,
+    }
+}
+
+impl Policy {
+    /// Loads and validates `sources`, in order. Every problem is reported, not just the first.
+    pub fn load(sources: &[Source]) -> Result<Policy, PolicyError> {
+        let mut problems = Vec::new();
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut ids: BTreeMap<String, String> = BTreeMap::new();
+        let mut programs: HashMap<String, ValueOptions> = HashMap::new();
+        let mut files = Vec::new();
+        let mut summaries = Vec::new();
+        let mut hasher = Sha256::new();
+        for source in sources {
+            hasher.update(source.origin.as_bytes());
+            hasher.update([0]);
+            hasher.update((source.text.len() as u64).to_be_bytes());
+            hasher.update(source.text.as_bytes());
+            let spec: FileSpec = match serde_saphyr::from_str(&source.text) {
+                Ok(spec) => spec,
+                Err(error) => {
+                    problems.push(yaml_problem(&source.origin, &error));
+                    summaries.push((source.origin.clone(), 0));
+                    continue;
+                }
+            };
+            let mut compiler = Compiler {
+                origin: &source.origin,
+                problems: Vec::new(),
+            };
+            if spec.version.value != 1 {
+                compiler.problem(
+                    spec.version.referenced,
+                    format!(
+                        "unsupported policy version {} (this gatekeep reads version 1)",
+                        spec.version.value
+                    ),
+                );
+            }
+            let file_approval = compiler.approval(spec.approval.as_ref(), &Approval::builtin());
+            files.push(FileDefaults {
+                default: spec.default.unwrap_or(Decision::Allow),
+                opaque: spec.opaque.unwrap_or(Decision::Approve),
+                approval: file_approval.clone(),
+            });
+            for (name, program) in spec.programs.iter().flat_map(|m| &m.0) {
+                let entry = programs.entry(name.value.clone()).or_default();
+                for option in &program.value_options {
+                    match OptionName::parse(&option.value) {
+                        Some(parsed) => entry.add(&parsed),
+                        None => compiler.problem(
+                            option.referenced,
+                            format!(
+                                "invalid option name `{}` (options start with `-`)",
+                                option.value
+                            ),
+                        ),
+                    }
+                }
+            }
+            let count = spec.rules.len();
+            for rule in &spec.rules {
+                let at = rule.id.referenced;
+                let origin = format!("{}:{}:{}", source.origin, at.line(), at.column());
+                if rule.id.value.trim().is_empty() {
+                    compiler.problem(at, "rule id must not be empty");
+                }
+                if let Some(first) = ids.insert(rule.id.value.clone(), origin.clone()) {
+                    compiler.problem(
+                        at,
+                        format!(
+                            "duplicate rule id `{}` (first defined at {first})",
+                            rule.id.value
+                        ),
+                    );
+                }
+                let mut value_options = ValueOptions::default();
+                let alternatives: Vec<Matcher> = rule
+                    .matcher
+                    .value
+                    .0
+                    .iter()
+                    .map(|spec| compiler.matcher(spec, rule.matcher.referenced, &mut value_options))
+                    .collect();
+                if alternatives.is_empty() {
+                    compiler.problem(rule.matcher.referenced, "empty match list");
+                }
+                let approval = compiler.approval(rule.approval.as_ref(), &file_approval);
+                let mut tests = Vec::new();
+                if let Some(spec) = &rule.tests {
+                    for (list, expected) in [(&spec.matches, true), (&spec.no_match, false)] {
+                        for example in list {
+                            let at = example.referenced;
+                            tests.push((
+                                example.value.clone(),
+                                expected,
+                                format!("{}:{}:{}", source.origin, at.line(), at.column()),
+                            ));
+                        }
+                    }
+                }
+                rules.push(Rule {
+                    id: rule.id.value.clone(),
+                    description: rule.description.clone(),
+                    decision: rule.decision,
+                    approval,
+                    origin,
+                    alternatives,
+                    value_options,
+                    tests,
+                });
+            }
+            summaries.push((source.origin.clone(), count));
+            problems.extend(compiler.problems);
+        }
+        if !problems.is_empty() {
+            return Err(PolicyError { problems });
+        }
+        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut general = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            match rule.literal_programs() {
+                Some(names) => {
+                    for name in names {
+                        let slot = index.entry(name).or_default();
+                        if slot.last() != Some(&i) {
+                            slot.push(i);
+                        }
+                    }
+                }
+                None => general.push(i),
+            }
+        }
+        let pick = |select: fn(&FileDefaults) -> Decision, fallback: Decision| {
+            // The strictest wins; among equals, the first file (max_by_key keeps the last).
+            files.iter().rev().max_by_key(|f| select(f)).map_or_else(
+                || (fallback, Approval::builtin()),
+                |f| (select(f), f.approval.clone()),
+            )
+        };
+        let default = pick(|f| f.default, Decision::Allow);
+        let opaque = pick(|f| f.opaque, Decision::Approve);
+        Ok(Policy {
+            rules,
+            index,
+            general,
+            programs,
+            default,
+            opaque,
+            digest: hex::encode(hasher.finalize()),
+            summaries,
+        })
+    }
+
+    /// All rules, in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// SHA-256 over every loaded source (origin, length and bytes), lowercase hex.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Each source with the number of rules it defines.
+    pub fn summaries(&self) -> &[(String, usize)] {
+        &self.summaries
+    }
+
+    /// The decision when no rule matches, and for commands that cannot be analysed.
+    pub fn defaults(&self) -> (Decision, Decision) {
+        (self.default.0, self.opaque.0)
+    }
+
+    /// Literal program names the rules mention (for recognising hard links).
+    pub fn program_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.index.keys().cloned().collect();
+        names.sort();
+        names
+    }
+}
+
+impl Rule {
+    /// The literal program names of every alternative, or `None` when some alternative could
+    /// match other programs.
+    fn literal_programs(&self) -> Option<Vec<String>> {
+        let mut names = Vec::new();
+        for alternative in &self.alternatives {
+            let program = alternative.program.as_ref()?;
+            for pattern in program {
+                names.push(
+                    pattern
+                        .literal()
+                        .filter(|name| !name.contains('/'))?
+                        .to_owned(),
+                );
+            }
+        }
+        Some(names)
+    }
+}

@@ -1,0 +1,183 @@
+//! Evaluation: every analysed command against the rules that may concern it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::Decision;
+use super::compile::{Approval, Policy};
+use super::matcher::{self, Mode, ValueOptions};
+use crate::shell::{Analysis, Command};
+
+/// Who runs the command, where. Filled by the command layer; tests build it directly.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    pub user: String,
+    pub host: String,
+    pub cwd: String,
+    pub agent: bool,
+    pub tty: bool,
+    pub env: BTreeMap<String, String>,
+}
+
+/// A rule that matched one analysed command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Hit {
+    pub rule: String,
+    pub decision: Decision,
+    /// The rule matched only because part of the command is known at run time; the
+    /// decision is the policy's `opaque` one.
+    pub unprovable: bool,
+    /// Index into [`Evaluation::commands`].
+    pub command: usize,
+    pub description: Option<String>,
+    /// Which condition matched which word.
+    pub reasons: Vec<String>,
+}
+
+/// One approval requirement, as a reviewer service must enforce it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApprovalRequirement {
+    pub rule: String,
+    pub approvers: Vec<String>,
+    pub quorum: u32,
+}
+
+/// The outcome of evaluating one command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evaluation {
+    pub decision: Decision,
+    pub hits: Vec<Hit>,
+    pub commands: Vec<Vec<String>>,
+    /// Why parts of the command line could not be analysed.
+    pub opaque: Vec<String>,
+    pub approvals: Vec<ApprovalRequirement>,
+    pub timeout_seconds: Option<u64>,
+    pub reason_required: bool,
+}
+
+/// Pseudo rule id for commands that could not be analysed.
+pub const OPAQUE_RULE: &str = "<opaque>";
+/// Pseudo rule id for the default decision.
+pub const DEFAULT_RULE: &str = "<default>";
+
+impl Policy {
+    /// Decides what happens to the analysed command line.
+    pub fn evaluate(&self, analysis: &Analysis, ctx: &Context) -> Evaluation {
+        let mut hits = Vec::new();
+        for (index, command) in analysis.commands.iter().enumerate() {
+            self.evaluate_command(index, command, ctx, &mut hits);
+        }
+        let opaque_decision = self.opaque.0;
+        let mut contributions: Vec<(Decision, String, &Approval)> = Vec::new();
+        for hit in &hits {
+            let rule = self
+                .rules
+                .iter()
+                .find(|r| r.id == hit.rule)
+                .map(|r| &r.approval);
+            contributions.push((
+                hit.decision,
+                hit.rule.clone(),
+                rule.unwrap_or(&self.opaque.1),
+            ));
+        }
+        if !analysis.opaque.is_empty() {
+            contributions.push((opaque_decision, OPAQUE_RULE.to_owned(), &self.opaque.1));
+        }
+        // The default applies to every command no rule spoke about.
+        let unmatched = (0..analysis.commands.len()).any(|i| hits.iter().all(|h| h.command != i));
+        if unmatched || analysis.commands.is_empty() && analysis.opaque.is_empty() {
+            contributions.push((self.default.0, DEFAULT_RULE.to_owned(), &self.default.1));
+        }
+        let decision = contributions
+            .iter()
+            .map(|(d, _, _)| *d)
+            .max()
+            .unwrap_or(self.default.0);
+        let mut approvals = Vec::new();
+        let mut timeout = None::<u64>;
+        let mut reason_required = false;
+        if decision == Decision::Approve {
+            for (d, id, approval) in &contributions {
+                if *d != Decision::Approve
+                    || approvals
+                        .iter()
+                        .any(|a: &ApprovalRequirement| &a.rule == id)
+                {
+                    continue;
+                }
+                approvals.push(ApprovalRequirement {
+                    rule: id.clone(),
+                    approvers: approval.approvers.clone(),
+                    quorum: approval.quorum,
+                });
+                timeout = Some(timeout.map_or(approval.timeout_seconds, |t| {
+                    t.min(approval.timeout_seconds)
+                }));
+                reason_required |= approval.reason_required;
+            }
+        }
+        Evaluation {
+            decision,
+            hits,
+            commands: analysis.commands.iter().map(Command::argv_text).collect(),
+            opaque: analysis.opaque.clone(),
+            approvals,
+            timeout_seconds: timeout,
+            reason_required,
+        }
+    }
+
+    fn evaluate_command(
+        &self,
+        index: usize,
+        command: &Command,
+        ctx: &Context,
+        hits: &mut Vec<Hit>,
+    ) {
+        let mut candidates: Vec<usize> = self.general.clone();
+        for name in &command.names {
+            if let Some(rules) = self.index.get(name) {
+                candidates.extend(rules);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut declared = ValueOptions::default();
+        for name in &command.names {
+            if let Some(known) = self.programs.get(name) {
+                declared.merge(known);
+            }
+        }
+        let unknowns = command.has_unknowns();
+        for i in candidates {
+            let rule = &self.rules[i];
+            let parsed = matcher::parse(command, &declared, &rule.value_options);
+            let mut reasons = Vec::new();
+            let exact = rule.alternatives.iter().any(|alternative| {
+                reasons.clear();
+                alternative.matches(command, &parsed, ctx, Mode::Match, &mut reasons)
+            });
+            // A rule that cannot be proven either way counts, with the `opaque` decision,
+            // when it could make things stricter.
+            let unprovable = !exact
+                && unknowns
+                && rule.decision > Decision::Allow
+                && rule.alternatives.iter().any(|alternative| {
+                    reasons.clear();
+                    alternative.matches(command, &parsed, ctx, Mode::Possible, &mut reasons)
+                });
+            if exact || unprovable {
+                hits.push(Hit {
+                    rule: rule.id.clone(),
+                    decision: if exact { rule.decision } else { self.opaque.0 },
+                    unprovable,
+                    command: index,
+                    description: rule.description.clone(),
+                    reasons,
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! Matching one rule condition against one analysed command.
+
+use std::borrow::Cow;
+
+use super::eval::Context;
+use super::pattern::{Pattern, first_match};
+use crate::shell::{Arg, Command};
+
+/// An option name as written in a rule: `-h`, `--host` or a single-dash long name such as
+/// terraform's `-destroy`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OptionName {
+    Short(char),
+    Long(String),
+    SingleDashLong(String),
+}
+
+impl OptionName {
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if let Some(long) = text.strip_prefix("--") {
+            return (!long.is_empty() && !long.contains('='))
+                .then(|| OptionName::Long(long.to_owned()));
+        }
+        let rest = text.strip_prefix('-')?;
+        let mut chars = rest.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => Some(OptionName::Short(c)),
+            (Some(_), Some(_)) if !rest.contains('=') => {
+                Some(OptionName::SingleDashLong(rest.to_owned()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Options that consume a value when a command is parsed.
+#[derive(Clone, Debug, Default)]
+pub struct ValueOptions {
+    short: Vec<char>,
+    long: Vec<String>,
+    single: Vec<String>,
+}
+
+impl ValueOptions {
+    pub fn add(&mut self, name: &OptionName) {
+        match name {
+            OptionName::Short(c) if !self.short.contains(c) => self.short.push(*c),
+            OptionName::Long(l) if !self.long.contains(l) => self.long.push(l.clone()),
+            OptionName::SingleDashLong(l) if !self.single.contains(l) => {
+                self.single.push(l.clone())
+            }
+            _ => {}
+        }
+    }
+
+    pub fn merge(&mut self, other: &ValueOptions) {
+        for c in &other.short {
+            self.add(&OptionName::Short(*c));
+        }
+        for l in &other.long {
+            self.add(&OptionName::Long(l.clone()));
+        }
+        for l in &other.single {
+            self.add(&OptionName::SingleDashLong(l.clone()));
+        }
+    }
+
+    fn long_takes_value(&self, name: &str, extra: Option<&ValueOptions>) -> bool {
+        let hit = |set: &ValueOptions| {
+            set.long
+                .iter()
+                .any(|l| l == name || (name.len() >= 2 && l.starts_with(name)))
+        };
+        hit(self) || extra.is_some_and(hit)
+    }
+}
+
+/// How strictly to compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Exact names only, unknown words never match: used for `unless`, which may only
+    /// ever make a rule stricter to escape.
+    Strict,
+    /// Abbreviated long options count; unknown words never match.
+    Match,
+    /// As `Match`, but any word known only at run time may match anything.
+    Possible,
+}
+
+/// The arguments of a command split into options, flags and positionals.
+#[derive(Debug, Default)]
+pub struct Parsed<'a> {
+    positionals: Vec<&'a Arg>,
+    /// Options and long flags: (name without dashes or the short letter, value).
+    options: Vec<(OptionName, Option<Cow<'a, Arg>>)>,
+    short_flags: Vec<char>,
+    /// Tokens that start with a single dash, whole (for single-dash long names).
+    singles: Vec<&'a Arg>,
+    /// Some word may become anything at run time (unknown, globbed, or from stdin).
+    wild: bool,
+}
+
+/// Parses `command`'s arguments with the given value-taking options.
+pub fn parse<'a>(command: &'a Command, declared: &ValueOptions, rule: &ValueOptions) -> Parsed<'a> {
+    let mut parsed = Parsed {
+        wild: command.stdin_args,
+        ..Parsed::default()
+    };
+    let args = &command.argv[1..];
+    let mut i = 0;
+    let mut end_of_options = false;
+    let takes_short = |c: char| declared.short.contains(&c) || rule.short.contains(&c);
+    let takes_single = |s: &str| declared.single.iter().chain(&rule.single).any(|n| n == s);
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        if end_of_options {
+            parsed.wild |= !arg.known || arg.free;
+            parsed.positionals.push(arg);
+            continue;
+        }
+        if !arg.known || arg.free {
+            parsed.wild = true;
+            parsed.positionals.push(arg);
+            continue;
+        }
+        let text = arg.text.as_str();
+        if text == "--" {
+            end_of_options = true;
+            continue;
+        }
+        if let Some(long) = text.strip_prefix("--") {
+            match long.split_once('=') {
+                Some((name, value)) => {
+                    let value = Arg {
+                        text: value.to_owned(),
+                        ..arg.clone()
+                    };
+                    parsed
+                        .options
+                        .push((OptionName::Long(name.to_owned()), Some(Cow::Owned(value))));
+                }
+                None if declared.long_takes_value(long, Some(rule)) => {
+                    parsed.options.push((
+                        OptionName::Long(long.to_owned()),
+                        args.get(i).map(Cow::Borrowed),
+                    ));
+                    i += 1;
+                }
+                None => parsed
+                    .options
+                    .push((OptionName::Long(long.to_owned()), None)),
+            }
+            continue;
+        }
+        let Some(bundle) = text.strip_prefix('-').filter(|b| !b.is_empty()) else {
+            parsed.positionals.push(arg);
+            continue;
+        };
+        parsed.singles.push(arg);
+        let name = bundle.split_once('=').map_or(bundle, |(n, _)| n);
+        if bundle.chars().count() > 1 && takes_single(name) {
+            let value = match bundle.split_once('=') {
+                Some((_, value)) => Some(Cow::Owned(Arg {
+                    text: value.to_owned(),
+                    ..arg.clone()
+                })),
+                None => {
+                    i += 1;
+                    args.get(i - 1).map(Cow::Borrowed)
+                }
+            };
+            parsed
+                .options
+                .push((OptionName::SingleDashLong(name.to_owned()), value));
+            continue;
+        }
+        for (offset, c) in bundle.char_indices() {
+            if takes_short(c) {
+                let attached = &bundle[offset + c.len_utf8()..];
+                let value = if attached.is_empty() {
+                    i += 1;
+                    args.get(i - 1).map(Cow::Borrowed)
+                } else {
+                    Some(Cow::Owned(Arg {
+                        text: attached.to_owned(),
+                        ..arg.clone()
+                    }))
+                };
+                parsed.options.push((OptionName::Short(c), value));
+                break;
+            }
+            parsed.short_flags.push(c);
+        }
+    }
+    parsed
+}
+
+/// Conditions on the context.
+#[derive(Clone, Debug, Default)]
+pub struct When {
+    pub user: Option<Vec<Pattern>>,
+    pub host: Option<Vec<Pattern>>,
+    pub cwd: Option<Vec<Pattern>>,
+    pub agent: Option<bool>,
+    pub tty: Option<bool>,
+}
+
+/// One compiled `match` map.
+#[derive(Clone, Debug, Default)]
+pub struct Matcher {
+    pub program: Option<Vec<Pattern>>,
+    pub options: Vec<(Vec<OptionName>, Vec<Pattern>)>,
+    pub env: Vec<(String, Vec<Pattern>)>,
+    pub args: Option<Vec<Vec<Pattern>>>,
+    pub flags: Vec<Vec<OptionName>>,
+    pub any_arg: Option<Vec<Pattern>>,
+    pub unless: Option<Box<Matcher>>,
+    pub when: When,
+}
+
+/// Whether the option as written in a command (`given`) is the rule's option (`wanted`).
+fn same_option(given: &OptionName, wanted: &OptionName, mode: Mode) -> bool {
+    match (given, wanted) {
+        (OptionName::Short(a), OptionName::Short(b)) => a == b,
+        (OptionName::Long(a), OptionName::Long(b)) => {
+            a == b || (mode != Mode::Strict && a.len() >= 2 && b.starts_with(a.as_str()))
+        }
+        // Go-style tools accept `--name` for `-name`.
+        (OptionName::Long(a) | OptionName::SingleDashLong(a), OptionName::SingleDashLong(b)) => {
+            a == b
+        }
+        _ => false,
+    }
+}
+
+fn value_matches(value: &Arg, patterns: &[Pattern], mode: Mode) -> Option<String> {
+    if !value.known {
+        return (mode == Mode::Possible).then(|| value.text.clone());
+    }
+    let candidates = std::iter::once(value.text.as_str()).chain(value.text.strip_prefix('='));
+    for text in candidates {
+        if let Some(pattern) = first_match(patterns, text) {
+            return Some(format!("`{text}` matched `{}`", pattern.source()));
+        }
+    }
+    None
+}
+
+impl Matcher {
+    /// Whether the command satisfies every condition. `why` collects explanations.
+    pub fn matches(
+        &self,
+        command: &Command,
+        parsed: &Parsed<'_>,
+        ctx: &Context,
+        mode: Mode,
+        why: &mut Vec<String>,
+    ) -> bool {
+        let wild = mode == Mode::Possible && parsed.wild;
+        if let Some(programs) = &self.program {
+            let hit = programs.iter().find_map(|pattern| {
+                let candidates = if pattern.source().contains('/') {
+                    &command.paths
+                } else {
+                    &command.names
+                };
+                candidates
+                    .iter()
+                    .find(|c| pattern.is_match(c))
+                    .map(|c| (c, pattern))
+            });
+            match hit {
+                Some((name, pattern)) => {
+                    why.push(format!("program `{name}` matched `{}`", pattern.source()))
+                }
+                None => return false,
+            }
+        }
+        if !self.when_matches(command, ctx, why) {
+            return false;
+        }
+        for (name, patterns) in &self.env {
+            let value: Option<Cow<'_, Arg>> = match command.env.lookup(name) {
+                Some(set) => set.map(Cow::Borrowed),
+                None if command.env.cleared => None,
+                None => ctx
+                    .env
+                    .get(name)
+                    .map(|v| Cow::Owned(Arg::literal(v.clone()))),
+            };
+            match value.and_then(|v| value_matches(&v, patterns, mode)) {
+                Some(explained) => why.push(format!("env {name}: {explained}")),
+                None => return false,
+            }
+        }
+        for (names, patterns) in &self.options {
+            let hit = parsed
+                .options
+                .iter()
+                .filter(|(given, _)| names.iter().any(|wanted| same_option(given, wanted, mode)))
+                .find_map(|(given, value)| {
+                    value
+                        .as_ref()
+                        .and_then(|v| value_matches(v, patterns, mode))
+                        .map(|e| (given, e))
+                })
+                .map(|(given, explained)| format!("option {}: {explained}", display_option(given)));
+            match hit {
+                Some(explained) => why.push(explained),
+                None if wild => why.push("options are only known at run time".to_owned()),
+                None => return false,
+            }
+        }
+        for names in &self.flags {
+            let present = names
+                .iter()
+                .find(|wanted| flag_present(parsed, wanted, mode));
+            match present {
+                Some(flag) => why.push(format!("flag {} present", display_option(flag))),
+                None if wild => why.push("flags are only known at run time".to_owned()),
+                None => return false,
+            }
+        }
+        if let Some(groups) = &self.args {
+            if !subsequence(&parsed.positionals, groups, mode) && !wild {
+                return false;
+            }
+            let shown: Vec<&str> = groups
+                .iter()
+                .map(|g| g.first().map_or("", |p| p.source()))
+                .collect();
+            why.push(format!("arguments matched [{}]", shown.join(", ")));
+        }
+        if let Some(patterns) = &self.any_arg {
+            let hit = command.argv[1..]
+                .iter()
+                .find_map(|arg| value_matches(arg, patterns, mode));
+            match hit {
+                Some(explained) => why.push(format!("argument {explained}")),
+                None if wild => why.push("arguments are only known at run time".to_owned()),
+                None => return false,
+            }
+        }
+        if let Some(unless) = &self.unless {
+            if unless.matches(command, parsed, ctx, Mode::Strict, &mut Vec::new()) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn when_matches(&self, command: &Command, ctx: &Context, why: &mut Vec<String>) -> bool {
+        let when = &self.when;
+        let checks = [
+            (
+                "user",
+                &when.user,
+                command.user.as_deref().unwrap_or(&ctx.user),
+            ),
+            (
+                "host",
+                &when.host,
+                command.host.as_deref().unwrap_or(&ctx.host),
+            ),
+            ("cwd", &when.cwd, command.cwd.as_deref().unwrap_or(&ctx.cwd)),
+        ];
+        for (key, patterns, value) in checks {
+            if let Some(patterns) = patterns {
+                match first_match(patterns, value) {
+                    Some(p) => why.push(format!("{key} `{value}` matched `{}`", p.source())),
+                    None => return false,
+                }
+            }
+        }
+        if when.agent.is_some_and(|agent| agent != ctx.agent)
+            || when.tty.is_some_and(|tty| tty != ctx.tty)
+        {
+            return false;
+        }
+        if let Some(agent) = when.agent {
+            why.push(format!(
+                "caller is {}an agent",
+                if agent { "" } else { "not " }
+            ));
+        }
+        true
+    }
+}
+
+fn display_option(name: &OptionName) -> String {
+    match name {
+        OptionName::Short(c) => format!("-{c}"),
+        OptionName::Long(l) => format!("--{l}"),
+        OptionName::SingleDashLong(l) => format!("-{l}"),
+    }
+}
+
+fn flag_present(parsed: &Parsed<'_>, wanted: &OptionName, mode: Mode) -> bool {
+    match wanted {
+        OptionName::Short(c) => {
+            parsed.short_flags.contains(c)
+                || parsed.options.iter().any(|(given, _)| given == wanted)
+        }
+        OptionName::Long(_) => parsed
+            .options
+            .iter()
+            .any(|(given, _)| same_option(given, wanted, mode)),
+        OptionName::SingleDashLong(long) => {
+            parsed.singles.iter().any(|arg| {
+                let body = &arg.text[1..];
+                body == long || body.split_once('=').is_some_and(|(n, _)| n == long)
+            }) || parsed
+                .options
+                .iter()
+                .any(|(given, _)| same_option(given, wanted, mode))
+        }
+    }
+}
+
+/// Whether the groups of patterns appear, in order, among the positionals.
+fn subsequence(positionals: &[&Arg], groups: &[Vec<Pattern>], mode: Mode) -> bool {
+    let mut remaining = positionals.iter();
+    'groups: for group in groups {
+        for arg in remaining.by_ref() {
+            let hit = if arg.known {
+                first_match(group, &arg.text).is_some()
+            } else {
+                mode == Mode::Possible
+            };
+            if hit {
+                continue 'groups;
+            }
+        }
+        return false;
+    }
+    true
+}

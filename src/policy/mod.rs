@@ -1,0 +1,49 @@
+//! Policies: loading, validation and evaluation of rules against analysed commands.
+//!
+//! Matching does no IO: everything it needs is in the [`Policy`], the
+//! [`shell::Analysis`](crate::shell::Analysis) and the [`Context`].
+
+mod compile;
+mod eval;
+mod matcher;
+mod pattern;
+mod schema;
+mod sources;
+
+use serde::{Deserialize, Serialize};
+
+pub use compile::{Approval, Policy, PolicyError, Problem, Rule, parse_duration};
+pub use eval::{ApprovalRequirement, Context, Evaluation, Hit};
+pub use sources::{Source, SourceSet, embedded_sources, read_path};
+
+/// What happens to a command. Ordered from least to most strict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// Runs at once.
+    Allow,
+    /// Runs after the required approvals.
+    Approve,
+    /// Never runs.
+    Deny,
+}
+
+impl Decision {
+    /// The lowercase name used in policies and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Approve => "approve",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests;

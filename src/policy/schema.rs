@@ -1,0 +1,230 @@
+//! The YAML policy format (schema version 1) as written by people, with source locations.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use super::Decision;
+
+/// One policy file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpec {
+    pub version: Spanned<u32>,
+    #[serde(default)]
+    pub default: Option<Decision>,
+    #[serde(default)]
+    pub opaque: Option<Decision>,
+    #[serde(default)]
+    pub approval: Option<ApprovalSpec>,
+    #[serde(default)]
+    pub programs: Option<SpannedMap<ProgramSpec>>,
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+}
+
+/// Who must approve, how many, how long to wait.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalSpec {
+    #[serde(default)]
+    pub approvers: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub quorum: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub reason_required: Option<bool>,
+}
+
+/// Argument knowledge about one program.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramSpec {
+    #[serde(default)]
+    pub value_options: Vec<Spanned<String>>,
+}
+
+/// One rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub id: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub decision: Decision,
+    #[serde(rename = "match")]
+    pub matcher: Spanned<MatchList>,
+    #[serde(default)]
+    pub approval: Option<ApprovalSpec>,
+    #[serde(default)]
+    pub tests: Option<TestsSpec>,
+}
+
+/// Example commands a rule must and must not match.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestsSpec {
+    #[serde(default, rename = "match")]
+    pub matches: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub no_match: Vec<Spanned<String>>,
+}
+
+/// The conditions of a rule: all keys must hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchSpec {
+    #[serde(default)]
+    pub program: Option<Patterns>,
+    #[serde(default)]
+    pub options: Option<SpannedMap<Patterns>>,
+    #[serde(default)]
+    pub env: Option<SpannedMap<Patterns>>,
+    #[serde(default)]
+    pub args: Option<Vec<Patterns>>,
+    #[serde(default)]
+    pub flags: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub any_arg: Option<Patterns>,
+    #[serde(default)]
+    pub unless: Option<Box<MatchSpec>>,
+    #[serde(default)]
+    pub when: Option<WhenSpec>,
+}
+
+/// Conditions on the context a command runs in.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhenSpec {
+    #[serde(default)]
+    pub user: Option<Patterns>,
+    #[serde(default)]
+    pub host: Option<Patterns>,
+    #[serde(default)]
+    pub cwd: Option<Patterns>,
+    #[serde(default)]
+    pub agent: Option<bool>,
+    #[serde(default)]
+    pub tty: Option<bool>,
+}
+
+/// `match:` is one map or a list of maps (any of them).
+#[derive(Debug)]
+pub struct MatchList(pub Vec<MatchSpec>);
+
+impl<'de> Deserialize<'de> for MatchList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = MatchList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a match map or a list of match maps")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MatchList, A::Error> {
+                let spec = MatchSpec::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(MatchList(vec![spec]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MatchList, A::Error> {
+                let mut all = Vec::new();
+                while let Some(spec) = seq.next_element()? {
+                    all.push(spec);
+                }
+                Ok(MatchList(all))
+            }
+        }
+        deserializer.deserialize_any(ListVisitor)
+    }
+}
+
+/// One pattern or a list of patterns, each with its location.
+#[derive(Debug)]
+pub struct Patterns(pub Vec<Spanned<String>>);
+
+impl<'de> Deserialize<'de> for Patterns {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Wrap the whole value so a single pattern keeps its location.
+        let spanned = Spanned::<RawOneOrMany>::deserialize(deserializer)?;
+        Ok(match spanned.value {
+            RawOneOrMany::One(text) => Patterns(vec![Spanned::new(
+                text,
+                spanned.referenced,
+                spanned.defined,
+            )]),
+            RawOneOrMany::Many(list) => Patterns(list),
+        })
+    }
+}
+
+/// A scalar or a sequence, decided by the YAML node itself (no buffering, so inner
+/// locations survive).
+#[derive(Debug)]
+enum RawOneOrMany {
+    One(String),
+    Many(Vec<Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for RawOneOrMany {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrManyVisitor;
+        impl<'de> Visitor<'de> for OneOrManyVisitor {
+            type Value = RawOneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawOneOrMany, E> {
+                Ok(RawOneOrMany::One(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<RawOneOrMany, E> {
+                Ok(RawOneOrMany::One(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawOneOrMany, E> {
+                Ok(RawOneOrMany::One(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawOneOrMany, E> {
+                Ok(RawOneOrMany::One(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawOneOrMany, E> {
+                Ok(RawOneOrMany::One(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawOneOrMany, E> {
+                Ok(RawOneOrMany::One(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawOneOrMany, A::Error> {
+                let mut all = Vec::new();
+                while let Some(item) = seq.next_element::<Spanned<String>>()? {
+                    all.push(item);
+                }
+                Ok(RawOneOrMany::Many(all))
+            }
+        }
+        deserializer.deserialize_any(OneOrManyVisitor)
+    }
+}
+
+/// A mapping whose keys keep their locations, in file order.
+#[derive(Debug)]
+pub struct SpannedMap<V>(pub Vec<(Spanned<String>, V)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for SpannedMap<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapVisitor<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
+            type Value = SpannedMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SpannedMap<V>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let value = map.next_value()?;
+                    entries.push((key, value));
+                }
+                Ok(SpannedMap(entries))
+            }
+        }
+        deserializer.deserialize_map(MapVisitor(std::marker::PhantomData))
+    }
+}

@@ -1,0 +1,131 @@
+//! Shell analysis: turns a command line into the simple commands it will really run.
+//!
+//! Nothing here matches policy rules; the output is plain data for `policy` to judge.
+//! The only IO is program resolution, done through the [`Resolve`] trait so tests can
+//! stay hermetic.
+
+mod resolve;
+mod script;
+mod words;
+mod wrappers;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use resolve::{NoResolve, PathResolver, Resolve, Resolved};
+pub use wrappers::WRAPPERS;
+
+/// One word of an analysed command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Arg {
+    /// The word after quote removal; for a run-time expansion, its source text (`$HOST`).
+    pub text: String,
+    /// The text is exactly what the program will receive.
+    pub known: bool,
+    /// The word may turn into any number of words at run time (an unquoted expansion or
+    /// a glob), so nothing about the argument list after it can be proven.
+    pub free: bool,
+}
+
+impl Arg {
+    /// A word whose value is certain.
+    pub fn literal(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            known: true,
+            free: false,
+        }
+    }
+
+    /// A single word whose value is only known at run time.
+    pub fn dynamic(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            known: false,
+            free: false,
+        }
+    }
+}
+
+/// Changes a command makes to the environment it inherits.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EnvChange {
+    /// The inherited environment is dropped (`env -i`, a remote command).
+    pub cleared: bool,
+    /// Variables set for the command.
+    pub set: BTreeMap<String, Arg>,
+    /// Variables removed for the command.
+    pub unset: BTreeSet<String>,
+}
+
+impl EnvChange {
+    /// What the command sees for `name`: `Some(Some(arg))` when set here, `Some(None)` when
+    /// removed here, `None` when inherited from the caller's environment.
+    pub fn lookup(&self, name: &str) -> Option<Option<&Arg>> {
+        if let Some(value) = self.set.get(name) {
+            Some(Some(value))
+        } else if self.cleared || self.unset.contains(name) {
+            Some(None)
+        } else {
+            None
+        }
+    }
+}
+
+/// A simple command as it will be executed, after wrappers and shell syntax are peeled off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    /// Program and arguments.
+    pub argv: Vec<Arg>,
+    /// Basenames the program answers to: argv[0]'s, its resolved target's, hard links'.
+    pub names: Vec<String>,
+    /// Absolute paths of the program: as given, PATH-resolved, symlink-resolved.
+    pub paths: Vec<String>,
+    /// Environment changes on top of the caller's.
+    pub env: EnvChange,
+    /// Effective user set by `sudo -u`, `su`, `doas`… (`None`: the caller).
+    pub user: Option<String>,
+    /// Host the command runs on when sent through `ssh` (`None`: this host).
+    pub host: Option<String>,
+    /// Working directory set by `env -C` and the like (`None`: the caller's).
+    pub cwd: Option<String>,
+    /// Arguments are appended from standard input at run time (`xargs`).
+    pub stdin_args: bool,
+}
+
+impl Command {
+    /// The words as plain strings, for display.
+    pub fn argv_text(&self) -> Vec<String> {
+        self.argv.iter().map(|arg| arg.text.clone()).collect()
+    }
+
+    /// Whether anything about the arguments is decided only at run time.
+    pub fn has_unknowns(&self) -> bool {
+        self.stdin_args
+            || self.argv.iter().skip(1).any(|arg| !arg.known || arg.free)
+            || self.env.set.values().any(|value| !value.known)
+    }
+}
+
+/// What a command line will run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Analysis {
+    /// Every simple command that may run, wrappers included, in source order.
+    pub commands: Vec<Command>,
+    /// Why parts of the command line could not be analysed with certainty.
+    pub opaque: Vec<String>,
+}
+
+/// Analyses a program and its arguments exactly as they will be passed to `execve`.
+pub fn analyze_argv(argv: &[String], resolver: &dyn Resolve) -> Analysis {
+    let mut analyzer = script::Analyzer::new(resolver);
+    let words = argv.iter().map(Arg::literal).collect();
+    analyzer.command(words, script::Frame::default());
+    analyzer.finish()
+}
+
+/// Analyses a shell command line (bash syntax), as `bash -c SCRIPT` would run it.
+pub fn analyze_script(source: &str, resolver: &dyn Resolve) -> Analysis {
+    let mut analyzer = script::Analyzer::new(resolver);
+    analyzer.script(source, &script::Frame::default());
+    analyzer.finish()
+}

@@ -1,0 +1,112 @@
+//! Program resolution: which binary a command name will run, and every name it answers to.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Extra names and paths for a program, beyond the basename of argv[0].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resolved {
+    /// Basenames of the resolved target (symlinks followed) and of hard links to it.
+    pub names: Vec<String>,
+    /// Absolute paths: PATH-resolved and canonical.
+    pub paths: Vec<String>,
+}
+
+/// Finds out what a program name refers to on this machine.
+pub trait Resolve {
+    /// Resolves `program` (argv[0]) with the command's effective `PATH`.
+    fn resolve(&self, program: &str, path_var: Option<&str>) -> Resolved;
+}
+
+/// Resolves nothing: matching sees argv[0] only. Used for policy tests and in unit tests.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoResolve;
+
+impl Resolve for NoResolve {
+    fn resolve(&self, _program: &str, _path_var: Option<&str>) -> Resolved {
+        Resolved::default()
+    }
+}
+
+/// Resolves through the file system, like `execvp` does.
+#[derive(Clone, Debug)]
+pub struct PathResolver {
+    cwd: PathBuf,
+    path: Option<String>,
+    /// Program names the policy cares about, to recognise hard links to them.
+    watched: Vec<String>,
+}
+
+impl PathResolver {
+    /// A resolver for a process running in `cwd` with `PATH` set to `path`.
+    pub fn new(cwd: PathBuf, path: Option<String>, watched: Vec<String>) -> Self {
+        Self { cwd, path, watched }
+    }
+
+    fn search(&self, program: &str, path_var: Option<&str>) -> Option<PathBuf> {
+        if program.contains('/') {
+            let candidate = self.cwd.join(program);
+            return candidate.is_file().then_some(candidate);
+        }
+        let path_var = path_var.or(self.path.as_deref())?;
+        path_var
+            .split(':')
+            .map(|dir| {
+                if dir.is_empty() {
+                    self.cwd.clone()
+                } else {
+                    self.cwd.join(dir)
+                }
+            })
+            .map(|dir| dir.join(program))
+            .find(|candidate| is_executable_file(candidate))
+    }
+
+    /// Names in the watched list that are the same file (same device and inode) as `target`.
+    fn hard_links(&self, target: &Path) -> Vec<String> {
+        let Ok(meta) = target.metadata() else {
+            return Vec::new();
+        };
+        if meta.nlink() < 2 {
+            return Vec::new();
+        }
+        self.watched
+            .iter()
+            .filter(|name| {
+                self.search(name, None)
+                    .and_then(|path| path.metadata().ok())
+                    .is_some_and(|other| other.dev() == meta.dev() && other.ino() == meta.ino())
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+impl Resolve for PathResolver {
+    fn resolve(&self, program: &str, path_var: Option<&str>) -> Resolved {
+        let mut resolved = Resolved::default();
+        let Some(found) = self.search(program, path_var) else {
+            return resolved;
+        };
+        resolved.paths.push(found.to_string_lossy().into_owned());
+        if let Ok(canonical) = found.canonicalize() {
+            if canonical != found {
+                resolved
+                    .paths
+                    .push(canonical.to_string_lossy().into_owned());
+            }
+            if let Some(name) = canonical.file_name() {
+                resolved.names.push(name.to_string_lossy().into_owned());
+            }
+            resolved.names.extend(self.hard_links(&canonical));
+        }
+        resolved.names.sort();
+        resolved.names.dedup();
+        resolved
+    }
+}
+
+fn is_executable_file(path: &Path) -> bool {
+    path.metadata()
+        .is_ok_and(|meta| meta.is_file() && meta.mode() & 0o111 != 0)
+}

@@ -1,0 +1,571 @@
+//! Walks a parsed shell program and collects every simple command it may run.
+
+use std::collections::BTreeMap;
+
+use brush_parser::ast::{
+    self, CommandPrefixOrSuffixItem, CompoundCommand, CompoundList, IoFileRedirectTarget,
+    IoRedirect,
+};
+use brush_parser::{ParserOptions, word};
+
+use super::words::{self, Mode};
+use super::wrappers::{self, Edit, Step};
+use super::{Analysis, Arg, Command, EnvChange, Resolve};
+
+/// How deeply wrappers and nested scripts may go before the analysis gives up.
+const MAX_DEPTH: usize = 24;
+
+/// Variables that make a program load or run code of the caller's choosing.
+const HIJACK_VARIABLES: &[&str] = &[
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_AUDIT",
+    "BASH_ENV",
+    "ENV",
+    "PROMPT_COMMAND",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "BASH_FUNC",
+    "PYTHONSTARTUP",
+    "PERL5OPT",
+    "NODE_OPTIONS",
+    "RUBYOPT",
+    "GIT_SSH_COMMAND",
+    "GIT_EXEC_PATH",
+    "DYLD_INSERT_LIBRARIES",
+];
+
+/// The context a command inherits from the wrappers and shells around it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Frame {
+    user: Option<String>,
+    host: Option<String>,
+    cwd: Option<String>,
+    env: EnvChange,
+    stdin_args: bool,
+    depth: usize,
+}
+
+impl Frame {
+    fn apply(&self, edit: Edit) -> Frame {
+        let mut next = self.clone();
+        next.depth += 1;
+        if edit.user.is_some() {
+            next.user = edit.user;
+        }
+        if edit.host.is_some() {
+            next.host = edit.host;
+            next.env = EnvChange::default();
+        }
+        if edit.cwd.is_some() {
+            next.cwd = edit.cwd;
+        }
+        if edit.clear_env {
+            next.env = EnvChange {
+                cleared: true,
+                ..EnvChange::default()
+            };
+        }
+        for name in edit.unset {
+            next.env.set.remove(&name);
+            next.env.unset.insert(name);
+        }
+        next.env.set.extend(edit.set);
+        next.stdin_args |= edit.stdin_args;
+        next
+    }
+}
+
+pub(crate) struct Analyzer<'r> {
+    resolver: &'r dyn Resolve,
+    commands: Vec<Command>,
+    opaque: Vec<String>,
+    /// Variables assigned by the script; they may be exported to later commands.
+    assigned: BTreeMap<String, Arg>,
+    /// A `cd` ran, so relative program paths no longer resolve from the caller's cwd.
+    cwd_changed: bool,
+    /// Arithmetic evaluation happens somewhere (it expands `$(…)` hidden in variables).
+    arithmetic: bool,
+    /// Some literal data contains command-substitution syntax.
+    code_in_data: bool,
+}
+
+impl<'r> Analyzer<'r> {
+    pub(crate) fn new(resolver: &'r dyn Resolve) -> Self {
+        Self {
+            resolver,
+            commands: Vec::new(),
+            opaque: Vec::new(),
+            assigned: BTreeMap::new(),
+            cwd_changed: false,
+            arithmetic: false,
+            code_in_data: false,
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Analysis {
+        if self.arithmetic && self.code_in_data {
+            self.opaque.push(
+                "arithmetic evaluation may run command substitutions hidden in data".to_owned(),
+            );
+        }
+        self.opaque.dedup();
+        Analysis {
+            commands: self.commands,
+            opaque: self.opaque,
+        }
+    }
+
+    fn opaque(&mut self, reason: String) {
+        self.opaque.push(reason);
+    }
+
+    pub(crate) fn script(&mut self, source: &str, frame: &Frame) {
+        if frame.depth > MAX_DEPTH {
+            self.opaque("commands are nested too deeply".to_owned());
+            return;
+        }
+        let options = ParserOptions::default();
+        let mut parser = brush_parser::Parser::new(source.as_bytes(), &options);
+        match parser.parse_program() {
+            Ok(program) => {
+                let frame = Frame {
+                    depth: frame.depth + 1,
+                    ..frame.clone()
+                };
+                for list in &program.complete_commands {
+                    self.list(list, &frame);
+                }
+            }
+            Err(error) => self.opaque(format!(
+                "cannot parse the shell script `{}`: {error}",
+                abbreviate(source)
+            )),
+        }
+    }
+
+    fn list(&mut self, list: &CompoundList, frame: &Frame) {
+        for item in &list.0 {
+            for (_, pipeline) in item.0.iter() {
+                for command in &pipeline.seq {
+                    self.node(command, frame);
+                }
+            }
+        }
+    }
+
+    fn node(&mut self, command: &ast::Command, frame: &Frame) {
+        match command {
+            ast::Command::Simple(simple) => self.simple(simple, frame),
+            ast::Command::Compound(compound, redirects) => {
+                self.compound(compound, frame);
+                self.redirects(redirects.iter().flat_map(|r| &r.0), frame);
+            }
+            ast::Command::Function(function) => {
+                self.compound(&function.body.0, frame);
+                self.redirects(function.body.1.iter().flat_map(|r| &r.0), frame);
+            }
+            ast::Command::ExtendedTest(test, redirects) => {
+                self.arithmetic = true;
+                self.test_expr(&test.expr, frame);
+                self.redirects(redirects.iter().flat_map(|r| &r.0), frame);
+            }
+        }
+    }
+
+    fn compound(&mut self, compound: &CompoundCommand, frame: &Frame) {
+        match compound {
+            CompoundCommand::BraceGroup(group) => self.list(&group.list, frame),
+            CompoundCommand::Subshell(subshell) => self.list(&subshell.list, frame),
+            CompoundCommand::ForClause(clause) => {
+                for value in clause.values.iter().flatten() {
+                    self.expand(&value.value, Mode::Command, frame);
+                }
+                self.list(&clause.body.list, frame);
+            }
+            CompoundCommand::ArithmeticForClause(clause) => {
+                self.arithmetic_text(
+                    [&clause.initializer, &clause.condition, &clause.updater]
+                        .into_iter()
+                        .flatten()
+                        .map(|e| e.value.as_str()),
+                );
+                self.list(&clause.body.list, frame);
+            }
+            CompoundCommand::CaseClause(clause) => {
+                self.expand(&clause.value.value, Mode::Single, frame);
+                for case in &clause.cases {
+                    for pattern in &case.patterns {
+                        self.expand(&pattern.value, Mode::Single, frame);
+                    }
+                    if let Some(body) = &case.cmd {
+                        self.list(body, frame);
+                    }
+                }
+            }
+            CompoundCommand::IfClause(clause) => {
+                self.list(&clause.condition, frame);
+                self.list(&clause.then, frame);
+                for branch in clause.elses.iter().flatten() {
+                    if let Some(condition) = &branch.condition {
+                        self.list(condition, frame);
+                    }
+                    self.list(&branch.body, frame);
+                }
+            }
+            CompoundCommand::WhileClause(clause) | CompoundCommand::UntilClause(clause) => {
+                self.list(&clause.0, frame);
+                self.list(&clause.1.list, frame);
+            }
+            CompoundCommand::Arithmetic(arithmetic) => {
+                self.arithmetic_text([arithmetic.expr.value.as_str()].into_iter())
+            }
+            CompoundCommand::Coprocess(coprocess) => self.node(&coprocess.body, frame),
+        }
+    }
+
+    fn arithmetic_text<'a>(&mut self, texts: impl Iterator<Item = &'a str>) {
+        self.arithmetic = true;
+        for text in texts {
+            if text.contains("$(") || text.contains('`') {
+                self.opaque(format!(
+                    "command substitution inside arithmetic `{}`",
+                    abbreviate(text)
+                ));
+            }
+        }
+    }
+
+    fn test_expr(&mut self, expr: &ast::ExtendedTestExpr, frame: &Frame) {
+        match expr {
+            ast::ExtendedTestExpr::And(a, b) | ast::ExtendedTestExpr::Or(a, b) => {
+                self.test_expr(a, frame);
+                self.test_expr(b, frame);
+            }
+            ast::ExtendedTestExpr::Not(a) | ast::ExtendedTestExpr::Parenthesized(a) => {
+                self.test_expr(a, frame)
+            }
+            ast::ExtendedTestExpr::UnaryTest(_, word) => {
+                self.expand(&word.value, Mode::Single, frame);
+            }
+            ast::ExtendedTestExpr::BinaryTest(_, left, right) => {
+                self.expand(&left.value, Mode::Single, frame);
+                self.expand(&right.value, Mode::Single, frame);
+            }
+        }
+    }
+
+    fn redirects<'a>(&mut self, redirects: impl Iterator<Item = &'a IoRedirect>, frame: &Frame) {
+        for redirect in redirects {
+            match redirect {
+                IoRedirect::File(_, _, target) => match target {
+                    IoFileRedirectTarget::Filename(word)
+                    | IoFileRedirectTarget::Duplicate(word) => {
+                        self.expand(&word.value, Mode::Single, frame);
+                    }
+                    IoFileRedirectTarget::ProcessSubstitution(_, subshell) => {
+                        self.list(&subshell.list, frame)
+                    }
+                    IoFileRedirectTarget::Fd(_) => {}
+                },
+                IoRedirect::HereDocument(_, doc) => {
+                    if doc.requires_expansion {
+                        self.heredoc(&doc.doc.value, frame);
+                    }
+                }
+                IoRedirect::HereString(_, word) | IoRedirect::OutputAndError(word, _) => {
+                    self.expand(&word.value, Mode::Single, frame);
+                }
+            }
+        }
+    }
+
+    fn heredoc(&mut self, body: &str, frame: &Frame) {
+        let options = ParserOptions::default();
+        match word::parse_heredoc(body, &options) {
+            Ok(pieces) => {
+                let mut scripts = Vec::new();
+                collect_substitutions(&pieces, &mut scripts);
+                for script in scripts {
+                    self.script(&script, frame);
+                }
+            }
+            Err(_) => self.opaque("cannot parse a here-document".to_owned()),
+        }
+    }
+
+    /// Expands a word, analysing the command substitutions it contains.
+    fn expand(&mut self, raw: &str, mode: Mode, frame: &Frame) -> Vec<Arg> {
+        let expansion = words::expand(raw, mode);
+        self.arithmetic |= expansion.arithmetic;
+        self.opaque.extend(expansion.opaque);
+        for script in &expansion.substitutions {
+            self.script(script, frame);
+        }
+        if expansion
+            .args
+            .iter()
+            .any(|arg| arg.known && (arg.text.contains("$(") || arg.text.contains('`')))
+        {
+            self.code_in_data = true;
+        }
+        expansion.args
+    }
+
+    fn assign(&mut self, assignment: &ast::Assignment, frame: &Frame) -> (String, Arg) {
+        let name = match &assignment.name {
+            ast::AssignmentName::VariableName(name)
+            | ast::AssignmentName::ArrayElementName(name, _) => name.clone(),
+        };
+        let value = match &assignment.value {
+            ast::AssignmentValue::Scalar(word) => {
+                let mut args = self.expand(&word.value, Mode::Single, frame);
+                let mut value = args.pop().unwrap_or_else(|| Arg::literal(""));
+                if assignment.append {
+                    value = Arg::dynamic(value.text);
+                }
+                value
+            }
+            ast::AssignmentValue::Array(elements) => {
+                for (key, value) in elements {
+                    if let Some(key) = key {
+                        self.expand(&key.value, Mode::Single, frame);
+                    }
+                    self.expand(&value.value, Mode::Single, frame);
+                }
+                Arg::dynamic(format!("{name}=(…)"))
+            }
+        };
+        if is_hijack_variable(&name) {
+            self.opaque(format!(
+                "setting `{name}` lets a program load code of the caller's choosing"
+            ));
+        }
+        (name, value)
+    }
+
+    fn simple(&mut self, simple: &ast::SimpleCommand, frame: &Frame) {
+        let mut local = frame.clone();
+        let mut argv = Vec::new();
+        let mut prefix_assignments = Vec::new();
+        for item in simple.prefix.iter().flat_map(|p| &p.0) {
+            match item {
+                CommandPrefixOrSuffixItem::AssignmentWord(assignment, _) => {
+                    prefix_assignments.push(self.assign(assignment, frame));
+                }
+                CommandPrefixOrSuffixItem::IoRedirect(redirect) => {
+                    self.redirects(std::iter::once(redirect), frame)
+                }
+                CommandPrefixOrSuffixItem::Word(word) => {
+                    argv.extend(self.expand(&word.value, Mode::Command, frame))
+                }
+                CommandPrefixOrSuffixItem::ProcessSubstitution(_, subshell) => {
+                    self.list(&subshell.list, frame)
+                }
+            }
+        }
+        if let Some(word) = &simple.word_or_name {
+            argv.extend(self.expand(&word.value, Mode::Command, frame));
+        }
+        for item in simple.suffix.iter().flat_map(|s| &s.0) {
+            match item {
+                CommandPrefixOrSuffixItem::Word(word) => {
+                    argv.extend(self.expand(&word.value, Mode::Command, frame))
+                }
+                CommandPrefixOrSuffixItem::AssignmentWord(assignment, word) => {
+                    let (name, value) = self.assign(assignment, frame);
+                    self.assigned.insert(name, value);
+                    argv.extend(self.expand(&word.value, Mode::Single, frame));
+                }
+                CommandPrefixOrSuffixItem::IoRedirect(redirect) => {
+                    self.redirects(std::iter::once(redirect), frame)
+                }
+                CommandPrefixOrSuffixItem::ProcessSubstitution(_, subshell) => {
+                    self.list(&subshell.list, frame);
+                    argv.push(Arg::dynamic("<(…)"));
+                }
+            }
+        }
+        if argv.is_empty() {
+            // A bare assignment changes the shell's variables for the commands after it.
+            self.assigned.extend(prefix_assignments);
+            return;
+        }
+        for (name, value) in self
+            .assigned
+            .iter()
+            .chain(prefix_assignments.iter().map(|(n, v)| (n, v)))
+        {
+            local.env.unset.remove(name);
+            local.env.set.insert(name.clone(), value.clone());
+        }
+        self.command(argv, local);
+    }
+
+    /// Records one command and follows what it runs.
+    pub(crate) fn command(&mut self, argv: Vec<Arg>, frame: Frame) {
+        if frame.depth > MAX_DEPTH {
+            self.opaque("commands are nested too deeply".to_owned());
+            return;
+        }
+        let Some(program) = argv.first() else { return };
+        if !program.known {
+            self.opaque(format!(
+                "the command name `{}` is only known at run time",
+                program.text
+            ));
+            return;
+        }
+        if program.free {
+            self.opaque(format!("the command name `{}` is a glob", program.text));
+            return;
+        }
+        if program.text.is_empty() {
+            return;
+        }
+        if self.cwd_changed && program.text.contains('/') && !program.text.starts_with('/') {
+            self.opaque(format!(
+                "`{}` is a relative path after a change of directory",
+                program.text
+            ));
+        }
+        for (name, value) in &frame.env.set {
+            if is_hijack_variable(name) {
+                self.opaque(format!(
+                    "setting `{name}` lets a program load code of the caller's choosing"
+                ));
+            }
+            if !value.known && name == "PATH" {
+                self.opaque("PATH is only known at run time".to_owned());
+            }
+        }
+        let basename = program
+            .text
+            .rsplit('/')
+            .next()
+            .unwrap_or(&program.text)
+            .to_owned();
+        let path_var = frame
+            .env
+            .set
+            .get("PATH")
+            .filter(|v| v.known)
+            .map(|v| v.text.as_str());
+        let resolved = self.resolver.resolve(&program.text, path_var);
+        let mut names = vec![basename];
+        names.extend(resolved.names);
+        names.dedup();
+        let mut paths = Vec::new();
+        if program.text.starts_with('/') {
+            paths.push(program.text.clone());
+        }
+        paths.extend(resolved.paths);
+        paths.dedup();
+
+        let recorded = Command {
+            argv: argv.clone(),
+            names: names.clone(),
+            paths,
+            env: frame.env.clone(),
+            user: frame.user.clone(),
+            host: frame.host.clone(),
+            cwd: frame.cwd.clone(),
+            stdin_args: frame.stdin_args,
+        };
+        self.commands.push(recorded);
+
+        if let Some(reason) = self.builtin(&names[0], &argv) {
+            self.opaque(reason);
+            return;
+        }
+        let Some(steps) = names.iter().find_map(|name| wrappers::unwrap(name, &argv)) else {
+            return;
+        };
+        for step in steps {
+            match step {
+                Step::Exec(inner, edit) => self.command(inner, frame.apply(edit)),
+                Step::Script(script, edit) if script.known => {
+                    self.script(&script.text, &frame.apply(edit))
+                }
+                Step::Script(script, _) => {
+                    self.opaque(format!(
+                        "the script `{}` is only known at run time",
+                        script.text
+                    ));
+                }
+                Step::Opaque(reason) => self.opaque(reason),
+            }
+        }
+    }
+
+    /// Shell builtins that change how later commands are understood.
+    fn builtin(&mut self, name: &str, argv: &[Arg]) -> Option<String> {
+        let has_args = argv.len() > 1;
+        match name {
+            "eval" if has_args => Some("`eval` runs a string as code".to_owned()),
+            "source" | "." => Some(format!("`{name}` runs commands from a file")),
+            "fc" => Some("`fc` re-runs commands from history".to_owned()),
+            "alias"
+                if argv
+                    .iter()
+                    .skip(1)
+                    .any(|a| a.text.contains('=') || !a.known) =>
+            {
+                Some("`alias` defines a command that runs other code".to_owned())
+            }
+            "enable" if argv.iter().any(|a| a.text.starts_with("-f")) => {
+                Some("`enable -f` loads a builtin from a file".to_owned())
+            }
+            "cd" | "pushd" | "popd" => {
+                self.cwd_changed = true;
+                None
+            }
+            "let" => {
+                self.arithmetic = true;
+                None
+            }
+            "declare" | "typeset" | "local" | "export" | "readonly" => {
+                if argv
+                    .iter()
+                    .skip(1)
+                    .any(|a| a.text.starts_with('-') && a.text.contains('i'))
+                {
+                    self.arithmetic = true;
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+fn is_hijack_variable(name: &str) -> bool {
+    HIJACK_VARIABLES.contains(&name) || name.starts_with("BASH_FUNC_")
+}
+
+fn collect_substitutions(pieces: &[word::WordPieceWithSource], out: &mut Vec<String>) {
+    for piece in pieces {
+        match &piece.piece {
+            word::WordPiece::CommandSubstitution(script)
+            | word::WordPiece::BackquotedCommandSubstitution(script) => {
+                out.push(script.clone());
+            }
+            word::WordPiece::DoubleQuotedSequence(inner)
+            | word::WordPiece::GettextDoubleQuotedSequence(inner) => {
+                collect_substitutions(inner, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Shortens a script for a one-line message.
+fn abbreviate(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    let mut short: String = line.chars().take(60).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
+}

@@ -1,0 +1,358 @@
+//! Word expansion as far as it can be done before run time: brace expansion, quote
+//! removal, escapes and ANSI-C strings. Expansions that need run-time state are kept as
+//! unknown words, and the command substitutions inside them are handed back for analysis.
+
+use brush_parser::ParserOptions;
+use brush_parser::word::{
+    self, BraceExpressionMember, BraceExpressionOrText, TildeExpr, WordPiece, WordPieceWithSource,
+};
+
+use super::Arg;
+
+/// The most words one brace expression may produce before the analysis gives up.
+const MAX_BRACE_WORDS: usize = 1024;
+
+/// The result of expanding one source word.
+#[derive(Debug, Default)]
+pub(crate) struct Expansion {
+    /// The words it becomes.
+    pub args: Vec<Arg>,
+    /// Scripts of command substitutions met on the way; they run too.
+    pub substitutions: Vec<String>,
+    /// Reasons the word cannot be analysed.
+    pub opaque: Vec<String>,
+    /// The word contains arithmetic expansion.
+    pub arithmetic: bool,
+}
+
+/// How a word is expanded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A command word: brace expansion, field splitting and globbing apply.
+    Command,
+    /// An assignment value or here-document: a single word, no splitting.
+    Single,
+}
+
+pub(crate) fn expand(raw: &str, mode: Mode) -> Expansion {
+    let options = ParserOptions::default();
+    let mut out = Expansion::default();
+    let raws = if mode == Mode::Command {
+        match brace_expand(raw, &options) {
+            Ok(words) => words,
+            Err(reason) => {
+                out.opaque.push(reason);
+                vec![raw.to_owned()]
+            }
+        }
+    } else {
+        vec![raw.to_owned()]
+    };
+    for raw in raws {
+        match word::parse(&raw, &options) {
+            Ok(pieces) => {
+                let mut builder = Builder {
+                    source: &raw,
+                    arg: Arg::literal(""),
+                    out: &mut out,
+                };
+                builder.pieces(&pieces, mode == Mode::Single);
+                let arg = builder.arg;
+                out.args.push(arg);
+            }
+            Err(_) => {
+                out.opaque.push(format!("cannot parse the word `{raw}`"));
+                out.args.push(Arg {
+                    text: raw.clone(),
+                    known: false,
+                    free: true,
+                });
+            }
+        }
+    }
+    out
+}
+
+struct Builder<'a> {
+    source: &'a str,
+    arg: Arg,
+    out: &'a mut Expansion,
+}
+
+impl Builder<'_> {
+    fn pieces(&mut self, pieces: &[WordPieceWithSource], quoted: bool) {
+        for piece in pieces {
+            let source = self
+                .source
+                .get(piece.start_index..piece.end_index)
+                .unwrap_or_default();
+            match &piece.piece {
+                WordPiece::Text(text) => {
+                    if !quoted && has_glob(text) {
+                        self.arg.free = true;
+                    }
+                    self.arg.text.push_str(text);
+                }
+                WordPiece::SingleQuotedText(text) => self.arg.text.push_str(text),
+                WordPiece::AnsiCQuotedText(text) => self.arg.text.push_str(&ansi_c_decode(text)),
+                WordPiece::DoubleQuotedSequence(inner)
+                | WordPiece::GettextDoubleQuotedSequence(inner) => {
+                    self.pieces(inner, true);
+                }
+                WordPiece::TildeExpansion(tilde) => self.arg.text.push_str(&tilde_text(tilde)),
+                WordPiece::EscapeSequence(escape) => {
+                    let escaped = escape.strip_prefix('\\').unwrap_or(escape);
+                    if escaped != "\n" {
+                        self.arg.text.push_str(escaped);
+                    }
+                }
+                WordPiece::ParameterExpansion(_) => {
+                    self.unknown(source, !quoted || source.contains('@'));
+                }
+                WordPiece::CommandSubstitution(script)
+                | WordPiece::BackquotedCommandSubstitution(script) => {
+                    self.out.substitutions.push(script.clone());
+                    self.unknown(source, !quoted);
+                }
+                WordPiece::ArithmeticExpression(expr) => {
+                    self.out.arithmetic = true;
+                    if expr.value.contains("$(") || expr.value.contains('`') {
+                        self.out
+                            .opaque
+                            .push(format!("command substitution inside arithmetic `{source}`"));
+                    }
+                    self.unknown(source, !quoted);
+                }
+            }
+        }
+    }
+
+    fn unknown(&mut self, source: &str, splits: bool) {
+        self.arg.text.push_str(source);
+        self.arg.known = false;
+        self.arg.free |= splits;
+    }
+}
+
+/// Unquoted text that pathname expansion would rewrite.
+fn has_glob(text: &str) -> bool {
+    text.contains(['*', '?'])
+        || text
+            .find('[')
+            .is_some_and(|open| text[open..].contains(']'))
+}
+
+fn tilde_text(tilde: &TildeExpr) -> String {
+    match tilde {
+        TildeExpr::Home => "~".to_owned(),
+        TildeExpr::UserHome(user) => format!("~{user}"),
+        TildeExpr::WorkingDir => "~+".to_owned(),
+        TildeExpr::OldWorkingDir => "~-".to_owned(),
+        TildeExpr::NthDirFromTopOfDirStack { n, plus_used } => {
+            format!("~{}{n}", if *plus_used { "+" } else { "" })
+        }
+        TildeExpr::NthDirFromBottomOfDirStack { n } => format!("~-{n}"),
+    }
+}
+
+/// Expands brace expressions (`{a,b}`, `{1..3}`) into separate raw words.
+fn brace_expand(raw: &str, options: &ParserOptions) -> Result<Vec<String>, String> {
+    if !raw.contains('{') {
+        return Ok(vec![raw.to_owned()]);
+    }
+    let Ok(Some(parts)) = word::parse_brace_expansions(raw, options) else {
+        return Ok(vec![raw.to_owned()]);
+    };
+    let words = expand_parts(&parts)?;
+    if words.len() > MAX_BRACE_WORDS {
+        return Err(format!("brace expansion of `{raw}` is too large"));
+    }
+    Ok(words)
+}
+
+fn expand_parts(parts: &[BraceExpressionOrText]) -> Result<Vec<String>, String> {
+    let mut words = vec![String::new()];
+    for part in parts {
+        let alternatives = match part {
+            BraceExpressionOrText::Text(text) => vec![text.clone()],
+            BraceExpressionOrText::Expr(members) => {
+                let mut all = Vec::new();
+                for member in members {
+                    all.extend(expand_member(member)?);
+                }
+                all
+            }
+        };
+        let mut next = Vec::with_capacity(words.len() * alternatives.len());
+        for prefix in &words {
+            for alternative in &alternatives {
+                next.push(format!("{prefix}{alternative}"));
+            }
+        }
+        if next.len() > MAX_BRACE_WORDS {
+            return Err("brace expansion is too large".to_owned());
+        }
+        words = next;
+    }
+    Ok(words)
+}
+
+fn expand_member(member: &BraceExpressionMember) -> Result<Vec<String>, String> {
+    match member {
+        BraceExpressionMember::Child(parts) => expand_parts(parts),
+        BraceExpressionMember::NumberSequence {
+            start,
+            end,
+            increment,
+        } => {
+            let step = increment.unsigned_abs().max(1);
+            let count = start.abs_diff(*end) / step + 1;
+            if count > MAX_BRACE_WORDS as u64 {
+                return Err("brace sequence is too large".to_owned());
+            }
+            let direction: i64 = if end >= start { 1 } else { -1 };
+            Ok((0..count)
+                .map(|i| (start + direction * (i * step) as i64).to_string())
+                .collect())
+        }
+        BraceExpressionMember::CharSequence {
+            start,
+            end,
+            increment,
+        } => {
+            let (low, high) = (u32::from(*start), u32::from(*end));
+            let step = usize::try_from(increment.unsigned_abs().max(1)).unwrap_or(1);
+            let mut chars: Vec<String> = if low <= high {
+                (low..=high)
+                    .step_by(step)
+                    .filter_map(char::from_u32)
+                    .map(String::from)
+                    .collect()
+            } else {
+                (high..=low)
+                    .rev()
+                    .step_by(step)
+                    .filter_map(char::from_u32)
+                    .map(String::from)
+                    .collect()
+            };
+            chars.truncate(MAX_BRACE_WORDS + 1);
+            Ok(chars)
+        }
+    }
+}
+
+/// Decodes the body of a `$'…'` string the way bash does.
+fn ansi_c_decode(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(escape) = chars.next() else {
+            out.push('\\');
+            break;
+        };
+        let simple = match escape {
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'e' | 'E' => Some('\u{1b}'),
+            'f' => Some('\u{c}'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\u{b}'),
+            '\\' | '\'' | '"' | '?' => Some(escape),
+            _ => None,
+        };
+        if let Some(decoded) = simple {
+            out.push(decoded);
+            continue;
+        }
+        let (radix, max_digits) = match escape {
+            '0'..='7' => (8, 3),
+            'x' => (16, 2),
+            'u' => (16, 4),
+            'U' => (16, 8),
+            'c' => {
+                if let Some(control) = chars.next() {
+                    out.push(char::from((control as u8) & 0x1f));
+                }
+                continue;
+            }
+            other => {
+                out.push('\\');
+                out.push(other);
+                continue;
+            }
+        };
+        let mut digits = String::new();
+        if radix == 8 {
+            digits.push(escape);
+        }
+        while digits.len() < max_digits {
+            match chars.peek() {
+                Some(d) if d.is_digit(radix) => {
+                    digits.push(*d);
+                    chars.next();
+                }
+                _ => break,
+            }
+        }
+        match u32::from_str_radix(&digits, radix)
+            .ok()
+            .and_then(char::from_u32)
+        {
+            Some(decoded) => out.push(decoded),
+            None => {
+                out.push('\\');
+                out.push(escape);
+                out.push_str(if radix == 8 { &digits[1..] } else { &digits });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(raw: &str) -> Vec<String> {
+        expand(raw, Mode::Command)
+            .args
+            .into_iter()
+            .map(|a| a.text)
+            .collect()
+    }
+
+    #[test]
+    fn removes_quotes_like_the_shell() {
+        assert_eq!(texts("p''g_dump"), ["pg_dump"]);
+        assert_eq!(texts("\"pg_dump\""), ["pg_dump"]);
+        assert_eq!(texts(r"r\m"), ["rm"]);
+        assert_eq!(texts("$'r\\x6d'"), ["rm"]);
+        assert_eq!(texts("'a b'\"c\""), ["a bc"]);
+    }
+
+    #[test]
+    fn expands_braces_outside_quotes_only() {
+        assert_eq!(texts("{pg_dump,-h,prod}"), ["pg_dump", "-h", "prod"]);
+        assert_eq!(texts("a{1..3}"), ["a1", "a2", "a3"]);
+        assert_eq!(texts("'{a,b}'"), ["{a,b}"]);
+    }
+
+    #[test]
+    fn marks_run_time_values() {
+        let expansion = expand("\"$HOST\"", Mode::Command);
+        assert!(!expansion.args[0].known && !expansion.args[0].free);
+        let expansion = expand("$HOST", Mode::Command);
+        assert!(!expansion.args[0].known && expansion.args[0].free);
+        let expansion = expand("x$(rm -rf /)", Mode::Command);
+        assert_eq!(expansion.substitutions, ["rm -rf /"]);
+        assert!(expand("/usr/bin/pg_dum?", Mode::Command).args[0].free);
+        assert!(!expand("'*'", Mode::Command).args[0].free);
+    }
+}
