@@ -1,0 +1,135 @@
+//! `gatekeep check` through the binary.
+
+use std::os::unix::fs::{PermissionsExt, symlink};
+
+use predicates::prelude::*;
+
+use crate::common::TestEnv;
+
+const POLICY: &str = r#"
+version: 1
+rules:
+  - id: prod-db-export
+    description: Export of a production database
+    decision: approve
+    match: {program: pg_dump, options: {"-h|--host": "prod*"}}
+    approval: {approvers: ["group:dba"], quorum: 2, timeout: 30m, reason_required: true}
+  - id: rm-root
+    description: Recursive delete of the root
+    decision: deny
+    match: {program: rm, flags: ["-r|-R|--recursive"], args: ["/"]}
+  - id: agents-no-git-push
+    decision: approve
+    match: {program: git, args: [push], when: {agent: true}}
+"#;
+
+#[test]
+fn json_report_has_the_documented_shape() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY);
+    let json = env.check_json(&["--policy", policy.to_str().unwrap(), "--", "sudo", "-u", "postgres", "pg_dump", "--host=prod-db", "app"]);
+    assert_eq!(json["decision"], "approve");
+    assert_eq!(json["rules"][0]["id"], "prod-db-export");
+    assert_eq!(json["rules"][0]["decision"], "approve");
+    assert_eq!(json["commands"], serde_json::json!([["sudo", "-u", "postgres", "pg_dump", "--host=prod-db", "app"], ["pg_dump", "--host=prod-db", "app"]]));
+    assert_eq!(json["approvals"], serde_json::json!([{"rule": "prod-db-export", "approvers": ["group:dba"], "quorum": 2}]));
+    assert_eq!(json["timeout_seconds"], 1800);
+    assert_eq!(json["reason_required"], true);
+}
+
+#[test]
+fn human_report_names_rule_and_reason() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY);
+    env.gatekeep()
+        .args(["check", "--policy", policy.to_str().unwrap(), "--", "rm", "-rf", "/"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("decision: deny"))
+        .stdout(predicate::str::contains("rule rm-root"))
+        .stdout(predicate::str::contains("Recursive delete of the root"))
+        .stdout(predicate::str::contains("flag -r present"));
+}
+
+#[test]
+fn allow_path_and_opaque() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY);
+    let p = policy.to_str().unwrap();
+    assert_eq!(env.check_json(&["--policy", p, "--", "ls", "-la"])["decision"], "allow");
+    let json = env.check_json(&["--policy", p, "--", "bash", "-c", "eval \"$X\""]);
+    assert_eq!(json["decision"], "approve");
+    assert_eq!(json["approvals"][0]["rule"], "<opaque>");
+    assert!(json["opaque"][0].as_str().unwrap().contains("eval"));
+}
+
+#[test]
+fn symlinks_hard_links_and_absolute_paths_hit_program_rules() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY);
+    let bin = env.root().join("bin");
+    let real = env.write("bin/pg_dump", "#!/bin/sh\nexit 0\n");
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o755)).unwrap();
+    symlink(&real, bin.join("backup")).unwrap();
+    std::fs::hard_link(&real, bin.join("innocent")).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    for program in ["backup", "innocent", real.to_str().unwrap()] {
+        let output = env
+            .gatekeep()
+            .env("PATH", &path)
+            .args(["check", "--json", "--policy", policy.to_str().unwrap(), "--", program, "-h", "prod-db"])
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(json["decision"], "approve", "{program}: {json}");
+    }
+}
+
+#[test]
+fn agent_markers_are_detected() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY);
+    let p = policy.to_str().unwrap();
+    assert_eq!(env.check_json(&["--policy", p, "--", "git", "push"])["decision"], "allow");
+    assert_eq!(env.check_json(&["--policy", p, "--agent", "--", "git", "push"])["decision"], "approve");
+    for marker in ["GATEKEEP_AGENT", "CLAUDECODE", "CODEX_SANDBOX"] {
+        let output = env.gatekeep().env(marker, "1").args(["check", "--json", "--policy", p, "--", "git", "push"]).output().unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(json["decision"], "approve", "{marker}");
+    }
+}
+
+#[test]
+fn invalid_policy_is_exit_125_with_location() {
+    let env = TestEnv::new();
+    let policy = env.write("bad.yaml", "version: 1\nrules:\n  - id: x\n    decision: sometimes\n    match: {program: a}\n");
+    env.gatekeep()
+        .args(["check", "--policy", policy.to_str().unwrap(), "--", "ls"])
+        .assert()
+        .code(125)
+        .stderr(predicate::str::contains("bad.yaml:4:15: unknown variant `sometimes`"))
+        .stderr(predicate::str::contains("hint:"));
+}
+
+#[test]
+fn usage_errors_are_exit_125() {
+    let env = TestEnv::new();
+    env.gatekeep().args(["check", "--no-such-flag"]).assert().code(125);
+    env.gatekeep().arg("frobnicate").assert().code(125);
+    env.gatekeep().args(["check"]).assert().code(125).stderr(predicate::str::contains("no command given"));
+    env.gatekeep().arg("--help").assert().success();
+}
+
+#[test]
+fn shell_scripts_can_be_checked() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY);
+    let json = env.check_json(&["--policy", policy.to_str().unwrap(), "--shell", "cd /tmp && { pg_dump -hprod x | gzip; } > out.gz"]);
+    assert_eq!(json["decision"], "approve");
+}
+
+#[test]
+fn completions_are_printed() {
+    let env = TestEnv::new();
+    env.gatekeep().args(["completions", "bash"]).assert().success().stdout(predicate::str::contains("_gatekeep"));
+}
