@@ -248,8 +248,9 @@ impl Compiler<'_> {
         if users_only
             && !approval.approvers.is_empty()
             && approval.quorum as usize > approval.approvers.len()
+            && let Some(quorum) = &spec.quorum
         {
-            if let Some(quorum) = &spec.quorum {
+            {
                 self.problem(
                     quorum.referenced,
                     format!(

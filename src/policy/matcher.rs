@@ -343,10 +343,10 @@ impl Matcher {
                 None => return false,
             }
         }
-        if let Some(unless) = &self.unless {
-            if unless.matches(command, parsed, ctx, Mode::Strict, &mut Vec::new()) {
-                return false;
-            }
+        if let Some(unless) = &self.unless
+            && unless.matches(command, parsed, ctx, Mode::Strict, &mut Vec::new())
+        {
+            return false;
         }
         true
     }

@@ -71,10 +71,10 @@ pub fn first_match<'p>(patterns: &'p [Pattern], text: &str) -> Option<&'p Patter
 }
 
 fn one_line(text: &str) -> String {
-    text.lines()
+    let last = text
+        .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .last()
-        .unwrap_or(text)
-        .to_owned()
+        .rfind(|l| !l.is_empty())
+        .unwrap_or(text);
+    last.strip_prefix("error: ").unwrap_or(last).to_owned()
 }

@@ -35,7 +35,8 @@ struct Spec {
 
 /// Options parsed before a wrapper's operands.
 struct Scan<'a> {
-    opts: Vec<(String, Option<&'a Arg>)>,
+    /// Option names with their values, already separated from `--name=` or `-xVALUE`.
+    opts: Vec<(String, Option<Arg>)>,
     rest: &'a [Arg],
 }
 
@@ -51,7 +52,7 @@ impl Scan<'_> {
             .iter()
             .rev()
             .find(|(name, _)| names.contains(&name.as_str()))
-            .and_then(|(_, v)| *v)
+            .and_then(|(_, v)| v.as_ref())
     }
 }
 
@@ -70,9 +71,15 @@ fn scan<'a>(args: &'a [Arg], spec: &Spec) -> Scan<'a> {
         }
         if let Some(long) = text.strip_prefix("--") {
             match long.split_once('=') {
-                Some((name, _)) => opts.push((format!("--{name}"), Some(token))),
+                Some((name, value)) => opts.push((
+                    format!("--{name}"),
+                    Some(Arg {
+                        text: value.to_owned(),
+                        ..token.clone()
+                    }),
+                )),
                 None if spec.long_values.contains(&long) => {
-                    opts.push((text.to_owned(), args.get(i)));
+                    opts.push((text.to_owned(), args.get(i).cloned()));
                     i += 1;
                 }
                 None => opts.push((text.to_owned(), None)),
@@ -83,10 +90,16 @@ fn scan<'a>(args: &'a [Arg], spec: &Spec) -> Scan<'a> {
             if spec.short_values.contains(c) {
                 let attached = &text[1 + offset + c.len_utf8()..];
                 if attached.is_empty() {
-                    opts.push((format!("-{c}"), args.get(i)));
+                    opts.push((format!("-{c}"), args.get(i).cloned()));
                     i += 1;
                 } else {
-                    opts.push((format!("-{c}"), Some(token)));
+                    opts.push((
+                        format!("-{c}"),
+                        Some(Arg {
+                            text: attached.to_owned(),
+                            ..token.clone()
+                        }),
+                    ));
                 }
                 break;
             }
@@ -97,21 +110,6 @@ fn scan<'a>(args: &'a [Arg], spec: &Spec) -> Scan<'a> {
         opts,
         rest: args.get(i..).unwrap_or_default(),
     }
-}
-
-/// The value of an option as text, handling the `--name=value` and `-xVALUE` spellings.
-fn option_text(name: &str, arg: &Arg) -> String {
-    if let Some(value) = arg.text.strip_prefix(&format!("{name}=")) {
-        return value.to_owned();
-    }
-    if name.len() == 2 && !name.starts_with("--") {
-        if let Some(pos) = arg.text.find(&name[1..]) {
-            if arg.text.starts_with('-') && arg.text.len() > pos + 1 && arg.text != name {
-                return arg.text[pos + 1..].to_owned();
-            }
-        }
-    }
-    arg.text.clone()
 }
 
 fn exec(rest: &[Arg], edit: Edit) -> Vec<Step> {
@@ -338,18 +336,7 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
                 },
             );
             if let Some(script) = s.value(&["-c", "--command"]) {
-                let name = if script.text.starts_with("--command=") {
-                    "--command"
-                } else {
-                    "-c"
-                };
-                vec![Step::Script(
-                    Arg {
-                        text: option_text(name, script),
-                        ..script.clone()
-                    },
-                    Edit::default(),
-                )]
+                vec![Step::Script(script.clone(), Edit::default())]
             } else {
                 match s.rest.get(1..) {
                     Some([first, script, ..])
@@ -440,18 +427,7 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
             );
             match s.value(&["-c", "--command"]) {
                 Some(script) => {
-                    let name = if script.text.starts_with("--command=") {
-                        "--command"
-                    } else {
-                        "-c"
-                    };
-                    vec![Step::Script(
-                        Arg {
-                            text: option_text(name, script),
-                            ..script.clone()
-                        },
-                        Edit::default(),
-                    )]
+                    vec![Step::Script(script.clone(), Edit::default())]
                 }
                 None => interactive(name),
             }
@@ -504,7 +480,7 @@ fn user_of(s: &Scan<'_>, names: &[&str], default: &str) -> String {
         .rev()
         .find(|(n, _)| names.contains(&n.as_str()))
     {
-        Some((name, Some(arg))) => option_text(name, arg),
+        Some((_, Some(arg))) => arg.text.clone(),
         _ => default.to_owned(),
     }
 }
@@ -548,14 +524,7 @@ fn sudo(args: &[Arg]) -> Vec<Step> {
         ..Edit::default()
     };
     if let Some(dir) = s.value(&["-D", "--chdir"]) {
-        edit.cwd = Some(option_text(
-            if dir.text.starts_with("--") {
-                "--chdir"
-            } else {
-                "-D"
-            },
-            dir,
-        ));
+        edit.cwd = Some(dir.text.clone());
     }
     if s.rest.is_empty() {
         return if s.has(&["-i", "--login", "-s", "--shell"]) {
@@ -806,7 +775,7 @@ fn ssh(args: &[Arg]) -> Vec<Step> {
         None => (None, target),
     };
     let host = host.split(':').next().unwrap_or(host).to_owned();
-    let user = login.or_else(|| s.value(&["-l"]).map(|arg| option_text("-l", arg)));
+    let user = login.or_else(|| s.value(&["-l"]).map(|arg| arg.text.clone()));
     let edit = Edit {
         user,
         host: Some(host.clone()),

@@ -27,12 +27,31 @@ rules:
 fn json_report_has_the_documented_shape() {
     let env = TestEnv::new();
     let policy = env.write("p.yaml", POLICY);
-    let json = env.check_json(&["--policy", policy.to_str().unwrap(), "--", "sudo", "-u", "postgres", "pg_dump", "--host=prod-db", "app"]);
+    let json = env.check_json(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--",
+        "sudo",
+        "-u",
+        "postgres",
+        "pg_dump",
+        "--host=prod-db",
+        "app",
+    ]);
     assert_eq!(json["decision"], "approve");
     assert_eq!(json["rules"][0]["id"], "prod-db-export");
     assert_eq!(json["rules"][0]["decision"], "approve");
-    assert_eq!(json["commands"], serde_json::json!([["sudo", "-u", "postgres", "pg_dump", "--host=prod-db", "app"], ["pg_dump", "--host=prod-db", "app"]]));
-    assert_eq!(json["approvals"], serde_json::json!([{"rule": "prod-db-export", "approvers": ["group:dba"], "quorum": 2}]));
+    assert_eq!(
+        json["commands"],
+        serde_json::json!([
+            ["sudo", "-u", "postgres", "pg_dump", "--host=prod-db", "app"],
+            ["pg_dump", "--host=prod-db", "app"]
+        ])
+    );
+    assert_eq!(
+        json["approvals"],
+        serde_json::json!([{"rule": "prod-db-export", "approvers": ["group:dba"], "quorum": 2}])
+    );
     assert_eq!(json["timeout_seconds"], 1800);
     assert_eq!(json["reason_required"], true);
 }
@@ -42,7 +61,15 @@ fn human_report_names_rule_and_reason() {
     let env = TestEnv::new();
     let policy = env.write("p.yaml", POLICY);
     env.gatekeep()
-        .args(["check", "--policy", policy.to_str().unwrap(), "--", "rm", "-rf", "/"])
+        .args([
+            "check",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--",
+            "rm",
+            "-rf",
+            "/",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("decision: deny"))
@@ -56,7 +83,10 @@ fn allow_path_and_opaque() {
     let env = TestEnv::new();
     let policy = env.write("p.yaml", POLICY);
     let p = policy.to_str().unwrap();
-    assert_eq!(env.check_json(&["--policy", p, "--", "ls", "-la"])["decision"], "allow");
+    assert_eq!(
+        env.check_json(&["--policy", p, "--", "ls", "-la"])["decision"],
+        "allow"
+    );
     let json = env.check_json(&["--policy", p, "--", "bash", "-c", "eval \"$X\""]);
     assert_eq!(json["decision"], "approve");
     assert_eq!(json["approvals"][0]["rule"], "<opaque>");
@@ -77,7 +107,16 @@ fn symlinks_hard_links_and_absolute_paths_hit_program_rules() {
         let output = env
             .gatekeep()
             .env("PATH", &path)
-            .args(["check", "--json", "--policy", policy.to_str().unwrap(), "--", program, "-h", "prod-db"])
+            .args([
+                "check",
+                "--json",
+                "--policy",
+                policy.to_str().unwrap(),
+                "--",
+                program,
+                "-h",
+                "prod-db",
+            ])
             .output()
             .unwrap();
         let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -90,10 +129,21 @@ fn agent_markers_are_detected() {
     let env = TestEnv::new();
     let policy = env.write("p.yaml", POLICY);
     let p = policy.to_str().unwrap();
-    assert_eq!(env.check_json(&["--policy", p, "--", "git", "push"])["decision"], "allow");
-    assert_eq!(env.check_json(&["--policy", p, "--agent", "--", "git", "push"])["decision"], "approve");
+    assert_eq!(
+        env.check_json(&["--policy", p, "--", "git", "push"])["decision"],
+        "allow"
+    );
+    assert_eq!(
+        env.check_json(&["--policy", p, "--agent", "--", "git", "push"])["decision"],
+        "approve"
+    );
     for marker in ["GATEKEEP_AGENT", "CLAUDECODE", "CODEX_SANDBOX"] {
-        let output = env.gatekeep().env(marker, "1").args(["check", "--json", "--policy", p, "--", "git", "push"]).output().unwrap();
+        let output = env
+            .gatekeep()
+            .env(marker, "1")
+            .args(["check", "--json", "--policy", p, "--", "git", "push"])
+            .output()
+            .unwrap();
         let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         assert_eq!(json["decision"], "approve", "{marker}");
     }
@@ -102,21 +152,33 @@ fn agent_markers_are_detected() {
 #[test]
 fn invalid_policy_is_exit_125_with_location() {
     let env = TestEnv::new();
-    let policy = env.write("bad.yaml", "version: 1\nrules:\n  - id: x\n    decision: sometimes\n    match: {program: a}\n");
+    let policy = env.write(
+        "bad.yaml",
+        "version: 1\nrules:\n  - id: x\n    decision: sometimes\n    match: {program: a}\n",
+    );
     env.gatekeep()
         .args(["check", "--policy", policy.to_str().unwrap(), "--", "ls"])
         .assert()
         .code(125)
-        .stderr(predicate::str::contains("bad.yaml:4:15: unknown variant `sometimes`"))
+        .stderr(predicate::str::contains(
+            "bad.yaml:4:15: unknown variant `sometimes`",
+        ))
         .stderr(predicate::str::contains("hint:"));
 }
 
 #[test]
 fn usage_errors_are_exit_125() {
     let env = TestEnv::new();
-    env.gatekeep().args(["check", "--no-such-flag"]).assert().code(125);
+    env.gatekeep()
+        .args(["check", "--no-such-flag"])
+        .assert()
+        .code(125);
     env.gatekeep().arg("frobnicate").assert().code(125);
-    env.gatekeep().args(["check"]).assert().code(125).stderr(predicate::str::contains("no command given"));
+    env.gatekeep()
+        .args(["check"])
+        .assert()
+        .code(125)
+        .stderr(predicate::str::contains("no command given"));
     env.gatekeep().arg("--help").assert().success();
 }
 
@@ -124,12 +186,21 @@ fn usage_errors_are_exit_125() {
 fn shell_scripts_can_be_checked() {
     let env = TestEnv::new();
     let policy = env.write("p.yaml", POLICY);
-    let json = env.check_json(&["--policy", policy.to_str().unwrap(), "--shell", "cd /tmp && { pg_dump -hprod x | gzip; } > out.gz"]);
+    let json = env.check_json(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--shell",
+        "cd /tmp && { pg_dump -hprod x | gzip; } > out.gz",
+    ]);
     assert_eq!(json["decision"], "approve");
 }
 
 #[test]
 fn completions_are_printed() {
     let env = TestEnv::new();
-    env.gatekeep().args(["completions", "bash"]).assert().success().stdout(predicate::str::contains("_gatekeep"));
+    env.gatekeep()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("_gatekeep"));
 }

@@ -53,8 +53,18 @@ impl TestEnv {
     /// Runs `gatekeep check --json` with `args` and returns the parsed object.
     #[must_use]
     pub fn check_json(&self, args: &[&str]) -> serde_json::Value {
-        let output = self.gatekeep().arg("check").arg("--json").args(args).output().unwrap();
-        assert!(output.status.success(), "check failed: {}", String::from_utf8_lossy(&output.stderr));
+        let output = self
+            .gatekeep()
+            .arg("check")
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "check failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         serde_json::from_slice(&output.stdout).expect("one JSON object")
     }
 }

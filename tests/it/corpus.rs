@@ -5,9 +5,15 @@ use gatekeep::shell::{NoResolve, analyze_script};
 
 #[test]
 fn corpus_decisions_hold() {
-    let text = include_str!("../data/corpus.txt");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus.txt");
+    let text = std::fs::read_to_string(&path).expect("tests/data/corpus.txt is readable");
     let policy = Policy::load(&embedded_sources()).expect("shipped policies load");
-    let ctx = Context { user: "tester".into(), host: "testhost".into(), cwd: "/home/tester".into(), ..Context::default() };
+    let ctx = Context {
+        user: "tester".into(),
+        host: "testhost".into(),
+        cwd: "/home/tester".into(),
+        ..Context::default()
+    };
     let mut failures = Vec::new();
     let mut cases = 0;
     for (number, line) in text.lines().enumerate() {
@@ -15,9 +21,12 @@ fn corpus_decisions_hold() {
         if line.trim().is_empty() || line.trim_start().starts_with('#') {
             continue;
         }
-        let (expected, command) = line.split_once('\t').unwrap_or_else(|| panic!("line {}: expected DECISION<TAB>COMMAND", number + 1));
-        let expected: Decision = serde_json::from_value(serde_json::Value::String(expected.trim().to_owned()))
-            .unwrap_or_else(|_| panic!("line {}: unknown decision {expected}", number + 1));
+        let (expected, command) = line
+            .split_once('\t')
+            .unwrap_or_else(|| panic!("line {}: expected DECISION<TAB>COMMAND", number + 1));
+        let expected: Decision =
+            serde_json::from_value(serde_json::Value::String(expected.trim().to_owned()))
+                .unwrap_or_else(|_| panic!("line {}: unknown decision {expected}", number + 1));
         cases += 1;
         let evaluation = policy.evaluate(&analyze_script(command, &NoResolve), &ctx);
         if evaluation.decision != expected {
@@ -31,5 +40,10 @@ fn corpus_decisions_hold() {
         }
     }
     assert!(cases >= 150, "the corpus has only {cases} cases");
-    assert!(failures.is_empty(), "{} of {cases} corpus cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} corpus cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -32,5 +32,8 @@ fn generated_files_are_fresh() {
             }
         }
     }
-    assert!(stale.is_empty(), "stale generated files (rerun with GATEKEEP_BLESS=1): {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "stale generated files (rerun with GATEKEEP_BLESS=1): {stale:?}"
+    );
 }

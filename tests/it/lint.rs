@@ -7,8 +7,13 @@ use predicates::prelude::*;
 use crate::common::TestEnv;
 
 fn fixtures(kind: &str) -> Vec<std::path::PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(kind);
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(kind);
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     files
 }
@@ -20,7 +25,12 @@ fn invalid_fixtures_report_file_line_and_column() {
     assert!(files.len() >= 10);
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        let expect = text.lines().next().unwrap().strip_prefix("# expect: ").expect("fixture names its expected error");
+        let expect = text
+            .lines()
+            .next()
+            .unwrap()
+            .strip_prefix("# expect: ")
+            .expect("fixture names its expected error");
         let (location, message) = expect.split_once(": ").unwrap();
         let wanted = format!("{}:{location}: {message}", file.display());
         env.gatekeep()
@@ -36,8 +46,16 @@ fn invalid_fixtures_report_file_line_and_column() {
 fn valid_fixtures_lint_clean_and_pass_their_tests() {
     let env = TestEnv::new();
     for file in fixtures("valid") {
-        env.gatekeep().args(["policy", "lint"]).arg(&file).assert().success();
-        env.gatekeep().args(["policy", "test"]).arg(&file).assert().success();
+        env.gatekeep()
+            .args(["policy", "lint"])
+            .arg(&file)
+            .assert()
+            .success();
+        env.gatekeep()
+            .args(["policy", "test"])
+            .arg(&file)
+            .assert()
+            .success();
     }
 }
 
@@ -45,7 +63,11 @@ fn valid_fixtures_lint_clean_and_pass_their_tests() {
 fn shipped_policies_lint_clean_and_pass_their_tests() {
     let env = TestEnv::new();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    env.gatekeep().args(["policy", "lint"]).arg(&dir).assert().success();
+    env.gatekeep()
+        .args(["policy", "lint"])
+        .arg(&dir)
+        .assert()
+        .success();
     env.gatekeep()
         .args(["policy", "test"])
         .arg(&dir)
@@ -69,6 +91,8 @@ fn failing_examples_are_reported_with_rule_and_command() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("FAIL wrong should match: `ls`"))
-        .stdout(predicate::str::contains("FAIL wrong should not match: `sudo rm x`"))
+        .stdout(predicate::str::contains(
+            "FAIL wrong should not match: `sudo rm x`",
+        ))
         .stdout(predicate::str::contains("0 passed, 2 failed"));
 }

@@ -4,8 +4,10 @@ use predicates::prelude::*;
 
 use crate::common::TestEnv;
 
-const DENY_RM: &str = "version: 1\nrules:\n  - id: admin-no-rm\n    decision: deny\n    match: {program: rm}\n";
-const APPROVE_LS: &str = "version: 1\nrules:\n  - id: user-ls\n    decision: approve\n    match: {program: ls}\n";
+const DENY_RM: &str =
+    "version: 1\nrules:\n  - id: admin-no-rm\n    decision: deny\n    match: {program: rm}\n";
+const APPROVE_LS: &str =
+    "version: 1\nrules:\n  - id: user-ls\n    decision: approve\n    match: {program: ls}\n";
 
 #[test]
 fn embedded_library_is_the_default() {
@@ -16,7 +18,10 @@ fn embedded_library_is_the_default() {
         .success()
         .stdout(predicate::str::contains("built-in library"))
         .stdout(predicate::str::contains("builtin:"));
-    assert_eq!(env.check_json(&["--", "rm", "-rf", "/"])["decision"], "deny");
+    assert_eq!(
+        env.check_json(&["--", "rm", "-rf", "/"])["decision"],
+        "deny"
+    );
     assert_eq!(env.check_json(&["--", "ls"])["decision"], "allow");
 }
 
@@ -27,9 +32,17 @@ fn administrator_policies_cannot_be_switched_off() {
     let user = env.write("user.yaml", APPROVE_LS);
     let json = env.check_json(&["--policy", user.to_str().unwrap(), "--", "rm", "x"]);
     assert_eq!(json["decision"], "deny");
-    let output = env.gatekeep().env("GATEKEEP_POLICY", user.to_str().unwrap()).args(["check", "--json", "--", "rm", "x"]).output().unwrap();
+    let output = env
+        .gatekeep()
+        .env("GATEKEEP_POLICY", user.to_str().unwrap())
+        .args(["check", "--json", "--", "rm", "x"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&output.stdout).contains("\"deny\""));
-    assert_eq!(env.check_json(&["--policy", user.to_str().unwrap(), "--", "ls"])["decision"], "approve");
+    assert_eq!(
+        env.check_json(&["--policy", user.to_str().unwrap(), "--", "ls"])["decision"],
+        "approve"
+    );
 }
 
 #[test]
@@ -37,11 +50,19 @@ fn user_directory_replaces_the_library_and_env_list_replaces_both() {
     let env = TestEnv::new();
     env.write("config/gatekeep/policies/mine.yaml", APPROVE_LS);
     assert_eq!(env.check_json(&["--", "ls"])["decision"], "approve");
-    assert_eq!(env.check_json(&["--", "rm", "-rf", "/"])["decision"], "allow");
+    assert_eq!(
+        env.check_json(&["--", "rm", "-rf", "/"])["decision"],
+        "allow"
+    );
     let a = env.write("a.yaml", DENY_RM);
     let b = env.write("b.yaml", "version: 1\ndefault: approve\n");
     let list = format!("{}:{}", a.display(), b.display());
-    let output = env.gatekeep().env("GATEKEEP_POLICY", &list).args(["check", "--json", "--", "ls"]).output().unwrap();
+    let output = env
+        .gatekeep()
+        .env("GATEKEEP_POLICY", &list)
+        .args(["check", "--json", "--", "ls"])
+        .output()
+        .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["decision"], "approve");
     assert_eq!(json["approvals"][0]["rule"], "<default>");
@@ -54,5 +75,7 @@ fn missing_policy_path_fails_closed() {
         .args(["check", "--policy", "/nonexistent/p.yaml", "--", "ls"])
         .assert()
         .code(125)
-        .stderr(predicate::str::contains("cannot read policy /nonexistent/p.yaml"));
+        .stderr(predicate::str::contains(
+            "cannot read policy /nonexistent/p.yaml",
+        ));
 }

@@ -1,0 +1,71 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_gatekeep_global_optspecs
+    string join \n v/verbose h/help V/version
+end
+
+function __fish_gatekeep_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_gatekeep_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_gatekeep_using_subcommand
+    set -l cmd (__fish_gatekeep_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c gatekeep -n "__fish_gatekeep_needs_command" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c gatekeep -n "__fish_gatekeep_needs_command" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_needs_command" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_needs_command" -f -a "check" -d 'Evaluate a command against the policies without running it'
+complete -c gatekeep -n "__fish_gatekeep_needs_command" -f -a "policy" -d 'Inspect, validate and test policies'
+complete -c gatekeep -n "__fish_gatekeep_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c gatekeep -n "__fish_gatekeep_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -l policy -d 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator\'s /etc/gatekeep/policies always applies)' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -l shell -d 'Evaluate a shell command line (bash syntax) instead of an argument vector' -r
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -l json -d 'Print one JSON object instead of a report'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -l agent -d 'Evaluate as if the caller were an AI agent'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list help" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list help" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list help" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list help" -f -a "lint" -d 'Validate policy files; problems are printed as FILE:LINE:COL: message'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list help" -f -a "test" -d 'Run every rule\'s example commands through the full engine'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list help" -f -a "list" -d 'Show the policy sources in force and their rule counts'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from lint" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from lint" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from lint" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from test" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -l policy -d 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator\'s /etc/gatekeep/policies always applies)' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "lint" -d 'Validate policy files; problems are printed as FILE:LINE:COL: message'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "test" -d 'Run every rule\'s example commands through the full engine'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "list" -d 'Show the policy sources in force and their rule counts'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and not __fish_seen_subcommand_from check policy completions help" -f -a "check" -d 'Evaluate a command against the policies without running it'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and not __fish_seen_subcommand_from check policy completions help" -f -a "policy" -d 'Inspect, validate and test policies'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and not __fish_seen_subcommand_from check policy completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and not __fish_seen_subcommand_from check policy completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "lint" -d 'Validate policy files; problems are printed as FILE:LINE:COL: message'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "test" -d 'Run every rule\'s example commands through the full engine'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "list" -d 'Show the policy sources in force and their rule counts'
