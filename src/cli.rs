@@ -32,6 +32,11 @@ pub enum Command {
     /// Inspect, validate and test policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Run a command if the policy allows it, recording every step in the audit log.
+    Run(commands::run::Args),
+    /// Read, verify and rotate the audit log.
+    #[command(subcommand)]
+    Log(LogCommand),
     /// Print a shell completion script.
     Completions(commands::completions::Args),
 }
@@ -45,6 +50,36 @@ pub enum PolicyCommand {
     Test(commands::policy_test::Args),
     /// Show the policy sources in force and their rule counts.
     List(commands::policy_list::Args),
+}
+
+/// `gatekeep log …`
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable.
+    Verify(commands::log_verify::Args),
+    /// Show recent records, one line each; -f follows new ones.
+    Tail(commands::log_tail::Args),
+    /// Show every record of one run.
+    Show(commands::log_show::Args),
+    /// Close the current segment and start a new file.
+    Rotate(commands::log_rotate::Args),
+}
+
+/// Audit log selection shared by the `log` commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogArgs {
+    /// Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir).
+    #[arg(long = "log", value_name = "PATH")]
+    pub log: Option<PathBuf>,
+}
+
+impl LogArgs {
+    /// The log path in force.
+    pub fn resolve(&self, env: &Environment) -> Result<PathBuf, UserError> {
+        let paths = crate::paths::Paths::from_env(env);
+        let config = crate::config::Config::load(&paths.config_file)?;
+        Ok(paths.audit_log(self.log.as_deref(), env, config.log.as_deref()))
+    }
 }
 
 /// Policy selection shared by the commands that evaluate.
@@ -83,6 +118,11 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Policy(PolicyCommand::Lint(args)) => commands::policy_lint::run(args, env),
         Command::Policy(PolicyCommand::Test(args)) => commands::policy_test::run(args, env),
         Command::Policy(PolicyCommand::List(args)) => commands::policy_list::run(args, env),
+        Command::Run(args) => commands::run::run(args, env),
+        Command::Log(LogCommand::Verify(args)) => commands::log_verify::run(args, env),
+        Command::Log(LogCommand::Tail(args)) => commands::log_tail::run(args, env),
+        Command::Log(LogCommand::Show(args)) => commands::log_show::run(args, env),
+        Command::Log(LogCommand::Rotate(args)) => commands::log_rotate::run(args, env),
         Command::Completions(args) => commands::completions::run(args),
     }
 }

@@ -9,6 +9,8 @@ pub const GATEKEEP_CONFIG: &str = "GATEKEEP_CONFIG";
 pub const GATEKEEP_AGENT: &str = "GATEKEEP_AGENT";
 /// Path of the audit log.
 pub const GATEKEEP_LOG: &str = "GATEKEEP_LOG";
+/// Default for `run --reason`.
+pub const GATEKEEP_REASON: &str = "GATEKEEP_REASON";
 /// When set to 1, tests rewrite committed generated files (completions, man pages).
 pub const GATEKEEP_BLESS: &str = "GATEKEEP_BLESS";
 /// Debug builds only: the administrator's policy directory, so tests need not touch `/etc`.
@@ -40,6 +42,7 @@ pub const ALL: &[&str] = &[
     GATEKEEP_CONFIG,
     GATEKEEP_AGENT,
     GATEKEEP_LOG,
+    GATEKEEP_REASON,
     GATEKEEP_BLESS,
     GATEKEEP_TEST_ADMIN_POLICY_DIR,
     RUST_LOG,

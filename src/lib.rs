@@ -2,6 +2,8 @@
 //!
 //! See ARCHITECTURE.md for the map of modules and the rules they keep.
 
+pub mod audit;
+pub mod child;
 pub mod cli;
 mod commands;
 pub mod config;
@@ -11,5 +13,6 @@ pub mod environment;
 pub mod exit;
 pub mod paths;
 pub mod policy;
+pub mod redact;
 pub mod shell;
 mod yaml;

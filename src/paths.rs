@@ -14,6 +14,7 @@ pub struct Paths {
     pub admin_policies: PathBuf,
     pub config_file: PathBuf,
     pub user_policies: PathBuf,
+    /// The default audit log; see [`Paths::audit_log`] for the overrides.
     pub log_file: PathBuf,
     pub data_dir: PathBuf,
 }
@@ -48,11 +49,26 @@ impl Paths {
                 .get(env_vars::GATEKEEP_CONFIG)
                 .map_or_else(|| config.join("config.yaml"), PathBuf::from),
             user_policies: config.join("policies"),
-            log_file: env
-                .get(env_vars::GATEKEEP_LOG)
-                .map_or_else(|| state.join("audit.jsonl"), PathBuf::from),
+            log_file: state.join("audit.jsonl"),
             data_dir: data,
         }
+    }
+}
+
+impl Paths {
+    /// The audit log: `--log`, else `GATEKEEP_LOG`, else the configuration's `log`, else
+    /// the default under the XDG state directory.
+    pub fn audit_log(
+        &self,
+        explicit: Option<&Path>,
+        env: &Environment,
+        configured: Option<&Path>,
+    ) -> PathBuf {
+        explicit
+            .map(Path::to_owned)
+            .or_else(|| env.get(env_vars::GATEKEEP_LOG).map(PathBuf::from))
+            .or_else(|| configured.map(Path::to_owned))
+            .unwrap_or_else(|| self.log_file.clone())
     }
 }
 
@@ -79,6 +95,13 @@ mod tests {
             paths.user_policies,
             Path::new("/h/.config/gatekeep/policies")
         );
-        assert_eq!(paths.log_file, Path::new("/l.jsonl"));
+        assert_eq!(
+            paths.audit_log(None, &env, Some(Path::new("/c.jsonl"))),
+            Path::new("/l.jsonl")
+        );
+        assert_eq!(
+            paths.audit_log(Some(Path::new("/x")), &env, None),
+            Path::new("/x")
+        );
     }
 }

@@ -2,6 +2,11 @@
 
 pub mod check;
 pub mod completions;
+pub mod log_rotate;
+pub mod log_show;
+pub mod log_tail;
+pub mod log_verify;
 pub mod policy_lint;
 pub mod policy_list;
 pub mod policy_test;
+pub mod run;

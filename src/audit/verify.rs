@@ -1,0 +1,219 @@
+//! Verification: walk every segment and check that each record's `prev` is the hash of the
+//! line before it and that `seq` counts up by one.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{AuditError, GENESIS, line_hash, segments};
+
+/// How the chain is broken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakKind {
+    /// A record's bytes changed (its successor's `prev` no longer matches), or a line is not
+    /// a record.
+    Edited,
+    /// A record appears that does not belong at this place.
+    Inserted,
+    /// Records are missing.
+    Deleted,
+    /// Records are out of order.
+    Reordered,
+    /// The last line was cut short and not yet recovered.
+    TornTail,
+    /// A whole segment file is missing.
+    MissingSegment,
+}
+
+impl std::fmt::Display for BreakKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BreakKind::Edited => "edited",
+            BreakKind::Inserted => "inserted",
+            BreakKind::Deleted => "deleted",
+            BreakKind::Reordered => "reordered",
+            BreakKind::TornTail => "torn tail",
+            BreakKind::MissingSegment => "missing segment",
+        })
+    }
+}
+
+/// The first break found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Break {
+    pub seq: u64,
+    pub kind: BreakKind,
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+/// What verification found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Records that chained correctly.
+    pub records: u64,
+    pub segments: usize,
+    /// Torn fragments that a later writer recovered: (file, byte offset, length).
+    pub recovered: Vec<(PathBuf, u64, u64)>,
+    /// Hash of the last valid record.
+    pub head: Option<String>,
+    pub first_break: Option<Break>,
+}
+
+#[derive(serde::Deserialize)]
+struct Head {
+    seq: u64,
+    prev: String,
+    event: String,
+    #[serde(default)]
+    offset: Option<u64>,
+    #[serde(default)]
+    length: Option<u64>,
+    #[serde(default)]
+    sha256: Option<String>,
+}
+
+/// Verifies the log at `path` and all its rotated segments.
+pub fn verify(path: &Path) -> Result<Report, AuditError> {
+    let files = segments(path)?;
+    if files.is_empty() {
+        return Err(AuditError::Io {
+            action: "read",
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such log"),
+        });
+    }
+    let mut report = Report {
+        segments: files.len(),
+        ..Report::default()
+    };
+    let mut prev = GENESIS.to_owned();
+    let mut expected = 0u64;
+    for (index, file) in files.iter().enumerate() {
+        let bytes = std::fs::read(file).map_err(|source| AuditError::Io {
+            action: "read",
+            path: file.clone(),
+            source,
+        })?;
+        let last = index + 1 == files.len();
+        if let Some(found) = verify_file(
+            file,
+            &bytes,
+            last,
+            index == 0,
+            &mut prev,
+            &mut expected,
+            &mut report,
+        ) {
+            report.first_break = Some(found);
+            break;
+        }
+    }
+    report.head = (report.records > 0).then_some(prev);
+    Ok(report)
+}
+
+fn verify_file(
+    file: &Path,
+    bytes: &[u8],
+    last_file: bool,
+    first_file: bool,
+    prev: &mut String,
+    expected: &mut u64,
+    report: &mut Report,
+) -> Option<Break> {
+    let mut lines: Vec<(u64, &[u8], bool)> = Vec::new();
+    let mut offset = 0u64;
+    for chunk in bytes.split_inclusive(|b| *b == b'\n') {
+        let terminated = chunk.last() == Some(&b'\n');
+        let line = if terminated {
+            &chunk[..chunk.len() - 1]
+        } else {
+            chunk
+        };
+        lines.push((offset, line, terminated));
+        offset += chunk.len() as u64;
+    }
+    let at = |seq: u64, kind: BreakKind, line: usize| {
+        Some(Break {
+            seq,
+            kind,
+            file: file.to_owned(),
+            line: line + 1,
+        })
+    };
+    let mut fragment: Option<(u64, &[u8], usize)> = None;
+    for (i, (offset, line, terminated)) in lines.iter().enumerate() {
+        let head: Option<Head> = serde_json::from_slice(line).ok();
+        let Some(head) = head else {
+            if !terminated {
+                return at(*expected, BreakKind::TornTail, i);
+            }
+            if fragment.is_some() {
+                return at(*expected, BreakKind::Edited, i);
+            }
+            fragment = Some((*offset, line, i));
+            continue;
+        };
+        if let Some((frag_offset, frag, frag_line)) = fragment.take() {
+            let matches = head.event == "recovered"
+                && head.offset == Some(frag_offset)
+                && head.length == Some(frag.len() as u64)
+                && head.sha256.as_deref() == Some(line_hash(frag).as_str());
+            if !matches {
+                return at(*expected, BreakKind::Edited, frag_line);
+            }
+            report
+                .recovered
+                .push((file.to_owned(), frag_offset, frag.len() as u64));
+        }
+        if i == 0 && head.seq > *expected {
+            return at(*expected, BreakKind::MissingSegment, i);
+        }
+        if i == 0 && first_file && head.seq != 0 {
+            return at(0, BreakKind::MissingSegment, i);
+        }
+        if head.seq != *expected {
+            let next_seq = lines
+                .get(i + 1)
+                .and_then(|(_, l, _)| serde_json::from_slice::<Head>(l).ok())
+                .map(|h| h.seq);
+            let kind = if head.seq == *expected + 1 && next_seq == Some(*expected) {
+                BreakKind::Reordered
+            } else if head.seq > *expected {
+                BreakKind::Deleted
+            } else {
+                BreakKind::Inserted
+            };
+            return at(*expected, kind, i);
+        }
+        if head.prev != *prev {
+            // The line before this one no longer hashes to what this record chained to.
+            let kind = if i == 0 && !first_file {
+                BreakKind::MissingSegment
+            } else {
+                BreakKind::Edited
+            };
+            return at(expected.saturating_sub(1), kind, i.saturating_sub(1));
+        }
+        if !terminated && !last_file {
+            return at(*expected, BreakKind::Edited, i);
+        }
+        *prev = line_hash(line);
+        *expected += 1;
+        report.records += 1;
+    }
+    if let Some((_, _, line)) = fragment {
+        return at(
+            *expected,
+            if last_file && line + 1 == lines.len() {
+                BreakKind::TornTail
+            } else {
+                BreakKind::Edited
+            },
+            line,
+        );
+    }
+    None
+}

@@ -1,0 +1,142 @@
+//! Running the wrapped command: resolve it like `execvp`, spawn it without a shell, forward
+//! signals sent to gatekeep alone, and report how it ended.
+//!
+//! Signals a terminal generates (Ctrl-C, Ctrl-\, window size changes) reach the child
+//! directly through the foreground process group, so they are not forwarded again: the
+//! signal's origin (`si_code`) tells them apart from a `kill` aimed at gatekeep.
+
+use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
+use signal_hook::iterator::SignalsInfo;
+use signal_hook::iterator::exfiltrator::WithOrigin;
+use signal_hook::low_level::siginfo::Cause;
+
+/// Why a command could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("command not found: {0}")]
+    NotFound(String),
+    #[error("{} is not executable", .0.display())]
+    NotExecutable(PathBuf),
+    #[error("cannot run {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How the command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ended {
+    /// Exit code, when it exited.
+    pub code: Option<i32>,
+    /// Signal number, when a signal killed it.
+    pub signal: Option<i32>,
+    pub duration_ms: u64,
+}
+
+impl Ended {
+    /// The status a shell would report: the code, or 128 + signal.
+    pub fn status(&self) -> u8 {
+        match (self.code, self.signal) {
+            (Some(code), _) => (code & 0xff) as u8,
+            (None, Some(signal)) => (128 + signal).clamp(0, 255) as u8,
+            (None, None) => 255,
+        }
+    }
+}
+
+/// Finds the file `program` refers to, with `path_var` as `PATH`.
+pub fn resolve(program: &str, path_var: Option<&str>, cwd: &Path) -> Result<PathBuf, SpawnError> {
+    let executable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.is_empty() {
+        return Err(SpawnError::NotFound(String::new()));
+    }
+    if program.contains('/') {
+        let path = cwd.join(program);
+        return if executable(&path) {
+            Ok(path)
+        } else if path.exists() {
+            Err(SpawnError::NotExecutable(path))
+        } else {
+            Err(SpawnError::NotFound(program.to_owned()))
+        };
+    }
+    let mut not_executable = None;
+    for dir in path_var
+        .unwrap_or("/usr/local/bin:/usr/bin:/bin")
+        .split(':')
+    {
+        let candidate = if dir.is_empty() {
+            cwd.join(program)
+        } else {
+            cwd.join(dir).join(program)
+        };
+        if executable(&candidate) {
+            return Ok(candidate);
+        }
+        if candidate.is_file() && not_executable.is_none() {
+            not_executable = Some(candidate);
+        }
+    }
+    Err(not_executable.map_or_else(
+        || SpawnError::NotFound(program.to_owned()),
+        SpawnError::NotExecutable,
+    ))
+}
+
+/// Signals gatekeep passes on to the child when they were sent to gatekeep by a process.
+const FORWARDED: [i32; 7] = [SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT, SIGWINCH];
+
+/// Runs `program` (already resolved) with `argv`, inherited stdio, environment and cwd.
+/// `started` is called with the child's pid as soon as it runs.
+pub fn run(
+    program: &Path,
+    argv: &[String],
+    started: impl FnOnce(u32),
+) -> Result<Ended, SpawnError> {
+    let io_error = |source| SpawnError::Io {
+        path: program.to_owned(),
+        source,
+    };
+    // Catch the signals before the child exists, so none is lost in between.
+    let mut signals = SignalsInfo::<WithOrigin>::new(FORWARDED).map_err(io_error)?;
+    let handle = signals.handle();
+    let begin = Instant::now();
+    let mut command = std::process::Command::new(program);
+    command.arg0(OsString::from(&argv[0])).args(&argv[1..]);
+    let mut child = command.spawn().map_err(io_error)?;
+    let pid = child.id();
+    started(pid);
+    let forwarder = std::thread::spawn(move || {
+        for origin in signals.forever() {
+            let from_terminal = matches!(origin.cause, Cause::Kernel);
+            let from_child = origin.process.as_ref().is_some_and(|p| p.pid == pid as i32);
+            if from_terminal || from_child {
+                continue;
+            }
+            if let Ok(signal) = Signal::try_from(origin.signal) {
+                let _ = kill(Pid::from_raw(pid as i32), signal);
+            }
+        }
+    });
+    let status = child.wait().map_err(io_error)?;
+    handle.close();
+    let _ = forwarder.join();
+    Ok(Ended {
+        code: status.code(),
+        signal: status.signal(),
+        duration_ms: u64::try_from(begin.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}

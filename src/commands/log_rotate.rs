@@ -1,0 +1,28 @@
+//! `gatekeep log rotate`: close the current segment and start a new file.
+
+use crate::audit::AuditLog;
+use crate::cli::LogArgs;
+use crate::environment::{self, Environment};
+use crate::exit::{Exit, UserError};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
+    let path = args.log.resolve(env)?;
+    if !path.exists() {
+        return Err(UserError::new(format!("no audit log at {}", path.display())).into());
+    }
+    let log = AuditLog::new(
+        path,
+        None,
+        environment::hostname(),
+        environment::current_user(),
+    );
+    let segment = log.rotate().map_err(|e| UserError::new(e.to_string()))?;
+    eprintln!("gatekeep: rotated to {}", segment.display());
+    Ok(Exit::Success)
+}

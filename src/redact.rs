@@ -1,0 +1,243 @@
+//! Redaction of secrets before anything is written or sent: one pattern list, applied to
+//! whole argument vectors (where the program's syntax is known) and to free text such as
+//! `sh -c` scripts.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// What replaces a secret.
+pub const MASK: &str = "***";
+
+/// Words that make an option or variable name secret.
+const SECRET_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "key",
+    "credential",
+    "auth",
+];
+
+/// Programs whose `-pVALUE` is a password (and `-p` alone prompts for one).
+const P_IS_PASSWORD: &[&str] = &[
+    "mysql",
+    "mysqldump",
+    "mariadb",
+    "mariadb-dump",
+    "mysqladmin",
+    "mysqlimport",
+    "mysqlshow",
+    "mysqlcheck",
+    "sshpass",
+];
+
+static TEXT_RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    let words = SECRET_WORDS.join("|");
+    let rule = |pattern: &str, replacement: &'static str| {
+        (
+            Regex::new(pattern).expect("redaction pattern compiles"),
+            replacement,
+        )
+    };
+    vec![
+        // URL user-info: scheme://user:password@host
+        rule(
+            r"(?i)([a-z][a-z0-9+.-]*://[^/\s:@'\x22]*:)[^@\s/'\x22]+@",
+            "${1}***@",
+        ),
+        // Authorization-like headers.
+        rule(
+            r"(?i)\b((?:proxy-)?authorization|cookie|x-[a-z-]*(?:key|token|secret|auth)[a-z-]*)(\s*:\s*)[^'\x22\n]+",
+            "${1}${2}***",
+        ),
+        // --password=value, --api-key value, -token=x
+        rule(
+            &format!(r"(?i)(--?[a-z0-9_-]*(?:{words})[a-z0-9_-]*)(=|\s+)([^\s'\x22-][^\s'\x22]*)"),
+            "${1}${2}***",
+        ),
+        // NAME=value for secret-looking names
+        rule(
+            &format!(r"(?i)\b([a-z0-9_]*(?:{words}|credentials?)[a-z0-9_]*)=([^\s'\x22]+)"),
+            "${1}=***",
+        ),
+        // mysql -pSECRET, sshpass -p SECRET inside scripts
+        rule(
+            r"(\b(?:mysql|mysqldump|mariadb|mysqladmin|mysqlimport)\b[^|;&\n]*?\s-p)([^\s'\x22]+)",
+            "${1}***",
+        ),
+        rule(r"(\bsshpass\s+-p\s*)([^\s'\x22]+)", "${1}***"),
+        // curl -u user:password
+        rule(
+            r"(\bcurl\b[^|;&\n]*?\s(?:-u|--user)\s*[^:\s'\x22]+:)([^\s'\x22]+)",
+            "${1}***",
+        ),
+    ]
+});
+
+/// Redaction rules: the built-in ones plus the configuration's extra patterns.
+#[derive(Clone, Debug, Default)]
+pub struct Redactor {
+    extra: Vec<Regex>,
+}
+
+/// Whether an option or variable name looks like it holds a secret.
+pub fn is_secret_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    SECRET_WORDS.iter().any(|w| lower.contains(w)) || lower.contains("credential")
+}
+
+impl Redactor {
+    /// Built-in rules plus `extra` regular expressions (whole matches are masked).
+    pub fn new(extra: &[String]) -> Result<Self, regex::Error> {
+        Ok(Self {
+            extra: extra
+                .iter()
+                .map(|p| Regex::new(p))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// Redacts free text (a script, a header, an environment value).
+    pub fn text(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (regex, replacement) in TEXT_RULES.iter() {
+            if regex.is_match(&out) {
+                out = regex.replace_all(&out, *replacement).into_owned();
+            }
+        }
+        for regex in &self.extra {
+            out = regex.replace_all(&out, MASK).into_owned();
+        }
+        out
+    }
+
+    /// Redacts an argument vector, using each program's option syntax where it matters.
+    pub fn argv(&self, argv: &[String]) -> Vec<String> {
+        let program = argv
+            .first()
+            .map(|p| p.rsplit('/').next().unwrap_or(p))
+            .unwrap_or_default();
+        let p_is_password = P_IS_PASSWORD.contains(&program);
+        let mut out: Vec<String> = Vec::with_capacity(argv.len());
+        let mut i = 0;
+        while i < argv.len() {
+            let word = &argv[i];
+            i += 1;
+            if out.is_empty() {
+                out.push(self.text(word));
+                continue;
+            }
+            let next = argv.get(i);
+            let secret_option = word.starts_with('-')
+                && !word.contains('=')
+                && is_secret_name(word.trim_start_matches('-'));
+            if secret_option {
+                out.push(word.clone());
+                if next.is_some_and(|n| !n.starts_with('-')) {
+                    out.push(MASK.to_owned());
+                    i += 1;
+                }
+            } else if p_is_password && word.starts_with("-p") && !word.starts_with("--") {
+                if word.len() > 2 {
+                    out.push(format!("-p{MASK}"));
+                } else {
+                    out.push(word.clone());
+                    if program == "sshpass" && next.is_some() {
+                        out.push(MASK.to_owned());
+                        i += 1;
+                    }
+                }
+            } else if program == "curl"
+                && matches!(word.as_str(), "-u" | "--user" | "-U" | "--proxy-user")
+                && next.is_some()
+            {
+                out.push(word.clone());
+                let value = next.map(String::as_str).unwrap_or_default();
+                out.push(match value.split_once(':') {
+                    Some((user, _)) => format!("{user}:{MASK}"),
+                    None => value.to_owned(),
+                });
+                i += 1;
+            } else {
+                out.push(self.text(word));
+            }
+        }
+        out
+    }
+
+    /// Redacts an environment variable's value.
+    pub fn env_value(&self, name: &str, value: &str) -> String {
+        if is_secret_name(name) {
+            MASK.to_owned()
+        } else {
+            self.text(value)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        let words: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+        Redactor::default().argv(&words)
+    }
+
+    #[test]
+    fn options_and_values() {
+        assert_eq!(
+            argv(&["tool", "--password=hunter2", "x"]),
+            ["tool", "--password=***", "x"]
+        );
+        assert_eq!(
+            argv(&["tool", "--api-token", "abc", "x"]),
+            ["tool", "--api-token", "***", "x"]
+        );
+        assert_eq!(
+            argv(&["mysql", "-phunter2", "db"]),
+            ["mysql", "-p***", "db"]
+        );
+        assert_eq!(argv(&["ssh", "-p22", "host"]), ["ssh", "-p22", "host"]);
+        assert_eq!(
+            argv(&["sshpass", "-p", "hunter2", "ssh", "h"]),
+            ["sshpass", "-p", "***", "ssh", "h"]
+        );
+        assert_eq!(
+            argv(&["curl", "-u", "bob:hunter2", "https://x"]),
+            ["curl", "-u", "bob:***", "https://x"]
+        );
+        assert_eq!(
+            argv(&["curl", "-H", "Authorization: Bearer abc.def", "u"]),
+            ["curl", "-H", "Authorization: ***", "u"]
+        );
+        assert_eq!(
+            argv(&["psql", "postgres://app:hunter2@db/x"]),
+            ["psql", "postgres://app:***@db/x"]
+        );
+        assert_eq!(
+            argv(&["env", "GITHUB_TOKEN=ghp_x", "gh"]),
+            ["env", "GITHUB_TOKEN=***", "gh"]
+        );
+    }
+
+    #[test]
+    fn scripts() {
+        let r = Redactor::default();
+        let out = r.text("mysql -uroot -phunter2 db -e 'select 1' && curl -u a:b https://x && PGPASSWORD=pw psql");
+        assert!(
+            !out.contains("hunter2") && !out.contains("a:b ") && !out.contains("=pw"),
+            "{out}"
+        );
+        let out = r.text("curl -H 'Authorization: Bearer sekrit' https://x --token=abc");
+        assert!(!out.contains("sekrit") && !out.contains("abc"), "{out}");
+    }
+
+    #[test]
+    fn extra_patterns() {
+        let r = Redactor::new(&["sk_live_[a-z0-9]+".to_owned()]).unwrap();
+        assert_eq!(r.text("pay sk_live_abc123 now"), "pay *** now");
+    }
+}
