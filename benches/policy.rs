@@ -22,16 +22,28 @@ fn generated(n: usize) -> Vec<Source> {
         };
         writeln!(text, "  - id: rule-{i}\n    decision: approve\n    match: {{program: {program}, {condition}}}").unwrap();
     }
-    vec![Source { origin: format!("generated-{n}.yaml"), text }]
+    vec![Source {
+        origin: format!("generated-{n}.yaml"),
+        text,
+    }]
 }
 
 fn bench(c: &mut Criterion) {
-    let ctx = Context { user: "u".into(), host: "h".into(), cwd: "/".into(), ..Context::default() };
-    let argv: Vec<String> = ["sudo", "-u", "postgres", "tool3", "-h", "prod-db", "app"].map(String::from).to_vec();
+    let ctx = Context {
+        user: "u".into(),
+        host: "h".into(),
+        cwd: "/".into(),
+        ..Context::default()
+    };
+    let argv: Vec<String> = ["sudo", "-u", "postgres", "tool3", "-h", "prod-db", "app"]
+        .map(String::from)
+        .to_vec();
     let script = "cd /srv && timeout 30 bash -c 'tool7 --recursive --force /srv/29 | gzip > out' && echo done";
     for n in [200, 1000] {
         let sources = generated(n);
-        c.bench_function(&format!("compile {n} rules"), |b| b.iter(|| Policy::load(black_box(&sources)).unwrap()));
+        c.bench_function(&format!("compile {n} rules"), |b| {
+            b.iter(|| Policy::load(black_box(&sources)).unwrap())
+        });
         let policy = Policy::load(&sources).unwrap();
         c.bench_function(&format!("evaluate argv, {n} rules"), |b| {
             b.iter(|| policy.evaluate(&analyze_argv(black_box(&argv), &NoResolve), &ctx))
@@ -41,7 +53,9 @@ fn bench(c: &mut Criterion) {
         });
     }
     let shipped = embedded_sources();
-    c.bench_function("compile shipped library", |b| b.iter(|| Policy::load(black_box(&shipped)).unwrap()));
+    c.bench_function("compile shipped library", |b| {
+        b.iter(|| Policy::load(black_box(&shipped)).unwrap())
+    });
 }
 
 criterion_group!(benches, bench);
