@@ -42,6 +42,17 @@ static TEXT_RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         )
     };
     vec![
+        // mysql -pSECRET, sshpass -p SECRET inside scripts
+        rule(
+            r"(\b(?:mysql|mysqldump|mariadb|mysqladmin|mysqlimport)\b[^|;&\n]*?\s-p)([^\s'\x22]+)",
+            "${1}***",
+        ),
+        rule(r"(\bsshpass\s+-p\s*)([^\s'\x22]+)", "${1}***"),
+        // curl -u user:password
+        rule(
+            r"(\bcurl\b[^|;&\n]*?\s(?:-u|--user)\s*[^:\s'\x22]+:)([^\s'\x22]+)",
+            "${1}***",
+        ),
         // URL user-info: scheme://user:password@host
         rule(
             r"(?i)([a-z][a-z0-9+.-]*://[^/\s:@'\x22]*:)[^@\s/'\x22]+@",
@@ -61,17 +72,6 @@ static TEXT_RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         rule(
             &format!(r"(?i)\b([a-z0-9_]*(?:{words}|credentials?)[a-z0-9_]*)=([^\s'\x22]+)"),
             "${1}=***",
-        ),
-        // mysql -pSECRET, sshpass -p SECRET inside scripts
-        rule(
-            r"(\b(?:mysql|mysqldump|mariadb|mysqladmin|mysqlimport)\b[^|;&\n]*?\s-p)([^\s'\x22]+)",
-            "${1}***",
-        ),
-        rule(r"(\bsshpass\s+-p\s*)([^\s'\x22]+)", "${1}***"),
-        // curl -u user:password
-        rule(
-            r"(\bcurl\b[^|;&\n]*?\s(?:-u|--user)\s*[^:\s'\x22]+:)([^\s'\x22]+)",
-            "${1}***",
         ),
     ]
 });
@@ -133,13 +133,7 @@ impl Redactor {
             let secret_option = word.starts_with('-')
                 && !word.contains('=')
                 && is_secret_name(word.trim_start_matches('-'));
-            if secret_option {
-                out.push(word.clone());
-                if next.is_some_and(|n| !n.starts_with('-')) {
-                    out.push(MASK.to_owned());
-                    i += 1;
-                }
-            } else if p_is_password && word.starts_with("-p") && !word.starts_with("--") {
+            if p_is_password && word.starts_with("-p") && !word.starts_with("--") {
                 if word.len() > 2 {
                     out.push(format!("-p{MASK}"));
                 } else {
@@ -148,6 +142,12 @@ impl Redactor {
                         out.push(MASK.to_owned());
                         i += 1;
                     }
+                }
+            } else if secret_option {
+                out.push(word.clone());
+                if next.is_some_and(|n| !n.starts_with('-')) {
+                    out.push(MASK.to_owned());
+                    i += 1;
                 }
             } else if program == "curl"
                 && matches!(word.as_str(), "-u" | "--user" | "-U" | "--proxy-user")

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
+/// An environment value.
+pub type PathBufOrStr = std::ffi::OsString;
+
 pub struct TestEnv {
     dir: TempDir,
 }
@@ -35,19 +38,44 @@ impl TestEnv {
         self.root().join("admin-policies")
     }
 
+    /// The sealed environment's variables.
+    pub fn vars(&self) -> Vec<(String, PathBufOrStr)> {
+        let root = self.root();
+        vec![
+            ("HOME".into(), root.join("home").into()),
+            ("XDG_CONFIG_HOME".into(), root.join("config").into()),
+            ("XDG_STATE_HOME".into(), root.join("state").into()),
+            ("XDG_DATA_HOME".into(), root.join("data").into()),
+            (
+                "PATH".into(),
+                PathBuf::from("/usr/local/bin:/usr/bin:/bin").into(),
+            ),
+            (
+                "GATEKEEP_TEST_ADMIN_POLICY_DIR".into(),
+                self.admin_dir().into(),
+            ),
+        ]
+    }
+
+    /// A std command for `program` in the sealed environment (for processes a test
+    /// signals or reads while they run).
+    #[must_use]
+    pub fn std_command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+        let mut cmd = std::process::Command::new(program);
+        cmd.env_clear().current_dir(self.root()).envs(self.vars());
+        cmd
+    }
+
     /// A gatekeep command in the sealed environment.
     #[must_use]
+    pub fn gatekeep_std(&self) -> std::process::Command {
+        self.std_command(assert_cmd::cargo::cargo_bin("gatekeep"))
+    }
+
+    /// A gatekeep command in the sealed environment, with assertions.
+    #[must_use]
     pub fn gatekeep(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("gatekeep").expect("binary built");
-        cmd.env_clear()
-            .current_dir(self.root())
-            .env("HOME", self.root().join("home"))
-            .env("XDG_CONFIG_HOME", self.root().join("config"))
-            .env("XDG_STATE_HOME", self.root().join("state"))
-            .env("XDG_DATA_HOME", self.root().join("data"))
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("GATEKEEP_TEST_ADMIN_POLICY_DIR", self.admin_dir());
-        cmd
+        assert_cmd::Command::from_std(self.gatekeep_std())
     }
 
     /// Runs `gatekeep check --json` with `args` and returns the parsed object.

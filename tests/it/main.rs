@@ -1,9 +1,11 @@
 //! Integration tests: the binary and the library driven the way users drive them.
 
+mod audit;
 mod check;
 mod common;
 mod corpus;
 mod docs;
 mod generated;
 mod lint;
+mod run;
 mod sources;
