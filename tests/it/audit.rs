@@ -156,7 +156,7 @@ fn independent_python_verifier_agrees() {
             .output()
             .unwrap()
     };
-    let output = python(&[log.clone()]);
+    let output = python(std::slice::from_ref(&log));
     assert!(
         output.status.success(),
         "{}",
