@@ -30,12 +30,7 @@ pub struct Args {
     #[arg(long)]
     pub agent: bool,
     /// The command and its arguments; it is executed directly, never through a shell.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD"
-    )]
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     pub command: Vec<String>,
 }
 

@@ -296,17 +296,25 @@ impl Matcher {
             }
         }
         for (names, patterns) in &self.options {
-            let hit = parsed
+            let occurrences: Vec<_> = parsed
                 .options
                 .iter()
                 .filter(|(given, _)| names.iter().any(|wanted| same_option(given, wanted, mode)))
-                .find_map(|(given, value)| {
-                    value
-                        .as_ref()
-                        .and_then(|v| value_matches(v, patterns, mode))
-                        .map(|e| (given, e))
-                })
-                .map(|(given, explained)| format!("option {}: {explained}", display_option(given)));
+                .collect();
+            let explain = |(given, value): &&(OptionName, Option<Cow<'_, Arg>>)| {
+                value
+                    .as_ref()
+                    .and_then(|v| value_matches(v, patterns, mode))
+                    .map(|e| format!("option {}: {e}", display_option(given)))
+            };
+            // For `unless`, every occurrence must match: a tool that takes the last of
+            // repeated options must not get past a rule through an earlier, harmless one.
+            let hit = if mode == Mode::Strict {
+                let all: Option<Vec<String>> = occurrences.iter().map(explain).collect();
+                all.filter(|a| !a.is_empty()).map(|a| a.join("; "))
+            } else {
+                occurrences.iter().find_map(explain)
+            };
             match hit {
                 Some(explained) => why.push(explained),
                 None if wild => why.push("options are only known at run time".to_owned()),

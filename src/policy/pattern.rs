@@ -1,65 +1,108 @@
 //! Value patterns: globs by default, regular expressions after `re:`.
+//!
+//! Loading a policy only validates patterns; the costly compilation to an automaton happens
+//! the first time a pattern is used, so rules for programs a command never names cost
+//! almost nothing. Literal, `prefix*`, `*suffix` and `*infix*` globs never need one.
+
+use std::sync::OnceLock;
 
 use globset::{GlobBuilder, GlobMatcher};
 use regex::Regex;
 
-/// One compiled pattern.
+/// One pattern, validated.
 #[derive(Clone, Debug)]
-pub enum Pattern {
-    Glob {
-        source: String,
-        matcher: GlobMatcher,
-    },
-    Regex {
-        source: String,
-        regex: Regex,
-    },
+pub struct Pattern {
+    source: String,
+    kind: Kind,
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    Infix(String),
+    Glob(OnceLock<GlobMatcher>),
+    Regex(OnceLock<Regex>),
+}
+
+fn glob_builder(source: &str) -> GlobBuilder<'_> {
+    let mut builder = GlobBuilder::new(source);
+    builder
+        .literal_separator(false)
+        .backslash_escape(true)
+        .empty_alternates(true);
+    builder
 }
 
 impl Pattern {
-    /// Compiles `source`; the error is a message for the policy author.
+    /// Validates `source`; the error is a message for the policy author.
     pub fn new(source: &str) -> Result<Self, String> {
         if let Some(expr) = source.strip_prefix("re:") {
-            let regex = Regex::new(expr)
+            regex_syntax::ast::parse::Parser::new()
+                .parse(expr)
                 .map_err(|e| format!("invalid regex `{expr}`: {}", one_line(&e.to_string())))?;
-            return Ok(Pattern::Regex {
+            return Ok(Pattern {
                 source: source.to_owned(),
-                regex,
+                kind: Kind::Regex(OnceLock::new()),
             });
         }
-        let glob = GlobBuilder::new(source)
-            .literal_separator(false)
-            .backslash_escape(true)
-            .empty_alternates(true)
-            .build()
-            .map_err(|e| format!("invalid glob `{source}`: {}", e.kind()))?;
-        Ok(Pattern::Glob {
+        let special = |s: &str| s.contains(['*', '?', '[', ']', '{', '}', '\\']);
+        let kind = if !special(source) {
+            Kind::Exact(source.to_owned())
+        } else if let Some(body) = source
+            .strip_prefix('*')
+            .and_then(|s| s.strip_suffix('*'))
+            .filter(|b| !special(b) && !b.is_empty())
+        {
+            Kind::Infix(body.to_owned())
+        } else if let Some(body) = source.strip_suffix('*').filter(|b| !special(b)) {
+            Kind::Prefix(body.to_owned())
+        } else if let Some(body) = source.strip_prefix('*').filter(|b| !special(b)) {
+            Kind::Suffix(body.to_owned())
+        } else {
+            // Only real globs need their syntax checked (parsing, not compiling).
+            glob_builder(source)
+                .build()
+                .map_err(|e| format!("invalid glob `{source}`: {}", e.kind()))?;
+            Kind::Glob(OnceLock::new())
+        };
+        Ok(Pattern {
             source: source.to_owned(),
-            matcher: glob.compile_matcher(),
+            kind,
         })
     }
 
     /// Whether `text` matches.
     pub fn is_match(&self, text: &str) -> bool {
-        match self {
-            Pattern::Glob { matcher, .. } => matcher.is_match(text),
-            Pattern::Regex { regex, .. } => regex.is_match(text),
+        match &self.kind {
+            Kind::Exact(s) => text == s,
+            Kind::Prefix(s) => text.starts_with(s.as_str()),
+            Kind::Suffix(s) => text.ends_with(s.as_str()),
+            Kind::Infix(s) => text.contains(s.as_str()),
+            Kind::Glob(cell) => cell
+                .get_or_init(|| {
+                    glob_builder(&self.source)
+                        .build()
+                        .expect("validated when loaded")
+                        .compile_matcher()
+                })
+                .is_match(text),
+            Kind::Regex(cell) => cell
+                .get_or_init(|| Regex::new(&self.source[3..]).expect("validated when loaded"))
+                .is_match(text),
         }
     }
 
     /// The pattern as written.
     pub fn source(&self) -> &str {
-        match self {
-            Pattern::Glob { source, .. } | Pattern::Regex { source, .. } => source,
-        }
+        &self.source
     }
 
     /// A plain name with no glob syntax, usable as an index key.
     pub fn literal(&self) -> Option<&str> {
-        match self {
-            Pattern::Glob { source, .. } if !source.contains(['*', '?', '[', '{', '\\']) => {
-                Some(source)
-            }
+        match &self.kind {
+            Kind::Exact(s) => Some(s),
             _ => None,
         }
     }
@@ -77,4 +120,65 @@ fn one_line(text: &str) -> String {
         .rfind(|l| !l.is_empty())
         .unwrap_or(text);
     last.strip_prefix("error: ").unwrap_or(last).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pattern;
+
+    #[test]
+    fn fast_paths_agree_with_globs() {
+        let texts = [
+            "prod",
+            "prod-db",
+            "db-prod",
+            "my-prod-db",
+            "",
+            "PROD",
+            "a/b/prod/c",
+            "pro",
+        ];
+        for source in [
+            "prod",
+            "prod*",
+            "*prod",
+            "*prod*",
+            "p?od*",
+            "[pq]rod*",
+            "{prod,dev}*",
+            "*",
+            "**",
+            "pr\\od",
+        ] {
+            let pattern = Pattern::new(source).unwrap();
+            let glob = globset::GlobBuilder::new(source)
+                .literal_separator(false)
+                .backslash_escape(true)
+                .build()
+                .unwrap()
+                .compile_matcher();
+            for text in texts {
+                assert_eq!(
+                    pattern.is_match(text),
+                    glob.is_match(text),
+                    "{source} on {text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_patterns_are_reported() {
+        assert!(Pattern::new("prod[").unwrap_err().contains("invalid glob"));
+        assert!(
+            Pattern::new("re:drop(")
+                .unwrap_err()
+                .contains("invalid regex")
+        );
+        assert!(
+            Pattern::new("re:(?i)drop\\s+table")
+                .unwrap()
+                .is_match("DROP  TABLE x")
+        );
+    }
 }

@@ -114,6 +114,21 @@ rules:
 }
 
 #[test]
+fn unless_needs_every_repeated_option_to_match() {
+    let yaml = r#"
+version: 1
+rules:
+  - id: remote-dump
+    decision: approve
+    match: {program: pg_dump, options: {"-h|--host": "*"}, unless: {options: {"-h|--host": "localhost"}}}
+"#;
+    check(yaml, "pg_dump -h localhost app", Allow);
+    check(yaml, "pg_dump -h localhost -h prod app", Approve);
+    check(yaml, "pg_dump -h prod --host=localhost app", Approve);
+    check(yaml, "pg_dump -h prod app", Approve);
+}
+
+#[test]
 fn strictest_decision_and_defaults() {
     let yaml = format!(
         "{PG}\n  - id: rm-root\n    decision: deny\n    match: {{program: rm, args: ['/']}}\n"
