@@ -144,23 +144,24 @@ fn report(error: &anyhow::Error) -> Exit {
 }
 
 fn init_tracing(verbose: u8, env: &Environment) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "gatekeep=info",
-        2 => "gatekeep=debug",
-        _ => "trace",
-    };
-    let filter = env
-        .get(env_vars::RUST_LOG)
-        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
+    use tracing_subscriber::filter::LevelFilter;
     let ansi = std::io::stderr().is_terminal() && env.get(env_vars::NO_COLOR).is_none();
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .without_time()
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(ansi).without_time();
+    // A plain level filter unless RUST_LOG asks for more: building an EnvFilter compiles
+    // regular expressions, which the allow path should not pay for.
+    let result = match env.get(env_vars::RUST_LOG).and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok()) {
+        Some(filter) => builder.with_env_filter(filter).try_init(),
+        None => {
+            let level = match verbose {
+                0 => LevelFilter::WARN,
+                1 => LevelFilter::INFO,
+                2 => LevelFilter::DEBUG,
+                _ => LevelFilter::TRACE,
+            };
+            builder.with_max_level(level).try_init()
+        }
+    };
+    let _ = result;
 }
 
 /// Files generated from the clap definition: completions for every shell and man pages.

@@ -2,7 +2,7 @@
 //! whole argument vectors (where the program's syntax is known) and to free text such as
 //! `sh -c` scripts.
 
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 use regex::Regex;
 
@@ -33,48 +33,59 @@ const P_IS_PASSWORD: &[&str] = &[
     "sshpass",
 ];
 
-static TEXT_RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    let words = SECRET_WORDS.join("|");
-    let rule = |pattern: &str, replacement: &'static str| {
-        (
-            Regex::new(pattern).expect("redaction pattern compiles"),
-            replacement,
-        )
-    };
-    vec![
-        // mysql -pSECRET, sshpass -p SECRET inside scripts
-        rule(
-            r"(\b(?:mysql|mysqldump|mariadb|mysqladmin|mysqlimport)\b[^|;&\n]*?\s-p)([^\s'\x22]+)",
-            "${1}***",
-        ),
-        rule(r"(\bsshpass\s+-p\s*)([^\s'\x22]+)", "${1}***"),
-        // curl -u user:password
-        rule(
-            r"(\bcurl\b[^|;&\n]*?\s(?:-u|--user)\s*[^:\s'\x22]+:)([^\s'\x22]+)",
-            "${1}***",
-        ),
-        // URL user-info: scheme://user:password@host
-        rule(
-            r"(?i)([a-z][a-z0-9+.-]*://[^/\s:@'\x22]*:)[^@\s/'\x22]+@",
-            "${1}***@",
-        ),
-        // Authorization-like headers.
-        rule(
-            r"(?i)\b((?:proxy-)?authorization|cookie|x-[a-z-]*(?:key|token|secret|auth)[a-z-]*)(\s*:\s*)[^'\x22\n]+",
-            "${1}${2}***",
-        ),
-        // --password=value, --api-key value, -token=x
-        rule(
-            &format!(r"(?i)(--?[a-z0-9_-]*(?:{words})[a-z0-9_-]*)(=|\s+)([^\s'\x22-][^\s'\x22]*)"),
-            "${1}${2}***",
-        ),
-        // NAME=value for secret-looking names
-        rule(
-            &format!(r"(?i)\b([a-z0-9_]*(?:{words}|credentials?)[a-z0-9_]*)=([^\s'\x22]+)"),
-            "${1}=***",
-        ),
-    ]
-});
+/// One built-in text rule: a cheap test on the lowercased text, and the regular expression
+/// (compiled on first use, so the allow path pays for none it does not need).
+struct TextRule {
+    wanted: fn(&str) -> bool,
+    pattern: &'static str,
+    replacement: &'static str,
+}
+
+fn has_secret_word(lower: &str) -> bool {
+    SECRET_WORDS.iter().any(|w| lower.contains(w))
+}
+
+const TEXT_RULES: [TextRule; 7] = [
+    // mysql -pSECRET, sshpass -p SECRET, curl -u user:SECRET inside scripts (before the
+    // generic option rule, which would otherwise take `-pSECRET` for a name).
+    TextRule {
+        wanted: |l| l.contains("mysql") || l.contains("mariadb"),
+        pattern: r"(\b(?:mysql|mysqldump|mariadb|mysqladmin|mysqlimport)\b[^|;&\n]*?\s-p)([^\s'\x22]+)",
+        replacement: "${1}***",
+    },
+    TextRule { wanted: |l| l.contains("sshpass"), pattern: r"(\bsshpass\s+-p\s*)([^\s'\x22]+)", replacement: "${1}***" },
+    TextRule {
+        wanted: |l| l.contains("curl"),
+        pattern: r"(\bcurl\b[^|;&\n]*?\s(?:-u|--user)\s*[^:\s'\x22]+:)([^\s'\x22]+)",
+        replacement: "${1}***",
+    },
+    // URL user-info: scheme://user:password@host
+    TextRule {
+        wanted: |l| l.contains("://") && l.contains('@'),
+        pattern: r"(?i)([a-z][a-z0-9+.-]*://[^/\s:@'\x22]*:)[^@\s/'\x22]+@",
+        replacement: "${1}***@",
+    },
+    // Authorization-like headers.
+    TextRule {
+        wanted: |l| l.contains(':') && (l.contains("authorization") || l.contains("cookie") || l.contains("x-")),
+        pattern: r"(?i)\b((?:proxy-)?authorization|cookie|x-[a-z-]*(?:key|token|secret|auth)[a-z-]*)(\s*:\s*)[^'\x22\n]+",
+        replacement: "${1}${2}***",
+    },
+    // --password=value, --api-key value, -token=x
+    TextRule {
+        wanted: has_secret_word,
+        pattern: r"(?i)(--?[a-z0-9_-]*(?:password|passwd|secret|token|key|credential|auth)[a-z0-9_-]*)(=|\s+)([^\s'\x22-][^\s'\x22]*)",
+        replacement: "${1}${2}***",
+    },
+    // NAME=value for secret-looking names
+    TextRule {
+        wanted: |l| has_secret_word(l) && l.contains('='),
+        pattern: r"(?i)\b([a-z0-9_]*(?:password|passwd|secret|token|key|credential|auth)[a-z0-9_]*)=([^\s'\x22]+)",
+        replacement: "${1}=***",
+    },
+];
+
+static COMPILED: [OnceLock<Regex>; 7] = [const { OnceLock::new() }; 7];
 
 /// Redaction rules: the built-in ones plus the configuration's extra patterns.
 #[derive(Clone, Debug, Default)]
@@ -85,7 +96,7 @@ pub struct Redactor {
 /// Whether an option or variable name looks like it holds a secret.
 pub fn is_secret_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    SECRET_WORDS.iter().any(|w| lower.contains(w)) || lower.contains("credential")
+    has_secret_word(&lower)
 }
 
 impl Redactor {
@@ -102,9 +113,13 @@ impl Redactor {
     /// Redacts free text (a script, a header, an environment value).
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_owned();
-        for (regex, replacement) in TEXT_RULES.iter() {
+        for (rule, cell) in TEXT_RULES.iter().zip(&COMPILED) {
+            if !(rule.wanted)(&out.to_ascii_lowercase()) {
+                continue;
+            }
+            let regex = cell.get_or_init(|| Regex::new(rule.pattern).expect("redaction pattern compiles"));
             if regex.is_match(&out) {
-                out = regex.replace_all(&out, *replacement).into_owned();
+                out = regex.replace_all(&out, rule.replacement).into_owned();
             }
         }
         for regex in &self.extra {

@@ -1,7 +1,9 @@
 //! Program resolution: which binary a command name will run, and every name it answers to.
 
+use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// Extra names and paths for a program, beyond the basename of argv[0].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,12 +37,14 @@ pub struct PathResolver {
     path: Option<String>,
     /// Program names the policy cares about, to recognise hard links to them.
     watched: Vec<String>,
+    /// (device, inode) of each watched program found on PATH, built on first need.
+    watched_files: OnceLock<HashMap<(u64, u64), Vec<String>>>,
 }
 
 impl PathResolver {
     /// A resolver for a process running in `cwd` with `PATH` set to `path`.
     pub fn new(cwd: PathBuf, path: Option<String>, watched: Vec<String>) -> Self {
-        Self { cwd, path, watched }
+        Self { cwd, path, watched, watched_files: OnceLock::new() }
     }
 
     fn search(&self, program: &str, path_var: Option<&str>) -> Option<PathBuf> {
@@ -64,21 +68,40 @@ impl PathResolver {
 
     /// Names in the watched list that are the same file (same device and inode) as `target`.
     fn hard_links(&self, target: &Path) -> Vec<String> {
-        let Ok(meta) = target.metadata() else {
-            return Vec::new();
-        };
+        let Ok(meta) = target.metadata() else { return Vec::new() };
         if meta.nlink() < 2 {
             return Vec::new();
         }
-        self.watched
-            .iter()
-            .filter(|name| {
-                self.search(name, None)
-                    .and_then(|path| path.metadata().ok())
-                    .is_some_and(|other| other.dev() == meta.dev() && other.ino() == meta.ino())
-            })
-            .cloned()
-            .collect()
+        let files = self.watched_files.get_or_init(|| self.index_watched());
+        files.get(&(meta.dev(), meta.ino())).cloned().unwrap_or_default()
+    }
+
+    /// Lists each PATH directory once and records the files behind watched names. Reading
+    /// directories costs a few system calls, where looking every name up in every
+    /// directory would cost thousands.
+    fn index_watched(&self) -> HashMap<(u64, u64), Vec<String>> {
+        let watched: HashSet<&str> = self.watched.iter().map(String::as_str).collect();
+        let mut seen_dirs = HashSet::new();
+        let mut files: HashMap<(u64, u64), Vec<String>> = HashMap::new();
+        for dir in self.path.as_deref().unwrap_or_default().split(':').filter(|d| !d.is_empty()) {
+            let dir = self.cwd.join(dir);
+            let Ok(canonical) = dir.canonicalize() else { continue };
+            if !seen_dirs.insert(canonical.clone()) {
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(&canonical) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Some(name) = name.to_str().filter(|n| watched.contains(n)) else { continue };
+                if let Ok(meta) = std::fs::metadata(entry.path()) {
+                    let names = files.entry((meta.dev(), meta.ino())).or_default();
+                    if !names.iter().any(|n| n == name) {
+                        names.push(name.to_owned());
+                    }
+                }
+            }
+        }
+        files
     }
 }
 
