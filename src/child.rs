@@ -123,12 +123,16 @@ pub fn run(
         for origin in signals.forever() {
             let from_terminal = matches!(origin.cause, Cause::Kernel);
             let from_child = origin.process.as_ref().is_some_and(|p| p.pid == pid as i32);
+            let Ok(signal) = Signal::try_from(origin.signal) else {
+                continue;
+            };
             if from_terminal || from_child {
+                // The terminal already delivered it to the whole foreground process group.
+                tracing::debug!(%signal, from_terminal, from_child, "not forwarding");
                 continue;
             }
-            if let Ok(signal) = Signal::try_from(origin.signal) {
-                let _ = kill(Pid::from_raw(pid as i32), signal);
-            }
+            tracing::debug!(%signal, child = pid, "forwarding");
+            let _ = kill(Pid::from_raw(pid as i32), signal);
         }
     });
     let status = child.wait().map_err(io_error)?;

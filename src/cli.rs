@@ -129,6 +129,14 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
 
 /// Prints an error for people and picks the exit code.
 fn report(error: &anyhow::Error) -> Exit {
+    // A reader that went away (`gatekeep log tail | head`) is not an error.
+    let broken_pipe = error
+        .chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+    if broken_pipe {
+        return Exit::Success;
+    }
     let mut stderr = anstream::stderr();
     use std::io::Write as _;
     let red = anstyle::AnsiColor::Red.on_default().bold();
@@ -146,10 +154,16 @@ fn report(error: &anyhow::Error) -> Exit {
 fn init_tracing(verbose: u8, env: &Environment) {
     use tracing_subscriber::filter::LevelFilter;
     let ansi = std::io::stderr().is_terminal() && env.get(env_vars::NO_COLOR).is_none();
-    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(ansi).without_time();
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .without_time();
     // A plain level filter unless RUST_LOG asks for more: building an EnvFilter compiles
     // regular expressions, which the allow path should not pay for.
-    let result = match env.get(env_vars::RUST_LOG).and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok()) {
+    let result = match env
+        .get(env_vars::RUST_LOG)
+        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+    {
         Some(filter) => builder.with_env_filter(filter).try_init(),
         None => {
             let level = match verbose {

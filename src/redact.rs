@@ -53,7 +53,11 @@ const TEXT_RULES: [TextRule; 7] = [
         pattern: r"(\b(?:mysql|mysqldump|mariadb|mysqladmin|mysqlimport)\b[^|;&\n]*?\s-p)([^\s'\x22]+)",
         replacement: "${1}***",
     },
-    TextRule { wanted: |l| l.contains("sshpass"), pattern: r"(\bsshpass\s+-p\s*)([^\s'\x22]+)", replacement: "${1}***" },
+    TextRule {
+        wanted: |l| l.contains("sshpass"),
+        pattern: r"(\bsshpass\s+-p\s*)([^\s'\x22]+)",
+        replacement: "${1}***",
+    },
     TextRule {
         wanted: |l| l.contains("curl"),
         pattern: r"(\bcurl\b[^|;&\n]*?\s(?:-u|--user)\s*[^:\s'\x22]+:)([^\s'\x22]+)",
@@ -67,7 +71,10 @@ const TEXT_RULES: [TextRule; 7] = [
     },
     // Authorization-like headers.
     TextRule {
-        wanted: |l| l.contains(':') && (l.contains("authorization") || l.contains("cookie") || l.contains("x-")),
+        wanted: |l| {
+            l.contains(':')
+                && (l.contains("authorization") || l.contains("cookie") || l.contains("x-"))
+        },
         pattern: r"(?i)\b((?:proxy-)?authorization|cookie|x-[a-z-]*(?:key|token|secret|auth)[a-z-]*)(\s*:\s*)[^'\x22\n]+",
         replacement: "${1}${2}***",
     },
@@ -117,7 +124,8 @@ impl Redactor {
             if !(rule.wanted)(&out.to_ascii_lowercase()) {
                 continue;
             }
-            let regex = cell.get_or_init(|| Regex::new(rule.pattern).expect("redaction pattern compiles"));
+            let regex =
+                cell.get_or_init(|| Regex::new(rule.pattern).expect("redaction pattern compiles"));
             if regex.is_match(&out) {
                 out = regex.replace_all(&out, rule.replacement).into_owned();
             }

@@ -44,7 +44,12 @@ pub struct PathResolver {
 impl PathResolver {
     /// A resolver for a process running in `cwd` with `PATH` set to `path`.
     pub fn new(cwd: PathBuf, path: Option<String>, watched: Vec<String>) -> Self {
-        Self { cwd, path, watched, watched_files: OnceLock::new() }
+        Self {
+            cwd,
+            path,
+            watched,
+            watched_files: OnceLock::new(),
+        }
     }
 
     fn search(&self, program: &str, path_var: Option<&str>) -> Option<PathBuf> {
@@ -68,12 +73,17 @@ impl PathResolver {
 
     /// Names in the watched list that are the same file (same device and inode) as `target`.
     fn hard_links(&self, target: &Path) -> Vec<String> {
-        let Ok(meta) = target.metadata() else { return Vec::new() };
+        let Ok(meta) = target.metadata() else {
+            return Vec::new();
+        };
         if meta.nlink() < 2 {
             return Vec::new();
         }
         let files = self.watched_files.get_or_init(|| self.index_watched());
-        files.get(&(meta.dev(), meta.ino())).cloned().unwrap_or_default()
+        files
+            .get(&(meta.dev(), meta.ino()))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Lists each PATH directory once and records the files behind watched names. Reading
@@ -83,16 +93,28 @@ impl PathResolver {
         let watched: HashSet<&str> = self.watched.iter().map(String::as_str).collect();
         let mut seen_dirs = HashSet::new();
         let mut files: HashMap<(u64, u64), Vec<String>> = HashMap::new();
-        for dir in self.path.as_deref().unwrap_or_default().split(':').filter(|d| !d.is_empty()) {
+        for dir in self
+            .path
+            .as_deref()
+            .unwrap_or_default()
+            .split(':')
+            .filter(|d| !d.is_empty())
+        {
             let dir = self.cwd.join(dir);
-            let Ok(canonical) = dir.canonicalize() else { continue };
+            let Ok(canonical) = dir.canonicalize() else {
+                continue;
+            };
             if !seen_dirs.insert(canonical.clone()) {
                 continue;
             }
-            let Ok(entries) = std::fs::read_dir(&canonical) else { continue };
+            let Ok(entries) = std::fs::read_dir(&canonical) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 let name = entry.file_name();
-                let Some(name) = name.to_str().filter(|n| watched.contains(n)) else { continue };
+                let Some(name) = name.to_str().filter(|n| watched.contains(n)) else {
+                    continue;
+                };
                 if let Ok(meta) = std::fs::metadata(entry.path()) {
                     let names = files.entry((meta.dev(), meta.ino())).or_default();
                     if !names.iter().any(|n| n == name) {

@@ -204,3 +204,21 @@ fn completions_are_printed() {
         .success()
         .stdout(predicate::str::contains("_gatekeep"));
 }
+
+#[test]
+fn human_report_snapshot() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY);
+    let output = env
+        .gatekeep()
+        .args([
+            "check",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--shell",
+            "sudo -u postgres pg_dump -hprod-db app | gzip; rm -rf $TARGET",
+        ])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!(String::from_utf8_lossy(&output.stdout));
+}
