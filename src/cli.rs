@@ -34,6 +34,10 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Run a command if the policy allows it, recording every step in the audit log.
     Run(commands::run::Args),
+    /// Run the approval service.
+    Serve(commands::serve::Args),
+    /// Manage service tokens.
+    Token(commands::token::Args),
     /// Read, verify and rotate the audit log.
     #[command(subcommand)]
     Log(LogCommand),
@@ -119,6 +123,8 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Policy(PolicyCommand::Test(args)) => commands::policy_test::run(args, env),
         Command::Policy(PolicyCommand::List(args)) => commands::policy_list::run(args, env),
         Command::Run(args) => commands::run::run(args, env),
+        Command::Serve(args) => commands::serve::run(args, env),
+        Command::Token(args) => commands::token::run(args),
         Command::Log(LogCommand::Verify(args)) => commands::log_verify::run(args, env),
         Command::Log(LogCommand::Tail(args)) => commands::log_tail::run(args, env),
         Command::Log(LogCommand::Show(args)) => commands::log_show::run(args, env),

@@ -9,6 +9,12 @@ pub const GATEKEEP_CONFIG: &str = "GATEKEEP_CONFIG";
 pub const GATEKEEP_AGENT: &str = "GATEKEEP_AGENT";
 /// Path of the audit log.
 pub const GATEKEEP_LOG: &str = "GATEKEEP_LOG";
+/// Base URL of the approval service.
+pub const GATEKEEP_SERVER: &str = "GATEKEEP_SERVER";
+/// Bearer token for the approval service.
+pub const GATEKEEP_TOKEN: &str = "GATEKEEP_TOKEN";
+/// The service's Ed25519 public key (hex), when not pinned by `gatekeep login`.
+pub const GATEKEEP_SERVER_KEY: &str = "GATEKEEP_SERVER_KEY";
 /// Default for `run --reason`.
 pub const GATEKEEP_REASON: &str = "GATEKEEP_REASON";
 /// When set to 1, tests rewrite committed generated files (completions, man pages).
@@ -43,6 +49,9 @@ pub const ALL: &[&str] = &[
     GATEKEEP_AGENT,
     GATEKEEP_LOG,
     GATEKEEP_REASON,
+    GATEKEEP_SERVER,
+    GATEKEEP_TOKEN,
+    GATEKEEP_SERVER_KEY,
     GATEKEEP_BLESS,
     GATEKEEP_TEST_ADMIN_POLICY_DIR,
     RUST_LOG,

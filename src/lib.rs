@@ -2,9 +2,11 @@
 //!
 //! See ARCHITECTURE.md for the map of modules and the rules they keep.
 
+pub mod approval;
 pub mod audit;
 pub mod child;
 pub mod cli;
+pub mod client;
 mod commands;
 pub mod config;
 pub mod decide;
@@ -14,5 +16,7 @@ pub mod exit;
 pub mod paths;
 pub mod policy;
 pub mod redact;
+pub mod server;
 pub mod shell;
+pub mod ui;
 mod yaml;

@@ -146,6 +146,25 @@ impl Args {
                 };
                 format!("{user}  {how}  {argv}")
             }
+            event if event.starts_with("approval_") => {
+                let id = record.str("request_id").unwrap_or("-");
+                let reviewers = record
+                    .value
+                    .get("reviewers")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .map(|r| format!(" by {r}"))
+                    .unwrap_or_default();
+                format!(
+                    "{user}  {}{reviewers}  {id}  {argv}",
+                    event.trim_start_matches("approval_")
+                )
+            }
             other => {
                 let extra = ["chain_id", "previous", "records", "length"]
                     .iter()

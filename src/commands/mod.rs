@@ -10,3 +10,5 @@ pub mod policy_lint;
 pub mod policy_list;
 pub mod policy_test;
 pub mod run;
+pub mod serve;
+pub mod token;

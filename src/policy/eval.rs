@@ -36,7 +36,7 @@ pub struct Hit {
 }
 
 /// One approval requirement, as a reviewer service must enforce it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ApprovalRequirement {
     pub rule: String,
     pub approvers: Vec<String>,

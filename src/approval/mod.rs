@@ -1,0 +1,240 @@
+//! The approval protocol shared by the service and its clients: the wire types of API v1,
+//! the command digest, and signed grants.
+
+mod grant;
+
+pub use grant::{Grant, GrantError, GrantPayload, KeyPair, SatisfiedApproval, verify_grant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use crate::policy::ApprovalRequirement;
+
+/// What a reviewer is shown about the command, and what the digest covers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandFacts {
+    /// The argument vector as displayed (secrets redacted).
+    pub argv: Vec<String>,
+    pub cwd: String,
+    /// The absolute path of the program that will run.
+    pub resolved_path: String,
+    /// SHA-256 of that program file, lowercase hex.
+    pub binary_sha256: String,
+}
+
+impl CommandFacts {
+    /// The command digest: SHA-256 (lowercase hex) of the canonical JSON encoding of the
+    /// four fields (keys sorted, no whitespace).
+    pub fn digest(&self) -> String {
+        let value = serde_json::to_value(self).expect("facts serialise");
+        hex::encode(Sha256::digest(canonical_json(&value).as_bytes()))
+    }
+}
+
+/// The canonical JSON encoding: object keys sorted by their UTF-8 bytes, no whitespace,
+/// serde_json's escaping for strings and numbers.
+pub fn canonical_json(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, key) in keys.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String((*key).clone()).to_string());
+                    out.push(':');
+                    write(&map[*key], out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+/// The head of a client's audit log at the time of a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogHead {
+    pub chain_id: String,
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// `POST /v1/requests`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequest {
+    pub argv: Vec<String>,
+    pub cwd: String,
+    pub resolved_path: String,
+    pub binary_sha256: String,
+    pub host: String,
+    pub user: String,
+    #[serde(default)]
+    pub agent: bool,
+    #[serde(default)]
+    pub agent_session: Option<String>,
+    #[serde(default)]
+    pub rules: Vec<String>,
+    pub approvals: Vec<ApprovalRequirement>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub ttl_seconds: Option<u64>,
+    #[serde(default)]
+    pub log_head: Option<LogHead>,
+    pub digest: String,
+}
+
+impl NewRequest {
+    /// The fields the digest covers.
+    pub fn facts(&self) -> CommandFacts {
+        CommandFacts {
+            argv: self.argv.clone(),
+            cwd: self.cwd.clone(),
+            resolved_path: self.resolved_path.clone(),
+            binary_sha256: self.binary_sha256.clone(),
+        }
+    }
+}
+
+/// Where a request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pending,
+    Approved,
+    Rejected,
+    Expired,
+    Cancelled,
+    Consumed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Rejected => "rejected",
+            Status::Expired => "expired",
+            Status::Cancelled => "cancelled",
+            Status::Consumed => "consumed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        serde_json::from_value(Value::String(text.to_owned())).ok()
+    }
+}
+
+/// A reviewer's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Approve,
+    Reject,
+}
+
+/// `POST /v1/requests/{id}/reviews`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewReview {
+    pub verdict: Verdict,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// One recorded review.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub reviewer: String,
+    pub verdict: Verdict,
+    pub comment: Option<String>,
+    pub at: String,
+}
+
+/// A request as the API returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestView {
+    pub id: String,
+    pub status: Status,
+    pub requester: String,
+    #[serde(flatten)]
+    pub facts: CommandFacts,
+    pub host: String,
+    pub user: String,
+    pub agent: bool,
+    pub agent_session: Option<String>,
+    pub rules: Vec<String>,
+    pub approvals: Vec<ApprovalRequirement>,
+    pub reason: Option<String>,
+    pub digest: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub reviews: Vec<Review>,
+    pub review_url: String,
+    #[serde(default)]
+    pub grant: Option<Grant>,
+}
+
+/// `201` answer to `POST /v1/requests`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Created {
+    pub id: String,
+    pub status: Status,
+    pub expires_at: String,
+    pub review_url: String,
+}
+
+/// An error answer: `{"error": "...", "hint": "..."}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub error: String,
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_and_drops_whitespace() {
+        let value = serde_json::json!({"b": [1, {"z": "é", "a": null}], "a": "x\"y"});
+        assert_eq!(
+            canonical_json(&value),
+            r#"{"a":"x\"y","b":[1,{"a":null,"z":"é"}]}"#
+        );
+    }
+
+    #[test]
+    fn digest_is_stable() {
+        let facts = CommandFacts {
+            argv: vec!["pg_dump".into(), "-h".into(), "prod".into()],
+            cwd: "/srv".into(),
+            resolved_path: "/usr/bin/pg_dump".into(),
+            binary_sha256: "00".repeat(32),
+        };
+        let expected = hex::encode(Sha256::digest(
+            format!(r#"{{"argv":["pg_dump","-h","prod"],"binary_sha256":"{}","cwd":"/srv","resolved_path":"/usr/bin/pg_dump"}}"#, "00".repeat(32)).as_bytes(),
+        ));
+        assert_eq!(facts.digest(), expected);
+    }
+}

@@ -1,0 +1,194 @@
+//! Where the approval service is and how to authenticate: flags, environment, the login
+//! store, and the development server's discovery file.
+
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::env_vars;
+use crate::environment::Environment;
+use crate::exit::UserError;
+use crate::paths::Paths;
+
+/// What `gatekeep serve --dev` leaves for local clients while it runs.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DevServer {
+    pub url: String,
+    pub requester_token: String,
+    pub reviewer_token: String,
+    pub public_key: String,
+}
+
+impl DevServer {
+    fn path(paths: &Paths) -> PathBuf {
+        paths.log_file.with_file_name("dev-server.json")
+    }
+
+    /// Writes the discovery file (0600) and returns its path.
+    pub fn write(&self, paths: &Paths) -> std::io::Result<PathBuf> {
+        use std::os::unix::fs::DirBuilderExt as _;
+        let path = Self::path(paths);
+        if let Some(dir) = path.parent() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        Ok(path)
+    }
+
+    pub fn read(paths: &Paths) -> Option<DevServer> {
+        serde_json::from_slice(&std::fs::read(Self::path(paths)).ok()?).ok()
+    }
+}
+
+/// A server's public key as the user pinned it at login.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Pinned {
+    pub server: String,
+    pub public_key: String,
+    /// The token, when the OS keyring is not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl Pinned {
+    pub fn path(paths: &Paths) -> PathBuf {
+        paths.config_file.with_file_name("login.json")
+    }
+
+    pub fn read(paths: &Paths) -> Option<Pinned> {
+        serde_json::from_slice(&std::fs::read(Self::path(paths)).ok()?).ok()
+    }
+
+    /// Writes the login file with mode 0600.
+    pub fn write(&self, paths: &Paths) -> std::io::Result<PathBuf> {
+        use std::os::unix::fs::DirBuilderExt as _;
+        let path = Self::path(paths);
+        if let Some(dir) = path.parent() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        Ok(path)
+    }
+}
+
+/// Whether `url` is `https://`, or `http://` to a loopback address.
+pub fn is_loopback_url(url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    }
+}
+
+/// How to reach and trust the approval service.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    pub server: String,
+    pub token: String,
+    /// The service key: pinned at login, from `GATEKEEP_SERVER_KEY`, or from the dev file.
+    pub public_key: Option<String>,
+    /// Where the settings came from, for messages.
+    pub source: &'static str,
+}
+
+impl Connection {
+    /// Finds the service: `GATEKEEP_SERVER` (with `GATEKEEP_TOKEN` or `--token-file`), else
+    /// the configuration's `server` with the login, else a running development server.
+    pub fn discover(
+        env: &Environment,
+        config: &Config,
+        token_file: Option<&Path>,
+    ) -> Result<Option<Connection>, UserError> {
+        let paths = Paths::from_env(env);
+        let pinned = Pinned::read(&paths);
+        let explicit_token = match token_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| {
+                        UserError::new(format!(
+                            "cannot read the token file {}: {e}",
+                            path.display()
+                        ))
+                    })?
+                    .trim()
+                    .to_owned(),
+            ),
+            None => env.get(env_vars::GATEKEEP_TOKEN).map(str::to_owned),
+        };
+        let server = env
+            .get(env_vars::GATEKEEP_SERVER)
+            .map(str::to_owned)
+            .or_else(|| config.server.clone());
+        let connection = match server {
+            Some(server) => {
+                let pinned_here = pinned
+                    .as_ref()
+                    .filter(|p| p.server.trim_end_matches('/') == server.trim_end_matches('/'));
+                let token = explicit_token
+                    .or_else(|| pinned_here.and_then(|p| p.token.clone()))
+                    .ok_or_else(|| {
+                        UserError::new(format!("no token for the approval service {server}"))
+                            .hint("set GATEKEEP_TOKEN, pass --token-file, or run `gatekeep login`")
+                    })?;
+                let public_key = env
+                    .get(env_vars::GATEKEEP_SERVER_KEY)
+                    .map(str::to_owned)
+                    .or_else(|| pinned_here.map(|p| p.public_key.clone()));
+                Connection {
+                    server,
+                    token,
+                    public_key,
+                    source: "configured",
+                }
+            }
+            None => match DevServer::read(&paths) {
+                Some(dev) => Connection {
+                    server: dev.url,
+                    token: explicit_token.unwrap_or(dev.requester_token),
+                    public_key: Some(dev.public_key),
+                    source: "development server",
+                },
+                None => return Ok(None),
+            },
+        };
+        if !connection.server.starts_with("https://") && !is_loopback_url(&connection.server) {
+            return Err(UserError::new(format!(
+                "refusing to talk to {} over plain http",
+                connection.server
+            ))
+            .hint("use an https:// URL; http:// is only accepted for loopback addresses"));
+        }
+        Ok(Some(connection))
+    }
+}

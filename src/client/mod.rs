@@ -1,0 +1,192 @@
+//! The client side of the approval service: finding the server and credentials, and the
+//! API v1 calls (blocking HTTP, rustls with the ring provider).
+
+mod credentials;
+mod wait;
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+pub use credentials::{Connection, DevServer, Pinned, is_loopback_url};
+pub use wait::{Outcome, Progress, wait_for_decision};
+
+use crate::approval::{ApiError, Created, LogHead, NewRequest, NewReview, RequestView};
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The service answered with an error.
+    #[error("{status}: {}", .body.error)]
+    Api { status: u16, body: ApiError },
+    /// The service could not be reached (worth retrying).
+    #[error("cannot reach the approval service: {0}")]
+    Unreachable(String),
+    /// The answer made no sense.
+    #[error("unexpected answer from the approval service: {0}")]
+    Protocol(String),
+}
+
+impl ClientError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// An authenticated client of one service.
+pub struct ApiClient {
+    base: String,
+    token: String,
+    http: reqwest::blocking::Client,
+}
+
+fn ensure_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl ApiClient {
+    pub fn new(base: &str, token: &str) -> Result<ApiClient, ClientError> {
+        ensure_crypto_provider();
+        let http = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(crate::server::MAX_WAIT_SECONDS + 15))
+            .user_agent(concat!("gatekeep/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        Ok(ApiClient {
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.trim().to_owned(),
+            http,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let response = request
+            .bearer_auth(&self.token)
+            .send()
+            .map_err(|e| ClientError::Unreachable(e.without_url().to_string()))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        if !status.is_success() {
+            let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| ApiError {
+                error: String::from_utf8_lossy(&bytes).trim().to_owned(),
+                hint: None,
+            });
+            return Err(ClientError::Api {
+                status: status.as_u16(),
+                body,
+            });
+        }
+        if bytes.is_empty() {
+            return serde_json::from_value(Value::Null)
+                .map_err(|e| ClientError::Protocol(e.to_string()));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn create(&self, request: &NewRequest) -> Result<Created, ClientError> {
+        self.send(self.http.post(self.url("/v1/requests")).json(request))
+    }
+
+    /// Long-polls a request for up to `wait` seconds.
+    pub fn get(&self, id: &str, wait: u64) -> Result<RequestView, ClientError> {
+        self.send(
+            self.http
+                .get(self.url(&format!("/v1/requests/{id}")))
+                .query(&[("wait", wait)]),
+        )
+    }
+
+    pub fn pending(&self) -> Result<Vec<RequestView>, ClientError> {
+        let value: Value = self.send(
+            self.http
+                .get(self.url("/v1/requests"))
+                .query(&[("status", "pending")]),
+        )?;
+        serde_json::from_value(value["requests"].clone())
+            .map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    pub fn mine_for_digest(&self, digest: &str) -> Result<Vec<RequestView>, ClientError> {
+        let value: Value = self.send(
+            self.http
+                .get(self.url("/v1/requests"))
+                .query(&[("digest", digest), ("mine", "true")]),
+        )?;
+        serde_json::from_value(value["requests"].clone())
+            .map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    pub fn review(&self, id: &str, review: &NewReview) -> Result<RequestView, ClientError> {
+        self.send(
+            self.http
+                .post(self.url(&format!("/v1/requests/{id}/reviews")))
+                .json(review),
+        )
+    }
+
+    pub fn cancel(&self, id: &str) -> Result<RequestView, ClientError> {
+        self.send(
+            self.http
+                .post(self.url(&format!("/v1/requests/{id}/cancel"))),
+        )
+    }
+
+    pub fn consume(&self, id: &str) -> Result<RequestView, ClientError> {
+        self.send(
+            self.http
+                .post(self.url(&format!("/v1/requests/{id}/consume"))),
+        )
+    }
+
+    /// The service's signing key (hex), from `GET /v1/keys`.
+    pub fn public_key(&self) -> Result<String, ClientError> {
+        let value: Value = self.send(self.http.get(self.url("/v1/keys")))?;
+        value["keys"][0]["public_key"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ClientError::Protocol("no key in /v1/keys".into()))
+    }
+
+    pub fn put_witness(&self, host: &str, user: &str, head: &LogHead) -> Result<(), ClientError> {
+        let _: Value = self.send(
+            self.http
+                .post(self.url("/v1/witness"))
+                .json(&json!({"host": host, "user": user, "head": head})),
+        )?;
+        Ok(())
+    }
+
+    pub fn witness(
+        &self,
+        host: &str,
+        user: &str,
+        chain_id: &str,
+    ) -> Result<Option<LogHead>, ClientError> {
+        match self.send(
+            self.http
+                .get(self.url(&format!("/v1/witness/{host}/{user}/{chain_id}"))),
+        ) {
+            Ok(head) => Ok(Some(head)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

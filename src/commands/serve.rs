@@ -1,0 +1,191 @@
+//! `gatekeep serve`: run the approval service.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::client::DevServer;
+use crate::environment::Environment;
+use crate::exit::{Exit, UserError};
+use crate::paths::Paths;
+use crate::server::{self, AppState, Identities, Limits, ServerConfig, Setup, User};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Service configuration file (YAML).
+    #[arg(long, value_name = "PATH", conflicts_with = "dev")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:8787; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Data directory (database, signing key, audit log).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Development mode: throw-away data, two generated users, loopback only.
+    #[arg(long)]
+    pub dev: bool,
+}
+
+fn random_token() -> Result<String, UserError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| UserError::new(format!("no randomness: {e}")))?;
+    Ok(format!("gk_{}", hex::encode(bytes)))
+}
+
+pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
+    let paths = Paths::from_env(env);
+    let (config, config_path) = match &args.config {
+        Some(path) => (ServerConfig::load(path)?, Some(path.clone())),
+        None => (ServerConfig::default(), None),
+    };
+    let limits: Limits = config.limits().map_err(UserError::new)?;
+    let mut listen = args
+        .listen
+        .or(config.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8787)));
+    let mut users = config.users.clone();
+    let mut dev_tokens = None;
+    let data_dir = if args.dev {
+        if args.listen.is_none() {
+            listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        }
+        if !listen.ip().is_loopback() {
+            return Err(UserError::new("--dev listens on loopback addresses only").into());
+        }
+        let requester = random_token()?;
+        let reviewer = random_token()?;
+        users = vec![
+            User {
+                name: "dev-requester".into(),
+                token_sha256: server::token_sha256(&requester),
+                groups: vec![],
+                can_review: true,
+                slack_id: None,
+                email: None,
+            },
+            User {
+                name: "dev-reviewer".into(),
+                token_sha256: server::token_sha256(&reviewer),
+                groups: vec!["reviewers".into()],
+                can_review: true,
+                slack_id: None,
+                email: None,
+            },
+        ];
+        dev_tokens = Some((requester, reviewer));
+        args.data.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("gatekeep-dev-{}", uuid::Uuid::new_v4()))
+        })
+    } else {
+        args.data
+            .clone()
+            .or(config.data_dir.clone())
+            .unwrap_or_else(|| paths.data_dir.join("server"))
+    };
+    if users.is_empty() {
+        eprintln!("gatekeep: warning: no users are configured; every API call will be refused");
+    }
+    let tls = config.tls.as_ref().map(server::tls_acceptor).transpose()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| UserError::new(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+            UserError::new(format!("cannot listen on {listen}: {e}"))
+                .hint("pick another address with --listen")
+        })?;
+        let local = listener.local_addr()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("{scheme}://{local}"));
+        let state = AppState::open(Setup {
+            data_dir: data_dir.clone(),
+            database: config.database.clone(),
+            users,
+            limits,
+            public_url: Some(url.clone()),
+        })?;
+        let mut dev_file = None;
+        if let Some((requester, reviewer)) = &dev_tokens {
+            let dev = DevServer {
+                url: url.clone(),
+                requester_token: requester.clone(),
+                reviewer_token: reviewer.clone(),
+                public_key: state.key.public_hex(),
+            };
+            dev_file =
+                Some(dev.write(&paths).map_err(|e| {
+                    UserError::new(format!("cannot write the dev server file: {e}"))
+                })?);
+            let mut out = std::io::stdout();
+            writeln!(
+                out,
+                "# gatekeep development server: data in {} (throw-away)",
+                data_dir.display()
+            )?;
+            writeln!(
+                out,
+                "# requester (gatekeep run finds this server by itself while it runs):"
+            )?;
+            writeln!(
+                out,
+                "export GATEKEEP_SERVER={url} GATEKEEP_TOKEN={requester}"
+            )?;
+            writeln!(
+                out,
+                "# reviewer, in another shell (gatekeep requests / approve / reject):"
+            )?;
+            writeln!(
+                out,
+                "export GATEKEEP_SERVER={url} GATEKEEP_TOKEN={reviewer}"
+            )?;
+            writeln!(out, "# review page: {url}/")?;
+            out.flush()?;
+        }
+        eprintln!(
+            "gatekeep: serving on {scheme}://{local} (key {})",
+            &state.key.key_id()[..16]
+        );
+        let reload_state = Arc::clone(&state);
+        tokio::spawn(async move {
+            let Ok(mut hangups) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
+            while hangups.recv().await.is_some() {
+                match config_path.as_deref().map(ServerConfig::load) {
+                    Some(Ok(fresh)) => {
+                        reload_state.replace_identities(Identities::new(fresh.users));
+                        eprintln!("gatekeep: identities reloaded");
+                    }
+                    Some(Err(error)) => eprintln!(
+                        "gatekeep: reload failed, keeping the current identities: {error}"
+                    ),
+                    None => eprintln!("gatekeep: no configuration file to reload"),
+                }
+            }
+        });
+        let shutdown = async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        };
+        server::serve(listener, state, tls, shutdown).await?;
+        if let Some(file) = dev_file {
+            let _ = std::fs::remove_file(file);
+            let _ = std::fs::remove_dir_all(&data_dir);
+        }
+        eprintln!("gatekeep: stopped");
+        Ok::<_, anyhow::Error>(Exit::Success)
+    })
+}

@@ -1,0 +1,557 @@
+//! API v1 handlers. Every rule a reviewer relies on is enforced here, whatever the client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{AppState, Identities, MAX_WAIT_SECONDS, StoredRequest, User};
+use crate::approval::{
+    ApiError, Created, GrantPayload, LogHead, NewRequest, NewReview, RequestView, Review,
+    SatisfiedApproval, Status, Verdict,
+};
+
+/// An error answer.
+pub struct Failure(StatusCode, String, Option<&'static str>);
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            Json(ApiError {
+                error: self.1,
+                hint: self.2.map(str::to_owned),
+            }),
+        )
+            .into_response()
+    }
+}
+
+fn fail(status: StatusCode, message: impl Into<String>) -> Failure {
+    Failure(status, message.into(), None)
+}
+
+impl From<super::StoreError> for Failure {
+    fn from(e: super::StoreError) -> Self {
+        tracing::error!(error = %e, "storage failure");
+        fail(StatusCode::INTERNAL_SERVER_ERROR, "storage failure")
+    }
+}
+
+/// The authenticated caller.
+pub struct Caller(pub User);
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = Failure;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(Failure(
+                StatusCode::UNAUTHORIZED,
+                "missing bearer token".into(),
+                Some("send Authorization: Bearer TOKEN"),
+            ))?;
+        let user = state.identities().authenticate(token).cloned();
+        user.map(Caller).ok_or(Failure(
+            StatusCode::UNAUTHORIZED,
+            "invalid token".into(),
+            None,
+        ))
+    }
+}
+
+fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+fn stamp(ts: jiff::Timestamp) -> String {
+    ts.round(jiff::Unit::Second).unwrap_or(ts).to_string()
+}
+
+fn audit(state: &AppState, event: &str, fields: Value) {
+    if let Err(error) = state.audit.append(event, fields) {
+        tracing::error!(%error, event, "cannot write the service audit log");
+    }
+}
+
+/// Moves a pending or approved request past its expiry to `expired` (the server's clock
+/// decides). Returns whether it changed.
+fn expire(state: &AppState, request: &mut StoredRequest) -> bool {
+    let now = now().as_second();
+    let grant_expired = request.status == Status::Approved
+        && request
+            .grant
+            .as_ref()
+            .and_then(|g| g.payload.expires_at.parse::<jiff::Timestamp>().ok())
+            .is_some_and(|t| now >= t.as_second());
+    if (request.status == Status::Pending && now >= request.expires_unix) || grant_expired {
+        request.status = Status::Expired;
+        audit(state, "request_expired", json!({"id": request.id}));
+        return true;
+    }
+    false
+}
+
+fn view(state: &AppState, r: &StoredRequest) -> RequestView {
+    RequestView {
+        id: r.id.clone(),
+        status: r.status,
+        requester: r.requester.clone(),
+        facts: r.request.facts(),
+        host: r.request.host.clone(),
+        user: r.request.user.clone(),
+        agent: r.request.agent,
+        agent_session: r.request.agent_session.clone(),
+        rules: r.request.rules.clone(),
+        approvals: r.request.approvals.clone(),
+        reason: r.request.reason.clone(),
+        digest: r.request.digest.clone(),
+        created_at: r.created_at.clone(),
+        expires_at: r.expires_at.clone(),
+        reviews: r.reviews.clone(),
+        review_url: state.review_url(&r.id),
+        grant: r.grant.clone(),
+    }
+}
+
+/// Whether `user` may review `r`: never the requester, only reviewers, only named approvers.
+fn may_review(user: &User, r: &StoredRequest) -> Result<(), Failure> {
+    if user.name == r.requester {
+        return Err(Failure(
+            StatusCode::FORBIDDEN,
+            "a requester can never review their own request".into(),
+            None,
+        ));
+    }
+    if !user.can_review {
+        return Err(fail(
+            StatusCode::FORBIDDEN,
+            format!("{} may not review requests", user.name),
+        ));
+    }
+    if !r
+        .request
+        .approvals
+        .iter()
+        .any(|a| Identities::is_approver(user, &a.approvers))
+    {
+        return Err(fail(
+            StatusCode::FORBIDDEN,
+            format!("{} is not among the approvers of this request", user.name),
+        ));
+    }
+    Ok(())
+}
+
+fn may_see(user: &User, r: &StoredRequest) -> bool {
+    user.name == r.requester || may_review(user, r).is_ok()
+}
+
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+pub async fn keys(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(
+        json!({"keys": [{"algorithm": "ed25519", "key_id": state.key.key_id(), "public_key": state.key.public_hex()}]}),
+    )
+}
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    Caller(user): Caller,
+    Json(request): Json<NewRequest>,
+) -> Result<(StatusCode, Json<Created>), Failure> {
+    if request.digest != request.facts().digest() {
+        return Err(Failure(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "digest does not match the command".into(),
+            Some("see docs/api.md for the digest definition"),
+        ));
+    }
+    if request.approvals.is_empty() {
+        return Err(fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no approval requirements",
+        ));
+    }
+    for requirement in &request.approvals {
+        let valid = requirement.quorum >= 1
+            && !requirement.approvers.is_empty()
+            && requirement.approvers.iter().all(|a| {
+                a.split_once(':')
+                    .is_some_and(|(k, n)| matches!(k, "user" | "group") && !n.is_empty())
+            });
+        if !valid {
+            return Err(fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("invalid approval requirement for rule {}", requirement.rule),
+            ));
+        }
+    }
+    let ttl = request
+        .ttl_seconds
+        .unwrap_or(state.limits.default_ttl)
+        .clamp(1, state.limits.max_ttl);
+    let created = now();
+    let expires = created
+        .checked_add(jiff::SignedDuration::from_secs(ttl as i64))
+        .unwrap_or(created);
+    let stored = StoredRequest {
+        id: uuid::Uuid::now_v7().to_string(),
+        requester: user.name.clone(),
+        request,
+        status: Status::Pending,
+        created_at: stamp(created),
+        expires_at: stamp(expires),
+        expires_unix: expires.as_second(),
+        reviews: Vec::new(),
+        grant: None,
+        consumed_at: None,
+    };
+    {
+        let _write = state.writes.lock().await;
+        state.store.insert(&stored)?;
+    }
+    audit(
+        &state,
+        "request_created",
+        json!({"id": stored.id, "requester": stored.requester, "argv": stored.request.argv, "cwd": stored.request.cwd,
+               "host": stored.request.host, "user": stored.request.user, "agent": stored.request.agent,
+               "rules": stored.request.rules, "digest": stored.request.digest, "expires_at": stored.expires_at}),
+    );
+    if let Some(head) = &stored.request.log_head {
+        state
+            .store
+            .put_witness(&stored.request.host, &stored.request.user, head)?;
+    }
+    state.changed();
+    let created = Created {
+        id: stored.id.clone(),
+        status: Status::Pending,
+        expires_at: stored.expires_at.clone(),
+        review_url: state.review_url(&stored.id),
+    };
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[derive(Deserialize)]
+pub struct WaitQuery {
+    #[serde(default)]
+    wait: Option<u64>,
+}
+
+async fn load(state: &AppState, id: &str) -> Result<StoredRequest, Failure> {
+    let _write = state.writes.lock().await;
+    let mut request = state
+        .store
+        .get(id)?
+        .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no request {id}")))?;
+    if expire(state, &mut request) {
+        state.store.update(&request)?;
+        state.changed();
+    }
+    Ok(request)
+}
+
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    Query(query): Query<WaitQuery>,
+) -> Result<Json<RequestView>, Failure> {
+    let mut changes = state.changes.subscribe();
+    let first = load(&state, &id).await?;
+    if !may_see(&user, &first) {
+        return Err(fail(StatusCode::NOT_FOUND, format!("no request {id}")));
+    }
+    let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT_SECONDS));
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut current = first.clone();
+    while current.status == Status::Pending && current.reviews.len() == first.reviews.len() {
+        // Wake for changes, and at the request's own expiry.
+        let until_expiry =
+            Duration::from_secs((current.expires_unix - now().as_second()).max(0) as u64 + 1);
+        let sleep = deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .min(until_expiry);
+        if sleep.is_zero() {
+            break;
+        }
+        let _ = tokio::time::timeout(sleep, changes.changed()).await;
+        current = load(&state, &id).await?;
+        if tokio::time::Instant::now() >= deadline {
+            break;
+        }
+    }
+    Ok(Json(view(&state, &current)))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    digest: Option<String>,
+    #[serde(default)]
+    mine: Option<bool>,
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Caller(user): Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, Failure> {
+    let found: Vec<StoredRequest> = if query.mine == Some(true) || query.digest.is_some() {
+        let digest = query
+            .digest
+            .as_deref()
+            .ok_or_else(|| fail(StatusCode::BAD_REQUEST, "mine=true needs digest=…"))?;
+        state.store.by_requester_digest(&user.name, digest)?
+    } else {
+        let status = match query.status.as_deref() {
+            None => Status::Pending,
+            Some(s) => Status::parse(s)
+                .ok_or_else(|| fail(StatusCode::BAD_REQUEST, format!("unknown status {s}")))?,
+        };
+        state
+            .store
+            .with_status(status)?
+            .into_iter()
+            .filter(|r| may_review(&user, r).is_ok())
+            .collect()
+    };
+    let mut views = Vec::new();
+    for mut request in found {
+        if expire(&state, &mut request) {
+            state.store.update(&request)?;
+        }
+        if query.status.is_none() && query.digest.is_none() && request.status != Status::Pending {
+            continue;
+        }
+        views.push(view(&state, &request));
+    }
+    Ok(Json(json!({"requests": views})))
+}
+
+pub async fn review(
+    State(state): State<Arc<AppState>>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    Json(review): Json<NewReview>,
+) -> Result<Json<RequestView>, Failure> {
+    let _write = state.writes.lock().await;
+    let mut request = state
+        .store
+        .get(&id)?
+        .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no request {id}")))?;
+    expire(&state, &mut request);
+    may_review(&user, &request)?;
+    if request.status != Status::Pending {
+        state.store.update(&request)?;
+        return Err(fail(
+            StatusCode::CONFLICT,
+            format!("request {id} is {}", request.status.as_str()),
+        ));
+    }
+    let at = stamp(now());
+    let duplicate = request
+        .reviews
+        .iter()
+        .any(|r| r.reviewer == user.name && r.verdict == review.verdict);
+    if !duplicate {
+        request.reviews.push(Review {
+            reviewer: user.name.clone(),
+            verdict: review.verdict,
+            comment: review.comment.clone(),
+            at: at.clone(),
+        });
+    }
+    audit(
+        &state,
+        "review",
+        json!({"id": id, "reviewer": user.name, "verdict": review.verdict, "comment": review.comment}),
+    );
+    if review.verdict == Verdict::Reject {
+        request.status = Status::Rejected;
+        audit(
+            &state,
+            "request_rejected",
+            json!({"id": id, "reviewer": user.name}),
+        );
+    } else if let Some(approvals) = satisfied(&state, &request) {
+        let issued = now();
+        let lifetime = issued
+            .checked_add(jiff::SignedDuration::from_secs(
+                state.limits.grant_lifetime as i64,
+            ))
+            .unwrap_or(issued);
+        let expires = if lifetime.as_second() > request.expires_unix {
+            jiff::Timestamp::from_second(request.expires_unix).unwrap_or(lifetime)
+        } else {
+            lifetime
+        };
+        let payload = GrantPayload {
+            request_id: request.id.clone(),
+            digest: request.request.digest.clone(),
+            requester: request.requester.clone(),
+            approvals,
+            issued_at: stamp(issued),
+            expires_at: stamp(expires),
+            nonce: uuid::Uuid::new_v4().to_string(),
+        };
+        request.grant = Some(state.key.sign(payload));
+        request.status = Status::Approved;
+        audit(
+            &state,
+            "request_approved",
+            json!({"id": id, "reviewers": request.reviews.iter().map(|r| &r.reviewer).collect::<Vec<_>>()}),
+        );
+    }
+    state.store.update(&request)?;
+    state.changed();
+    Ok(Json(view(&state, &request)))
+}
+
+/// Each requirement with the distinct approvers who meet it, when all are met.
+fn satisfied(state: &AppState, request: &StoredRequest) -> Option<Vec<SatisfiedApproval>> {
+    let identities = state.identities();
+    let mut all = Vec::new();
+    for requirement in &request.request.approvals {
+        let mut by: Vec<String> = request
+            .reviews
+            .iter()
+            .filter(|r| r.verdict == Verdict::Approve && r.reviewer != request.requester)
+            .filter(|r| {
+                identities.get(&r.reviewer).is_some_and(|u| {
+                    u.can_review && Identities::is_approver(u, &requirement.approvers)
+                })
+            })
+            .map(|r| r.reviewer.clone())
+            .collect();
+        by.sort();
+        by.dedup();
+        if by.len() < requirement.quorum as usize {
+            return None;
+        }
+        all.push(SatisfiedApproval {
+            rule: requirement.rule.clone(),
+            approvers: requirement.approvers.clone(),
+            quorum: requirement.quorum,
+            approved_by: by,
+        });
+    }
+    Some(all)
+}
+
+async fn requester_action(
+    state: &AppState,
+    user: &User,
+    id: &str,
+) -> Result<StoredRequest, Failure> {
+    let mut request = state
+        .store
+        .get(id)?
+        .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no request {id}")))?;
+    if request.requester != user.name {
+        return Err(fail(
+            StatusCode::FORBIDDEN,
+            "only the requester may do this",
+        ));
+    }
+    if expire(state, &mut request) {
+        state.store.update(&request)?;
+        state.changed();
+    }
+    Ok(request)
+}
+
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, Failure> {
+    let _write = state.writes.lock().await;
+    let mut request = requester_action(&state, &user, &id).await?;
+    if request.status != Status::Pending {
+        return Err(fail(
+            StatusCode::CONFLICT,
+            format!("request {id} is {}", request.status.as_str()),
+        ));
+    }
+    request.status = Status::Cancelled;
+    state.store.update(&request)?;
+    audit(&state, "request_cancelled", json!({"id": id}));
+    state.changed();
+    Ok(Json(view(&state, &request)))
+}
+
+pub async fn consume(
+    State(state): State<Arc<AppState>>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, Failure> {
+    let _write = state.writes.lock().await;
+    let mut request = requester_action(&state, &user, &id).await?;
+    if request.status != Status::Approved {
+        return Err(fail(
+            StatusCode::CONFLICT,
+            format!("request {id} is {}", request.status.as_str()),
+        ));
+    }
+    request.status = Status::Consumed;
+    request.consumed_at = Some(stamp(now()));
+    state.store.update(&request)?;
+    audit(&state, "request_consumed", json!({"id": id}));
+    state.changed();
+    Ok(Json(view(&state, &request)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessBody {
+    host: String,
+    user: String,
+    head: LogHead,
+}
+
+pub async fn put_witness(
+    State(state): State<Arc<AppState>>,
+    Caller(caller): Caller,
+    Json(body): Json<WitnessBody>,
+) -> Result<StatusCode, Failure> {
+    state
+        .store
+        .put_witness(&body.host, &body.user, &body.head)?;
+    audit(
+        &state,
+        "witness",
+        json!({"by": caller.name, "host": body.host, "user": body.user, "chain_id": body.head.chain_id, "seq": body.head.seq, "hash": body.head.hash}),
+    );
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn get_witness(
+    State(state): State<Arc<AppState>>,
+    Caller(_): Caller,
+    Path((host, user, chain_id)): Path<(String, String, String)>,
+) -> Result<Json<LogHead>, Failure> {
+    state
+        .store
+        .witness(&host, &user, &chain_id)?
+        .map(Json)
+        .ok_or_else(|| fail(StatusCode::NOT_FOUND, "no witnessed head for that chain"))
+}

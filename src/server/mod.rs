@@ -1,0 +1,264 @@
+//! The approval service: `fn router(state)` for tests and `serve(listener, …)` for real.
+//!
+//! Requests, reviews and grants live in a [`Store`]; every state change is also appended to
+//! the service's own hash-chained audit log (the same format as the client's).
+
+mod config;
+mod handlers;
+mod store;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::{Mutex, watch};
+
+pub use config::{Identities, Limits, ServerConfig, Tls, User, token_sha256};
+pub use store::{SqliteStore, Store, StoreError, StoredRequest};
+
+use crate::approval::KeyPair;
+use crate::audit::AuditLog;
+
+/// Largest request body the API accepts.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Longest long-poll wait, in seconds.
+pub const MAX_WAIT_SECONDS: u64 = 60;
+
+/// Shared state of a running service.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub identities: RwLock<Identities>,
+    pub key: KeyPair,
+    pub limits: Limits,
+    /// Base URL for review links, without a trailing slash.
+    pub public_url: RwLock<String>,
+    pub audit: AuditLog,
+    /// Bumped on every change, so long-polls wake up.
+    pub changes: watch::Sender<u64>,
+    /// Serialises read-modify-write of requests.
+    pub writes: Mutex<()>,
+}
+
+impl AppState {
+    pub fn identities(&self) -> std::sync::RwLockReadGuard<'_, Identities> {
+        self.identities
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn replace_identities(&self, identities: Identities) {
+        *self
+            .identities
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = identities;
+    }
+
+    pub fn review_url(&self, id: &str) -> String {
+        let base = self
+            .public_url
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        format!("{base}/requests/{id}")
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|v| *v += 1);
+    }
+}
+
+/// Loads the signing key from `data_dir/signing.key`, creating it (0600) on first start.
+pub fn load_or_create_key(data_dir: &Path) -> std::io::Result<KeyPair> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = data_dir.join("signing.key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let seed: [u8; 32] = hex::decode(text.trim())
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| {
+                    std::io::Error::other(format!("{} is not a valid key", path.display()))
+                })?;
+            Ok(KeyPair::from_seed(seed))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = KeyPair::generate()?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)?;
+            writeln!(file, "{}", hex::encode(key.seed()))?;
+            file.sync_all()?;
+            Ok(key)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Everything needed to start a service.
+pub struct Setup {
+    pub data_dir: PathBuf,
+    pub database: Option<PathBuf>,
+    pub users: Vec<User>,
+    pub limits: Limits,
+    pub public_url: Option<String>,
+}
+
+impl AppState {
+    /// Opens the data directory (created 0700), database, signing key and audit log.
+    pub fn open(setup: Setup) -> Result<Arc<AppState>, crate::exit::UserError> {
+        use std::os::unix::fs::DirBuilderExt as _;
+        let fail = |what: &str, e: &dyn std::fmt::Display| {
+            crate::exit::UserError::new(format!("cannot {what}: {e}"))
+        };
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&setup.data_dir)
+            .map_err(|e| fail("create the data directory", &e))?;
+        let database = setup
+            .database
+            .clone()
+            .unwrap_or_else(|| setup.data_dir.join("gatekeep.db"));
+        let store = SqliteStore::open(&database).map_err(|e| fail("open the database", &e))?;
+        let key =
+            load_or_create_key(&setup.data_dir).map_err(|e| fail("load the signing key", &e))?;
+        let audit = AuditLog::new(
+            setup.data_dir.join("audit.jsonl"),
+            None,
+            crate::environment::hostname(),
+            "gatekeep-serve".to_owned(),
+        );
+        let (changes, _) = watch::channel(0);
+        Ok(Arc::new(AppState {
+            store: Arc::new(store),
+            identities: RwLock::new(Identities::new(setup.users)),
+            key,
+            limits: setup.limits,
+            public_url: RwLock::new(
+                setup
+                    .public_url
+                    .unwrap_or_default()
+                    .trim_end_matches('/')
+                    .to_owned(),
+            ),
+            audit,
+            changes,
+            writes: Mutex::new(()),
+        }))
+    }
+}
+
+/// The API v1 routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(handlers::healthz))
+        .route("/v1/keys", get(handlers::keys))
+        .route("/v1/requests", post(handlers::create).get(handlers::list))
+        .route("/v1/requests/{id}", get(handlers::show))
+        .route("/v1/requests/{id}/reviews", post(handlers::review))
+        .route("/v1/requests/{id}/cancel", post(handlers::cancel))
+        .route("/v1/requests/{id}/consume", post(handlers::consume))
+        .route("/v1/witness", post(handlers::put_witness))
+        .route(
+            "/v1/witness/{host}/{user}/{chain_id}",
+            get(handlers::get_witness),
+        )
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves. With `tls`, connections are TLS (rustls).
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    match tls {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(acceptor) => {
+            axum::serve(
+                TlsListener {
+                    tcp: listener,
+                    acceptor,
+                },
+                app,
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
+        }
+    }
+}
+
+/// Builds a TLS acceptor from PEM certificate chain and key files.
+pub fn tls_acceptor(tls: &Tls) -> Result<tokio_rustls::TlsAcceptor, crate::exit::UserError> {
+    use rustls_pki_types::pem::PemObject as _;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let fail = |what: &str, path: &Path, e: &dyn std::fmt::Display| {
+        crate::exit::UserError::new(format!("cannot read TLS {what} {}: {e}", path.display()))
+    };
+    let certs = CertificateDer::pem_file_iter(&tls.cert)
+        .map_err(|e| fail("certificate", &tls.cert, &e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail("certificate", &tls.cert, &e))?;
+    let key = PrivateKeyDer::from_pem_file(&tls.key).map_err(|e| fail("key", &tls.key, &e))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| crate::exit::UserError::new(format!("TLS: {e}")))?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| crate::exit::UserError::new(format!("TLS certificate and key do not fit: {e}")))?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+struct TlsListener {
+    tcp: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let (stream, addr) = match self.tcp.accept().await {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let handshake = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                self.acceptor.accept(stream),
+            )
+            .await;
+            match handshake {
+                Ok(Ok(tls)) => return (tls, addr),
+                Ok(Err(error)) => tracing::debug!(%error, %addr, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
