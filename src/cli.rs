@@ -36,6 +36,20 @@ pub enum Command {
     Run(commands::run::Args),
     /// Run the approval service.
     Serve(commands::serve::Args),
+    /// Wait for a request to be decided.
+    Wait(commands::wait::Args),
+    /// List the pending requests you may review.
+    Requests(commands::requests::Args),
+    /// Approve a request.
+    Approve(commands::approve::Args),
+    /// Reject a request.
+    Reject(commands::approve::Args),
+    /// Review pending requests interactively.
+    Review(commands::review::Args),
+    /// Store a token for the approval service and pin its key.
+    Login(commands::login::Args),
+    /// Forget the stored token and pinned key.
+    Logout(commands::login::LogoutArgs),
     /// Manage service tokens.
     Token(commands::token::Args),
     /// Read, verify and rotate the audit log.
@@ -67,6 +81,8 @@ pub enum LogCommand {
     Show(commands::log_show::Args),
     /// Close the current segment and start a new file.
     Rotate(commands::log_rotate::Args),
+    /// Send the log's head to the approval service as a witness.
+    Witness(commands::log_witness::Args),
 }
 
 /// Audit log selection shared by the `log` commands.
@@ -125,10 +141,22 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Run(args) => commands::run::run(args, env),
         Command::Serve(args) => commands::serve::run(args, env),
         Command::Token(args) => commands::token::run(args),
+        Command::Wait(args) => commands::wait::run(args, env),
+        Command::Requests(args) => commands::requests::run(args, env),
+        Command::Approve(args) => {
+            commands::approve::run(args, env, crate::approval::Verdict::Approve)
+        }
+        Command::Reject(args) => {
+            commands::approve::run(args, env, crate::approval::Verdict::Reject)
+        }
+        Command::Review(args) => commands::review::run(args, env),
+        Command::Login(args) => commands::login::run(args, env),
+        Command::Logout(args) => commands::login::logout(args, env),
         Command::Log(LogCommand::Verify(args)) => commands::log_verify::run(args, env),
         Command::Log(LogCommand::Tail(args)) => commands::log_tail::run(args, env),
         Command::Log(LogCommand::Show(args)) => commands::log_show::run(args, env),
         Command::Log(LogCommand::Rotate(args)) => commands::log_rotate::run(args, env),
+        Command::Log(LogCommand::Witness(args)) => commands::log_witness::run(args, env),
         Command::Completions(args) => commands::completions::run(args),
     }
 }

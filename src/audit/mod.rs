@@ -9,7 +9,7 @@ pub mod records;
 mod verify;
 
 pub use log::{Appended, AuditLog};
-pub use read::{Record, read_all, segments};
+pub use read::{Record, chain_id, hash_of, read_all, segments};
 pub use verify::{Break, BreakKind, Report, verify};
 
 use std::path::PathBuf;

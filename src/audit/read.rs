@@ -87,3 +87,32 @@ pub fn read_all(path: &Path) -> Result<Vec<Record>, AuditError> {
     }
     Ok(records)
 }
+
+/// The hash of the line holding record `seq`, if the log has it.
+pub fn hash_of(path: &Path, seq: u64) -> Result<Option<String>, AuditError> {
+    #[derive(serde::Deserialize)]
+    struct Seq {
+        seq: u64,
+    }
+    for file in segments(path)? {
+        let bytes = std::fs::read(&file).map_err(|source| AuditError::Io {
+            action: "read",
+            path: file.clone(),
+            source,
+        })?;
+        for line in bytes.split(|b| *b == b'\n') {
+            if serde_json::from_slice::<Seq>(line).is_ok_and(|s| s.seq == seq) {
+                return Ok(Some(super::line_hash(line)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The chain id of the log (from its `chain_open` or latest `segment_open` record).
+pub fn chain_id(path: &Path) -> Result<Option<String>, AuditError> {
+    Ok(read_all(path)?
+        .iter()
+        .rev()
+        .find_map(|r| r.str("chain_id").map(str::to_owned)))
+}

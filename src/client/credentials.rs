@@ -192,3 +192,18 @@ impl Connection {
         Ok(Some(connection))
     }
 }
+
+/// Connects to the configured service, or explains how to configure one.
+pub fn connect(
+    env: &Environment,
+    token_file: Option<&Path>,
+) -> Result<(super::ApiClient, Connection), UserError> {
+    let config = Config::load(&Paths::from_env(env).config_file)?;
+    let connection = Connection::discover(env, &config, token_file)?.ok_or_else(|| {
+        UserError::new("no approval service is configured")
+            .hint("set GATEKEEP_SERVER and GATEKEEP_TOKEN, or run `gatekeep login`")
+    })?;
+    let client = super::ApiClient::new(&connection.server, &connection.token)
+        .map_err(|e| UserError::new(e.to_string()))?;
+    Ok((client, connection))
+}

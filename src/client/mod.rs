@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-pub use credentials::{Connection, DevServer, Pinned, is_loopback_url};
+pub use credentials::{Connection, DevServer, Pinned, connect, is_loopback_url};
 pub use wait::{Outcome, Progress, wait_for_decision};
 
 use crate::approval::{ApiError, Created, LogHead, NewRequest, NewReview, RequestView};

@@ -13,7 +13,7 @@ use crate::approval::{RequestView, Status};
 #[derive(Debug)]
 pub enum Outcome {
     /// The request reached a final state (approved, rejected, expired, cancelled, consumed).
-    Decided(RequestView),
+    Decided(Box<RequestView>),
     /// The local deadline passed first.
     TimedOut,
     /// The interrupt flag was raised (Ctrl-C).
@@ -70,7 +70,7 @@ pub fn wait_for_decision(
                 backoff = Duration::from_millis(200);
                 on_progress(Progress::Update(&view));
                 if view.status != Status::Pending {
-                    return Outcome::Decided(view);
+                    return Outcome::Decided(Box::new(view));
                 }
             }
             Err(error) => {

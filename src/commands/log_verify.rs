@@ -16,17 +16,59 @@ pub struct Args {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Also check that the log still contains the head the approval service witnessed.
+    #[arg(long)]
+    pub witness: bool,
+    /// Read the approval service token from this file (with --witness).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<std::path::PathBuf>,
 }
 
-#[derive(Serialize)]
-struct VerifyJson {
-    ok: bool,
-    records: u64,
-    segments: usize,
-    recovered: usize,
-    first_bad_seq: Option<u64>,
-    kind: Option<audit::BreakKind>,
-    error: Option<String>,
+/// Checks every head the service witnessed for this host and user against the local log;
+/// `Some(problem)` when one is missing (truncated) or different (rewritten, or replaced by a
+/// new chain).
+fn witnessed(
+    args: &Args,
+    env: &Environment,
+    path: &std::path::Path,
+) -> Result<Option<String>, UserError> {
+    let (client, _) = crate::client::connect(env, args.token_file.as_deref())?;
+    let heads = client
+        .witnesses(
+            &crate::environment::hostname(),
+            &crate::environment::current_user(),
+        )
+        .map_err(|e| UserError::new(format!("cannot fetch the witnessed heads: {e}")))?;
+    if heads.is_empty() {
+        eprintln!("gatekeep: the service has no witnessed head for this host and user");
+        return Ok(None);
+    }
+    let local_chain = audit::chain_id(path).map_err(|e| UserError::new(e.to_string()))?;
+    for head in heads {
+        if local_chain.as_deref() != Some(head.chain_id.as_str()) {
+            return Ok(Some(format!(
+                "the witnessed chain {} is not this log (chain {}): the log was replaced",
+                head.chain_id,
+                local_chain.as_deref().unwrap_or("none")
+            )));
+        }
+        match audit::hash_of(path, head.seq).map_err(|e| UserError::new(e.to_string()))? {
+            Some(hash) if hash == head.hash => {}
+            Some(_) => {
+                return Ok(Some(format!(
+                    "record {} differs from the witnessed one: the log was rewritten",
+                    head.seq
+                )));
+            }
+            None => {
+                return Ok(Some(format!(
+                    "the witnessed record {} is missing: the log was truncated",
+                    head.seq
+                )));
+            }
+        }
+    }
+    Ok(None)
 }
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
@@ -53,7 +95,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                 .into());
         }
     };
-    let error = report.first_break.as_ref().map(|b| {
+    let mut error = report.first_break.as_ref().map(|b| {
         format!(
             "chain broken at seq {} ({}) in {} line {}",
             b.seq,
@@ -62,9 +104,12 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             b.line
         )
     });
+    if args.witness && error.is_none() {
+        error = witnessed(&args, env, &path)?;
+    }
     if args.json {
         let json = VerifyJson {
-            ok: report.first_break.is_none(),
+            ok: error.is_none(),
             records: report.records,
             segments: report.segments,
             recovered: report.recovered.len(),
@@ -94,7 +139,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             )?,
         }
     }
-    Ok(if report.first_break.is_none() {
+    Ok(if error.is_none() {
         Exit::Success
     } else {
         Exit::Failure

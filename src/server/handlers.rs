@@ -555,3 +555,11 @@ pub async fn get_witness(
         .map(Json)
         .ok_or_else(|| fail(StatusCode::NOT_FOUND, "no witnessed head for that chain"))
 }
+
+pub async fn list_witnesses(
+    State(state): State<Arc<AppState>>,
+    Caller(_): Caller,
+    Path((host, user)): Path<(String, String)>,
+) -> Result<Json<Value>, Failure> {
+    Ok(Json(json!({"heads": state.store.witnesses(&host, &user)?})))
+}

@@ -59,6 +59,8 @@ pub trait Store: Send + Sync {
         chain_id: &str,
     ) -> Result<Option<LogHead>, StoreError>;
     fn put_witness(&self, host: &str, user: &str, head: &LogHead) -> Result<(), StoreError>;
+    /// Every chain witnessed for one host and user.
+    fn witnesses(&self, host: &str, user: &str) -> Result<Vec<LogHead>, StoreError>;
 }
 
 /// SQLite in WAL mode; one connection behind a mutex (every operation is short).
@@ -189,6 +191,21 @@ impl Store for SqliteStore {
                 },
             )
             .optional()?)
+    }
+
+    fn witnesses(&self, host: &str, user: &str) -> Result<Vec<LogHead>, StoreError> {
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached("SELECT chain_id, seq, hash FROM witness WHERE host = ?1 AND user = ?2 ORDER BY chain_id")?;
+        let heads = statement
+            .query_map(params![host, user], |row| {
+                Ok(LogHead {
+                    chain_id: row.get(0)?,
+                    seq: row.get::<_, i64>(1)? as u64,
+                    hash: row.get(2)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(heads)
     }
 
     fn put_witness(&self, host: &str, user: &str, head: &LogHead) -> Result<(), StoreError> {
