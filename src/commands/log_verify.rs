@@ -71,6 +71,17 @@ fn witnessed(
     Ok(None)
 }
 
+#[derive(Serialize)]
+struct VerifyJson {
+    ok: bool,
+    records: u64,
+    segments: usize,
+    recovered: usize,
+    first_bad_seq: Option<u64>,
+    kind: Option<audit::BreakKind>,
+    error: Option<String>,
+}
+
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let path = args.log.resolve(env)?;
     let mut out = anstream::stdout();
