@@ -174,6 +174,16 @@ impl ApiClient {
         Ok(())
     }
 
+    /// Every chain the service witnessed for this host and user.
+    pub fn witnesses(&self, host: &str, user: &str) -> Result<Vec<LogHead>, ClientError> {
+        let value: Value = self.send(
+            self.http
+                .get(self.url(&format!("/v1/witness/{host}/{user}"))),
+        )?;
+        serde_json::from_value(value["heads"].clone())
+            .map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
     pub fn witness(
         &self,
         host: &str,
