@@ -165,6 +165,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/requests/{id}/cancel", post(handlers::cancel))
         .route("/v1/requests/{id}/consume", post(handlers::consume))
         .route("/v1/witness", post(handlers::put_witness))
+        .route("/v1/witness/{host}/{user}", get(handlers::list_witnesses))
         .route(
             "/v1/witness/{host}/{user}/{chain_id}",
             get(handlers::get_witness),
