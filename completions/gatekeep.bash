@@ -16,6 +16,9 @@ _gatekeep() {
             ",$1")
                 cmd="gatekeep"
                 ;;
+            gatekeep,approve)
+                cmd="gatekeep__subcmd__approve"
+                ;;
             gatekeep,check)
                 cmd="gatekeep__subcmd__check"
                 ;;
@@ -28,11 +31,38 @@ _gatekeep() {
             gatekeep,log)
                 cmd="gatekeep__subcmd__log"
                 ;;
+            gatekeep,login)
+                cmd="gatekeep__subcmd__login"
+                ;;
+            gatekeep,logout)
+                cmd="gatekeep__subcmd__logout"
+                ;;
             gatekeep,policy)
                 cmd="gatekeep__subcmd__policy"
                 ;;
+            gatekeep,reject)
+                cmd="gatekeep__subcmd__reject"
+                ;;
+            gatekeep,requests)
+                cmd="gatekeep__subcmd__requests"
+                ;;
+            gatekeep,review)
+                cmd="gatekeep__subcmd__review"
+                ;;
             gatekeep,run)
                 cmd="gatekeep__subcmd__run"
+                ;;
+            gatekeep,serve)
+                cmd="gatekeep__subcmd__serve"
+                ;;
+            gatekeep,token)
+                cmd="gatekeep__subcmd__token"
+                ;;
+            gatekeep,wait)
+                cmd="gatekeep__subcmd__wait"
+                ;;
+            gatekeep__subcmd__help,approve)
+                cmd="gatekeep__subcmd__help__subcmd__approve"
                 ;;
             gatekeep__subcmd__help,check)
                 cmd="gatekeep__subcmd__help__subcmd__check"
@@ -46,11 +76,35 @@ _gatekeep() {
             gatekeep__subcmd__help,log)
                 cmd="gatekeep__subcmd__help__subcmd__log"
                 ;;
+            gatekeep__subcmd__help,login)
+                cmd="gatekeep__subcmd__help__subcmd__login"
+                ;;
+            gatekeep__subcmd__help,logout)
+                cmd="gatekeep__subcmd__help__subcmd__logout"
+                ;;
             gatekeep__subcmd__help,policy)
                 cmd="gatekeep__subcmd__help__subcmd__policy"
                 ;;
+            gatekeep__subcmd__help,reject)
+                cmd="gatekeep__subcmd__help__subcmd__reject"
+                ;;
+            gatekeep__subcmd__help,requests)
+                cmd="gatekeep__subcmd__help__subcmd__requests"
+                ;;
+            gatekeep__subcmd__help,review)
+                cmd="gatekeep__subcmd__help__subcmd__review"
+                ;;
             gatekeep__subcmd__help,run)
                 cmd="gatekeep__subcmd__help__subcmd__run"
+                ;;
+            gatekeep__subcmd__help,serve)
+                cmd="gatekeep__subcmd__help__subcmd__serve"
+                ;;
+            gatekeep__subcmd__help,token)
+                cmd="gatekeep__subcmd__help__subcmd__token"
+                ;;
+            gatekeep__subcmd__help,wait)
+                cmd="gatekeep__subcmd__help__subcmd__wait"
                 ;;
             gatekeep__subcmd__help__subcmd__log,rotate)
                 cmd="gatekeep__subcmd__help__subcmd__log__subcmd__rotate"
@@ -64,6 +118,9 @@ _gatekeep() {
             gatekeep__subcmd__help__subcmd__log,verify)
                 cmd="gatekeep__subcmd__help__subcmd__log__subcmd__verify"
                 ;;
+            gatekeep__subcmd__help__subcmd__log,witness)
+                cmd="gatekeep__subcmd__help__subcmd__log__subcmd__witness"
+                ;;
             gatekeep__subcmd__help__subcmd__policy,lint)
                 cmd="gatekeep__subcmd__help__subcmd__policy__subcmd__lint"
                 ;;
@@ -72,6 +129,9 @@ _gatekeep() {
                 ;;
             gatekeep__subcmd__help__subcmd__policy,test)
                 cmd="gatekeep__subcmd__help__subcmd__policy__subcmd__test"
+                ;;
+            gatekeep__subcmd__help__subcmd__token,new)
+                cmd="gatekeep__subcmd__help__subcmd__token__subcmd__new"
                 ;;
             gatekeep__subcmd__log,help)
                 cmd="gatekeep__subcmd__log__subcmd__help"
@@ -88,6 +148,9 @@ _gatekeep() {
             gatekeep__subcmd__log,verify)
                 cmd="gatekeep__subcmd__log__subcmd__verify"
                 ;;
+            gatekeep__subcmd__log,witness)
+                cmd="gatekeep__subcmd__log__subcmd__witness"
+                ;;
             gatekeep__subcmd__log__subcmd__help,help)
                 cmd="gatekeep__subcmd__log__subcmd__help__subcmd__help"
                 ;;
@@ -102,6 +165,9 @@ _gatekeep() {
                 ;;
             gatekeep__subcmd__log__subcmd__help,verify)
                 cmd="gatekeep__subcmd__log__subcmd__help__subcmd__verify"
+                ;;
+            gatekeep__subcmd__log__subcmd__help,witness)
+                cmd="gatekeep__subcmd__log__subcmd__help__subcmd__witness"
                 ;;
             gatekeep__subcmd__policy,help)
                 cmd="gatekeep__subcmd__policy__subcmd__help"
@@ -127,6 +193,18 @@ _gatekeep() {
             gatekeep__subcmd__policy__subcmd__help,test)
                 cmd="gatekeep__subcmd__policy__subcmd__help__subcmd__test"
                 ;;
+            gatekeep__subcmd__token,help)
+                cmd="gatekeep__subcmd__token__subcmd__help"
+                ;;
+            gatekeep__subcmd__token,new)
+                cmd="gatekeep__subcmd__token__subcmd__new"
+                ;;
+            gatekeep__subcmd__token__subcmd__help,help)
+                cmd="gatekeep__subcmd__token__subcmd__help__subcmd__help"
+                ;;
+            gatekeep__subcmd__token__subcmd__help,new)
+                cmd="gatekeep__subcmd__token__subcmd__help__subcmd__new"
+                ;;
             *)
                 ;;
         esac
@@ -134,12 +212,38 @@ _gatekeep() {
 
     case "${cmd}" in
         gatekeep)
-            opts="-v -h -V --verbose --help --version check policy run log completions help"
+            opts="-v -h -V --verbose --help --version check policy run serve wait requests approve reject review login logout token log completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__approve)
+            opts="-m -v -h -V --message --token-file --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --message)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -184,8 +288,22 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help)
-            opts="check policy run log completions help"
+            opts="check policy run serve wait requests approve reject review login logout token log completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__approve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -240,7 +358,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help__subcmd__log)
-            opts="verify tail show rotate"
+            opts="verify tail show rotate witness"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,6 +427,48 @@ _gatekeep() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gatekeep__subcmd__help__subcmd__log__subcmd__witness)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__logout)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gatekeep__subcmd__help__subcmd__policy)
             opts="lint test list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -365,6 +525,48 @@ _gatekeep() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gatekeep__subcmd__help__subcmd__reject)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__requests)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__review)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gatekeep__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -379,8 +581,64 @@ _gatekeep() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gatekeep__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__token)
+            opts="new"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__token__subcmd__new)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__wait)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gatekeep__subcmd__log)
-            opts="-v -h -V --verbose --help --version verify tail show rotate help"
+            opts="-v -h -V --verbose --help --version verify tail show rotate witness help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -394,7 +652,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__help)
-            opts="verify tail show rotate help"
+            opts="verify tail show rotate witness help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -464,6 +722,20 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__log__subcmd__help__subcmd__witness)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -552,7 +824,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__verify)
-            opts="-v -h -V --log --json --verbose --help --version"
+            opts="-v -h -V --log --json --witness --token-file --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -562,6 +834,64 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__log__subcmd__witness)
+            opts="-v -h -V --log --token-file --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__login)
+            opts="-v -h -V --server --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__logout)
+            opts="-v -h -V --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -699,8 +1029,70 @@ _gatekeep() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gatekeep__subcmd__reject)
+            opts="-m -v -h -V --message --token-file --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --message)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__requests)
+            opts="-v -h -V --json --token-file --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__review)
+            opts="-v -h -V --token-file --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gatekeep__subcmd__run)
-            opts="-v -h -V --policy --reason --log --agent --verbose --help --version"
+            opts="-v -h -V --policy --reason --log --agent --no-wait --request --token-file --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -715,6 +1107,132 @@ _gatekeep() {
                     return 0
                     ;;
                 --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__serve)
+            opts="-v -h -V --config --listen --data --dev --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__token)
+            opts="-v -h -V --verbose --help --version new help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__token__subcmd__help)
+            opts="new help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__token__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__token__subcmd__help__subcmd__new)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__token__subcmd__new)
+            opts="-v -h -V --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__wait)
+            opts="-v -h -V --timeout --token-file --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -27,6 +27,15 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand check 'Evaluate a command against the policies without running it'
             cand policy 'Inspect, validate and test policies'
             cand run 'Run a command if the policy allows it, recording every step in the audit log'
+            cand serve 'Run the approval service'
+            cand wait 'Wait for a request to be decided'
+            cand requests 'List the pending requests you may review'
+            cand approve 'Approve a request'
+            cand reject 'Reject a request'
+            cand review 'Review pending requests interactively'
+            cand login 'Store a token for the approval service and pin its key'
+            cand logout 'Forget the stored token and pinned key'
+            cand token 'Manage service tokens'
             cand log 'Read, verify and rotate the audit log'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -98,13 +107,122 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand --policy 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator''s /etc/gatekeep/policies always applies)'
             cand --reason 'Why the command is needed (shown to reviewers, recorded in the log)'
             cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
+            cand --request 'Run under an already approved request (the command must be the one approved)'
+            cand --token-file 'Read the approval service token from this file'
             cand --agent 'Treat the caller as an AI agent'
+            cand --no-wait 'File the approval request, print its id and exit 120 instead of waiting'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'gatekeep;serve'= {
+            cand --config 'Service configuration file (YAML)'
+            cand --listen 'Address to listen on (default 127.0.0.1:8787; port 0 picks a free one)'
+            cand --data 'Data directory (database, signing key, audit log)'
+            cand --dev 'Development mode: throw-away data, two generated users, loopback only'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;wait'= {
+            cand --timeout 'Give up after this long (e.g. 10m; default: until the request expires)'
+            cand --token-file 'Read the approval service token from this file'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;requests'= {
+            cand --token-file 'Read the approval service token from this file'
+            cand --json 'Print the requests as one JSON array'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;approve'= {
+            cand -m 'A comment for the requester (and the record)'
+            cand --message 'A comment for the requester (and the record)'
+            cand --token-file 'Read the approval service token from this file'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;reject'= {
+            cand -m 'A comment for the requester (and the record)'
+            cand --message 'A comment for the requester (and the record)'
+            cand --token-file 'Read the approval service token from this file'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;review'= {
+            cand --token-file 'Read the approval service token from this file'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;login'= {
+            cand --server 'The service''s base URL (https://…, or http:// on loopback)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;logout'= {
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;token'= {
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand new 'Print a new token and its `token_sha256` for the service''s users list'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gatekeep;token;new'= {
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;token;help'= {
+            cand new 'Print a new token and its `token_sha256` for the service''s users list'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gatekeep;token;help;new'= {
+        }
+        &'gatekeep;token;help;help'= {
         }
         &'gatekeep;log'= {
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -117,11 +235,14 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand tail 'Show recent records, one line each; -f follows new ones'
             cand show 'Show every record of one run'
             cand rotate 'Close the current segment and start a new file'
+            cand witness 'Send the log''s head to the approval service as a witness'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gatekeep;log;verify'= {
             cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
+            cand --token-file 'Read the approval service token from this file (with --witness)'
             cand --json 'Print one JSON object'
+            cand --witness 'Also check that the log still contains the head the approval service witnessed'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help'
@@ -164,11 +285,22 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'gatekeep;log;witness'= {
+            cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
+            cand --token-file 'Read the approval service token from this file'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'gatekeep;log;help'= {
             cand verify 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable'
             cand tail 'Show recent records, one line each; -f follows new ones'
             cand show 'Show every record of one run'
             cand rotate 'Close the current segment and start a new file'
+            cand witness 'Send the log''s head to the approval service as a witness'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gatekeep;log;help;verify'= {
@@ -178,6 +310,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;log;help;show'= {
         }
         &'gatekeep;log;help;rotate'= {
+        }
+        &'gatekeep;log;help;witness'= {
         }
         &'gatekeep;log;help;help'= {
         }
@@ -193,6 +327,15 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand check 'Evaluate a command against the policies without running it'
             cand policy 'Inspect, validate and test policies'
             cand run 'Run a command if the policy allows it, recording every step in the audit log'
+            cand serve 'Run the approval service'
+            cand wait 'Wait for a request to be decided'
+            cand requests 'List the pending requests you may review'
+            cand approve 'Approve a request'
+            cand reject 'Reject a request'
+            cand review 'Review pending requests interactively'
+            cand login 'Store a token for the approval service and pin its key'
+            cand logout 'Forget the stored token and pinned key'
+            cand token 'Manage service tokens'
             cand log 'Read, verify and rotate the audit log'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -212,11 +355,33 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         }
         &'gatekeep;help;run'= {
         }
+        &'gatekeep;help;serve'= {
+        }
+        &'gatekeep;help;wait'= {
+        }
+        &'gatekeep;help;requests'= {
+        }
+        &'gatekeep;help;approve'= {
+        }
+        &'gatekeep;help;reject'= {
+        }
+        &'gatekeep;help;review'= {
+        }
+        &'gatekeep;help;login'= {
+        }
+        &'gatekeep;help;logout'= {
+        }
+        &'gatekeep;help;token'= {
+            cand new 'Print a new token and its `token_sha256` for the service''s users list'
+        }
+        &'gatekeep;help;token;new'= {
+        }
         &'gatekeep;help;log'= {
             cand verify 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable'
             cand tail 'Show recent records, one line each; -f follows new ones'
             cand show 'Show every record of one run'
             cand rotate 'Close the current segment and start a new file'
+            cand witness 'Send the log''s head to the approval service as a witness'
         }
         &'gatekeep;help;log;verify'= {
         }
@@ -225,6 +390,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;help;log;show'= {
         }
         &'gatekeep;help;log;rotate'= {
+        }
+        &'gatekeep;help;log;witness'= {
         }
         &'gatekeep;help;completions'= {
         }

@@ -1,5 +1,6 @@
 //! Integration tests: the binary and the library driven the way users drive them.
 
+mod approval;
 mod audit;
 mod check;
 mod common;
@@ -8,4 +9,5 @@ mod docs;
 mod generated;
 mod lint;
 mod run;
+mod service;
 mod sources;

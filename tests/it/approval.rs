@@ -1,0 +1,515 @@
+//! The approval service and the waiting client, end to end on 127.0.0.1.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::TestEnv;
+use crate::service::{Service, UserSpec, request_id};
+
+const POLICY: &str = r#"
+version: 1
+approval: {approvers: ["group:reviewers"], timeout: 30s}
+rules:
+  - id: touch-needs-ok
+    description: Creating files needs a second pair of eyes
+    decision: approve
+    match: {program: touch}
+  - id: mkdir-quorum
+    decision: approve
+    match: {program: mkdir}
+    approval: {approvers: ["group:dba"], quorum: 2}
+  - id: ln-expires
+    decision: approve
+    match: {program: ln}
+    approval: {timeout: 2s}
+"#;
+
+const USERS: &[UserSpec<'static>] = &[
+    ("alice", &["reviewers"], true),
+    ("bob", &["reviewers", "dba"], true),
+    ("carol", &["dba"], true),
+    ("dave", &[], true),
+    ("agent", &[], false),
+];
+
+fn setup() -> (TestEnv, Service, String) {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let service = Service::start(&env, USERS, "requests: {grant_lifetime: 5m}");
+    (env, service, policy)
+}
+
+fn review(
+    service: &Service,
+    env: &TestEnv,
+    user: &str,
+    verdict: &str,
+    id: &str,
+) -> std::process::Output {
+    service
+        .as_user(env, user)
+        .args([verdict, id, "-m", &format!("{user} says {verdict}")])
+        .output()
+        .unwrap()
+}
+
+fn status_of(service: &Service, _env: &TestEnv, user: &str, id: &str) -> String {
+    service.status(user, id)
+}
+
+#[test]
+fn approve_flow_end_to_end() {
+    let (env, service, policy) = setup();
+    let marker = env.root().join("approved-file");
+    let (mut run, lines) = service.run_in_background(
+        &env,
+        "alice",
+        &[
+            "--policy",
+            &policy,
+            "--reason",
+            "deploy prep",
+            "--",
+            "touch",
+            marker.to_str().unwrap(),
+        ],
+    );
+    let id = request_id(&lines);
+    let listed = service
+        .as_user(&env, "bob")
+        .args(["requests", "--json"])
+        .output()
+        .unwrap();
+    let pending: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(pending[0]["id"], id.as_str());
+    assert_eq!(pending[0]["requester"], "alice");
+    assert_eq!(pending[0]["reason"], "deploy prep");
+    assert_eq!(pending[0]["rules"][0], "touch-needs-ok");
+    assert!(!marker.exists(), "nothing runs before approval");
+    assert!(
+        review(&service, &env, "bob", "approve", &id)
+            .status
+            .success()
+    );
+    let status = run.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{}", lines.text());
+    assert!(marker.exists());
+    assert!(lines.text().contains("approved by bob"));
+    let log = std::fs::read_to_string(env.root().join("state/gatekeep/audit.jsonl")).unwrap();
+    for event in [
+        "\"approval_requested\"",
+        "\"approval_granted\"",
+        "\"exec\"",
+        "\"exit\"",
+    ] {
+        assert!(log.contains(event), "{event} missing from the log");
+    }
+    assert_eq!(status_of(&service, &env, "alice", &id), "consumed");
+}
+
+#[test]
+fn rejection_is_121_with_the_reviewers_comment() {
+    let (env, service, policy) = setup();
+    let marker = env.root().join("rejected-file");
+    let (mut run, lines) = service.run_in_background(
+        &env,
+        "alice",
+        &["--policy", &policy, "--", "touch", marker.to_str().unwrap()],
+    );
+    let id = request_id(&lines);
+    assert!(
+        review(&service, &env, "bob", "reject", &id)
+            .status
+            .success()
+    );
+    assert_eq!(run.wait().unwrap().code(), Some(121));
+    assert!(
+        lines.text().contains("bob rejected: bob says reject"),
+        "{}",
+        lines.text()
+    );
+    assert!(!marker.exists());
+}
+
+#[test]
+fn expiry_is_122() {
+    let (env, service, policy) = setup();
+    let (mut run, lines) = service.run_in_background(
+        &env,
+        "alice",
+        &["--policy", &policy, "--", "ln", "-s", "/nonexistent", "x"],
+    );
+    let id = request_id(&lines);
+    assert_eq!(run.wait().unwrap().code(), Some(122), "{}", lines.text());
+    assert_eq!(status_of(&service, &env, "alice", &id), "expired");
+    let late = review(&service, &env, "bob", "approve", &id);
+    assert!(!late.status.success());
+    assert!(String::from_utf8_lossy(&late.stderr).contains("expired"));
+}
+
+#[test]
+fn ctrl_c_cancels_the_request_with_123() {
+    let (env, service, policy) = setup();
+    let (mut run, lines) = service.run_in_background(
+        &env,
+        "alice",
+        &["--policy", &policy, "--", "touch", "never"],
+    );
+    let id = request_id(&lines);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(run.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert_eq!(run.wait().unwrap().code(), Some(123));
+    assert_eq!(status_of(&service, &env, "alice", &id), "cancelled");
+    assert!(!env.root().join("never").exists());
+}
+
+#[test]
+fn no_wait_then_wait_then_request() {
+    let (env, service, policy) = setup();
+    let marker = env.root().join("later");
+    let output = service
+        .as_user(&env, "alice")
+        .args(["run", "--no-wait", "--policy", &policy, "--", "touch"])
+        .arg(&marker)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(120));
+    let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(
+        review(&service, &env, "bob", "approve", &id)
+            .status
+            .success()
+    );
+    let waited = service
+        .as_user(&env, "alice")
+        .args(["wait", &id])
+        .output()
+        .unwrap();
+    assert_eq!(waited.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&waited.stdout).trim(), "approved");
+    // Another command under this approval is refused.
+    let other = service
+        .as_user(&env, "alice")
+        .args(["run", "--request", &id, "--policy", &policy, "--", "touch"])
+        .arg(env.root().join("other"))
+        .output()
+        .unwrap();
+    assert_eq!(other.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("approved another command"));
+    assert!(!env.root().join("other").exists());
+    // The approved command runs once.
+    let ran = service
+        .as_user(&env, "alice")
+        .args(["run", "--request", &id, "--policy", &policy, "--", "touch"])
+        .arg(&marker)
+        .output()
+        .unwrap();
+    assert_eq!(
+        ran.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert!(marker.exists());
+    std::fs::remove_file(&marker).unwrap();
+    let again = service
+        .as_user(&env, "alice")
+        .args(["run", "--request", &id, "--policy", &policy, "--", "touch"])
+        .arg(&marker)
+        .output()
+        .unwrap();
+    assert_ne!(
+        again.status.code(),
+        Some(0),
+        "a consumed approval cannot be reused"
+    );
+    assert!(!marker.exists());
+}
+
+#[test]
+fn quorum_of_two_distinct_approvers() {
+    let (env, service, policy) = setup();
+    let dir = env.root().join("quorum-dir");
+    let (mut run, lines) = service.run_in_background(
+        &env,
+        "alice",
+        &["--policy", &policy, "--", "mkdir", dir.to_str().unwrap()],
+    );
+    let id = request_id(&lines);
+    assert!(
+        review(&service, &env, "bob", "approve", &id)
+            .status
+            .success()
+    );
+    assert!(
+        review(&service, &env, "bob", "approve", &id)
+            .status
+            .success()
+    );
+    assert_eq!(
+        status_of(&service, &env, "alice", &id),
+        "pending",
+        "the same reviewer twice counts once"
+    );
+    assert!(!dir.exists());
+    assert!(
+        review(&service, &env, "carol", "approve", &id)
+            .status
+            .success()
+    );
+    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.text());
+    assert!(dir.exists());
+}
+
+#[test]
+fn nobody_approves_their_own_request_and_only_approvers_review() {
+    let (env, service, policy) = setup();
+    let (mut run, lines) =
+        service.run_in_background(&env, "alice", &["--policy", &policy, "--", "touch", "x"]);
+    let id = request_id(&lines);
+    // alice is in the approver group, but she filed the request.
+    let own = review(&service, &env, "alice", "approve", &id);
+    assert_eq!(own.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&own.stderr).contains("never review their own request"));
+    let outsider = review(&service, &env, "dave", "approve", &id);
+    assert!(String::from_utf8_lossy(&outsider.stderr).contains("not among the approvers"));
+    let agent = review(&service, &env, "agent", "approve", &id);
+    assert!(String::from_utf8_lossy(&agent.stderr).contains("may not review"));
+    // The API says the same, whatever the client.
+    let http = crate::service::http();
+    let answer = http
+        .post(format!("{}/v1/requests/{id}/reviews", service.url))
+        .bearer_auth(service.token("alice"))
+        .json(&serde_json::json!({"verdict": "approve"}))
+        .send()
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 403);
+    assert_eq!(status_of(&service, &env, "alice", &id), "pending");
+    // An agent session cannot review from the CLI at all.
+    let from_agent = service
+        .as_user(&env, "bob")
+        .env("CLAUDECODE", "1")
+        .args(["approve", &id])
+        .output()
+        .unwrap();
+    assert_eq!(from_agent.status.code(), Some(125));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(run.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    run.wait().unwrap();
+}
+
+#[test]
+fn grant_signed_by_another_key_is_refused() {
+    let (env, service, policy) = setup();
+    let marker = env.root().join("forged");
+    let wrong_key = "ab".repeat(32);
+    let mut cmd = service.as_user(&env, "alice");
+    cmd.env("GATEKEEP_SERVER_KEY", &wrong_key)
+        .args(["run", "--policy", &policy, "--", "touch"])
+        .arg(&marker);
+    let mut child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let collected = std::thread::spawn(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    // Find the request through the reviewer's list instead of the waiting output.
+    let id = {
+        let mut found = None;
+        for _ in 0..200 {
+            let out = service
+                .as_user(&env, "bob")
+                .args(["requests", "--json"])
+                .output()
+                .unwrap();
+            let list: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            if let Some(id) = list[0]["id"].as_str() {
+                found = Some(id.to_owned());
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        found.expect("the request was filed")
+    };
+    assert!(
+        review(&service, &env, "bob", "approve", &id)
+            .status
+            .success()
+    );
+    let status = child.wait().unwrap();
+    let text = collected.join().unwrap().join("\n");
+    assert_eq!(status.code(), Some(125), "{text}");
+    assert!(text.contains("does not verify"), "{text}");
+    assert!(!marker.exists());
+}
+
+#[test]
+fn killed_service_restarts_and_the_waiting_client_completes() {
+    let (env, mut service, policy) = setup();
+    let marker = env.root().join("after-restart");
+    let (mut run, lines) = service.run_in_background(
+        &env,
+        "alice",
+        &["--policy", &policy, "--", "touch", marker.to_str().unwrap()],
+    );
+    let id = request_id(&lines);
+    service.kill9_and_restart(&env);
+    assert_eq!(
+        status_of(&service, &env, "alice", &id),
+        "pending",
+        "the request survived the crash"
+    );
+    assert!(
+        review(&service, &env, "bob", "approve", &id)
+            .status
+            .success()
+    );
+    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.text());
+    assert!(marker.exists());
+}
+
+#[test]
+fn removed_tokens_stop_working_after_sighup() {
+    let (env, service, _policy) = setup();
+    service
+        .as_user(&env, "carol")
+        .args(["requests"])
+        .assert_success();
+    let users: Vec<UserSpec<'_>> = USERS
+        .iter()
+        .copied()
+        .filter(|(name, _, _)| *name != "carol")
+        .collect();
+    std::fs::write(
+        &service.config,
+        crate::service::config_text(&users, &service.tokens, "requests: {grant_lifetime: 5m}"),
+    )
+    .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(service.pid()),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    service.log.wait_for("identities reloaded");
+    let refused = service
+        .as_user(&env, "carol")
+        .args(["requests"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("invalid token"));
+    service
+        .as_user(&env, "bob")
+        .args(["requests"])
+        .assert_success();
+}
+
+#[test]
+fn witness_catches_truncation_and_replacement() {
+    let (env, service, policy) = setup();
+    let log = env.root().join("state/gatekeep/audit.jsonl");
+    for _ in 0..3 {
+        service
+            .as_user(&env, "alice")
+            .args(["run", "--policy", &policy, "--", "true"])
+            .assert_success();
+    }
+    service
+        .as_user(&env, "alice")
+        .args(["log", "witness"])
+        .assert_success();
+    service
+        .as_user(&env, "alice")
+        .args(["log", "verify", "--witness"])
+        .assert_success();
+    // Truncate: drop the last records.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let kept: Vec<&str> = text.lines().take(4).collect();
+    std::fs::write(&log, format!("{}\n", kept.join("\n"))).unwrap();
+    let truncated = service
+        .as_user(&env, "alice")
+        .args(["log", "verify", "--witness"])
+        .output()
+        .unwrap();
+    assert_eq!(truncated.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&truncated.stdout).contains("truncated"));
+    // Replace: a brand-new chain.
+    std::fs::remove_file(&log).unwrap();
+    service
+        .as_user(&env, "alice")
+        .args(["run", "--policy", &policy, "--", "true"])
+        .assert_success();
+    let replaced = service
+        .as_user(&env, "alice")
+        .args(["log", "verify", "--witness"])
+        .output()
+        .unwrap();
+    assert_eq!(replaced.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&replaced.stdout).contains("replaced"));
+}
+
+trait AssertSuccess {
+    fn assert_success(&mut self);
+}
+
+impl AssertSuccess for std::process::Command {
+    fn assert_success(&mut self) {
+        let output = self.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{:?} failed: {}",
+            self.get_args().collect::<Vec<_>>(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn unknown_ids_bad_tokens_and_oversized_bodies_are_clear_4xx() {
+    let (_env, service, _policy) = setup();
+    let http = crate::service::http();
+    let get = |path: &str, token: Option<&str>| {
+        let mut request = http.get(format!("{}{path}", service.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().unwrap().status().as_u16()
+    };
+    assert_eq!(get("/healthz", None), 200);
+    assert_eq!(get("/v1/keys", None), 200);
+    assert_eq!(get("/v1/requests", None), 401);
+    assert_eq!(get("/v1/requests", Some("wrong")), 401);
+    assert_eq!(get("/v1/requests/nope", Some(service.token("bob"))), 404);
+    assert_eq!(
+        get("/v1/requests?status=bogus", Some(service.token("bob"))),
+        400
+    );
+    let big = "x".repeat(300 * 1024);
+    let status = http
+        .post(format!("{}/v1/requests", service.url))
+        .bearer_auth(service.token("alice"))
+        .body(big)
+        .header("content-type", "application/json")
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 413);
+    let status = http
+        .post(format!("{}/v1/requests", service.url))
+        .bearer_auth(service.token("alice"))
+        .json(&serde_json::json!({"argv": 1}))
+        .send()
+        .unwrap()
+        .status();
+    assert!(status.is_client_error(), "{status}");
+}
