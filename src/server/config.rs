@@ -177,7 +177,8 @@ impl Identities {
     pub fn is_approver(user: &User, approvers: &[String]) -> bool {
         approvers.iter().any(|a| match a.split_once(':') {
             Some(("user", name)) => name == user.name,
-            Some(("group", group)) => user.groups.iter().any(|g| g == group),
+            // A member of group `*` belongs to every group (the development reviewer).
+            Some(("group", group)) => user.groups.iter().any(|g| g == group || g == "*"),
             _ => false,
         })
     }

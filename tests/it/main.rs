@@ -8,6 +8,7 @@ mod corpus;
 mod docs;
 mod generated;
 mod lint;
+mod quickstart;
 mod run;
 mod service;
 mod sources;

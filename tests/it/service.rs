@@ -19,7 +19,7 @@ pub type UserSpec<'a> = (&'a str, &'a [&'a str], bool);
 pub struct Lines(Arc<Mutex<Vec<String>>>);
 
 impl Lines {
-    fn collect(reader: impl std::io::Read + Send + 'static) -> Lines {
+    pub fn collect(reader: impl std::io::Read + Send + 'static) -> Lines {
         let lines = Lines::default();
         let sink = lines.clone();
         std::thread::spawn(move || {
@@ -158,7 +158,12 @@ impl Service {
     }
 
     /// `gatekeep run` as `user`, in the background, with stderr collected.
-    pub fn run_in_background(&self, env: &TestEnv, user: &str, args: &[&str]) -> (Child, Lines) {
+    pub fn run_in_background(
+        &self,
+        env: &TestEnv,
+        user: &str,
+        args: &[&str],
+    ) -> (KillOnDrop, Lines) {
         let mut child = self
             .as_user(env, user)
             .arg("run")
@@ -168,7 +173,7 @@ impl Service {
             .spawn()
             .unwrap();
         let lines = Lines::collect(child.stderr.take().unwrap());
-        (child, lines)
+        (KillOnDrop(child), lines)
     }
 }
 
@@ -203,4 +208,28 @@ impl Service {
 pub fn request_id(lines: &Lines) -> String {
     let line = lines.wait_for("approval required: request ");
     line.rsplit(' ').next().unwrap().to_owned()
+}
+
+/// A child process that is killed when the test ends, passing or not, so no orphan keeps
+/// the test's output pipes open.
+pub struct KillOnDrop(pub Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
