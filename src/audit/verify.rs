@@ -58,11 +58,13 @@ pub struct Report {
     pub recovered: Vec<(PathBuf, u64, u64)>,
     /// Hash of the last valid record.
     pub head: Option<String>,
+    /// `seq` of the last valid record.
+    pub last_seq: Option<u64>,
     pub first_break: Option<Break>,
 }
 
 #[derive(serde::Deserialize)]
-struct Head {
+struct Fields {
     seq: u64,
     prev: String,
     event: String,
@@ -145,7 +147,7 @@ fn verify_file(
     };
     let mut fragment: Option<(u64, &[u8], usize)> = None;
     for (i, (offset, line, terminated)) in lines.iter().enumerate() {
-        let head: Option<Head> = serde_json::from_slice(line).ok();
+        let head: Option<Fields> = serde_json::from_slice(line).ok();
         let Some(head) = head else {
             if !terminated {
                 return at(*expected, BreakKind::TornTail, i);
@@ -177,7 +179,7 @@ fn verify_file(
         if head.seq != *expected {
             let next_seq = lines
                 .get(i + 1)
-                .and_then(|(_, l, _)| serde_json::from_slice::<Head>(l).ok())
+                .and_then(|(_, l, _)| serde_json::from_slice::<Fields>(l).ok())
                 .map(|h| h.seq);
             let kind = if head.seq == *expected + 1 && next_seq == Some(*expected) {
                 BreakKind::Reordered
@@ -201,6 +203,7 @@ fn verify_file(
             return at(*expected, BreakKind::Edited, i);
         }
         *prev = line_hash(line);
+        report.last_seq = Some(*expected);
         *expected += 1;
         report.records += 1;
     }
@@ -216,4 +219,34 @@ fn verify_file(
         );
     }
     None
+}
+
+/// The verified head of a chain: what a witness keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub chain_id: String,
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// The head of the log at `path`, when its chain verifies; otherwise why not.
+pub fn head(path: &Path) -> Result<Head, String> {
+    let report = verify(path).map_err(|e| e.to_string())?;
+    if let Some(broken) = &report.first_break {
+        return Err(format!(
+            "the log is broken at seq {} ({})",
+            broken.seq, broken.kind
+        ));
+    }
+    let (Some(hash), Some(seq)) = (report.head, report.last_seq) else {
+        return Err("the log is empty".to_owned());
+    };
+    let chain_id = super::chain_id(path)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "the log has no chain id".to_owned())?;
+    Ok(Head {
+        chain_id,
+        seq,
+        hash,
+    })
 }

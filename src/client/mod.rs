@@ -101,6 +101,18 @@ impl ApiClient {
         format!("{}{path}", self.base)
     }
 
+    /// A URL whose last path segments are percent-encoded.
+    fn url_with_segments(&self, path: &str, segments: &[&str]) -> String {
+        let mut url = match reqwest::Url::parse(&self.url(path)) {
+            Ok(url) => url,
+            Err(_) => return self.url(path),
+        };
+        if let Ok(mut parts) = url.path_segments_mut() {
+            parts.extend(segments);
+        }
+        url.to_string()
+    }
+
     pub fn create(&self, request: &NewRequest) -> Result<Created, ClientError> {
         self.send(self.http.post(self.url("/v1/requests")).json(request))
     }
@@ -178,7 +190,7 @@ impl ApiClient {
     pub fn witnesses(&self, host: &str, user: &str) -> Result<Vec<LogHead>, ClientError> {
         let value: Value = self.send(
             self.http
-                .get(self.url(&format!("/v1/witness/{host}/{user}"))),
+                .get(self.url_with_segments("/v1/witness", &[host, user])),
         )?;
         serde_json::from_value(value["heads"].clone())
             .map_err(|e| ClientError::Protocol(e.to_string()))
@@ -192,7 +204,7 @@ impl ApiClient {
     ) -> Result<Option<LogHead>, ClientError> {
         match self.send(
             self.http
-                .get(self.url(&format!("/v1/witness/{host}/{user}/{chain_id}"))),
+                .get(self.url_with_segments("/v1/witness", &[host, user, chain_id])),
         ) {
             Ok(head) => Ok(Some(head)),
             Err(e) if e.status() == Some(404) => Ok(None),

@@ -19,39 +19,14 @@ pub struct Args {
     pub token_file: Option<PathBuf>,
 }
 
-/// The verified head of the log at `path`.
-pub fn head(path: &std::path::Path) -> Result<LogHead, UserError> {
-    let report = audit::verify(path).map_err(|e| UserError::new(e.to_string()))?;
-    if let Some(broken) = &report.first_break {
-        return Err(UserError::new(format!(
-            "the log is broken at seq {} ({}); not witnessing it",
-            broken.seq, broken.kind
-        )));
-    }
-    let hash = report
-        .head
-        .ok_or_else(|| UserError::new("the log is empty"))?;
-    let chain_id = audit::chain_id(path)
-        .map_err(|e| UserError::new(e.to_string()))?
-        .ok_or_else(|| UserError::new("the log has no chain id"))?;
-    Ok(LogHead {
-        chain_id,
-        seq: report.records.saturating_sub(1) + first_seq(path),
-        hash,
-    })
-}
-
-/// `seq` of the first record still on disk (rotated segments may be archived elsewhere).
-fn first_seq(path: &std::path::Path) -> u64 {
-    audit::read_all(path)
-        .ok()
-        .and_then(|r| r.first().and_then(audit::Record::seq))
-        .unwrap_or(0)
-}
-
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let path = args.log.resolve(env)?;
-    let head = head(&path)?;
+    let head = audit::head(&path).map_err(|e| UserError::new(format!("{e}; not witnessing it")))?;
+    let head = LogHead {
+        chain_id: head.chain_id,
+        seq: head.seq,
+        hash: head.hash,
+    };
     let (client, connection) = client::connect(env, args.token_file.as_deref())?;
     client
         .put_witness(

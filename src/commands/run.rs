@@ -495,17 +495,12 @@ impl Run<'_> {
     }
 }
 
-/// The local log's chain id and head, for the service's witness.
+/// The local log's chain id and head, for the service's witness (none when it is broken).
 fn log_head(path: &Path) -> Option<LogHead> {
-    let report = audit::verify(path).ok()?;
-    let head = report.head?;
-    let records = audit::read_all(path).ok()?;
-    let chain_id = records
-        .iter()
-        .find_map(|r| r.str("chain_id").map(str::to_owned))?;
+    let head = audit::head(path).ok()?;
     Some(LogHead {
-        chain_id,
-        seq: report.records.saturating_sub(1),
-        hash: head,
+        chain_id: head.chain_id,
+        seq: head.seq,
+        hash: head.hash,
     })
 }

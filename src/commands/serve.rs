@@ -183,7 +183,10 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         server::serve(listener, state, tls, shutdown).await?;
         if let Some(file) = dev_file {
             let _ = std::fs::remove_file(file);
-            let _ = std::fs::remove_dir_all(&data_dir);
+            // Only a directory this process made up is thrown away, never one given with --data.
+            if args.data.is_none() {
+                let _ = std::fs::remove_dir_all(&data_dir);
+            }
         }
         eprintln!("gatekeep: stopped");
         Ok::<_, anyhow::Error>(Exit::Success)

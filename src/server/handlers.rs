@@ -236,7 +236,7 @@ pub async fn create(
     if let Some(head) = &stored.request.log_head {
         state
             .store
-            .put_witness(&stored.request.host, &stored.request.user, head)?;
+            .put_witness(&stored.request.host, &stored.request.user, head, &user.name)?;
     }
     state.changed();
     let created = Created {
@@ -358,7 +358,10 @@ pub async fn review(
         .store
         .get(&id)?
         .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no request {id}")))?;
-    expire(&state, &mut request);
+    if expire(&state, &mut request) {
+        state.store.update(&request)?;
+        state.changed();
+    }
     may_review(&user, &request)?;
     if request.status != Status::Pending {
         state.store.update(&request)?;
@@ -533,9 +536,15 @@ pub async fn put_witness(
     Caller(caller): Caller,
     Json(body): Json<WitnessBody>,
 ) -> Result<StatusCode, Failure> {
-    state
+    if !state
         .store
-        .put_witness(&body.host, &body.user, &body.head)?;
+        .put_witness(&body.host, &body.user, &body.head, &caller.name)?
+    {
+        return Err(fail(
+            StatusCode::CONFLICT,
+            "that chain is witnessed for another identity, or at a later record",
+        ));
+    }
     audit(
         &state,
         "witness",

@@ -58,7 +58,15 @@ pub trait Store: Send + Sync {
         user: &str,
         chain_id: &str,
     ) -> Result<Option<LogHead>, StoreError>;
-    fn put_witness(&self, host: &str, user: &str, head: &LogHead) -> Result<(), StoreError>;
+    /// Records a head; only the identity that first reported a chain may move it, and only
+    /// forward. Returns whether it was stored.
+    fn put_witness(
+        &self,
+        host: &str,
+        user: &str,
+        head: &LogHead,
+        identity: &str,
+    ) -> Result<bool, StoreError>;
     /// Every chain witnessed for one host and user.
     fn witnesses(&self, host: &str, user: &str) -> Result<Vec<LogHead>, StoreError>;
 }
@@ -90,6 +98,7 @@ impl SqliteStore {
                 chain_id TEXT NOT NULL,
                 seq INTEGER NOT NULL,
                 hash TEXT NOT NULL,
+                identity TEXT NOT NULL,
                 PRIMARY KEY (host, user, chain_id)
             );",
         )?;
@@ -208,13 +217,19 @@ impl Store for SqliteStore {
         Ok(heads)
     }
 
-    fn put_witness(&self, host: &str, user: &str, head: &LogHead) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO witness (host, user, chain_id, seq, hash) VALUES (?1, ?2, ?3, ?4, ?5)
+    fn put_witness(
+        &self,
+        host: &str,
+        user: &str,
+        head: &LogHead,
+        identity: &str,
+    ) -> Result<bool, StoreError> {
+        let changed = self.conn().execute(
+            "INSERT INTO witness (host, user, chain_id, seq, hash, identity) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (host, user, chain_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
-             WHERE excluded.seq >= witness.seq",
-            params![host, user, head.chain_id, head.seq as i64, head.hash],
+             WHERE excluded.seq >= witness.seq AND excluded.identity = witness.identity",
+            params![host, user, head.chain_id, head.seq as i64, head.hash, identity],
         )?;
-        Ok(())
+        Ok(changed > 0)
     }
 }
