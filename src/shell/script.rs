@@ -15,8 +15,37 @@ use super::{Analysis, Arg, Command, EnvChange, Resolve};
 /// How deeply wrappers and nested scripts may go before the analysis gives up.
 const MAX_DEPTH: usize = 24;
 
+/// Builtins that never look a program up in PATH.
+const SHELL_BUILTINS: &[&str] = &[
+    "export", "declare", "typeset", "local", "readonly", "unset", "cd", "pushd", "popd", "echo",
+    "printf", "true", "false", ":", "test", "[", "read", "set", "shift", "return", "exit", "break",
+    "continue", "let", "wait", "umask", "ulimit", "shopt", "type",
+];
+
 /// Variables that make a program load or run code of the caller's choosing.
 const HIJACK_VARIABLES: &[&str] = &[
+    "GIT_PAGER",
+    "GIT_EDITOR",
+    "GIT_EXTERNAL_DIFF",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_ASKPASS",
+    "GIT_SSH",
+    "GIT_PROXY_COMMAND",
+    "SSH_ASKPASS",
+    "PAGER",
+    "MANPAGER",
+    "EDITOR",
+    "VISUAL",
+    "KUBE_EDITOR",
+    "SUDO_EDITOR",
+    "LESSOPEN",
+    "LESSCLOSE",
+    "BROWSER",
+    "SHELL",
+    "MAKEFLAGS",
+    "PYTHONPATH",
+    "PERL5LIB",
     "LD_PRELOAD",
     "LD_LIBRARY_PATH",
     "LD_AUDIT",
@@ -126,6 +155,13 @@ impl<'r> Analyzer<'r> {
             self.opaque("commands are nested too deeply".to_owned());
             return;
         }
+        if too_nested(source) {
+            self.opaque(format!(
+                "the script `{}` is too large or too deeply nested to analyse",
+                abbreviate(source)
+            ));
+            return;
+        }
         let options = ParserOptions::default();
         let mut parser = brush_parser::Parser::new(source.as_bytes(), &options);
         match parser.parse_program() {
@@ -190,6 +226,7 @@ impl<'r> Analyzer<'r> {
                         .into_iter()
                         .flatten()
                         .map(|e| e.value.as_str()),
+                    frame,
                 );
                 self.list(&clause.body.list, frame);
             }
@@ -219,20 +256,39 @@ impl<'r> Analyzer<'r> {
                 self.list(&clause.1.list, frame);
             }
             CompoundCommand::Arithmetic(arithmetic) => {
-                self.arithmetic_text([arithmetic.expr.value.as_str()].into_iter())
+                self.arithmetic_text([arithmetic.expr.value.as_str()].into_iter(), frame)
             }
             CompoundCommand::Coprocess(coprocess) => self.node(&coprocess.body, frame),
         }
     }
 
-    fn arithmetic_text<'a>(&mut self, texts: impl Iterator<Item = &'a str>) {
+    /// Arithmetic commands: their command substitutions run first. Bash also reads
+    /// `( (cmd) )` as nested subshells where the parser may see `((`, so the text is
+    /// analysed as commands too (for real arithmetic that finds only harmless words).
+    fn arithmetic_text<'a>(&mut self, texts: impl Iterator<Item = &'a str>, frame: &Frame) {
         self.arithmetic = true;
         for text in texts {
-            if text.contains("$(") || text.contains('`') {
-                self.opaque(format!(
-                    "command substitution inside arithmetic `{}`",
-                    abbreviate(text)
-                ));
+            let mut expansion = words::Expansion::default();
+            words::arithmetic_substitutions(text, &mut expansion);
+            self.opaque.extend(expansion.opaque);
+            for script in &expansion.substitutions {
+                self.script(script, frame);
+            }
+            self.script_quietly(text, frame);
+        }
+    }
+
+    /// Analyses `source` as commands if it parses; says nothing when it does not.
+    fn script_quietly(&mut self, source: &str, frame: &Frame) {
+        let options = ParserOptions::default();
+        if let Ok(program) = brush_parser::Parser::new(source.as_bytes(), &options).parse_program()
+        {
+            let frame = Frame {
+                depth: frame.depth + 1,
+                ..frame.clone()
+            };
+            for list in &program.complete_commands {
+                self.list(list, &frame);
             }
         }
     }
@@ -315,8 +371,17 @@ impl<'r> Analyzer<'r> {
 
     fn assign(&mut self, assignment: &ast::Assignment, frame: &Frame) -> (String, Arg) {
         let name = match &assignment.name {
-            ast::AssignmentName::VariableName(name)
-            | ast::AssignmentName::ArrayElementName(name, _) => name.clone(),
+            ast::AssignmentName::VariableName(name) => name.clone(),
+            ast::AssignmentName::ArrayElementName(name, index) => {
+                // The subscript is evaluated as arithmetic, command substitutions included.
+                self.arithmetic = true;
+                if index.contains("$(") || index.contains('`') {
+                    self.opaque(format!(
+                        "command substitution inside the subscript `{name}[{index}]`"
+                    ));
+                }
+                name.clone()
+            }
         };
         let value = match &assignment.value {
             ast::AssignmentValue::Scalar(word) => {
@@ -328,6 +393,9 @@ impl<'r> Analyzer<'r> {
                 value
             }
             ast::AssignmentValue::Array(elements) => {
+                if elements.iter().any(|(key, _)| key.is_some()) {
+                    self.arithmetic = true;
+                }
                 for (key, value) in elements {
                     if let Some(key) = key {
                         self.expand(&key.value, Mode::Single, frame);
@@ -409,6 +477,11 @@ impl<'r> Analyzer<'r> {
             self.opaque("commands are nested too deeply".to_owned());
             return;
         }
+        // `time -- cmd` and the like: a leading `--` is not a program.
+        let mut argv = argv;
+        while argv.first().is_some_and(|a| a.known && a.text == "--") {
+            argv.remove(0);
+        }
         let Some(program) = argv.first() else { return };
         if !program.known {
             self.opaque(format!(
@@ -436,7 +509,11 @@ impl<'r> Analyzer<'r> {
                     "setting `{name}` lets a program load code of the caller's choosing"
                 ));
             }
-            if !value.known && name == "PATH" {
+            if !value.known
+                && name == "PATH"
+                && !program.text.contains('/')
+                && !SHELL_BUILTINS.contains(&program.text.as_str())
+            {
                 self.opaque("PATH is only known at run time".to_owned());
             }
         }
@@ -521,23 +598,49 @@ impl<'r> Analyzer<'r> {
                 self.cwd_changed = true;
                 None
             }
-            "let" => {
-                self.arithmetic = true;
-                None
+            "compgen" | "complete" if argv.iter().any(|a| a.text.starts_with("-C") || !a.known) => {
+                Some(format!("`{name} -C` runs a command"))
             }
-            "declare" | "typeset" | "local" | "export" | "readonly" => {
-                if argv
-                    .iter()
-                    .skip(1)
-                    .any(|a| a.text.starts_with('-') && a.text.contains('i'))
-                {
-                    self.arithmetic = true;
-                }
+            "mapfile" | "readarray"
+                if argv.iter().any(|a| a.text.starts_with("-C") || !a.known) =>
+            {
+                Some(format!("`{name} -C` runs a callback"))
+            }
+            "hash" if argv.iter().any(|a| a.text.starts_with("-p") || !a.known) => {
+                Some("`hash -p` rebinds a command name to another program".to_owned())
+            }
+            "bind" if argv.iter().any(|a| a.text.starts_with("-x") || !a.known) => {
+                Some("`bind -x` binds a key to a command".to_owned())
+            }
+            // Builtins that evaluate subscripts and numbers as arithmetic.
+            "let" | "declare" | "typeset" | "local" | "export" | "readonly" | "printf" | "read"
+            | "test" | "[" | "unset" => {
+                self.arithmetic = true;
                 None
             }
             _ => None,
         }
     }
+}
+
+/// Scripts whose parse could exhaust the stack: very long, or with very many openings.
+fn too_nested(source: &str) -> bool {
+    const MAX_BYTES: usize = 256 * 1024;
+    const MAX_OPENINGS: usize = 400;
+    let openings = source
+        .bytes()
+        .filter(|b| matches!(b, b'(' | b'{' | b'`'))
+        .count()
+        + source
+            .split_whitespace()
+            .filter(|w| {
+                matches!(
+                    *w,
+                    "if" | "while" | "until" | "for" | "case" | "select" | "function"
+                )
+            })
+            .count();
+    source.len() > MAX_BYTES || openings > MAX_OPENINGS
 }
 
 fn is_hijack_variable(name: &str) -> bool {

@@ -94,7 +94,13 @@ impl Builder<'_> {
                     self.arg.text.push_str(text);
                 }
                 WordPiece::SingleQuotedText(text) => self.arg.text.push_str(text),
-                WordPiece::AnsiCQuotedText(text) => self.arg.text.push_str(&ansi_c_decode(text)),
+                WordPiece::AnsiCQuotedText(text) => {
+                    // Bash ends the string at a NUL byte, and so does execve.
+                    let decoded = ansi_c_decode(text);
+                    self.arg
+                        .text
+                        .push_str(decoded.split('\0').next().unwrap_or_default());
+                }
                 WordPiece::DoubleQuotedSequence(inner)
                 | WordPiece::GettextDoubleQuotedSequence(inner) => {
                     self.pieces(inner, true);
@@ -107,6 +113,20 @@ impl Builder<'_> {
                     }
                 }
                 WordPiece::ParameterExpansion(_) => {
+                    if ["$(", "`", "<(", ">("].iter().any(|s| source.contains(s)) {
+                        self.out.opaque.push(format!(
+                            "command substitution inside the expansion `{source}`"
+                        ));
+                    }
+                    if source.contains("@P") {
+                        self.out.opaque.push(format!(
+                            "prompt expansion `{source}` runs code hidden in data"
+                        ));
+                    }
+                    // Subscripts, indirection and offsets are evaluated as arithmetic.
+                    if source.contains(['[', '!', ':']) {
+                        self.out.arithmetic = true;
+                    }
                     self.unknown(source, !quoted || source.contains('@'));
                 }
                 WordPiece::CommandSubstitution(script)
@@ -116,12 +136,9 @@ impl Builder<'_> {
                 }
                 WordPiece::ArithmeticExpression(expr) => {
                     self.out.arithmetic = true;
-                    if expr.value.contains("$(") || expr.value.contains('`') {
-                        self.out
-                            .opaque
-                            .push(format!("command substitution inside arithmetic `{source}`"));
-                    }
-                    self.unknown(source, !quoted);
+                    arithmetic_substitutions(&expr.value, self.out);
+                    // The result is a number: it never splits into several words.
+                    self.unknown(source, false);
                 }
             }
         }
@@ -131,6 +148,44 @@ impl Builder<'_> {
         self.arg.text.push_str(source);
         self.arg.known = false;
         self.arg.free |= splits;
+    }
+}
+
+/// Collects the command substitutions inside an arithmetic expression (they run before the
+/// arithmetic is evaluated); an expression that cannot be read that way is opaque.
+pub(crate) fn arithmetic_substitutions(text: &str, out: &mut Expansion) {
+    if !(text.contains("$(") || text.contains('`')) {
+        return;
+    }
+    match word::parse(text, &ParserOptions::default()) {
+        Ok(pieces) => {
+            let before = out.substitutions.len();
+            collect(&pieces, &mut out.substitutions);
+            if out.substitutions.len() == before {
+                out.opaque
+                    .push(format!("command substitution inside arithmetic `{text}`"));
+            }
+        }
+        Err(_) => out
+            .opaque
+            .push(format!("command substitution inside arithmetic `{text}`")),
+    }
+}
+
+fn collect(pieces: &[WordPieceWithSource], out: &mut Vec<String>) {
+    for piece in pieces {
+        match &piece.piece {
+            WordPiece::CommandSubstitution(script)
+            | WordPiece::BackquotedCommandSubstitution(script) => out.push(script.clone()),
+            WordPiece::DoubleQuotedSequence(inner)
+            | WordPiece::GettextDoubleQuotedSequence(inner) => collect(inner, out),
+            WordPiece::ArithmeticExpression(expr) => {
+                if let Ok(inner) = word::parse(&expr.value, &ParserOptions::default()) {
+                    collect(&inner, out);
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -56,6 +56,20 @@ impl Scan<'_> {
     }
 }
 
+/// The long option `given` names, as GNU getopt reads it: an exact name or an unambiguous
+/// abbreviation of one of `names` (written with or without the leading dashes).
+fn long_name<'n>(given: &str, names: &[&'n str]) -> Option<&'n str> {
+    let names = names.iter().map(|n| n.trim_start_matches('-'));
+    let mut matches = names.clone().filter(|n| n.starts_with(given));
+    if let Some(exact) = names.clone().find(|n| *n == given) {
+        return Some(exact);
+    }
+    match (matches.next(), matches.next()) {
+        (Some(only), None) if !given.is_empty() => Some(only),
+        _ => None,
+    }
+}
+
 fn scan<'a>(args: &'a [Arg], spec: &Spec) -> Scan<'a> {
     let mut opts = Vec::new();
     let mut i = 0;
@@ -70,19 +84,25 @@ fn scan<'a>(args: &'a [Arg], spec: &Spec) -> Scan<'a> {
             break;
         }
         if let Some(long) = text.strip_prefix("--") {
-            match long.split_once('=') {
-                Some((name, value)) => opts.push((
-                    format!("--{name}"),
+            let (given, value) = match long.split_once('=') {
+                Some((name, value)) => (name, Some(value)),
+                None => (long, None),
+            };
+            let canonical = long_name(given, spec.long_values);
+            let name = format!("--{}", canonical.unwrap_or(given));
+            match value {
+                Some(value) => opts.push((
+                    name,
                     Some(Arg {
                         text: value.to_owned(),
                         ..token.clone()
                     }),
                 )),
-                None if spec.long_values.contains(&long) => {
-                    opts.push((text.to_owned(), args.get(i).cloned()));
+                None if canonical.is_some() => {
+                    opts.push((name, args.get(i).cloned()));
                     i += 1;
                 }
-                None => opts.push((text.to_owned(), None)),
+                None => opts.push((name, None)),
             }
             continue;
         }
@@ -138,12 +158,13 @@ pub const WRAPPERS: &[&str] = &[
 
 /// Shells whose `-c` scripts are parsed with bash grammar.
 const SHELLS: &[&str] = &[
-    "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "yash", "posh", "rbash", "lksh", "oksh",
-    "bb",
+    "sh", "bash", "dash", "ksh", "mksh", "ash", "yash", "posh", "rbash", "lksh", "oksh", "bb",
+    "hush",
 ];
 
 /// Shells and interpreters whose code cannot be analysed here.
 const FOREIGN_SHELLS: &[&str] = &[
+    "zsh",
     "fish",
     "csh",
     "tcsh",
@@ -206,15 +227,338 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
                 exec(s.rest, Edit::default())
             }
         }
-        "nohup" | "setsid" | "builtin" | "time" | "unbuffer" | "catchsegv" => {
+        "time" => {
             let s = scan(
                 args,
                 &Spec {
                     short_values: "fo",
-                    long_values: &["--format", "--output"],
+                    long_values: &["format", "output"],
                 },
             );
             exec(s.rest, Edit::default())
+        }
+        // Wrappers whose options never take a separate value.
+        "nohup" | "setsid" | "builtin" | "unbuffer" | "catchsegv" | "fakeroot" | "tini"
+        | "dumb-init" | "chronic" | "ifne" | "rlwrap" | "torsocks" | "proxychains"
+        | "proxychains4" | "xvfb-run" | "dbus-launch" | "noglob" | "nocorrect" => {
+            let s = scan(
+                args,
+                &Spec {
+                    short_values: "",
+                    long_values: &[],
+                },
+            );
+            exec(s.rest, Edit::default())
+        }
+        // Wrappers whose first operand is not the command.
+        "gosu" | "su-exec" | "setarch" | "faketime" => match args.split_first() {
+            Some((_, rest)) => {
+                let s = scan(
+                    rest,
+                    &Spec {
+                        short_values: "",
+                        long_values: &[],
+                    },
+                );
+                exec(s.rest, Edit::default())
+            }
+            None => Vec::new(),
+        },
+        "setpriv" | "prlimit" | "valgrind" => {
+            let s = scan(
+                args,
+                &Spec {
+                    short_values: "p",
+                    long_values: &[
+                        "pid",
+                        "reuid",
+                        "regid",
+                        "groups",
+                        "inh-caps",
+                        "ambient-caps",
+                        "bounding-set",
+                        "securebits",
+                        "selinux-label",
+                        "apparmor-profile",
+                        "landlock-access",
+                        "landlock-rule",
+                    ],
+                },
+            );
+            if s.has(&["-p", "--pid"]) {
+                Vec::new()
+            } else {
+                exec(s.rest, Edit::default())
+            }
+        }
+        "numactl" => {
+            let s = scan(
+                args,
+                &Spec {
+                    short_values: "NmCpiPbw",
+                    long_values: &[
+                        "cpunodebind",
+                        "membind",
+                        "physcpubind",
+                        "preferred",
+                        "interleave",
+                        "weighted-interleave",
+                        "balancing",
+                    ],
+                },
+            );
+            exec(s.rest, Edit::default())
+        }
+        "chpst" => {
+            let s = scan(
+                args,
+                &Spec {
+                    short_values: "uUbe/nlLmdofpc",
+                    long_values: &[],
+                },
+            );
+            exec(s.rest, Edit::default())
+        }
+        "cgexec" => {
+            let s = scan(
+                args,
+                &Spec {
+                    short_values: "g",
+                    long_values: &["sticky"],
+                },
+            );
+            exec(s.rest, Edit::default())
+        }
+        "nsenter" => {
+            let s = scan(
+                args,
+                &Spec {
+                    short_values: "tSGwWe",
+                    long_values: &["target", "setuid", "setgid", "wd", "wdns", "env"],
+                },
+            );
+            if s.rest.is_empty() {
+                interactive(name)
+            } else {
+                exec(s.rest, Edit::default())
+            }
+        }
+        "systemd-run" => {
+            let s = scan(
+                args,
+                &Spec {
+                    short_values: "upEMHG",
+                    long_values: &[
+                        "unit",
+                        "property",
+                        "setenv",
+                        "machine",
+                        "host",
+                        "uid",
+                        "gid",
+                        "nice",
+                        "working-directory",
+                        "slice",
+                        "description",
+                        "on-active",
+                        "on-boot",
+                        "on-startup",
+                        "on-unit-active",
+                        "on-unit-inactive",
+                        "on-calendar",
+                        "timer-property",
+                        "path-property",
+                        "socket-property",
+                        "service-type",
+                    ],
+                },
+            );
+            exec(s.rest, Edit::default())
+        }
+        "gdb" => {
+            if args.iter().any(|a| {
+                !a.known
+                    || matches!(
+                        a.text.as_str(),
+                        "-ex"
+                            | "--ex"
+                            | "-x"
+                            | "--command"
+                            | "-iex"
+                            | "--eval-command"
+                            | "--init-eval-command"
+                            | "-batch"
+                    )
+                    || a.text.starts_with("--eval-command=")
+            }) {
+                vec![Step::Opaque(
+                    "`gdb` runs debugger commands that can start programs".to_owned(),
+                )]
+            } else {
+                match args.iter().position(|a| a.text == "--args") {
+                    Some(at) => exec(&args[at + 1..], Edit::default()),
+                    None => Vec::new(),
+                }
+            }
+        }
+        "perf" => match args.split_first() {
+            Some((sub, rest))
+                if matches!(
+                    sub.text.as_str(),
+                    "stat" | "record" | "trace" | "sched" | "mem" | "c2c" | "lock" | "kmem"
+                ) =>
+            {
+                let s = scan(
+                    rest,
+                    &Spec {
+                        short_values: "eoptCcGFIjmrdlL",
+                        long_values: &[
+                            "event",
+                            "output",
+                            "pid",
+                            "tid",
+                            "cpu",
+                            "cgroup",
+                            "freq",
+                            "repeat",
+                            "delay",
+                            "interval-print",
+                            "call-graph",
+                        ],
+                    },
+                );
+                exec(s.rest, Edit::default())
+            }
+            _ => Vec::new(),
+        },
+        "kubecolor" => exec(
+            &[&[Arg::literal("kubectl")], args].concat(),
+            Edit::default(),
+        ),
+        "microk8s" | "k3s" | "k0s" => match args.first() {
+            Some(sub) if sub.known && sub.text.starts_with('-') => Vec::new(),
+            Some(_) => exec(args, Edit::default()),
+            None => Vec::new(),
+        },
+        "minikube" => match args.first() {
+            Some(sub) if sub.known && sub.text == "kubectl" => {
+                let inner = args
+                    .iter()
+                    .position(|a| a.text == "--")
+                    .map_or(&args[1..], |at| &args[at + 1..]);
+                exec(
+                    &[&[Arg::literal("kubectl")], inner].concat(),
+                    Edit::default(),
+                )
+            }
+            _ => Vec::new(),
+        },
+        "tmux" | "screen" | "byobu" | "parallel" | "sem" | "bwrap" | "firejail" | "at"
+        | "batch" | "expect" | "tclsh" | "wish" | "ed" | "ex" | "vim" | "vi" | "nvim" | "view"
+        | "emacs" | "guile" | "racket" | "sbcl" | "julia" | "R" | "ghci" | "jshell" | "lua"
+        | "luajit" => code_runner(name, args),
+        "git" => git(args),
+        "crontab" => {
+            let listing = args
+                .iter()
+                .all(|a| a.known && a.text.starts_with('-') && a.text != "-")
+                && !args.is_empty();
+            if listing {
+                Vec::new()
+            } else {
+                vec![Step::Opaque(
+                    "`crontab` installs commands to run later".to_owned(),
+                )]
+            }
+        }
+        "tar" | "bsdtar" => {
+            let risky = |t: &str| {
+                t.starts_with("--to-command")
+                    || t.starts_with("--checkpoint-action")
+                    || t.starts_with("--use-compress-program")
+                    || t.starts_with("--rsh-command")
+                    || t.starts_with("--info-script")
+                    || t.starts_with("--new-volume-script")
+                    || t == "-I"
+                    || t == "-F"
+            };
+            if args.iter().any(|a| !a.known || risky(&a.text)) {
+                vec![Step::Opaque("`tar` is told to run a program".to_owned())]
+            } else {
+                Vec::new()
+            }
+        }
+        "make" | "gmake" => {
+            if args.iter().any(|a| {
+                (!a.known && a.free)
+                    || matches!(
+                        a.text.as_str(),
+                        "-E" | "--eval" | "-f" | "--file" | "--makefile"
+                    )
+                    || a.text.starts_with("--eval=")
+                    || a.text.starts_with("SHELL=")
+                    || a.text.starts_with("-f") && a.text.len() > 2 && a.text.contains("/dev/")
+            }) {
+                vec![Step::Opaque(
+                    "`make` is given code or a shell to run".to_owned(),
+                )]
+            } else {
+                Vec::new()
+            }
+        }
+        "sed" | "gsed" => sed(args),
+        "less" | "more" | "most" => {
+            if args
+                .iter()
+                .any(|a| !a.known || a.text.starts_with('+') && a.text.contains('!'))
+            {
+                vec![Step::Opaque(format!("`{name}` is told to run a command"))]
+            } else {
+                Vec::new()
+            }
+        }
+        "man" => {
+            if args.iter().any(|a| {
+                !a.known
+                    || matches!(a.text.as_str(), "-P" | "--pager" | "-H" | "--html")
+                    || a.text.starts_with("--pager=")
+                    || a.text.starts_with("-P")
+            }) {
+                vec![Step::Opaque(
+                    "`man` is given a pager or browser command".to_owned(),
+                )]
+            } else {
+                Vec::new()
+            }
+        }
+        "rsync" | "scp" | "sftp" => {
+            let risky = |t: &str| {
+                matches!(t, "-e" | "--rsh" | "--rsync-path" | "-S" | "-o" | "-F")
+                    || t.starts_with("--rsh=")
+                    || t.starts_with("--rsync-path=")
+                    || (t.starts_with("-o") && t.to_ascii_lowercase().contains("command"))
+                    || (t.starts_with("-e") && t.len() > 2)
+            };
+            if args.iter().any(|a| !a.known || risky(&a.text)) {
+                vec![Step::Opaque(format!(
+                    "`{name}` is told to run a remote shell or command"
+                ))]
+            } else {
+                Vec::new()
+            }
+        }
+        "zip" => {
+            if args.iter().any(|a| {
+                !a.known
+                    || matches!(a.text.as_str(), "-TT" | "--unzip-command")
+                    || a.text.starts_with("--unzip-command=")
+            }) {
+                vec![Step::Opaque(
+                    "`zip` is told to run a test command".to_owned(),
+                )]
+            } else {
+                Vec::new()
+            }
         }
         "timeout" => {
             let s = scan(
@@ -283,10 +627,39 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
                 stdin_args: true,
                 ..Edit::default()
             };
-            if s.rest.is_empty() {
+            // With -I/-i/--replace, every word holding the replace string takes input text.
+            let replace = s
+                .opts
+                .iter()
+                .find(|(n, _)| matches!(n.as_str(), "-I" | "-i" | "--replace"))
+                .map(|(n, v)| match (n.as_str(), v) {
+                    ("-I", Some(v)) => v.text.clone(),
+                    (_, Some(v)) if !v.text.is_empty() => v.text.clone(),
+                    _ => "{}".to_owned(),
+                });
+            let inner: Vec<Arg> = s
+                .rest
+                .iter()
+                .map(|a| match &replace {
+                    Some(r) if a.text.contains(r.as_str()) => Arg::dynamic(a.text.clone()),
+                    _ => a.clone(),
+                })
+                .collect();
+            let shell_from_stdin = inner
+                .first()
+                .is_some_and(|p| SHELLS.contains(&p.text.rsplit('/').next().unwrap_or_default()))
+                && inner
+                    .iter()
+                    .skip(1)
+                    .all(|a| a.known && a.text.starts_with('-'));
+            if shell_from_stdin {
+                vec![Step::Opaque(
+                    "`xargs` hands standard input to a shell as its script".to_owned(),
+                )]
+            } else if inner.is_empty() {
                 vec![Step::Exec(vec![Arg::literal("echo")], edit)]
             } else {
-                exec(s.rest, edit)
+                exec(&inner, edit)
             }
         }
         "command" => {
@@ -375,7 +748,18 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
                 args,
                 &Spec {
                     short_values: "RwSG",
-                    long_values: &["--root", "--wd", "--setuid", "--setgid"],
+                    long_values: &[
+                        "root",
+                        "wd",
+                        "setuid",
+                        "setgid",
+                        "propagation",
+                        "map-user",
+                        "map-group",
+                        "map-users",
+                        "map-groups",
+                        "setgroups",
+                    ],
                 },
             );
             if s.rest.is_empty() {
@@ -449,17 +833,30 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
             );
             exec(s.rest, Edit::default())
         }
-        "trap" => match args {
-            [action, _, ..]
-                if !(action.known
-                    && (action.text == "-"
-                        || action.text.is_empty()
-                        || action.text.starts_with('-'))) =>
-            {
-                vec![Step::Script(action.clone(), Edit::default())]
+        "trap" => {
+            // trap [-lpP] [--] ACTION SIGNAL...
+            let mut rest = args;
+            while let Some((first, tail)) = rest.split_first() {
+                if first.known
+                    && (first.text == "--" || matches!(first.text.as_str(), "-l" | "-p" | "-P"))
+                {
+                    rest = tail;
+                    if first.text == "--" {
+                        break;
+                    }
+                } else {
+                    break;
+                }
             }
-            _ => Vec::new(),
-        },
+            match rest {
+                [action, _, ..]
+                    if !(action.known && (action.text == "-" || action.text.is_empty())) =>
+                {
+                    vec![Step::Script(action.clone(), Edit::default())]
+                }
+                _ => Vec::new(),
+            }
+        }
         _ if SHELLS.contains(&name) => shell(name, args),
         _ if FOREIGN_SHELLS.contains(&name) => {
             if args.is_empty() {
@@ -471,6 +868,152 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
         _ => return interpreter(name, args),
     };
     Some(steps)
+}
+
+/// Programs that run code of their own (editors, multiplexers, schedulers, interpreters of
+/// other languages): with any argument, or reading commands from standard input, they are
+/// opaque. Alone on a terminal they are interactive tools.
+fn code_runner(name: &str, args: &[Arg]) -> Vec<Step> {
+    let harmless = args.iter().all(|a| {
+        a.known
+            && matches!(
+                a.text.as_str(),
+                "--version" | "-V" | "--help" | "-h" | "-ls" | "-list" | "ls" | "list-sessions"
+            )
+    });
+    if harmless && !args.is_empty() {
+        return Vec::new();
+    }
+    vec![Step::Opaque(format!(
+        "`{name}` runs commands or code that cannot be analysed"
+    ))]
+}
+
+/// git runs other programs through configuration (`-c alias.x=!cmd`, `core.pager`…) and
+/// through some subcommands (`rebase -x`, `bisect run`, `submodule foreach`…).
+fn git(args: &[Arg]) -> Vec<Step> {
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        if !arg.known {
+            return vec![Step::Opaque(
+                "`git` options are only known at run time".to_owned(),
+            )];
+        }
+        let text = arg.text.as_str();
+        if text == "-c"
+            || text == "--config-env"
+            || text.starts_with("--config-env=")
+            || text == "--exec-path"
+            || text.starts_with("--exec-path=")
+        {
+            return vec![Step::Opaque(
+                "`git` configuration on the command line can run programs".to_owned(),
+            )];
+        }
+        if matches!(text, "-C" | "--git-dir" | "--work-tree" | "--namespace") {
+            i += 2;
+            continue;
+        }
+        if text.starts_with('-') {
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    let rest = &args[i.min(args.len())..];
+    let sub = rest.first().map(|a| a.text.as_str()).unwrap_or_default();
+    let risky = match sub {
+        "rebase" => rest
+            .iter()
+            .any(|a| a.text == "-x" || a.text.starts_with("--exec") || a.text.starts_with("-x")),
+        "bisect" => rest.get(1).is_some_and(|a| a.text == "run"),
+        "submodule" => rest.iter().any(|a| a.text == "foreach"),
+        "filter-branch" | "filter-repo" | "difftool" | "mergetool" | "daemon" | "instaweb"
+        | "web--browse" => true,
+        "fetch" | "pull" | "push" | "clone" | "ls-remote" | "archive" => {
+            rest.iter().any(|a| {
+                a.text.starts_with("--upload-pack")
+                    || a.text.starts_with("--receive-pack")
+                    || a.text.starts_with("--exec")
+                    || a.text.contains("ext::")
+            }) || (matches!(sub, "clone" | "ls-remote")
+                && rest.iter().any(|a| a.text.starts_with("-u")))
+        }
+        _ => false,
+    };
+    if risky {
+        vec![Step::Opaque(format!(
+            "`git {sub}` runs commands given on the command line"
+        ))]
+    } else {
+        Vec::new()
+    }
+}
+
+/// GNU sed's `e` command and `s///e` flag run shell commands.
+fn sed(args: &[Arg]) -> Vec<Step> {
+    let mut scripts: Vec<&Arg> = Vec::new();
+    let mut i = 0;
+    let mut explicit = false;
+    while let Some(arg) = args.get(i) {
+        i += 1;
+        match arg.text.as_str() {
+            "-e" | "--expression" => {
+                explicit = true;
+                if let Some(script) = args.get(i) {
+                    scripts.push(script);
+                }
+                i += 1;
+            }
+            "-f" | "--file" => return vec![Step::Opaque("`sed -f` runs a script file".to_owned())],
+            t if t.starts_with("--expression=") || (t.starts_with("-e") && t.len() > 2) => {
+                explicit = true
+            }
+            t if t.starts_with('-')
+                && !t.starts_with("--")
+                && t.contains('e')
+                && !t.contains('i') =>
+            {
+                explicit = true;
+                if let Some(script) = args.get(i) {
+                    scripts.push(script);
+                }
+                i += 1;
+            }
+            _ if !explicit && scripts.is_empty() && !arg.text.starts_with('-') => scripts.push(arg),
+            _ => {}
+        }
+    }
+    let runs = |text: &str| {
+        text.split([';', '\n']).any(|command| {
+            let command = command.trim_start_matches(|c: char| {
+                c.is_ascii_digit() || c.is_whitespace() || matches!(c, ',' | '$' | '!' | '{' | '}')
+            });
+            let mut chars = command.chars();
+            match (chars.next(), chars.next()) {
+                (Some('e'), next) => next.is_none_or(|c| c.is_whitespace()),
+                (Some('s'), Some(delimiter)) if !delimiter.is_alphanumeric() => {
+                    let parts: Vec<&str> = command[1 + delimiter.len_utf8()..]
+                        .split(delimiter)
+                        .collect();
+                    parts.len() >= 3
+                        && parts[2..]
+                            .join("")
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric())
+                            .any(|c| c == 'e')
+                }
+                _ => false,
+            }
+        })
+    };
+    if scripts.iter().any(|s| !s.known || runs(&s.text)) {
+        vec![Step::Opaque(
+            "the `sed` script runs shell commands (`e`)".to_owned(),
+        )]
+    } else {
+        Vec::new()
+    }
 }
 
 fn user_of(s: &Scan<'_>, names: &[&str], default: &str) -> String {
@@ -544,11 +1087,17 @@ fn sudo(args: &[Arg]) -> Vec<Step> {
             None => break,
         }
     }
+    if s.has(&["-i", "--login", "-s", "--shell"]) {
+        // The login shell runs the words joined with spaces (sudo leaves `$` unescaped).
+        let mut steps = exec(rest, edit.clone());
+        steps.extend(joined_script(rest, edit));
+        return steps;
+    }
     exec(rest, edit)
 }
 
 fn su(program: &str, args: &[Arg]) -> Vec<Step> {
-    // su permutes its options, so collect them wherever they stand.
+    // su and runuser permute their options, so collect them wherever they stand.
     let mut script = None;
     let mut user = None;
     let mut run_user = None;
@@ -556,65 +1105,116 @@ fn su(program: &str, args: &[Arg]) -> Vec<Step> {
     let mut i = 0;
     while i < args.len() {
         let arg = &args[i];
-        let text = arg.text.as_str();
         i += 1;
         if !arg.known {
             extra.push(arg.clone());
             continue;
         }
-        match text {
-            "-c" | "--command" | "--session-command" => {
-                script = args.get(i).cloned();
-                i += 1;
+        let text = arg.text.as_str();
+        if text == "--" {
+            if run_user.is_some() {
+                break;
             }
-            "-s"
-            | "--shell"
-            | "-g"
-            | "--group"
-            | "-G"
-            | "--supp-group"
-            | "-w"
-            | "--whitelist-environment" => i += 1,
-            "-u" if program == "runuser" => {
-                run_user = args.get(i).map(|a| a.text.clone());
-                i += 1;
-                if args.get(i).is_some_and(|a| a.known && a.text == "--") {
+            continue;
+        }
+        if let Some(long) = text.strip_prefix("--") {
+            let (given, value) = long
+                .split_once('=')
+                .map_or((long, None), |(n, v)| (n, Some(v)));
+            let name = long_name(
+                given,
+                &[
+                    "command",
+                    "session-command",
+                    "shell",
+                    "group",
+                    "supp-group",
+                    "whitelist-environment",
+                    "user",
+                    "login",
+                    "preserve-environment",
+                    "pty",
+                    "fast",
+                ],
+            )
+            .unwrap_or(given);
+            let takes_value = matches!(
+                name,
+                "command"
+                    | "session-command"
+                    | "shell"
+                    | "group"
+                    | "supp-group"
+                    | "whitelist-environment"
+                    | "user"
+            );
+            let value = match value {
+                Some(v) => Some(Arg {
+                    text: v.to_owned(),
+                    ..arg.clone()
+                }),
+                None if takes_value => {
                     i += 1;
+                    args.get(i - 1).cloned()
                 }
-                let edit = Edit {
-                    user: run_user,
-                    ..Edit::default()
-                };
-                return exec(&args[i.min(args.len())..], edit);
+                None => None,
+            };
+            match name {
+                "command" | "session-command" => script = value,
+                "user" => run_user = value.map(|v| v.text),
+                _ => {}
             }
-            "-"
-            | "-l"
-            | "--login"
-            | "-m"
-            | "-p"
-            | "--preserve-environment"
-            | "-P"
-            | "--pty"
-            | "-f" => {}
-            _ if text.starts_with("--command=") => {
-                script = Some(Arg {
-                    text: text["--command=".len()..].to_owned(),
-                    ..arg.clone()
-                })
+            continue;
+        }
+        if let Some(bundle) = text.strip_prefix('-').filter(|b| !b.is_empty()) {
+            for (offset, c) in bundle.char_indices() {
+                if matches!(c, 'c' | 's' | 'g' | 'G' | 'w' | 'u') {
+                    let attached = &bundle[offset + 1..];
+                    let value = if attached.is_empty() {
+                        i += 1;
+                        args.get(i - 1).cloned()
+                    } else {
+                        Some(Arg {
+                            text: attached.to_owned(),
+                            ..arg.clone()
+                        })
+                    };
+                    match c {
+                        'c' => script = value,
+                        'u' => run_user = value.map(|v| v.text),
+                        _ => {}
+                    }
+                    break;
+                }
             }
-            _ if text.starts_with("-c") && text.len() > 2 => {
-                script = Some(Arg {
-                    text: text[2..].to_owned(),
-                    ..arg.clone()
-                })
-            }
-            _ if text.starts_with('-') => {}
-            _ if user.is_none() => user = Some(text.to_owned()),
-            _ => extra.push(arg.clone()),
+            continue;
+        }
+        if text == "-" {
+            continue;
+        }
+        if run_user.is_some() {
+            // runuser -u USER [--] COMMAND...
+            let edit = Edit {
+                user: run_user,
+                ..Edit::default()
+            };
+            return exec(&args[i - 1..], edit);
+        }
+        if user.is_none() {
+            user = Some(text.to_owned());
+        } else {
+            extra.push(arg.clone());
         }
     }
+    if let Some(run_as) = run_user {
+        let edit = Edit {
+            user: Some(run_as),
+            ..Edit::default()
+        };
+        return exec(&args[i.min(args.len())..], edit);
+    }
     let edit = Edit {
-        user: Some(user.or(run_user).unwrap_or_else(|| "root".to_owned())),
+        user: Some(user.unwrap_or_else(|| "root".to_owned())),
         ..Edit::default()
     };
     match script {
@@ -651,11 +1251,23 @@ fn name_is_literal(arg: &Arg, name: &str) -> bool {
 
 fn env(args: &[Arg]) -> Vec<Step> {
     let mut edit = Edit::default();
-    let mut i = 0;
     let mut words: Vec<Arg> = args.to_vec();
+    let mut i = 0;
+    let longs = [
+        "ignore-environment",
+        "null",
+        "unset",
+        "chdir",
+        "split-string",
+        "argv0",
+        "block-signal",
+        "default-signal",
+        "ignore-signal",
+        "list-signal-handling",
+        "debug",
+    ];
     while i < words.len() {
         let arg = words[i].clone();
-        let text = arg.text.as_str();
         if !arg.known {
             if let Some(pair) = assignment(&arg) {
                 edit.set.push(pair);
@@ -664,61 +1276,81 @@ fn env(args: &[Arg]) -> Vec<Step> {
             }
             break;
         }
+        let text = arg.text.clone();
         i += 1;
-        match text {
-            "-" | "-i" | "--ignore-environment" => edit.clear_env = true,
-            "--" => {
-                // After `--` only assignments and the command follow.
-            }
-            "-u" | "--unset" => {
-                if let Some(name) = words.get(i) {
-                    edit.unset.push(name.text.clone());
+        if text == "--" {
+            continue;
+        }
+        if text == "-" {
+            edit.clear_env = true;
+            continue;
+        }
+        if let Some(long) = text.strip_prefix("--") {
+            let (given, value) = long
+                .split_once('=')
+                .map_or((long, None), |(n, v)| (n, Some(v.to_owned())));
+            let name = long_name(given, &longs).unwrap_or(given);
+            let takes_value = matches!(name, "unset" | "chdir" | "split-string" | "argv0");
+            let value = match value {
+                Some(v) => Some(v),
+                None if takes_value => {
+                    i += 1;
+                    words.get(i - 1).map(|a| a.text.clone())
                 }
-                i += 1;
-            }
-            "-C" | "--chdir" => {
-                edit.cwd = words.get(i).map(|a| a.text.clone());
-                i += 1;
-            }
-            "-S" | "--split-string" => {
-                let Some(split) = words.get(i).cloned() else {
-                    break;
-                };
-                let expanded = split_string(&split);
-                words.splice(i..=i, expanded);
-            }
-            _ if text.starts_with("--unset=") => {
-                edit.unset.push(text["--unset=".len()..].to_owned())
-            }
-            _ if text.starts_with("--chdir=") => {
-                edit.cwd = Some(text["--chdir=".len()..].to_owned())
-            }
-            _ if text.starts_with("--split-string=") => {
-                let expanded = split_string(&Arg {
-                    text: text["--split-string=".len()..].to_owned(),
-                    ..arg.clone()
-                });
-                words.splice(i..i, expanded);
-            }
-            _ if text.starts_with("-S") && text.len() > 2 => {
-                let expanded = split_string(&Arg {
-                    text: text[2..].to_owned(),
-                    ..arg.clone()
-                });
-                words.splice(i..i, expanded);
-            }
-            _ if text.starts_with("-u") && text.len() > 2 => edit.unset.push(text[2..].to_owned()),
-            _ if text.starts_with("-C") && text.len() > 2 => edit.cwd = Some(text[2..].to_owned()),
-            _ if text.starts_with('-') && text.len() > 1 => {
-                // -0, -v, --null, signal options: no effect on what runs.
-            }
-            _ => match assignment(&arg) {
-                Some(pair) => edit.set.push(pair),
-                None => {
-                    i -= 1;
-                    break;
+                None => None,
+            };
+            match (name, value) {
+                ("ignore-environment", _) => edit.clear_env = true,
+                ("unset", Some(v)) => edit.unset.push(v),
+                ("chdir", Some(v)) => edit.cwd = Some(v),
+                ("split-string", Some(v)) => {
+                    let split = split_string(&Arg {
+                        text: v,
+                        ..arg.clone()
+                    });
+                    words.splice(i..i, split);
                 }
-            },
+                _ => {}
+            }
+            continue;
+        }
+        if let Some(bundle) = text.strip_prefix('-').filter(|b| !b.is_empty()) {
+            for (offset, c) in bundle.char_indices() {
+                match c {
+                    'i' => edit.clear_env = true,
+                    'u' | 'C' | 'S' | 'a' => {
+                        let attached = &bundle[offset + 1..];
+                        let value = if attached.is_empty() {
+                            i += 1;
+                            words.get(i - 1).map(|a| a.text.clone())
+                        } else {
+                            Some(attached.to_owned())
+                        };
+                        match (c, value) {
+                            ('u', Some(v)) => edit.unset.push(v),
+                            ('C', Some(v)) => edit.cwd = Some(v),
+                            ('S', Some(v)) => {
+                                let split = split_string(&Arg {
+                                    text: v,
+                                    ..arg.clone()
+                                });
+                                words.splice(i..i, split);
+                            }
+                            _ => {}
+                        }
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        match assignment(&arg) {
+            Some(pair) => edit.set.push(pair),
+            None => {
+                i -= 1;
+                break;
+            }
         }
     }
     exec(&words[i.min(words.len())..], edit)
@@ -732,7 +1364,9 @@ fn split_string(arg: &Arg) -> Vec<Arg> {
             ..arg.clone()
         }];
     }
-    match brush_parser::tokenize_str(&arg.text) {
+    // GNU env reads `\_` as a space between words.
+    let text = arg.text.replace("\\_", " ");
+    match brush_parser::tokenize_str(&text) {
         Ok(tokens) => tokens
             .iter()
             .filter_map(|token| match token {
@@ -750,14 +1384,12 @@ fn split_string(arg: &Arg) -> Vec<Arg> {
 }
 
 fn ssh(args: &[Arg]) -> Vec<Step> {
-    let s = scan(
-        args,
-        &Spec {
-            short_values: "BbcDEeFIiJLlmOoPpQRSWw",
-            long_values: &[],
-        },
-    );
-    let Some((destination, command)) = s.rest.split_first() else {
+    let spec = Spec {
+        short_values: "BbcDEeFIiJLlmOoPpQRSWw",
+        long_values: &[],
+    };
+    let s = scan(args, &spec);
+    let Some((destination, after)) = s.rest.split_first() else {
         return Vec::new();
     };
     if !destination.known {
@@ -765,6 +1397,33 @@ fn ssh(args: &[Arg]) -> Vec<Step> {
             "ssh destination `{}` is only known at run time",
             destination.text
         ))];
+    }
+    // OpenSSH keeps reading options after the destination, up to the command.
+    let later = scan(after, &spec);
+    let options: Vec<&(String, Option<Arg>)> = s.opts.iter().chain(&later.opts).collect();
+    let command = later.rest;
+    let risky = options.iter().any(|(name, value)| {
+        name == "-o"
+            && value.as_ref().is_none_or(|v| {
+                let lower = v.text.to_ascii_lowercase();
+                !v.known
+                    || [
+                        "proxycommand",
+                        "localcommand",
+                        "permitlocalcommand",
+                        "knownhostscommand",
+                        "remotecommand",
+                        "match",
+                    ]
+                    .iter()
+                    .any(|k| lower.contains(k))
+            })
+            || name == "-F"
+    });
+    if risky {
+        return vec![Step::Opaque(
+            "ssh is configured to run a local or remote command".to_owned(),
+        )];
     }
     let target = destination
         .text
@@ -775,7 +1434,14 @@ fn ssh(args: &[Arg]) -> Vec<Step> {
         None => (None, target),
     };
     let host = host.split(':').next().unwrap_or(host).to_owned();
-    let user = login.or_else(|| s.value(&["-l"]).map(|arg| arg.text.clone()));
+    let user = login.or_else(|| {
+        options
+            .iter()
+            .rev()
+            .find(|(n, _)| n == "-l")
+            .and_then(|(_, v)| v.as_ref())
+            .map(|a| a.text.clone())
+    });
     let edit = Edit {
         user,
         host: Some(host.clone()),
@@ -783,7 +1449,10 @@ fn ssh(args: &[Arg]) -> Vec<Step> {
         ..Edit::default()
     };
     if command.is_empty() {
-        if s.has(&["-N", "-W", "-O", "-V", "-G", "-Q"]) {
+        if options
+            .iter()
+            .any(|(n, _)| matches!(n.as_str(), "-N" | "-W" | "-O" | "-V" | "-G" | "-Q"))
+        {
             return Vec::new();
         }
         return vec![Step::Opaque(format!("`ssh {host}` opens a remote shell"))];
@@ -812,13 +1481,72 @@ fn joined_script(words: &[Arg], edit: Edit) -> Vec<Step> {
     )]
 }
 
+/// find's tests and actions that take one value (two for `-fprintf`).
+const FIND_VALUES: &[&str] = &[
+    "-name",
+    "-iname",
+    "-path",
+    "-ipath",
+    "-wholename",
+    "-iwholename",
+    "-regex",
+    "-iregex",
+    "-lname",
+    "-ilname",
+    "-type",
+    "-xtype",
+    "-user",
+    "-group",
+    "-uid",
+    "-gid",
+    "-perm",
+    "-size",
+    "-newer",
+    "-anewer",
+    "-cnewer",
+    "-mtime",
+    "-atime",
+    "-ctime",
+    "-mmin",
+    "-amin",
+    "-cmin",
+    "-used",
+    "-maxdepth",
+    "-mindepth",
+    "-fstype",
+    "-inum",
+    "-links",
+    "-samefile",
+    "-printf",
+    "-fprint",
+    "-fprint0",
+    "-fls",
+    "-context",
+    "-regextype",
+    "-D",
+    "-files0-from",
+    "-newerXY",
+];
+
 fn find(args: &[Arg]) -> Vec<Step> {
     let mut steps = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let arg = &args[i];
         i += 1;
-        if !(arg.known && matches!(arg.text.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir")) {
+        if !arg.known {
+            continue;
+        }
+        let text = arg.text.as_str();
+        if FIND_VALUES.contains(&text) || (text.starts_with("-newer") && text.len() == 8) {
+            i += 1;
+            continue;
+        }
+        if text == "-fprintf" {
+            i += 2;
+            continue;
+        }
+        if !matches!(text, "-exec" | "-execdir" | "-ok" | "-okdir") {
             continue;
         }
         let mut command = Vec::new();
@@ -899,6 +1627,19 @@ fn shell(program: &str, args: &[Arg]) -> Vec<Step> {
     }
 }
 
+/// Python modules that run code given as arguments.
+const CODE_MODULES: &[&str] = &[
+    "timeit", "pdb", "cProfile", "profile", "trace", "code", "runpy", "doctest", "IPython",
+];
+
+/// A script path that is really standard input.
+fn reads_stdin(path: &str) -> bool {
+    path == "-"
+        || path == "/dev/stdin"
+        || path.starts_with("/dev/fd/")
+        || (path.starts_with("/proc/") && path.contains("/fd/"))
+}
+
 /// Interpreters given code on the command line, or reading it from standard input.
 fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
     let family = if name.starts_with("python") || name.starts_with("pypy") {
@@ -940,7 +1681,16 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
         "python" => {
             for (i, text) in known.iter().enumerate() {
                 if *text == "-m" || text.starts_with("-m") && text.len() > 2 {
-                    return Some(Vec::new());
+                    let module = if *text == "-m" {
+                        known.get(i + 1).copied().unwrap_or_default()
+                    } else {
+                        &text[2..]
+                    };
+                    return if CODE_MODULES.contains(&module) {
+                        opaque("runs code given on the command line")
+                    } else {
+                        Some(Vec::new())
+                    };
                 }
                 if text.starts_with('-') && !text.starts_with("--") && text.contains('c') {
                     return opaque("runs code given on the command line");
@@ -949,7 +1699,11 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
                     continue;
                 }
                 if !text.starts_with('-') && (i == 0 || !matches!(known[i - 1], "-W" | "-X")) {
-                    return Some(Vec::new());
+                    return if reads_stdin(text) {
+                        opaque("reads code from standard input")
+                    } else {
+                        Some(Vec::new())
+                    };
                 }
                 if *text == "-" {
                     break;
@@ -970,7 +1724,11 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
                     return opaque("runs code given on the command line");
                 }
                 if !text.starts_with('-') {
-                    return Some(Vec::new());
+                    return if reads_stdin(text) {
+                        opaque("reads code from standard input")
+                    } else {
+                        Some(Vec::new())
+                    };
                 }
             }
             if version {
@@ -1003,6 +1761,14 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
             }
         }
         _ => {
+            if known.iter().any(|t| {
+                t.starts_with('-')
+                    && !t.starts_with("--")
+                    && t.len() > 2
+                    && (t.contains('e') || t.contains('p') || t.contains('r'))
+            }) {
+                return opaque("runs code given on the command line");
+            }
             let code_flags = [
                 "-e", "--eval", "-p", "--print", "-r", "-c", "eval", "-E", "-B", "-R",
             ];

@@ -222,3 +222,17 @@ fn human_report_snapshot() {
         .unwrap();
     insta::assert_snapshot!(String::from_utf8_lossy(&output.stdout));
 }
+
+#[test]
+fn very_deep_nesting_is_opaque_not_a_crash() {
+    let env = TestEnv::new();
+    let script = format!(
+        "{}rm -rf /{}",
+        "if true; then ".repeat(2000),
+        "; fi".repeat(2000)
+    );
+    let json = env.check_json(&["--shell", &script]);
+    assert_eq!(json["decision"], "approve");
+    let parens = format!("{}ls{}", "( ".repeat(5000), " )".repeat(5000));
+    assert_eq!(env.check_json(&["--shell", &parens])["decision"], "approve");
+}
