@@ -199,7 +199,11 @@ impl Compiler<'_> {
             };
         }
         if let Some(unless) = &spec.unless {
-            matcher.unless = Some(Box::new(self.matcher(unless, at, value_options)));
+            matcher.unless = unless
+                .0
+                .iter()
+                .map(|spec| self.matcher(spec, at, value_options))
+                .collect();
         }
         matcher
     }

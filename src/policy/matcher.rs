@@ -216,7 +216,8 @@ pub struct Matcher {
     pub args: Option<Vec<Vec<Pattern>>>,
     pub flags: Vec<Vec<OptionName>>,
     pub any_arg: Option<Vec<Pattern>>,
-    pub unless: Option<Box<Matcher>>,
+    /// Any of these cancels the match.
+    pub unless: Vec<Matcher>,
     pub when: When,
 }
 
@@ -351,8 +352,10 @@ impl Matcher {
                 None => return false,
             }
         }
-        if let Some(unless) = &self.unless
-            && unless.matches(command, parsed, ctx, Mode::Strict, &mut Vec::new())
+        if self
+            .unless
+            .iter()
+            .any(|unless| unless.matches(command, parsed, ctx, Mode::Strict, &mut Vec::new()))
         {
             return false;
         }

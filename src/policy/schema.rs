@@ -90,7 +90,7 @@ pub struct MatchSpec {
     #[serde(default)]
     pub any_arg: Option<Patterns>,
     #[serde(default)]
-    pub unless: Option<Box<MatchSpec>>,
+    pub unless: Option<Box<MatchList>>,
     #[serde(default)]
     pub when: Option<WhenSpec>,
 }
