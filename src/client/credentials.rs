@@ -157,6 +157,7 @@ impl Connection {
                     .filter(|p| p.server.trim_end_matches('/') == server.trim_end_matches('/'));
                 let token = explicit_token
                     .or_else(|| pinned_here.and_then(|p| p.token.clone()))
+                    .or_else(|| pinned_here.and_then(|p| super::keyring::load(&p.server)))
                     .ok_or_else(|| {
                         UserError::new(format!("no token for the approval service {server}"))
                             .hint("set GATEKEEP_TOKEN, pass --token-file, or run `gatekeep login`")

@@ -2,6 +2,7 @@
 //! API v1 calls (blocking HTTP, rustls with the ring provider).
 
 mod credentials;
+pub mod keyring;
 mod wait;
 
 use std::time::Duration;

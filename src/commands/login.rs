@@ -2,7 +2,7 @@
 
 use std::io::{IsTerminal, Read};
 
-use crate::client::{ApiClient, Pinned, is_loopback_url};
+use crate::client::{ApiClient, Pinned, is_loopback_url, keyring};
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
 use crate::paths::Paths;
@@ -48,10 +48,11 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         .pending()
         .map_err(|e| UserError::new(format!("the service did not accept the token: {e}")))?;
     let paths = Paths::from_env(env);
+    let in_keyring = keyring::store(&server, &token);
     let pinned = Pinned {
         server: server.clone(),
         public_key: key.clone(),
-        token: Some(token),
+        token: in_keyring.is_err().then_some(token),
     };
     let path = pinned
         .write(&paths)
@@ -64,12 +65,25 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     eprintln!(
         "gatekeep: pinned the service key sha256:{key_id} — compare it with your administrator's"
     );
-    eprintln!("gatekeep: token stored in {} (mode 0600)", path.display());
+    match in_keyring {
+        Ok(()) => eprintln!(
+            "gatekeep: token stored in the OS keyring; key pinned in {}",
+            path.display()
+        ),
+        Err(why) => eprintln!(
+            "gatekeep: token stored in {} (mode 0600): the OS keyring is not available ({why})",
+            path.display()
+        ),
+    }
     Ok(Exit::Success)
 }
 
 pub fn logout(_args: LogoutArgs, env: &Environment) -> anyhow::Result<Exit> {
-    let path = Pinned::path(&Paths::from_env(env));
+    let paths = Paths::from_env(env);
+    if let Some(pinned) = Pinned::read(&paths) {
+        keyring::delete(&pinned.server);
+    }
+    let path = Pinned::path(&paths);
     match std::fs::remove_file(&path) {
         Ok(()) => eprintln!("gatekeep: logged out"),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => eprintln!("gatekeep: not logged in"),

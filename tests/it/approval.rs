@@ -513,3 +513,134 @@ fn unknown_ids_bad_tokens_and_oversized_bodies_are_clear_4xx() {
         .status();
     assert!(status.is_client_error(), "{status}");
 }
+
+#[test]
+fn login_pins_the_key_and_stores_the_token_then_logout_forgets() {
+    use std::io::Write as _;
+    let (env, service, _policy) = setup();
+    let login = |token: &str| {
+        let mut child = env
+            .gatekeep_std()
+            .args(["login", "--server", &service.url])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(token.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let output = login(service.token("bob"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("pinned the service key sha256:"));
+    let file = env.root().join("config/gatekeep/login.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let stored = std::fs::read_to_string(&file).unwrap();
+    // The token is either in the OS keyring or, where there is none, in the 0600 file.
+    assert_eq!(
+        stored.contains(service.token("bob")),
+        stderr.contains("OS keyring is not available"),
+        "{stderr}"
+    );
+    let listed = env
+        .gatekeep_std()
+        .env("GATEKEEP_SERVER", &service.url)
+        .args(["requests", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(env.gatekeep_std().arg("logout").status().unwrap().success());
+    let after = env
+        .gatekeep_std()
+        .env("GATEKEEP_SERVER", &service.url)
+        .args(["requests"])
+        .output()
+        .unwrap();
+    assert_eq!(after.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&after.stderr).contains("no token"));
+    let refused = env
+        .gatekeep_std()
+        .args(["login", "--server", "http://gatekeep.example.com"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("plain http"));
+    let wrong = login("not-a-valid-token");
+    assert!(!wrong.status.success());
+}
+
+#[test]
+fn a_required_reason_without_a_terminal_is_an_error() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", "version: 1\nrules:\n  - id: why\n    decision: approve\n    match: {program: touch}\n    approval: {reason_required: true}\n");
+    let service = Service::start(&env, USERS, "");
+    let output = service
+        .as_user(&env, "alice")
+        .args(["run", "--policy"])
+        .arg(&policy)
+        .args(["--", "touch", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("a reason is required"));
+    assert!(
+        service
+            .as_user(&env, "bob")
+            .args(["requests", "--json"])
+            .output()
+            .unwrap()
+            .stdout
+            .starts_with(b"[]")
+    );
+}
+
+#[test]
+fn the_service_keeps_its_own_verifiable_log() {
+    let (env, service, policy) = setup();
+    let (mut run, lines) = service.run_in_background(
+        &env,
+        "alice",
+        &["--policy", &policy, "--", "touch", "logged"],
+    );
+    let id = request_id(&lines);
+    assert!(
+        review(&service, &env, "bob", "approve", &id)
+            .status
+            .success()
+    );
+    assert_eq!(run.wait().unwrap().code(), Some(0));
+    let log = service.data.join("audit.jsonl");
+    let verified = env
+        .gatekeep_std()
+        .args(["log", "verify", "--json", "--log"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    for event in [
+        "request_created",
+        "review",
+        "request_approved",
+        "request_consumed",
+    ] {
+        assert!(
+            text.contains(&format!("\"event\":\"{event}\"")),
+            "{event} missing"
+        );
+    }
+}
