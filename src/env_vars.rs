@@ -15,6 +15,8 @@ pub const GATEKEEP_SERVER: &str = "GATEKEEP_SERVER";
 pub const GATEKEEP_TOKEN: &str = "GATEKEEP_TOKEN";
 /// The service's Ed25519 public key (hex), when not pinned by `gatekeep login`.
 pub const GATEKEEP_SERVER_KEY: &str = "GATEKEEP_SERVER_KEY";
+/// PEM file of extra CA certificates to trust for the approval service.
+pub const GATEKEEP_CA_CERT: &str = "GATEKEEP_CA_CERT";
 /// Default for `run --reason`.
 pub const GATEKEEP_REASON: &str = "GATEKEEP_REASON";
 /// When set to 1, tests rewrite committed generated files (completions, man pages).
@@ -52,6 +54,7 @@ pub const ALL: &[&str] = &[
     GATEKEEP_SERVER,
     GATEKEEP_TOKEN,
     GATEKEEP_SERVER_KEY,
+    GATEKEEP_CA_CERT,
     GATEKEEP_BLESS,
     GATEKEEP_TEST_ADMIN_POLICY_DIR,
     RUST_LOG,

@@ -52,7 +52,20 @@ fn ensure_crypto_provider() {
 impl ApiClient {
     pub fn new(base: &str, token: &str) -> Result<ApiClient, ClientError> {
         ensure_crypto_provider();
-        let http = reqwest::blocking::Client::builder()
+        let mut builder = reqwest::blocking::Client::builder();
+        // A private CA for the service, on top of the system's trust store.
+        if let Some(path) = std::env::var_os(crate::env_vars::GATEKEEP_CA_CERT) {
+            let pem = std::fs::read(&path).map_err(|e| {
+                ClientError::Protocol(format!(
+                    "cannot read {}: {e}",
+                    std::path::Path::new(&path).display()
+                ))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| ClientError::Protocol(format!("bad CA certificate: {e}")))?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(crate::server::MAX_WAIT_SECONDS + 15))
             .user_agent(concat!("gatekeep/", env!("CARGO_PKG_VERSION")))

@@ -644,3 +644,53 @@ fn the_service_keeps_its_own_verifiable_log() {
         );
     }
 }
+
+#[test]
+fn the_service_speaks_tls_with_a_private_ca() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let env = TestEnv::new();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let cert = env.write("tls/cert.pem", &leaf.pem());
+    let key = env.write("tls/key.pem", &leaf_key.serialize_pem());
+    let ca_file = env.write("tls/ca.pem", &ca.pem());
+    let tls = format!("tls: {{cert: {}, key: {}}}", cert.display(), key.display());
+    let service = Service::start(&env, USERS, &tls);
+    assert!(
+        service.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        service.url
+    );
+    let url = service.url.replace("127.0.0.1", "localhost");
+    let trusted = env
+        .gatekeep_std()
+        .env("GATEKEEP_SERVER", &url)
+        .env("GATEKEEP_TOKEN", service.token("bob"))
+        .env("GATEKEEP_CA_CERT", &ca_file)
+        .args(["requests", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        trusted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    let untrusted = env
+        .gatekeep_std()
+        .env("GATEKEEP_SERVER", &url)
+        .env("GATEKEEP_TOKEN", service.token("bob"))
+        .args(["requests"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        untrusted.status.code(),
+        Some(125),
+        "an unknown certificate is refused"
+    );
+}
