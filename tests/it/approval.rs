@@ -96,6 +96,10 @@ fn approve_flow_end_to_end() {
     assert_eq!(status.code(), Some(0), "{}", lines.text());
     assert!(marker.exists());
     assert!(lines.text().contains("approved by bob"));
+    assert!(
+        !lines.text().contains("waiting for approval of"),
+        "no spinner without a terminal"
+    );
     let log = std::fs::read_to_string(env.root().join("state/gatekeep/audit.jsonl")).unwrap();
     for event in [
         "\"approval_requested\"",
@@ -693,4 +697,54 @@ fn the_service_speaks_tls_with_a_private_ca() {
         Some(125),
         "an unknown certificate is refused"
     );
+}
+
+#[test]
+fn on_a_terminal_the_reason_is_asked_and_a_spinner_shows_the_request() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", "version: 1\nrules:\n  - id: why\n    decision: approve\n    match: {program: touch}\n    approval: {reason_required: true}\n");
+    let service = Service::start(&env, USERS, "");
+    let marker = env.root().join("asked");
+    let mut cmd = service.as_user(&env, "alice");
+    cmd.env("TERM", "xterm")
+        .args(["run", "--policy"])
+        .arg(&policy)
+        .args(["--", "touch"])
+        .arg(&marker);
+    let mut terminal = crate::pty::Pty::spawn(cmd);
+    terminal.wait_for("Reason for this command");
+    terminal.send(b"rotating the logs\r");
+    terminal.wait_for("approval required: request ");
+    terminal.wait_for("waiting for approval of");
+    let id = terminal
+        .seen
+        .split("approval required: request ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let pending: Value = serde_json::from_slice(
+        &service
+            .as_user(&env, "bob")
+            .args(["requests", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(pending[0]["reason"], "rotating the logs");
+    assert!(
+        review(&service, &env, "bob", "approve", &id)
+            .status
+            .success()
+    );
+    assert_eq!(
+        terminal.child.wait().unwrap().code(),
+        Some(0),
+        "{}",
+        terminal.seen
+    );
+    assert!(marker.exists());
 }

@@ -8,6 +8,7 @@ mod corpus;
 mod docs;
 mod generated;
 mod lint;
+mod pty;
 mod quickstart;
 mod run;
 mod service;

@@ -218,13 +218,7 @@ fn secrets_never_reach_the_log() {
 /// gatekeep must see that the signal came from the terminal and not deliver it again.
 #[test]
 fn terminal_sigint_is_not_delivered_twice() {
-    use std::io::{Read, Write};
-    use std::os::fd::OwnedFd;
-    use std::os::unix::process::CommandExt;
-
     let (env, policy) = run_env();
-    let pty = nix::pty::openpty(None, None).unwrap();
-    let slave: OwnedFd = pty.slave;
     // After the interrupt the child waits for a line, so gatekeep is still running it while
     // the test reads gatekeep's verdict on the signal.
     let script =
@@ -232,56 +226,18 @@ fn terminal_sigint_is_not_delivered_twice() {
     let mut cmd = env.gatekeep_std();
     cmd.env("RUST_LOG", "gatekeep=debug")
         .env("NO_COLOR", "1")
-        .args(["run", "--policy", &policy, "--", "sh", "-c", script])
-        .stdin(slave.try_clone().unwrap())
-        .stdout(slave.try_clone().unwrap())
-        .stderr(slave.try_clone().unwrap());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid().map_err(std::io::Error::from)?;
-            if nix::libc::ioctl(0, nix::libc::TIOCSCTTY as _, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut process = cmd.spawn().unwrap();
-    drop(slave);
-    let mut master = std::fs::File::from(pty.master);
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let mut reader = master.try_clone().unwrap();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = String::new();
-    let wait_for = |needle: &str, seen: &mut String| {
-        // A bound against hanging forever, not a timing assertion.
-        for _ in 0..600 {
-            if seen.contains(needle) {
-                return;
-            }
-            if let Ok(chunk) = rx.recv_timeout(std::time::Duration::from_millis(100)) {
-                seen.push_str(&String::from_utf8_lossy(&chunk));
-            }
-        }
-        panic!("never saw {needle:?}; output so far:\n{seen}");
-    };
-    wait_for("ready", &mut seen);
-    master.write_all(&[0x03]).unwrap();
-    wait_for("got-int", &mut seen);
-    wait_for("not forwarding signal=SIGINT from_terminal=true", &mut seen);
-    master.write_all(b"done\n").unwrap();
-    let status = process.wait().unwrap();
-    assert_eq!(status.code(), Some(7));
+        .args(["run", "--policy", &policy, "--", "sh", "-c", script]);
+    let mut terminal = crate::pty::Pty::spawn(cmd);
+    terminal.wait_for("ready");
+    terminal.send(&[0x03]);
+    terminal.wait_for("got-int");
+    terminal.wait_for("not forwarding signal=SIGINT from_terminal=true");
+    terminal.send(b"done\n");
+    assert_eq!(terminal.child.wait().unwrap().code(), Some(7));
     assert!(
-        !seen.contains(" forwarding signal=SIGINT child="),
-        "the terminal's SIGINT was forwarded again:\n{seen}"
+        !terminal.seen.contains(" forwarding signal=SIGINT child="),
+        "the terminal's SIGINT was forwarded again:\n{}",
+        terminal.seen
     );
 }
 
