@@ -748,3 +748,56 @@ fn on_a_terminal_the_reason_is_asked_and_a_spinner_shows_the_request() {
     );
     assert!(marker.exists());
 }
+
+#[test]
+fn token_new_prints_a_token_and_its_hash() {
+    use sha2::Digest as _;
+    let env = TestEnv::new();
+    let output = env.gatekeep_std().args(["token", "new"]).output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    let token = text
+        .lines()
+        .find_map(|l| l.strip_prefix("token: "))
+        .unwrap();
+    let hash = text
+        .lines()
+        .find_map(|l| l.strip_prefix("token_sha256: "))
+        .unwrap();
+    assert!(token.len() >= 40);
+    assert_eq!(hash, hex::encode(sha2::Sha256::digest(token.as_bytes())));
+    let again = env.gatekeep_std().args(["token", "new"]).output().unwrap();
+    assert_ne!(again.stdout, output.stdout, "tokens are random");
+}
+
+#[test]
+fn interactive_review_on_a_terminal() {
+    let (env, service, policy) = setup();
+    let marker = env.root().join("reviewed");
+    let (mut run, lines) = service.run_in_background(
+        &env,
+        "alice",
+        &["--policy", &policy, "--", "touch", marker.to_str().unwrap()],
+    );
+    let id = request_id(&lines);
+    let mut cmd = service.as_user(&env, "bob");
+    cmd.env("TERM", "xterm").arg("review");
+    let mut terminal = crate::pty::Pty::spawn(cmd);
+    terminal.wait_for("Pending requests");
+    terminal.send(b"\r");
+    terminal.wait_for("requester: alice");
+    terminal.wait_for("Decision");
+    // The decision defaults to "skip": move up twice to "approve".
+    terminal.send(b"\x1b[A\x1b[A\r");
+    terminal.wait_for("Comment");
+    terminal.send(b"looks fine\r");
+    terminal.wait_for("is now approved");
+    terminal.wait_for("no pending requests");
+    assert_eq!(terminal.child.wait().unwrap().code(), Some(0));
+    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.text());
+    assert!(marker.exists());
+    assert!(
+        terminal.seen.contains(&id[..13]),
+        "the list shows the request id"
+    );
+}
