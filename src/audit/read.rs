@@ -68,15 +68,19 @@ pub fn segments(path: &Path) -> Result<Vec<PathBuf>, AuditError> {
     Ok(files)
 }
 
+fn read_file(file: &Path) -> Result<Vec<u8>, AuditError> {
+    std::fs::read(file).map_err(|source| AuditError::Io {
+        action: "read",
+        path: file.to_owned(),
+        source,
+    })
+}
+
 /// Every parseable record of every segment, in order.
 pub fn read_all(path: &Path) -> Result<Vec<Record>, AuditError> {
     let mut records = Vec::new();
     for file in segments(path)? {
-        let bytes = std::fs::read(&file).map_err(|source| AuditError::Io {
-            action: "read",
-            path: file.clone(),
-            source,
-        })?;
+        let bytes = read_file(&file)?;
         records.extend(
             bytes
                 .split(|b| *b == b'\n')
@@ -95,11 +99,7 @@ pub fn hash_of(path: &Path, seq: u64) -> Result<Option<String>, AuditError> {
         seq: u64,
     }
     for file in segments(path)? {
-        let bytes = std::fs::read(&file).map_err(|source| AuditError::Io {
-            action: "read",
-            path: file.clone(),
-            source,
-        })?;
+        let bytes = read_file(&file)?;
         for line in bytes.split(|b| *b == b'\n') {
             if serde_json::from_slice::<Seq>(line).is_ok_and(|s| s.seq == seq) {
                 return Ok(Some(super::line_hash(line)));

@@ -29,30 +29,34 @@ impl DevServer {
 
     /// Writes the discovery file (0600) and returns its path.
     pub fn write(&self, paths: &Paths) -> std::io::Result<PathBuf> {
-        use std::os::unix::fs::DirBuilderExt as _;
-        let path = Self::path(paths);
-        if let Some(dir) = path.parent() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(path)
+        write_private_json(&Self::path(paths), self)
     }
 
     pub fn read(paths: &Paths) -> Option<DevServer> {
         serde_json::from_slice(&std::fs::read(Self::path(paths)).ok()?).ok()
     }
+}
+
+/// Writes `value` as JSON to `path` with mode 0600 (directory 0700), atomically.
+fn write_private_json(path: &Path, value: &impl Serialize) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    file.write_all(serde_json::to_string_pretty(value)?.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(path.to_owned())
 }
 
 /// A server's public key as the user pinned it at login.
@@ -76,25 +80,7 @@ impl Pinned {
 
     /// Writes the login file with mode 0600.
     pub fn write(&self, paths: &Paths) -> std::io::Result<PathBuf> {
-        use std::os::unix::fs::DirBuilderExt as _;
-        let path = Self::path(paths);
-        if let Some(dir) = path.parent() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(path)
+        write_private_json(&Self::path(paths), self)
     }
 }
 

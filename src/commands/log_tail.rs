@@ -39,6 +39,21 @@ pub struct Args {
     pub user: Option<String>,
 }
 
+/// The strings of an array field, joined.
+fn joined(record: &Record, key: &str, separator: &str) -> String {
+    record
+        .value
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(separator)
+        })
+        .unwrap_or_default()
+}
+
 /// What is known about each run from its decision record.
 #[derive(Default)]
 struct Runs {
@@ -53,28 +68,8 @@ impl Runs {
         let Some(run_id) = record.str("run_id") else {
             return;
         };
-        let argv = record
-            .value
-            .get("argv")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_default();
-        let rules = record
-            .value
-            .get("rules")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .unwrap_or_default();
+        let argv = joined(record, "argv", " ");
+        let rules = joined(record, "rules", ",");
         let user = record.str("user").unwrap_or_default().to_owned();
         let decision = record.str("decision").unwrap_or_default().to_owned();
         self.by_id
@@ -148,16 +143,8 @@ impl Args {
             }
             event if event.starts_with("approval_") => {
                 let id = record.str("request_id").unwrap_or("-");
-                let reviewers = record
-                    .value
-                    .get("reviewers")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    })
+                let reviewers = Some(joined(record, "reviewers", ","))
+                    .filter(|r| !r.is_empty())
                     .map(|r| format!(" by {r}"))
                     .unwrap_or_default();
                 format!(
