@@ -187,7 +187,8 @@ impl Drop for Service {
 /// A plain HTTP client for talking to the API directly.
 pub fn http() -> reqwest::blocking::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::blocking::Client::new()
+    // No connection reuse: a server may close a connection after refusing a body.
+    reqwest::blocking::Client::builder().pool_max_idle_per_host(0).build().unwrap()
 }
 
 impl Service {
