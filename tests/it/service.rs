@@ -188,7 +188,10 @@ impl Drop for Service {
 pub fn http() -> reqwest::blocking::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     // No connection reuse: a server may close a connection after refusing a body.
-    reqwest::blocking::Client::builder().pool_max_idle_per_host(0).build().unwrap()
+    reqwest::blocking::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
 }
 
 impl Service {
