@@ -153,7 +153,7 @@ impl Policy {
         let unknowns = command.has_unknowns();
         for i in candidates {
             let rule = &self.rules[i];
-            let parsed = matcher::parse(command, &declared, &rule.value_options);
+            let parsed = matcher::parse(command, &declared, &rule.value_options, &ctx.cwd);
             let mut reasons = Vec::new();
             let exact = rule.alternatives.iter().any(|alternative| {
                 reasons.clear();

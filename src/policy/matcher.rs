@@ -99,12 +99,35 @@ pub struct Parsed<'a> {
     singles: Vec<&'a Arg>,
     /// Some word may become anything at run time (unknown, globbed, or from stdin).
     wild: bool,
+    /// The command's working directory when known (absolute), for resolving relative paths.
+    cwd: Option<String>,
+    /// The command line itself changed directory (`cd`), so bare relative words are paths
+    /// relative to a directory the policy author never saw.
+    moved: bool,
 }
 
 /// Parses `command`'s arguments with the given value-taking options.
-pub fn parse<'a>(command: &'a Command, declared: &ValueOptions, rule: &ValueOptions) -> Parsed<'a> {
+pub fn parse<'a>(
+    command: &'a Command,
+    declared: &ValueOptions,
+    rule: &ValueOptions,
+    caller_cwd: &str,
+) -> Parsed<'a> {
+    let cwd = match (&command.cwd, command.cwd_unknown) {
+        (_, true) => None,
+        (Some(dir), _) if dir.starts_with('/') => Some(dir.clone()),
+        (Some(dir), _) => Some(crate::shell::normalize_path(&format!("{caller_cwd}/{dir}"))),
+        (None, _) => Some(caller_cwd.to_owned()).filter(|c| c.starts_with('/')),
+    };
+    // After `cd` somewhere only known at run time, a relative path may name anything.
+    let relative_unknown = command.cwd_unknown
+        && command.argv[1..]
+            .iter()
+            .any(|a| a.known && !a.text.starts_with('/') && !a.text.starts_with('-'));
     let mut parsed = Parsed {
-        wild: command.stdin_args,
+        wild: command.stdin_args || relative_unknown,
+        cwd,
+        moved: command.cwd.is_some(),
         ..Parsed::default()
     };
     let args = &command.argv[1..];
@@ -236,12 +259,47 @@ fn same_option(given: &OptionName, wanted: &OptionName, mode: Mode) -> bool {
     }
 }
 
-fn value_matches(value: &Arg, patterns: &[Pattern], mode: Mode) -> Option<String> {
+/// The ways a word may name a file: normalised (`/tmp/../etc` is `/etc`), and resolved
+/// against the working directory when it is a relative path.
+fn path_forms(text: &str, parsed: Option<&Parsed<'_>>) -> Vec<String> {
+    let mut forms = Vec::new();
+    if text.starts_with('/') {
+        let normal = crate::shell::normalize_path(text);
+        if normal != text {
+            forms.push(normal);
+        }
+    } else if let Some((key, value)) = text.split_once('=').filter(|(_, v)| v.starts_with('/')) {
+        // `of=//dev/sda`, `--target=/./etc`
+        let normal = crate::shell::normalize_path(value);
+        if normal != value {
+            forms.push(format!("{key}={normal}"));
+        }
+    } else if let Some(parsed) = parsed
+        && let Some(cwd) = &parsed.cwd
+        && !text.starts_with('-')
+        && !text.contains("://")
+        && !text.starts_with('~')
+        && (text.contains('/') || text == "." || text == ".." || parsed.moved)
+    {
+        forms.push(crate::shell::normalize_path(&format!("{cwd}/{text}")));
+    }
+    forms
+}
+
+fn value_matches(
+    value: &Arg,
+    patterns: &[Pattern],
+    mode: Mode,
+    parsed: Option<&Parsed<'_>>,
+) -> Option<String> {
     if !value.known {
         return (mode == Mode::Possible).then(|| value.text.clone());
     }
-    let candidates = std::iter::once(value.text.as_str()).chain(value.text.strip_prefix('='));
-    for text in candidates {
+    let mut candidates: Vec<String> = std::iter::once(value.text.clone())
+        .chain(value.text.strip_prefix('=').map(str::to_owned))
+        .collect();
+    candidates.extend(path_forms(&value.text, parsed));
+    for text in &candidates {
         if let Some(pattern) = first_match(patterns, text) {
             return Some(format!("`{text}` matched `{}`", pattern.source()));
         }
@@ -291,7 +349,7 @@ impl Matcher {
                     .get(name)
                     .map(|v| Cow::Owned(Arg::literal(v.clone()))),
             };
-            match value.and_then(|v| value_matches(&v, patterns, mode)) {
+            match value.and_then(|v| value_matches(&v, patterns, mode, None)) {
                 Some(explained) => why.push(format!("env {name}: {explained}")),
                 None => return false,
             }
@@ -305,7 +363,7 @@ impl Matcher {
             let explain = |(given, value): &&(OptionName, Option<Cow<'_, Arg>>)| {
                 value
                     .as_ref()
-                    .and_then(|v| value_matches(v, patterns, mode))
+                    .and_then(|v| value_matches(v, patterns, mode, Some(parsed)))
                     .map(|e| format!("option {}: {e}", display_option(given)))
             };
             // For `unless`, every occurrence must match: a tool that takes the last of
@@ -333,7 +391,7 @@ impl Matcher {
             }
         }
         if let Some(groups) = &self.args {
-            if !subsequence(&parsed.positionals, groups, mode) && !wild {
+            if !subsequence(parsed, groups, mode) && !wild {
                 return false;
             }
             let shown: Vec<&str> = groups
@@ -345,7 +403,7 @@ impl Matcher {
         if let Some(patterns) = &self.any_arg {
             let hit = command.argv[1..]
                 .iter()
-                .find_map(|arg| value_matches(arg, patterns, mode));
+                .find_map(|arg| value_matches(arg, patterns, mode, Some(parsed)));
             match hit {
                 Some(explained) => why.push(format!("argument {explained}")),
                 None if wild => why.push("arguments are only known at run time".to_owned()),
@@ -431,12 +489,15 @@ fn flag_present(parsed: &Parsed<'_>, wanted: &OptionName, mode: Mode) -> bool {
 }
 
 /// Whether the groups of patterns appear, in order, among the positionals.
-fn subsequence(positionals: &[&Arg], groups: &[Vec<Pattern>], mode: Mode) -> bool {
-    let mut remaining = positionals.iter();
+fn subsequence(parsed: &Parsed<'_>, groups: &[Vec<Pattern>], mode: Mode) -> bool {
+    let mut remaining = parsed.positionals.iter();
     'groups: for group in groups {
         for arg in remaining.by_ref() {
             let hit = if arg.known {
                 first_match(group, &arg.text).is_some()
+                    || path_forms(&arg.text, Some(parsed))
+                        .iter()
+                        .any(|f| first_match(group, f).is_some())
             } else {
                 mode == Mode::Possible
             };

@@ -44,7 +44,7 @@ version: 1
 rules:
   - id: rm-root
     decision: deny
-    match: {program: rm, flags: ["-r|-R|--recursive", "-f|--force"], args: [["/", "/*"]]}
+    match: {program: rm, flags: ["-r|-R|--recursive", "-f|--force"], args: [["/", "/[*]"]]}
 "#;
 
 use Decision::{Allow, Approve, Deny};

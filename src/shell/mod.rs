@@ -86,8 +86,11 @@ pub struct Command {
     pub user: Option<String>,
     /// Host the command runs on when sent through `ssh` (`None`: this host).
     pub host: Option<String>,
-    /// Working directory set by `env -C` and the like (`None`: the caller's).
+    /// Working directory set by `cd`, `env -C` and the like (`None`: the caller's); a
+    /// relative one is relative to the caller's.
     pub cwd: Option<String>,
+    /// The working directory was changed to something only known at run time.
+    pub cwd_unknown: bool,
     /// Arguments are appended from standard input at run time (`xargs`).
     pub stdin_args: bool,
 }
@@ -101,6 +104,7 @@ impl Command {
     /// Whether anything about the arguments is decided only at run time.
     pub fn has_unknowns(&self) -> bool {
         self.stdin_args
+            || self.cwd_unknown
             || self.argv.iter().skip(1).any(|arg| !arg.known || arg.free)
             || self.env.set.values().any(|value| !value.known)
     }
@@ -113,6 +117,32 @@ pub struct Analysis {
     pub commands: Vec<Command>,
     /// Why parts of the command line could not be analysed with certainty.
     pub opaque: Vec<String>,
+}
+
+/// Lexically normalises a path: `.` and `..` segments and repeated slashes removed (`..` at
+/// the root stays at the root). Relative paths keep leading `..` segments.
+pub fn normalize_path(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => match parts.last() {
+                Some(&last) if last != ".." => {
+                    parts.pop();
+                }
+                _ if absolute => {}
+                _ => parts.push(".."),
+            },
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    match (absolute, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_owned(),
+        (false, false) => joined,
+    }
 }
 
 /// Analyses a program and its arguments exactly as they will be passed to `execve`.

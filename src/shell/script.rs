@@ -112,8 +112,10 @@ pub(crate) struct Analyzer<'r> {
     opaque: Vec<String>,
     /// Variables assigned by the script; they may be exported to later commands.
     assigned: BTreeMap<String, Arg>,
-    /// A `cd` ran, so relative program paths no longer resolve from the caller's cwd.
-    cwd_changed: bool,
+    /// Where `cd` has taken the script: `None` the caller's directory, `Some(None)` somewhere
+    /// only known at run time, `Some(Some(dir))` a known directory (relative to the caller's
+    /// when not absolute).
+    script_cwd: Option<Option<String>>,
     /// Arithmetic evaluation happens somewhere (it expands `$(…)` hidden in variables).
     arithmetic: bool,
     /// Some literal data contains command-substitution syntax.
@@ -127,7 +129,7 @@ impl<'r> Analyzer<'r> {
             commands: Vec::new(),
             opaque: Vec::new(),
             assigned: BTreeMap::new(),
-            cwd_changed: false,
+            script_cwd: None,
             arithmetic: false,
             code_in_data: false,
         }
@@ -497,7 +499,10 @@ impl<'r> Analyzer<'r> {
         if program.text.is_empty() {
             return;
         }
-        if self.cwd_changed && program.text.contains('/') && !program.text.starts_with('/') {
+        if self.script_cwd == Some(None)
+            && program.text.contains('/')
+            && !program.text.starts_with('/')
+        {
             self.opaque(format!(
                 "`{}` is a relative path after a change of directory",
                 program.text
@@ -547,7 +552,11 @@ impl<'r> Analyzer<'r> {
             env: frame.env.clone(),
             user: frame.user.clone(),
             host: frame.host.clone(),
-            cwd: frame.cwd.clone(),
+            cwd: frame
+                .cwd
+                .clone()
+                .or_else(|| self.script_cwd.clone().flatten()),
+            cwd_unknown: frame.cwd.is_none() && self.script_cwd == Some(None),
             stdin_args: frame.stdin_args,
         };
         self.commands.push(recorded);
@@ -595,7 +604,31 @@ impl<'r> Analyzer<'r> {
                 Some("`enable -f` loads a builtin from a file".to_owned())
             }
             "cd" | "pushd" | "popd" => {
-                self.cwd_changed = true;
+                let target = argv
+                    .iter()
+                    .skip(1)
+                    .find(|a| !(a.known && a.text.starts_with('-') && a.text.len() > 1));
+                self.script_cwd = Some(match (name, target) {
+                    ("popd", _) | (_, None) => None,
+                    (_, Some(dir))
+                        if !dir.known
+                            || dir.free
+                            || dir.text == "-"
+                            || dir.text.starts_with('~') =>
+                    {
+                        None
+                    }
+                    (_, Some(dir)) if dir.text.starts_with('/') => {
+                        Some(super::normalize_path(&dir.text))
+                    }
+                    (_, Some(dir)) => match &self.script_cwd {
+                        Some(None) => None,
+                        Some(Some(base)) => {
+                            Some(super::normalize_path(&format!("{base}/{}", dir.text)))
+                        }
+                        None => Some(super::normalize_path(&dir.text)),
+                    },
+                });
                 None
             }
             "compgen" | "complete" if argv.iter().any(|a| a.text.starts_with("-C") || !a.known) => {
