@@ -44,6 +44,41 @@ impl From<super::StoreError> for Failure {
     }
 }
 
+/// A JSON body; a body that does not parse is a 4xx with the usual error shape.
+pub struct Body<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Body<T> {
+    type Rejection = Failure;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(Failure(
+                rejection.status(),
+                rejection.body_text(),
+                Some("see docs/api.md for the request body"),
+            )),
+        }
+    }
+}
+
+/// Query parameters; ones that do not parse are a 400 with the usual error shape.
+pub struct Params<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(Params(value)),
+            Err(rejection) => Err(Failure(rejection.status(), rejection.body_text(), None)),
+        }
+    }
+}
+
 /// The authenticated caller.
 pub struct Caller(pub User);
 
@@ -173,7 +208,7 @@ pub async fn keys(State(state): State<Arc<AppState>>) -> Json<Value> {
 pub async fn create(
     State(state): State<Arc<AppState>>,
     Caller(user): Caller,
-    Json(request): Json<NewRequest>,
+    Body(request): Body<NewRequest>,
 ) -> Result<(StatusCode, Json<Created>), Failure> {
     if request.digest != request.facts().digest() {
         return Err(Failure(
@@ -271,7 +306,7 @@ pub async fn show(
     State(state): State<Arc<AppState>>,
     Caller(user): Caller,
     Path(id): Path<String>,
-    Query(query): Query<WaitQuery>,
+    Params(query): Params<WaitQuery>,
 ) -> Result<Json<RequestView>, Failure> {
     let mut changes = state.changes.subscribe();
     let first = load(&state, &id).await?;
@@ -313,7 +348,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<Arc<AppState>>,
     Caller(user): Caller,
-    Query(query): Query<ListQuery>,
+    Params(query): Params<ListQuery>,
 ) -> Result<Json<Value>, Failure> {
     let found: Vec<StoredRequest> = if query.mine == Some(true) || query.digest.is_some() {
         let digest = query
@@ -351,7 +386,7 @@ pub async fn review(
     State(state): State<Arc<AppState>>,
     Caller(user): Caller,
     Path(id): Path<String>,
-    Json(review): Json<NewReview>,
+    Body(review): Body<NewReview>,
 ) -> Result<Json<RequestView>, Failure> {
     let _write = state.writes.lock().await;
     let mut request = state
@@ -534,7 +569,7 @@ pub struct WitnessBody {
 pub async fn put_witness(
     State(state): State<Arc<AppState>>,
     Caller(caller): Caller,
-    Json(body): Json<WitnessBody>,
+    Body(body): Body<WitnessBody>,
 ) -> Result<StatusCode, Failure> {
     if !state
         .store

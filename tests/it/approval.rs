@@ -514,9 +514,20 @@ fn unknown_ids_bad_tokens_and_oversized_bodies_are_clear_4xx() {
         .bearer_auth(service.token("alice"))
         .json(&serde_json::json!({"argv": 1}))
         .send()
-        .unwrap()
-        .status();
-    assert!(status.is_client_error(), "{status}");
+        .unwrap();
+    assert!(status.status().is_client_error(), "{}", status.status());
+    let body: Value = status.json().expect("errors are JSON");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+    let bad_wait = http
+        .get(format!("{}/v1/requests/x?wait=soon", service.url))
+        .bearer_auth(service.token("bob"))
+        .send()
+        .unwrap();
+    assert_eq!(bad_wait.status().as_u16(), 400);
+    assert!(bad_wait.json::<Value>().unwrap()["error"].is_string());
 }
 
 #[test]
