@@ -45,7 +45,8 @@ pub struct ApiClient {
     http: reqwest::blocking::Client,
 }
 
-fn ensure_crypto_provider() {
+/// Installs the ring provider for rustls (this build carries no other), once.
+pub fn ensure_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

@@ -110,6 +110,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             limits,
             public_url: Some(url.clone()),
         })?;
+        state.start_webhooks(config.webhooks.clone());
         let mut dev_file = None;
         if let Some((requester, reviewer)) = &dev_tokens {
             let dev = DevServer {

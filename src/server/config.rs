@@ -89,6 +89,9 @@ pub struct ServerConfig {
     pub requests: RequestLimits,
     #[serde(default)]
     pub users: Vec<User>,
+    /// Receivers of signed JSON events.
+    #[serde(default)]
+    pub webhooks: Vec<super::webhooks::Webhook>,
 }
 
 /// Durations of [`RequestLimits`], in seconds.

@@ -135,12 +135,13 @@ fn expire(state: &AppState, request: &mut StoredRequest) -> bool {
     if (request.status == Status::Pending && now >= request.expires_unix) || grant_expired {
         request.status = Status::Expired;
         audit(state, "request_expired", json!({"id": request.id}));
+        state.notify("request.expired", request);
         return true;
     }
     false
 }
 
-fn view(state: &AppState, r: &StoredRequest) -> RequestView {
+pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
     RequestView {
         id: r.id.clone(),
         status: r.status,
@@ -273,6 +274,7 @@ pub async fn create(
             .store
             .put_witness(&stored.request.host, &stored.request.user, head, &user.name)?;
     }
+    state.notify("request.created", &stored);
     state.changed();
     let created = Created {
         id: stored.id.clone(),
@@ -460,6 +462,12 @@ pub async fn review(
         );
     }
     state.store.update(&request)?;
+    state.notify("request.reviewed", &request);
+    match request.status {
+        Status::Approved => state.notify("request.approved", &request),
+        Status::Rejected => state.notify("request.rejected", &request),
+        _ => {}
+    }
     state.changed();
     Ok(Json(view(&state, &request)))
 }
@@ -533,6 +541,7 @@ pub async fn cancel(
     request.status = Status::Cancelled;
     state.store.update(&request)?;
     audit(&state, "request_cancelled", json!({"id": id}));
+    state.notify("request.cancelled", &request);
     state.changed();
     Ok(Json(view(&state, &request)))
 }
@@ -554,6 +563,7 @@ pub async fn consume(
     request.consumed_at = Some(stamp(now()));
     state.store.update(&request)?;
     audit(&state, "request_consumed", json!({"id": id}));
+    state.notify("request.consumed", &request);
     state.changed();
     Ok(Json(view(&state, &request)))
 }

@@ -6,6 +6,7 @@
 mod config;
 mod handlers;
 mod store;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,8 @@ pub struct AppState {
     pub changes: watch::Sender<u64>,
     /// Serialises read-modify-write of requests.
     pub writes: Mutex<()>,
+    /// Webhook events go here; delivery happens in the background.
+    pub outbox: RwLock<webhooks::Outbox>,
 }
 
 impl AppState {
@@ -63,6 +66,34 @@ impl AppState {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         format!("{base}/requests/{id}")
+    }
+
+    /// Queues a webhook event about `request`.
+    pub fn notify(&self, kind: &str, request: &StoredRequest) {
+        let outbox = self
+            .outbox
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        outbox.send(kind, webhooks::request_body(&handlers::view(self, request)));
+    }
+
+    /// Starts webhook delivery on the current runtime; failures are logged and audited.
+    pub fn start_webhooks(self: &Arc<Self>, hooks: Vec<webhooks::Webhook>) {
+        let state = Arc::downgrade(self);
+        let outbox = webhooks::Outbox::start(hooks, move |hook, event, error| {
+            eprintln!(
+                "gatekeep: webhook {} failed for {} ({}): {error}",
+                hook.url, event.kind, event.id
+            );
+            if let Some(state) = state.upgrade() {
+                let _ = state.audit.append("webhook_failed", serde_json::json!({"url": hook.url, "event": event.kind, "delivery": event.id, "error": error}));
+            }
+        });
+        *self
+            .outbox
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = outbox;
     }
 
     fn changed(&self) {
@@ -150,6 +181,7 @@ impl AppState {
             audit,
             changes,
             writes: Mutex::new(()),
+            outbox: RwLock::new(webhooks::Outbox::none()),
         }))
     }
 }

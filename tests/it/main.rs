@@ -13,3 +13,4 @@ mod quickstart;
 mod run;
 mod service;
 mod sources;
+mod webhooks;
