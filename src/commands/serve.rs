@@ -111,6 +111,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             public_url: Some(url.clone()),
         })?;
         state.start_webhooks(config.webhooks.clone());
+        state.start_channels(config.slack.clone(), config.teams.clone());
         let mut dev_file = None;
         if let Some((requester, reviewer)) = &dev_tokens {
             let dev = DevServer {

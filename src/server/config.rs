@@ -92,6 +92,12 @@ pub struct ServerConfig {
     /// Receivers of signed JSON events.
     #[serde(default)]
     pub webhooks: Vec<super::webhooks::Webhook>,
+    /// Slack app: messages with buttons, updated in place.
+    #[serde(default)]
+    pub slack: Option<super::channels::SlackConfig>,
+    /// Microsoft Teams: Adaptive Cards through incoming webhooks.
+    #[serde(default)]
+    pub teams: Option<super::channels::TeamsConfig>,
 }
 
 /// Durations of [`RequestLimits`], in seconds.
@@ -170,6 +176,14 @@ impl Identities {
             }
         }
         found
+    }
+
+    /// The user linked to a Slack user id.
+    pub fn by_slack_id(&self, slack_id: &str) -> Option<&User> {
+        self.users
+            .iter()
+            .map(|(u, _)| u)
+            .find(|u| u.slack_id.as_deref() == Some(slack_id))
     }
 
     pub fn get(&self, name: &str) -> Option<&User> {

@@ -390,16 +390,28 @@ pub async fn review(
     Path(id): Path<String>,
     Body(review): Body<NewReview>,
 ) -> Result<Json<RequestView>, Failure> {
+    let request = apply_review(&state, &user, &id, review).await?;
+    Ok(Json(view(&state, &request)))
+}
+
+/// Records a review with every rule enforced, whichever channel it came from.
+async fn apply_review(
+    state: &Arc<AppState>,
+    user: &User,
+    id: &str,
+    review: NewReview,
+) -> Result<StoredRequest, Failure> {
+    let state = state.as_ref();
     let _write = state.writes.lock().await;
     let mut request = state
         .store
-        .get(&id)?
+        .get(id)?
         .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no request {id}")))?;
-    if expire(&state, &mut request) {
+    if expire(state, &mut request) {
         state.store.update(&request)?;
         state.changed();
     }
-    may_review(&user, &request)?;
+    may_review(user, &request)?;
     if request.status != Status::Pending {
         state.store.update(&request)?;
         return Err(fail(
@@ -421,18 +433,18 @@ pub async fn review(
         });
     }
     audit(
-        &state,
+        state,
         "review",
         json!({"id": id, "reviewer": user.name, "verdict": review.verdict, "comment": review.comment}),
     );
     if review.verdict == Verdict::Reject {
         request.status = Status::Rejected;
         audit(
-            &state,
+            state,
             "request_rejected",
             json!({"id": id, "reviewer": user.name}),
         );
-    } else if let Some(approvals) = satisfied(&state, &request) {
+    } else if let Some(approvals) = satisfied(state, &request) {
         let issued = now();
         let lifetime = issued
             .checked_add(jiff::SignedDuration::from_secs(
@@ -456,7 +468,7 @@ pub async fn review(
         request.grant = Some(state.key.sign(payload));
         request.status = Status::Approved;
         audit(
-            &state,
+            state,
             "request_approved",
             json!({"id": id, "reviewers": request.reviews.iter().map(|r| &r.reviewer).collect::<Vec<_>>()}),
         );
@@ -469,7 +481,7 @@ pub async fn review(
         _ => {}
     }
     state.changed();
-    Ok(Json(view(&state, &request)))
+    Ok(request)
 }
 
 /// Each requirement with the distinct approvers who meet it, when all are met.
@@ -616,4 +628,76 @@ pub async fn list_witnesses(
     Path((host, user)): Path<(String, String)>,
 ) -> Result<Json<Value>, Failure> {
     Ok(Json(json!({"heads": state.store.witnesses(&host, &user)?})))
+}
+
+/// `POST /v1/slack/interactions`: a button click in Slack. The request signature is checked
+/// as Slack documents it, the Slack user is mapped to an identity by `slack_id`, and the
+/// review goes through the same rules as the API. Slack always gets a 200 for a signed
+/// request; refusals are told to the clicking user privately.
+pub async fn slack_interactions(
+    State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, Failure> {
+    let Some(channels) = state.channels() else {
+        return Err(fail(StatusCode::NOT_FOUND, "Slack is not configured"));
+    };
+    let Some(slack) = channels.slack() else {
+        return Err(fail(StatusCode::NOT_FOUND, "Slack is not configured"));
+    };
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    if !super::verify_slack(
+        &slack.signing_secret,
+        header("x-slack-request-timestamp"),
+        &body,
+        header("x-slack-signature"),
+        now().as_second(),
+    ) {
+        return Err(fail(StatusCode::UNAUTHORIZED, "bad Slack signature"));
+    }
+    let payload = url::form_urlencoded::parse(&body)
+        .find(|(key, _)| key == "payload")
+        .and_then(|(_, value)| serde_json::from_str::<Value>(&value).ok())
+        .ok_or_else(|| fail(StatusCode::BAD_REQUEST, "no interaction payload"))?;
+    let response_url = payload["response_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let action = &payload["actions"][0];
+    let verdict = match action["action_id"].as_str() {
+        Some("gatekeep_approve") => Verdict::Approve,
+        Some("gatekeep_reject") => Verdict::Reject,
+        _ => return Ok(StatusCode::OK),
+    };
+    let id = action["value"].as_str().unwrap_or_default().to_owned();
+    let slack_user = payload["user"]["id"].as_str().unwrap_or_default();
+    let tell = |text: String| {
+        if !response_url.is_empty() {
+            channels.ephemeral(response_url.clone(), text);
+        }
+    };
+    let Some(user) = state.identities().by_slack_id(slack_user).cloned() else {
+        tell(format!(
+            "Your Slack account ({slack_user}) is not linked to a gatekeep identity."
+        ));
+        return Ok(StatusCode::OK);
+    };
+    let comment = Some(format!(
+        "via Slack by {}",
+        payload["user"]["username"].as_str().unwrap_or(slack_user)
+    ));
+    match apply_review(&state, &user, &id, NewReview { verdict, comment }).await {
+        Ok(request) => audit(
+            &state,
+            "slack_review",
+            json!({"id": request.id, "reviewer": user.name, "slack_user": slack_user}),
+        ),
+        Err(Failure(_, message, _)) => tell(format!("Not recorded: {message}")),
+    }
+    Ok(StatusCode::OK)
 }

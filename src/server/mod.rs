@@ -3,6 +3,7 @@
 //! Requests, reviews and grants live in a [`Store`]; every state change is also appended to
 //! the service's own hash-chained audit log (the same format as the client's).
 
+mod channels;
 mod config;
 mod handlers;
 mod store;
@@ -17,6 +18,7 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, watch};
 
+pub use channels::{SlackConfig, TeamsConfig, verify_slack};
 pub use config::{Identities, Limits, ServerConfig, Tls, User, token_sha256};
 pub use store::{SqliteStore, Store, StoreError, StoredRequest};
 
@@ -43,6 +45,8 @@ pub struct AppState {
     pub writes: Mutex<()>,
     /// Webhook events go here; delivery happens in the background.
     pub outbox: RwLock<webhooks::Outbox>,
+    /// Slack and Teams, when configured.
+    pub channels: RwLock<Option<Arc<channels::Channels>>>,
 }
 
 impl AppState {
@@ -75,7 +79,27 @@ impl AppState {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
-        outbox.send(kind, webhooks::request_body(&handlers::view(self, request)));
+        let view = handlers::view(self, request);
+        outbox.send(kind, webhooks::request_body(&view));
+        if let Some(channels) = self.channels() {
+            channels.on_event(kind, &view);
+        }
+    }
+
+    pub(crate) fn channels(&self) -> Option<Arc<channels::Channels>> {
+        self.channels
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Starts the Slack and Teams channels on the current runtime.
+    pub fn start_channels(&self, slack: Option<SlackConfig>, teams: Option<TeamsConfig>) {
+        let channels = channels::Channels::new(slack, teams, Arc::clone(&self.store));
+        *self
+            .channels
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = channels;
     }
 
     /// Starts webhook delivery on the current runtime; failures are logged and audited.
@@ -182,6 +206,7 @@ impl AppState {
             changes,
             writes: Mutex::new(()),
             outbox: RwLock::new(webhooks::Outbox::none()),
+            channels: RwLock::new(None),
         }))
     }
 }
@@ -196,6 +221,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/requests/{id}/reviews", post(handlers::review))
         .route("/v1/requests/{id}/cancel", post(handlers::cancel))
         .route("/v1/requests/{id}/consume", post(handlers::consume))
+        .route("/v1/slack/interactions", post(handlers::slack_interactions))
         .route("/v1/witness", post(handlers::put_witness))
         .route("/v1/witness/{host}/{user}", get(handlers::list_witnesses))
         .route(

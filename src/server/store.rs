@@ -67,6 +67,16 @@ pub trait Store: Send + Sync {
         head: &LogHead,
         identity: &str,
     ) -> Result<bool, StoreError>;
+    /// Remembers a chat message posted about a request (to update it later).
+    fn put_message(
+        &self,
+        request_id: &str,
+        kind: &str,
+        channel: &str,
+        ts: &str,
+    ) -> Result<(), StoreError>;
+    /// The chat messages posted about a request: (kind, channel, message id).
+    fn messages(&self, request_id: &str) -> Result<Vec<(String, String, String)>, StoreError>;
     /// Every chain witnessed for one host and user.
     fn witnesses(&self, host: &str, user: &str) -> Result<Vec<LogHead>, StoreError>;
 }
@@ -92,6 +102,12 @@ impl SqliteStore {
             );
             CREATE INDEX IF NOT EXISTS requests_status ON requests(status);
             CREATE INDEX IF NOT EXISTS requests_mine ON requests(requester, digest);
+            CREATE TABLE IF NOT EXISTS messages (
+                request_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                ts TEXT NOT NULL
+            );
             CREATE TABLE IF NOT EXISTS witness (
                 host TEXT NOT NULL,
                 user TEXT NOT NULL,
@@ -200,6 +216,32 @@ impl Store for SqliteStore {
                 },
             )
             .optional()?)
+    }
+
+    fn put_message(
+        &self,
+        request_id: &str,
+        kind: &str,
+        channel: &str,
+        ts: &str,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO messages (request_id, kind, channel, ts) VALUES (?1, ?2, ?3, ?4)",
+            params![request_id, kind, channel, ts],
+        )?;
+        Ok(())
+    }
+
+    fn messages(&self, request_id: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+        let conn = self.conn();
+        let mut statement =
+            conn.prepare_cached("SELECT kind, channel, ts FROM messages WHERE request_id = ?1")?;
+        let rows = statement
+            .query_map(params![request_id], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     fn witnesses(&self, host: &str, user: &str) -> Result<Vec<LogHead>, StoreError> {

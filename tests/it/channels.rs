@@ -1,0 +1,301 @@
+//! Slack and Teams against a local HTTP endpoint that records what the service sends, the
+//! way those services document it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use hmac::{KeyInit, Mac};
+use serde_json::{Value, json};
+
+use crate::common::TestEnv;
+use crate::service::{Service, UserSpec, request_id};
+
+#[derive(Clone, Debug)]
+struct Received {
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    }
+}
+
+/// Answers every request with `{"ok":true,"channel":"C42","ts":"1700000000.000100"}`.
+fn stub() -> (String, Arc<Mutex<Vec<Received>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            let mut headers = Vec::new();
+            loop {
+                let mut header = String::new();
+                reader.read_line(&mut header).unwrap();
+                let header = header.trim_end();
+                if header.is_empty() {
+                    break;
+                }
+                let (name, value) = header.split_once(':').unwrap();
+                headers.push((name.trim().to_owned(), value.trim().to_owned()));
+            }
+            let length: usize = headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                .map_or(0, |h| h.1.parse().unwrap());
+            let mut body = vec![0u8; length];
+            reader.read_exact(&mut body).unwrap();
+            sink.lock().unwrap().push(Received {
+                path,
+                headers,
+                body,
+            });
+            let answer = r#"{"ok":true,"channel":"C42","ts":"1700000000.000100"}"#;
+            let _ = stream.write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}", answer.len()).as_bytes());
+        }
+    });
+    (base, seen)
+}
+
+fn wait_for(seen: &Arc<Mutex<Vec<Received>>>, path: &str, count: usize) -> Vec<Received> {
+    for _ in 0..600 {
+        let found: Vec<Received> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect();
+        if found.len() >= count {
+            return found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!(
+        "{path} was not called {count} times: {:?}",
+        seen.lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.path.clone())
+            .collect::<Vec<_>>()
+    );
+}
+
+const USERS: &[UserSpec<'static>] = &[
+    ("alice", &["reviewers"], true),
+    ("bob", &["reviewers"], true),
+];
+const SECRET: &str = "test-signing-secret";
+
+/// Signs and sends a Slack interaction as Slack would.
+fn click(
+    service: &Service,
+    respond: &str,
+    slack_user: &str,
+    action: &str,
+    id: &str,
+    timestamp: i64,
+    secret: &str,
+) -> u16 {
+    let payload = json!({
+        "type": "block_actions",
+        "user": {"id": slack_user, "username": slack_user.to_lowercase()},
+        "actions": [{"action_id": action, "value": id, "type": "button"}],
+        "channel": {"id": "C42"},
+        "message": {"ts": "1700000000.000100"},
+        "response_url": format!("{respond}/respond"),
+    });
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+    let signature = format!("v0={}", hex::encode(mac.finalize().into_bytes()));
+    crate::service::http()
+        .post(format!("{}/v1/slack/interactions", service.url))
+        .header("x-slack-request-timestamp", timestamp.to_string())
+        .header("x-slack-signature", signature)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn slack_buttons_approve_a_waiting_run_and_the_message_is_updated() {
+    let env = TestEnv::new();
+    let (slack_api, seen) = stub();
+    let (teams, teams_seen) = stub();
+    let extra = format!(
+        "slack: {{bot_token: xoxb-test, signing_secret: {SECRET}, api_base: \"{slack_api}\", channels: {{reviewers: C42}}}}\nteams: {{groups: {{reviewers: \"{teams}/teams-hook\"}}}}"
+    );
+    let service = Service::start(&env, USERS, &extra);
+    // Link Slack ids: rewrite the users with slack_id and reload.
+    let text = std::fs::read_to_string(&service.config).unwrap();
+    let text = text
+        .replace("{name: alice,", "{name: alice, slack_id: UALICE,")
+        .replace("{name: bob,", "{name: bob, slack_id: UBOB,");
+    std::fs::write(&service.config, text).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(service.pid()),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    service.log.wait_for("identities reloaded");
+    let policy = env.write("p.yaml", "version: 1\nrules:\n  - id: chat-approved\n    decision: approve\n    match: {program: touch}\n");
+    let marker = env.root().join("from-slack");
+    let (mut run, lines) = service.run_in_background(
+        &env,
+        "alice",
+        &[
+            "--policy",
+            policy.to_str().unwrap(),
+            "--reason",
+            "hotfix",
+            "--",
+            "touch",
+            marker.to_str().unwrap(),
+        ],
+    );
+    let id = request_id(&lines);
+
+    let posted = wait_for(&seen, "/chat.postMessage", 1);
+    let message = posted[0].json();
+    assert_eq!(posted[0].header("authorization"), "Bearer xoxb-test");
+    assert_eq!(message["channel"], "C42");
+    let blocks = message["blocks"].to_string();
+    for expected in [
+        "touch",
+        "alice",
+        "chat-approved",
+        "hotfix",
+        "gatekeep_approve",
+        "gatekeep_reject",
+    ] {
+        assert!(
+            blocks.contains(expected),
+            "{expected} missing from {blocks}"
+        );
+    }
+    let card = wait_for(&teams_seen, "/teams-hook", 1)[0].json();
+    assert_eq!(card["type"], "message");
+    assert_eq!(
+        card["attachments"][0]["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    assert_eq!(card["attachments"][0]["content"]["type"], "AdaptiveCard");
+    assert_eq!(
+        card["attachments"][0]["content"]["actions"][0]["type"],
+        "Action.OpenUrl"
+    );
+    assert!(
+        card["attachments"][0]["content"]["actions"][0]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&id)
+    );
+
+    let now = jiff::Timestamp::now().as_second();
+    // Signatures: wrong secret, old timestamp.
+    assert_eq!(
+        click(
+            &service,
+            &slack_api,
+            "UBOB",
+            "gatekeep_approve",
+            &id,
+            now,
+            "wrong-secret"
+        ),
+        401
+    );
+    assert_eq!(
+        click(
+            &service,
+            &slack_api,
+            "UBOB",
+            "gatekeep_approve",
+            &id,
+            now - 600,
+            SECRET
+        ),
+        401
+    );
+    // The requester cannot approve from Slack either.
+    assert_eq!(
+        click(
+            &service,
+            &slack_api,
+            "UALICE",
+            "gatekeep_approve",
+            &id,
+            now,
+            SECRET
+        ),
+        200
+    );
+    assert_eq!(service.status("alice", &id), "pending");
+    let refusal = wait_for(&seen, "/respond", 1)[0].json();
+    assert_eq!(refusal["response_type"], "ephemeral");
+    assert!(
+        refusal["text"]
+            .as_str()
+            .unwrap()
+            .contains("never review their own request"),
+        "{refusal}"
+    );
+    // bob can.
+    assert_eq!(
+        click(
+            &service,
+            &slack_api,
+            "UBOB",
+            "gatekeep_approve",
+            &id,
+            now,
+            SECRET
+        ),
+        200
+    );
+    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.text());
+    assert!(marker.exists());
+    let updated = wait_for(&seen, "/chat.update", 1)[0].json();
+    assert_eq!(updated["channel"], "C42");
+    assert_eq!(updated["ts"], "1700000000.000100");
+    assert!(
+        updated["text"]
+            .as_str()
+            .unwrap()
+            .contains("Approved by bob"),
+        "{updated}"
+    );
+    assert!(
+        !updated["blocks"].to_string().contains("gatekeep_approve"),
+        "buttons are gone once decided"
+    );
+    wait_for(&teams_seen, "/teams-hook", 2);
+}
