@@ -109,6 +109,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             users,
             limits,
             public_url: Some(url.clone()),
+            tls: tls.is_some(),
         })?;
         state.start_webhooks(config.webhooks.clone());
         state.start_channels(config.slack.clone(), config.teams.clone());

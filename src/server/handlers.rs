@@ -20,6 +20,13 @@ use crate::approval::{
 /// An error answer.
 pub struct Failure(StatusCode, String, Option<&'static str>);
 
+impl Failure {
+    /// The message for people.
+    pub fn message(&self) -> String {
+        self.1.clone()
+    }
+}
+
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         (
@@ -164,7 +171,7 @@ pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
 }
 
 /// Whether `user` may review `r`: never the requester, only reviewers, only named approvers.
-fn may_review(user: &User, r: &StoredRequest) -> Result<(), Failure> {
+pub(super) fn may_review(user: &User, r: &StoredRequest) -> Result<(), Failure> {
     if user.name == r.requester {
         return Err(Failure(
             StatusCode::FORBIDDEN,
@@ -190,6 +197,14 @@ fn may_review(user: &User, r: &StoredRequest) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// Whether `user` is named among the approvers of `r` (whatever else applies).
+pub(super) fn may_review_any(user: &User, r: &StoredRequest) -> bool {
+    r.request
+        .approvals
+        .iter()
+        .any(|a| Identities::is_approver(user, &a.approvers))
 }
 
 fn may_see(user: &User, r: &StoredRequest) -> bool {
@@ -395,7 +410,7 @@ pub async fn review(
 }
 
 /// Records a review with every rule enforced, whichever channel it came from.
-async fn apply_review(
+pub(super) async fn apply_review(
     state: &Arc<AppState>,
     user: &User,
     id: &str,

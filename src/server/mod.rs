@@ -7,6 +7,7 @@ mod channels;
 mod config;
 mod handlers;
 mod store;
+mod web;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -47,6 +48,10 @@ pub struct AppState {
     pub outbox: RwLock<webhooks::Outbox>,
     /// Slack and Teams, when configured.
     pub channels: RwLock<Option<Arc<channels::Channels>>>,
+    /// Browser sessions of the review page.
+    pub sessions: web::Sessions,
+    /// Whether the service is served over TLS (cookies are then `Secure`).
+    pub tls: bool,
 }
 
 impl AppState {
@@ -162,6 +167,7 @@ pub struct Setup {
     pub users: Vec<User>,
     pub limits: Limits,
     pub public_url: Option<String>,
+    pub tls: bool,
 }
 
 impl AppState {
@@ -207,6 +213,8 @@ impl AppState {
             writes: Mutex::new(()),
             outbox: RwLock::new(webhooks::Outbox::none()),
             channels: RwLock::new(None),
+            sessions: web::Sessions::default(),
+            tls: setup.tls,
         }))
     }
 }
@@ -228,6 +236,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/witness/{host}/{user}/{chain_id}",
             get(handlers::get_witness),
         )
+        .merge(web::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))

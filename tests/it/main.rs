@@ -14,4 +14,5 @@ mod quickstart;
 mod run;
 mod service;
 mod sources;
+mod web;
 mod webhooks;

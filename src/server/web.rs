@@ -1,0 +1,416 @@
+//! The web review page: server-rendered HTML, no JavaScript. A login with a token creates a
+//! server-side session (the cookie holds only its random id); forms carry a per-session
+//! CSRF token; reviews go through the same rules as the API.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::{AppState, StoredRequest, User};
+use crate::approval::{NewReview, RequestView, Status, Verdict};
+
+/// How long a session lasts.
+const SESSION_SECONDS: i64 = 8 * 3600;
+const COOKIE: &str = "gatekeep_session";
+
+/// One logged-in browser.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user: String,
+    pub csrf: String,
+    pub expires: i64,
+}
+
+/// Sessions by id, in memory (a restart logs everyone out).
+#[derive(Default, Debug)]
+pub struct Sessions(Mutex<HashMap<String, Session>>);
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS provides randomness");
+    hex::encode(bytes)
+}
+
+impl Sessions {
+    fn create(&self, user: &str) -> (String, Session) {
+        let id = random_hex();
+        let session = Session {
+            user: user.to_owned(),
+            csrf: random_hex(),
+            expires: jiff::Timestamp::now().as_second() + SESSION_SECONDS,
+        };
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.clone(), session.clone());
+        (id, session)
+    }
+
+    fn get(&self, id: &str) -> Option<Session> {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = jiff::Timestamp::now().as_second();
+        map.retain(|_, s| s.expires > now);
+        map.get(id).cloned()
+    }
+
+    fn remove(&self, id: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id);
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn page(title: &str, body: &str, refresh: bool) -> Html<String> {
+    let refresh = if refresh {
+        r#"<meta http-equiv="refresh" content="3">"#
+    } else {
+        ""
+    };
+    Html(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">{refresh}<title>{title} · gatekeep</title>
+<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}code,pre{{font-family:ui-monospace,monospace;background:#f4f4f4;padding:.1rem .3rem}}pre{{padding:.6rem;white-space:pre-wrap}}table{{border-collapse:collapse}}td,th{{text-align:left;padding:.2rem .8rem .2rem 0;vertical-align:top}}.status{{font-weight:bold}}button{{font-size:1rem;padding:.3rem 1rem;margin-right:.5rem}}.approve{{background:#2d7a2d;color:#fff}}.reject{{background:#a33;color:#fff}}nav{{margin-bottom:1rem}}</style></head>
+<body><nav><a href="/">gatekeep</a></nav><h1>{title}</h1>{body}</body></html>"#,
+        title = escape(title)
+    ))
+}
+
+fn session_of(state: &AppState, headers: &HeaderMap) -> Option<(String, Session)> {
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    let id = cookies.split(';').find_map(|c| {
+        c.trim()
+            .strip_prefix(&format!("{COOKIE}="))
+            .map(str::to_owned)
+    })?;
+    state.sessions.get(&id).map(|s| (id, s))
+}
+
+fn user_of(state: &AppState, session: &Session) -> Option<User> {
+    state.identities().get(&session.user).cloned()
+}
+
+fn login_page(message: &str) -> Response {
+    let note = if message.is_empty() {
+        String::new()
+    } else {
+        format!("<p><strong>{}</strong></p>", escape(message))
+    };
+    page(
+        "Sign in",
+        &format!(r#"{note}<form method="post" action="/login"><label>Token <input type="password" name="token" autocomplete="off" required autofocus></label> <button type="submit">Sign in</button></form>"#),
+        false,
+    )
+    .into_response()
+}
+
+/// `GET /`: the requests you may review, and recent decisions.
+pub async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let Some((_, session)) = session_of(&state, &headers) else {
+        return login_page("");
+    };
+    let Some(user) = user_of(&state, &session) else {
+        return login_page("your identity is no longer known");
+    };
+    let pending: Vec<StoredRequest> = state
+        .store
+        .with_status(Status::Pending)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| super::handlers::may_review(&user, r).is_ok())
+        .collect();
+    let mut rows = String::new();
+    for request in &pending {
+        let view = super::handlers::view(&state, request);
+        rows.push_str(&row(&view));
+    }
+    if rows.is_empty() {
+        rows = "<tr><td colspan=4>Nothing is waiting for you.</td></tr>".to_owned();
+    }
+    let mut history = String::new();
+    for status in [
+        Status::Approved,
+        Status::Consumed,
+        Status::Rejected,
+        Status::Expired,
+        Status::Cancelled,
+    ] {
+        for request in state
+            .store
+            .with_status(status)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .take(20)
+        {
+            if request.requester == user.name || super::handlers::may_review_any(&user, request) {
+                history.push_str(&row(&super::handlers::view(&state, request)));
+            }
+        }
+    }
+    let body = format!(
+        r#"<p>Signed in as <strong>{user}</strong>. <form method="post" action="/logout" style="display:inline"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Sign out</button></form></p>
+<h2>Waiting for your review</h2><table id="pending"><tr><th>Request</th><th>Requester</th><th>Command</th><th>Status</th></tr>{rows}</table>
+<h2>Recent decisions</h2><table id="history"><tr><th>Request</th><th>Requester</th><th>Command</th><th>Status</th></tr>{history}</table>"#,
+        user = escape(&user.name),
+        csrf = session.csrf,
+    );
+    page("Requests", &body, true).into_response()
+}
+
+fn row(view: &RequestView) -> String {
+    format!(
+        r#"<tr><td><a href="/requests/{id}">{short}</a></td><td>{who}</td><td><code>{argv}</code></td><td class="status">{status}</td></tr>"#,
+        id = escape(&view.id),
+        short = escape(&view.id[..view.id.len().min(13)]),
+        who = escape(&view.requester),
+        argv = escape(&view.facts.argv.join(" ")),
+        status = view.status.as_str()
+    )
+}
+
+/// `GET /requests/{id}`: full context, and the review form when you may review.
+pub async fn detail(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let Some((_, session)) = session_of(&state, &headers) else {
+        return login_page("");
+    };
+    let Some(user) = user_of(&state, &session) else {
+        return login_page("your identity is no longer known");
+    };
+    let Ok(Some(request)) = state.store.get(&id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            page("Not found", "<p>No such request.</p>", false),
+        )
+            .into_response();
+    };
+    let may_review = super::handlers::may_review(&user, &request);
+    if request.requester != user.name && !super::handlers::may_review_any(&user, &request) {
+        return (
+            StatusCode::NOT_FOUND,
+            page("Not found", "<p>No such request.</p>", false),
+        )
+            .into_response();
+    }
+    let view = super::handlers::view(&state, &request);
+    let who = if view.agent {
+        format!(
+            "agent on behalf of {} ({}@{})",
+            view.requester, view.user, view.host
+        )
+    } else {
+        format!("{} ({}@{})", view.requester, view.user, view.host)
+    };
+    let mut facts = String::new();
+    for (key, value) in [
+        ("Status", view.status.as_str().to_owned()),
+        ("Requester", who),
+        ("Directory", view.facts.cwd.clone()),
+        (
+            "Program",
+            format!(
+                "{} (sha256 {})",
+                view.facts.resolved_path, view.facts.binary_sha256
+            ),
+        ),
+        ("Rules", view.rules.join(", ")),
+        (
+            "Reason",
+            view.reason
+                .clone()
+                .unwrap_or_else(|| "(none given)".to_owned()),
+        ),
+        (
+            "Approvers",
+            view.approvals
+                .iter()
+                .map(|a| format!("{} of {}", a.quorum, a.approvers.join(" or ")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        ("Expires", view.expires_at.clone()),
+    ] {
+        facts.push_str(&format!(
+            "<tr><th>{key}</th><td id=\"{}\">{}</td></tr>",
+            key.to_lowercase(),
+            escape(&value)
+        ));
+    }
+    let mut reviews = String::new();
+    for review in &view.reviews {
+        let verb = if review.verdict == Verdict::Approve {
+            "approved"
+        } else {
+            "rejected"
+        };
+        reviews.push_str(&format!(
+            "<li>{} {verb} {}</li>",
+            escape(&review.reviewer),
+            escape(review.comment.as_deref().unwrap_or(""))
+        ));
+    }
+    let form = match (may_review, view.status) {
+        (Ok(()), Status::Pending) => format!(
+            r#"<form method="post" action="/requests/{id}/review"><input type="hidden" name="csrf" value="{csrf}"><p><label>Comment <input type="text" name="comment" size="50"></label></p><button class="approve" type="submit" name="verdict" value="approve">Approve</button><button class="reject" type="submit" name="verdict" value="reject">Reject</button></form>"#,
+            id = escape(&view.id),
+            csrf = session.csrf
+        ),
+        (Err(_), Status::Pending) if view.requester == user.name => {
+            "<p id=\"note\">This is your own request: someone else must review it.</p>".to_owned()
+        }
+        _ => String::new(),
+    };
+    let has_form = form.contains("<form");
+    let body = format!(
+        r#"<pre id="command">{argv}</pre><table>{facts}</table><h2>Reviews</h2><ul id="reviews">{reviews}</ul>{form}"#,
+        argv = escape(&view.facts.argv.join(" "))
+    );
+    // Refresh a pending request's page to show its status live, but never under a form
+    // someone may be typing in.
+    let refresh = view.status == Status::Pending && !has_form;
+    page(
+        &format!("Request {}", &view.id[..view.id.len().min(13)]),
+        &body,
+        refresh,
+    )
+    .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    token: String,
+}
+
+/// `POST /login`.
+pub async fn login(State(state): State<Arc<AppState>>, Form(form): Form<LoginForm>) -> Response {
+    let Some(user) = state.identities().authenticate(&form.token).cloned() else {
+        return login_page("That token is not valid.");
+    };
+    let (id, _) = state.sessions.create(&user.name);
+    let secure = if state.tls { "; Secure" } else { "" };
+    let cookie = format!(
+        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{secure}"
+    );
+    let mut response = Redirect::to("/").into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+fn csrf_ok(session: &Session, given: &str) -> bool {
+    bool::from(session.csrf.as_bytes().ct_eq(given.as_bytes()))
+}
+
+/// `POST /logout`.
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some((id, session)) = session_of(&state, &headers)
+        && csrf_ok(&session, &form.csrf)
+    {
+        state.sessions.remove(&id);
+    }
+    let mut response = Redirect::to("/").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("gatekeep_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    response
+}
+
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    csrf: String,
+    verdict: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /requests/{id}/review`.
+pub async fn review(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<ReviewForm>,
+) -> Response {
+    let Some((_, session)) = session_of(&state, &headers) else {
+        return login_page("");
+    };
+    if !csrf_ok(&session, &form.csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            page(
+                "Refused",
+                "<p>The form has expired; reload the page.</p>",
+                false,
+            ),
+        )
+            .into_response();
+    }
+    let Some(user) = user_of(&state, &session) else {
+        return login_page("your identity is no longer known");
+    };
+    let verdict = match form.verdict.as_str() {
+        "approve" => Verdict::Approve,
+        "reject" => Verdict::Reject,
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                page("Refused", "<p>Unknown verdict.</p>", false),
+            )
+                .into_response();
+        }
+    };
+    let comment = Some(form.comment.trim().to_owned()).filter(|c| !c.is_empty());
+    match super::handlers::apply_review(&state, &user, &id, NewReview { verdict, comment }).await {
+        Ok(_) => Redirect::to(&format!("/requests/{id}")).into_response(),
+        Err(failure) => (
+            StatusCode::FORBIDDEN,
+            page(
+                "Refused",
+                &format!("<p>{}</p>", escape(&failure.message())),
+                false,
+            ),
+        )
+            .into_response(),
+    }
+}
+
+/// The page's routes.
+pub fn routes() -> axum::Router<Arc<AppState>> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/", get(index))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/requests/{id}", get(detail))
+        .route("/requests/{id}/review", post(review))
+}
