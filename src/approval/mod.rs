@@ -93,6 +93,9 @@ pub struct NewRequest {
     pub agent_session: Option<String>,
     #[serde(default)]
     pub rules: Vec<String>,
+    /// What each rule is about, as its policy describes it (shown to reviewers).
+    #[serde(default)]
+    pub descriptions: Vec<String>,
     pub approvals: Vec<ApprovalRequirement>,
     #[serde(default)]
     pub reason: Option<String>,
@@ -183,6 +186,8 @@ pub struct RequestView {
     pub agent: bool,
     pub agent_session: Option<String>,
     pub rules: Vec<String>,
+    #[serde(default)]
+    pub descriptions: Vec<String>,
     pub approvals: Vec<ApprovalRequirement>,
     pub reason: Option<String>,
     pub digest: String,

@@ -167,7 +167,11 @@ impl Args {
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let path = args.log.resolve(env)?;
+    // Where following starts: measured before reading, so nothing appended in between is
+    // missed; records already shown are skipped by their seq.
+    let start = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let records = audit::read_all(&path).map_err(|e| UserError::new(e.to_string()))?;
+    let last_seq = records.iter().filter_map(Record::seq).max();
     let mut runs = Runs::default();
     let mut shown = Vec::new();
     for record in &records {
@@ -182,13 +186,20 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     }
     out.flush()?;
     if args.follow {
-        follow(&args, &path, &mut runs, &mut out)?;
+        follow(&args, &path, &mut runs, &mut out, start, last_seq)?;
     }
     Ok(Exit::Success)
 }
 
 /// Prints records appended after the current end, reopening the file when it is rotated.
-fn follow(args: &Args, path: &Path, runs: &mut Runs, out: &mut impl Write) -> anyhow::Result<()> {
+fn follow(
+    args: &Args,
+    path: &Path,
+    runs: &mut Runs,
+    out: &mut impl Write,
+    start: u64,
+    shown: Option<u64>,
+) -> anyhow::Result<()> {
     let open = |path: &Path| -> Option<(File, u64)> {
         let file = File::open(path).ok()?;
         let inode = file.metadata().ok()?.ino();
@@ -196,7 +207,7 @@ fn follow(args: &Args, path: &Path, runs: &mut Runs, out: &mut impl Write) -> an
     };
     let mut current = open(path);
     if let Some((file, _)) = current.as_mut() {
-        file.seek(SeekFrom::End(0))?;
+        file.seek(SeekFrom::Start(start))?;
     }
     let mut pending: Vec<u8> = Vec::new();
     loop {
@@ -208,6 +219,9 @@ fn follow(args: &Args, path: &Path, runs: &mut Runs, out: &mut impl Write) -> an
                 let line: Vec<u8> = pending.drain(..=end).collect();
                 if let Ok(value) = serde_json::from_slice::<Value>(&line[..line.len() - 1]) {
                     let record = Record { value };
+                    if shown.is_some_and(|last| record.seq().is_some_and(|seq| seq <= last)) {
+                        continue;
+                    }
                     runs.learn(&record);
                     if args.keep(&record, runs) {
                         args.print(out, &record, runs)?;

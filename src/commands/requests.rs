@@ -43,6 +43,9 @@ pub fn describe(view: &RequestView, out: &mut impl std::io::Write) -> std::io::R
         &view.facts.binary_sha256[..view.facts.binary_sha256.len().min(16)]
     )?;
     writeln!(out, "  rules:     {}", view.rules.join(", "))?;
+    for description in &view.descriptions {
+        writeln!(out, "  why:       {description}")?;
+    }
     writeln!(
         out,
         "  reason:    {}",

@@ -294,6 +294,17 @@ impl Run<'_> {
                 .iter()
                 .map(|a| a.rule.clone())
                 .collect(),
+            descriptions: {
+                let mut seen: Vec<String> = Vec::new();
+                for hit in &evaluation.hits {
+                    if let Some(text) = &hit.description
+                        && !seen.contains(text)
+                    {
+                        seen.push(text.clone());
+                    }
+                }
+                seen
+            },
             approvals: evaluation.approvals.clone(),
             reason: reason.as_deref().map(|r| self.redactor.text(r)),
             ttl_seconds: Some(timeout),

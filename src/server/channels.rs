@@ -119,6 +119,7 @@ pub fn slack_blocks(view: &RequestView) -> Value {
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": "Approval requested"}}),
         json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("```{}```", escape(&view.facts.argv.join(" ")))}}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": escape(&if view.descriptions.is_empty() { view.rules.join(", ") } else { view.descriptions.join("\n") })}}),
         json!({"type": "section", "fields": [
             {"type": "mrkdwn", "text": format!("*Requester*\n{}", escape(&who(view)))},
             {"type": "mrkdwn", "text": format!("*Directory*\n`{}`", escape(&view.facts.cwd))},
@@ -151,6 +152,7 @@ pub fn teams_card(view: &RequestView) -> Value {
         {"title": "Requester", "value": who(view)},
         {"title": "Directory", "value": view.facts.cwd},
         {"title": "Rules", "value": view.rules.join(", ")},
+        {"title": "Why", "value": view.descriptions.join(" ")},
         {"title": "Approvers", "value": approvers(view)},
         {"title": "Reason", "value": view.reason.as_deref().unwrap_or("(none given)")},
         {"title": "Expires", "value": view.expires_at},
@@ -289,6 +291,38 @@ impl Channels {
         } else {
             Err(value["error"].as_str().unwrap_or("not ok").to_owned())
         }
+    }
+
+    /// Opens the modal that asks a rejecting reviewer for a reason.
+    pub fn ask_reason(self: &Arc<Self>, trigger_id: String, request_id: String) {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let Some(slack) = &this.slack else { return };
+            let view = json!({
+                "type": "modal",
+                "callback_id": "gatekeep_reject",
+                "private_metadata": request_id,
+                "title": {"type": "plain_text", "text": "Reject request"},
+                "submit": {"type": "plain_text", "text": "Reject"},
+                "close": {"type": "plain_text", "text": "Cancel"},
+                "blocks": [{
+                    "type": "input",
+                    "block_id": "reason",
+                    "label": {"type": "plain_text", "text": "Why is it rejected?"},
+                    "element": {"type": "plain_text_input", "action_id": "text", "multiline": true},
+                }],
+            });
+            if let Err(error) = this
+                .slack_call(
+                    slack,
+                    "views.open",
+                    &json!({"trigger_id": trigger_id, "view": view}),
+                )
+                .await
+            {
+                eprintln!("gatekeep: slack views.open failed: {error}");
+            }
+        });
     }
 
     /// Answers a Slack user privately through the interaction's `response_url`.

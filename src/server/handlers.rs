@@ -159,6 +159,7 @@ pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
         agent: r.request.agent,
         agent_session: r.request.agent_session.clone(),
         rules: r.request.rules.clone(),
+        descriptions: r.request.descriptions.clone(),
         approvals: r.request.approvals.clone(),
         reason: r.request.reason.clone(),
         digest: r.request.digest.clone(),
@@ -653,7 +654,7 @@ pub async fn slack_interactions(
     State(state): State<Arc<AppState>>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
-) -> Result<StatusCode, Failure> {
+) -> Result<Response, Failure> {
     let Some(channels) = state.channels() else {
         return Err(fail(StatusCode::NOT_FOUND, "Slack is not configured"));
     };
@@ -679,40 +680,104 @@ pub async fn slack_interactions(
         .find(|(key, _)| key == "payload")
         .and_then(|(_, value)| serde_json::from_str::<Value>(&value).ok())
         .ok_or_else(|| fail(StatusCode::BAD_REQUEST, "no interaction payload"))?;
+    let slack_user = payload["user"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let response_url = payload["response_url"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let action = &payload["actions"][0];
-    let verdict = match action["action_id"].as_str() {
-        Some("gatekeep_approve") => Verdict::Approve,
-        Some("gatekeep_reject") => Verdict::Reject,
-        _ => return Ok(StatusCode::OK),
-    };
-    let id = action["value"].as_str().unwrap_or_default().to_owned();
-    let slack_user = payload["user"]["id"].as_str().unwrap_or_default();
     let tell = |text: String| {
         if !response_url.is_empty() {
             channels.ephemeral(response_url.clone(), text);
         }
     };
-    let Some(user) = state.identities().by_slack_id(slack_user).cloned() else {
+    let user = state.identities().by_slack_id(&slack_user).cloned();
+    let via = format!(
+        "via Slack by {}",
+        payload["user"]["username"].as_str().unwrap_or(&slack_user)
+    );
+    // The reason modal was submitted: reject with the reason.
+    if payload["type"] == "view_submission" && payload["view"]["callback_id"] == "gatekeep_reject" {
+        let id = payload["view"]["private_metadata"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let reason = payload["view"]["state"]["values"]["reason"]["text"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let error = match user {
+            None => Some(format!(
+                "Your Slack account ({slack_user}) is not linked to a gatekeep identity."
+            )),
+            Some(user) => {
+                let comment = Some(if reason.is_empty() {
+                    via
+                } else {
+                    format!("{reason} ({via})")
+                });
+                apply_review(
+                    &state,
+                    &user,
+                    &id,
+                    NewReview {
+                        verdict: Verdict::Reject,
+                        comment,
+                    },
+                )
+                .await
+                .err()
+                .map(|f| f.message())
+            }
+        };
+        return Ok(match error {
+            None => StatusCode::OK.into_response(),
+            Some(message) => {
+                Json(json!({"response_action": "errors", "errors": {"reason": message}}))
+                    .into_response()
+            }
+        });
+    }
+    let action = &payload["actions"][0];
+    let verdict = match action["action_id"].as_str() {
+        Some("gatekeep_approve") => Verdict::Approve,
+        Some("gatekeep_reject") => Verdict::Reject,
+        _ => return Ok(StatusCode::OK.into_response()),
+    };
+    let id = action["value"].as_str().unwrap_or_default().to_owned();
+    let Some(user) = user else {
         tell(format!(
             "Your Slack account ({slack_user}) is not linked to a gatekeep identity."
         ));
-        return Ok(StatusCode::OK);
+        return Ok(StatusCode::OK.into_response());
     };
-    let comment = Some(format!(
-        "via Slack by {}",
-        payload["user"]["username"].as_str().unwrap_or(slack_user)
-    ));
-    match apply_review(&state, &user, &id, NewReview { verdict, comment }).await {
+    if verdict == Verdict::Reject
+        && let Some(trigger) = payload["trigger_id"].as_str()
+    {
+        // Ask for a reason first; the modal's submission records the rejection.
+        channels.ask_reason(trigger.to_owned(), id);
+        return Ok(StatusCode::OK.into_response());
+    }
+    match apply_review(
+        &state,
+        &user,
+        &id,
+        NewReview {
+            verdict,
+            comment: Some(via),
+        },
+    )
+    .await
+    {
         Ok(request) => audit(
             &state,
             "slack_review",
             json!({"id": request.id, "reviewer": user.name, "slack_user": slack_user}),
         ),
-        Err(Failure(_, message, _)) => tell(format!("Not recorded: {message}")),
+        Err(failure) => tell(format!("Not recorded: {}", failure.message())),
     }
-    Ok(StatusCode::OK)
+    Ok(StatusCode::OK.into_response())
 }

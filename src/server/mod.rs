@@ -111,13 +111,14 @@ impl AppState {
     pub fn start_webhooks(self: &Arc<Self>, hooks: Vec<webhooks::Webhook>) {
         let state = Arc::downgrade(self);
         let outbox = webhooks::Outbox::start(hooks, move |hook, event, error| {
+            // Recorded first, then said: whoever reads the message finds the record.
+            if let Some(state) = state.upgrade() {
+                let _ = state.audit.append("webhook_failed", serde_json::json!({"url": hook.url, "event": event.kind, "delivery": event.id, "error": error}));
+            }
             eprintln!(
                 "gatekeep: webhook {} failed for {} ({}): {error}",
                 hook.url, event.kind, event.id
             );
-            if let Some(state) = state.upgrade() {
-                let _ = state.audit.append("webhook_failed", serde_json::json!({"url": hook.url, "event": event.kind, "delivery": event.id, "error": error}));
-            }
         });
         *self
             .outbox

@@ -234,6 +234,7 @@ pub async fn detail(
             ),
         ),
         ("Rules", view.rules.join(", ")),
+        ("Why", view.descriptions.join(" ")),
         (
             "Reason",
             view.reason

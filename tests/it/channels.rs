@@ -127,22 +127,27 @@ fn click(
         "message": {"ts": "1700000000.000100"},
         "response_url": format!("{respond}/respond"),
     });
+    send(service, &payload, timestamp, secret).0
+}
+
+/// Signs and sends any interaction payload; returns the status and body.
+fn send(service: &Service, payload: &Value, timestamp: i64, secret: &str) -> (u16, String) {
     let body: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("payload", &payload.to_string())
         .finish();
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("v0:{timestamp}:{body}").as_bytes());
     let signature = format!("v0={}", hex::encode(mac.finalize().into_bytes()));
-    crate::service::http()
+    let answer = crate::service::http()
         .post(format!("{}/v1/slack/interactions", service.url))
         .header("x-slack-request-timestamp", timestamp.to_string())
         .header("x-slack-signature", signature)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
         .send()
-        .unwrap()
-        .status()
-        .as_u16()
+        .unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.text().unwrap_or_default())
 }
 
 #[test]
@@ -298,4 +303,91 @@ fn slack_buttons_approve_a_waiting_run_and_the_message_is_updated() {
         "buttons are gone once decided"
     );
     wait_for(&teams_seen, "/teams-hook", 2);
+}
+
+#[test]
+fn slack_reject_asks_for_a_reason_in_a_modal() {
+    let env = TestEnv::new();
+    let (slack_api, seen) = stub();
+    let users: &[UserSpec<'static>] = &[
+        ("alice", &["reviewers"], true),
+        ("bob", &["reviewers"], true),
+    ];
+    let service = Service::start(
+        &env,
+        users,
+        &format!(
+            "slack: {{bot_token: xoxb-test, signing_secret: {SECRET}, api_base: \"{slack_api}\", channels: {{\"*\": C42}}}}"
+        ),
+    );
+    let text = std::fs::read_to_string(&service.config)
+        .unwrap()
+        .replace("{name: bob,", "{name: bob, slack_id: UBOB,");
+    std::fs::write(&service.config, text).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(service.pid()),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    service.log.wait_for("identities reloaded");
+    let policy = env.write("p.yaml", "version: 1\nrules:\n  - id: chat-rejected\n    description: Creating files in tests\n    decision: approve\n    match: {program: touch}\n");
+    let (mut run, lines) = service.run_in_background(
+        &env,
+        "alice",
+        &["--policy", policy.to_str().unwrap(), "--", "touch", "never"],
+    );
+    let id = request_id(&lines);
+    let posted = wait_for(&seen, "/chat.postMessage", 1)[0].json();
+    assert!(
+        posted["blocks"]
+            .to_string()
+            .contains("Creating files in tests"),
+        "the rule's description is shown"
+    );
+    let now = jiff::Timestamp::now().as_second();
+    let payload = json!({
+        "type": "block_actions", "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "user": {"id": "UBOB", "username": "bob"},
+        "actions": [{"action_id": "gatekeep_reject", "value": id, "type": "button"}],
+        "response_url": format!("{slack_api}/respond"),
+    });
+    assert_eq!(send(&service, &payload, now, SECRET).0, 200);
+    let modal = wait_for(&seen, "/views.open", 1)[0].json();
+    assert_eq!(
+        modal["trigger_id"],
+        "13345224609.738474920.8088930838d88f008e0"
+    );
+    assert_eq!(modal["view"]["type"], "modal");
+    assert_eq!(modal["view"]["private_metadata"], id.as_str());
+    assert_eq!(
+        service.status("alice", &id),
+        "pending",
+        "nothing is recorded before the reason"
+    );
+    let submission = json!({
+        "type": "view_submission",
+        "user": {"id": "UBOB", "username": "bob"},
+        "view": {"callback_id": "gatekeep_reject", "private_metadata": id, "state": {"values": {"reason": {"text": {"type": "plain_text_input", "value": "not during the freeze"}}}}},
+    });
+    assert_eq!(send(&service, &submission, now, SECRET).0, 200);
+    assert_eq!(run.wait().unwrap().code(), Some(121));
+    assert!(
+        lines.text().contains("not during the freeze"),
+        "{}",
+        lines.text()
+    );
+    let updated = wait_for(&seen, "/chat.update", 1)[0].json();
+    assert!(
+        updated["text"]
+            .as_str()
+            .unwrap()
+            .contains("Rejected by bob: not during the freeze")
+    );
+    // A second submission on a decided request shows an error in the modal.
+    let (status, body) = send(&service, &submission, now, SECRET);
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("response_action") && body.contains("rejected"),
+        "{body}"
+    );
 }
