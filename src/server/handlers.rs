@@ -553,25 +553,44 @@ async fn requester_action(
     Ok(request)
 }
 
-pub async fn cancel(
-    State(state): State<Arc<AppState>>,
-    Caller(user): Caller,
-    Path(id): Path<String>,
+/// A requester's own move on their request: `from` one status `to` another, recorded,
+/// announced and answered the same way for cancel and consume.
+async fn requester_move(
+    state: &AppState,
+    user: &User,
+    id: &str,
+    from: Status,
+    to: Status,
 ) -> Result<Json<RequestView>, Failure> {
     let _write = state.writes.lock().await;
-    let mut request = requester_action(&state, &user, &id).await?;
-    if request.status != Status::Pending {
+    let mut request = requester_action(state, user, id).await?;
+    if request.status != from {
         return Err(fail(
             StatusCode::CONFLICT,
             format!("request {id} is {}", request.status.as_str()),
         ));
     }
-    request.status = Status::Cancelled;
+    request.status = to;
+    if to == Status::Consumed {
+        request.consumed_at = Some(stamp(now()));
+    }
     state.store.update(&request)?;
-    audit(&state, "request_cancelled", json!({"id": id}));
-    state.notify("request.cancelled", &request);
+    audit(
+        state,
+        &format!("request_{}", to.as_str()),
+        json!({"id": id}),
+    );
+    state.notify(&format!("request.{}", to.as_str()), &request);
     state.changed();
-    Ok(Json(view(&state, &request)))
+    Ok(Json(view(state, &request)))
+}
+
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, Failure> {
+    requester_move(&state, &user, &id, Status::Pending, Status::Cancelled).await
 }
 
 pub async fn consume(
@@ -579,21 +598,7 @@ pub async fn consume(
     Caller(user): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, Failure> {
-    let _write = state.writes.lock().await;
-    let mut request = requester_action(&state, &user, &id).await?;
-    if request.status != Status::Approved {
-        return Err(fail(
-            StatusCode::CONFLICT,
-            format!("request {id} is {}", request.status.as_str()),
-        ));
-    }
-    request.status = Status::Consumed;
-    request.consumed_at = Some(stamp(now()));
-    state.store.update(&request)?;
-    audit(&state, "request_consumed", json!({"id": id}));
-    state.notify("request.consumed", &request);
-    state.changed();
-    Ok(Json(view(&state, &request)))
+    requester_move(&state, &user, &id, Status::Approved, Status::Consumed).await
 }
 
 #[derive(Deserialize)]

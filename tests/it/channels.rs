@@ -1,106 +1,23 @@
 //! Slack and Teams against a local HTTP endpoint that records what the service sends, the
 //! way those services document it.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-
 use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
 
 use crate::common::TestEnv;
-use crate::service::{Service, UserSpec, request_id};
+use crate::service::{Received, Seen, Service, UserSpec, endpoint, request_id, wait_for_calls};
 
-#[derive(Clone, Debug)]
-struct Received {
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Received {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
-    }
-}
-
-/// Answers every request with `{"ok":true,"channel":"C42","ts":"1700000000.000100"}`.
-fn stub() -> (String, Arc<Mutex<Vec<Received>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&seen);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let path = line
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or_default()
-                .to_owned();
-            let mut headers = Vec::new();
-            loop {
-                let mut header = String::new();
-                reader.read_line(&mut header).unwrap();
-                let header = header.trim_end();
-                if header.is_empty() {
-                    break;
-                }
-                let (name, value) = header.split_once(':').unwrap();
-                headers.push((name.trim().to_owned(), value.trim().to_owned()));
-            }
-            let length: usize = headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                .map_or(0, |h| h.1.parse().unwrap());
-            let mut body = vec![0u8; length];
-            reader.read_exact(&mut body).unwrap();
-            sink.lock().unwrap().push(Received {
-                path,
-                headers,
-                body,
-            });
-            let answer = r#"{"ok":true,"channel":"C42","ts":"1700000000.000100"}"#;
-            let _ = stream.write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}", answer.len()).as_bytes());
-        }
-    });
+/// A stand-in for Slack's Web API and Teams' webhooks.
+fn stub() -> (String, Seen) {
+    let (base, seen, _) = endpoint(
+        r#"{"ok":true,"channel":"C42","ts":"1700000000.000100"}"#,
+        false,
+    );
     (base, seen)
 }
 
-fn wait_for(seen: &Arc<Mutex<Vec<Received>>>, path: &str, count: usize) -> Vec<Received> {
-    for _ in 0..600 {
-        let found: Vec<Received> = seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| r.path == path)
-            .cloned()
-            .collect();
-        if found.len() >= count {
-            return found;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!(
-        "{path} was not called {count} times: {:?}",
-        seen.lock()
-            .unwrap()
-            .iter()
-            .map(|r| r.path.clone())
-            .collect::<Vec<_>>()
-    );
+fn wait_for(seen: &Seen, path: &str, count: usize) -> Vec<Received> {
+    wait_for_calls(seen, path, count)
 }
 
 const USERS: &[UserSpec<'static>] = &[

@@ -237,3 +237,115 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// One HTTP request a test endpoint received.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    }
+}
+
+/// Requests an [`endpoint`] has received.
+pub type Seen = Arc<Mutex<Vec<Received>>>;
+
+/// A local HTTP endpoint standing in for a third-party service: it records every request
+/// and answers 200 with `reply`. When `gated`, each answer waits for one message on the
+/// returned sender (a barrier to prove callers do not wait for it).
+pub fn endpoint(
+    reply: &'static str,
+    gated: bool,
+) -> (String, Seen, Option<std::sync::mpsc::Sender<()>>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Seen = Arc::default();
+    let sink = Arc::clone(&seen);
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            let mut headers = Vec::new();
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).is_err() {
+                    break;
+                }
+                let header = header.trim_end();
+                if header.is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = header.split_once(':') {
+                    headers.push((name.trim().to_owned(), value.trim().to_owned()));
+                }
+            }
+            let length: usize = headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                .map_or(0, |h| h.1.parse().unwrap_or(0));
+            let mut body = vec![0u8; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            sink.lock().unwrap().push(Received {
+                path,
+                headers,
+                body,
+            });
+            if gated && gate.recv().is_err() {
+                return;
+            }
+            let _ = stream.write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}", reply.len()).as_bytes());
+        }
+    });
+    (base, seen, gated.then_some(release))
+}
+
+/// Waits until `path` was called `count` times; the bound only guards against a hang.
+pub fn wait_for_calls(seen: &Seen, path: &str, count: usize) -> Vec<Received> {
+    for _ in 0..600 {
+        let found: Vec<Received> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect();
+        if found.len() >= count {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "{path} was not called {count} times: {:?}",
+        seen.lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.path.clone())
+            .collect::<Vec<_>>()
+    );
+}

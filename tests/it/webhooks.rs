@@ -1,74 +1,22 @@
 //! Webhooks against a local receiver that checks the documented format and can hold the
 //! service's delivery open (a barrier), proving the API does not wait for it.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
 use crate::common::TestEnv;
-use crate::service::{Service, UserSpec};
+use crate::service::{Seen, Service, UserSpec, endpoint};
 
-struct Delivery {
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Delivery {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
-    }
-}
-
-/// A receiver on 127.0.0.1:0. Each delivery waits for one message on the returned sender
-/// before it is answered 200.
-fn receiver() -> (String, Arc<Mutex<Vec<Delivery>>>, mpsc::Sender<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let (release, gate) = mpsc::channel::<()>();
-    let sink = Arc::clone(&seen);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            let mut headers = Vec::new();
-            loop {
-                let mut header = String::new();
-                reader.read_line(&mut header).unwrap();
-                let header = header.trim_end();
-                if header.is_empty() {
-                    break;
-                }
-                let (name, value) = header.split_once(':').unwrap();
-                headers.push((name.trim().to_owned(), value.trim().to_owned()));
-            }
-            let length: usize = headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                .unwrap()
-                .1
-                .parse()
-                .unwrap();
-            let mut body = vec![0u8; length];
-            reader.read_exact(&mut body).unwrap();
-            sink.lock().unwrap().push(Delivery { headers, body });
-            if gate.recv().is_err() {
-                return;
-            }
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-        }
-    });
-    (url, seen, release)
+/// A receiver on 127.0.0.1:0 whose every answer waits for one message on the sender.
+fn receiver() -> (String, Seen, mpsc::Sender<()>) {
+    let (base, seen, release) = endpoint("", true);
+    (
+        format!("{base}/hook"),
+        seen,
+        release.expect("a gated endpoint"),
+    )
 }
 
 const USERS: &[UserSpec<'static>] = &[("alice", &[], true), ("bob", &["reviewers"], true)];
