@@ -56,6 +56,14 @@ impl AuditLog {
         &self.path
     }
 
+    /// The chain id, from the first record of the current file (read without the lock:
+    /// that record never changes).
+    pub fn chain_id(&self) -> Option<String> {
+        first_record(&self.path)
+            .ok()
+            .and_then(|(_, chain_id)| chain_id)
+    }
+
     fn lock_path(&self) -> PathBuf {
         let mut name = self.path.file_name().unwrap_or_default().to_os_string();
         name.push(".lock");

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -129,7 +129,7 @@ impl Run<'_> {
             self.args.reason.as_deref(),
             &self.redactor,
         );
-        self.log.append("decision", fields).map_err(|e| {
+        let decided = self.log.append("decision", fields).map_err(|e| {
             UserError::new(format!("cannot write the audit log: {e}")).hint("the command was not run; fix the log path (--log, GATEKEEP_LOG) or its file system")
         })?;
         match evaluation.decision {
@@ -150,8 +150,8 @@ impl Run<'_> {
                 }
                 Ok(Exit::Denied)
             }
-            Decision::Approve => self.approve(&evaluation),
-            Decision::Allow if self.args.request.is_some() => self.approve(&evaluation),
+            Decision::Approve => self.approve(&evaluation, &decided),
+            Decision::Allow if self.args.request.is_some() => self.approve(&evaluation, &decided),
             Decision::Allow => self.execute(),
         }
     }
@@ -230,7 +230,7 @@ impl Run<'_> {
         Ok(Some((Arc::new(client), connection)))
     }
 
-    fn approve(&self, evaluation: &Evaluation) -> anyhow::Result<Exit> {
+    fn approve(&self, evaluation: &Evaluation, decided: &audit::Appended) -> anyhow::Result<Exit> {
         let rules: Vec<&str> = evaluation
             .approvals
             .iter()
@@ -308,7 +308,12 @@ impl Run<'_> {
             approvals: evaluation.approvals.clone(),
             reason: reason.as_deref().map(|r| self.redactor.text(r)),
             ttl_seconds: Some(timeout),
-            log_head: log_head(self.log.path()),
+            // The head is the decision record just written: no need to read the log again.
+            log_head: self.log.chain_id().map(|chain_id| LogHead {
+                chain_id,
+                seq: decided.seq,
+                hash: decided.hash.clone(),
+            }),
             digest: digest.clone(),
         };
         let created = loop {
@@ -504,14 +509,4 @@ impl Run<'_> {
         Err(UserError::new("a reason is required for this command")
             .hint("pass --reason TEXT (or set GATEKEEP_REASON)"))
     }
-}
-
-/// The local log's chain id and head, for the service's witness (none when it is broken).
-fn log_head(path: &Path) -> Option<LogHead> {
-    let head = audit::head(path).ok()?;
-    Some(LogHead {
-        chain_id: head.chain_id,
-        seq: head.seq,
-        hash: head.hash,
-    })
 }

@@ -307,8 +307,9 @@ pub struct WaitQuery {
     wait: Option<u64>,
 }
 
-async fn load(state: &AppState, id: &str) -> Result<StoredRequest, Failure> {
-    let _write = state.writes.lock().await;
+/// A request as it stands now: past its expiry it is marked expired (and saved) first.
+/// Callers hold `state.writes`.
+fn current(state: &AppState, id: &str) -> Result<StoredRequest, Failure> {
     let mut request = state
         .store
         .get(id)?
@@ -318,6 +319,11 @@ async fn load(state: &AppState, id: &str) -> Result<StoredRequest, Failure> {
         state.changed();
     }
     Ok(request)
+}
+
+async fn load(state: &AppState, id: &str) -> Result<StoredRequest, Failure> {
+    let _write = state.writes.lock().await;
+    current(state, id)
 }
 
 pub async fn show(
@@ -419,17 +425,9 @@ pub(super) async fn apply_review(
 ) -> Result<StoredRequest, Failure> {
     let state = state.as_ref();
     let _write = state.writes.lock().await;
-    let mut request = state
-        .store
-        .get(id)?
-        .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no request {id}")))?;
-    if expire(state, &mut request) {
-        state.store.update(&request)?;
-        state.changed();
-    }
+    let mut request = current(state, id)?;
     may_review(user, &request)?;
     if request.status != Status::Pending {
-        state.store.update(&request)?;
         return Err(fail(
             StatusCode::CONFLICT,
             format!("request {id} is {}", request.status.as_str()),
@@ -531,24 +529,13 @@ fn satisfied(state: &AppState, request: &StoredRequest) -> Option<Vec<SatisfiedA
     Some(all)
 }
 
-async fn requester_action(
-    state: &AppState,
-    user: &User,
-    id: &str,
-) -> Result<StoredRequest, Failure> {
-    let mut request = state
-        .store
-        .get(id)?
-        .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no request {id}")))?;
+fn requester_action(state: &AppState, user: &User, id: &str) -> Result<StoredRequest, Failure> {
+    let request = current(state, id)?;
     if request.requester != user.name {
         return Err(fail(
             StatusCode::FORBIDDEN,
             "only the requester may do this",
         ));
-    }
-    if expire(state, &mut request) {
-        state.store.update(&request)?;
-        state.changed();
     }
     Ok(request)
 }
@@ -563,7 +550,7 @@ async fn requester_move(
     to: Status,
 ) -> Result<Json<RequestView>, Failure> {
     let _write = state.writes.lock().await;
-    let mut request = requester_action(state, user, id).await?;
+    let mut request = requester_action(state, user, id)?;
     if request.status != from {
         return Err(fail(
             StatusCode::CONFLICT,

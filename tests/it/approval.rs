@@ -394,17 +394,9 @@ fn removed_tokens_stop_working_after_sighup() {
         .copied()
         .filter(|(name, _, _)| *name != "carol")
         .collect();
-    std::fs::write(
-        &service.config,
-        crate::service::config_text(&users, &service.tokens, "requests: {grant_lifetime: 5m}"),
-    )
-    .unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(service.pid()),
-        nix::sys::signal::Signal::SIGHUP,
-    )
-    .unwrap();
-    service.log.wait_for("identities reloaded");
+    service.reconfigure(|_| {
+        crate::service::config_text(&users, &service.tokens, "requests: {grant_lifetime: 5m}")
+    });
     let refused = service
         .as_user(&env, "carol")
         .args(["requests"])

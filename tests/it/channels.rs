@@ -77,17 +77,10 @@ fn slack_buttons_approve_a_waiting_run_and_the_message_is_updated() {
     );
     let service = Service::start(&env, USERS, &extra);
     // Link Slack ids: rewrite the users with slack_id and reload.
-    let text = std::fs::read_to_string(&service.config).unwrap();
-    let text = text
-        .replace("{name: alice,", "{name: alice, slack_id: UALICE,")
-        .replace("{name: bob,", "{name: bob, slack_id: UBOB,");
-    std::fs::write(&service.config, text).unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(service.pid()),
-        nix::sys::signal::Signal::SIGHUP,
-    )
-    .unwrap();
-    service.log.wait_for("identities reloaded");
+    service.reconfigure(|text| {
+        text.replace("{name: alice,", "{name: alice, slack_id: UALICE,")
+            .replace("{name: bob,", "{name: bob, slack_id: UBOB,")
+    });
     let policy = env.write("p.yaml", "version: 1\nrules:\n  - id: chat-approved\n    decision: approve\n    match: {program: touch}\n");
     let marker = env.root().join("from-slack");
     let (mut run, lines) = service.run_in_background(
@@ -237,16 +230,7 @@ fn slack_reject_asks_for_a_reason_in_a_modal() {
             "slack: {{bot_token: xoxb-test, signing_secret: {SECRET}, api_base: \"{slack_api}\", channels: {{\"*\": C42}}}}"
         ),
     );
-    let text = std::fs::read_to_string(&service.config)
-        .unwrap()
-        .replace("{name: bob,", "{name: bob, slack_id: UBOB,");
-    std::fs::write(&service.config, text).unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(service.pid()),
-        nix::sys::signal::Signal::SIGHUP,
-    )
-    .unwrap();
-    service.log.wait_for("identities reloaded");
+    service.reconfigure(|text| text.replace("{name: bob,", "{name: bob, slack_id: UBOB,"));
     let policy = env.write("p.yaml", "version: 1\nrules:\n  - id: chat-rejected\n    description: Creating files in tests\n    decision: approve\n    match: {program: touch}\n");
     let (mut run, lines) = service.run_in_background(
         &env,

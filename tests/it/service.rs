@@ -141,6 +141,19 @@ impl Service {
         drop(std::mem::replace(self, restarted));
     }
 
+    /// Rewrites the configuration file with `edit` and has the running service reload it
+    /// (SIGHUP), waiting until it has.
+    pub fn reconfigure(&self, edit: impl FnOnce(String) -> String) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        std::fs::write(&self.config, edit(text)).unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.pid()),
+            nix::sys::signal::Signal::SIGHUP,
+        )
+        .unwrap();
+        self.log.wait_for("identities reloaded");
+    }
+
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
     }

@@ -19,24 +19,14 @@ fn receiver() -> (String, Seen, mpsc::Sender<()>) {
     )
 }
 
-const USERS: &[UserSpec<'static>] = &[("alice", &[], true), ("bob", &["reviewers"], true)];
-
-#[test]
-fn events_are_signed_as_documented_and_never_block_the_api() {
-    let env = TestEnv::new();
-    let (url, seen, release) = receiver();
-    let service = Service::start(
-        &env,
-        USERS,
-        &format!("webhooks: [{{url: \"{url}\", secret: s3cret}}]"),
-    );
+/// `gatekeep run --no-wait` of a command that needs approval, as alice; the request id.
+fn file_request(env: &TestEnv, service: &Service) -> String {
     let policy = env.write(
         "p.yaml",
         "version: 1\nrules:\n  - id: hooked\n    decision: approve\n    match: {program: touch}\n",
     );
-    // The receiver holds the first delivery open; filing the request must still succeed.
     let output = service
-        .as_user(&env, "alice")
+        .as_user(env, "alice")
         .args(["run", "--no-wait", "--policy"])
         .arg(&policy)
         .args(["--", "touch", "x"])
@@ -48,7 +38,22 @@ fn events_are_signed_as_documented_and_never_block_the_api() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+const USERS: &[UserSpec<'static>] = &[("alice", &[], true), ("bob", &["reviewers"], true)];
+
+#[test]
+fn events_are_signed_as_documented_and_never_block_the_api() {
+    let env = TestEnv::new();
+    let (url, seen, release) = receiver();
+    let service = Service::start(
+        &env,
+        USERS,
+        &format!("webhooks: [{{url: \"{url}\", secret: s3cret}}]"),
+    );
+    // The receiver holds the first delivery open; filing the request must still succeed.
+    let id = file_request(&env, &service);
     let approve = service
         .as_user(&env, "bob")
         .args(["approve", &id])
@@ -135,23 +140,7 @@ fn failed_deliveries_are_retried_then_reported() {
             "webhooks: [{{url: \"{url}\", secret: x, attempts: 2, events: [request.created]}}]"
         ),
     );
-    let policy = env.write(
-        "p.yaml",
-        "version: 1\nrules:\n  - id: hooked\n    decision: approve\n    match: {program: touch}\n",
-    );
-    let output = service
-        .as_user(&env, "alice")
-        .args(["run", "--no-wait", "--policy"])
-        .arg(&policy)
-        .args(["--", "touch", "x"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(120),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    file_request(&env, &service);
     service.log.wait_for("failed for request.created");
     let audit = std::fs::read_to_string(service.data.join("audit.jsonl")).unwrap();
     assert!(audit.contains("\"event\":\"webhook_failed\""));
