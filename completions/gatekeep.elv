@@ -37,6 +37,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand logout 'Forget the stored token and pinned key'
             cand token 'Manage service tokens'
             cand log 'Read, verify and rotate the audit log'
+            cand hook 'Answer an AI agent''s PreToolUse hook (JSON on stdin and stdout; always exits 0)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -107,9 +108,12 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand --policy 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator''s /etc/gatekeep/policies always applies)'
             cand --reason 'Why the command is needed (shown to reviewers, recorded in the log)'
             cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
+            cand --agent-session 'The agent''s session id, shown to reviewers and recorded in the log'
+            cand --json-fd 'Write JSON events to this open file descriptor instead, which the command does not inherit (the channel a command cannot imitate)'
             cand --request 'Run under an already approved request (the command must be the one approved)'
             cand --token-file 'Read the approval service token from this file'
             cand --agent 'Treat the caller as an AI agent'
+            cand --json 'Write gatekeep''s own messages to stderr as JSON Lines events (docs/agents.md)'
             cand --no-wait 'File the approval request, print its id and exit 120 instead of waiting'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -315,6 +319,18 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         }
         &'gatekeep;log;help;help'= {
         }
+        &'gatekeep;hook'= {
+            cand --policy 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator''s /etc/gatekeep/policies always applies)'
+            cand --wait 'How long to wait for a reviewer before answering "deny, retry later" (default: `hook_wait` in the configuration, else 50s; keep it under the agent''s hook timeout)'
+            cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
+            cand --token-file 'Read the approval service token from this file'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'gatekeep;completions'= {
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -337,6 +353,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand logout 'Forget the stored token and pinned key'
             cand token 'Manage service tokens'
             cand log 'Read, verify and rotate the audit log'
+            cand hook 'Answer an AI agent''s PreToolUse hook (JSON on stdin and stdout; always exits 0)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -392,6 +409,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;help;log;rotate'= {
         }
         &'gatekeep;help;log;witness'= {
+        }
+        &'gatekeep;help;hook'= {
         }
         &'gatekeep;help;completions'= {
         }

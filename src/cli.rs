@@ -55,6 +55,8 @@ pub enum Command {
     /// Read, verify and rotate the audit log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Answer an AI agent's PreToolUse hook (JSON on stdin and stdout; always exits 0).
+    Hook(commands::hook::Args),
     /// Print a shell completion script.
     Completions(commands::completions::Args),
 }
@@ -116,6 +118,12 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
+            // A hook that cannot even parse its arguments must still say no.
+            let words: Vec<String> = std::env::args().skip(1).take(2).collect();
+            if words.first().map(String::as_str) == Some("hook") && error.use_stderr() {
+                commands::hook::usage_error(words.get(1).map(String::as_str), &error.to_string());
+                return Exit::Success.into();
+            }
             let _ = error.print();
             return if error.use_stderr() {
                 Exit::Error.into()
@@ -157,6 +165,7 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Log(LogCommand::Show(args)) => commands::log_show::run(args, env),
         Command::Log(LogCommand::Rotate(args)) => commands::log_rotate::run(args, env),
         Command::Log(LogCommand::Witness(args)) => commands::log_witness::run(args, env),
+        Command::Hook(args) => commands::hook::run(args, env),
         Command::Completions(args) => commands::completions::run(args),
     }
 }

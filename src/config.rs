@@ -36,7 +36,8 @@ impl Config {
             Err(e) => {
                 return Err(
                     UserError::new(format!("cannot read {}: {e}", path.display()))
-                        .hint("fix the file's permissions or point GATEKEEP_CONFIG elsewhere"),
+                        .hint("fix the file's permissions or point GATEKEEP_CONFIG elsewhere")
+                        .kind("config_invalid"),
                 );
             }
         };
@@ -49,6 +50,7 @@ impl Config {
             };
             UserError::new(format!("{}{at}: {message}", path.display()))
                 .hint("see docs/config.md for the keys")
+                .kind("config_invalid")
         })?;
         for pattern in &config.redact {
             regex::Regex::new(pattern).map_err(|_| {
@@ -57,11 +59,13 @@ impl Config {
                     path.display()
                 ))
                 .hint("redact entries are regular expressions")
+                .kind("config_invalid")
             })?;
         }
         if let Some(wait) = &config.hook_wait {
-            crate::policy::parse_duration(wait)
-                .map_err(|m| UserError::new(format!("{}: hook_wait: {m}", path.display())))?;
+            crate::policy::parse_duration(wait).map_err(|m| {
+                UserError::new(format!("{}: hook_wait: {m}", path.display())).kind("config_invalid")
+            })?;
         }
         Ok(config)
     }

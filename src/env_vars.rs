@@ -7,6 +7,11 @@ pub const GATEKEEP_POLICY: &str = "GATEKEEP_POLICY";
 pub const GATEKEEP_CONFIG: &str = "GATEKEEP_CONFIG";
 /// Marks the caller as an AI agent (any value but empty or `0`).
 pub const GATEKEEP_AGENT: &str = "GATEKEEP_AGENT";
+/// The agent's session id for `run` (default: the agent's own variable, see
+/// [`AGENT_SESSION_VARS`]).
+pub const GATEKEEP_AGENT_SESSION: &str = "GATEKEEP_AGENT_SESSION";
+/// When set to 1 (or `true`), `run` writes JSON Lines events instead of messages.
+pub const GATEKEEP_JSON: &str = "GATEKEEP_JSON";
 /// Path of the audit log.
 pub const GATEKEEP_LOG: &str = "GATEKEEP_LOG";
 /// Base URL of the approval service.
@@ -24,6 +29,9 @@ pub const GATEKEEP_BLESS: &str = "GATEKEEP_BLESS";
 /// Debug builds only: the administrator's policy directory, so tests need not touch `/etc`.
 /// Release builds ignore it, so a user can never switch the administrator's policies off.
 pub const GATEKEEP_TEST_ADMIN_POLICY_DIR: &str = "GATEKEEP_TEST_ADMIN_POLICY_DIR";
+/// Debug builds only: makes `gatekeep hook` panic, to test that a panic still answers
+/// `deny`. Release builds ignore it.
+pub const GATEKEEP_TEST_PANIC: &str = "GATEKEEP_TEST_PANIC";
 /// Log filter for diagnostics on stderr (`tracing` syntax, e.g. `gatekeep=debug`).
 pub const RUST_LOG: &str = "RUST_LOG";
 /// Disables colour when set to anything.
@@ -42,13 +50,19 @@ pub const AGENT_MARKERS: &[&str] = &[
     "GEMINI_CLI",
     "CURSOR_AGENT",
     "AIDER_MODEL",
+    "CODEX_THREAD_ID",
 ];
+
+/// Variables in which agents expose their session id to the commands they run.
+pub const AGENT_SESSION_VARS: &[&str] = &["CLAUDE_CODE_SESSION_ID", "CODEX_THREAD_ID"];
 
 /// Every variable above, for the documentation check.
 pub const ALL: &[&str] = &[
     GATEKEEP_POLICY,
     GATEKEEP_CONFIG,
     GATEKEEP_AGENT,
+    GATEKEEP_AGENT_SESSION,
+    GATEKEEP_JSON,
     GATEKEEP_LOG,
     GATEKEEP_REASON,
     GATEKEEP_SERVER,
@@ -57,6 +71,7 @@ pub const ALL: &[&str] = &[
     GATEKEEP_CA_CERT,
     GATEKEEP_BLESS,
     GATEKEEP_TEST_ADMIN_POLICY_DIR,
+    GATEKEEP_TEST_PANIC,
     RUST_LOG,
     NO_COLOR,
     XDG_CONFIG_HOME,

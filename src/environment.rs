@@ -58,6 +58,13 @@ impl Environment {
             .find(|m| self.get(m).is_some_and(|v| v != "0"))
     }
 
+    /// The session id an agent exposes to the commands it runs, if any.
+    pub fn agent_session(&self) -> Option<&str> {
+        env_vars::AGENT_SESSION_VARS
+            .iter()
+            .find_map(|name| self.get(name))
+    }
+
     /// The evaluation context of this process.
     pub fn context(&self, agent_flag: bool) -> Context {
         Context {

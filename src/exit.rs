@@ -61,6 +61,8 @@ pub struct UserError {
     pub message: String,
     pub hint: Option<String>,
     pub exit: Exit,
+    /// A stable name for the kind of failure, for programs (`error` events in JSON mode).
+    pub kind: &'static str,
 }
 
 impl UserError {
@@ -70,7 +72,22 @@ impl UserError {
             message: message.into(),
             hint: None,
             exit: Exit::Error,
+            kind: "error",
         }
+    }
+
+    /// Names the kind of failure (see docs/agents.md for the list).
+    #[must_use]
+    pub fn kind(mut self, kind: &'static str) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Sets the exit status.
+    #[must_use]
+    pub fn exit(mut self, exit: Exit) -> Self {
+        self.exit = exit;
+        self
     }
 
     /// Adds a hint line.

@@ -12,6 +12,7 @@ pub mod config;
 pub mod decide;
 pub mod env_vars;
 pub mod environment;
+pub mod events;
 pub mod exit;
 pub mod paths;
 pub mod policy;

@@ -126,6 +126,7 @@ impl Connection {
                             "cannot read the token file {}: {e}",
                             path.display()
                         ))
+                        .kind("no_service")
                     })?
                     .trim()
                     .to_owned(),
@@ -147,6 +148,7 @@ impl Connection {
                     .ok_or_else(|| {
                         UserError::new(format!("no token for the approval service {server}"))
                             .hint("set GATEKEEP_TOKEN, pass --token-file, or run `gatekeep login`")
+                            .kind("no_service")
                     })?;
                 let public_key = env
                     .get(env_vars::GATEKEEP_SERVER_KEY)
@@ -174,7 +176,8 @@ impl Connection {
                 "refusing to talk to {} over plain http",
                 connection.server
             ))
-            .hint("use an https:// URL; http:// is only accepted for loopback addresses"));
+            .hint("use an https:// URL; http:// is only accepted for loopback addresses")
+            .kind("no_service"));
         }
         Ok(Some(connection))
     }

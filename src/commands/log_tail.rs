@@ -141,6 +141,14 @@ impl Args {
                 };
                 format!("{user}  {how}  {argv}")
             }
+            "hook" => {
+                let answer = record.str("answer").unwrap_or("-");
+                let session = record
+                    .str("agent_session")
+                    .map(|s| format!(" session {s}"))
+                    .unwrap_or_default();
+                format!("{user}  hook answered {answer}{session}  {argv}")
+            }
             event if event.starts_with("approval_") => {
                 let id = record.str("request_id").unwrap_or("-");
                 let reviewers = Some(joined(record, "reviewers", ","))

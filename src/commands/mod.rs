@@ -3,6 +3,7 @@
 pub mod approve;
 pub mod check;
 pub mod completions;
+pub mod hook;
 pub mod log_rotate;
 pub mod log_show;
 pub mod log_tail;
@@ -12,6 +13,7 @@ pub mod login;
 pub mod policy_lint;
 pub mod policy_list;
 pub mod policy_test;
+pub mod request;
 pub mod requests;
 pub mod review;
 pub mod run;

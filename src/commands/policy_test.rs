@@ -7,7 +7,7 @@ use crate::environment::Environment;
 use crate::exit::Exit;
 use crate::paths::Paths;
 use crate::policy::SourceSet;
-use crate::policy::{self, Context};
+use crate::policy::{self, Context, ToolCall};
 use crate::shell::{NoResolve, analyze_script};
 
 #[derive(Debug, clap::Args)]
@@ -50,7 +50,12 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let (mut passed, mut failed) = (0usize, 0usize);
     for rule in policy.rules() {
         for (example, expected, origin) in &rule.tests {
-            let evaluation = policy.evaluate(&analyze_script(example, &NoResolve), &ctx);
+            let evaluation = match ToolCall::parse(example) {
+                Ok(call) if rule.is_tool_rule() => {
+                    policy.evaluate_tool(&call.tool_name, &call.tool_input, &ctx)
+                }
+                _ => policy.evaluate(&analyze_script(example, &NoResolve), &ctx),
+            };
             let exact = evaluation
                 .hits
                 .iter()

@@ -1,4 +1,7 @@
 //! `gatekeep run`: decide, record, then run the command, refuse it, or wait for approval.
+//!
+//! People read plain messages on stderr; with `--json` or `--json-fd` programs read the
+//! events of [`crate::events`] instead, and nothing else from gatekeep.
 
 use std::io::IsTerminal;
 use std::os::unix::fs::MetadataExt;
@@ -8,17 +11,18 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
-use crate::approval::{CommandFacts, LogHead, NewRequest, RequestView, Status, verify_grant};
+use crate::approval::{RequestView, Status, Verdict, verify_grant};
 use crate::audit::{self, AuditLog, records};
-use crate::child::{self, SpawnError};
+use crate::child;
 use crate::cli::PolicyArgs;
-use crate::client::{ApiClient, ClientError, Connection, Outcome, wait_for_decision};
+use crate::client::{ApiClient, ClientError, Outcome, wait_for_decision};
+use crate::commands::request::{self, Filing};
 use crate::config::Config;
 use crate::decide::Decider;
 use crate::env_vars;
 use crate::environment::Environment;
+use crate::events::Events;
 use crate::exit::{Exit, UserError};
 use crate::paths::Paths;
 use crate::policy::{Decision, Evaluation};
@@ -38,6 +42,16 @@ pub struct Args {
     /// Treat the caller as an AI agent.
     #[arg(long)]
     pub agent: bool,
+    /// The agent's session id, shown to reviewers and recorded in the log.
+    #[arg(long, value_name = "ID", env = env_vars::GATEKEEP_AGENT_SESSION)]
+    pub agent_session: Option<String>,
+    /// Write gatekeep's own messages to stderr as JSON Lines events (docs/agents.md).
+    #[arg(long, env = env_vars::GATEKEEP_JSON)]
+    pub json: bool,
+    /// Write JSON events to this open file descriptor instead, which the command does not
+    /// inherit (the channel a command cannot imitate).
+    #[arg(long, value_name = "FD")]
+    pub json_fd: Option<i32>,
     /// File the approval request, print its id and exit 120 instead of waiting.
     #[arg(long, conflicts_with = "request")]
     pub no_wait: bool,
@@ -52,10 +66,6 @@ pub struct Args {
     pub command: Vec<String>,
 }
 
-fn say(message: &str) {
-    eprintln!("gatekeep: {message}");
-}
-
 /// Everything one run needs once the decision is made.
 struct Run<'a> {
     args: &'a Args,
@@ -65,14 +75,38 @@ struct Run<'a> {
     redactor: Redactor,
     log: AuditLog,
     run_id: String,
+    events: &'a Events,
+    agent_session: Option<String>,
 }
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
+    let run_id = uuid::Uuid::now_v7().to_string();
+    // The descriptor is adopted before gatekeep opens anything of its own.
+    let events = match args.json_fd {
+        Some(fd) => Events::on_fd(fd, &run_id)?,
+        None if args.json => Events::on_stderr(&run_id),
+        None => Events::off(&run_id),
+    };
+    match start(&args, env, &events, run_id) {
+        Err(error) if events.enabled() => {
+            let error = match error.downcast::<UserError>() {
+                Ok(error) => error,
+                Err(other) => UserError::new(format!("{other:#}")),
+            };
+            events.error(&error);
+            Ok(error.exit)
+        }
+        other => other,
+    }
+}
+
+fn start(args: &Args, env: &Environment, events: &Events, run_id: String) -> anyhow::Result<Exit> {
     let paths = Paths::from_env(env);
     let config = Config::load(&paths.config_file)?;
     let decider = Decider::new(env, &args.policy.policies, args.agent)?;
-    let redactor = Redactor::new(&config.redact)
-        .map_err(|e| UserError::new(format!("invalid redact pattern: {e}")))?;
+    let redactor = Redactor::new(&config.redact).map_err(|e| {
+        UserError::new(format!("invalid redact pattern: {e}")).kind("config_invalid")
+    })?;
     let log_path = paths.audit_log(args.log.as_deref(), env, config.log.as_deref());
     let log = AuditLog::new(
         log_path,
@@ -80,23 +114,42 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         decider.context.host.clone(),
         decider.context.user.clone(),
     );
+    let agent_session = args
+        .agent_session
+        .clone()
+        .or_else(|| env.agent_session().map(str::to_owned));
     let run = Run {
-        args: &args,
+        args,
         env,
         config,
         decider,
         redactor,
         log,
-        run_id: uuid::Uuid::now_v7().to_string(),
+        run_id,
+        events,
+        agent_session,
     };
     run.go()
 }
 
 impl Run<'_> {
+    /// A message for people; programs get events instead.
+    fn say(&self, message: &str) {
+        if !self.events.enabled() {
+            eprintln!("gatekeep: {message}");
+        }
+    }
+
+    /// A problem that does not stop the run.
+    fn warn(&self, message: &str) {
+        self.say(&format!("warning: {message}"));
+        self.events.emit("warning", json!({"message": message}));
+    }
+
     fn record(&self, event: &str, mut fields: serde_json::Value) {
         fields["run_id"] = json!(self.run_id);
         if let Err(error) = self.log.append(event, fields) {
-            say(&format!("warning: cannot record {event}: {error}"));
+            self.warn(&format!("cannot record {event}: {error}"));
         }
     }
 
@@ -119,7 +172,7 @@ impl Run<'_> {
                 })
                 .flatten(),
         };
-        let fields = records::decision(
+        let mut fields = records::decision(
             &self.run_id,
             &self.args.command,
             &evaluation,
@@ -129,9 +182,26 @@ impl Run<'_> {
             self.args.reason.as_deref(),
             &self.redactor,
         );
+        fields["agent_session"] =
+            json!(self.agent_session.as_deref().map(|s| self.redactor.text(s)));
         let decided = self.log.append("decision", fields).map_err(|e| {
-            UserError::new(format!("cannot write the audit log: {e}")).hint("the command was not run; fix the log path (--log, GATEKEEP_LOG) or its file system")
+            UserError::new(format!("cannot write the audit log: {e}"))
+                .hint("the command was not run; fix the log path (--log, GATEKEEP_LOG) or its file system")
+                .kind("log_unwritable")
         })?;
+        self.events.emit(
+            "decision",
+            json!({
+                "decision": evaluation.decision,
+                "argv": self.redactor.argv(&self.args.command),
+                "rules": evaluation.hits.iter().map(|h| json!({
+                    "id": h.rule, "decision": h.decision, "description": h.description, "unprovable": h.unprovable,
+                })).collect::<Vec<_>>(),
+                "opaque": evaluation.opaque.iter().map(|o| self.redactor.text(o)).collect::<Vec<_>>(),
+                "agent": ctx.agent,
+                "agent_session": self.agent_session.as_deref().map(|s| self.redactor.text(s)),
+            }),
+        );
         match evaluation.decision {
             Decision::Deny => {
                 for hit in evaluation
@@ -139,14 +209,14 @@ impl Run<'_> {
                     .iter()
                     .filter(|h| h.decision == Decision::Deny)
                 {
-                    say(&format!(
+                    self.say(&format!(
                         "denied by rule {}: {}",
                         hit.rule,
                         hit.description.as_deref().unwrap_or("no description")
                     ));
                 }
                 if evaluation.hits.iter().all(|h| h.decision != Decision::Deny) {
-                    say("denied by policy");
+                    self.say("denied by policy");
                 }
                 Ok(Exit::Denied)
             }
@@ -156,121 +226,73 @@ impl Run<'_> {
         }
     }
 
-    fn program(&self) -> Result<PathBuf, (Exit, String)> {
-        let cwd = PathBuf::from(&self.decider.context.cwd);
-        child::resolve(&self.args.command[0], self.env.get("PATH"), &cwd).map_err(|error| {
-            let exit = if matches!(error, SpawnError::NotFound(_)) {
-                Exit::NotFound
-            } else {
-                Exit::Error
-            };
-            (exit, error.to_string())
-        })
+    /// Records why a command could not start and ends the run with `error`'s status.
+    fn not_started(&self, error: UserError) -> anyhow::Result<Exit> {
+        self.record(
+            "exit",
+            records::failed(&self.run_id, error.exit.code(), &error.message),
+        );
+        Err(error.into())
     }
 
     /// Runs the command and records how it ended.
     fn execute(&self) -> anyhow::Result<Exit> {
-        let program = match self.program() {
-            Ok(program) => program,
-            Err((exit, message)) => {
-                self.record("exit", records::failed(&self.run_id, exit.code(), &message));
-                say(&message);
-                return Ok(exit);
-            }
-        };
+        let program =
+            match request::program(&self.args.command, self.env, &self.decider.context.cwd) {
+                Ok(program) => program,
+                Err(error) => return self.not_started(error),
+            };
         let mut exec_logged = Ok(());
         let ended = child::run(&program, &self.args.command, |pid| {
             exec_logged = self
                 .log
                 .append("exec", records::exec(&self.run_id, pid))
                 .map(|_| ());
+            self.events.emit("exec", json!({"pid": pid}));
         });
         if let Err(error) = exec_logged {
-            say(&format!("warning: cannot record the exec: {error}"));
+            self.warn(&format!("cannot record the exec: {error}"));
         }
         let ended = match ended {
             Ok(ended) => ended,
             Err(error) => {
-                self.record(
-                    "exit",
-                    records::failed(&self.run_id, Exit::Error.code(), &error.to_string()),
-                );
-                return Err(UserError::new(error.to_string()).into());
+                return self.not_started(UserError::new(error.to_string()).kind("exec_failed"));
             }
         };
         self.record("exit", records::exit(&self.run_id, &ended));
+        self.events.emit(
+            "exit",
+            json!({"code": ended.code, "signal": ended.signal, "duration_ms": ended.duration_ms, "status": ended.status()}),
+        );
         Ok(Exit::Child(ended.status()))
     }
 
-    /// The facts a reviewer sees, and their digest.
-    fn facts(&self) -> Result<CommandFacts, (Exit, String)> {
-        let program = self.program()?;
-        let bytes = std::fs::read(&program).map_err(|e| {
-            (
-                Exit::Error,
-                format!("cannot read {}: {e}", program.display()),
-            )
-        })?;
-        Ok(CommandFacts {
-            argv: self.redactor.argv(&self.args.command),
-            cwd: self.decider.context.cwd.clone(),
-            resolved_path: program.display().to_string(),
-            binary_sha256: hex::encode(Sha256::digest(&bytes)),
-        })
-    }
-
-    fn connect(&self) -> Result<Option<(Arc<ApiClient>, Connection)>, UserError> {
-        let Some(connection) =
-            Connection::discover(self.env, &self.config, self.args.token_file.as_deref())?
-        else {
-            return Ok(None);
-        };
-        let client = ApiClient::new(&connection.server, &connection.token)
-            .map_err(|e| UserError::new(e.to_string()))?;
-        Ok(Some((Arc::new(client), connection)))
-    }
-
     fn approve(&self, evaluation: &Evaluation, decided: &audit::Appended) -> anyhow::Result<Exit> {
-        let rules: Vec<&str> = evaluation
-            .approvals
-            .iter()
-            .map(|a| a.rule.as_str())
-            .collect();
-        let Some((client, connection)) = self.connect()? else {
-            let mut error = UserError::new(format!("approval required (rule {}) but no approval service is configured", rules.join(", ")))
-                .hint("set GATEKEEP_SERVER and GATEKEEP_TOKEN, run `gatekeep login`, or start `gatekeep serve --dev`");
-            if !evaluation.opaque.is_empty() {
-                error = error.hint(format!("cannot analyse: {}", evaluation.opaque.join("; ")));
-            }
-            return Err(error.into());
+        let Some((client, connection)) =
+            request::connect(self.env, &self.config, self.args.token_file.as_deref())?
+        else {
+            return Err(request::no_service(evaluation).into());
         };
         if connection.source == "development server" {
-            say(&format!(
+            self.say(&format!(
                 "using the development server at {}",
                 connection.server
             ));
         }
-        let facts = match self.facts() {
+        let facts = match request::command_facts(
+            &self.args.command,
+            self.env,
+            &self.decider.context.cwd,
+            &self.redactor,
+        ) {
             Ok(facts) => facts,
-            Err((exit, message)) => {
-                self.record("exit", records::failed(&self.run_id, exit.code(), &message));
-                say(&message);
-                return Ok(exit);
-            }
+            Err(error) => return self.not_started(error),
         };
         let digest = facts.digest();
-        let public_key = match &connection.public_key {
-            Some(key) => key.clone(),
-            None => {
-                let key = client
-                    .public_key()
-                    .map_err(|e| UserError::new(e.to_string()))?;
-                say(
-                    "warning: the service key is not pinned (run `gatekeep login`); trusting the key the service sends",
-                );
-                key
-            }
-        };
+        let (public_key, pinned) = request::public_key(&client, &connection)?;
+        if !pinned {
+            self.warn("the service key is not pinned (run `gatekeep login`); trusting the key the service sends");
+        }
         if let Some(id) = &self.args.request {
             return self.under_request(&client, id, &digest, &public_key, evaluation);
         }
@@ -280,75 +302,61 @@ impl Run<'_> {
             signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted));
         let timeout = evaluation.timeout_seconds.unwrap_or(900);
         let deadline = Instant::now() + Duration::from_secs(timeout);
-        let request = NewRequest {
-            argv: facts.argv.clone(),
-            cwd: facts.cwd.clone(),
-            resolved_path: facts.resolved_path.clone(),
-            binary_sha256: facts.binary_sha256.clone(),
-            host: self.decider.context.host.clone(),
-            user: self.decider.context.user.clone(),
-            agent: self.decider.context.agent,
-            agent_session: None,
-            rules: evaluation
-                .approvals
-                .iter()
-                .map(|a| a.rule.clone())
-                .collect(),
-            descriptions: {
-                let mut seen: Vec<String> = Vec::new();
-                for hit in &evaluation.hits {
-                    if let Some(text) = &hit.description
-                        && !seen.contains(text)
-                    {
-                        seen.push(text.clone());
-                    }
-                }
-                seen
+        let new = request::new_request(
+            &facts,
+            Filing {
+                ctx: &self.decider.context,
+                evaluation,
+                reason,
+                agent_session: self.agent_session.clone(),
+                log: &self.log,
+                decided,
             },
-            approvals: evaluation.approvals.clone(),
-            reason: reason.as_deref().map(|r| self.redactor.text(r)),
-            ttl_seconds: Some(timeout),
-            // The head is the decision record just written: no need to read the log again.
-            log_head: self.log.chain_id().map(|chain_id| LogHead {
-                chain_id,
-                seq: decided.seq,
-                hash: decided.hash.clone(),
-            }),
-            digest: digest.clone(),
-        };
+            &self.redactor,
+        );
         let created = loop {
-            match client.create(&request) {
+            match client.create(&new) {
                 Ok(created) => break created,
                 Err(ClientError::Unreachable(error)) if Instant::now() < deadline => {
-                    say(&format!("{error}; retrying"));
+                    self.warn(&format!("{error}; retrying"));
                     std::thread::sleep(Duration::from_millis(500));
                     if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
                         self.record(
                             "approval_cancelled",
                             json!({"error": "interrupted before the request was filed"}),
                         );
+                        self.events.emit("cancelled", json!({"request_id": null}));
                         return Ok(Exit::Cancelled);
                     }
                 }
                 Err(ClientError::Unreachable(error)) => {
                     self.record("approval_expired", json!({"error": error}));
-                    say(&format!(
+                    self.say(&format!(
                         "approval service unreachable until the timeout: {error}"
                     ));
+                    self.events
+                        .emit("expired", json!({"request_id": null, "error": error}));
                     return Ok(Exit::Expired);
                 }
                 Err(error) => {
                     return Err(UserError::new(format!(
                         "the approval service refused the request: {error}"
                     ))
+                    .kind("service_refused")
                     .into());
                 }
             }
         };
         self.record("approval_requested", json!({"request_id": created.id, "digest": digest, "approvals": evaluation.approvals, "expires_at": created.expires_at, "review_url": created.review_url}));
+        self.events.emit(
+            "pending",
+            json!({"request_id": created.id, "review_url": created.review_url, "approvers": evaluation.approvals, "expires_at": created.expires_at}),
+        );
         if self.args.no_wait {
-            println!("{}", created.id);
-            say(&format!(
+            if !self.events.enabled() {
+                println!("{}", created.id);
+            }
+            self.say(&format!(
                 "approval requested: {} ({})",
                 created.id, created.review_url
             ));
@@ -359,16 +367,22 @@ impl Run<'_> {
             .iter()
             .map(|a| format!("{} of {}", a.quorum, a.approvers.join(" or ")))
             .collect();
-        let waiting = Waiting::start(
-            &created.id,
-            &created.review_url,
-            &approvers.join("; "),
-            std::io::stderr().is_terminal(),
-        );
-        let outcome = wait_for_decision(&client, &created.id, deadline, &interrupted, &mut |p| {
-            waiting.progress(p)
+        let waiting = (!self.events.enabled()).then(|| {
+            Waiting::start(
+                &created.id,
+                &created.review_url,
+                &approvers.join("; "),
+                std::io::stderr().is_terminal(),
+            )
         });
-        waiting.finish();
+        let outcome = wait_for_decision(&client, &created.id, deadline, &interrupted, &mut |p| {
+            if let Some(waiting) = &waiting {
+                waiting.progress(p);
+            }
+        });
+        if let Some(waiting) = &waiting {
+            waiting.finish();
+        }
         match outcome {
             Outcome::Decided(view) if view.status == Status::Approved => {
                 self.consume_and_run(&client, &view, &digest, &public_key, evaluation)
@@ -376,7 +390,9 @@ impl Run<'_> {
             Outcome::Decided(view) => Ok(self.refused(&view)),
             Outcome::TimedOut => {
                 self.record("approval_expired", json!({"request_id": created.id}));
-                say(&format!("no decision on {} before the timeout", created.id));
+                self.say(&format!("no decision on {} before the timeout", created.id));
+                self.events
+                    .emit("expired", json!({"request_id": created.id}));
                 Ok(Exit::Expired)
             }
             Outcome::Interrupted => {
@@ -385,35 +401,41 @@ impl Run<'_> {
                     "approval_cancelled",
                     json!({"request_id": created.id, "cancelled": cancelled.is_ok()}),
                 );
-                say(&format!("cancelled request {}", created.id));
+                self.say(&format!("cancelled request {}", created.id));
+                self.events
+                    .emit("cancelled", json!({"request_id": created.id}));
                 Ok(Exit::Cancelled)
             }
-            Outcome::Failed(error) => {
-                Err(UserError::new(format!("waiting for {} failed: {error}", created.id)).into())
-            }
+            Outcome::Failed(error) => Err(UserError::new(format!(
+                "waiting for {} failed: {error}",
+                created.id
+            ))
+            .kind("service_refused")
+            .into()),
         }
     }
 
     /// Reports a request that ended without approval, and picks the exit code.
     fn refused(&self, view: &RequestView) -> Exit {
-        let exit = match view.status {
-            Status::Rejected => Exit::Rejected,
-            Status::Cancelled => Exit::Cancelled,
-            _ => Exit::Expired,
-        };
-        let event = match view.status {
-            Status::Rejected => "approval_rejected",
-            Status::Cancelled => "approval_cancelled",
-            _ => "approval_expired",
+        let (exit, record, event) = match view.status {
+            Status::Rejected => (Exit::Rejected, "approval_rejected", "rejected"),
+            Status::Cancelled => (Exit::Cancelled, "approval_cancelled", "cancelled"),
+            _ => (Exit::Expired, "approval_expired", "expired"),
         };
         self.record(
-            event,
+            record,
             json!({"request_id": view.id, "status": view.status, "reviews": view.reviews}),
         );
-        say(&format!("request {} {}", view.id, view.status.as_str()));
+        self.say(&format!("request {} {}", view.id, view.status.as_str()));
         for line in verdicts(view) {
-            say(&format!("  {line}"));
+            self.say(&format!("  {line}"));
         }
+        let mut fields = json!({"request_id": view.id, "status": view.status});
+        if let Some(rejection) = view.reviews.iter().find(|r| r.verdict == Verdict::Reject) {
+            fields["reviewer"] = json!(rejection.reviewer);
+            fields["comment"] = json!(rejection.comment);
+        }
+        self.events.emit(event, fields);
         exit
     }
 
@@ -430,6 +452,7 @@ impl Run<'_> {
                 "request {} is approved but carries no grant",
                 view.id
             ))
+            .kind("grant_refused")
             .into());
         };
         if let Err(error) = verify_grant(grant, public_key, &view.id, digest, &evaluation.approvals)
@@ -441,28 +464,33 @@ impl Run<'_> {
             return Err(
                 UserError::new(format!("refusing the grant for {}: {error}", view.id))
                     .hint("the command was not run")
+                    .kind("grant_refused")
                     .into(),
             );
         }
-        match client.consume(&view.id) {
-            Ok(_) => {}
-            Err(error) => {
-                self.record(
-                    "approval_refused",
+        if let Err(error) = client.consume(&view.id) {
+            self.record(
+                "approval_refused",
+                json!({"request_id": view.id, "error": error.to_string()}),
+            );
+            let message = format!("cannot use the approval of {}: {error}", view.id);
+            if error.status() == Some(409) {
+                self.say(&message);
+                self.events.emit(
+                    "expired",
                     json!({"request_id": view.id, "error": error.to_string()}),
                 );
-                let exit = if error.status() == Some(409) {
-                    Exit::Expired
-                } else {
-                    Exit::Error
-                };
-                say(&format!("cannot use the approval of {}: {error}", view.id));
-                return Ok(exit);
+                return Ok(Exit::Expired);
             }
+            return Err(UserError::new(message).kind("grant_refused").into());
         }
         let reviewers: Vec<&str> = view.reviews.iter().map(|r| r.reviewer.as_str()).collect();
         self.record("approval_granted", json!({"request_id": view.id, "reviewers": reviewers, "grant_nonce": grant.payload.nonce}));
-        say(&format!("approved by {}", reviewers.join(", ")));
+        self.say(&format!("approved by {}", reviewers.join(", ")));
+        self.events.emit(
+            "approved",
+            json!({"request_id": view.id, "reviewers": reviewers}),
+        );
         self.execute()
     }
 
@@ -475,9 +503,9 @@ impl Run<'_> {
         public_key: &str,
         evaluation: &Evaluation,
     ) -> anyhow::Result<Exit> {
-        let view = client
-            .get(id, 0)
-            .map_err(|e| UserError::new(format!("cannot fetch request {id}: {e}")))?;
+        let view = client.get(id, 0).map_err(|e| {
+            UserError::new(format!("cannot fetch request {id}: {e}")).kind("service_refused")
+        })?;
         if view.digest != digest {
             self.record(
                 "approval_refused",
@@ -485,6 +513,7 @@ impl Run<'_> {
             );
             return Err(UserError::new(format!("request {id} approved another command"))
                 .hint("run exactly the approved command, in the same directory, with the same binary")
+                .kind("request_mismatch")
                 .into());
         }
         if view.status != Status::Approved {
@@ -493,13 +522,17 @@ impl Run<'_> {
         self.consume_and_run(client, &view, digest, public_key, evaluation)
     }
 
-    /// The reason: given, or asked for on a terminal when a rule requires one.
+    /// The reason: given, or asked for on a terminal when a rule requires one. Programs
+    /// (JSON mode) and callers without a terminal are never prompted.
     fn reason(&self, evaluation: &Evaluation) -> Result<Option<String>, UserError> {
         let given = self.args.reason.clone().filter(|r| !r.trim().is_empty());
         if given.is_some() || !evaluation.reason_required {
             return Ok(given);
         }
-        if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        if !self.events.enabled()
+            && std::io::stdin().is_terminal()
+            && std::io::stderr().is_terminal()
+        {
             let reason: String = dialoguer::Input::new()
                 .with_prompt("Reason for this command (shown to reviewers)")
                 .interact_text()
@@ -507,6 +540,7 @@ impl Run<'_> {
             return Ok(Some(reason));
         }
         Err(UserError::new("a reason is required for this command")
-            .hint("pass --reason TEXT (or set GATEKEEP_REASON)"))
+            .hint("pass --reason TEXT (or set GATEKEEP_REASON)")
+            .kind("reason_required"))
     }
 }

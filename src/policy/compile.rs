@@ -70,6 +70,8 @@ pub struct Policy {
     pub(super) index: HashMap<String, Vec<usize>>,
     /// Rules that must be tried on every command.
     pub(super) general: Vec<usize>,
+    /// Rules about agents' tool calls.
+    pub(super) tools: Vec<usize>,
     pub(super) programs: HashMap<String, ValueOptions>,
     pub(super) default: (Decision, Approval),
     pub(super) opaque: (Decision, Approval),
@@ -159,11 +161,38 @@ impl Compiler<'_> {
             && spec.args.is_none()
             && spec.flags.is_none()
             && spec.any_arg.is_none()
-            && spec.when.is_none();
+            && spec.when.is_none()
+            && spec.tool.is_none();
         if empty {
             self.problem(at, "empty match: name at least one condition");
         }
+        let command_keys = spec.program.is_some()
+            || spec.options.is_some()
+            || spec.env.is_some()
+            || spec.args.is_some()
+            || spec.flags.is_some()
+            || spec.any_arg.is_some()
+            || spec.unless.is_some();
+        if spec.tool.is_some() && command_keys {
+            self.problem(
+                at,
+                "`tool` matches an agent's tool calls: it cannot be combined with program, options, env, args, flags, any_arg or unless (use two alternatives)",
+            );
+        }
+        if spec.input.is_some() && spec.tool.is_none() {
+            self.problem(
+                at,
+                "`input` needs `tool`: it matches a tool call's input fields",
+            );
+        }
         let mut matcher = Matcher::default();
+        if let Some(tool) = &spec.tool {
+            matcher.tool = Some(self.patterns(tool));
+        }
+        for (field, patterns) in spec.input.iter().flat_map(|m| &m.0) {
+            let patterns = self.patterns(patterns);
+            matcher.input.push((field.value.clone(), patterns));
+        }
         if let Some(program) = &spec.program {
             matcher.program = Some(self.patterns(program));
         }
@@ -375,11 +404,18 @@ impl Policy {
                     compiler.problem(rule.matcher.referenced, "empty match list");
                 }
                 let approval = compiler.approval(rule.approval.as_ref(), &file_approval);
+                let tool_rule = alternatives.iter().any(|a| a.tool.is_some());
                 let mut tests = Vec::new();
                 if let Some(spec) = &rule.tests {
                     for (list, expected) in [(&spec.matches, true), (&spec.no_match, false)] {
                         for example in list {
                             let at = example.referenced;
+                            if tool_rule && ToolCall::parse(&example.value).is_err() {
+                                compiler.problem(
+                                    at,
+                                    r#"examples of a tool rule are JSON tool calls: {"tool_name": "Write", "tool_input": {...}}"#,
+                                );
+                            }
                             tests.push((
                                 example.value.clone(),
                                 expected,
@@ -407,7 +443,14 @@ impl Policy {
         }
         let mut index: HashMap<String, Vec<usize>> = HashMap::new();
         let mut general = Vec::new();
+        let mut tools = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
+            if rule.alternatives.iter().any(|a| a.tool.is_some()) {
+                tools.push(i);
+            }
+            if rule.alternatives.iter().all(|a| a.tool.is_some()) {
+                continue;
+            }
             match rule.literal_programs() {
                 Some(names) => {
                     for name in names {
@@ -433,6 +476,7 @@ impl Policy {
             rules,
             index,
             general,
+            tools,
             programs,
             default,
             opaque,
@@ -469,12 +513,32 @@ impl Policy {
     }
 }
 
+/// An agent's tool call, as written in the examples of tool rules.
+#[derive(Debug, serde::Deserialize)]
+pub struct ToolCall {
+    pub tool_name: String,
+    #[serde(default)]
+    pub tool_input: serde_json::Value,
+}
+
+impl ToolCall {
+    /// Reads `{"tool_name": …, "tool_input": {…}}`.
+    pub fn parse(text: &str) -> Result<ToolCall, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
 impl Rule {
+    /// Whether the rule is about agents' tool calls rather than commands.
+    pub fn is_tool_rule(&self) -> bool {
+        self.alternatives.iter().any(|a| a.tool.is_some())
+    }
+
     /// The literal program names of every alternative, or `None` when some alternative could
     /// match other programs.
     fn literal_programs(&self) -> Option<Vec<String>> {
         let mut names = Vec::new();
-        for alternative in &self.alternatives {
+        for alternative in self.alternatives.iter().filter(|a| a.tool.is_none()) {
             let program = alternative.program.as_ref()?;
             for pattern in program {
                 names.push(

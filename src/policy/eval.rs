@@ -68,6 +68,55 @@ impl Policy {
         for (index, command) in analysis.commands.iter().enumerate() {
             self.evaluate_command(index, command, ctx, &mut hits);
         }
+        // The default applies to every command no rule spoke about.
+        let unmatched = (0..analysis.commands.len()).any(|i| hits.iter().all(|h| h.command != i));
+        let unmatched = unmatched || analysis.commands.is_empty() && analysis.opaque.is_empty();
+        self.conclude(
+            hits,
+            analysis.commands.iter().map(Command::argv_text).collect(),
+            analysis.opaque.clone(),
+            unmatched,
+        )
+    }
+
+    /// Decides about an agent's tool call (hook mode). Only rules with a `tool` match
+    /// apply; a call no rule names gets no default decision (no hits, `allow`).
+    pub fn evaluate_tool(
+        &self,
+        tool: &str,
+        input: &serde_json::Value,
+        ctx: &Context,
+    ) -> Evaluation {
+        let mut hits = Vec::new();
+        for &i in &self.tools {
+            let rule = &self.rules[i];
+            let mut reasons = Vec::new();
+            let matched = rule.alternatives.iter().any(|alternative| {
+                reasons.clear();
+                alternative.matches_tool(tool, input, ctx, &mut reasons)
+            });
+            if matched {
+                hits.push(Hit {
+                    rule: rule.id.clone(),
+                    decision: rule.decision,
+                    unprovable: false,
+                    command: 0,
+                    description: rule.description.clone(),
+                    reasons,
+                });
+            }
+        }
+        self.conclude(hits, vec![vec![tool.to_owned()]], Vec::new(), false)
+    }
+
+    /// The decision from the rules that matched: the strictest wins.
+    fn conclude(
+        &self,
+        hits: Vec<Hit>,
+        commands: Vec<Vec<String>>,
+        opaque: Vec<String>,
+        unmatched: bool,
+    ) -> Evaluation {
         let opaque_decision = self.opaque.0;
         let mut contributions: Vec<(Decision, String, &Approval)> = Vec::new();
         for hit in &hits {
@@ -82,19 +131,17 @@ impl Policy {
                 rule.unwrap_or(&self.opaque.1),
             ));
         }
-        if !analysis.opaque.is_empty() {
+        if !opaque.is_empty() {
             contributions.push((opaque_decision, OPAQUE_RULE.to_owned(), &self.opaque.1));
         }
-        // The default applies to every command no rule spoke about.
-        let unmatched = (0..analysis.commands.len()).any(|i| hits.iter().all(|h| h.command != i));
-        if unmatched || analysis.commands.is_empty() && analysis.opaque.is_empty() {
+        if unmatched {
             contributions.push((self.default.0, DEFAULT_RULE.to_owned(), &self.default.1));
         }
         let decision = contributions
             .iter()
             .map(|(d, _, _)| *d)
             .max()
-            .unwrap_or(self.default.0);
+            .unwrap_or(Decision::Allow);
         let mut approvals = Vec::new();
         let mut timeout = None::<u64>;
         let mut reason_required = false;
@@ -121,8 +168,8 @@ impl Policy {
         Evaluation {
             decision,
             hits,
-            commands: analysis.commands.iter().map(Command::argv_text).collect(),
-            opaque: analysis.opaque.clone(),
+            commands,
+            opaque,
             approvals,
             timeout_seconds: timeout,
             reason_required,

@@ -242,6 +242,10 @@ pub struct Matcher {
     /// Any of these cancels the match.
     pub unless: Vec<Matcher>,
     pub when: When,
+    /// Tool names: the matcher is about an agent's tool calls, never about commands.
+    pub tool: Option<Vec<Pattern>>,
+    /// Input field name and the patterns one of its values must match.
+    pub input: Vec<(String, Vec<Pattern>)>,
 }
 
 /// Whether the option as written in a command (`given`) is the rule's option (`wanted`).
@@ -317,6 +321,9 @@ impl Matcher {
         mode: Mode,
         why: &mut Vec<String>,
     ) -> bool {
+        if self.tool.is_some() {
+            return false;
+        }
         let wild = mode == Mode::Possible && parsed.wild;
         if let Some(programs) = &self.program {
             let hit = programs.iter().find_map(|pattern| {
@@ -337,7 +344,12 @@ impl Matcher {
                 None => return false,
             }
         }
-        if !self.when_matches(command, ctx, why) {
+        let place = (
+            command.user.as_deref().unwrap_or(&ctx.user),
+            command.host.as_deref().unwrap_or(&ctx.host),
+            command.cwd.as_deref().unwrap_or(&ctx.cwd),
+        );
+        if !self.when_matches(place, ctx, why) {
             return false;
         }
         for (name, patterns) in &self.env {
@@ -420,20 +432,52 @@ impl Matcher {
         true
     }
 
-    fn when_matches(&self, command: &Command, ctx: &Context, why: &mut Vec<String>) -> bool {
+    /// Whether an agent's tool call satisfies every condition.
+    pub fn matches_tool(
+        &self,
+        tool: &str,
+        input: &serde_json::Value,
+        ctx: &Context,
+        why: &mut Vec<String>,
+    ) -> bool {
+        let Some(names) = &self.tool else {
+            return false;
+        };
+        match first_match(names, tool) {
+            Some(p) => why.push(format!("tool `{tool}` matched `{}`", p.source())),
+            None => return false,
+        }
+        for (field, patterns) in &self.input {
+            let values: Vec<String> = match input.get(field) {
+                Some(serde_json::Value::Array(items)) => items.iter().map(scalar_text).collect(),
+                Some(value) => vec![scalar_text(value)],
+                None => return false,
+            };
+            let hit = values
+                .iter()
+                .find_map(|v| first_match(patterns, v).map(|p| (v, p)));
+            match hit {
+                Some((value, p)) => {
+                    why.push(format!("input {field} `{value}` matched `{}`", p.source()))
+                }
+                None => return false,
+            }
+        }
+        self.when_matches((&ctx.user, &ctx.host, &ctx.cwd), ctx, why)
+    }
+
+    /// `place` is the user, host and working directory the command runs as, on and in.
+    fn when_matches(
+        &self,
+        place: (&str, &str, &str),
+        ctx: &Context,
+        why: &mut Vec<String>,
+    ) -> bool {
         let when = &self.when;
         let checks = [
-            (
-                "user",
-                &when.user,
-                command.user.as_deref().unwrap_or(&ctx.user),
-            ),
-            (
-                "host",
-                &when.host,
-                command.host.as_deref().unwrap_or(&ctx.host),
-            ),
-            ("cwd", &when.cwd, command.cwd.as_deref().unwrap_or(&ctx.cwd)),
+            ("user", &when.user, place.0),
+            ("host", &when.host, place.1),
+            ("cwd", &when.cwd, place.2),
         ];
         for (key, patterns, value) in checks {
             if let Some(patterns) = patterns {
@@ -508,4 +552,12 @@ fn subsequence(parsed: &Parsed<'_>, groups: &[Vec<Pattern>], mode: Mode) -> bool
         return false;
     }
     true
+}
+
+/// A JSON value as text for matching: strings as they are, other values as JSON.
+fn scalar_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
 }

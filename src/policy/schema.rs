@@ -91,6 +91,12 @@ pub struct MatchSpec {
     pub any_arg: Option<Patterns>,
     #[serde(default)]
     pub unless: Option<Box<MatchList>>,
+    /// An agent's tool call (hook mode) by tool name, instead of a command.
+    #[serde(default)]
+    pub tool: Option<Patterns>,
+    /// Conditions on the tool call's input fields (needs `tool`).
+    #[serde(default)]
+    pub input: Option<SpannedMap<Patterns>>,
     #[serde(default)]
     pub when: Option<WhenSpec>,
 }

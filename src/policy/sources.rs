@@ -72,6 +72,7 @@ impl SourceSet {
             };
             UserError::new(format!("invalid policy: {error}{more}"))
                 .hint("run `gatekeep policy lint` to list every problem; nothing was run")
+                .kind("policy_invalid")
         })
     }
 
@@ -94,6 +95,7 @@ impl SourceSet {
             read_path(path).map_err(|e| {
                 UserError::new(format!("cannot read policy {}: {e}", path.display()))
                     .hint("check the path given with --policy or GATEKEEP_POLICY")
+                    .kind("policy_invalid")
             })
         };
         let admin = if paths.admin_policies.exists() {

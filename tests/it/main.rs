@@ -8,6 +8,7 @@ mod common;
 mod corpus;
 mod docs;
 mod generated;
+mod hook;
 mod lint;
 mod pty;
 mod quickstart;

@@ -114,7 +114,7 @@ fn not_found_and_not_executable() {
         .assert()
         .code(127)
         .stderr(predicate::str::contains(
-            "gatekeep: command not found: no-such-command-here",
+            "gatekeep: error: command not found: no-such-command-here",
         ));
     let script = env.write("plain.sh", "#!/bin/sh\necho hi\n");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();

@@ -1,0 +1,144 @@
+//! Filing approval requests, shared by `run` and `hook`: the facts a reviewer sees, the
+//! request body, and the connection to the service.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::approval::{CommandFacts, LogHead, NewRequest};
+use crate::audit::{self, AuditLog};
+use crate::child::{self, SpawnError};
+use crate::client::{ApiClient, Connection};
+use crate::config::Config;
+use crate::environment::Environment;
+use crate::exit::{Exit, UserError};
+use crate::policy::{Context, Evaluation};
+use crate::redact::Redactor;
+
+/// The executable `argv[0]` names, as `run` will execute it.
+pub fn program(argv: &[String], env: &Environment, cwd: &str) -> Result<PathBuf, UserError> {
+    child::resolve(&argv[0], env.get("PATH"), Path::new(cwd)).map_err(|error| {
+        let (exit, kind) = if matches!(error, SpawnError::NotFound(_)) {
+            (Exit::NotFound, "not_found")
+        } else {
+            (Exit::Error, "not_executable")
+        };
+        UserError::new(error.to_string()).exit(exit).kind(kind)
+    })
+}
+
+/// The facts a reviewer sees, whose digest an approval is bound to.
+pub fn command_facts(
+    argv: &[String],
+    env: &Environment,
+    cwd: &str,
+    redactor: &Redactor,
+) -> Result<CommandFacts, UserError> {
+    let program = program(argv, env, cwd)?;
+    let bytes = std::fs::read(&program).map_err(|e| {
+        UserError::new(format!("cannot read {}: {e}", program.display())).kind("not_executable")
+    })?;
+    Ok(CommandFacts {
+        argv: redactor.argv(argv),
+        cwd: cwd.to_owned(),
+        resolved_path: program.display().to_string(),
+        binary_sha256: hex::encode(Sha256::digest(&bytes)),
+    })
+}
+
+/// Everything a request says besides the facts.
+pub struct Filing<'a> {
+    pub ctx: &'a Context,
+    pub evaluation: &'a Evaluation,
+    pub reason: Option<String>,
+    pub agent_session: Option<String>,
+    pub log: &'a AuditLog,
+    /// The decision record just written: the head the service witnesses.
+    pub decided: &'a audit::Appended,
+}
+
+/// The body of `POST /v1/requests`.
+pub fn new_request(facts: &CommandFacts, filing: Filing<'_>, redactor: &Redactor) -> NewRequest {
+    let evaluation = filing.evaluation;
+    let mut descriptions: Vec<String> = Vec::new();
+    for hit in &evaluation.hits {
+        if let Some(text) = &hit.description
+            && !descriptions.contains(text)
+        {
+            descriptions.push(text.clone());
+        }
+    }
+    NewRequest {
+        argv: facts.argv.clone(),
+        cwd: facts.cwd.clone(),
+        resolved_path: facts.resolved_path.clone(),
+        binary_sha256: facts.binary_sha256.clone(),
+        host: filing.ctx.host.clone(),
+        user: filing.ctx.user.clone(),
+        agent: filing.ctx.agent,
+        agent_session: filing.agent_session.map(|s| redactor.text(&s)),
+        rules: evaluation
+            .approvals
+            .iter()
+            .map(|a| a.rule.clone())
+            .collect(),
+        descriptions,
+        approvals: evaluation.approvals.clone(),
+        reason: filing.reason.as_deref().map(|r| redactor.text(r)),
+        ttl_seconds: Some(evaluation.timeout_seconds.unwrap_or(900)),
+        log_head: filing.log.chain_id().map(|chain_id| LogHead {
+            chain_id,
+            seq: filing.decided.seq,
+            hash: filing.decided.hash.clone(),
+        }),
+        digest: facts.digest(),
+    }
+}
+
+/// The configured approval service, if any.
+pub fn connect(
+    env: &Environment,
+    config: &Config,
+    token_file: Option<&Path>,
+) -> Result<Option<(Arc<ApiClient>, Connection)>, UserError> {
+    let Some(connection) = Connection::discover(env, config, token_file)? else {
+        return Ok(None);
+    };
+    let client = ApiClient::new(&connection.server, &connection.token)
+        .map_err(|e| UserError::new(e.to_string()).kind("no_service"))?;
+    Ok(Some((Arc::new(client), connection)))
+}
+
+/// The error for an approval that has no service to go to.
+pub fn no_service(evaluation: &Evaluation) -> UserError {
+    let rules: Vec<&str> = evaluation
+        .approvals
+        .iter()
+        .map(|a| a.rule.as_str())
+        .collect();
+    let mut error = UserError::new(format!(
+        "approval required (rule {}) but no approval service is configured",
+        rules.join(", ")
+    ))
+    .hint("set GATEKEEP_SERVER and GATEKEEP_TOKEN, run `gatekeep login`, or start `gatekeep serve --dev`")
+    .kind("no_service");
+    if !evaluation.opaque.is_empty() {
+        error = error.hint(format!("cannot analyse: {}", evaluation.opaque.join("; ")));
+    }
+    error
+}
+
+/// The service's public key: pinned, or (with a warning from the caller) as it sends it.
+pub fn public_key(
+    client: &ApiClient,
+    connection: &Connection,
+) -> Result<(String, bool), UserError> {
+    match &connection.public_key {
+        Some(key) => Ok((key.clone(), true)),
+        None => client
+            .public_key()
+            .map(|key| (key, false))
+            .map_err(|e| UserError::new(e.to_string()).kind("service_unreachable")),
+    }
+}

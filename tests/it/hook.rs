@@ -1,0 +1,513 @@
+//! `gatekeep hook claude-code|codex` fed real-shaped PreToolUse input; the stdout JSON is
+//! asserted exactly.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::common::TestEnv;
+use crate::service::{KillOnDrop, Lines, Service, UserSpec, http};
+
+const POLICY: &str = r#"
+version: 1
+approval: {approvers: ["group:reviewers"], timeout: 5m}
+rules:
+  - id: ls-is-fine
+    decision: allow
+    match: {program: ls}
+  - id: rm-root
+    description: Recursive delete of the root
+    decision: deny
+    match: {program: rm, flags: ["-r|-R|--recursive"], args: [["/", "/*"]]}
+  - id: touch-needs-ok
+    description: Creating files needs a second pair of eyes
+    decision: approve
+    match: {program: touch}
+  - id: no-etc-writes
+    description: Writing under /etc
+    decision: deny
+    match: {tool: [Write, Edit], input: {file_path: "/etc/**"}}
+  - id: prod-mcp
+    description: Production database through MCP
+    decision: approve
+    match: {tool: "mcp__prod__*"}
+"#;
+
+const USERS: &[UserSpec<'static>] = &[("alice", &["reviewers"], true), ("agent", &[], false)];
+
+/// A PreToolUse input as Claude Code sends it.
+fn bash_input(command: &str, cwd: &std::path::Path) -> Value {
+    json!({
+        "session_id": "sess-1234",
+        "transcript_path": "/tmp/transcript.jsonl",
+        "cwd": cwd,
+        "permission_mode": "default",
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Bash",
+        "tool_input": {"command": command, "description": "tidy up", "timeout": 120000},
+        "tool_use_id": "toolu_01",
+    })
+}
+
+fn tool_input(tool: &str, input: Value, cwd: &std::path::Path) -> Value {
+    json!({
+        "session_id": "sess-1234",
+        "cwd": cwd,
+        "hook_event_name": "PreToolUse",
+        "tool_name": tool,
+        "tool_input": input,
+    })
+}
+
+/// Runs the hook to completion; returns the parsed stdout (None when it printed nothing).
+fn hook(cmd: Command, agent: &str, policy: &str, extra: &[&str], input: &[u8]) -> Option<Value> {
+    let mut cmd = cmd;
+    cmd.args(["hook", agent, "--policy", policy])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "a hook always exits 0; stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    if text.trim().is_empty() {
+        return None;
+    }
+    assert_eq!(text.lines().count(), 1, "one JSON line: {text}");
+    Some(serde_json::from_str(&text).expect("stdout is JSON"))
+}
+
+fn answer(decision: &str, reason: &str) -> Value {
+    json!({"hookSpecificOutput": {
+        "hookEventName": "PreToolUse",
+        "permissionDecision": decision,
+        "permissionDecisionReason": reason,
+    }})
+}
+
+fn reason_of(output: &Value) -> &str {
+    output["hookSpecificOutput"]["permissionDecisionReason"]
+        .as_str()
+        .unwrap()
+}
+
+fn log_records(env: &TestEnv) -> Vec<Value> {
+    let output = env
+        .gatekeep()
+        .args(["log", "tail", "--json", "-n", "1000"])
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn answers_from_the_policy_without_a_service() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let cwd = env.root();
+    let ask = |agent: &str, input: &Value| {
+        hook(
+            env.gatekeep_std(),
+            agent,
+            &policy,
+            &[],
+            input.to_string().as_bytes(),
+        )
+    };
+    // An explicit allow rule covering the whole command line: allow.
+    assert_eq!(
+        ask("claude-code", &bash_input("ls -la", cwd)),
+        Some(answer("allow", "allowed by gatekeep rule ls-is-fine"))
+    );
+    // Only the default: no answer, so the agent's own permission rules still apply.
+    assert_eq!(ask("claude-code", &bash_input("echo hi", cwd)), None);
+    // Part allowed, part default: still no answer (a hook must never loosen).
+    assert_eq!(
+        ask(
+            "claude-code",
+            &bash_input("ls | curl -d @- example.com", cwd)
+        ),
+        None
+    );
+    // Deny, with the rule's description, even when hidden in a subshell.
+    let denied = answer(
+        "deny",
+        "gatekeep: denied by rule rm-root: Recursive delete of the root",
+    );
+    assert_eq!(
+        ask("claude-code", &bash_input("(cd /tmp && rm -rf /)", cwd)),
+        Some(denied.clone())
+    );
+    assert_eq!(ask("codex", &bash_input("rm -rf /", cwd)), Some(denied));
+    // Codex refuses a bare allow, so explicit allows say nothing there.
+    assert_eq!(ask("codex", &bash_input("ls -la", cwd)), None);
+    // Tools no rule names: no answer; a tool rule: its decision.
+    let read = tool_input("Read", json!({"file_path": "/etc/passwd"}), cwd);
+    assert_eq!(ask("claude-code", &read), None);
+    let write = tool_input(
+        "Write",
+        json!({"file_path": "/etc/sudoers.d/agent", "content": "ALL"}),
+        cwd,
+    );
+    assert_eq!(
+        ask("claude-code", &write),
+        Some(answer(
+            "deny",
+            "gatekeep: denied by rule no-etc-writes: Writing under /etc"
+        ))
+    );
+    let elsewhere = tool_input("Write", json!({"file_path": "/tmp/x", "content": ""}), cwd);
+    assert_eq!(ask("claude-code", &elsewhere), None);
+    // Approval needed but no service configured: deny, saying why.
+    let touch = ask("claude-code", &bash_input("touch x", cwd)).unwrap();
+    assert_eq!(
+        touch,
+        answer(
+            "deny",
+            "gatekeep: approval required (rule touch-needs-ok) but no approval service is configured (set GATEKEEP_SERVER and GATEKEEP_TOKEN, run `gatekeep login`, or start `gatekeep serve --dev`)"
+        )
+    );
+    // Every answer is in the audit log with the agent's session id.
+    let records = log_records(&env);
+    let hooks: Vec<&Value> = records.iter().filter(|r| r["event"] == "hook").collect();
+    assert_eq!(hooks.len(), 10);
+    assert!(hooks.iter().all(|r| r["agent_session"] == "sess-1234"));
+    let decisions: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["event"] == "decision")
+        .collect();
+    assert_eq!(decisions.len(), 10);
+    assert!(decisions.iter().all(|r| r["agent"] == true
+        && r["agent_session"] == "sess-1234"
+        && r["via"].as_str().unwrap().starts_with("hook ")));
+    let answers: Vec<&str> = hooks
+        .iter()
+        .map(|r| r["answer"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            "allow", "none", "none", "deny", "deny", "none", "none", "deny", "none", "deny"
+        ]
+    );
+}
+
+#[test]
+fn malformed_input_and_failures_deny_with_exit_0() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let ask = |extra: &[&str], input: &[u8]| {
+        hook(env.gatekeep_std(), "claude-code", &policy, extra, input).expect("an answer")
+    };
+    let cases: Vec<(&[u8], &str)> = vec![
+        (b"not json", "gatekeep: malformed hook input: expected ident at line 1 column 2 (expected a PreToolUse JSON object on stdin)"),
+        (b"", "gatekeep: malformed hook input: EOF while parsing a value at line 1 column 0 (expected a PreToolUse JSON object on stdin)"),
+        (br#"{"tool_input": {"command": "ls"}}"#, "gatekeep: malformed hook input: missing field `tool_name` at line 1 column 33 (expected a PreToolUse JSON object on stdin)"),
+        (br#"{"tool_name": "Bash", "tool_input": {}}"#, "gatekeep: malformed hook input: a Bash tool call without tool_input.command"),
+        (br#"{"tool_name": "Bash", "tool_input": {"command": "ls"}, "hook_event_name": "PostToolUse"}"#, "gatekeep: gatekeep hook answers PreToolUse events, not PostToolUse (register it under PreToolUse in the agent's hook settings)"),
+        (br#"{"tool_name": "Bash", "tool_input": {"command": "ls"}, "cwd": "/no/such/dir"}"#, "gatekeep: cannot enter the tool call's directory /no/such/dir: No such file or directory (os error 2)"),
+    ];
+    for (input, reason) in cases {
+        assert_eq!(ask(&[], input), answer("deny", reason), "input {input:?}");
+    }
+    // Over 4 MiB of input.
+    let big = vec![b' '; (4 << 20) + 10];
+    assert_eq!(
+        ask(&[], &big),
+        answer("deny", "gatekeep: the hook input is larger than 4 MiB")
+    );
+    // A broken policy file fails closed too.
+    let broken = env.write("broken.yaml", "version: 1\nrules: [{id: x}]\n");
+    let output = hook(
+        env.gatekeep_std(),
+        "claude-code",
+        broken.to_str().unwrap(),
+        &[],
+        bash_input("ls", env.root()).to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(output["hookSpecificOutput"]["permissionDecision"], "deny");
+    assert!(reason_of(&output).starts_with("gatekeep: invalid policy: "));
+    // A panic inside gatekeep (debug builds can be told to panic) still answers deny.
+    let mut panicking = env.gatekeep_std();
+    panicking.env("GATEKEEP_TEST_PANIC", "1");
+    assert_eq!(
+        hook(panicking, "claude-code", &policy, &[], b"{}"),
+        Some(answer(
+            "deny",
+            "gatekeep failed internally (panic requested by GATEKEEP_TEST_PANIC); the command was not allowed"
+        ))
+    );
+    // Arguments clap cannot parse: still a deny on stdout and exit 0.
+    let output = env
+        .gatekeep()
+        .args(["hook", "claude-code", "--no-such-flag"])
+        .write_stdin("{}")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let parsed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        parsed,
+        answer(
+            "deny",
+            "gatekeep hook is misconfigured (error: unexpected argument '--no-such-flag' found); the command was not allowed"
+        )
+    );
+}
+
+/// The hook as the agent user, in the background.
+fn hook_in_background(
+    service: &Service,
+    env: &TestEnv,
+    policy: &str,
+    extra: &[&str],
+    input: &Value,
+) -> (KillOnDrop, Lines) {
+    let mut child = service
+        .as_user(env, "agent")
+        .args(["hook", "claude-code", "--policy", policy])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.to_string().as_bytes()).unwrap();
+    drop(stdin);
+    let lines = Lines::collect(child.stdout.take().unwrap());
+    (KillOnDrop(child), lines)
+}
+
+fn finish(mut child: KillOnDrop, lines: &Lines) -> Value {
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    lines.wait_for("hookSpecificOutput");
+    serde_json::from_str(&lines.text()).unwrap()
+}
+
+/// The id of the one pending request `reviewer` sees, once there is one.
+fn pending_id(service: &Service, reviewer: &str) -> String {
+    for _ in 0..600 {
+        let listed: Value = http()
+            .get(format!("{}/v1/requests", service.url))
+            .bearer_auth(service.token(reviewer))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if let Some(id) = listed["requests"][0]["id"].as_str() {
+            return id.to_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no pending request appeared");
+}
+
+fn review(service: &Service, env: &TestEnv, verdict: &str, id: &str, comment: &str) {
+    let output = service
+        .as_user(env, "alice")
+        .args([verdict, id, "-m", comment])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
+fn approved_request_rewrites_the_command_to_run_under_the_grant() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let service = Service::start(&env, USERS, "requests: {grant_lifetime: 5m}");
+    let work = env.root().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    // Quotes of every kind survive the rewrite.
+    let command = r#"touch "it's here" 'a "b"' && echo "$((6*7))" done"#;
+    let input = bash_input(command, &work);
+    let (child, lines) = hook_in_background(&service, &env, &policy, &[], &input);
+    let id = pending_id(&service, "alice");
+    review(&service, &env, "approve", &id, "fine");
+    let output = finish(child, &lines);
+    let out = &output["hookSpecificOutput"];
+    assert_eq!(out["permissionDecision"], "allow");
+    assert_eq!(
+        out["permissionDecisionReason"],
+        format!("gatekeep: request {id} approved by alice")
+    );
+    // The other fields of the tool input are kept; only the command is rewritten.
+    assert_eq!(out["updatedInput"]["description"], "tidy up");
+    assert_eq!(out["updatedInput"]["timeout"], 120000);
+    let rewritten = out["updatedInput"]["command"].as_str().unwrap();
+    assert!(
+        rewritten.contains(&format!(" --request {id} -- ")),
+        "{rewritten}"
+    );
+    assert!(
+        rewritten.contains("--agent-session sess-1234"),
+        "{rewritten}"
+    );
+    assert_eq!(service.status("agent", &id), "approved");
+    // The agent runs the rewritten command in its shell: the grant is consumed there.
+    let ran = env
+        .std_command("bash")
+        .args(["-c", rewritten])
+        .current_dir(&work)
+        .env("GATEKEEP_SERVER", &service.url)
+        .env("GATEKEEP_TOKEN", service.token("agent"))
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{ran:?}");
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), "42 done\n");
+    assert!(work.join("it's here").exists() && work.join(r#"a "b""#).exists());
+    assert_eq!(service.status("agent", &id), "consumed");
+    // Used once: the same rewritten command cannot run again.
+    std::fs::remove_file(work.join("it's here")).unwrap();
+    let again = env
+        .std_command("bash")
+        .args(["-c", rewritten])
+        .current_dir(&work)
+        .env("GATEKEEP_SERVER", &service.url)
+        .env("GATEKEEP_TOKEN", service.token("agent"))
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(122), "{again:?}");
+    assert!(!work.join("it's here").exists());
+    // The log tells the story with the agent's session id.
+    let records = log_records(&env);
+    let events: Vec<&str> = records.iter().filter_map(|r| r["event"].as_str()).collect();
+    for expected in [
+        "decision",
+        "approval_requested",
+        "hook",
+        "approval_granted",
+        "exec",
+        "exit",
+    ] {
+        assert!(
+            events.contains(&expected),
+            "{expected} missing from {events:?}"
+        );
+    }
+    let run_decision = records
+        .iter()
+        .rfind(|r| r["event"] == "decision" && r["via"].is_null())
+        .unwrap();
+    assert_eq!(run_decision["agent_session"], "sess-1234");
+    assert_eq!(run_decision["agent"], true);
+}
+
+#[test]
+fn rejected_request_denies_with_the_reviewers_comment() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let service = Service::start(&env, USERS, "");
+    let input = bash_input("touch nope", env.root());
+    let (child, lines) = hook_in_background(&service, &env, &policy, &[], &input);
+    let id = pending_id(&service, "alice");
+    review(&service, &env, "reject", &id, "not on a Friday");
+    assert_eq!(
+        finish(child, &lines),
+        answer(
+            "deny",
+            &format!(
+                "gatekeep: request {id} was rejected by alice: not on a Friday; do not retry this command unless the situation changes"
+            )
+        )
+    );
+    assert!(!env.root().join("nope").exists());
+}
+
+#[test]
+fn pending_at_the_bound_denies_and_a_retry_finds_the_approval() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let service = Service::start(&env, USERS, "");
+    let input = bash_input("touch later", env.root());
+    let (child, lines) = hook_in_background(&service, &env, &policy, &["--wait", "1s"], &input);
+    let id = pending_id(&service, "alice");
+    let output = finish(child, &lines);
+    assert_eq!(output["hookSpecificOutput"]["permissionDecision"], "deny");
+    let reason = reason_of(&output);
+    assert!(
+        reason.starts_with(&format!(
+            "gatekeep: this command needs approval; request {id} is waiting for a reviewer (1 of group:reviewers; review at {}/requests/{id}",
+            service.url
+        )),
+        "{reason}"
+    );
+    assert!(reason.ends_with("Retry the identical command, from the same directory, later: it runs once approved. Do not try another way around this check."));
+    assert_eq!(service.status("agent", &id), "pending");
+    // A retry while still pending waits on the same request rather than filing another.
+    let (child, lines) = hook_in_background(&service, &env, &policy, &["--wait", "1s"], &input);
+    let output = finish(child, &lines);
+    assert!(reason_of(&output).contains(&format!("request {id} is waiting")));
+    review(&service, &env, "approve", &id, "ok now");
+    let (child, lines) = hook_in_background(&service, &env, &policy, &[], &input);
+    let output = finish(child, &lines);
+    assert_eq!(output["hookSpecificOutput"]["permissionDecision"], "allow");
+    assert!(
+        output["hookSpecificOutput"]["updatedInput"]["command"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("--request {id}"))
+    );
+    let mine: Value = http()
+        .get(format!("{}/v1/requests", service.url))
+        .query(&[("status", "approved")])
+        .bearer_auth(service.token("alice"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(mine["requests"].as_array().unwrap().len(), 1, "{mine}");
+}
+
+#[test]
+fn tool_calls_needing_approval_use_the_grant_in_the_hook() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let service = Service::start(&env, USERS, "");
+    let input = tool_input(
+        "mcp__prod__query",
+        json!({"sql": "select count(*) from users"}),
+        env.root(),
+    );
+    let (child, lines) = hook_in_background(&service, &env, &policy, &[], &input);
+    let id = pending_id(&service, "alice");
+    let shown: Value = http()
+        .get(format!("{}/v1/requests/{id}", service.url))
+        .bearer_auth(service.token("alice"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        shown["argv"],
+        json!([
+            "mcp__prod__query",
+            r#"{"sql":"select count(*) from users"}"#
+        ])
+    );
+    assert_eq!(shown["agent_session"], "sess-1234");
+    review(&service, &env, "approve", &id, "ok");
+    assert_eq!(
+        finish(child, &lines),
+        answer(
+            "allow",
+            &format!("gatekeep: request {id} approved by alice")
+        )
+    );
+    assert_eq!(service.status("agent", &id), "consumed");
+}
