@@ -51,6 +51,7 @@ pub const AGENT_MARKERS: &[&str] = &[
     "CURSOR_AGENT",
     "AIDER_MODEL",
     "CODEX_THREAD_ID",
+    "CLAUDE_CODE_SESSION_ID",
 ];
 
 /// Variables in which agents expose their session id to the commands they run.

@@ -199,6 +199,18 @@ pub struct RequestView {
     pub grant: Option<Grant>,
 }
 
+impl RequestView {
+    /// Who asked, as reviewers read it: "agent (session S) on behalf of alice (alice@host)".
+    pub fn requester_line(&self) -> String {
+        let person = format!("{} ({}@{})", self.requester, self.user, self.host);
+        match (self.agent, &self.agent_session) {
+            (true, Some(session)) => format!("agent (session {session}) on behalf of {person}"),
+            (true, None) => format!("agent on behalf of {person}"),
+            (false, _) => person,
+        }
+    }
+}
+
 /// `201` answer to `POST /v1/requests`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Created {

@@ -22,18 +22,7 @@ pub struct Args {
 pub fn describe(view: &RequestView, out: &mut impl std::io::Write) -> std::io::Result<()> {
     let bold = anstyle::Style::new().bold();
     writeln!(out, "{bold}{}{bold:#}  {}", view.id, view.status.as_str())?;
-    let who = if view.agent {
-        format!(
-            "agent on behalf of {} ({}@{})",
-            view.requester, view.user, view.host
-        )
-    } else {
-        format!("{} ({}@{})", view.requester, view.user, view.host)
-    };
-    writeln!(out, "  requester: {who}")?;
-    if let Some(session) = &view.agent_session {
-        writeln!(out, "  agent session: {session}")?;
-    }
+    writeln!(out, "  requester: {}", view.requester_line())?;
     writeln!(out, "  command:   {}", view.facts.argv.join(" "))?;
     writeln!(out, "  cwd:       {}", view.facts.cwd)?;
     writeln!(

@@ -46,7 +46,7 @@ pub struct Args {
     #[arg(long, value_name = "ID", env = env_vars::GATEKEEP_AGENT_SESSION)]
     pub agent_session: Option<String>,
     /// Write gatekeep's own messages to stderr as JSON Lines events (docs/agents.md).
-    #[arg(long, env = env_vars::GATEKEEP_JSON)]
+    #[arg(long, env = env_vars::GATEKEEP_JSON, value_parser = clap::builder::BoolishValueParser::new())]
     pub json: bool,
     /// Write JSON events to this open file descriptor instead, which the command does not
     /// inherit (the channel a command cannot imitate).
@@ -103,7 +103,9 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
 fn start(args: &Args, env: &Environment, events: &Events, run_id: String) -> anyhow::Result<Exit> {
     let paths = Paths::from_env(env);
     let config = Config::load(&paths.config_file)?;
-    let decider = Decider::new(env, &args.policy.policies, args.agent)?;
+    // Naming an agent session makes the caller an agent.
+    let agent = args.agent || args.agent_session.is_some();
+    let decider = Decider::new(env, &args.policy.policies, agent)?;
     let redactor = Redactor::new(&config.redact).map_err(|e| {
         UserError::new(format!("invalid redact pattern: {e}")).kind("config_invalid")
     })?;

@@ -71,17 +71,6 @@ fn escape(text: &str) -> String {
         .replace("```", "'''")
 }
 
-fn who(view: &RequestView) -> String {
-    if view.agent {
-        format!(
-            "agent on behalf of {} ({}@{})",
-            view.requester, view.user, view.host
-        )
-    } else {
-        format!("{} ({}@{})", view.requester, view.user, view.host)
-    }
-}
-
 fn approvers(view: &RequestView) -> String {
     view.approvals
         .iter()
@@ -121,7 +110,7 @@ pub fn slack_blocks(view: &RequestView) -> Value {
         json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("```{}```", escape(&view.facts.argv.join(" ")))}}),
         json!({"type": "section", "text": {"type": "mrkdwn", "text": escape(&if view.descriptions.is_empty() { view.rules.join(", ") } else { view.descriptions.join("\n") })}}),
         json!({"type": "section", "fields": [
-            {"type": "mrkdwn", "text": format!("*Requester*\n{}", escape(&who(view)))},
+            {"type": "mrkdwn", "text": format!("*Requester*\n{}", escape(&view.requester_line()))},
             {"type": "mrkdwn", "text": format!("*Directory*\n`{}`", escape(&view.facts.cwd))},
             {"type": "mrkdwn", "text": format!("*Rules*\n{}", escape(&view.rules.join(", ")))},
             {"type": "mrkdwn", "text": format!("*Approvers*\n{}", escape(&approvers(view)))},
@@ -149,7 +138,7 @@ pub fn teams_card(view: &RequestView) -> Value {
         outcome(view)
     };
     let facts = json!([
-        {"title": "Requester", "value": who(view)},
+        {"title": "Requester", "value": view.requester_line()},
         {"title": "Directory", "value": view.facts.cwd},
         {"title": "Rules", "value": view.rules.join(", ")},
         {"title": "Why", "value": view.descriptions.join(" ")},

@@ -213,14 +213,7 @@ pub async fn detail(
             .into_response();
     }
     let view = super::handlers::view(&state, &request);
-    let who = if view.agent {
-        format!(
-            "agent on behalf of {} ({}@{})",
-            view.requester, view.user, view.host
-        )
-    } else {
-        format!("{} ({}@{})", view.requester, view.user, view.host)
-    };
+    let who = view.requester_line();
     let mut facts = String::new();
     for (key, value) in [
         ("Status", view.status.as_str().to_owned()),

@@ -93,11 +93,11 @@ fn approve_flow_end_to_end() {
             .success()
     );
     let status = run.wait().unwrap();
-    assert_eq!(status.code(), Some(0), "{}", lines.text());
+    assert_eq!(status.code(), Some(0), "{}", lines.complete());
     assert!(marker.exists());
-    assert!(lines.text().contains("approved by bob"));
+    assert!(lines.complete().contains("approved by bob"));
     assert!(
-        !lines.text().contains("waiting for approval of"),
+        !lines.complete().contains("waiting for approval of"),
         "no spinner without a terminal"
     );
     let log = std::fs::read_to_string(env.root().join("state/gatekeep/audit.jsonl")).unwrap();
@@ -129,9 +129,9 @@ fn rejection_is_121_with_the_reviewers_comment() {
     );
     assert_eq!(run.wait().unwrap().code(), Some(121));
     assert!(
-        lines.text().contains("bob rejected: bob says reject"),
+        lines.complete().contains("bob rejected: bob says reject"),
         "{}",
-        lines.text()
+        lines.complete()
     );
     assert!(!marker.exists());
 }
@@ -145,7 +145,12 @@ fn expiry_is_122() {
         &["--policy", &policy, "--", "ln", "-s", "/nonexistent", "x"],
     );
     let id = request_id(&lines);
-    assert_eq!(run.wait().unwrap().code(), Some(122), "{}", lines.text());
+    assert_eq!(
+        run.wait().unwrap().code(),
+        Some(122),
+        "{}",
+        lines.complete()
+    );
     assert_eq!(status_of(&service, &env, "alice", &id), "expired");
     let late = review(&service, &env, "bob", "approve", &id);
     assert!(!late.status.success());
@@ -265,7 +270,7 @@ fn quorum_of_two_distinct_approvers() {
             .status
             .success()
     );
-    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.text());
+    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.complete());
     assert!(dir.exists());
 }
 
@@ -293,14 +298,27 @@ fn nobody_approves_their_own_request_and_only_approvers_review() {
         .unwrap();
     assert_eq!(answer.status().as_u16(), 403);
     assert_eq!(status_of(&service, &env, "alice", &id), "pending");
-    // An agent session cannot review from the CLI at all.
-    let from_agent = service
-        .as_user(&env, "bob")
-        .env("CLAUDECODE", "1")
-        .args(["approve", &id])
-        .output()
-        .unwrap();
-    assert_eq!(from_agent.status.code(), Some(125));
+    // An agent session cannot review from the CLI at all, even with a reviewer's token.
+    for (marker, command) in [
+        ("CLAUDECODE", vec!["approve", &id]),
+        ("CODEX_THREAD_ID", vec!["reject", &id]),
+        ("GATEKEEP_AGENT", vec!["review"]),
+    ] {
+        let from_agent = service
+            .as_user(&env, "bob")
+            .env(marker, "1")
+            .args(&command)
+            .output()
+            .unwrap();
+        assert_eq!(from_agent.status.code(), Some(125));
+        assert!(
+            String::from_utf8_lossy(&from_agent.stderr).contains(&format!(
+                "reviews cannot be given from an agent session ({marker} is set)"
+            )),
+            "{from_agent:?}"
+        );
+    }
+    assert_eq!(status_of(&service, &env, "alice", &id), "pending");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(run.id() as i32),
         nix::sys::signal::Signal::SIGINT,
@@ -378,7 +396,7 @@ fn killed_service_restarts_and_the_waiting_client_completes() {
             .status
             .success()
     );
-    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.text());
+    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.complete());
     assert!(marker.exists());
 }
 
@@ -798,7 +816,7 @@ fn interactive_review_on_a_terminal() {
     terminal.wait_for("is now approved");
     terminal.wait_for("no pending requests");
     assert_eq!(terminal.child.wait().unwrap().code(), Some(0));
-    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.text());
+    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.complete());
     assert!(marker.exists());
     assert!(
         terminal.seen.contains(&id[..13]),

@@ -196,7 +196,7 @@ fn slack_buttons_approve_a_waiting_run_and_the_message_is_updated() {
         ),
         200
     );
-    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.text());
+    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.complete());
     assert!(marker.exists());
     let updated = wait_for(&seen, "/chat.update", 1)[0].json();
     assert_eq!(updated["channel"], "C42");
@@ -273,9 +273,9 @@ fn slack_reject_asks_for_a_reason_in_a_modal() {
     assert_eq!(send(&service, &submission, now, SECRET).0, 200);
     assert_eq!(run.wait().unwrap().code(), Some(121));
     assert!(
-        lines.text().contains("not during the freeze"),
+        lines.complete().contains("not during the freeze"),
         "{}",
-        lines.text()
+        lines.complete()
     );
     let updated = wait_for(&seen, "/chat.update", 1)[0].json();
     assert!(

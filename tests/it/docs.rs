@@ -75,3 +75,57 @@ fn openapi_describes_every_route_of_the_server() {
         );
     }
 }
+
+#[test]
+fn agents_md_shows_every_event_and_error_code() {
+    let doc = read("docs/agents.md");
+    let mut shown = std::collections::BTreeSet::new();
+    for block in doc.split("```json\n").skip(1) {
+        let body = block.split("```").next().unwrap();
+        let value: serde_json::Value = serde_json::from_str(body.trim())
+            .unwrap_or_else(|e| panic!("docs/agents.md example is not JSON ({e}): {body}"));
+        if value.get("gatekeep").is_some() {
+            assert_eq!(value["gatekeep"], 1);
+            assert!(value["run_id"].is_string() && value["time"].is_string());
+            shown.insert(value["event"].as_str().unwrap().to_owned());
+        }
+    }
+    let expected = [
+        "approved",
+        "cancelled",
+        "decision",
+        "error",
+        "exec",
+        "exit",
+        "expired",
+        "pending",
+        "rejected",
+        "warning",
+    ];
+    assert_eq!(shown.into_iter().collect::<Vec<_>>(), expected);
+    // Every error code the code can produce is in the table.
+    let mut sources = Vec::new();
+    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                sources.push(std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+    let mut codes = std::collections::BTreeSet::from(["error".to_owned()]);
+    for text in &sources {
+        for piece in text.split(".kind(\"").skip(1) {
+            codes.insert(piece.split('"').next().unwrap().to_owned());
+        }
+    }
+    for code in codes {
+        assert!(
+            doc.contains(&format!("| `{code}` |")),
+            "docs/agents.md does not list the error code {code}"
+        );
+    }
+}

@@ -296,7 +296,7 @@ fn finish(mut child: KillOnDrop, lines: &Lines) -> Value {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     lines.wait_for("hookSpecificOutput");
-    serde_json::from_str(&lines.text()).unwrap()
+    serde_json::from_str(&lines.complete()).unwrap()
 }
 
 /// The id of the one pending request `reviewer` sees, once there is one.
@@ -501,6 +501,17 @@ fn tool_calls_needing_approval_use_the_grant_in_the_hook() {
         ])
     );
     assert_eq!(shown["agent_session"], "sess-1234");
+    // Reviewers see who asked: an agent, its session, and the person it acts for.
+    let listed = service
+        .as_user(&env, "alice")
+        .arg("requests")
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("requester: agent (session sess-1234) on behalf of agent ("),
+        "{listed}"
+    );
     review(&service, &env, "approve", &id, "ok");
     assert_eq!(
         finish(child, &lines),

@@ -7,6 +7,7 @@ mod check;
 mod common;
 mod corpus;
 mod docs;
+mod events;
 mod generated;
 mod hook;
 mod lint;

@@ -65,7 +65,12 @@ fn readme_quickstart_works_as_written() {
         "{}",
         String::from_utf8_lossy(&approved.stderr)
     );
-    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", waiting.text());
+    assert_eq!(
+        run.wait().unwrap().code(),
+        Some(0),
+        "{}",
+        waiting.complete()
+    );
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&demo).unwrap().permissions().mode() & 0o777,

@@ -16,7 +16,7 @@ pub type UserSpec<'a> = (&'a str, &'a [&'a str], bool);
 
 /// Lines a child process writes, collected by a thread.
 #[derive(Clone, Default)]
-pub struct Lines(Arc<Mutex<Vec<String>>>);
+pub struct Lines(Arc<Mutex<Vec<String>>>, Arc<std::sync::atomic::AtomicBool>);
 
 impl Lines {
     pub fn collect(reader: impl std::io::Read + Send + 'static) -> Lines {
@@ -26,8 +26,21 @@ impl Lines {
             for line in BufReader::new(reader).lines().map_while(Result::ok) {
                 sink.0.lock().unwrap().push(line);
             }
+            sink.1.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         lines
+    }
+
+    /// Everything written, once the writer closed its end (after the process exited, the
+    /// reader may still be catching up). The bound only guards against a hang.
+    pub fn complete(&self) -> String {
+        for _ in 0..600 {
+            if self.1.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.text()
     }
 
     /// Waits until a line contains `needle` and returns it. The bound only guards against a

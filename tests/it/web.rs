@@ -50,7 +50,7 @@ fn a_reviewer_approves_in_the_browser_and_the_command_runs() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.text());
+    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.complete());
     assert!(marker.exists());
     assert!(
         std::fs::metadata(&screenshot).unwrap().len() > 1000,
