@@ -55,6 +55,9 @@ _gatekeep() {
             gatekeep,run)
                 cmd="gatekeep__subcmd__run"
                 ;;
+            gatekeep,secret)
+                cmd="gatekeep__subcmd__secret"
+                ;;
             gatekeep,serve)
                 cmd="gatekeep__subcmd__serve"
                 ;;
@@ -103,6 +106,9 @@ _gatekeep() {
             gatekeep__subcmd__help,run)
                 cmd="gatekeep__subcmd__help__subcmd__run"
                 ;;
+            gatekeep__subcmd__help,secret)
+                cmd="gatekeep__subcmd__help__subcmd__secret"
+                ;;
             gatekeep__subcmd__help,serve)
                 cmd="gatekeep__subcmd__help__subcmd__serve"
                 ;;
@@ -135,6 +141,15 @@ _gatekeep() {
                 ;;
             gatekeep__subcmd__help__subcmd__policy,test)
                 cmd="gatekeep__subcmd__help__subcmd__policy__subcmd__test"
+                ;;
+            gatekeep__subcmd__help__subcmd__secret,list)
+                cmd="gatekeep__subcmd__help__subcmd__secret__subcmd__list"
+                ;;
+            gatekeep__subcmd__help__subcmd__secret,rm)
+                cmd="gatekeep__subcmd__help__subcmd__secret__subcmd__rm"
+                ;;
+            gatekeep__subcmd__help__subcmd__secret,set)
+                cmd="gatekeep__subcmd__help__subcmd__secret__subcmd__set"
                 ;;
             gatekeep__subcmd__help__subcmd__token,new)
                 cmd="gatekeep__subcmd__help__subcmd__token__subcmd__new"
@@ -199,6 +214,30 @@ _gatekeep() {
             gatekeep__subcmd__policy__subcmd__help,test)
                 cmd="gatekeep__subcmd__policy__subcmd__help__subcmd__test"
                 ;;
+            gatekeep__subcmd__secret,help)
+                cmd="gatekeep__subcmd__secret__subcmd__help"
+                ;;
+            gatekeep__subcmd__secret,list)
+                cmd="gatekeep__subcmd__secret__subcmd__list"
+                ;;
+            gatekeep__subcmd__secret,rm)
+                cmd="gatekeep__subcmd__secret__subcmd__rm"
+                ;;
+            gatekeep__subcmd__secret,set)
+                cmd="gatekeep__subcmd__secret__subcmd__set"
+                ;;
+            gatekeep__subcmd__secret__subcmd__help,help)
+                cmd="gatekeep__subcmd__secret__subcmd__help__subcmd__help"
+                ;;
+            gatekeep__subcmd__secret__subcmd__help,list)
+                cmd="gatekeep__subcmd__secret__subcmd__help__subcmd__list"
+                ;;
+            gatekeep__subcmd__secret__subcmd__help,rm)
+                cmd="gatekeep__subcmd__secret__subcmd__help__subcmd__rm"
+                ;;
+            gatekeep__subcmd__secret__subcmd__help,set)
+                cmd="gatekeep__subcmd__secret__subcmd__help__subcmd__set"
+                ;;
             gatekeep__subcmd__token,help)
                 cmd="gatekeep__subcmd__token__subcmd__help"
                 ;;
@@ -218,7 +257,7 @@ _gatekeep() {
 
     case "${cmd}" in
         gatekeep)
-            opts="-v -h -V --verbose --help --version check policy run serve wait requests approve reject review login logout token log hook completions help"
+            opts="-v -h -V --verbose --help --version check policy run serve wait requests approve reject review login logout secret token log hook completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -294,7 +333,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help)
-            opts="check policy run serve wait requests approve reject review login logout token log hook completions help"
+            opts="check policy run serve wait requests approve reject review login logout secret token log hook completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -590,6 +629,62 @@ _gatekeep() {
         gatekeep__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__secret)
+            opts="set list rm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__secret__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__secret__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__secret__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1176,6 +1271,132 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__secret)
+            opts="-v -h -V --verbose --help --version set list rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__secret__subcmd__help)
+            opts="set list rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__secret__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__secret__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__secret__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__secret__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__secret__subcmd__list)
+            opts="-v -h -V --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__secret__subcmd__rm)
+            opts="-v -h -V --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__secret__subcmd__set)
+            opts="-v -h -V --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -35,6 +35,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand review 'Review pending requests interactively'
             cand login 'Store a token for the approval service and pin its key'
             cand logout 'Forget the stored token and pinned key'
+            cand secret 'Store, list and remove the secrets this host releases to commands'
             cand token 'Manage service tokens'
             cand log 'Read, verify and rotate the audit log'
             cand hook 'Answer an AI agent''s PreToolUse hook (JSON on stdin and stdout; always exits 0)'
@@ -202,6 +203,56 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'gatekeep;secret'= {
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand set 'Store a secret: typed at a prompt, or read from stdin (one trailing newline dropped)'
+            cand list 'List stored secrets: names and where they are, never values'
+            cand rm 'Forget a secret'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gatekeep;secret;set'= {
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;secret;list'= {
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;secret;rm'= {
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;secret;help'= {
+            cand set 'Store a secret: typed at a prompt, or read from stdin (one trailing newline dropped)'
+            cand list 'List stored secrets: names and where they are, never values'
+            cand rm 'Forget a secret'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gatekeep;secret;help;set'= {
+        }
+        &'gatekeep;secret;help;list'= {
+        }
+        &'gatekeep;secret;help;rm'= {
+        }
+        &'gatekeep;secret;help;help'= {
+        }
         &'gatekeep;token'= {
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -351,6 +402,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand review 'Review pending requests interactively'
             cand login 'Store a token for the approval service and pin its key'
             cand logout 'Forget the stored token and pinned key'
+            cand secret 'Store, list and remove the secrets this host releases to commands'
             cand token 'Manage service tokens'
             cand log 'Read, verify and rotate the audit log'
             cand hook 'Answer an AI agent''s PreToolUse hook (JSON on stdin and stdout; always exits 0)'
@@ -387,6 +439,17 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;help;login'= {
         }
         &'gatekeep;help;logout'= {
+        }
+        &'gatekeep;help;secret'= {
+            cand set 'Store a secret: typed at a prompt, or read from stdin (one trailing newline dropped)'
+            cand list 'List stored secrets: names and where they are, never values'
+            cand rm 'Forget a secret'
+        }
+        &'gatekeep;help;secret;set'= {
+        }
+        &'gatekeep;help;secret;list'= {
+        }
+        &'gatekeep;help;secret;rm'= {
         }
         &'gatekeep;help;token'= {
             cand new 'Print a new token and its `token_sha256` for the service''s users list'

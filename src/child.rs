@@ -99,11 +99,13 @@ pub fn resolve(program: &str, path_var: Option<&str>, cwd: &Path) -> Result<Path
 /// Signals gatekeep passes on to the child when they were sent to gatekeep by a process.
 const FORWARDED: [i32; 7] = [SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT, SIGWINCH];
 
-/// Runs `program` (already resolved) with `argv`, inherited stdio, environment and cwd.
+/// Runs `program` (already resolved) with `argv`, inherited stdio and cwd, and the
+/// inherited environment changed by `env`.
 /// `started` is called with the child's pid as soon as it runs.
 pub fn run(
     program: &Path,
     argv: &[String],
+    env: &crate::secrets::ChildEnv,
     started: impl FnOnce(u32),
 ) -> Result<Ended, SpawnError> {
     let io_error = |source| SpawnError::Io {
@@ -116,6 +118,7 @@ pub fn run(
     let begin = Instant::now();
     let mut command = std::process::Command::new(program);
     command.arg0(OsString::from(&argv[0])).args(&argv[1..]);
+    env.apply(&mut command);
     let mut child = command.spawn().map_err(io_error)?;
     let pid = child.id();
     started(pid);

@@ -50,6 +50,9 @@ pub enum Command {
     Login(commands::login::Args),
     /// Forget the stored token and pinned key.
     Logout(commands::login::LogoutArgs),
+    /// Store, list and remove the secrets this host releases to commands.
+    #[command(subcommand)]
+    Secret(commands::secret::Command),
     /// Manage service tokens.
     Token(commands::token::Args),
     /// Read, verify and rotate the audit log.
@@ -149,6 +152,7 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Run(args) => commands::run::run(args, env),
         Command::Serve(args) => commands::serve::run(args, env),
         Command::Token(args) => commands::token::run(args),
+        Command::Secret(command) => commands::secret::run(command, env),
         Command::Wait(args) => commands::wait::run(args, env),
         Command::Requests(args) => commands::requests::run(args, env),
         Command::Approve(args) => {

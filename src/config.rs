@@ -25,6 +25,10 @@ pub struct Config {
     /// How long `gatekeep hook` waits for a decision (e.g. `50s`).
     #[serde(default)]
     pub hook_wait: Option<String>,
+    /// Remove every variable a rule releases as a secret from what commands inherit
+    /// (default true): a command only ever gets such a variable from gatekeep.
+    #[serde(default)]
+    pub strip_secret_env: Option<bool>,
 }
 
 impl Config {

@@ -12,6 +12,9 @@ pub const GATEKEEP_AGENT: &str = "GATEKEEP_AGENT";
 pub const GATEKEEP_AGENT_SESSION: &str = "GATEKEEP_AGENT_SESSION";
 /// When set to 1 (or `true`), `run` writes JSON Lines events instead of messages.
 pub const GATEKEEP_JSON: &str = "GATEKEEP_JSON";
+/// Where `gatekeep secret set` keeps values: `auto` (the OS keyring, else a 0600 file),
+/// `keyring` or `file`.
+pub const GATEKEEP_SECRET_STORE: &str = "GATEKEEP_SECRET_STORE";
 /// Path of the audit log.
 pub const GATEKEEP_LOG: &str = "GATEKEEP_LOG";
 /// Base URL of the approval service.
@@ -64,6 +67,7 @@ pub const ALL: &[&str] = &[
     GATEKEEP_AGENT,
     GATEKEEP_AGENT_SESSION,
     GATEKEEP_JSON,
+    GATEKEEP_SECRET_STORE,
     GATEKEEP_LOG,
     GATEKEEP_REASON,
     GATEKEEP_SERVER,

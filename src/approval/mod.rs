@@ -5,6 +5,8 @@ mod grant;
 
 pub use grant::{Grant, GrantError, GrantPayload, KeyPair, SatisfiedApproval, verify_grant};
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -21,6 +23,11 @@ pub struct CommandFacts {
     pub resolved_path: String,
     /// SHA-256 of that program file, lowercase hex.
     pub binary_sha256: String,
+    /// For commands that receive secrets: the caller's variables that steer where those
+    /// secrets go (docs/secrets.md). Secret-looking values appear as `sha256:HEX`. Left out
+    /// of the encoding, and so of the digest, when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
 }
 
 impl CommandFacts {
@@ -103,6 +110,12 @@ pub struct NewRequest {
     pub ttl_seconds: Option<u64>,
     #[serde(default)]
     pub log_head: Option<LogHead>,
+    /// See [`CommandFacts::env`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Names of the service's secrets to release with the grant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
     pub digest: String,
 }
 
@@ -114,6 +127,7 @@ impl NewRequest {
             cwd: self.cwd.clone(),
             resolved_path: self.resolved_path.clone(),
             binary_sha256: self.binary_sha256.clone(),
+            env: self.env.clone(),
         }
     }
 }
@@ -197,9 +211,44 @@ pub struct RequestView {
     pub review_url: String,
     #[serde(default)]
     pub grant: Option<Grant>,
+    /// Names of the service's secrets released to the command when it runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+}
+
+/// The answer to `POST /v1/requests/{id}/consume`: the request, and the values of the
+/// secrets it releases (only ever in this answer, once).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Consumed {
+    #[serde(flatten)]
+    pub view: RequestView,
+    #[serde(default)]
+    pub secret_values: BTreeMap<String, String>,
 }
 
 impl RequestView {
+    /// The secrets the command receives and the environment it is bound to, for
+    /// reviewers; `None` when it receives none.
+    pub fn secrets_line(&self) -> Option<String> {
+        if self.secrets.is_empty() && self.facts.env.is_empty() {
+            return None;
+        }
+        let mut line = format!("releases {}", self.secrets.join(", "));
+        if self.secrets.is_empty() {
+            line = "releases local secrets".to_owned();
+        }
+        if !self.facts.env.is_empty() {
+            let env: Vec<String> = self
+                .facts
+                .env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            line.push_str(&format!("; with {}", env.join(" ")));
+        }
+        Some(line)
+    }
+
     /// Who asked, as reviewers read it: "agent (session S) on behalf of alice (alice@host)".
     pub fn requester_line(&self) -> String {
         let person = format!("{} ({}@{})", self.requester, self.user, self.host);
@@ -248,6 +297,7 @@ mod tests {
             cwd: "/srv".into(),
             resolved_path: "/usr/bin/pg_dump".into(),
             binary_sha256: "00".repeat(32),
+            env: BTreeMap::new(),
         };
         let expected = hex::encode(Sha256::digest(
             format!(r#"{{"argv":["pg_dump","-h","prod"],"binary_sha256":"{}","cwd":"/srv","resolved_path":"/usr/bin/pg_dump"}}"#, "00".repeat(32)).as_bytes(),

@@ -38,7 +38,7 @@ impl DevServer {
 }
 
 /// Writes `value` as JSON to `path` with mode 0600 (directory 0700), atomically.
-fn write_private_json(path: &Path, value: &impl Serialize) -> std::io::Result<PathBuf> {
+pub(crate) fn write_private_json(path: &Path, value: &impl Serialize) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt as _;
     if let Some(dir) = path.parent() {
         std::fs::DirBuilder::new()
@@ -144,7 +144,10 @@ impl Connection {
                     .filter(|p| p.server.trim_end_matches('/') == server.trim_end_matches('/'));
                 let token = explicit_token
                     .or_else(|| pinned_here.and_then(|p| p.token.clone()))
-                    .or_else(|| pinned_here.and_then(|p| super::keyring::load(&p.server)))
+                    .or_else(|| {
+                        pinned_here
+                            .and_then(|p| super::keyring::load(super::keyring::TOKENS, &p.server))
+                    })
                     .ok_or_else(|| {
                         UserError::new(format!("no token for the approval service {server}"))
                             .hint("set GATEKEEP_TOKEN, pass --token-file, or run `gatekeep login`")

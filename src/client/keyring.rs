@@ -1,9 +1,13 @@
-//! Tokens in the OS keyring (Linux keyutils through keyring-core). Every call can fail
-//! (no keyutils in a container, a seccomp filter): callers fall back to a 0600 file.
+//! Tokens and secrets in the OS keyring (Linux keyutils through keyring-core). Every call
+//! can fail (no keyutils in a container, a seccomp filter): callers fall back to a 0600
+//! file.
 
 use std::sync::Once;
 
-const SERVICE: &str = "gatekeep";
+/// The keyring service of service tokens (one entry per server URL).
+pub const TOKENS: &str = "gatekeep";
+/// The keyring service of secrets released to commands (`from: keyring`).
+pub const SECRETS: &str = "gatekeep-secret";
 
 fn ready() -> Result<(), String> {
     static INIT: Once = Once::new();
@@ -25,33 +29,38 @@ fn ready() -> Result<(), String> {
         .ok_or_else(|| "no keyring store".to_owned())
 }
 
-/// Stores the token for `server`.
-pub fn store(server: &str, token: &str) -> Result<(), String> {
+/// Stores `value` as `account` of `service`.
+pub fn store(service: &str, account: &str, value: &str) -> Result<(), String> {
     ready()?;
-    let entry = keyring_core::Entry::new(SERVICE, server).map_err(|e| e.to_string())?;
-    entry.set_password(token).map_err(|e| e.to_string())?;
+    let entry = keyring_core::Entry::new(service, account).map_err(|e| e.to_string())?;
+    entry.set_password(value).map_err(|e| e.to_string())?;
     // Read it back: a store that accepts writes but cannot return them is no store.
     match entry.get_password() {
-        Ok(read) if read == token => Ok(()),
-        Ok(_) => Err("the keyring returned another token".to_owned()),
+        Ok(read) if read == value => Ok(()),
+        Ok(_) => Err("the keyring returned another value".to_owned()),
         Err(e) => Err(e.to_string()),
     }
 }
 
-/// The stored token for `server`, if any.
-pub fn load(server: &str) -> Option<String> {
+/// The stored value of `account` of `service`, if any.
+pub fn load(service: &str, account: &str) -> Option<String> {
     ready().ok()?;
-    keyring_core::Entry::new(SERVICE, server)
+    keyring_core::Entry::new(service, account)
         .ok()?
         .get_password()
         .ok()
 }
 
-/// Forgets the token for `server`.
-pub fn delete(server: &str) {
+/// Forgets `account` of `service`.
+pub fn delete(service: &str, account: &str) {
     if ready().is_ok()
-        && let Ok(entry) = keyring_core::Entry::new(SERVICE, server)
+        && let Ok(entry) = keyring_core::Entry::new(service, account)
     {
         let _ = entry.delete_credential();
     }
+}
+
+/// Whether the keyring can be used here, or why not.
+pub fn usable() -> Result<(), String> {
+    ready()
 }

@@ -3,6 +3,7 @@
 
 mod credentials;
 pub mod keyring;
+pub mod secret_store;
 mod wait;
 
 use std::time::Duration;
@@ -176,7 +177,8 @@ impl ApiClient {
         )
     }
 
-    pub fn consume(&self, id: &str) -> Result<RequestView, ClientError> {
+    /// Uses the approved request once; the answer holds the values of its secrets.
+    pub fn consume(&self, id: &str) -> Result<crate::approval::Consumed, ClientError> {
         self.send(
             self.http
                 .post(self.url(&format!("/v1/requests/{id}/consume"))),

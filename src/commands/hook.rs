@@ -408,7 +408,13 @@ impl Hook<'_> {
             return Err(request::no_service(evaluation).into());
         };
         let facts = if self.shell_command().is_some() {
-            request::command_facts(argv, self.env, &self.decider.context.cwd, &self.redactor)?
+            request::command_facts(
+                argv,
+                self.env,
+                &self.decider.context.cwd,
+                evaluation,
+                &self.redactor,
+            )?
         } else {
             // A tool call has no binary: its facts are the tool and its exact input.
             CommandFacts {
@@ -416,6 +422,7 @@ impl Hook<'_> {
                 cwd: self.decider.context.cwd.clone(),
                 resolved_path: format!("tool:{}", self.input.tool_name),
                 binary_sha256: hex::encode(Sha256::digest(argv[1].as_bytes())),
+                env: Default::default(),
             }
         };
         let digest = facts.digest();

@@ -48,7 +48,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         .pending()
         .map_err(|e| UserError::new(format!("the service did not accept the token: {e}")))?;
     let paths = Paths::from_env(env);
-    let in_keyring = keyring::store(&server, &token);
+    let in_keyring = keyring::store(keyring::TOKENS, &server, &token);
     let pinned = Pinned {
         server: server.clone(),
         public_key: key.clone(),
@@ -81,7 +81,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
 pub fn logout(_args: LogoutArgs, env: &Environment) -> anyhow::Result<Exit> {
     let paths = Paths::from_env(env);
     if let Some(pinned) = Pinned::read(&paths) {
-        keyring::delete(&pinned.server);
+        keyring::delete(keyring::TOKENS, &pinned.server);
     }
     let path = Pinned::path(&paths);
     match std::fs::remove_file(&path) {

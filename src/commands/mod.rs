@@ -17,6 +17,7 @@ pub mod request;
 pub mod requests;
 pub mod review;
 pub mod run;
+pub mod secret;
 pub mod serve;
 pub mod token;
 pub mod wait;

@@ -13,7 +13,7 @@ use crate::client::{ApiClient, Connection};
 use crate::config::Config;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
-use crate::policy::{Context, Evaluation};
+use crate::policy::{Context, Evaluation, SecretSource};
 use crate::redact::Redactor;
 
 /// The executable `argv[0]` names, as `run` will execute it.
@@ -28,11 +28,13 @@ pub fn program(argv: &[String], env: &Environment, cwd: &str) -> Result<PathBuf,
     })
 }
 
-/// The facts a reviewer sees, whose digest an approval is bound to.
+/// The facts a reviewer sees, whose digest an approval is bound to. A command that
+/// receives secrets is also bound to the caller's variables that steer them.
 pub fn command_facts(
     argv: &[String],
     env: &Environment,
     cwd: &str,
+    evaluation: &Evaluation,
     redactor: &Redactor,
 ) -> Result<CommandFacts, UserError> {
     let program = program(argv, env, cwd)?;
@@ -44,6 +46,7 @@ pub fn command_facts(
         cwd: cwd.to_owned(),
         resolved_path: program.display().to_string(),
         binary_sha256: hex::encode(Sha256::digest(&bytes)),
+        env: crate::secrets::bound_env(env.vars(), &evaluation.secrets, redactor),
     })
 }
 
@@ -92,6 +95,13 @@ pub fn new_request(facts: &CommandFacts, filing: Filing<'_>, redactor: &Redactor
             seq: filing.decided.seq,
             hash: filing.decided.hash.clone(),
         }),
+        env: facts.env.clone(),
+        secrets: evaluation
+            .secrets
+            .iter()
+            .filter(|s| s.from == SecretSource::Server)
+            .map(|s| s.name.clone())
+            .collect(),
         digest: facts.digest(),
     }
 }

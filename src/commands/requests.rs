@@ -32,6 +32,9 @@ pub fn describe(view: &RequestView, out: &mut impl std::io::Write) -> std::io::R
         &view.facts.binary_sha256[..view.facts.binary_sha256.len().min(16)]
     )?;
     writeln!(out, "  rules:     {}", view.rules.join(", "))?;
+    if let Some(line) = view.secrets_line() {
+        writeln!(out, "  secrets:   {line}")?;
+    }
     for description in &view.descriptions {
         writeln!(out, "  why:       {description}")?;
     }

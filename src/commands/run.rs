@@ -3,6 +3,7 @@
 //! People read plain messages on stderr; with `--json` or `--json-fd` programs read the
 //! events of [`crate::events`] instead, and nothing else from gatekeep.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use crate::approval::{RequestView, Status, Verdict, verify_grant};
 use crate::audit::{self, AuditLog, records};
 use crate::child;
 use crate::cli::PolicyArgs;
+use crate::client::secret_store::SecretStore;
 use crate::client::{ApiClient, ClientError, Outcome, wait_for_decision};
 use crate::commands::request::{self, Filing};
 use crate::config::Config;
@@ -25,9 +27,18 @@ use crate::environment::Environment;
 use crate::events::Events;
 use crate::exit::{Exit, UserError};
 use crate::paths::Paths;
-use crate::policy::{Decision, Evaluation};
+use crate::policy::{Decision, Evaluation, SecretSource, SecretUse};
 use crate::redact::Redactor;
+use crate::secrets::ChildEnv;
 use crate::ui::{Waiting, verdicts};
+
+/// Secrets released to one command: their values (never printed, logged or sent) and
+/// where they came from (recorded).
+#[derive(Default)]
+struct Released {
+    values: Vec<(String, String)>,
+    uses: Vec<SecretUse>,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -224,8 +235,50 @@ impl Run<'_> {
             }
             Decision::Approve => self.approve(&evaluation, &decided),
             Decision::Allow if self.args.request.is_some() => self.approve(&evaluation, &decided),
-            Decision::Allow => self.execute(),
+            Decision::Allow => {
+                let released = self.release(&evaluation, &BTreeMap::new())?;
+                self.execute(released)
+            }
         }
+    }
+
+    /// The values of the secrets the command receives: from the service's answer to
+    /// consume (`from: server`) or this host's store (`from: keyring`). A missing one
+    /// stops the run.
+    fn release(
+        &self,
+        evaluation: &Evaluation,
+        from_server: &BTreeMap<String, String>,
+    ) -> Result<Released, UserError> {
+        let mut released = Released::default();
+        if evaluation.secrets.is_empty() {
+            return Ok(released);
+        }
+        let store = SecretStore::open(self.env)?;
+        for secret in &evaluation.secrets {
+            let value = match secret.from {
+                SecretSource::Server => from_server.get(&secret.name).cloned(),
+                SecretSource::Keyring => store.get(&secret.name)?,
+            };
+            let value = value.ok_or_else(|| {
+                let error = UserError::new(format!(
+                    "secret {} for {} (rule {}) is not available",
+                    secret.name, secret.env, secret.rule
+                ))
+                .kind("secret_missing");
+                match secret.from {
+                    SecretSource::Keyring => error.hint(format!(
+                        "store it with `gatekeep secret set {}`; the command was not run",
+                        secret.name
+                    )),
+                    SecretSource::Server => error
+                        .hint("the approval service did not release it; the command was not run"),
+                }
+            })?;
+            released.values.push((secret.env.clone(), value));
+            released.uses.push(secret.clone());
+        }
+        Ok(released)
     }
 
     /// Records why a command could not start and ends the run with `error`'s status.
@@ -237,20 +290,33 @@ impl Run<'_> {
         Err(error.into())
     }
 
-    /// Runs the command and records how it ended.
-    fn execute(&self) -> anyhow::Result<Exit> {
+    /// Runs the command with the secrets released to it, and records how it ended.
+    fn execute(&self, released: Released) -> anyhow::Result<Exit> {
         let program =
             match request::program(&self.args.command, self.env, &self.decider.context.cwd) {
                 Ok(program) => program,
                 Err(error) => return self.not_started(error),
             };
+        let strip = self.config.strip_secret_env.unwrap_or(true);
+        let child_env = ChildEnv::new(
+            self.env.vars(),
+            &self.decider.policy.secret_env_names(),
+            strip,
+            released.values,
+        );
+        let names: Vec<&str> = released.uses.iter().map(|s| s.env.as_str()).collect();
         let mut exec_logged = Ok(());
-        let ended = child::run(&program, &self.args.command, |pid| {
-            exec_logged = self
-                .log
-                .append("exec", records::exec(&self.run_id, pid))
-                .map(|_| ());
-            self.events.emit("exec", json!({"pid": pid}));
+        let ended = child::run(&program, &self.args.command, &child_env, |pid| {
+            let mut fields = records::exec(&self.run_id, pid);
+            if !released.uses.is_empty() {
+                fields["secrets"] = json!(released.uses);
+            }
+            if !child_env.remove.is_empty() {
+                fields["env_removed"] = json!(child_env.remove);
+            }
+            exec_logged = self.log.append("exec", fields).map(|_| ());
+            self.events
+                .emit("exec", json!({"pid": pid, "secrets": names}));
         });
         if let Err(error) = exec_logged {
             self.warn(&format!("cannot record the exec: {error}"));
@@ -285,6 +351,7 @@ impl Run<'_> {
             &self.args.command,
             self.env,
             &self.decider.context.cwd,
+            evaluation,
             &self.redactor,
         ) {
             Ok(facts) => facts,
@@ -349,7 +416,7 @@ impl Run<'_> {
                 }
             }
         };
-        self.record("approval_requested", json!({"request_id": created.id, "digest": digest, "approvals": evaluation.approvals, "expires_at": created.expires_at, "review_url": created.review_url}));
+        self.record("approval_requested", json!({"request_id": created.id, "digest": digest, "approvals": evaluation.approvals, "expires_at": created.expires_at, "review_url": created.review_url, "secrets": new.secrets}));
         self.events.emit(
             "pending",
             json!({"request_id": created.id, "review_url": created.review_url, "approvers": evaluation.approvals, "expires_at": created.expires_at}),
@@ -432,7 +499,8 @@ impl Run<'_> {
         for line in verdicts(view) {
             self.say(&format!("  {line}"));
         }
-        let mut fields = json!({"request_id": view.id, "status": view.status});
+        // The same fields whether the service or the local deadline ended the wait.
+        let mut fields = json!({"request_id": view.id});
         if let Some(rejection) = view.reviews.iter().find(|r| r.verdict == Verdict::Reject) {
             fields["reviewer"] = json!(rejection.reviewer);
             fields["comment"] = json!(rejection.comment);
@@ -470,22 +538,52 @@ impl Run<'_> {
                     .into(),
             );
         }
-        if let Err(error) = client.consume(&view.id) {
-            self.record(
-                "approval_refused",
-                json!({"request_id": view.id, "error": error.to_string()}),
-            );
-            let message = format!("cannot use the approval of {}: {error}", view.id);
-            if error.status() == Some(409) {
-                self.say(&message);
-                self.events.emit(
-                    "expired",
+        // Local secrets are read before the grant is used, so a missing one costs nothing.
+        let local = self.release(
+            &Evaluation {
+                secrets: evaluation
+                    .secrets
+                    .iter()
+                    .filter(|s| s.from == SecretSource::Keyring)
+                    .cloned()
+                    .collect(),
+                ..evaluation.clone()
+            },
+            &BTreeMap::new(),
+        )?;
+        let consumed = match client.consume(&view.id) {
+            Ok(consumed) => consumed,
+            Err(error) => {
+                self.record(
+                    "approval_refused",
                     json!({"request_id": view.id, "error": error.to_string()}),
                 );
-                return Ok(Exit::Expired);
+                let message = format!("cannot use the approval of {}: {error}", view.id);
+                if error.status() == Some(409) {
+                    self.say(&message);
+                    self.events.emit(
+                        "expired",
+                        json!({"request_id": view.id, "error": error.to_string()}),
+                    );
+                    return Ok(Exit::Expired);
+                }
+                return Err(UserError::new(message).kind("grant_refused").into());
             }
-            return Err(UserError::new(message).kind("grant_refused").into());
-        }
+        };
+        let mut released = self.release(
+            &Evaluation {
+                secrets: evaluation
+                    .secrets
+                    .iter()
+                    .filter(|s| s.from == SecretSource::Server)
+                    .cloned()
+                    .collect(),
+                ..evaluation.clone()
+            },
+            &consumed.secret_values,
+        )?;
+        released.values.extend(local.values);
+        released.uses.extend(local.uses);
         let reviewers: Vec<&str> = view.reviews.iter().map(|r| r.reviewer.as_str()).collect();
         self.record("approval_granted", json!({"request_id": view.id, "reviewers": reviewers, "grant_nonce": grant.payload.nonce}));
         self.say(&format!("approved by {}", reviewers.join(", ")));
@@ -493,7 +591,7 @@ impl Run<'_> {
             "approved",
             json!({"request_id": view.id, "reviewers": reviewers}),
         );
-        self.execute()
+        self.execute(released)
     }
 
     /// `run --request ID`: the command must be the approved one.

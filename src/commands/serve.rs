@@ -87,6 +87,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         eprintln!("gatekeep: warning: no users are configured; every API call will be refused");
     }
     let tls = config.tls.as_ref().map(server::tls_acceptor).transpose()?;
+    let secrets = config.load_secrets(|var| env.get(var).map(str::to_owned))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -110,6 +111,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             limits,
             public_url: Some(url.clone()),
             tls: tls.is_some(),
+            secrets,
         })?;
         state.start_webhooks(config.webhooks.clone());
         state.start_channels(config.slack.clone(), config.teams.clone());
@@ -155,6 +157,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             &state.key.key_id()[..16]
         );
         let reload_state = Arc::clone(&state);
+        let reload_env = env.clone();
         tokio::spawn(async move {
             let Ok(mut hangups) =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
@@ -164,6 +167,12 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             while hangups.recv().await.is_some() {
                 match config_path.as_deref().map(ServerConfig::load) {
                     Some(Ok(fresh)) => {
+                        match fresh.load_secrets(|var| reload_env.get(var).map(str::to_owned)) {
+                            Ok(secrets) => reload_state.replace_secrets(secrets),
+                            Err(error) => eprintln!(
+                                "gatekeep: secrets not reloaded, keeping the current ones: {error}"
+                            ),
+                        }
                         reload_state.replace_identities(Identities::new(fresh.users));
                         eprintln!("gatekeep: identities reloaded");
                     }

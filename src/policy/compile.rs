@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::matcher::{Matcher, OptionName, ValueOptions, When};
 use super::pattern::Pattern;
-use super::schema::{ApprovalSpec, FileSpec, MatchSpec, Patterns};
+use super::schema::{ApprovalSpec, FileSpec, MatchSpec, Patterns, RuleSpec};
 use super::{Decision, Source};
 
 /// Approval requirements of one rule.
@@ -38,6 +38,27 @@ impl Approval {
     }
 }
 
+/// Where a released secret comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretSource {
+    /// The approval service, with the grant.
+    Server,
+    /// The OS keyring (or its 0600 file fallback) on this host.
+    Keyring,
+}
+
+/// One environment variable a rule releases to the command.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct SecretUse {
+    /// The variable the command receives.
+    pub env: String,
+    pub from: SecretSource,
+    /// The secret's name in its store.
+    pub name: String,
+    pub rule: String,
+}
+
 /// A compiled rule.
 #[derive(Debug)]
 pub struct Rule {
@@ -52,6 +73,7 @@ pub struct Rule {
     pub(super) value_options: ValueOptions,
     /// Example commands: (command, expected to match, location).
     pub tests: Vec<(String, bool, String)>,
+    pub secrets: Vec<SecretUse>,
 }
 
 /// A file's contribution to the global settings.
@@ -235,6 +257,57 @@ impl Compiler<'_> {
                 .collect();
         }
         matcher
+    }
+
+    fn secrets(&mut self, rule: &RuleSpec) -> Vec<SecretUse> {
+        let mut secrets = Vec::new();
+        for (env, spec) in rule.secrets.iter().flat_map(|m| &m.0) {
+            let valid_name = env
+                .value
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && env
+                    .value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid_name {
+                self.problem(
+                    env.referenced,
+                    format!("`{}` is not an environment variable name", env.value),
+                );
+            }
+            let from = match spec.from.value.as_str() {
+                "server" => SecretSource::Server,
+                "keyring" => SecretSource::Keyring,
+                other => {
+                    self.problem(
+                        spec.from.referenced,
+                        format!("unknown secret source `{other}` (use `server` or `keyring`)"),
+                    );
+                    continue;
+                }
+            };
+            if from == SecretSource::Server && rule.decision != Decision::Approve {
+                self.problem(
+                    spec.from.referenced,
+                    "a secret `from: server` is released with an approval: the rule's decision must be `approve`",
+                );
+            }
+            if rule.decision == Decision::Deny {
+                self.problem(env.referenced, "a `deny` rule releases no secrets");
+            }
+            if spec.name.value.trim().is_empty() {
+                self.problem(spec.name.referenced, "secret name must not be empty");
+            }
+            secrets.push(SecretUse {
+                env: env.value.clone(),
+                from,
+                name: spec.name.value.clone(),
+                rule: rule.id.value.clone(),
+            });
+        }
+        secrets
     }
 
     fn approval(&mut self, spec: Option<&ApprovalSpec>, base: &Approval) -> Approval {
@@ -424,6 +497,7 @@ impl Policy {
                         }
                     }
                 }
+                let secrets = compiler.secrets(rule);
                 rules.push(Rule {
                     id: rule.id.value.clone(),
                     description: rule.description.clone(),
@@ -433,6 +507,7 @@ impl Policy {
                     alternatives,
                     value_options,
                     tests,
+                    secrets,
                 });
             }
             summaries.push((source.origin.clone(), count));
@@ -506,6 +581,18 @@ impl Policy {
     }
 
     /// Literal program names the rules mention (for recognising hard links).
+    /// Every variable some rule releases as a secret.
+    pub fn secret_env_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .rules
+            .iter()
+            .flat_map(|r| r.secrets.iter().map(|s| s.env.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     pub fn program_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.index.keys().cloned().collect();
         names.sort();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Decision;
-use super::compile::{Approval, Policy};
+use super::compile::{Approval, Policy, SecretUse};
 use super::matcher::{self, Mode, ValueOptions};
 use crate::shell::{Analysis, Command};
 
@@ -54,6 +54,9 @@ pub struct Evaluation {
     pub approvals: Vec<ApprovalRequirement>,
     pub timeout_seconds: Option<u64>,
     pub reason_required: bool,
+    /// Variables to release to the command, from the rules that matched it exactly (none
+    /// when the decision is `deny`). One per variable: the first rule in load order wins.
+    pub secrets: Vec<SecretUse>,
 }
 
 /// Pseudo rule id for commands that could not be analysed.
@@ -165,6 +168,19 @@ impl Policy {
                 reason_required |= approval.reason_required;
             }
         }
+        let mut secrets: Vec<SecretUse> = Vec::new();
+        if decision != Decision::Deny {
+            for hit in hits.iter().filter(|h| !h.unprovable) {
+                let Some(rule) = self.rules.iter().find(|r| r.id == hit.rule) else {
+                    continue;
+                };
+                for secret in &rule.secrets {
+                    if secrets.iter().all(|s| s.env != secret.env) {
+                        secrets.push(secret.clone());
+                    }
+                }
+            }
+        }
         Evaluation {
             decision,
             hits,
@@ -173,6 +189,7 @@ impl Policy {
             approvals,
             timeout_seconds: timeout,
             reason_required,
+            secrets,
         }
     }
 

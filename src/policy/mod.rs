@@ -12,7 +12,9 @@ mod sources;
 
 use serde::{Deserialize, Serialize};
 
-pub use compile::{Approval, Policy, PolicyError, Problem, Rule, ToolCall, parse_duration};
+pub use compile::{
+    Approval, Policy, PolicyError, Problem, Rule, SecretSource, SecretUse, ToolCall, parse_duration,
+};
 pub use eval::{ApprovalRequirement, Context, Evaluation, Hit};
 pub use sources::{Source, SourceSet, embedded_sources, read_path};
 

@@ -59,8 +59,19 @@ pub struct RuleSpec {
     pub matcher: Spanned<MatchList>,
     #[serde(default)]
     pub approval: Option<ApprovalSpec>,
+    /// Environment variables released to the command once it may run.
+    #[serde(default)]
+    pub secrets: Option<SpannedMap<SecretSpec>>,
     #[serde(default)]
     pub tests: Option<TestsSpec>,
+}
+
+/// Where one released variable's value comes from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSpec {
+    pub from: Spanned<String>,
+    pub name: Spanned<String>,
 }
 
 /// Example commands a rule must and must not match.

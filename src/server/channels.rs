@@ -116,6 +116,7 @@ pub fn slack_blocks(view: &RequestView) -> Value {
             {"type": "mrkdwn", "text": format!("*Approvers*\n{}", escape(&approvers(view)))},
             {"type": "mrkdwn", "text": format!("*Reason*\n{}", escape(view.reason.as_deref().unwrap_or("(none given)")))},
             {"type": "mrkdwn", "text": format!("*Expires*\n{}", view.expires_at)},
+            {"type": "mrkdwn", "text": format!("*Secrets*\n{}", escape(&view.secrets_line().unwrap_or_else(|| "(none)".to_owned())))},
         ]}),
     ];
     if view.status == Status::Pending {
@@ -145,6 +146,7 @@ pub fn teams_card(view: &RequestView) -> Value {
         {"title": "Approvers", "value": approvers(view)},
         {"title": "Reason", "value": view.reason.as_deref().unwrap_or("(none given)")},
         {"title": "Expires", "value": view.expires_at},
+        {"title": "Secrets", "value": view.secrets_line().unwrap_or_else(|| "(none)".to_owned())},
     ]);
     json!({
         "type": "message",

@@ -98,6 +98,56 @@ pub struct ServerConfig {
     /// Microsoft Teams: Adaptive Cards through incoming webhooks.
     #[serde(default)]
     pub teams: Option<super::channels::TeamsConfig>,
+    /// Named secrets released with grants (`from: server` in policies).
+    #[serde(default)]
+    pub secrets: std::collections::BTreeMap<String, SecretConfig>,
+}
+
+/// One named secret: where its value is, and what releasing it takes.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SecretConfig {
+    /// The service's environment variable holding the value.
+    #[serde(default)]
+    pub value_env: Option<String>,
+    /// A file holding the value (mode 0600 or stricter; one trailing newline is dropped).
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// Who must approve a request before it may receive the secret (`user:`/`group:`).
+    pub approvers: Vec<String>,
+    /// How many distinct approvers.
+    #[serde(default = "one")]
+    pub quorum: u32,
+    /// Who may receive it (`user:`/`group:`).
+    pub requesters: Vec<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A secret with its value, held in memory only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerSecret {
+    pub config: SecretConfig,
+    pub value: String,
+}
+
+impl std::fmt::Debug for ServerSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSecret")
+            .field("config", &self.config)
+            .field("value", &"***")
+            .finish()
+    }
+}
+
+fn valid_principals(list: &[String]) -> bool {
+    !list.is_empty()
+        && list.iter().all(|a| {
+            a.split_once(':')
+                .is_some_and(|(k, n)| matches!(k, "user" | "group") && !n.is_empty())
+        })
 }
 
 /// Durations of [`RequestLimits`], in seconds.
@@ -131,6 +181,63 @@ impl ServerConfig {
             }
         }
         Ok(config)
+    }
+
+    /// Reads every secret's value: from the service's environment (`lookup`) or a file
+    /// that only its owner can read.
+    pub fn load_secrets(
+        &self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<std::collections::BTreeMap<String, ServerSecret>, UserError> {
+        use std::os::unix::fs::MetadataExt as _;
+        let mut loaded = std::collections::BTreeMap::new();
+        for (name, config) in &self.secrets {
+            let fail = |message: String| {
+                UserError::new(format!("secret {name}: {message}"))
+                    .hint("see docs/secrets.md for the server's secrets")
+            };
+            if !valid_principals(&config.approvers) || !valid_principals(&config.requesters) {
+                return Err(fail(
+                    "approvers and requesters are non-empty lists of user:NAME or group:NAME"
+                        .to_owned(),
+                ));
+            }
+            if config.quorum == 0 {
+                return Err(fail("quorum must be at least 1".to_owned()));
+            }
+            let value = match (&config.value_env, &config.file) {
+                (Some(var), None) => lookup(var)
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| fail(format!("the service's environment has no {var}")))?,
+                (None, Some(path)) => {
+                    let meta = std::fs::metadata(path)
+                        .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+                    if meta.mode() & 0o077 != 0 {
+                        return Err(fail(format!(
+                            "{} is readable by others (mode {:o}); chmod 600 it",
+                            path.display(),
+                            meta.mode() & 0o777
+                        )));
+                    }
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+                    let text = text.strip_suffix('\n').unwrap_or(&text).to_owned();
+                    if text.is_empty() {
+                        return Err(fail(format!("{} is empty", path.display())));
+                    }
+                    text
+                }
+                _ => return Err(fail("give exactly one of value_env and file".to_owned())),
+            };
+            loaded.insert(
+                name.clone(),
+                ServerSecret {
+                    config: config.clone(),
+                    value,
+                },
+            );
+        }
+        Ok(loaded)
     }
 
     pub fn limits(&self) -> Result<Limits, String> {
@@ -198,5 +305,63 @@ impl Identities {
             Some(("group", group)) => user.groups.iter().any(|g| g == group || g == "*"),
             _ => false,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    fn config(secret: &str) -> ServerConfig {
+        serde_saphyr::from_str(&format!("secrets:\n  db: {secret}\n")).unwrap()
+    }
+
+    #[test]
+    fn secret_values_come_from_the_environment_or_a_private_file() {
+        let lookup = |var: &str| (var == "DB_PW").then(|| "from-env".to_owned());
+        let loaded = config(
+            r#"{value_env: DB_PW, approvers: ["group:dba"], quorum: 2, requesters: ["user:ci"]}"#,
+        )
+        .load_secrets(lookup)
+        .unwrap();
+        assert_eq!(loaded["db"].value, "from-env");
+        assert_eq!(loaded["db"].config.quorum, 2);
+        assert!(!format!("{loaded:?}").contains("from-env"));
+        let missing =
+            config(r#"{value_env: NOPE, approvers: ["group:dba"], requesters: ["user:ci"]}"#)
+                .load_secrets(lookup)
+                .unwrap_err();
+        assert_eq!(
+            missing.message,
+            "secret db: the service's environment has no NOPE"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "from-file\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let spec = format!(
+            r#"{{file: {}, approvers: ["group:dba"], requesters: ["user:ci"]}}"#,
+            file.display()
+        );
+        let open = config(&spec).load_secrets(lookup).unwrap_err();
+        assert!(
+            open.message
+                .ends_with("is readable by others (mode 644); chmod 600 it")
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(
+            config(&spec).load_secrets(lookup).unwrap()["db"].value,
+            "from-file"
+        );
+        for bad in [
+            r#"{value_env: DB_PW, file: /x, approvers: ["group:dba"], requesters: ["user:ci"]}"#,
+            r#"{value_env: DB_PW, approvers: [], requesters: ["user:ci"]}"#,
+            r#"{value_env: DB_PW, approvers: ["dba"], requesters: ["user:ci"]}"#,
+            r#"{value_env: DB_PW, approvers: ["group:dba"], quorum: 0, requesters: ["user:ci"]}"#,
+        ] {
+            assert!(config(bad).load_secrets(lookup).is_err(), "{bad}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! API v1 handlers. Every rule a reviewer relies on is enforced here, whatever the client.
 
+use crate::policy::ApprovalRequirement;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -115,6 +116,22 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
+/// The client's address, when the service is served over plain HTTP.
+pub struct Peer(pub Option<std::net::SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0),
+        ))
+    }
+}
+
 fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
 }
@@ -168,6 +185,7 @@ pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
         reviews: r.reviews.clone(),
         review_url: state.review_url(&r.id),
         grant: r.grant.clone(),
+        secrets: r.request.secrets.clone(),
     }
 }
 
@@ -225,7 +243,7 @@ pub async fn keys(State(state): State<Arc<AppState>>) -> Json<Value> {
 pub async fn create(
     State(state): State<Arc<AppState>>,
     Caller(user): Caller,
-    Body(request): Body<NewRequest>,
+    Body(mut request): Body<NewRequest>,
 ) -> Result<(StatusCode, Json<Created>), Failure> {
     if request.digest != request.facts().digest() {
         return Err(Failure(
@@ -252,6 +270,33 @@ pub async fn create(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!("invalid approval requirement for rule {}", requirement.rule),
             ));
+        }
+    }
+    // A secret's own requirement joins the request's: the service decides what releasing
+    // it takes, whatever the client's policy says.
+    request.secrets.sort();
+    request.secrets.dedup();
+    {
+        let secrets = state.secrets();
+        for name in &request.secrets {
+            let secret = secrets.get(name).ok_or_else(|| {
+                Failure(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("unknown secret {name}"),
+                    Some("the service's configuration names the secrets it holds"),
+                )
+            })?;
+            if !Identities::is_approver(&user, &secret.config.requesters) {
+                return Err(fail(
+                    StatusCode::FORBIDDEN,
+                    format!("secret {name} is not released to {}", user.name),
+                ));
+            }
+            request.approvals.push(ApprovalRequirement {
+                rule: format!("secret:{name}"),
+                approvers: secret.config.approvers.clone(),
+                quorum: secret.config.quorum,
+            });
         }
     }
     let ttl = request
@@ -542,13 +587,14 @@ fn requester_action(state: &AppState, user: &User, id: &str) -> Result<StoredReq
 
 /// A requester's own move on their request: `from` one status `to` another, recorded,
 /// announced and answered the same way for cancel and consume.
-async fn requester_move(
+/// `check` runs on the request just before the move and may refuse it.
+async fn requester_move<T>(
     state: &AppState,
     user: &User,
     id: &str,
-    from: Status,
-    to: Status,
-) -> Result<Json<RequestView>, Failure> {
+    (from, to): (Status, Status),
+    check: impl FnOnce(&StoredRequest) -> Result<T, Failure>,
+) -> Result<(RequestView, T), Failure> {
     let _write = state.writes.lock().await;
     let mut request = requester_action(state, user, id)?;
     if request.status != from {
@@ -557,6 +603,7 @@ async fn requester_move(
             format!("request {id} is {}", request.status.as_str()),
         ));
     }
+    let checked = check(&request)?;
     request.status = to;
     if to == Status::Consumed {
         request.consumed_at = Some(stamp(now()));
@@ -569,7 +616,7 @@ async fn requester_move(
     );
     state.notify(&format!("request.{}", to.as_str()), &request);
     state.changed();
-    Ok(Json(view(state, &request)))
+    Ok((view(state, &request), checked))
 }
 
 pub async fn cancel(
@@ -577,15 +624,102 @@ pub async fn cancel(
     Caller(user): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, Failure> {
-    requester_move(&state, &user, &id, Status::Pending, Status::Cancelled).await
+    let moved = (Status::Pending, Status::Cancelled);
+    let (view, ()) = requester_move(&state, &user, &id, moved, |_| Ok(())).await?;
+    Ok(Json(view))
 }
 
+/// Uses an approved request once. The answer carries the values of the secrets the
+/// request names, checked against each secret's own requirement as configured now.
 pub async fn consume(
     State(state): State<Arc<AppState>>,
     Caller(user): Caller,
+    Peer(peer): Peer,
     Path(id): Path<String>,
-) -> Result<Json<RequestView>, Failure> {
-    requester_move(&state, &user, &id, Status::Approved, Status::Consumed).await
+) -> Result<Response, Failure> {
+    let moved = (Status::Approved, Status::Consumed);
+    let (view, values) = requester_move(&state, &user, &id, moved, |r| {
+        release(&state, &user, r, peer)
+    })
+    .await?;
+    if !values.is_empty() {
+        audit(
+            &state,
+            "secrets_released",
+            json!({"id": id, "to": user.name, "secrets": values.keys().collect::<Vec<_>>()}),
+        );
+    }
+    let mut body = serde_json::to_value(&view)
+        .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    if !values.is_empty() {
+        body["secret_values"] = json!(values);
+    }
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// The values of the secrets `request` names, if every one may be released to `user` now.
+fn release(
+    state: &AppState,
+    user: &User,
+    request: &StoredRequest,
+    peer: Option<std::net::SocketAddr>,
+) -> Result<std::collections::BTreeMap<String, String>, Failure> {
+    let mut values = std::collections::BTreeMap::new();
+    if request.request.secrets.is_empty() {
+        return Ok(values);
+    }
+    if !state.tls && !peer.is_some_and(|p| p.ip().is_loopback()) {
+        return Err(fail(
+            StatusCode::FORBIDDEN,
+            "secrets are released only over TLS or to a client on this host",
+        ));
+    }
+    let secrets = state.secrets();
+    let identities = state.identities();
+    for name in &request.request.secrets {
+        let secret = secrets.get(name).ok_or_else(|| {
+            fail(
+                StatusCode::FORBIDDEN,
+                format!("secret {name} is no longer configured"),
+            )
+        })?;
+        if !Identities::is_approver(user, &secret.config.requesters) {
+            return Err(fail(
+                StatusCode::FORBIDDEN,
+                format!("secret {name} is not released to {}", user.name),
+            ));
+        }
+        let mut approvers: Vec<&str> = request
+            .reviews
+            .iter()
+            .filter(|r| r.verdict == Verdict::Approve && r.reviewer != request.requester)
+            .filter(|r| {
+                identities.get(&r.reviewer).is_some_and(|u| {
+                    u.can_review && Identities::is_approver(u, &secret.config.approvers)
+                })
+            })
+            .map(|r| r.reviewer.as_str())
+            .collect();
+        approvers.sort_unstable();
+        approvers.dedup();
+        if approvers.len() < secret.config.quorum as usize {
+            return Err(fail(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "secret {name} needs {} approval(s) from {}; this request has {}",
+                    secret.config.quorum,
+                    secret.config.approvers.join(" or "),
+                    approvers.len()
+                ),
+            ));
+        }
+        values.insert(name.clone(), secret.value.clone());
+    }
+    Ok(values)
 }
 
 #[derive(Deserialize)]

@@ -20,7 +20,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{Mutex, watch};
 
 pub use channels::{SlackConfig, TeamsConfig, verify_slack};
-pub use config::{Identities, Limits, ServerConfig, Tls, User, token_sha256};
+pub use config::{
+    Identities, Limits, SecretConfig, ServerConfig, ServerSecret, Tls, User, token_sha256,
+};
 pub use store::{SqliteStore, Store, StoreError, StoredRequest};
 
 use crate::approval::KeyPair;
@@ -52,6 +54,8 @@ pub struct AppState {
     pub sessions: web::Sessions,
     /// Whether the service is served over TLS (cookies are then `Secure`).
     pub tls: bool,
+    /// Named secrets and their values (never written anywhere).
+    pub secrets: RwLock<std::collections::BTreeMap<String, ServerSecret>>,
 }
 
 impl AppState {
@@ -66,6 +70,22 @@ impl AppState {
             .identities
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = identities;
+    }
+
+    pub fn replace_secrets(&self, secrets: std::collections::BTreeMap<String, ServerSecret>) {
+        *self
+            .secrets
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = secrets;
+    }
+
+    /// The secrets now configured.
+    pub fn secrets(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, std::collections::BTreeMap<String, ServerSecret>> {
+        self.secrets
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn review_url(&self, id: &str) -> String {
@@ -169,6 +189,7 @@ pub struct Setup {
     pub limits: Limits,
     pub public_url: Option<String>,
     pub tls: bool,
+    pub secrets: std::collections::BTreeMap<String, ServerSecret>,
 }
 
 impl AppState {
@@ -216,6 +237,7 @@ impl AppState {
             channels: RwLock::new(None),
             sessions: web::Sessions::default(),
             tls: setup.tls,
+            secrets: RwLock::new(setup.secrets),
         }))
     }
 }
@@ -254,6 +276,8 @@ pub async fn serve(
     let app = router(state);
     match tls {
         None => {
+            // The peer address tells the handlers whether a plain-HTTP client is local.
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
                 .await

@@ -229,6 +229,10 @@ pub async fn detail(
         ("Rules", view.rules.join(", ")),
         ("Why", view.descriptions.join(" ")),
         (
+            "Secrets",
+            view.secrets_line().unwrap_or_else(|| "(none)".to_owned()),
+        ),
+        (
             "Reason",
             view.reason
                 .clone()

@@ -14,6 +14,7 @@ mod lint;
 mod pty;
 mod quickstart;
 mod run;
+mod secrets;
 mod service;
 mod sources;
 mod web;

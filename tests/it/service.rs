@@ -88,6 +88,11 @@ pub fn config_text(
 
 impl Service {
     pub fn start(env: &TestEnv, users: &[UserSpec<'_>], extra: &str) -> Service {
+        Service::start_on(env, "127.0.0.1:0", users, extra)
+    }
+
+    /// A service listening on `listen`; clients reach it through 127.0.0.1.
+    pub fn start_on(env: &TestEnv, listen: &str, users: &[UserSpec<'_>], extra: &str) -> Service {
         let tokens: BTreeMap<String, String> = users
             .iter()
             .map(|(name, _, _)| {
@@ -99,7 +104,7 @@ impl Service {
             .collect();
         let config = env.write("service/server.yaml", &config_text(users, &tokens, extra));
         let data = env.root().join("service/data");
-        Service::launch(env, config, data, "127.0.0.1:0", tokens)
+        Service::launch(env, config, data, listen, tokens)
     }
 
     fn launch(
@@ -128,7 +133,7 @@ impl Service {
             .split(' ')
             .next()
             .unwrap()
-            .to_owned();
+            .replace("0.0.0.0", "127.0.0.1");
         Service {
             child,
             url,

@@ -1,0 +1,285 @@
+//! Secrets released to commands: the environment a command receives, and the part of the
+//! caller's environment an approval is bound to (docs/secrets.md).
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::policy::SecretUse;
+use crate::redact::{Redactor, is_secret_name};
+
+/// Variables that make a program load or run code the caller chose (the dynamic loader,
+/// shell start-up files, language runtimes). They are removed from the environment of a
+/// command that receives secrets, so the caller cannot hijack it to read them.
+pub const SCRUBBED: &[&str] = &[
+    "BASH_ENV",
+    "ENV",
+    "PROMPT_COMMAND",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "GCONV_PATH",
+    "LOCPATH",
+    "HOSTALIASES",
+    "RESOLV_HOST_CONF",
+    "MALLOC_CHECK_",
+    "PERL5OPT",
+    "PERL5LIB",
+    "PERLLIB",
+    "PERL5DB",
+    "PYTHONSTARTUP",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONINSPECT",
+    "PYTHONBREAKPOINT",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "RUBYOPT",
+    "RUBYLIB",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_ASKPASS",
+    "GIT_EXEC_PATH",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_GLOBAL",
+    "SSH_ASKPASS",
+    "PAGER",
+    "MANPAGER",
+    "PSQL_PAGER",
+    "EDITOR",
+    "VISUAL",
+    "PSQLRC",
+    "MYSQL_HISTFILE",
+];
+
+/// Name prefixes removed likewise: every dynamic-loader variable, and bash's exported
+/// functions (which would replace any command a script runs).
+pub const SCRUBBED_PREFIXES: &[&str] = &["LD_", "BASH_FUNC_"];
+
+/// Variables that steer where a credential goes (servers, proxies, trust roots, profiles).
+/// For a command that receives secrets, the caller's values of these are shown to
+/// reviewers and bound into the digest: approving `pg_dump -h prod` with `PGHOSTADDR`
+/// pointing elsewhere is approving something else. `*` ends a prefix.
+pub const BOUND: &[&str] = &[
+    "PG*",
+    "MYSQL_*",
+    "AWS_*",
+    "AZURE_*",
+    "ARM_*",
+    "GOOGLE_*",
+    "CLOUDSDK_*",
+    "VAULT_*",
+    "DOCKER_*",
+    "KUBECONFIG",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "CURL_CA_BUNDLE",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "SSH_AUTH_SOCK",
+];
+
+fn bound(name: &str, released: &[SecretUse]) -> bool {
+    let pattern_match = |pattern: &str| match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == pattern,
+    };
+    // The family of each released variable: `AWS_` for `AWS_SECRET_ACCESS_KEY`.
+    let family = |secret: &SecretUse| {
+        secret
+            .env
+            .find('_')
+            .filter(|&i| i >= 2)
+            .is_some_and(|i| name.starts_with(&secret.env[..=i]))
+    };
+    BOUND.iter().any(|p| pattern_match(p)) || released.iter().any(family)
+}
+
+/// The caller's variables an approval of a command receiving `released` is bound to. The
+/// released variables themselves are left out (gatekeep sets them); secret-looking values
+/// are given as `sha256:HEX`, never in clear.
+pub fn bound_env(
+    caller: &BTreeMap<String, String>,
+    released: &[SecretUse],
+    redactor: &Redactor,
+) -> BTreeMap<String, String> {
+    if released.is_empty() {
+        return BTreeMap::new();
+    }
+    caller
+        .iter()
+        .filter(|(name, _)| released.iter().all(|s| &s.env != *name))
+        .filter(|(name, _)| bound(name, released))
+        .map(|(name, value)| {
+            let shown = if is_secret_name(name) || redactor.env_value(name, value) != *value {
+                format!("sha256:{}", hex::encode(Sha256::digest(value.as_bytes())))
+            } else {
+                value.clone()
+            };
+            (name.clone(), shown)
+        })
+        .collect()
+}
+
+/// Changes to the inherited environment of a command.
+#[derive(Default)]
+pub struct ChildEnv {
+    /// Variables removed.
+    pub remove: Vec<String>,
+    /// Variables set (secret values: never printed, logged or sent).
+    pub set: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for ChildEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.set.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("ChildEnv")
+            .field("remove", &self.remove)
+            .field("set", &names)
+            .finish()
+    }
+}
+
+impl ChildEnv {
+    /// The environment for a command: every variable a rule releases is removed from what
+    /// it inherits (when `strip` is on), and a command that receives secrets also loses
+    /// the hijacking variables ([`SCRUBBED`]) before its secrets are set.
+    pub fn new(
+        caller: &BTreeMap<String, String>,
+        gated: &[String],
+        strip: bool,
+        released: Vec<(String, String)>,
+    ) -> ChildEnv {
+        let mut remove: Vec<String> = Vec::new();
+        if strip {
+            remove.extend(gated.iter().filter(|n| caller.contains_key(*n)).cloned());
+        }
+        if !released.is_empty() {
+            remove.extend(
+                caller
+                    .keys()
+                    .filter(|n| {
+                        SCRUBBED.contains(&n.as_str())
+                            || SCRUBBED_PREFIXES.iter().any(|p| n.starts_with(p))
+                    })
+                    .cloned(),
+            );
+        }
+        remove.sort();
+        remove.dedup();
+        ChildEnv {
+            remove,
+            set: released,
+        }
+    }
+
+    /// Applies the changes to a command about to be spawned.
+    pub fn apply(&self, command: &mut std::process::Command) {
+        for name in &self.remove {
+            command.env_remove(name);
+        }
+        for (name, value) in &self.set {
+            command.env(name, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::SecretSource;
+
+    fn secret(env: &str) -> SecretUse {
+        SecretUse {
+            env: env.to_owned(),
+            from: SecretSource::Server,
+            name: "n".to_owned(),
+            rule: "r".to_owned(),
+        }
+    }
+
+    #[test]
+    fn bound_env_covers_the_steering_variables_and_hides_secret_values() {
+        let caller: BTreeMap<String, String> = [
+            ("PGHOSTADDR", "10.0.0.9"),
+            ("PGPASSWORD", "from-the-caller"),
+            ("AWS_PROFILE", "prod"),
+            ("AWS_SESSION_TOKEN", "tok"),
+            ("HOME", "/root"),
+            ("HTTPS_PROXY", "http://user:pw@proxy:3128"),
+            ("MYAPP_SECRET_URL", "x"),
+            ("MYAPP_REGION", "eu"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let redactor = Redactor::new(&[]).unwrap();
+        let env = bound_env(
+            &caller,
+            &[secret("PGPASSWORD"), secret("MYAPP_TOKEN")],
+            &redactor,
+        );
+        let hashed = |v: &str| format!("sha256:{}", hex::encode(Sha256::digest(v.as_bytes())));
+        let expected: BTreeMap<String, String> = [
+            ("AWS_PROFILE", "prod".to_owned()),
+            ("AWS_SESSION_TOKEN", hashed("tok")),
+            ("HTTPS_PROXY", hashed("http://user:pw@proxy:3128")),
+            ("MYAPP_REGION", "eu".to_owned()),
+            ("MYAPP_SECRET_URL", hashed("x")),
+            ("PGHOSTADDR", "10.0.0.9".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        assert_eq!(env, expected);
+        assert!(bound_env(&caller, &[], &redactor).is_empty());
+    }
+
+    #[test]
+    fn child_env_strips_gated_names_and_scrubs_only_for_secret_runs() {
+        let caller: BTreeMap<String, String> = [
+            "PGPASSWORD",
+            "LD_PRELOAD",
+            "LD_AUDIT",
+            "BASH_ENV",
+            "BASH_FUNC_ls%%",
+            "PATH",
+        ]
+        .into_iter()
+        .map(|k| (k.to_owned(), "x".to_owned()))
+        .collect();
+        let gated = vec!["PGPASSWORD".to_owned(), "AWS_SECRET_ACCESS_KEY".to_owned()];
+        let plain = ChildEnv::new(&caller, &gated, true, Vec::new());
+        assert_eq!(plain.remove, ["PGPASSWORD"]);
+        let kept = ChildEnv::new(&caller, &gated, false, Vec::new());
+        assert!(kept.remove.is_empty());
+        let released = ChildEnv::new(
+            &caller,
+            &gated,
+            true,
+            vec![("PGPASSWORD".to_owned(), "s3cret".to_owned())],
+        );
+        assert_eq!(
+            released.remove,
+            [
+                "BASH_ENV",
+                "BASH_FUNC_ls%%",
+                "LD_AUDIT",
+                "LD_PRELOAD",
+                "PGPASSWORD"
+            ]
+        );
+        assert!(!format!("{released:?}").contains("s3cret"));
+    }
+}
