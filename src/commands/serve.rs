@@ -152,6 +152,15 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             writeln!(out, "# review page: {url}/")?;
             out.flush()?;
         }
+        // SIGHUP is caught before the service says it is up: a reload sent as soon as it
+        // is must not kill it (the default action).
+        let catch = |kind: tokio::signal::unix::SignalKind| {
+            tokio::signal::unix::signal(kind)
+                .map_err(|e| UserError::new(format!("cannot catch signals: {e}")))
+        };
+        let mut hangups = catch(tokio::signal::unix::SignalKind::hangup())?;
+        let mut term = catch(tokio::signal::unix::SignalKind::terminate())?;
+        let mut interrupt = catch(tokio::signal::unix::SignalKind::interrupt())?;
         eprintln!(
             "gatekeep: serving on {scheme}://{local} (key {})",
             &state.key.key_id()[..16]
@@ -159,11 +168,6 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         let reload_state = Arc::clone(&state);
         let reload_env = env.clone();
         tokio::spawn(async move {
-            let Ok(mut hangups) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-            else {
-                return;
-            };
             while hangups.recv().await.is_some() {
                 match config_path.as_deref().map(ServerConfig::load) {
                     Some(Ok(fresh)) => {
@@ -183,12 +187,9 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                 }
             }
         });
-        let shutdown = async {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler");
+        let shutdown = async move {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = interrupt.recv() => {}
                 _ = term.recv() => {}
             }
         };
