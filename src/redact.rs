@@ -101,9 +101,20 @@ pub struct Redactor {
 }
 
 /// Whether an option or variable name looks like it holds a secret.
+///
+/// ```
+/// use gatekeep::redact::is_secret_name;
+/// assert!(is_secret_name("MYSQL_PWD") && is_secret_name("db-pwd") && is_secret_name("GITHUB_TOKEN"));
+/// assert!(!is_secret_name("PWD") && !is_secret_name("OLDPWD") && !is_secret_name("PATH"));
+/// ```
 pub fn is_secret_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    has_secret_word(&lower)
+    // `PWD` alone is a password only as a part of a longer name (`MYSQL_PWD`), never the
+    // shell's working directory (`PWD`, `OLDPWD`).
+    let pwd_part = lower != "pwd"
+        && lower != "oldpwd"
+        && lower.split(['_', '-', '.']).any(|part| part == "pwd");
+    has_secret_word(&lower) || pwd_part
 }
 
 impl Redactor {

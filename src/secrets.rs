@@ -53,17 +53,31 @@ pub const SCRUBBED: &[&str] = &[
     "VISUAL",
     "PSQLRC",
     "MYSQL_HISTFILE",
+    "GLIBC_TUNABLES",
+    "OPENSSL_CONF",
+    "OPENSSL_ENGINES",
+    "CURL_HOME",
+    "WGETRC",
+    "LESSOPEN",
+    "LESSCLOSE",
+    "ZDOTDIR",
+    "IFS",
+    "PYTHONUSERBASE",
+    "PYTHONSAFEPATH",
 ];
 
 /// Name prefixes removed likewise: every dynamic-loader variable, and bash's exported
 /// functions (which would replace any command a script runs).
-pub const SCRUBBED_PREFIXES: &[&str] = &["LD_", "BASH_FUNC_"];
+pub const SCRUBBED_PREFIXES: &[&str] = &["LD_", "BASH_FUNC_", "GIT_CONFIG_"];
 
 /// Variables that steer where a credential goes (servers, proxies, trust roots, profiles).
 /// For a command that receives secrets, the caller's values of these are shown to
 /// reviewers and bound into the digest: approving `pg_dump -h prod` with `PGHOSTADDR`
 /// pointing elsewhere is approving something else. `*` ends a prefix.
 pub const BOUND: &[&str] = &[
+    "PATH",
+    "HOME",
+    "XDG_CONFIG_HOME",
     "PG*",
     "MYSQL_*",
     "AWS_*",
@@ -132,13 +146,17 @@ pub fn bound_env(
         .collect()
 }
 
-/// Changes to the inherited environment of a command.
+/// The environment of a command: the inherited one with changes, or, for a command that
+/// receives secrets, one rebuilt from scratch.
 #[derive(Default)]
 pub struct ChildEnv {
     /// Variables removed.
     pub remove: Vec<String>,
     /// Variables set (secret values: never printed, logged or sent).
     pub set: Vec<(String, String)>,
+    /// When set, the command gets exactly these variables plus `set`, nothing inherited:
+    /// variables gatekeep could not read as text (not UTF-8) can then not slip through.
+    pub only: Option<Vec<(String, String)>>,
 }
 
 impl std::fmt::Debug for ChildEnv {
@@ -155,20 +173,24 @@ impl ChildEnv {
     /// The environment for a command: every variable a rule releases is removed from what
     /// it inherits (when `strip` is on), and a command that receives secrets also loses
     /// the hijacking variables ([`SCRUBBED`]) before its secrets are set.
+    /// `caller` is the environment as text; `inherited` the names of every variable the
+    /// process has, whatever their values.
     pub fn new(
         caller: &BTreeMap<String, String>,
+        inherited: &[String],
         gated: &[String],
         strip: bool,
         released: Vec<(String, String)>,
     ) -> ChildEnv {
         let mut remove: Vec<String> = Vec::new();
         if strip {
-            remove.extend(gated.iter().filter(|n| caller.contains_key(*n)).cloned());
+            remove.extend(gated.iter().filter(|n| inherited.contains(*n)).cloned());
         }
-        if !released.is_empty() {
+        let secret_run = !released.is_empty();
+        if secret_run {
             remove.extend(
-                caller
-                    .keys()
+                inherited
+                    .iter()
                     .filter(|n| {
                         SCRUBBED.contains(&n.as_str())
                             || SCRUBBED_PREFIXES.iter().any(|p| n.starts_with(p))
@@ -178,14 +200,26 @@ impl ChildEnv {
         }
         remove.sort();
         remove.dedup();
+        let only = secret_run.then(|| {
+            caller
+                .iter()
+                .filter(|(name, _)| !remove.contains(name))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect()
+        });
         ChildEnv {
             remove,
             set: released,
+            only,
         }
     }
 
     /// Applies the changes to a command about to be spawned.
     pub fn apply(&self, command: &mut std::process::Command) {
+        if let Some(only) = &self.only {
+            command.env_clear();
+            command.envs(only.iter().map(|(k, v)| (k, v)));
+        }
         for name in &self.remove {
             command.env_remove(name);
         }
@@ -220,6 +254,7 @@ mod tests {
             ("HTTPS_PROXY", "http://user:pw@proxy:3128"),
             ("MYAPP_SECRET_URL", "x"),
             ("MYAPP_REGION", "eu"),
+            ("MYSQL_PWD", "hunter2"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -234,9 +269,11 @@ mod tests {
         let expected: BTreeMap<String, String> = [
             ("AWS_PROFILE", "prod".to_owned()),
             ("AWS_SESSION_TOKEN", hashed("tok")),
+            ("HOME", "/root".to_owned()),
             ("HTTPS_PROXY", hashed("http://user:pw@proxy:3128")),
             ("MYAPP_REGION", "eu".to_owned()),
             ("MYAPP_SECRET_URL", hashed("x")),
+            ("MYSQL_PWD", hashed("hunter2")),
             ("PGHOSTADDR", "10.0.0.9".to_owned()),
         ]
         .into_iter()
@@ -260,15 +297,22 @@ mod tests {
         .map(|k| (k.to_owned(), "x".to_owned()))
         .collect();
         let gated = vec!["PGPASSWORD".to_owned(), "AWS_SECRET_ACCESS_KEY".to_owned()];
-        let plain = ChildEnv::new(&caller, &gated, true, Vec::new());
+        let names: Vec<String> = caller.keys().cloned().collect();
+        let plain = ChildEnv::new(&caller, &names, &gated, true, Vec::new());
         assert_eq!(plain.remove, ["PGPASSWORD"]);
-        let kept = ChildEnv::new(&caller, &gated, false, Vec::new());
+        assert!(plain.only.is_none());
+        let kept = ChildEnv::new(&caller, &names, &gated, false, Vec::new());
         assert!(kept.remove.is_empty());
         let released = ChildEnv::new(
             &caller,
+            &names,
             &gated,
             true,
             vec![("PGPASSWORD".to_owned(), "s3cret".to_owned())],
+        );
+        assert_eq!(
+            released.only.as_ref().unwrap(),
+            &[("PATH".to_owned(), "x".to_owned())]
         );
         assert_eq!(
             released.remove,

@@ -10,7 +10,7 @@ mod verify;
 
 pub use log::{Appended, AuditLog};
 pub use read::{Record, chain_id, hash_of, read_all, segments};
-pub use verify::{Break, BreakKind, Head, Report, head, verify};
+pub use verify::{Break, BreakKind, Head, Report, head, verify, verify_segment};
 
 use std::path::PathBuf;
 

@@ -116,6 +116,28 @@ pub fn verify(path: &Path) -> Result<Report, AuditError> {
     Ok(report)
 }
 
+/// Verifies one segment held in memory as if it were the whole log (the fuzz target's
+/// entry point; `verify` reads the files).
+pub fn verify_segment(bytes: &[u8]) -> Report {
+    let mut report = Report {
+        segments: 1,
+        ..Report::default()
+    };
+    let mut prev = GENESIS.to_owned();
+    let mut expected = 0u64;
+    report.first_break = verify_file(
+        Path::new("segment"),
+        bytes,
+        true,
+        true,
+        &mut prev,
+        &mut expected,
+        &mut report,
+    );
+    report.head = (report.records > 0).then_some(prev);
+    report
+}
+
 fn verify_file(
     file: &Path,
     bytes: &[u8],

@@ -44,6 +44,8 @@ pub struct ApiClient {
     base: String,
     token: String,
     http: reqwest::blocking::Client,
+    /// When set, no call runs past it (a hook must answer before the agent gives up).
+    deadline: Option<std::time::Instant>,
 }
 
 /// Installs the ring provider for rustls (this build carries no other), once.
@@ -77,7 +79,16 @@ impl ApiClient {
             base: base.trim_end_matches('/').to_owned(),
             token: token.trim().to_owned(),
             http,
+            deadline: None,
         })
+    }
+
+    /// Bounds every later call by `deadline`: a call that would run past it fails as
+    /// unreachable.
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: std::time::Instant) -> ApiClient {
+        self.deadline = Some(deadline);
+        self
     }
 
     pub fn base(&self) -> &str {
@@ -88,8 +99,17 @@ impl ApiClient {
         &self,
         request: reqwest::blocking::RequestBuilder,
     ) -> Result<T, ClientError> {
+        let mut request = request.bearer_auth(&self.token);
+        if let Some(deadline) = self.deadline {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(ClientError::Unreachable(
+                    "no time left before the deadline".to_owned(),
+                ));
+            }
+            request = request.timeout(left);
+        }
         let response = request
-            .bearer_auth(&self.token)
             .send()
             .map_err(|e| ClientError::Unreachable(e.without_url().to_string()))?;
         let status = response.status();

@@ -6,7 +6,7 @@
 
 use std::io::Read as _;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -32,6 +32,8 @@ use crate::redact::Redactor;
 const MAX_INPUT: u64 = 4 << 20;
 /// How long to wait for a reviewer when neither `--wait` nor `hook_wait` says.
 const DEFAULT_WAIT: Duration = Duration::from_secs(50);
+/// Time allowed beyond the wait for the calls around it (filing, fetching, using a grant).
+const CALL_MARGIN: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct Args {
@@ -177,8 +179,11 @@ pub fn usage_error(agent: Option<&str>, error: &str) {
 }
 
 fn print(answer: &Answer, agent: Agent) {
+    use std::io::Write as _;
     if let Some(output) = answer.render(agent) {
-        println!("{output}");
+        // A reader that went away cannot be told anything; never panic over it.
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{output}").and_then(|()| stdout.flush());
     }
 }
 
@@ -202,10 +207,12 @@ struct Hook<'a> {
     redactor: Redactor,
     log: AuditLog,
     run_id: String,
+    started: Instant,
 }
 
 impl Hook<'_> {
     fn answer(args: &Args, env: &Environment) -> anyhow::Result<Answer> {
+        let started = Instant::now();
         if cfg!(debug_assertions) && env.get(crate::env_vars::GATEKEEP_TEST_PANIC).is_some() {
             panic!("panic requested by GATEKEEP_TEST_PANIC");
         }
@@ -264,6 +271,7 @@ impl Hook<'_> {
             redactor,
             log,
             run_id: uuid::Uuid::now_v7().to_string(),
+            started,
         };
         hook.decide()
     }
@@ -281,8 +289,58 @@ impl Hook<'_> {
             .flatten()
     }
 
+    /// A file tool aimed at gatekeep's own files (configuration, policies, audit log,
+    /// secrets): the agent could otherwise rewrite the rules it is held to.
+    fn touches_own_files(&self) -> Option<String> {
+        let paths = Paths::from_env(self.env);
+        let own: Vec<PathBuf> = [
+            paths.config_file.parent().map(PathBuf::from),
+            Some(paths.user_policies.clone()),
+            paths.log_file.parent().map(PathBuf::from),
+            Some(paths.data_dir.clone()),
+            self.args.log.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let cwd = &self.decider.context.cwd;
+        ["file_path", "notebook_path", "path"]
+            .iter()
+            .filter_map(|key| self.input.tool_input.get(*key)?.as_str())
+            .map(|given| {
+                let joined = if given.starts_with('/') {
+                    given.to_owned()
+                } else {
+                    format!("{cwd}/{given}")
+                };
+                crate::shell::normalize_path(&joined)
+            })
+            .find(|target| {
+                // Through symbolic links too: the file, or the directory it would go in.
+                let path = Path::new(target);
+                let real = path
+                    .canonicalize()
+                    .ok()
+                    .or_else(|| Some(path.parent()?.canonicalize().ok()?.join(path.file_name()?)));
+                own.iter().any(|dir| {
+                    let real_dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+                    path.starts_with(dir) || real.as_ref().is_some_and(|r| r.starts_with(&real_dir))
+                })
+            })
+    }
+
     fn decide(&self) -> anyhow::Result<Answer> {
         let bash = self.input.tool_name == "Bash";
+        if !bash && let Some(target) = self.touches_own_files() {
+            let reason = format!(
+                "gatekeep: {target} is one of gatekeep's own files (policies, configuration, audit log, secrets); an agent may not change them"
+            );
+            self.record(
+                "hook",
+                json!({"answer": "deny", "reason": reason, "tool": self.input.tool_name, "agent_session": self.session()}),
+            );
+            return Ok(Answer::Deny(reason));
+        }
         let (argv, evaluation) = if bash {
             let command = self.shell_command().ok_or_else(|| {
                 UserError::new("malformed hook input: a Bash tool call without tool_input.command")
@@ -407,6 +465,14 @@ impl Hook<'_> {
         else {
             return Err(request::no_service(evaluation).into());
         };
+        // Every call to the service ends by the wait bound (plus a margin to file or consume
+        // after a late approval): a hook that outlives the agent's patience fails open.
+        let wait = self.wait_bound()?;
+        let client = Arc::new(
+            Arc::into_inner(client)
+                .expect("the client is not shared yet")
+                .with_deadline(self.started + wait + CALL_MARGIN),
+        );
         let facts = if self.shell_command().is_some() {
             request::command_facts(
                 argv,
@@ -436,12 +502,11 @@ impl Hook<'_> {
                 .filter(|r| r.status == status)
                 .max_by(|a, b| a.created_at.cmp(&b.created_at))
         };
-        let wait = self.wait_bound()?;
         let view = if let Some(approved) = latest(Status::Approved) {
             approved.clone()
         } else {
             let (id, deadline) = match latest(Status::Pending) {
-                Some(pending) => (pending.id.clone(), Instant::now() + wait),
+                Some(pending) => (pending.id.clone(), self.started + wait),
                 None => {
                     if evaluation.reason_required && self.reason().is_none() {
                         return Ok(Answer::Deny(
@@ -468,7 +533,7 @@ impl Hook<'_> {
                         json!({"request_id": created.id, "digest": digest, "approvals": evaluation.approvals, "expires_at": created.expires_at, "review_url": created.review_url}),
                     );
                     let ttl = Duration::from_secs(evaluation.timeout_seconds.unwrap_or(900));
-                    (created.id, Instant::now() + wait.min(ttl))
+                    (created.id, (self.started + wait).min(Instant::now() + ttl))
                 }
             };
             let interrupted = Arc::new(AtomicBool::new(false));

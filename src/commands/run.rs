@@ -91,6 +91,10 @@ struct Run<'a> {
 }
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
+    // Processes of the same user (the command itself among them) may not read this one's
+    // memory or open its descriptors through /proc: not the secrets it holds, and not the
+    // `--json-fd` channel. (Root is not stopped by this.)
+    let _ = nix::sys::prctl::set_dumpable(false);
     let run_id = uuid::Uuid::now_v7().to_string();
     // The descriptor is adopted before gatekeep opens anything of its own.
     let events = match args.json_fd {
@@ -298,8 +302,12 @@ impl Run<'_> {
                 Err(error) => return self.not_started(error),
             };
         let strip = self.config.strip_secret_env.unwrap_or(true);
+        let inherited: Vec<String> = std::env::vars_os()
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
         let child_env = ChildEnv::new(
             self.env.vars(),
+            &inherited,
             &self.decider.policy.secret_env_names(),
             strip,
             released.values,

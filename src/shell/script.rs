@@ -24,6 +24,10 @@ const SHELL_BUILTINS: &[&str] = &[
 
 /// Variables that make a program load or run code of the caller's choosing.
 const HIJACK_VARIABLES: &[&str] = &[
+    // gatekeep's own: they swap the policies a wrapped `gatekeep run` applies.
+    "GATEKEEP_POLICY",
+    "GATEKEEP_CONFIG",
+    "GATEKEEP_TEST_ADMIN_POLICY_DIR",
     "GIT_PAGER",
     "GIT_EDITOR",
     "GIT_EXTERNAL_DIFF",
@@ -508,8 +512,11 @@ impl<'r> Analyzer<'r> {
                 program.text
             ));
         }
+        let is_gatekeep = program.text.rsplit('/').next() == Some("gatekeep");
         for (name, value) in &frame.env.set {
-            if is_hijack_variable(name) {
+            // Where gatekeep finds the user's policies.
+            let moves_policies = is_gatekeep && matches!(name.as_str(), "HOME" | "XDG_CONFIG_HOME");
+            if is_hijack_variable(name) || moves_policies {
                 self.opaque(format!(
                     "setting `{name}` lets a program load code of the caller's choosing"
                 ));

@@ -132,6 +132,69 @@ fn scan<'a>(args: &'a [Arg], spec: &Spec) -> Scan<'a> {
     }
 }
 
+/// `gatekeep run … -- CMD`: the command it runs, judged on its own. Swapping the
+/// policies for that run (`--policy`) is opaque: the caller picks the rules.
+fn gatekeep(args: &[Arg]) -> Vec<Step> {
+    let mut args = args;
+    // Global flags before the subcommand.
+    while let Some((first, rest)) = args.split_first() {
+        if first.known && (first.text == "--verbose" || first.text.starts_with("-v")) {
+            args = rest;
+        } else {
+            break;
+        }
+    }
+    let Some((sub, rest)) = args.split_first() else {
+        return Vec::new();
+    };
+    if !sub.known {
+        return vec![Step::Opaque(
+            "the gatekeep subcommand is only known at run time".to_owned(),
+        )];
+    }
+    if sub.text != "run" {
+        return Vec::new();
+    }
+    // clap's syntax: exact long names (no abbreviations), `--name value` or `--name=value`.
+    const VALUES: &[&str] = &[
+        "--policy",
+        "--reason",
+        "--log",
+        "--agent-session",
+        "--json-fd",
+        "--request",
+        "--token-file",
+    ];
+    let mut replaces_policy = false;
+    let mut i = 0;
+    while let Some(word) = rest.get(i) {
+        if !word.known {
+            return vec![Step::Opaque(format!(
+                "the `gatekeep run` option `{}` is only known at run time",
+                word.text
+            ))];
+        }
+        let text = word.text.as_str();
+        if text == "--" {
+            i += 1;
+            break;
+        }
+        if !text.starts_with('-') || text == "-" {
+            break;
+        }
+        let name = text.split_once('=').map_or(text, |(name, _)| name);
+        replaces_policy |= name == "--policy";
+        i += if VALUES.contains(&text) { 2 } else { 1 };
+    }
+    let mut steps = exec(rest.get(i..).unwrap_or_default(), Edit::default());
+    if replaces_policy {
+        steps.push(Step::Opaque(
+            "`gatekeep run --policy` replaces the policies in force".to_owned(),
+        ));
+    }
+    steps
+}
+
 fn exec(rest: &[Arg], edit: Edit) -> Vec<Step> {
     if rest.is_empty() {
         Vec::new()
@@ -153,7 +216,7 @@ pub const WRAPPERS: &[&str] = &[
     "stdbuf", "chrt", "taskset", "xargs", "command", "exec", "watch", "flock", "ssh", "find",
     "busybox", "toybox", "chroot", "unshare", "pkexec", "sg", "script", "strace", "ltrace", "sh",
     "bash", "zsh", "dash", "ksh", "mksh", "ash", "yash", "python3", "python", "perl", "ruby",
-    "node", "awk", "gawk",
+    "node", "awk", "gawk", "gatekeep",
 ];
 
 /// Shells whose `-c` scripts are parsed with bash grammar.
@@ -202,6 +265,7 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
             }
         }
         "su" | "runuser" => su(name, args),
+        "gatekeep" => gatekeep(args),
         "env" => env(args),
         "nice" => {
             let s = scan(

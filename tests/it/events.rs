@@ -368,3 +368,56 @@ fn on_a_terminal_json_mode_neither_prompts_nor_draws() {
     }
     assert!(!terminal.seen.contains("waiting for approval"));
 }
+
+#[test]
+fn the_command_cannot_reach_the_json_fd_through_proc() {
+    // Root may open any process's descriptors; run as `nobody` to see what a user gets.
+    if std::process::Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: setpriv (util-linux) is not installed");
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("gk-nobody")
+        .tempdir()
+        .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let policy = dir.path().join("p.yaml");
+    std::fs::write(&policy, "version: 1\n").unwrap();
+    let gatekeep = assert_cmd::cargo::cargo_bin("gatekeep");
+    let root = dir.path().display().to_string();
+    let output = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i"])
+        .arg(format!("HOME={root}"))
+        .arg(format!("XDG_STATE_HOME={root}/state"))
+        .arg(format!("XDG_CONFIG_HOME={root}/config"))
+        .arg(format!("XDG_DATA_HOME={root}/data"))
+        .arg("PATH=/usr/bin:/bin")
+        .args(["bash", "-c"])
+        .arg(r#"exec "$0" run --json-fd 3 --policy "$1" -- sh -c 'echo "{\"event\":\"exit\",\"gatekeep\":1}" > /proc/$PPID/fd/3 && echo reached' 3>"$2""#)
+        .arg(&gatekeep)
+        .arg(&policy)
+        .arg(dir.path().join("events.jsonl"))
+        .output()
+        .unwrap();
+    if String::from_utf8_lossy(&output.stderr).contains("Permission denied")
+        && !dir.path().join("events.jsonl").exists()
+    {
+        eprintln!("skipped: nobody cannot use this directory: {output:?}");
+        return;
+    }
+    assert!(
+        !String::from_utf8_lossy(&output.stdout).contains("reached"),
+        "the command wrote to the event channel: {output:?}"
+    );
+    let written = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+    let names: Vec<String> = events(&written)
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["decision", "exec", "exit"]);
+}

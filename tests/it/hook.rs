@@ -523,3 +523,137 @@ fn tool_calls_needing_approval_use_the_grant_in_the_hook() {
     );
     assert_eq!(service.status("agent", &id), "consumed");
 }
+
+#[test]
+fn gatekeep_itself_and_its_files_are_no_way_around() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let allow_all = env.write("allow-all.yaml", "version: 1\ndefault: allow\n");
+    let cwd = env.root();
+    let ask = |input: &Value| {
+        hook(
+            env.gatekeep_std(),
+            "claude-code",
+            &policy,
+            &[],
+            input.to_string().as_bytes(),
+        )
+    };
+    // A command wrapped in `gatekeep run` is judged as itself, whatever policy it names.
+    let wrapped = format!("gatekeep run --policy {} -- rm -rf /", allow_all.display());
+    assert_eq!(
+        ask(&bash_input(&wrapped, cwd)),
+        Some(answer(
+            "deny",
+            "gatekeep: denied by rule rm-root: Recursive delete of the root"
+        ))
+    );
+    // Swapping the policies is opaque: it needs an approval (here: no service, so deny).
+    let swapped = format!("GATEKEEP_POLICY={} gatekeep run -- ls", allow_all.display());
+    let output = ask(&bash_input(&swapped, cwd)).unwrap();
+    assert_eq!(output["hookSpecificOutput"]["permissionDecision"], "deny");
+    assert!(
+        reason_of(&output).contains("approval required (rule <opaque>)"),
+        "{output}"
+    );
+    // File tools may not touch gatekeep's own files, through a symbolic link either.
+    let policies = env.root().join("config/gatekeep/policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::os::unix::fs::symlink(&policies, env.root().join("innocent")).unwrap();
+    for target in [
+        policies.join("mine.yaml"),
+        env.root().join("innocent/mine.yaml"),
+        env.root().join("state/gatekeep/audit.jsonl"),
+        env.root().join("data/gatekeep/secrets.json"),
+    ] {
+        let write = tool_input(
+            "Write",
+            json!({"file_path": target, "content": "version: 1\n"}),
+            cwd,
+        );
+        let output = ask(&write).expect("an answer");
+        assert_eq!(output["hookSpecificOutput"]["permissionDecision"], "deny");
+        assert!(
+            reason_of(&output).contains("is one of gatekeep's own files"),
+            "{output}"
+        );
+    }
+    let elsewhere = tool_input(
+        "Write",
+        json!({"file_path": cwd.join("notes.md"), "content": ""}),
+        cwd,
+    );
+    assert_eq!(ask(&elsewhere), None);
+}
+
+#[test]
+fn a_closed_stdout_still_ends_with_exit_0() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    let mut child = env
+        .gatekeep_std()
+        .args(["hook", "claude-code", "--policy", &policy])
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::from(write))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _ = child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(bash_input("rm -rf /", env.root()).to_string().as_bytes());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn a_service_that_never_answers_is_given_up_on_within_the_bound() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    // Accepts connections and never says a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = std::sync::Arc::clone(&held);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            keep.lock().unwrap().push(stream);
+        }
+    });
+    let mut cmd = env.gatekeep_std();
+    cmd.env("GATEKEEP_SERVER", &url)
+        .env("GATEKEEP_TOKEN", "t")
+        .env("GATEKEEP_SERVER_KEY", "00".repeat(32))
+        .args(["hook", "claude-code", "--policy", &policy, "--wait", "1s"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(bash_input("touch x", env.root()).to_string().as_bytes())
+        .unwrap();
+    let lines = Lines::collect(child.stdout.take().unwrap());
+    // The guard only catches a hang; the hook's own bound is 1s plus its call margin.
+    let mut status = None;
+    for _ in 0..600 {
+        if let Some(done) = child.try_wait().unwrap() {
+            status = Some(done);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "the hook did not give up"
+    );
+    let output: Value = serde_json::from_str(&lines.complete()).unwrap();
+    assert_eq!(output["hookSpecificOutput"]["permissionDecision"], "deny");
+    assert!(!held.lock().unwrap().is_empty(), "the service was asked");
+}

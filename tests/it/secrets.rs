@@ -483,3 +483,52 @@ fn the_kernel_keyring_store_where_it_is_usable() {
             .success()
     );
 }
+
+#[test]
+fn what_steers_a_secret_run_is_bound_or_removed() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let s = setup();
+    // Filed and approved with the ordinary PATH.
+    let filed = s
+        .service
+        .as_user(&s.env, "alice")
+        .args(["run", "--no-wait", "--policy", &s.policy, "--"])
+        .arg(&s.script)
+        .arg("export")
+        .output()
+        .unwrap();
+    assert_eq!(filed.status.code(), Some(120), "{filed:?}");
+    let id = String::from_utf8(filed.stdout).unwrap().trim().to_owned();
+    s.review("carol", "approve", &id);
+    let under_grant = |path: &str| {
+        s.service
+            .as_user(&s.env, "alice")
+            .env("PATH", path)
+            // Not text: gatekeep cannot read it, so the command must not get it either.
+            .env(
+                "BASH_ENV",
+                std::ffi::OsStr::from_bytes(b"/tmp/hijack-\xff.sh"),
+            )
+            .args(["run", "--request", &id, "--policy", &s.policy, "--"])
+            .arg(&s.script)
+            .arg("export")
+            .output()
+            .unwrap()
+    };
+    // Another PATH is another command: refused, nothing released.
+    let hijacked = under_grant("/tmp/evil-bin:/usr/local/bin:/usr/bin:/bin");
+    assert_eq!(hijacked.status.code(), Some(125));
+    assert!(hijacked.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&hijacked.stderr).contains("approved another command"),
+        "{hijacked:?}"
+    );
+    assert_eq!(s.service.status("alice", &id), "approved");
+    // The same PATH runs, and the unreadable variable is gone.
+    let ran = under_grant("/usr/local/bin:/usr/bin:/bin");
+    assert_eq!(ran.status.code(), Some(0), "{ran:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&ran.stdout),
+        format!("PG={DB_PASSWORD} AWS=unset LDLP=unset BASHENV=unset PGHOSTADDR=unset\n")
+    );
+}
