@@ -349,6 +349,15 @@ impl Run<'_> {
         else {
             return Err(request::no_service(evaluation).into());
         };
+        let timeout = evaluation.timeout_seconds.unwrap_or(900);
+        let deadline = Instant::now() + Duration::from_secs(timeout);
+        // No single call to the service outlives the wait (a little margin lets a late
+        // approval still be used).
+        let client = Arc::new(
+            Arc::into_inner(client)
+                .expect("the client is not shared yet")
+                .with_deadline(deadline + Duration::from_secs(5)),
+        );
         if connection.source == "development server" {
             self.say(&format!(
                 "using the development server at {}",
@@ -377,8 +386,6 @@ impl Run<'_> {
         let interrupted = Arc::new(AtomicBool::new(false));
         let _guard =
             signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted));
-        let timeout = evaluation.timeout_seconds.unwrap_or(900);
-        let deadline = Instant::now() + Duration::from_secs(timeout);
         let new = request::new_request(
             &facts,
             Filing {

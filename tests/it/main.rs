@@ -8,6 +8,7 @@ mod common;
 mod corpus;
 mod docs;
 mod events;
+mod faults;
 mod generated;
 mod hook;
 mod lint;
