@@ -14,7 +14,13 @@ for target in policy_load shell_analyze log_verify; do
     case $target in
         policy_load) cp policies/*.yaml tests/fixtures/*/*.yaml "$dir/corpus/$target/" ;;
         shell_analyze) grep -v '^#' tests/data/corpus.txt | cut -f2 | split -l 1 - "$dir/corpus/$target/line-" ;;
-        log_verify) [ -f "$dir/corpus/$target/seed.jsonl" ] || ./target/debug/gatekeep --version >/dev/null 2>&1 || true ;;
+        log_verify)
+            # A real log with a decision, an exec and an exit, from a throw-away run.
+            seed=$(mktemp -d)
+            cargo build --quiet
+            XDG_STATE_HOME="$seed" HOME="$seed" ./target/debug/gatekeep run --log "$seed/seed.jsonl" -- true
+            cp "$seed/seed.jsonl" "$dir/corpus/$target/"
+            rm -rf "$seed" ;;
     esac
     log=$(mktemp)
     if cargo +nightly fuzz run --fuzz-dir "$dir" -O "$target" -- \
@@ -22,6 +28,7 @@ for target in policy_load shell_analyze log_verify; do
         result="no crash"
     else
         result="CRASH: see $dir/artifacts/$target/"
+        grep -E 'ERROR|SUMMARY|panicked|Test unit written' "$log" | head -5 >&2
         status=1
     fi
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')

@@ -9,6 +9,9 @@ use crate::paths::Paths;
 use crate::policy::{Context, Evaluation, Policy, SourceSet};
 use crate::shell::{self, Analysis, PathResolver, WRAPPERS};
 
+/// The longest an analysis may take.
+const ANALYSIS_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Everything needed to decide about commands in this process.
 pub struct Decider {
     pub sources: SourceSet,
@@ -44,13 +47,37 @@ impl Decider {
     }
 
     /// Analyses a program and its arguments as they will be executed.
-    pub fn analyze_argv(&self, argv: &[String]) -> Analysis {
-        shell::analyze_argv(argv, &self.resolver)
+    pub fn analyze_argv(&self, argv: &[String]) -> Result<Analysis, UserError> {
+        let argv = argv.to_vec();
+        self.bounded(move |resolver| shell::analyze_argv(&argv, resolver))
     }
 
     /// Analyses a shell command line.
-    pub fn analyze_script(&self, script: &str) -> Analysis {
-        shell::analyze_script(script, &self.resolver)
+    pub fn analyze_script(&self, script: &str) -> Result<Analysis, UserError> {
+        let script = script.to_owned();
+        self.bounded(move |resolver| shell::analyze_script(&script, resolver))
+    }
+
+    /// Runs an analysis with a time limit. Analysis takes microseconds; one that takes
+    /// seconds has met a pathological input (a parser backtracking), and waiting longer
+    /// would let a hook time out, which an agent takes as "go ahead".
+    fn bounded(
+        &self,
+        analyze: impl FnOnce(&PathResolver) -> Analysis + Send + 'static,
+    ) -> Result<Analysis, UserError> {
+        let resolver = self.resolver.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(analyze(&resolver));
+        });
+        rx.recv_timeout(ANALYSIS_LIMIT).map_err(|_| {
+            UserError::new(format!(
+                "the command line takes too long to analyse (over {} s); nothing was run",
+                ANALYSIS_LIMIT.as_secs()
+            ))
+            .hint("simplify the command, or run it from a script file the policy names")
+            .kind("too_complex")
+        })
     }
 
     /// Evaluates an analysis against the loaded policy.

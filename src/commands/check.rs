@@ -57,7 +57,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let analysis = match &args.shell {
         Some(script) => decider.analyze_script(script),
         None => decider.analyze_argv(&args.command),
-    };
+    }?;
     let evaluation = decider.evaluate(&analysis);
     let mut out = anstream::stdout();
     if args.json {

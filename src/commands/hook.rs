@@ -352,7 +352,9 @@ impl Hook<'_> {
                 "-c".to_owned(),
                 command.to_owned(),
             ];
-            let evaluation = self.decider.evaluate(&self.decider.analyze_script(command));
+            let evaluation = self
+                .decider
+                .evaluate(&self.decider.analyze_script(command)?);
             (argv, evaluation)
         } else {
             let argv = vec![

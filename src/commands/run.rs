@@ -172,7 +172,7 @@ impl Run<'_> {
 
     fn go(&self) -> anyhow::Result<Exit> {
         let ctx = &self.decider.context;
-        let analysis = self.decider.analyze_argv(&self.args.command);
+        let analysis = self.decider.analyze_argv(&self.args.command)?;
         let evaluation = self.decider.evaluate(&analysis);
         let caller = records::Caller {
             uid: std::fs::metadata("/proc/self")

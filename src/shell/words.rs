@@ -11,6 +11,8 @@ use super::Arg;
 
 /// The most words one brace expression may produce before the analysis gives up.
 const MAX_BRACE_WORDS: usize = 1024;
+/// Most `{` in one word that brace expansion is attempted on.
+const MAX_BRACES: usize = 10;
 
 /// The result of expanding one source word.
 #[derive(Debug, Default)]
@@ -214,6 +216,14 @@ fn tilde_text(tilde: &TildeExpr) -> String {
 fn brace_expand(raw: &str, options: &ParserOptions) -> Result<Vec<String>, String> {
     if !raw.contains('{') {
         return Ok(vec![raw.to_owned()]);
+    }
+    // The brace grammar backtracks: unbalanced braces make its time grow exponentially
+    // (`{a,` sixteen times takes seconds). A word with this many is not analysed.
+    if raw.matches('{').count() > MAX_BRACES {
+        return Err(format!(
+            "the word `{}` has too many braces to analyse",
+            raw.chars().take(40).collect::<String>()
+        ));
     }
     let Ok(Some(parts)) = word::parse_brace_expansions(raw, options) else {
         return Ok(vec![raw.to_owned()]);
