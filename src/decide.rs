@@ -18,6 +18,8 @@ pub struct Decider {
     pub policy: Policy,
     pub context: Context,
     resolver: PathResolver,
+    /// Debug builds: every analysis overruns its limit (`GATEKEEP_TEST_SLOW_ANALYSIS`).
+    stall_analysis: bool,
 }
 
 impl Decider {
@@ -43,6 +45,9 @@ impl Decider {
             policy,
             context,
             resolver,
+            stall_analysis: env
+                .get(crate::env_vars::GATEKEEP_TEST_SLOW_ANALYSIS)
+                .is_some(),
         })
     }
 
@@ -67,7 +72,11 @@ impl Decider {
     ) -> Result<Analysis, UserError> {
         let resolver = self.resolver.clone();
         let (tx, rx) = std::sync::mpsc::channel();
+        let stall = cfg!(debug_assertions) && self.stall_analysis;
         std::thread::spawn(move || {
+            if stall {
+                std::thread::sleep(ANALYSIS_LIMIT * 2);
+            }
             let _ = tx.send(analyze(&resolver));
         });
         rx.recv_timeout(ANALYSIS_LIMIT).map_err(|_| {

@@ -35,6 +35,9 @@ pub const GATEKEEP_TEST_ADMIN_POLICY_DIR: &str = "GATEKEEP_TEST_ADMIN_POLICY_DIR
 /// Debug builds only: makes `gatekeep hook` panic, to test that a panic still answers
 /// `deny`. Release builds ignore it.
 pub const GATEKEEP_TEST_PANIC: &str = "GATEKEEP_TEST_PANIC";
+/// Debug builds only: every command analysis overruns its time limit, to test that this
+/// refuses the command. Release builds ignore it.
+pub const GATEKEEP_TEST_SLOW_ANALYSIS: &str = "GATEKEEP_TEST_SLOW_ANALYSIS";
 /// Log filter for diagnostics on stderr (`tracing` syntax, e.g. `gatekeep=debug`).
 pub const RUST_LOG: &str = "RUST_LOG";
 /// Disables colour when set to anything.
@@ -77,6 +80,7 @@ pub const ALL: &[&str] = &[
     GATEKEEP_BLESS,
     GATEKEEP_TEST_ADMIN_POLICY_DIR,
     GATEKEEP_TEST_PANIC,
+    GATEKEEP_TEST_SLOW_ANALYSIS,
     RUST_LOG,
     NO_COLOR,
     XDG_CONFIG_HOME,

@@ -680,7 +680,22 @@ fn too_nested(source: &str) -> bool {
                 )
             })
             .count();
-    source.len() > MAX_BYTES || openings > MAX_OPENINGS
+    // The parser backtracks on deeply nested parentheses (an arithmetic `((` with thirty
+    // open ones takes minutes); no real command line nests this deep.
+    const MAX_PAREN_DEPTH: usize = 16;
+    let mut depth = 0usize;
+    let mut deepest = 0usize;
+    for byte in source.bytes() {
+        match byte {
+            b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    source.len() > MAX_BYTES || openings > MAX_OPENINGS || deepest > MAX_PAREN_DEPTH
 }
 
 fn is_hijack_variable(name: &str) -> bool {

@@ -657,3 +657,35 @@ fn a_service_that_never_answers_is_given_up_on_within_the_bound() {
     assert_eq!(output["hookSpecificOutput"]["permissionDecision"], "deny");
     assert!(!held.lock().unwrap().is_empty(), "the service was asked");
 }
+
+#[test]
+fn an_analysis_that_overruns_its_limit_refuses_the_command() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let mut slow = env.gatekeep_std();
+    slow.env("GATEKEEP_TEST_SLOW_ANALYSIS", "1");
+    let output = hook(
+        slow,
+        "claude-code",
+        &policy,
+        &[],
+        bash_input("ls", env.root()).to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        output,
+        answer(
+            "deny",
+            "gatekeep: the command line takes too long to analyse (over 2 s); nothing was run (simplify the command, or run it from a script file the policy names)"
+        )
+    );
+    let marker = env.root().join("never");
+    env.gatekeep()
+        .env("GATEKEEP_TEST_SLOW_ANALYSIS", "1")
+        .args(["run", "--json", "--policy", &policy, "--", "touch"])
+        .arg(&marker)
+        .assert()
+        .code(125)
+        .stderr(predicates::str::contains("\"code\":\"too_complex\""));
+    assert!(!marker.exists());
+}
