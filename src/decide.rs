@@ -31,7 +31,7 @@ impl Decider {
     ) -> Result<Decider, UserError> {
         let paths = Paths::from_env(env);
         let sources = SourceSet::discover(&paths, env, explicit)?;
-        let policy = sources.load()?;
+        let policy = sources.load_cached(&paths.cache_dir)?;
         let context = env.context(agent_flag);
         let mut watched = policy.program_names();
         watched.extend(WRAPPERS.iter().map(|s| (*s).to_owned()));

@@ -46,6 +46,7 @@ pub const NO_COLOR: &str = "NO_COLOR";
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
 pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 pub const HOME: &str = "HOME";
 
 /// Variables set by AI coding agents, each of which marks the caller as an agent.
@@ -86,5 +87,6 @@ pub const ALL: &[&str] = &[
     XDG_CONFIG_HOME,
     XDG_STATE_HOME,
     XDG_DATA_HOME,
+    XDG_CACHE_HOME,
     HOME,
 ];

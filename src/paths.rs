@@ -17,6 +17,8 @@ pub struct Paths {
     /// The default audit log; see [`Paths::audit_log`] for the overrides.
     pub log_file: PathBuf,
     pub data_dir: PathBuf,
+    /// Compiled policies, keyed by the digest of their sources.
+    pub cache_dir: PathBuf,
 }
 
 fn xdg(env: &Environment, var: &str, home: &Path, fallback: &str) -> PathBuf {
@@ -37,6 +39,7 @@ impl Paths {
         let config = xdg(env, env_vars::XDG_CONFIG_HOME, &home, ".config").join("gatekeep");
         let state = xdg(env, env_vars::XDG_STATE_HOME, &home, ".local/state").join("gatekeep");
         let data = xdg(env, env_vars::XDG_DATA_HOME, &home, ".local/share").join("gatekeep");
+        let cache = xdg(env, env_vars::XDG_CACHE_HOME, &home, ".cache").join("gatekeep");
         let admin = if cfg!(debug_assertions) {
             env.get(env_vars::GATEKEEP_TEST_ADMIN_POLICY_DIR)
                 .map(PathBuf::from)
@@ -51,6 +54,7 @@ impl Paths {
             user_policies: config.join("policies"),
             log_file: state.join("audit.jsonl"),
             data_dir: data,
+            cache_dir: cache,
         }
     }
 }

@@ -14,7 +14,7 @@ use super::schema::{ApprovalSpec, FileSpec, MatchSpec, Patterns, RuleSpec};
 use super::{Decision, Source};
 
 /// Approval requirements of one rule.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Approval {
     /// `group:NAME` or `user:NAME` entries; any of them may approve.
     pub approvers: Vec<String>,
@@ -39,7 +39,9 @@ impl Approval {
 }
 
 /// Where a released secret comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SecretSource {
     /// The approval service, with the grant.
@@ -49,7 +51,7 @@ pub enum SecretSource {
 }
 
 /// One environment variable a rule releases to the command.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct SecretUse {
     /// The variable the command receives.
     pub env: String,
@@ -60,7 +62,7 @@ pub struct SecretUse {
 }
 
 /// A compiled rule.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     pub id: String,
     pub description: Option<String>,
@@ -85,7 +87,8 @@ pub(super) struct FileDefaults {
 }
 
 /// A loaded, validated set of policy sources, ready for evaluation.
-#[derive(Debug)]
+/// Serialised (JSON) for the compiled-policy cache; see `SourceSet::load`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Policy {
     pub(super) rules: Vec<Rule>,
     /// Rules whose every alternative names literal programs, by program name.

@@ -1,5 +1,6 @@
 //! Matching one rule condition against one analysed command.
 
+use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 use super::eval::Context;
@@ -8,7 +9,7 @@ use crate::shell::{Arg, Command};
 
 /// An option name as written in a rule: `-h`, `--host` or a single-dash long name such as
 /// terraform's `-destroy`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OptionName {
     Short(char),
     Long(String),
@@ -35,7 +36,7 @@ impl OptionName {
 }
 
 /// Options that consume a value when a command is parsed.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ValueOptions {
     short: Vec<char>,
     long: Vec<String>,
@@ -221,7 +222,7 @@ pub fn parse<'a>(
 }
 
 /// Conditions on the context.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct When {
     pub user: Option<Vec<Pattern>>,
     pub host: Option<Vec<Pattern>>,
@@ -231,7 +232,7 @@ pub struct When {
 }
 
 /// One compiled `match` map.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Matcher {
     pub program: Option<Vec<Pattern>>,
     pub options: Vec<(Vec<OptionName>, Vec<Pattern>)>,

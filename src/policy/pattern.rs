@@ -108,6 +108,21 @@ impl Pattern {
     }
 }
 
+// A pattern is stored as its source and validated again when read back, so a damaged
+// cache can never hand the matcher an invalid expression.
+impl serde::Serialize for Pattern {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.source)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Pattern {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let source = String::deserialize(deserializer)?;
+        Pattern::new(&source).map_err(serde::de::Error::custom)
+    }
+}
+
 /// The first pattern of `patterns` that matches `text`.
 pub fn first_match<'p>(patterns: &'p [Pattern], text: &str) -> Option<&'p Pattern> {
     patterns.iter().find(|p| p.is_match(text))

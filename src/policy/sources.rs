@@ -3,6 +3,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest as _, Sha256};
+
 use crate::env_vars;
 use crate::environment::Environment;
 use crate::exit::UserError;
@@ -18,6 +20,30 @@ pub struct Source {
 
 /// `(file name, contents)` of every shipped policy file.
 const EMBEDDED: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/embedded_policies.rs"));
+
+/// Writes a cache entry atomically (mode 0600), or not at all: the cache only saves time.
+fn store(path: &Path, policy: &super::Policy) {
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+    let Some(dir) = path.parent() else { return };
+    let _ = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir);
+    let Ok(bytes) = serde_json::to_vec(policy) else {
+        return;
+    };
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut file| file.write_all(&bytes));
+    if written.is_err() || std::fs::rename(&tmp, path).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
 
 /// The embedded default library (the `policies/` folder at build time).
 pub fn embedded_sources() -> Vec<Source> {
@@ -74,6 +100,39 @@ impl SourceSet {
                 .hint("run `gatekeep policy lint` to list every problem; nothing was run")
                 .kind("policy_invalid")
         })
+    }
+
+    /// As [`SourceSet::load`], through a cache of compiled policies in `cache_dir`: parsing
+    /// YAML is most of what loading costs.
+    ///
+    /// Only policies without administrator sources are cached. The cache sits where the
+    /// user can write, and what the user can write there they could as well write into
+    /// their own policy files (which replace the library); the administrator's rules must
+    /// never come from it. An entry is found by the SHA-256 of gatekeep's version and every
+    /// source's origin and text, so a changed file is a miss; an entry that does not read
+    /// back (damaged, or from another build) is ignored and rewritten.
+    pub fn load_cached(&self, cache_dir: &Path) -> Result<super::Policy, UserError> {
+        if !self.admin.is_empty() {
+            return self.load();
+        }
+        let mut key = Sha256::new();
+        key.update(env!("CARGO_PKG_VERSION").as_bytes());
+        for source in &self.user {
+            key.update([0]);
+            key.update(source.origin.as_bytes());
+            key.update([0]);
+            key.update((source.text.len() as u64).to_be_bytes());
+            key.update(source.text.as_bytes());
+        }
+        let path = cache_dir.join(format!("policy-{}.json", hex::encode(key.finalize())));
+        if let Ok(bytes) = std::fs::read(&path)
+            && let Ok(policy) = serde_json::from_slice::<super::Policy>(&bytes)
+        {
+            return Ok(policy);
+        }
+        let policy = self.load()?;
+        store(&path, &policy);
+        Ok(policy)
     }
 
     /// All sources, administrator's first.

@@ -79,3 +79,58 @@ fn missing_policy_path_fails_closed() {
             "cannot read policy /nonexistent/p.yaml",
         ));
 }
+
+#[test]
+fn compiled_policies_are_cached_by_content_and_never_for_admin_rules() {
+    let env = TestEnv::new();
+    let cache = env.root().join("home/.cache/gatekeep");
+    let entries = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&cache)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    };
+    let policy = env.write(
+        "p.yaml",
+        "version: 1\nrules:\n  - id: no-rm\n    decision: deny\n    match: {program: rm}\n",
+    );
+    let decision = |cmd: &str| {
+        let json = env.check_json(&["--policy", policy.to_str().unwrap(), "--", cmd]);
+        json["decision"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(decision("rm"), "deny");
+    assert_eq!(entries().len(), 1, "one compiled entry");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&entries()[0])
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    // A hit gives the same answer.
+    assert_eq!(decision("rm"), "deny");
+    assert_eq!(decision("ls"), "allow");
+    // A changed file is another entry: the new rules apply at once.
+    std::fs::write(
+        &policy,
+        "version: 1\nrules:\n  - id: no-ls\n    decision: deny\n    match: {program: ls}\n",
+    )
+    .unwrap();
+    assert_eq!(decision("ls"), "deny");
+    assert_eq!(decision("rm"), "allow");
+    assert_eq!(entries().len(), 2);
+    // A damaged entry is ignored and rewritten.
+    for entry in entries() {
+        std::fs::write(entry, b"{ not a policy").unwrap();
+    }
+    assert_eq!(decision("ls"), "deny");
+    // With administrator rules in force nothing is cached: they must come from their files.
+    std::fs::remove_dir_all(&cache).unwrap();
+    env.write(
+        "admin-policies/admin.yaml",
+        "version: 1\nrules:\n  - id: admin-no-dd\n    decision: deny\n    match: {program: dd}\n",
+    );
+    assert_eq!(decision("dd"), "deny");
+    assert!(entries().is_empty(), "{:?}", entries());
+}
