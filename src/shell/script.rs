@@ -168,6 +168,19 @@ impl<'r> Analyzer<'r> {
             ));
             return;
         }
+        // Control characters other than tab and newline have no place in a command line,
+        // and some (a carriage return after `<<`) send the parser's tokenizer into an
+        // endless loop that eats memory (found by fuzzing).
+        if source
+            .chars()
+            .any(|c| c.is_ascii_control() && c != '\t' && c != '\n')
+        {
+            self.opaque(format!(
+                "the script `{}` contains control characters",
+                abbreviate(source).escape_debug()
+            ));
+            return;
+        }
         let options = ParserOptions::default();
         let mut parser = brush_parser::Parser::new(source.as_bytes(), &options);
         match parser.parse_program() {
