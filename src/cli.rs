@@ -137,6 +137,14 @@ pub fn main() -> ExitCode {
     };
     let env = Environment::from_process();
     init_tracing(cli.verbose, &env);
+    // Panics inside an analysis are caught and make the command opaque: say nothing of them
+    // (in JSON mode a message would break the event stream).
+    let report_panic = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !crate::shell::analysing() {
+            report_panic(info);
+        }
+    }));
     match run(cli, &env) {
         Ok(exit) => exit.into(),
         Err(error) => report(&error).into(),

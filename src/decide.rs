@@ -79,13 +79,19 @@ impl Decider {
             }
             let _ = tx.send(analyze(&resolver));
         });
-        rx.recv_timeout(ANALYSIS_LIMIT).map_err(|_| {
-            UserError::new(format!(
-                "the command line takes too long to analyse (over {} s); nothing was run",
-                ANALYSIS_LIMIT.as_secs()
-            ))
-            .hint("simplify the command, or run it from a script file the policy names")
-            .kind("too_complex")
+        rx.recv_timeout(ANALYSIS_LIMIT).map_err(|error| {
+            let message = match error {
+                std::sync::mpsc::RecvTimeoutError::Timeout => format!(
+                    "the command line takes too long to analyse (over {} s); nothing was run",
+                    ANALYSIS_LIMIT.as_secs()
+                ),
+                std::sync::mpsc::RecvTimeoutError::Disconnected => {
+                    "the analysis of the command line failed; nothing was run".to_owned()
+                }
+            };
+            UserError::new(message)
+                .hint("simplify the command, or run it from a script file the policy names")
+                .kind("too_complex")
         })
     }
 

@@ -147,15 +147,57 @@ pub fn normalize_path(path: &str) -> String {
 
 /// Analyses a program and its arguments exactly as they will be passed to `execve`.
 pub fn analyze_argv(argv: &[String], resolver: &dyn Resolve) -> Analysis {
-    let mut analyzer = script::Analyzer::new(resolver);
-    let words = argv.iter().map(Arg::literal).collect();
-    analyzer.command(words, script::Frame::default());
-    analyzer.finish()
+    guarded(|| {
+        let mut analyzer = script::Analyzer::new(resolver);
+        let words = argv.iter().map(Arg::literal).collect();
+        analyzer.command(words, script::Frame::default());
+        analyzer.finish()
+    })
 }
 
 /// Analyses a shell command line (bash syntax), as `bash -c SCRIPT` would run it.
 pub fn analyze_script(source: &str, resolver: &dyn Resolve) -> Analysis {
-    let mut analyzer = script::Analyzer::new(resolver);
-    analyzer.script(source, &script::Frame::default());
-    analyzer.finish()
+    guarded(|| {
+        let mut analyzer = script::Analyzer::new(resolver);
+        analyzer.script(source, &script::Frame::default());
+        analyzer.finish()
+    })
+}
+
+thread_local! {
+    static ANALYSING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is inside an analysis, whose panics are caught and turned into an
+/// opaque command (a panic hook can stay quiet about them).
+pub fn analysing() -> bool {
+    ANALYSING.with(std::cell::Cell::get)
+}
+
+/// Runs an analysis; a panic in it (the bash parser has panicked on odd input) makes the
+/// command line opaque instead of ending the process.
+fn guarded(analyze: impl FnOnce() -> Analysis) -> Analysis {
+    let was = ANALYSING.with(|f| f.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(analyze));
+    ANALYSING.with(|f| f.set(was));
+    result.unwrap_or_else(|_| Analysis {
+        commands: Vec::new(),
+        opaque: vec!["the command line could not be analysed (the parser failed on it)".to_owned()],
+    })
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_analysis_is_opaque_and_the_flag_is_reset() {
+        let analysis = guarded(|| panic!("parser failure"));
+        assert!(analysis.commands.is_empty());
+        assert_eq!(
+            analysis.opaque,
+            ["the command line could not be analysed (the parser failed on it)"]
+        );
+        assert!(!analysing());
+    }
 }

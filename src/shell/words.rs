@@ -219,6 +219,18 @@ fn brace_expand(raw: &str, options: &ParserOptions) -> Result<Vec<String>, Strin
     }
     // The brace grammar backtracks: unbalanced braces make its time grow exponentially
     // (`{a,` sixteen times takes seconds). A word with this many is not analysed.
+    // A sequence bound longer than any 64-bit number makes the grammar panic.
+    let longest_digits = raw
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    if longest_digits > 18 {
+        return Err(format!(
+            "the word `{}` has a number too large to expand",
+            raw.chars().take(40).collect::<String>()
+        ));
+    }
     if raw.matches('{').count() > MAX_BRACES {
         return Err(format!(
             "the word `{}` has too many braces to analyse",
