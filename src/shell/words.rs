@@ -39,6 +39,21 @@ pub(crate) enum Mode {
 pub(crate) fn expand(raw: &str, mode: Mode) -> Expansion {
     let options = ParserOptions::default();
     let mut out = Expansion::default();
+    // A number longer than any 64-bit one (in `{1..N}`, `~N`) makes the word grammar panic;
+    // such a word is not parsed.
+    let longest_digits = raw
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    if longest_digits > 18 && raw.contains(['~', '{']) {
+        out.opaque.push(format!(
+            "the word `{}` has a number too large to expand",
+            raw.chars().take(40).collect::<String>()
+        ));
+        out.args.push(Arg::dynamic(raw.to_owned()));
+        return out;
+    }
     let raws = if mode == Mode::Command {
         match brace_expand(raw, &options) {
             Ok(words) => words,
@@ -219,18 +234,6 @@ fn brace_expand(raw: &str, options: &ParserOptions) -> Result<Vec<String>, Strin
     }
     // The brace grammar backtracks: unbalanced braces make its time grow exponentially
     // (`{a,` sixteen times takes seconds). A word with this many is not analysed.
-    // A sequence bound longer than any 64-bit number makes the grammar panic.
-    let longest_digits = raw
-        .split(|c: char| !c.is_ascii_digit())
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
-    if longest_digits > 18 {
-        return Err(format!(
-            "the word `{}` has a number too large to expand",
-            raw.chars().take(40).collect::<String>()
-        ));
-    }
     if raw.matches('{').count() > MAX_BRACES {
         return Err(format!(
             "the word `{}` has too many braces to analyse",
