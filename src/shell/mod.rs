@@ -200,4 +200,12 @@ mod guard_tests {
         );
         assert!(!analysing());
     }
+
+    /// Found by fuzzing: the bash tokenizer panics on this here-document soup.
+    #[test]
+    fn the_tokenizer_panic_found_by_fuzzing_makes_the_line_opaque() {
+        let script = "flock /tmp/l rlock /tmp/l rm -rfIhrlock /tmp/l rm -rfIh$o {$(rIh$o {$(rm - /)\nm* <<-  $o {$(rIh$o {$(rm - /)\nm* <<-  /\nm -rf //)\n\n";
+        let analysis = analyze_script(script, &NoResolve);
+        assert!(!analysis.opaque.is_empty(), "{analysis:?}");
+    }
 }
