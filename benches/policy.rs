@@ -45,6 +45,11 @@ fn bench(c: &mut Criterion) {
             b.iter(|| Policy::load(black_box(&sources)).unwrap())
         });
         let policy = Policy::load(&sources).unwrap();
+        // What a cache hit costs instead of compiling (see `SourceSet::load_cached`).
+        let cached = serde_json::to_vec(&policy).unwrap();
+        c.bench_function(&format!("read compiled {n} rules from the cache"), |b| {
+            b.iter(|| serde_json::from_slice::<Policy>(black_box(&cached)).unwrap())
+        });
         c.bench_function(&format!("evaluate argv, {n} rules"), |b| {
             b.iter(|| policy.evaluate(&analyze_argv(black_box(&argv), &NoResolve), &ctx))
         });
@@ -55,6 +60,10 @@ fn bench(c: &mut Criterion) {
     let shipped = embedded_sources();
     c.bench_function("compile shipped library", |b| {
         b.iter(|| Policy::load(black_box(&shipped)).unwrap())
+    });
+    let cached = serde_json::to_vec(&Policy::load(&shipped).unwrap()).unwrap();
+    c.bench_function("read compiled shipped library from the cache", |b| {
+        b.iter(|| serde_json::from_slice::<Policy>(black_box(&cached)).unwrap())
     });
 }
 
