@@ -532,3 +532,22 @@ fn what_steers_a_secret_run_is_bound_or_removed() {
         format!("PG={DB_PASSWORD} AWS=unset LDLP=unset BASHENV=unset PGHOSTADDR=unset\n")
     );
 }
+
+#[test]
+fn on_a_terminal_the_value_is_typed_twice_and_never_echoed() {
+    let env = TestEnv::new();
+    let mut cmd = env.gatekeep_std();
+    cmd.env("TERM", "xterm")
+        .env("GATEKEEP_SECRET_STORE", "file")
+        .args(["secret", "set", "typed"]);
+    let mut terminal = crate::pty::Pty::spawn(cmd);
+    terminal.wait_for("Value of typed");
+    terminal.send(b"s3cr3t-typed\r");
+    terminal.wait_for("Again");
+    terminal.send(b"s3cr3t-typed\r");
+    terminal.wait_for("stored in");
+    assert_eq!(terminal.child.wait().unwrap().code(), Some(0));
+    assert!(!terminal.seen.contains("s3cr3t-typed"), "{}", terminal.seen);
+    let index = std::fs::read_to_string(env.root().join("data/gatekeep/secrets.json")).unwrap();
+    assert!(index.contains("\"value\": \"s3cr3t-typed\""), "{index}");
+}
