@@ -352,9 +352,13 @@ impl Hook<'_> {
                 "-c".to_owned(),
                 command.to_owned(),
             ];
-            let evaluation = self
-                .decider
-                .evaluate(&self.decider.analyze_script(command)?);
+            let analysis = self.decider.analyze_script(command).inspect_err(|error| {
+                self.record(
+                    "refused",
+                    json!({"argv": self.redactor.argv(&argv), "error": error.message, "agent_session": self.session()}),
+                );
+            })?;
+            let evaluation = self.decider.evaluate(&analysis);
             (argv, evaluation)
         } else {
             let argv = vec![

@@ -141,6 +141,14 @@ impl Args {
                 };
                 format!("{user}  {how}  {argv}")
             }
+            "refused" => {
+                let red = AnsiColor::Red.on_default().bold();
+                format!(
+                    "{red}refused{red:#}  {}  {}",
+                    record.str("error").unwrap_or("-"),
+                    joined(record, "argv", " ")
+                )
+            }
             "hook" => {
                 let answer = record.str("answer").unwrap_or("-");
                 let session = record

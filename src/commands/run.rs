@@ -172,7 +172,17 @@ impl Run<'_> {
 
     fn go(&self) -> anyhow::Result<Exit> {
         let ctx = &self.decider.context;
-        let analysis = self.decider.analyze_argv(&self.args.command)?;
+        let analysis = match self.decider.analyze_argv(&self.args.command) {
+            Ok(analysis) => analysis,
+            Err(error) => {
+                // Refused before any decision: the log still says so.
+                self.record(
+                    "refused",
+                    json!({"argv": self.redactor.argv(&self.args.command), "error": error.message}),
+                );
+                return Err(error.into());
+            }
+        };
         let evaluation = self.decider.evaluate(&analysis);
         let caller = records::Caller {
             uid: std::fs::metadata("/proc/self")

@@ -688,4 +688,16 @@ fn an_analysis_that_overruns_its_limit_refuses_the_command() {
         .code(125)
         .stderr(predicates::str::contains("\"code\":\"too_complex\""));
     assert!(!marker.exists());
+    // Both refusals are in the log, though no decision could be reached.
+    let refused: Vec<Value> = log_records(&env)
+        .into_iter()
+        .filter(|r| r["event"] == "refused")
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused.iter().all(|r| {
+        r["error"]
+            .as_str()
+            .unwrap()
+            .contains("takes too long to analyse")
+    }));
 }
