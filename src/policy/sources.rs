@@ -42,6 +42,27 @@ fn store(path: &Path, policy: &super::Policy) {
         .and_then(|mut file| file.write_all(&bytes));
     if written.is_err() || std::fs::rename(&tmp, path).is_err() {
         let _ = std::fs::remove_file(&tmp);
+        return;
+    }
+    // Every edit of a policy makes a new entry: keep the newest few.
+    const KEEP: usize = 16;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut cached: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("policy-") && name.ends_with(".json")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    if cached.len() > KEEP {
+        cached.sort();
+        for (_, old) in &cached[..cached.len() - KEEP] {
+            let _ = std::fs::remove_file(old);
+        }
     }
 }
 

@@ -134,3 +134,18 @@ fn compiled_policies_are_cached_by_content_and_never_for_admin_rules() {
     assert_eq!(decision("dd"), "deny");
     assert!(entries().is_empty(), "{:?}", entries());
 }
+
+#[test]
+fn the_cache_keeps_only_the_newest_entries() {
+    let env = TestEnv::new();
+    let cache = env.root().join("home/.cache/gatekeep");
+    for n in 0..20 {
+        let policy = env.write(
+            "p.yaml",
+            &format!("version: 1\nrules:\n  - id: r{n}\n    decision: deny\n    match: {{program: p{n}}}\n"),
+        );
+        let json = env.check_json(&["--policy", policy.to_str().unwrap(), "--", &format!("p{n}")]);
+        assert_eq!(json["decision"], "deny");
+    }
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 16);
+}
