@@ -45,7 +45,7 @@ pub struct ApiClient {
     token: String,
     http: reqwest::blocking::Client,
     /// When set, no call runs past it (a hook must answer before the agent gives up).
-    deadline: Option<std::time::Instant>,
+    deadline: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// Installs the ring provider for rustls (this build carries no other), once.
@@ -79,16 +79,14 @@ impl ApiClient {
             base: base.trim_end_matches('/').to_owned(),
             token: token.trim().to_owned(),
             http,
-            deadline: None,
+            deadline: std::sync::Mutex::new(None),
         })
     }
 
     /// Bounds every later call by `deadline`: a call that would run past it fails as
     /// unreachable.
-    #[must_use]
-    pub fn with_deadline(mut self, deadline: std::time::Instant) -> ApiClient {
-        self.deadline = Some(deadline);
-        self
+    pub fn set_deadline(&self, deadline: std::time::Instant) {
+        *self.deadline.lock().unwrap_or_else(|e| e.into_inner()) = Some(deadline);
     }
 
     pub fn base(&self) -> &str {
@@ -100,7 +98,8 @@ impl ApiClient {
         request: reqwest::blocking::RequestBuilder,
     ) -> Result<T, ClientError> {
         let mut request = request.bearer_auth(&self.token);
-        if let Some(deadline) = self.deadline {
+        let deadline = *self.deadline.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(deadline) = deadline {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
                 return Err(ClientError::Unreachable(

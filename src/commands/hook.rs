@@ -466,19 +466,15 @@ impl Hook<'_> {
         evaluation: &Evaluation,
         decided: &crate::audit::Appended,
     ) -> anyhow::Result<Answer> {
+        // Every call to the service ends by the wait bound (plus a margin to file or consume
+        // after a late approval): a hook that outlives the agent's patience fails open.
+        let wait = self.wait_bound()?;
         let Some((client, connection)) =
             request::connect(self.env, &self.config, self.args.token_file.as_deref())?
         else {
             return Err(request::no_service(evaluation).into());
         };
-        // Every call to the service ends by the wait bound (plus a margin to file or consume
-        // after a late approval): a hook that outlives the agent's patience fails open.
-        let wait = self.wait_bound()?;
-        let client = Arc::new(
-            Arc::into_inner(client)
-                .expect("the client is not shared yet")
-                .with_deadline(self.started + wait + CALL_MARGIN),
-        );
+        client.set_deadline(self.started + wait + CALL_MARGIN);
         let facts = if self.shell_command().is_some() {
             request::command_facts(
                 argv,

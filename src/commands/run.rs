@@ -360,14 +360,9 @@ impl Run<'_> {
             return Err(request::no_service(evaluation).into());
         };
         let timeout = evaluation.timeout_seconds.unwrap_or(900);
-        let deadline = Instant::now() + Duration::from_secs(timeout);
         // No single call to the service outlives the wait (a little margin lets a late
-        // approval still be used).
-        let client = Arc::new(
-            Arc::into_inner(client)
-                .expect("the client is not shared yet")
-                .with_deadline(deadline + Duration::from_secs(5)),
-        );
+        // approval still be used); set again once a typed reason is in.
+        client.set_deadline(Instant::now() + Duration::from_secs(timeout + 5));
         if connection.source == "development server" {
             self.say(&format!(
                 "using the development server at {}",
@@ -393,6 +388,8 @@ impl Run<'_> {
             return self.under_request(&client, id, &digest, &public_key, evaluation);
         }
         let reason = self.reason(evaluation)?;
+        let deadline = Instant::now() + Duration::from_secs(timeout);
+        client.set_deadline(deadline + Duration::from_secs(5));
         let interrupted = Arc::new(AtomicBool::new(false));
         let _guard =
             signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted));
