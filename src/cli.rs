@@ -122,7 +122,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => {
             // A hook that cannot even parse its arguments must still say no.
-            let words: Vec<String> = std::env::args().skip(1).take(2).collect();
+            let words: Vec<String> = std::env::args()
+                .skip(1)
+                .skip_while(|w| w.starts_with('-'))
+                .take(2)
+                .collect();
             if words.first().map(String::as_str) == Some("hook") && error.use_stderr() {
                 commands::hook::usage_error(words.get(1).map(String::as_str), &error.to_string());
                 return Exit::Success.into();

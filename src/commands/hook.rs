@@ -293,12 +293,25 @@ impl Hook<'_> {
     /// secrets): the agent could otherwise rewrite the rules it is held to.
     fn touches_own_files(&self) -> Option<String> {
         let paths = Paths::from_env(self.env);
+        let log = absolute(&paths.audit_log(
+            self.args.log.as_deref(),
+            self.env,
+            self.config.log.as_deref(),
+        ));
+        let log_dirs: Vec<PathBuf> = log
+            .parent()
+            .map(|d| [Some(d.to_owned()), d.canonicalize().ok()])
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
         let own: Vec<PathBuf> = [
             paths.config_file.parent().map(PathBuf::from),
+            Some(paths.config_file.clone()),
             Some(paths.user_policies.clone()),
             paths.log_file.parent().map(PathBuf::from),
             Some(paths.data_dir.clone()),
-            self.args.log.clone(),
+            Some(paths.cache_dir.clone()),
         ]
         .into_iter()
         .flatten()
@@ -322,10 +335,22 @@ impl Hook<'_> {
                     .canonicalize()
                     .ok()
                     .or_else(|| Some(path.parent()?.canonicalize().ok()?.join(path.file_name()?)));
-                own.iter().any(|dir| {
-                    let real_dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
-                    path.starts_with(dir) || real.as_ref().is_some_and(|r| r.starts_with(&real_dir))
-                })
+                // The audit log in force, wherever it is: the file, its lock and its
+                // rotated segments (all named after it).
+                let is_log = |p: &Path| {
+                    let stem = log.file_stem().unwrap_or_default().to_string_lossy();
+                    let named = p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(stem.as_ref()));
+                    named && log_dirs.iter().any(|d| p.parent() == Some(d.as_path()))
+                };
+                is_log(path)
+                    || real.as_deref().is_some_and(is_log)
+                    || own.iter().any(|dir| {
+                        let real_dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+                        path.starts_with(dir)
+                            || real.as_ref().is_some_and(|r| r.starts_with(&real_dir))
+                    })
             })
     }
 

@@ -528,7 +528,8 @@ impl<'r> Analyzer<'r> {
         let is_gatekeep = program.text.rsplit('/').next() == Some("gatekeep");
         for (name, value) in &frame.env.set {
             // Where gatekeep finds the user's policies.
-            let moves_policies = is_gatekeep && matches!(name.as_str(), "HOME" | "XDG_CONFIG_HOME");
+            let moves_policies = is_gatekeep
+                && matches!(name.as_str(), "HOME" | "XDG_CONFIG_HOME" | "XDG_CACHE_HOME");
             if is_hijack_variable(name) || moves_policies {
                 self.opaque(format!(
                     "setting `{name}` lets a program load code of the caller's choosing"

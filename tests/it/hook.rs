@@ -251,6 +251,16 @@ fn malformed_input_and_failures_deny_with_exit_0() {
             "gatekeep failed internally (panic requested by GATEKEEP_TEST_PANIC); the command was not allowed"
         ))
     );
+    // Arguments clap cannot parse, global flags first or not: still a deny and exit 0.
+    let output = env
+        .gatekeep()
+        .args(["-v", "hook", "codex", "--bogus"])
+        .write_stdin("{}")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let parsed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(parsed["hookSpecificOutput"]["permissionDecision"], "deny");
     // Arguments clap cannot parse: still a deny on stdout and exit 0.
     let output = env
         .gatekeep()
@@ -565,6 +575,7 @@ fn gatekeep_itself_and_its_files_are_no_way_around() {
         env.root().join("innocent/mine.yaml"),
         env.root().join("state/gatekeep/audit.jsonl"),
         env.root().join("data/gatekeep/secrets.json"),
+        env.root().join("home/.cache/gatekeep/policy-0.json"),
     ] {
         let write = tool_input(
             "Write",
@@ -584,6 +595,30 @@ fn gatekeep_itself_and_its_files_are_no_way_around() {
         cwd,
     );
     assert_eq!(ask(&elsewhere), None);
+    // The audit log in force, wherever GATEKEEP_LOG puts it, but not its neighbours.
+    let logs = env.root().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    for (target, denied) in [
+        ("custom.jsonl", true),
+        ("custom.jsonl.lock", true),
+        ("notes.txt", false),
+    ] {
+        let mut cmd = env.gatekeep_std();
+        cmd.env("GATEKEEP_LOG", logs.join("custom.jsonl"));
+        let write = tool_input(
+            "Write",
+            json!({"file_path": logs.join(target), "content": ""}),
+            cwd,
+        );
+        let output = hook(
+            cmd,
+            "claude-code",
+            &policy,
+            &[],
+            write.to_string().as_bytes(),
+        );
+        assert_eq!(output.is_some(), denied, "{target}: {output:?}");
+    }
 }
 
 #[test]
