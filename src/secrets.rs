@@ -7,50 +7,29 @@ use sha2::{Digest as _, Sha256};
 
 use crate::policy::SecretUse;
 use crate::redact::{Redactor, is_secret_name};
+use crate::shell::CODE_LOADING_VARIABLES;
 
-/// Variables that make a program load or run code the caller chose (the dynamic loader,
-/// shell start-up files, language runtimes). They are removed from the environment of a
-/// command that receives secrets, so the caller cannot hijack it to read them.
+/// Variables removed from the environment of a command that receives secrets, so the
+/// caller cannot hijack it to read them: besides [`CODE_LOADING_VARIABLES`], those of the
+/// C library, more language runtimes, TLS and download tools, and client start-up files.
 pub const SCRUBBED: &[&str] = &[
-    "BASH_ENV",
-    "ENV",
-    "PROMPT_COMMAND",
-    "SHELLOPTS",
-    "BASHOPTS",
-    "PS4",
     "GCONV_PATH",
     "LOCPATH",
     "HOSTALIASES",
     "RESOLV_HOST_CONF",
     "MALLOC_CHECK_",
-    "PERL5OPT",
-    "PERL5LIB",
     "PERLLIB",
     "PERL5DB",
-    "PYTHONSTARTUP",
-    "PYTHONPATH",
     "PYTHONHOME",
     "PYTHONINSPECT",
     "PYTHONBREAKPOINT",
-    "NODE_OPTIONS",
     "NODE_PATH",
-    "RUBYOPT",
     "RUBYLIB",
     "JAVA_TOOL_OPTIONS",
     "_JAVA_OPTIONS",
     "JDK_JAVA_OPTIONS",
-    "GIT_SSH",
-    "GIT_SSH_COMMAND",
-    "GIT_ASKPASS",
-    "GIT_EXEC_PATH",
-    "GIT_CONFIG_PARAMETERS",
     "GIT_CONFIG_GLOBAL",
-    "SSH_ASKPASS",
-    "PAGER",
-    "MANPAGER",
     "PSQL_PAGER",
-    "EDITOR",
-    "VISUAL",
     "PSQLRC",
     "MYSQL_HISTFILE",
     "GLIBC_TUNABLES",
@@ -58,8 +37,6 @@ pub const SCRUBBED: &[&str] = &[
     "OPENSSL_ENGINES",
     "CURL_HOME",
     "WGETRC",
-    "LESSOPEN",
-    "LESSCLOSE",
     "ZDOTDIR",
     "IFS",
     "PYTHONUSERBASE",
@@ -192,7 +169,8 @@ impl ChildEnv {
                 inherited
                     .iter()
                     .filter(|n| {
-                        SCRUBBED.contains(&n.as_str())
+                        CODE_LOADING_VARIABLES.contains(&n.as_str())
+                            || SCRUBBED.contains(&n.as_str())
                             || SCRUBBED_PREFIXES.iter().any(|p| n.starts_with(p))
                     })
                     .cloned(),

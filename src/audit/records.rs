@@ -1,8 +1,12 @@
-//! The fields of each event `run` writes, built in one place so the format in
+//! The fields of each event `run` and `hook` write, built in one place so the format in
 //! docs/audit-log.md has one definition.
+
+use std::io::IsTerminal as _;
+use std::os::unix::fs::MetadataExt as _;
 
 use serde_json::{Value, json};
 
+use crate::approval::{Created, Grant, NewRequest, RequestView, Status};
 use crate::child::Ended;
 use crate::policy::{Context, Evaluation};
 use crate::redact::Redactor;
@@ -15,6 +19,27 @@ pub struct Caller {
     pub ppid: u32,
     /// The terminal on standard input, if any.
     pub tty: Option<String>,
+}
+
+impl Caller {
+    /// This process: its uid, pid, parent and the terminal on its standard input.
+    pub fn this_process() -> Caller {
+        Caller {
+            uid: std::fs::metadata("/proc/self")
+                .map(|m| m.uid())
+                .unwrap_or(u32::MAX),
+            pid: std::process::id(),
+            ppid: std::os::unix::process::parent_id(),
+            tty: std::io::stdin()
+                .is_terminal()
+                .then(|| {
+                    std::fs::read_link("/proc/self/fd/0")
+                        .ok()
+                        .map(|p| p.display().to_string())
+                })
+                .flatten(),
+        }
+    }
 }
 
 /// The `decision` record: everything a reviewer or auditor needs, secrets redacted.
@@ -64,4 +89,29 @@ pub fn exit(run_id: &str, ended: &Ended) -> Value {
 /// The `exit` record for a command that could not start.
 pub fn failed(run_id: &str, status: u8, error: &str) -> Value {
     json!({"run_id": run_id, "code": Value::Null, "signal": Value::Null, "status": status, "error": error})
+}
+
+/// The `approval_requested` record for `request`, filed as `created`.
+pub fn approval_requested(created: &Created, request: &NewRequest) -> Value {
+    json!({"request_id": created.id, "digest": request.digest, "approvals": request.approvals,
+           "expires_at": created.expires_at, "review_url": created.review_url, "secrets": request.secrets})
+}
+
+/// The `approval_granted` record: the grant was verified and is being used.
+pub fn approval_granted(view: &RequestView, grant: &Grant) -> Value {
+    let reviewers: Vec<&str> = view.reviews.iter().map(|r| r.reviewer.as_str()).collect();
+    json!({"request_id": view.id, "reviewers": reviewers, "grant_nonce": grant.payload.nonce})
+}
+
+/// The record for a request that ended without approval: its event name and fields.
+pub fn approval_ended(view: &RequestView) -> (&'static str, Value) {
+    let event = match view.status {
+        Status::Rejected => "approval_rejected",
+        Status::Cancelled => "approval_cancelled",
+        _ => "approval_expired",
+    };
+    (
+        event,
+        json!({"request_id": view.id, "status": view.status, "reviews": view.reviews}),
+    )
 }

@@ -5,7 +5,6 @@
 //! panics included, into a `deny` answer.
 
 use std::io::Read as _;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -397,14 +396,7 @@ impl Hook<'_> {
             );
             (argv, evaluation)
         };
-        let caller = records::Caller {
-            uid: std::fs::metadata("/proc/self")
-                .map(|m| m.uid())
-                .unwrap_or(u32::MAX),
-            pid: std::process::id(),
-            ppid: std::os::unix::process::parent_id(),
-            tty: None,
-        };
+        let caller = records::Caller::this_process();
         let mut fields = records::decision(
             &self.run_id,
             &argv,
@@ -557,7 +549,7 @@ impl Hook<'_> {
                     })?;
                     self.record(
                         "approval_requested",
-                        json!({"request_id": created.id, "digest": digest, "approvals": evaluation.approvals, "expires_at": created.expires_at, "review_url": created.review_url}),
+                        records::approval_requested(&created, &new),
                     );
                     let ttl = Duration::from_secs(evaluation.timeout_seconds.unwrap_or(900));
                     (created.id, (self.started + wait).min(Instant::now() + ttl))
@@ -591,15 +583,8 @@ impl Hook<'_> {
         shell: &str,
     ) -> anyhow::Result<Answer> {
         if view.status != Status::Approved {
-            let record = match view.status {
-                Status::Rejected => "approval_rejected",
-                Status::Cancelled => "approval_cancelled",
-                _ => "approval_expired",
-            };
-            self.record(
-                record,
-                json!({"request_id": view.id, "status": view.status, "reviews": view.reviews}),
-            );
+            let (record, fields) = records::approval_ended(view);
+            self.record(record, fields);
             let mut reason = format!("gatekeep: request {} was {}", view.id, view.status.as_str());
             if let Some(rejection) = view.reviews.iter().find(|r| r.verdict == Verdict::Reject) {
                 reason.push_str(&format!(" by {}", rejection.reviewer));
@@ -629,10 +614,7 @@ impl Hook<'_> {
             client.consume(&view.id).map_err(|e| {
                 UserError::new(format!("cannot use the approval of {}: {e}", view.id))
             })?;
-            self.record(
-                "approval_granted",
-                json!({"request_id": view.id, "reviewers": reviewers, "grant_nonce": grant.payload.nonce}),
-            );
+            self.record("approval_granted", records::approval_granted(view, grant));
             return Ok(Answer::Allow {
                 reason,
                 updated_input: None,

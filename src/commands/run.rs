@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -184,21 +183,7 @@ impl Run<'_> {
             }
         };
         let evaluation = self.decider.evaluate(&analysis);
-        let caller = records::Caller {
-            uid: std::fs::metadata("/proc/self")
-                .map(|m| m.uid())
-                .unwrap_or(u32::MAX),
-            pid: std::process::id(),
-            ppid: std::os::unix::process::parent_id(),
-            tty: std::io::stdin()
-                .is_terminal()
-                .then(|| {
-                    std::fs::read_link("/proc/self/fd/0")
-                        .ok()
-                        .map(|p| p.display().to_string())
-                })
-                .flatten(),
-        };
+        let caller = records::Caller::this_process();
         let mut fields = records::decision(
             &self.run_id,
             &self.args.command,
@@ -438,7 +423,10 @@ impl Run<'_> {
                 }
             }
         };
-        self.record("approval_requested", json!({"request_id": created.id, "digest": digest, "approvals": evaluation.approvals, "expires_at": created.expires_at, "review_url": created.review_url, "secrets": new.secrets}));
+        self.record(
+            "approval_requested",
+            records::approval_requested(&created, &new),
+        );
         self.events.emit(
             "pending",
             json!({"request_id": created.id, "review_url": created.review_url, "approvers": evaluation.approvals, "expires_at": created.expires_at}),
@@ -508,15 +496,13 @@ impl Run<'_> {
 
     /// Reports a request that ended without approval, and picks the exit code.
     fn refused(&self, view: &RequestView) -> Exit {
-        let (exit, record, event) = match view.status {
-            Status::Rejected => (Exit::Rejected, "approval_rejected", "rejected"),
-            Status::Cancelled => (Exit::Cancelled, "approval_cancelled", "cancelled"),
-            _ => (Exit::Expired, "approval_expired", "expired"),
+        let (exit, event) = match view.status {
+            Status::Rejected => (Exit::Rejected, "rejected"),
+            Status::Cancelled => (Exit::Cancelled, "cancelled"),
+            _ => (Exit::Expired, "expired"),
         };
-        self.record(
-            record,
-            json!({"request_id": view.id, "status": view.status, "reviews": view.reviews}),
-        );
+        let (record, fields) = records::approval_ended(view);
+        self.record(record, fields);
         self.say(&format!("request {} {}", view.id, view.status.as_str()));
         for line in verdicts(view) {
             self.say(&format!("  {line}"));
@@ -607,7 +593,7 @@ impl Run<'_> {
         released.values.extend(local.values);
         released.uses.extend(local.uses);
         let reviewers: Vec<&str> = view.reviews.iter().map(|r| r.reviewer.as_str()).collect();
-        self.record("approval_granted", json!({"request_id": view.id, "reviewers": reviewers, "grant_nonce": grant.payload.nonce}));
+        self.record("approval_granted", records::approval_granted(view, grant));
         self.say(&format!("approved by {}", reviewers.join(", ")));
         self.events.emit(
             "approved",

@@ -145,6 +145,37 @@ pub fn normalize_path(path: &str) -> String {
     }
 }
 
+/// Variables that make a program run code of the caller's choosing: bash's start-up and
+/// trace hooks, language runtimes, git's and ssh's helpers, pagers and editors. Setting
+/// one in a command line makes it opaque, and a command that receives secrets never
+/// inherits one ([`crate::secrets`]); each of those adds names of its own.
+pub const CODE_LOADING_VARIABLES: &[&str] = &[
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_ASKPASS",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_EXEC_PATH",
+    "SSH_ASKPASS",
+    "PAGER",
+    "MANPAGER",
+    "EDITOR",
+    "VISUAL",
+    "LESSOPEN",
+    "LESSCLOSE",
+    "PYTHONPATH",
+    "PYTHONSTARTUP",
+    "PERL5LIB",
+    "PERL5OPT",
+    "NODE_OPTIONS",
+    "RUBYOPT",
+    "BASH_ENV",
+    "ENV",
+    "PROMPT_COMMAND",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+];
+
 /// Analyses a program and its arguments exactly as they will be passed to `execve`.
 pub fn analyze_argv(argv: &[String], resolver: &dyn Resolve) -> Analysis {
     guarded(|| {

@@ -10,7 +10,7 @@ use brush_parser::{ParserOptions, word};
 
 use super::words::{self, Mode};
 use super::wrappers::{self, Edit, Step};
-use super::{Analysis, Arg, Command, EnvChange, Resolve};
+use super::{Analysis, Arg, CODE_LOADING_VARIABLES, Command, EnvChange, Resolve};
 
 /// How deeply wrappers and nested scripts may go before the analysis gives up.
 const MAX_DEPTH: usize = 24;
@@ -22,50 +22,28 @@ const SHELL_BUILTINS: &[&str] = &[
     "continue", "let", "wait", "umask", "ulimit", "shopt", "type",
 ];
 
-/// Variables that make a program load or run code of the caller's choosing.
+/// Variables that, set in a command line, make it opaque: besides
+/// [`CODE_LOADING_VARIABLES`], those of other tools that load code, and gatekeep's own.
 const HIJACK_VARIABLES: &[&str] = &[
     // gatekeep's own: they swap the policies a wrapped `gatekeep run` applies.
     "GATEKEEP_POLICY",
     "GATEKEEP_CONFIG",
     "GATEKEEP_TEST_ADMIN_POLICY_DIR",
+    // Other tools' hooks, and the dynamic loader's.
     "GIT_PAGER",
     "GIT_EDITOR",
     "GIT_EXTERNAL_DIFF",
-    "GIT_CONFIG_PARAMETERS",
     "GIT_CONFIG_COUNT",
-    "GIT_ASKPASS",
-    "GIT_SSH",
     "GIT_PROXY_COMMAND",
-    "SSH_ASKPASS",
-    "PAGER",
-    "MANPAGER",
-    "EDITOR",
-    "VISUAL",
     "KUBE_EDITOR",
     "SUDO_EDITOR",
-    "LESSOPEN",
-    "LESSCLOSE",
     "BROWSER",
     "SHELL",
     "MAKEFLAGS",
-    "PYTHONPATH",
-    "PERL5LIB",
     "LD_PRELOAD",
     "LD_LIBRARY_PATH",
     "LD_AUDIT",
-    "BASH_ENV",
-    "ENV",
-    "PROMPT_COMMAND",
-    "SHELLOPTS",
-    "BASHOPTS",
-    "PS4",
     "BASH_FUNC",
-    "PYTHONSTARTUP",
-    "PERL5OPT",
-    "NODE_OPTIONS",
-    "RUBYOPT",
-    "GIT_SSH_COMMAND",
-    "GIT_EXEC_PATH",
     "DYLD_INSERT_LIBRARIES",
 ];
 
@@ -713,7 +691,9 @@ fn too_nested(source: &str) -> bool {
 }
 
 fn is_hijack_variable(name: &str) -> bool {
-    HIJACK_VARIABLES.contains(&name) || name.starts_with("BASH_FUNC_")
+    CODE_LOADING_VARIABLES.contains(&name)
+        || HIJACK_VARIABLES.contains(&name)
+        || name.starts_with("BASH_FUNC_")
 }
 
 fn collect_substitutions(pieces: &[word::WordPieceWithSource], out: &mut Vec<String>) {
