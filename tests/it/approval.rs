@@ -542,23 +542,13 @@ fn unknown_ids_bad_tokens_and_oversized_bodies_are_clear_4xx() {
 
 #[test]
 fn login_pins_the_key_and_stores_the_token_then_logout_forgets() {
-    use std::io::Write as _;
     let (env, service, _policy) = setup();
     let login = |token: &str| {
-        let mut child = env
-            .gatekeep_std()
+        env.gatekeep()
             .args(["login", "--server", &service.url])
-            .stdin(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
+            .write_stdin(token)
+            .output()
             .unwrap()
-            .write_all(token.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
     };
     let output = login(service.token("bob"));
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -78,6 +78,21 @@ impl TestEnv {
         assert_cmd::Command::from_std(self.gatekeep_std())
     }
 
+    /// Every record of this environment's audit log (`gatekeep log tail --json`).
+    #[must_use]
+    pub fn log_records(&self) -> Vec<serde_json::Value> {
+        let output = self
+            .gatekeep()
+            .args(["log", "tail", "--json", "-n", "1000000"])
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     /// Runs `gatekeep check --json` with `args` and returns the parsed object.
     #[must_use]
     pub fn check_json(&self, args: &[&str]) -> serde_json::Value {

@@ -1,8 +1,6 @@
 //! `gatekeep run --json` and `--json-fd`: every event, snapshot-tested with the values that
 //! change from run to run replaced by placeholders.
 
-use std::process::Stdio;
-
 use serde_json::Value;
 
 use crate::common::TestEnv;
@@ -209,24 +207,9 @@ fn json_fd_is_a_channel_the_child_cannot_reach() {
 
 /// `gatekeep run --json` as the agent, in the background, with stderr collected.
 fn run_json(service: &Service, env: &TestEnv, policy: &str, args: &[&str]) -> (KillOnDrop, Lines) {
-    let mut child = service
-        .as_user(env, "agent")
-        .args([
-            "run",
-            "--json",
-            "--agent-session",
-            "sess-9",
-            "--policy",
-            policy,
-        ])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = Lines::collect(child.stderr.take().unwrap());
-    (KillOnDrop(child), lines)
+    let mut all = vec!["--json", "--agent-session", "sess-9", "--policy", policy];
+    all.extend_from_slice(args);
+    service.run_in_background(env, "agent", &all)
 }
 
 fn pending(lines: &Lines) -> String {

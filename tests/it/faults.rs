@@ -28,19 +28,6 @@ rules:
 
 const USERS: &[UserSpec<'static>] = &[("alice", &[], true), ("bob", &["reviewers"], true)];
 
-fn records(env: &TestEnv) -> Vec<Value> {
-    let output = env
-        .gatekeep()
-        .args(["log", "tail", "--json", "-n", "100000"])
-        .output()
-        .unwrap();
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn kill_9_at_any_moment_loses_no_complete_record() {
     let env = TestEnv::new();
@@ -73,7 +60,7 @@ fn kill_9_at_any_moment_loses_no_complete_record() {
         "{}",
         String::from_utf8_lossy(&verified.stderr)
     );
-    let all = records(&env);
+    let all = env.log_records();
     let seqs: Vec<u64> = all.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
     assert!(
         seqs.windows(2).all(|w| w[1] == w[0] + 1),

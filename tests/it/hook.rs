@@ -63,15 +63,13 @@ fn tool_input(tool: &str, input: Value, cwd: &std::path::Path) -> Value {
 /// Runs the hook to completion; returns the parsed stdout (None when it printed nothing).
 fn hook(cmd: Command, agent: &str, policy: &str, extra: &[&str], input: &[u8]) -> Option<Value> {
     let mut cmd = cmd;
-    cmd.args(["hook", agent, "--policy", policy])
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    // The hook may answer without reading everything (too large, or a panic first).
-    let _ = child.stdin.take().unwrap().write_all(input);
-    let output = child.wait_with_output().unwrap();
+    cmd.args(["hook", agent, "--policy", policy]).args(extra);
+    // The hook may answer without reading everything (too large, or a panic first); the
+    // writer does not mind.
+    let output = assert_cmd::Command::from_std(cmd)
+        .write_stdin(input)
+        .output()
+        .unwrap();
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -98,19 +96,6 @@ fn reason_of(output: &Value) -> &str {
     output["hookSpecificOutput"]["permissionDecisionReason"]
         .as_str()
         .unwrap()
-}
-
-fn log_records(env: &TestEnv) -> Vec<Value> {
-    let output = env
-        .gatekeep()
-        .args(["log", "tail", "--json", "-n", "1000"])
-        .output()
-        .unwrap();
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]
@@ -181,7 +166,7 @@ fn answers_from_the_policy_without_a_service() {
         )
     );
     // Every answer is in the audit log with the agent's session id.
-    let records = log_records(&env);
+    let records = env.log_records();
     let hooks: Vec<&Value> = records.iter().filter(|r| r["event"] == "hook").collect();
     assert_eq!(hooks.len(), 10);
     assert!(hooks.iter().all(|r| r["agent_session"] == "sess-1234"));
@@ -371,32 +356,27 @@ fn approved_request_rewrites_the_command_to_run_under_the_grant() {
     );
     assert_eq!(service.status("agent", &id), "approved");
     // The agent runs the rewritten command in its shell: the grant is consumed there.
-    let ran = env
-        .std_command("bash")
-        .args(["-c", rewritten])
-        .current_dir(&work)
-        .env("GATEKEEP_SERVER", &service.url)
-        .env("GATEKEEP_TOKEN", service.token("agent"))
-        .output()
-        .unwrap();
+    let in_agent_shell = || {
+        env.std_command("bash")
+            .args(["-c", rewritten])
+            .current_dir(&work)
+            .env("GATEKEEP_SERVER", &service.url)
+            .env("GATEKEEP_TOKEN", service.token("agent"))
+            .output()
+            .unwrap()
+    };
+    let ran = in_agent_shell();
     assert!(ran.status.success(), "{ran:?}");
     assert_eq!(String::from_utf8_lossy(&ran.stdout), "42 done\n");
     assert!(work.join("it's here").exists() && work.join(r#"a "b""#).exists());
     assert_eq!(service.status("agent", &id), "consumed");
     // Used once: the same rewritten command cannot run again.
     std::fs::remove_file(work.join("it's here")).unwrap();
-    let again = env
-        .std_command("bash")
-        .args(["-c", rewritten])
-        .current_dir(&work)
-        .env("GATEKEEP_SERVER", &service.url)
-        .env("GATEKEEP_TOKEN", service.token("agent"))
-        .output()
-        .unwrap();
+    let again = in_agent_shell();
     assert_eq!(again.status.code(), Some(122), "{again:?}");
     assert!(!work.join("it's here").exists());
     // The log tells the story with the agent's session id.
-    let records = log_records(&env);
+    let records = env.log_records();
     let events: Vec<&str> = records.iter().filter_map(|r| r["event"].as_str()).collect();
     for expected in [
         "decision",
@@ -724,7 +704,8 @@ fn an_analysis_that_overruns_its_limit_refuses_the_command() {
         .stderr(predicates::str::contains("\"code\":\"too_complex\""));
     assert!(!marker.exists());
     // Both refusals are in the log, though no decision could be reached.
-    let refused: Vec<Value> = log_records(&env)
+    let refused: Vec<Value> = env
+        .log_records()
         .into_iter()
         .filter(|r| r["event"] == "refused")
         .collect();

@@ -1,7 +1,6 @@
 //! Credential gating: secrets reach the command's environment only once it may run, and
 //! nowhere else.
 
-use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -118,6 +117,23 @@ impl Setup {
         let stdout = crate::service::Lines::collect(child.stdout.take().unwrap());
         let stderr = crate::service::Lines::collect(child.stderr.take().unwrap());
         (crate::service::KillOnDrop(child), stdout, stderr)
+    }
+
+    /// Files a request as `user` without waiting, has carol (dba) approve it, and returns
+    /// its id.
+    fn file_approved(&self, user: &str) -> String {
+        let filed = self
+            .service
+            .as_user(&self.env, user)
+            .args(["run", "--no-wait", "--policy", &self.policy, "--"])
+            .arg(&self.script)
+            .arg("export")
+            .output()
+            .unwrap();
+        assert_eq!(filed.status.code(), Some(120), "{filed:?}");
+        let id = String::from_utf8(filed.stdout).unwrap().trim().to_owned();
+        self.review("carol", "approve", &id);
+        id
     }
 
     fn review(&self, user: &str, verdict: &str, id: &str) {
@@ -299,17 +315,7 @@ fn plain_http_releases_secrets_only_to_this_host() {
         return;
     };
     let s = setup_listening("0.0.0.0:0");
-    let filed = s
-        .service
-        .as_user(&s.env, "bob")
-        .args(["run", "--no-wait", "--policy", &s.policy, "--"])
-        .arg(&s.script)
-        .arg("export")
-        .output()
-        .unwrap();
-    assert_eq!(filed.status.code(), Some(120), "{filed:?}");
-    let id = String::from_utf8(filed.stdout).unwrap().trim().to_owned();
-    s.review("carol", "approve", &id);
+    let id = s.file_approved("bob");
     let port = s.service.url.rsplit(':').next().unwrap().to_owned();
     let consume = |host: String| {
         http()
@@ -349,23 +355,13 @@ fn local_secrets_are_stored_listed_released_and_removed() {
     let env = TestEnv::new();
     let s = setup();
     let secret = |args: &[&str], stdin: &str| {
-        let mut child = env
-            .gatekeep_std()
+        env.gatekeep()
             .env("GATEKEEP_SECRET_STORE", "file")
             .arg("secret")
             .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
+            .write_stdin(stdin)
+            .output()
             .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
     };
     let set = secret(&["set", "prod-aws"], &format!("{AWS_KEY}\n"));
     assert!(set.status.success(), "{set:?}");
@@ -445,17 +441,11 @@ fn gated_variables_are_stripped_from_other_commands() {
 fn the_kernel_keyring_store_where_it_is_usable() {
     let env = TestEnv::new();
     let output = env
-        .gatekeep_std()
+        .gatekeep()
         .env("GATEKEEP_SECRET_STORE", "keyring")
         .args(["secret", "set", "kr-test"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            child.stdin.take().unwrap().write_all(b"kr-value\n")?;
-            child.wait_with_output()
-        })
+        .write_stdin("kr-value\n")
+        .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     if stderr.contains("the OS keyring is not available") {
@@ -489,17 +479,7 @@ fn what_steers_a_secret_run_is_bound_or_removed() {
     use std::os::unix::ffi::OsStrExt as _;
     let s = setup();
     // Filed and approved with the ordinary PATH.
-    let filed = s
-        .service
-        .as_user(&s.env, "alice")
-        .args(["run", "--no-wait", "--policy", &s.policy, "--"])
-        .arg(&s.script)
-        .arg("export")
-        .output()
-        .unwrap();
-    assert_eq!(filed.status.code(), Some(120), "{filed:?}");
-    let id = String::from_utf8(filed.stdout).unwrap().trim().to_owned();
-    s.review("carol", "approve", &id);
+    let id = s.file_approved("alice");
     let under_grant = |path: &str| {
         s.service
             .as_user(&s.env, "alice")

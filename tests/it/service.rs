@@ -188,7 +188,8 @@ impl Service {
         cmd
     }
 
-    /// `gatekeep run` as `user`, in the background, with stderr collected.
+    /// `gatekeep run` as `user`, in the background, with stderr collected; no terminal and
+    /// nothing on stdin, as for a program calling it.
     pub fn run_in_background(
         &self,
         env: &TestEnv,
@@ -199,6 +200,7 @@ impl Service {
             .as_user(env, user)
             .arg("run")
             .args(args)
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
