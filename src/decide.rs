@@ -29,10 +29,19 @@ impl Decider {
         explicit: &[PathBuf],
         agent_flag: bool,
     ) -> Result<Decider, UserError> {
+        Decider::with_context(env, explicit, env.context(agent_flag))
+    }
+
+    /// Loads the policies in force for commands that run in `context` (its `cwd` need not
+    /// be this process's working directory).
+    pub fn with_context(
+        env: &Environment,
+        explicit: &[PathBuf],
+        context: Context,
+    ) -> Result<Decider, UserError> {
         let paths = Paths::from_env(env);
         let sources = SourceSet::discover(&paths, env, explicit)?;
         let policy = sources.load_cached(&paths.cache_dir)?;
-        let context = env.context(agent_flag);
         let mut watched = policy.program_names();
         watched.extend(WRAPPERS.iter().map(|s| (*s).to_owned()));
         let resolver = PathResolver::new(

@@ -65,14 +65,20 @@ impl Environment {
             .find_map(|name| self.get(name))
     }
 
-    /// The evaluation context of this process.
+    /// The evaluation context of this process, in its working directory.
     pub fn context(&self, agent_flag: bool) -> Context {
+        let cwd = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        self.context_in(agent_flag, cwd)
+    }
+
+    /// The evaluation context of this process for a command that runs in `cwd`.
+    pub fn context_in(&self, agent_flag: bool, cwd: String) -> Context {
         Context {
             user: current_user(),
             host: hostname(),
-            cwd: std::env::current_dir()
-                .map(|d| d.display().to_string())
-                .unwrap_or_default(),
+            cwd,
             agent: agent_flag || self.agent_marker().is_some(),
             tty: std::io::stdin().is_terminal(),
             env: self.vars.clone(),

@@ -14,6 +14,7 @@ pub mod env_vars;
 pub mod environment;
 pub mod events;
 pub mod exit;
+pub mod flow;
 pub mod paths;
 pub mod policy;
 pub mod redact;

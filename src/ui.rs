@@ -39,7 +39,7 @@ impl Waiting {
     }
 
     /// Shows progress.
-    pub fn progress(&self, progress: Progress<'_>) {
+    pub fn progress(&self, progress: &Progress<'_>) {
         let elapsed = self.started.elapsed().as_secs();
         let message = match progress {
             Progress::Update(view) => {

@@ -12,27 +12,25 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
-use crate::approval::{CommandFacts, RequestView, Status, Verdict, verify_grant};
-use crate::audit::{AuditLog, records};
+use crate::approval::{RequestView, Verdict};
+use crate::audit::AuditLog;
 use crate::cli::PolicyArgs;
-use crate::client::{ApiClient, Outcome, wait_for_decision};
-use crate::commands::request::{self, Filing};
 use crate::config::Config;
 use crate::decide::Decider;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
+use crate::flow::{
+    self, Decided, Extra, Flow, OnStop, Redeemed, Requested, Silent, Subject, WaitPolicy,
+};
 use crate::paths::Paths;
-use crate::policy::{Decision, Evaluation, parse_duration};
+use crate::policy::{ApprovalRequirement, Decision, Evaluation, parse_duration};
 use crate::redact::Redactor;
 
 /// The most hook input read; a tool call larger than this is refused.
 const MAX_INPUT: u64 = 4 << 20;
 /// How long to wait for a reviewer when neither `--wait` nor `hook_wait` says.
 const DEFAULT_WAIT: Duration = Duration::from_secs(50);
-/// Time allowed beyond the wait for the calls around it (filing, fetching, using a grant).
-const CALL_MARGIN: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct Args {
@@ -199,13 +197,8 @@ fn failure_reason(error: &anyhow::Error) -> String {
 /// One hook call.
 struct Hook<'a> {
     args: &'a Args,
-    env: &'a Environment,
     input: HookInput,
-    config: Config,
-    decider: Decider,
-    redactor: Redactor,
-    log: AuditLog,
-    run_id: String,
+    flow: Flow<'a>,
     started: Instant,
 }
 
@@ -236,8 +229,9 @@ impl Hook<'_> {
             .hint("register it under PreToolUse in the agent's hook settings")
             .into());
         }
-        // Everything (path resolution, the digest, the rewritten command) happens where
-        // the agent will run the command; paths given to the hook keep their meaning.
+        // Everything (path resolution, the digest, the rewritten command) happens in the
+        // tool call's directory, where the agent will run the command; paths given to the
+        // hook itself keep the meaning they have here.
         let mut args = args.clone();
         for policy in &mut args.policy.policies {
             *policy = absolute(policy);
@@ -245,14 +239,29 @@ impl Hook<'_> {
         args.log = args.log.as_deref().map(absolute);
         args.token_file = args.token_file.as_deref().map(absolute);
         let args = &args;
-        if let Some(cwd) = input.cwd.as_deref().filter(|c| !c.is_empty()) {
-            std::env::set_current_dir(cwd).map_err(|e| {
-                UserError::new(format!("cannot enter the tool call's directory {cwd}: {e}"))
-            })?;
-        }
+        let cwd = match input.cwd.as_deref().filter(|c| !c.is_empty()) {
+            Some(cwd) => {
+                let dir = absolute(Path::new(cwd));
+                let problem = match std::fs::metadata(&dir) {
+                    Ok(meta) if meta.is_dir() => None,
+                    Ok(_) => Some("not a directory".to_owned()),
+                    Err(error) => Some(error.to_string()),
+                };
+                if let Some(problem) = problem {
+                    return Err(UserError::new(format!(
+                        "cannot enter the tool call's directory {cwd}: {problem}"
+                    ))
+                    .into());
+                }
+                dir.display().to_string()
+            }
+            None => std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+        };
         let paths = Paths::from_env(env);
         let config = Config::load(&paths.config_file)?;
-        let decider = Decider::new(env, &args.policy.policies, true)?;
+        let decider = Decider::with_context(env, &args.policy.policies, env.context_in(true, cwd))?;
         let redactor = Redactor::new(&config.redact)
             .map_err(|e| UserError::new(format!("invalid redact pattern: {e}")))?;
         let log = AuditLog::new(
@@ -263,22 +272,21 @@ impl Hook<'_> {
         );
         let hook = Hook {
             args,
-            env,
+            flow: Flow {
+                env,
+                config,
+                decider,
+                redactor,
+                log,
+                run_id: uuid::Uuid::now_v7().to_string(),
+                agent_session: input.session_id.clone(),
+                token_file: args.token_file.clone(),
+                sink: &Silent,
+            },
             input,
-            config,
-            decider,
-            redactor,
-            log,
-            run_id: uuid::Uuid::now_v7().to_string(),
             started,
         };
         hook.decide()
-    }
-
-    fn record(&self, event: &str, mut fields: Value) {
-        fields["run_id"] = json!(self.run_id);
-        // The log is required for the decision record only; later records are best effort.
-        let _ = self.log.append(event, fields);
     }
 
     /// The shell command of a Bash tool call.
@@ -291,11 +299,12 @@ impl Hook<'_> {
     /// A file tool aimed at gatekeep's own files (configuration, policies, audit log,
     /// secrets): the agent could otherwise rewrite the rules it is held to.
     fn touches_own_files(&self) -> Option<String> {
-        let paths = Paths::from_env(self.env);
+        let env = self.flow.env;
+        let paths = Paths::from_env(env);
         let log = absolute(&paths.audit_log(
             self.args.log.as_deref(),
-            self.env,
-            self.config.log.as_deref(),
+            env,
+            self.flow.config.log.as_deref(),
         ));
         let log_dirs: Vec<PathBuf> = log
             .parent()
@@ -315,7 +324,7 @@ impl Hook<'_> {
         .into_iter()
         .flatten()
         .collect();
-        let cwd = &self.decider.context.cwd;
+        let cwd = &self.flow.decider.context.cwd;
         ["file_path", "notebook_path", "path"]
             .iter()
             .filter_map(|key| self.input.tool_input.get(*key)?.as_str())
@@ -354,73 +363,48 @@ impl Hook<'_> {
     }
 
     fn decide(&self) -> anyhow::Result<Answer> {
+        let flow = &self.flow;
         let bash = self.input.tool_name == "Bash";
         if !bash && let Some(target) = self.touches_own_files() {
             let reason = format!(
                 "gatekeep: {target} is one of gatekeep's own files (policies, configuration, audit log, secrets); an agent may not change them"
             );
-            self.record(
+            flow.record(
                 "hook",
                 json!({"answer": "deny", "reason": reason, "tool": self.input.tool_name, "agent_session": self.session()}),
             );
             return Ok(Answer::Deny(reason));
         }
-        let (argv, evaluation) = if bash {
-            let command = self.shell_command().ok_or_else(|| {
+        let subject = if bash {
+            let line = self.shell_command().ok_or_else(|| {
                 UserError::new("malformed hook input: a Bash tool call without tool_input.command")
             })?;
-            let shell =
-                request::program(&["bash".to_owned()], self.env, &self.decider.context.cwd)?;
-            let argv = vec![
-                shell.display().to_string(),
-                "-c".to_owned(),
-                command.to_owned(),
-            ];
-            let analysis = self.decider.analyze_script(command).inspect_err(|error| {
-                self.record(
-                    "refused",
-                    json!({"argv": self.redactor.argv(&argv), "error": error.message, "agent_session": self.session()}),
-                );
-            })?;
-            let evaluation = self.decider.evaluate(&analysis);
-            (argv, evaluation)
+            let shell = flow::program(&["bash".to_owned()], flow.env, &flow.decider.context.cwd)?;
+            Subject::Shell {
+                shell: shell.display().to_string(),
+                line: line.to_owned(),
+            }
         } else {
-            let argv = vec![
-                self.input.tool_name.clone(),
-                self.input.tool_input.to_string(),
-            ];
-            let evaluation = self.decider.policy.evaluate_tool(
-                &self.input.tool_name,
-                &self.input.tool_input,
-                &self.decider.context,
-            );
-            (argv, evaluation)
+            Subject::Tool {
+                name: self.input.tool_name.clone(),
+                input: self.input.tool_input.clone(),
+            }
         };
-        let caller = records::Caller::this_process();
-        let mut fields = records::decision(
-            &self.run_id,
-            &argv,
-            &evaluation,
-            &self.decider.context,
-            &caller,
-            self.decider.policy.digest(),
-            self.reason().as_deref(),
-            &self.redactor,
+        let mut extra = Extra::new();
+        extra.insert(
+            "via".to_owned(),
+            json!(format!("hook {}", self.args.agent.name())),
         );
-        fields["via"] = json!(format!("hook {}", self.args.agent.name()));
-        fields["tool"] = json!(self.input.tool_name);
-        fields["tool_use_id"] = json!(self.input.tool_use_id);
-        fields["agent_session"] = json!(self.session());
-        let decided = self.log.append("decision", fields).map_err(|e| {
-            UserError::new(format!("cannot write the audit log: {e}"))
-                .hint("fix the log path (--log, GATEKEEP_LOG) or its file system")
-        })?;
+        extra.insert("tool".to_owned(), json!(self.input.tool_name));
+        extra.insert("tool_use_id".to_owned(), json!(self.input.tool_use_id));
+        let decided = flow.decide(subject, self.reason().as_deref(), extra)?;
+        let evaluation = &decided.evaluation;
         let answer = match evaluation.decision {
-            Decision::Deny => Answer::Deny(denial(&evaluation)),
-            Decision::Allow => self.allow_or_pass(&evaluation),
+            Decision::Deny => Answer::Deny(denial(evaluation)),
+            Decision::Allow => self.allow_or_pass(evaluation),
             Decision::Approve => self
-                .approval(&argv, &evaluation, &decided)
-                .unwrap_or_else(|error| Answer::Deny(failure_reason(&error))),
+                .approval(&decided)
+                .unwrap_or_else(|error| Answer::Deny(failure_reason(&error.into()))),
         };
         // What the agent is told, which for Codex is not always what was decided.
         let sent = match answer.render(self.args.agent) {
@@ -431,9 +415,9 @@ impl Hook<'_> {
             Answer::Pass => None,
             Answer::Allow { reason, .. } | Answer::Deny(reason) => Some(reason.as_str()),
         };
-        self.record(
+        flow.record(
             "hook",
-            json!({"answer": sent, "decision": evaluation.decision, "reason": reason.map(|r| self.redactor.text(r)), "agent_session": self.session()}),
+            json!({"answer": sent, "decision": evaluation.decision, "reason": reason.map(|r| flow.redactor.text(r)), "agent_session": self.session()}),
         );
         Ok(answer)
     }
@@ -442,7 +426,7 @@ impl Hook<'_> {
         self.input
             .session_id
             .as_deref()
-            .map(|s| self.redactor.text(s))
+            .map(|s| self.flow.redactor.text(s))
     }
 
     /// What the agent says the call is for: Claude Code's `description` of a Bash call.
@@ -477,157 +461,82 @@ impl Hook<'_> {
         }
     }
 
-    fn approval(
-        &self,
-        argv: &[String],
-        evaluation: &Evaluation,
-        decided: &crate::audit::Appended,
-    ) -> anyhow::Result<Answer> {
+    /// Gets approval within the wait bound: a retry of the same call finds the request
+    /// filed the first time, and a request still pending at the bound stays pending.
+    fn approval(&self, decided: &Decided) -> Result<Answer, UserError> {
+        let flow = &self.flow;
         // Every call to the service ends by the wait bound (plus a margin to file or consume
         // after a late approval): a hook that outlives the agent's patience fails open.
-        let wait = self.wait_bound()?;
-        let Some((client, connection)) =
-            request::connect(self.env, &self.config, self.args.token_file.as_deref())?
-        else {
-            return Err(request::no_service(evaluation).into());
+        let bound = self.started + self.wait_bound()?;
+        let connected = flow.connect(decided, Some(bound))?;
+        let interrupted = Arc::new(AtomicBool::new(false));
+        let _guard =
+            signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&interrupted));
+        let wait = WaitPolicy {
+            reuse: true,
+            no_wait: false,
+            bound: Some(bound),
+            interrupted,
+            on_stop: OnStop::KeepPending,
         };
-        client.set_deadline(self.started + wait + CALL_MARGIN);
-        let facts = if self.shell_command().is_some() {
-            request::command_facts(
-                argv,
-                self.env,
-                &self.decider.context.cwd,
-                evaluation,
-                &self.redactor,
-            )?
-        } else {
-            // A tool call has no binary: its facts are the tool and its exact input.
-            CommandFacts {
-                argv: self.redactor.argv(argv),
-                cwd: self.decider.context.cwd.clone(),
-                resolved_path: format!("tool:{}", self.input.tool_name),
-                binary_sha256: hex::encode(Sha256::digest(argv[1].as_bytes())),
-                env: Default::default(),
+        let requested = match flow.request(decided, &connected, self.reason(), &wait) {
+            Err(error) if error.kind == "reason_required" => {
+                return Ok(Answer::Deny(
+                    "gatekeep: a reason is required for this command; describe why it is needed in the tool call's description and try again".to_owned(),
+                ));
+            }
+            other => other?,
+        };
+        let approval = match requested {
+            Requested::Approved(approval) => approval,
+            Requested::Pending { id, view } => {
+                return Ok(Answer::Deny(pending_reason(&id, view.as_deref())));
+            }
+            Requested::Ended(view) => return Ok(Answer::Deny(ended_reason(&view))),
+            Requested::TimedOut { error } => {
+                return Ok(Answer::Deny(format!(
+                    "gatekeep: the approval service could not be reached ({}); the command was not allowed",
+                    error.as_deref().unwrap_or("no answer")
+                )));
+            }
+            Requested::Cancelled => {
+                return Ok(Answer::Deny(
+                    "gatekeep: interrupted before the request was filed; the command was not allowed".to_owned(),
+                ));
             }
         };
-        let digest = facts.digest();
-        let (public_key, _) = request::public_key(&client, &connection)?;
-        // A retry of the same call finds the request filed the first time.
-        let mine = client
-            .mine_for_digest(&digest)
-            .map_err(|e| UserError::new(format!("the approval service cannot be asked: {e}")))?;
-        let latest = |status: Status| {
-            mine.iter()
-                .filter(|r| r.status == status)
-                .max_by(|a, b| a.created_at.cmp(&b.created_at))
-        };
-        let view = if let Some(approved) = latest(Status::Approved) {
-            approved.clone()
-        } else {
-            let (id, deadline) = match latest(Status::Pending) {
-                Some(pending) => (pending.id.clone(), self.started + wait),
-                None => {
-                    if evaluation.reason_required && self.reason().is_none() {
-                        return Ok(Answer::Deny(
-                            "gatekeep: a reason is required for this command; describe why it is needed in the tool call's description and try again".to_owned(),
-                        ));
-                    }
-                    let new = request::new_request(
-                        &facts,
-                        Filing {
-                            ctx: &self.decider.context,
-                            evaluation,
-                            reason: self.reason(),
-                            agent_session: self.input.session_id.clone(),
-                            log: &self.log,
-                            decided,
-                        },
-                        &self.redactor,
-                    );
-                    let created = client.create(&new).map_err(|e| {
-                        UserError::new(format!("the approval service refused the request: {e}"))
-                    })?;
-                    self.record(
-                        "approval_requested",
-                        records::approval_requested(&created, &new),
-                    );
-                    let ttl = Duration::from_secs(evaluation.timeout_seconds.unwrap_or(900));
-                    (created.id, (self.started + wait).min(Instant::now() + ttl))
-                }
-            };
-            let interrupted = Arc::new(AtomicBool::new(false));
-            let _guard =
-                signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&interrupted));
-            match wait_for_decision(&client, &id, deadline, &interrupted, &mut |_| {}) {
-                Outcome::Decided(view) => *view,
-                Outcome::TimedOut | Outcome::Interrupted => {
-                    let view = client.get(&id, 0).ok();
-                    return Ok(Answer::Deny(pending_reason(&id, view.as_ref())));
-                }
-                Outcome::Failed(error) => {
-                    return Err(UserError::new(format!("waiting for {id} failed: {error}")).into());
-                }
-            }
-        };
-        self.decided(&client, &view, &digest, &public_key, evaluation, &argv[0])
-    }
-
-    /// The answer for a request that left `pending`.
-    fn decided(
-        &self,
-        client: &ApiClient,
-        view: &RequestView,
-        digest: &str,
-        public_key: &str,
-        evaluation: &Evaluation,
-        shell: &str,
-    ) -> anyhow::Result<Answer> {
-        if view.status != Status::Approved {
-            let (record, fields) = records::approval_ended(view);
-            self.record(record, fields);
-            let mut reason = format!("gatekeep: request {} was {}", view.id, view.status.as_str());
-            if let Some(rejection) = view.reviews.iter().find(|r| r.verdict == Verdict::Reject) {
-                reason.push_str(&format!(" by {}", rejection.reviewer));
-                if let Some(comment) = rejection.comment.as_deref().filter(|c| !c.is_empty()) {
-                    reason.push_str(&format!(": {comment}"));
-                }
-            }
-            reason.push_str("; do not retry this command unless the situation changes");
-            return Ok(Answer::Deny(reason));
-        }
-        let grant = view.grant.as_ref().ok_or_else(|| {
-            UserError::new(format!(
-                "request {} is approved but carries no grant",
-                view.id
-            ))
-        })?;
-        verify_grant(grant, public_key, &view.id, digest, &evaluation.approvals)
-            .map_err(|e| UserError::new(format!("refusing the grant for {}: {e}", view.id)))?;
+        let view = &approval.view;
         let reviewers: Vec<&str> = view.reviews.iter().map(|r| r.reviewer.as_str()).collect();
         let reason = format!(
             "gatekeep: request {} approved by {}",
             view.id,
             reviewers.join(", ")
         );
-        let Some(command) = self.shell_command() else {
+        match &decided.subject {
             // A tool call runs as soon as the agent hears `allow`: use the grant now.
-            client.consume(&view.id).map_err(|e| {
-                UserError::new(format!("cannot use the approval of {}: {e}", view.id))
-            })?;
-            self.record("approval_granted", records::approval_granted(view, grant));
-            return Ok(Answer::Allow {
-                reason,
-                updated_input: None,
-            });
-        };
-        // A command runs under `gatekeep run --request`, which consumes the grant and
-        // records the exec and exit like any run.
-        let mut updated = self.input.tool_input.clone();
-        updated["command"] = json!(self.rewritten(&view.id, shell, command)?);
-        Ok(Answer::Allow {
-            reason,
-            updated_input: Some(updated),
-        })
+            Subject::Tool { .. } => match flow.redeem(decided, &approval, true)? {
+                Redeemed::Granted(_) => Ok(Answer::Allow {
+                    reason,
+                    updated_input: None,
+                }),
+                Redeemed::Unusable => Ok(Answer::Deny(format!(
+                    "gatekeep: the approval of {} can no longer be used; the command was not allowed",
+                    view.id
+                ))),
+            },
+            // A command runs under `gatekeep run --request`, which consumes the grant and
+            // records the exec and exit like any run.
+            Subject::Shell { shell, line } => {
+                flow.redeem(decided, &approval, false)?;
+                let mut updated = self.input.tool_input.clone();
+                updated["command"] = json!(self.rewritten(&view.id, shell, line)?);
+                Ok(Answer::Allow {
+                    reason,
+                    updated_input: Some(updated),
+                })
+            }
+            Subject::Argv(_) => Err(UserError::new("a hook decides shell lines and tool calls")),
+        }
     }
 
     /// `gatekeep run --request ID -- bash -c '<command>'`, quoted for the agent's shell.
@@ -665,7 +574,7 @@ impl Hook<'_> {
             .args
             .wait
             .as_deref()
-            .or(self.config.hook_wait.as_deref());
+            .or(self.flow.config.hook_wait.as_deref());
         match text {
             None => Ok(DEFAULT_WAIT),
             Some(text) => parse_duration(text)
@@ -700,19 +609,27 @@ fn denial(evaluation: &Evaluation) -> String {
     }
 }
 
+/// The answer for a request the service ended without approval.
+fn ended_reason(view: &RequestView) -> String {
+    let mut reason = format!("gatekeep: request {} was {}", view.id, view.status.as_str());
+    if let Some(rejection) = view.reviews.iter().find(|r| r.verdict == Verdict::Reject) {
+        reason.push_str(&format!(" by {}", rejection.reviewer));
+        if let Some(comment) = rejection.comment.as_deref().filter(|c| !c.is_empty()) {
+            reason.push_str(&format!(": {comment}"));
+        }
+    }
+    reason.push_str("; do not retry this command unless the situation changes");
+    reason
+}
+
 /// The answer while a request is still pending: name it and say how to go on.
 fn pending_reason(id: &str, view: Option<&RequestView>) -> String {
     let mut reason =
         format!("gatekeep: this command needs approval; request {id} is waiting for a reviewer");
     if let Some(view) = view {
-        let approvers: Vec<String> = view
-            .approvals
-            .iter()
-            .map(|a| format!("{} of {}", a.quorum, a.approvers.join(" or ")))
-            .collect();
         reason.push_str(&format!(
             " ({}; review at {}; expires {})",
-            approvers.join("; "),
+            ApprovalRequirement::describe_all(&view.approvals),
             view.review_url,
             view.expires_at
         ));

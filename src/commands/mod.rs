@@ -13,7 +13,6 @@ pub mod login;
 pub mod policy_lint;
 pub mod policy_list;
 pub mod policy_test;
-pub mod request;
 pub mod requests;
 pub mod review;
 pub mod run;

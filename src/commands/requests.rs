@@ -46,9 +46,8 @@ pub fn describe(view: &RequestView, out: &mut impl std::io::Write) -> std::io::R
     for approval in &view.approvals {
         writeln!(
             out,
-            "  needs:     {} of {} ({})",
-            approval.quorum,
-            approval.approvers.join(" or "),
+            "  needs:     {} ({})",
+            approval.describe(),
             approval.rule
         )?;
     }

@@ -10,6 +10,7 @@ use crate::approval::Status;
 use crate::client::{self, Outcome, wait_for_decision};
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
+use crate::policy::ApprovalRequirement;
 use crate::ui::{Waiting, verdicts};
 
 #[derive(Debug, clap::Args)]
@@ -43,15 +44,10 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     };
     let interrupted = Arc::new(AtomicBool::new(false));
     let _guard = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted));
-    let approvers: Vec<String> = view
-        .approvals
-        .iter()
-        .map(|a| format!("{} of {}", a.quorum, a.approvers.join(" or ")))
-        .collect();
     let waiting = Waiting::start(
         &view.id,
         &view.review_url,
-        &approvers.join("; "),
+        &ApprovalRequirement::describe_all(&view.approvals),
         std::io::stderr().is_terminal(),
     );
     let outcome = if view.status == Status::Pending {
@@ -60,7 +56,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             &args.id,
             Instant::now() + Duration::from_secs(seconds),
             &interrupted,
-            &mut |p| waiting.progress(p),
+            &mut |p| waiting.progress(&p),
         )
     } else {
         Outcome::Decided(Box::new(view))

@@ -43,6 +43,22 @@ pub struct ApprovalRequirement {
     pub quorum: u32,
 }
 
+impl ApprovalRequirement {
+    /// "2 of group:dba or alice": how many approvals, from whom.
+    pub fn describe(&self) -> String {
+        format!("{} of {}", self.quorum, self.approvers.join(" or "))
+    }
+
+    /// Every requirement, described and joined with "; ".
+    pub fn describe_all(requirements: &[ApprovalRequirement]) -> String {
+        requirements
+            .iter()
+            .map(ApprovalRequirement::describe)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 /// The outcome of evaluating one command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Evaluation {

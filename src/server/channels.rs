@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::Store;
 use crate::approval::{RequestView, Status, Verdict};
+use crate::policy::ApprovalRequirement;
 
 /// Slack app settings.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -72,11 +73,7 @@ fn escape(text: &str) -> String {
 }
 
 fn approvers(view: &RequestView) -> String {
-    view.approvals
-        .iter()
-        .map(|a| format!("{} of {}", a.quorum, a.approvers.join(" or ")))
-        .collect::<Vec<_>>()
-        .join("; ")
+    ApprovalRequirement::describe_all(&view.approvals)
 }
 
 fn outcome(view: &RequestView) -> String {

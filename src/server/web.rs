@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 
 use super::{AppState, StoredRequest, User};
 use crate::approval::{NewReview, RequestView, Status, Verdict};
+use crate::policy::ApprovalRequirement;
 
 /// How long a session lasts.
 const SESSION_SECONDS: i64 = 8 * 3600;
@@ -240,11 +241,7 @@ pub async fn detail(
         ),
         (
             "Approvers",
-            view.approvals
-                .iter()
-                .map(|a| format!("{} of {}", a.quorum, a.approvers.join(" or ")))
-                .collect::<Vec<_>>()
-                .join("; "),
+            ApprovalRequirement::describe_all(&view.approvals),
         ),
         ("Expires", view.expires_at.clone()),
     ] {

@@ -1,5 +1,5 @@
-//! Filing approval requests, shared by `run` and `hook`: the facts a reviewer sees, the
-//! request body, and the connection to the service.
+//! Filing approval requests: the facts a reviewer sees, the request body, and the
+//! connection to the service.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
