@@ -130,6 +130,7 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('--agent', '--agent', [CompletionResultType]::ParameterName, 'Treat the caller as an AI agent')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write gatekeep''s own messages to stderr as JSON Lines events (docs/agents.md)')
             [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'File the approval request, print its id and exit 120 instead of waiting')
+            [CompletionResult]::new('--supervise', '--supervise', [CompletionResultType]::ParameterName, 'Watch every program the command starts, and judge each by the policy before it runs (default for agents: `supervise` in the configuration)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

@@ -1237,7 +1237,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__run)
-            opts="-v -h -V --policy --reason --log --agent --agent-session --json --json-fd --no-wait --request --token-file --verbose --help --version"
+            opts="-v -h -V --policy --reason --log --agent --agent-session --json --json-fd --no-wait --request --token-file --supervise --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

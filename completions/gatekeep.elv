@@ -116,6 +116,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand --agent 'Treat the caller as an AI agent'
             cand --json 'Write gatekeep''s own messages to stderr as JSON Lines events (docs/agents.md)'
             cand --no-wait 'File the approval request, print its id and exit 120 instead of waiting'
+            cand --supervise 'Watch every program the command starts, and judge each by the policy before it runs (default for agents: `supervise` in the configuration)'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help'

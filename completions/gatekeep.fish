@@ -82,6 +82,7 @@ complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l token-file -d 
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l agent -d 'Treat the caller as an AI agent'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l json -d 'Write gatekeep\'s own messages to stderr as JSON Lines events (docs/agents.md)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l no-wait -d 'File the approval request, print its id and exit 120 instead of waiting'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l supervise -d 'Watch every program the command starts, and judge each by the policy before it runs (default for agents: `supervise` in the configuration)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -s h -l help -d 'Print help'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -s V -l version -d 'Print version'

@@ -113,8 +113,7 @@ pub fn run(
         source,
     };
     // Catch the signals before the child exists, so none is lost in between.
-    let mut signals = SignalsInfo::<WithOrigin>::new(FORWARDED).map_err(io_error)?;
-    let handle = signals.handle();
+    let signals = catch_signals().map_err(io_error)?;
     let begin = Instant::now();
     let mut command = std::process::Command::new(program);
     command.arg0(OsString::from(&argv[0])).args(&argv[1..]);
@@ -122,7 +121,40 @@ pub fn run(
     let mut child = command.spawn().map_err(io_error)?;
     let pid = child.id();
     started(pid);
-    let forwarder = std::thread::spawn(move || {
+    let forwarding = forward_signals(signals, pid);
+    let status = child.wait().map_err(io_error)?;
+    forwarding.stop();
+    Ok(Ended {
+        code: status.code(),
+        signal: status.signal(),
+        duration_ms: u64::try_from(begin.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+/// Catches the signals gatekeep passes on, before the child exists so none is lost.
+pub fn catch_signals() -> std::io::Result<SignalsInfo<WithOrigin>> {
+    SignalsInfo::<WithOrigin>::new(FORWARDED)
+}
+
+/// Signals being passed on to a child.
+pub struct Forwarding {
+    handle: signal_hook::iterator::Handle,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Forwarding {
+    pub fn stop(self) {
+        self.handle.close();
+        let _ = self.thread.join();
+    }
+}
+
+/// Passes the signals `signals` catches on to process `pid`, unless they came from the
+/// terminal (which delivered them to the whole foreground process group already) or
+/// from the child itself.
+pub fn forward_signals(mut signals: SignalsInfo<WithOrigin>, pid: u32) -> Forwarding {
+    let handle = signals.handle();
+    let thread = std::thread::spawn(move || {
         for origin in signals.forever() {
             let from_terminal = matches!(origin.cause, Cause::Kernel);
             let from_child = origin.process.as_ref().is_some_and(|p| p.pid == pid as i32);
@@ -130,7 +162,6 @@ pub fn run(
                 continue;
             };
             if from_terminal || from_child {
-                // The terminal already delivered it to the whole foreground process group.
                 tracing::debug!(%signal, from_terminal, from_child, "not forwarding");
                 continue;
             }
@@ -138,12 +169,5 @@ pub fn run(
             let _ = kill(Pid::from_raw(pid as i32), signal);
         }
     });
-    let status = child.wait().map_err(io_error)?;
-    handle.close();
-    let _ = forwarder.join();
-    Ok(Ended {
-        code: status.code(),
-        signal: status.signal(),
-        duration_ms: u64::try_from(begin.elapsed().as_millis()).unwrap_or(u64::MAX),
-    })
+    Forwarding { handle, thread }
 }

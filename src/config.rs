@@ -29,6 +29,23 @@ pub struct Config {
     /// (default true): a command only ever gets such a variable from gatekeep.
     #[serde(default)]
     pub strip_secret_env: Option<bool>,
+    /// Which runs are supervised while running (default: agents').
+    #[serde(default)]
+    pub supervise: Supervise,
+    /// How long descendants may outlive a supervised command before they are killed
+    /// (default 5s).
+    #[serde(default)]
+    pub supervise_linger: Option<String>,
+}
+
+/// Which `gatekeep run`s watch every program their command starts.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Supervise {
+    Always,
+    #[default]
+    Agents,
+    Never,
 }
 
 impl Config {
@@ -66,10 +83,15 @@ impl Config {
                 .kind("config_invalid")
             })?;
         }
-        if let Some(wait) = &config.hook_wait {
-            crate::policy::parse_duration(wait).map_err(|m| {
-                UserError::new(format!("{}: hook_wait: {m}", path.display())).kind("config_invalid")
-            })?;
+        for (key, value) in [
+            ("hook_wait", &config.hook_wait),
+            ("supervise_linger", &config.supervise_linger),
+        ] {
+            if let Some(text) = value {
+                crate::policy::parse_duration(text).map_err(|m| {
+                    UserError::new(format!("{}: {key}: {m}", path.display())).kind("config_invalid")
+                })?;
+            }
         }
         Ok(config)
     }

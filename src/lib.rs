@@ -21,5 +21,6 @@ pub mod redact;
 pub mod secrets;
 pub mod server;
 pub mod shell;
+pub mod supervise;
 pub mod ui;
 mod yaml;

@@ -535,7 +535,9 @@ impl Hook<'_> {
                     updated_input: Some(updated),
                 })
             }
-            Subject::Argv(_) => Err(UserError::new("a hook decides shell lines and tool calls")),
+            Subject::Argv(_) | Subject::Exec(_) => {
+                Err(UserError::new("a hook decides shell lines and tool calls"))
+            }
         }
     }
 

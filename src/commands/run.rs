@@ -16,7 +16,7 @@ use crate::approval::{Status, Verdict};
 use crate::audit::{AuditLog, records};
 use crate::child;
 use crate::cli::PolicyArgs;
-use crate::config::Config;
+use crate::config::{Config, Supervise};
 use crate::decide::Decider;
 use crate::env_vars;
 use crate::environment::Environment;
@@ -30,6 +30,7 @@ use crate::paths::Paths;
 use crate::policy::{ApprovalRequirement, Decision, Evaluation, SecretSource};
 use crate::redact::Redactor;
 use crate::secrets::ChildEnv;
+use crate::supervise::{self, Confinement, PolicyJudge};
 use crate::ui::{Waiting, verdicts};
 
 #[derive(Debug, clap::Args)]
@@ -64,6 +65,10 @@ pub struct Args {
     /// Read the approval service token from this file.
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
+    /// Watch every program the command starts, and judge each by the policy before it
+    /// runs (default for agents: `supervise` in the configuration).
+    #[arg(long)]
+    pub supervise: bool,
     /// The command and its arguments; it is executed directly, never through a shell.
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -270,6 +275,14 @@ impl Sink for RunSink<'_> {
                 }
                 events.emit("cancelled", json!({"request_id": id}));
             }
+            Step::ExecRefused { pid, argv, reason } => {
+                let program = argv.first().map_or("", String::as_str);
+                self.say(&format!("killed {program} (pid {pid}): {reason}"));
+                events.emit(
+                    "exec_refused",
+                    json!({"pid": pid, "argv": argv, "reason": reason}),
+                );
+            }
             Step::Unusable { id, error } => {
                 self.stop_waiting();
                 self.say(&format!("cannot use the approval of {id}: {error}"));
@@ -323,7 +336,7 @@ impl Run<'_> {
                     &[SecretSource::Keyring, SecretSource::Server],
                     &BTreeMap::new(),
                 )?;
-                self.execute(released)
+                self.execute(released, Vec::new())
             }
         }
     }
@@ -356,13 +369,28 @@ impl Run<'_> {
             return Ok(flow::exit_of(&requested));
         };
         match flow.redeem(decided, &approval, true)? {
-            Redeemed::Granted(released) => self.execute(released),
+            // What the reviewer saw is approved once more at its exec, not asked again.
+            Redeemed::Granted(released) => {
+                self.execute(released, decided.evaluation.commands.clone())
+            }
             Redeemed::Unusable => Ok(Exit::Expired),
         }
     }
 
+    /// Whether this run is supervised while running.
+    fn supervised(&self) -> bool {
+        let flow = self.flow;
+        self.args.supervise
+            || match flow.config.supervise {
+                Supervise::Always => true,
+                Supervise::Agents => flow.decider.context.agent,
+                Supervise::Never => false,
+            }
+    }
+
     /// Runs the command with the secrets released to it, and records how it ended.
-    fn execute(&self, released: Released) -> Result<Exit, UserError> {
+    /// `approved` are the commands a reviewer approved (each covers one exec).
+    fn execute(&self, released: Released, approved: Vec<Vec<String>>) -> Result<Exit, UserError> {
         let flow = self.flow;
         let program = flow::program(&self.args.command, flow.env, &flow.decider.context.cwd)
             .map_err(|error| flow.not_started(error))?;
@@ -378,9 +406,27 @@ impl Run<'_> {
             released.values,
         );
         let names: Vec<&str> = released.uses.iter().map(|s| s.env.as_str()).collect();
+        let confinement = if self.supervised() {
+            match Confinement::prepare() {
+                Ok(confinement) => Some(confinement),
+                Err(error) => {
+                    flow.record(
+                        "supervision_unavailable",
+                        json!({"error": error.to_string()}),
+                    );
+                    flow.warn(&format!("{error}; running without supervision"));
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let mut exec_logged = Ok(());
-        let ended = child::run(&program, &self.args.command, &child_env, |pid| {
+        let on_start = |pid| {
             let mut fields = records::exec(&flow.run_id, pid);
+            if confinement.is_some() {
+                fields["supervised"] = json!(true);
+            }
             if !released.uses.is_empty() {
                 fields["secrets"] = json!(released.uses);
             }
@@ -388,10 +434,40 @@ impl Run<'_> {
                 fields["env_removed"] = json!(child_env.remove);
             }
             exec_logged = flow.log.append("exec", fields).map(|_| ());
-            self.sink
-                .events
-                .emit("exec", json!({"pid": pid, "secrets": names}));
-        });
+            self.sink.events.emit(
+                "exec",
+                json!({"pid": pid, "secrets": names, "supervised": confinement.is_some()}),
+            );
+        };
+        let (ended, refused) = match &confinement {
+            None => (
+                child::run(&program, &self.args.command, &child_env, on_start),
+                None,
+            ),
+            Some(confinement) => {
+                let interrupted = Arc::new(AtomicBool::new(false));
+                let _guard = signal_hook::flag::register(
+                    signal_hook::consts::SIGINT,
+                    Arc::clone(&interrupted),
+                );
+                // An agent's held program waits no longer than the agent would.
+                let bound = flow.decider.context.agent.then(|| self.hold_bound());
+                let mut judge =
+                    PolicyJudge::new(flow, approved, self.args.reason.clone(), bound, interrupted);
+                let finished = supervise::run(
+                    &program,
+                    &self.args.command,
+                    &child_env,
+                    confinement,
+                    &mut judge,
+                    self.linger(),
+                    on_start,
+                );
+                flow.record("exec_summary", judge.summary());
+                let finished = finished.map(|f| f.ended);
+                (finished, judge.refused)
+            }
+        };
         if let Err(error) = exec_logged {
             flow.warn(&format!("cannot record the exec: {error}"));
         }
@@ -403,7 +479,20 @@ impl Run<'_> {
             "exit",
             json!({"code": ended.code, "signal": ended.signal, "duration_ms": ended.duration_ms, "status": ended.status()}),
         );
-        Ok(Exit::Child(ended.status()))
+        // A program killed at its exec decides the status: the command did not do all it
+        // set out to do.
+        Ok(refused.unwrap_or(Exit::Child(ended.status())))
+    }
+
+    /// How long a supervised agent's program is held for approval: the hook wait.
+    fn hold_bound(&self) -> std::time::Duration {
+        let text = self.flow.config.hook_wait.as_deref().unwrap_or("50s");
+        std::time::Duration::from_secs(crate::policy::parse_duration(text).unwrap_or(50))
+    }
+
+    fn linger(&self) -> std::time::Duration {
+        let text = self.flow.config.supervise_linger.as_deref().unwrap_or("5s");
+        std::time::Duration::from_secs(crate::policy::parse_duration(text).unwrap_or(5))
     }
 
     /// The reason: given, or asked for on a terminal when a rule requires one. Programs

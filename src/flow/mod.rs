@@ -29,6 +29,7 @@ use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
 use crate::policy::{ApprovalRequirement, Evaluation, SecretSource, SecretUse};
 use crate::redact::Redactor;
+use crate::supervise::Image;
 
 /// What is being decided.
 #[derive(Clone, Debug)]
@@ -39,6 +40,8 @@ pub enum Subject {
     Shell { shell: String, line: String },
     /// An agent's call of a tool other than its shell.
     Tool { name: String, input: Value },
+    /// A program a supervised command is starting, stopped at its exec.
+    Exec(Box<Image>),
 }
 
 impl Subject {
@@ -49,6 +52,7 @@ impl Subject {
             Subject::Argv(argv) => argv.clone(),
             Subject::Shell { shell, line } => vec![shell.clone(), "-c".to_owned(), line.clone()],
             Subject::Tool { name, input } => vec![name.clone(), input.to_string()],
+            Subject::Exec(image) => image.argv.clone(),
         }
     }
 }
@@ -89,6 +93,13 @@ pub enum Step<'a> {
     Cancelled { id: Option<&'a str> },
     /// The service refused to hand out an approved grant (used already, or expired).
     Unusable { id: &'a str, error: &'a str },
+    /// A supervised program was killed at its exec.
+    ExecRefused {
+        pid: i32,
+        /// Secrets redacted.
+        argv: &'a [String],
+        reason: &'a str,
+    },
 }
 
 /// Where a front door presents the flow's steps: JSON events, messages, or nothing.
@@ -135,6 +146,16 @@ pub struct Decided {
     pub evaluation: Evaluation,
     /// The `decision` record: the log head the service witnesses with a request.
     pub record: audit::Appended,
+}
+
+impl Decided {
+    /// The exec a supervised decision is about.
+    pub fn exec(&self) -> Option<&Image> {
+        match &self.subject {
+            Subject::Exec(image) => Some(image),
+            _ => None,
+        }
+    }
 }
 
 /// How the request phase ended.
@@ -250,6 +271,11 @@ impl Flow<'_> {
                     .policy
                     .evaluate_tool(name, input, &self.decider.context))
             }
+            Subject::Exec(image) => Ok(crate::supervise::evaluate(
+                &self.decider.policy,
+                &self.decider.context,
+                image,
+            )),
         };
         let evaluation = match evaluated {
             Ok(evaluation) => evaluation,
@@ -262,6 +288,18 @@ impl Flow<'_> {
                 return Err(error);
             }
         };
+        self.decide_evaluated(subject, evaluation, reason, extra)
+    }
+
+    /// Makes a decision already evaluated durable (see [`Flow::decide`]).
+    pub fn decide_evaluated(
+        &self,
+        subject: Subject,
+        evaluation: Evaluation,
+        reason: Option<&str>,
+        extra: Extra,
+    ) -> Result<Decided, UserError> {
+        let argv = subject.argv();
         let ctx = &self.decider.context;
         let mut fields = records::decision(
             &self.run_id,
@@ -348,6 +386,18 @@ impl Flow<'_> {
                 evaluation,
                 &self.redactor,
             )?,
+            // The image the kernel loaded: what really runs, where, with which variables.
+            Subject::Exec(image) => CommandFacts {
+                argv: self.redactor.argv(&image.argv),
+                cwd: image.cwd.clone(),
+                resolved_path: image.exe.display().to_string(),
+                binary_sha256: match &image.digest {
+                    Some(digest) => digest.clone(),
+                    None => crate::supervise::digest_of(image)
+                        .map_err(|e| UserError::new(e.to_string()).kind("not_executable"))?,
+                },
+                env: crate::secrets::bound_env(&image.env, &evaluation.secrets, &self.redactor),
+            },
             // A tool call has no binary: its facts are the tool and its exact input.
             Subject::Tool { name, input } => CommandFacts {
                 argv: self.redactor.argv(&decided.argv),

@@ -1,0 +1,148 @@
+//! What keeps a supervised tree under supervision, applied in the child between `fork` and
+//! the first `execve`:
+//!
+//! - a seccomp filter refusing what would escape or blind the tracer: `clone` with
+//!   `CLONE_UNTRACED`, `ptrace`, `process_vm_writev` and `pidfd_getfd` fail with `EPERM`;
+//!   `clone3` fails with `ENOSYS` (its flags live in memory a filter cannot read, and libc
+//!   then falls back to `clone`);
+//! - a Landlock domain: a process inside it may not ptrace, or open the memory of, any
+//!   process outside it (the supervisor above all), whatever its user, root included.
+//!
+//! Both need `no_new_privs`, so setuid programs gain nothing inside the tree (see
+//! docs/agents.md for how gatekeep treats them). Everything is built before `fork`: the
+//! child only makes system calls, never allocates.
+
+use std::os::fd::{AsRawFd as _, OwnedFd};
+
+use landlock::{AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr as _, RulesetCreatedAttr as _};
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
+};
+
+/// The confinement prepared for one supervised tree.
+pub struct Confinement {
+    /// Refused with `EPERM`.
+    eperm: BpfProgram,
+    /// Refused with `ENOSYS`.
+    enosys: BpfProgram,
+    /// The Landlock ruleset, when the kernel has Landlock.
+    landlock: Option<OwnedFd>,
+}
+
+/// Why the confinement could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfineError {
+    #[error("cannot build the seccomp filter: {0}")]
+    Seccomp(String),
+}
+
+const CLONE_UNTRACED: u64 = 0x0080_0000;
+
+impl Confinement {
+    pub fn prepare() -> Result<Confinement, ConfineError> {
+        let arch = TargetArch::try_from(std::env::consts::ARCH)
+            .map_err(|e| ConfineError::Seccomp(e.to_string()))?;
+        let untraced = SeccompCondition::new(
+            0,
+            SeccompCmpArgLen::Qword,
+            SeccompCmpOp::MaskedEq(CLONE_UNTRACED),
+            CLONE_UNTRACED,
+        )
+        .and_then(|c| SeccompRule::new(vec![c]))
+        .map_err(|e| ConfineError::Seccomp(e.to_string()))?;
+        let eperm = filter(
+            vec![
+                (libc::SYS_clone, vec![untraced]),
+                (libc::SYS_ptrace, vec![]),
+                (libc::SYS_process_vm_writev, vec![]),
+                (libc::SYS_pidfd_getfd, vec![]),
+            ],
+            libc::EPERM,
+            arch,
+        )?;
+        let enosys = filter(vec![(libc::SYS_clone3, vec![])], libc::ENOSYS, arch)?;
+        Ok(Confinement {
+            eperm,
+            enosys,
+            landlock: landlock_domain(),
+        })
+    }
+
+    /// Whether the tree gets a Landlock domain (the kernel supports Landlock).
+    pub fn has_landlock(&self) -> bool {
+        self.landlock.is_some()
+    }
+
+    /// What the child needs to confine itself (the ruleset descriptor stays open in this
+    /// process until the child has applied it).
+    pub fn for_child(&self) -> ChildConfinement {
+        ChildConfinement {
+            eperm: self.eperm.clone(),
+            enosys: self.enosys.clone(),
+            landlock: self.landlock.as_ref().map(|fd| fd.as_raw_fd()),
+        }
+    }
+}
+
+/// The confinement as the child applies it.
+pub struct ChildConfinement {
+    eperm: BpfProgram,
+    enosys: BpfProgram,
+    landlock: Option<std::os::fd::RawFd>,
+}
+
+impl ChildConfinement {
+    /// Applies the confinement to the calling process. Called in the child after `fork`:
+    /// system calls only.
+    pub fn apply(&self) -> std::io::Result<()> {
+        // SAFETY: prctl with constant arguments.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if let Some(ruleset) = self.landlock {
+            // SAFETY: the descriptor is a Landlock ruleset the parent created and keeps open.
+            let done = unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0) };
+            if done != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        for program in [&self.enosys, &self.eperm] {
+            seccompiler::apply_filter(program)
+                .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+        }
+        Ok(())
+    }
+}
+
+fn filter(
+    rules: Vec<(i64, Vec<SeccompRule>)>,
+    errno: i32,
+    arch: TargetArch,
+) -> Result<BpfProgram, ConfineError> {
+    let filter = SeccompFilter::new(
+        rules.into_iter().collect(),
+        SeccompAction::Allow,
+        SeccompAction::Errno(errno as u32),
+        arch,
+    )
+    .map_err(|e| ConfineError::Seccomp(e.to_string()))?;
+    filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| ConfineError::Seccomp(e.to_string()))
+}
+
+/// A Landlock ruleset that restricts nothing on the file system (making block devices is
+/// the one right it handles, and it is granted everywhere) but puts the tree in a domain of
+/// its own, which the kernel does not let reach processes outside it.
+fn landlock_domain() -> Option<OwnedFd> {
+    let access = AccessFs::MakeBlock;
+    let ruleset = Ruleset::default()
+        .handle_access(access)
+        .ok()?
+        .create()
+        .ok()?
+        .add_rule(PathBeneath::new(PathFd::new("/").ok()?, access))
+        .ok()?;
+    ruleset.into()
+}

@@ -1,0 +1,238 @@
+//! What a process runs right after `execve`: its argument vector, environment, working
+//! directory and executable, read from `/proc` while the process is stopped at the exec
+//! event, and the programs a file is known to be (a copy of a gated program under another
+//! name is still that program).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::os::unix::ffi::OsStrExt as _;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+
+/// The new image of a process stopped at its exec event.
+#[derive(Clone, Debug)]
+pub struct Image {
+    pub pid: i32,
+    pub ppid: i32,
+    pub argv: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub cwd: String,
+    /// The executable the kernel loaded (for a `#!` script: its interpreter).
+    pub exe: PathBuf,
+    /// SHA-256 of the executable's content, when it was computed (see [`Programs`]).
+    pub digest: Option<String>,
+    /// Program names the executable is known as besides its own basenames.
+    pub known_as: Vec<String>,
+}
+
+/// Why an image could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read process {pid}'s {what}: {source}")]
+pub struct ImageError {
+    pid: i32,
+    what: &'static str,
+    #[source]
+    source: std::io::Error,
+}
+
+impl Image {
+    /// Reads process `pid`'s new image. The process must be stopped at its exec event:
+    /// the kernel has replaced the image and the process has not run an instruction, and
+    /// no other thread is left to change its memory.
+    pub fn read(pid: i32, programs: &mut Programs) -> Result<Image, ImageError> {
+        let proc = PathBuf::from(format!("/proc/{pid}"));
+        let fail = |what| move |source| ImageError { pid, what, source };
+        let argv = split_nul(&std::fs::read(proc.join("cmdline")).map_err(fail("cmdline"))?);
+        let env = split_nul(&std::fs::read(proc.join("environ")).map_err(fail("environ"))?)
+            .into_iter()
+            .filter_map(|pair| {
+                let (name, value) = pair.split_once('=')?;
+                Some((name.to_owned(), value.to_owned()))
+            })
+            .collect();
+        let cwd = std::fs::read_link(proc.join("cwd"))
+            .map_err(fail("cwd"))?
+            .display()
+            .to_string();
+        let exe_link = proc.join("exe");
+        let exe = std::fs::read_link(&exe_link).map_err(fail("exe"))?;
+        let status = std::fs::read_to_string(proc.join("status")).map_err(fail("status"))?;
+        let ppid = status
+            .lines()
+            .find_map(|l| l.strip_prefix("PPid:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        let (digest, known_as) = programs.identify(&exe_link).map_err(fail("executable"))?;
+        Ok(Image {
+            pid,
+            ppid,
+            argv,
+            env,
+            cwd,
+            exe,
+            digest,
+            known_as,
+        })
+    }
+}
+
+/// The SHA-256 of the executable an image runs (for an approval request, which binds it).
+pub fn digest_of(image: &Image) -> Result<String, ImageError> {
+    let fail = |source| ImageError {
+        pid: image.pid,
+        what: "executable",
+        source,
+    };
+    let file = File::open(format!("/proc/{}/exe", image.pid)).map_err(fail)?;
+    sha256(&file).map_err(fail)
+}
+
+/// SHA-256 of everything `reader` reads, lowercase hex.
+fn sha256(mut reader: impl std::io::Read) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let read = reader.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&buffer[..read]);
+    }
+}
+
+fn split_nul(bytes: &[u8]) -> Vec<String> {
+    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    bytes
+        .split(|b| *b == 0)
+        .map(|part| String::from_utf8_lossy(part).into_owned())
+        .collect()
+}
+
+/// The identity of a file's content at one moment: a cached digest is reused only while
+/// none of these changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct FileKey {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileKey {
+    fn of(meta: &std::fs::Metadata) -> FileKey {
+        FileKey {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+/// The gated programs installed on this host, by content, so that a copy or a hard link
+/// under another name is recognised. Only files whose size equals a gated program's are
+/// hashed; digests are cached only for files the supervised user cannot write.
+pub struct Programs {
+    /// size → (digest, program name).
+    by_size: HashMap<u64, Vec<(String, String)>>,
+    cache: HashMap<FileKey, String>,
+    uid: u32,
+    gids: Vec<u32>,
+}
+
+impl Programs {
+    /// Finds each of `names` on `path_var` and records its size and digest.
+    pub fn new(names: &[String], path_var: Option<&str>) -> Programs {
+        let mut programs = Programs {
+            by_size: HashMap::new(),
+            cache: HashMap::new(),
+            uid: nix::unistd::geteuid().as_raw(),
+            gids: nix::unistd::getgroups()
+                .map(|g| g.into_iter().map(|g| g.as_raw()).collect())
+                .unwrap_or_default(),
+        };
+        programs.gids.push(nix::unistd::getegid().as_raw());
+        let dirs: Vec<&str> = path_var
+            .unwrap_or("/usr/local/bin:/usr/bin:/bin")
+            .split(':')
+            .filter(|d| d.starts_with('/'))
+            .collect();
+        for name in names {
+            for dir in &dirs {
+                let path = Path::new(dir).join(name);
+                let Ok(file) = File::open(&path) else {
+                    continue;
+                };
+                let Ok(meta) = file.metadata() else { continue };
+                if !meta.is_file() {
+                    continue;
+                }
+                if let Ok(digest) = programs.digest(&file, &meta) {
+                    let entry = programs.by_size.entry(meta.size()).or_default();
+                    if !entry.iter().any(|(d, n)| *d == digest && n == name) {
+                        entry.push((digest, name.clone()));
+                    }
+                }
+            }
+        }
+        programs
+    }
+
+    /// The digest of an executable (through `/proc/PID/exe`: the file the kernel mapped,
+    /// even if it was renamed or deleted since), when its size could make it a gated
+    /// program, and the gated program names it is a copy of. A file of such a size that
+    /// cannot be read is taken to be every program of that size.
+    fn identify(&mut self, exe: &Path) -> std::io::Result<(Option<String>, Vec<String>)> {
+        let meta = std::fs::metadata(exe)?;
+        let Some(candidates) = self.by_size.get(&meta.size()) else {
+            return Ok((None, Vec::new()));
+        };
+        let candidates = candidates.clone();
+        let digest = match File::open(exe) {
+            Ok(file) => self.digest(&file, &file.metadata()?)?,
+            Err(_) => return Ok((None, candidates.into_iter().map(|(_, n)| n).collect())),
+        };
+        let names = candidates
+            .into_iter()
+            .filter(|(d, _)| *d == digest)
+            .map(|(_, name)| name)
+            .collect();
+        Ok((Some(digest), names))
+    }
+
+    fn digest(&mut self, file: &File, meta: &std::fs::Metadata) -> std::io::Result<String> {
+        let key = FileKey::of(meta);
+        if let Some(digest) = self.cache.get(&key) {
+            return Ok(digest.clone());
+        }
+        let digest = sha256(file)?;
+        // A file its user can change may differ at the next exec with the same key (an
+        // in-place write within one timestamp tick): never cached.
+        if !self.writable(meta) {
+            self.cache.insert(key, digest.clone());
+        }
+        Ok(digest)
+    }
+
+    fn writable(&self, meta: &std::fs::Metadata) -> bool {
+        let mode = meta.mode();
+        self.uid == 0
+            || (meta.uid() == self.uid && mode & 0o200 != 0)
+            || (self.gids.contains(&meta.gid()) && mode & 0o020 != 0)
+            || mode & 0o002 != 0
+    }
+}
+
+/// Basename of a path-like word.
+pub fn basename(word: &str) -> &str {
+    Path::new(word)
+        .file_name()
+        .map_or(word, |n| std::str::from_utf8(n.as_bytes()).unwrap_or(word))
+}

@@ -1,0 +1,303 @@
+//! The judge of a supervised run: each exec is evaluated by the same policy as the
+//! command line, from what really runs (the new image's argv, environment, directory and
+//! executable, a copy of a gated program counting as that program). Allowed execs are
+//! counted; denied ones are killed and recorded; those that need approval are held,
+//! stopped, while the one approval flow files and waits for a request.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::image::{Image, Programs, basename};
+use super::{Judge, Verdict};
+use crate::exit::{Exit, UserError};
+use crate::flow::{self, Flow, OnStop, Redeemed, Requested, Step, Subject, WaitPolicy};
+use crate::policy::{Context, Decision, Evaluation, Policy};
+use crate::shell::{Analysis, Arg, Command};
+
+/// At most this many distinct programs are named in the summary record.
+const SUMMARY_PROGRAMS: usize = 200;
+
+/// Judges every exec of one supervised run.
+pub struct PolicyJudge<'a> {
+    flow: &'a Flow<'a>,
+    programs: Programs,
+    /// Commands the reviewer of the whole command line approved: each covers one exec with
+    /// exactly its arguments, so an approved command is not asked for twice.
+    covered: Vec<Vec<String>>,
+    reason: Option<String>,
+    /// How long a held exec may wait (agents: the hook wait); `None`: the rule's timeout.
+    bound: Option<std::time::Duration>,
+    interrupted: Arc<AtomicBool>,
+    allowed: u64,
+    distinct: BTreeSet<String>,
+    /// The outcome of the first exec that was refused, which the run exits with.
+    pub refused: Option<Exit>,
+    /// Refusals by command digest: the same command again meets the same answer.
+    decided: BTreeMap<String, Exit>,
+}
+
+impl<'a> PolicyJudge<'a> {
+    pub fn new(
+        flow: &'a Flow<'a>,
+        covered: Vec<Vec<String>>,
+        reason: Option<String>,
+        bound: Option<std::time::Duration>,
+        interrupted: Arc<AtomicBool>,
+    ) -> PolicyJudge<'a> {
+        let programs = Programs::new(&flow.decider.policy.program_names(), flow.env.get("PATH"));
+        PolicyJudge {
+            flow,
+            programs,
+            covered,
+            reason,
+            bound,
+            interrupted,
+            allowed: 0,
+            distinct: BTreeSet::new(),
+            refused: None,
+            decided: BTreeMap::new(),
+        }
+    }
+
+    /// The one summary record of the execs that were allowed.
+    pub fn summary(&self) -> serde_json::Value {
+        json!({"allowed": self.allowed, "programs": self.distinct})
+    }
+
+    fn refuse(&mut self, image: Option<&Image>, pid: i32, exit: Exit, reason: &str) -> Verdict {
+        let flow = self.flow;
+        let argv = image
+            .map(|i| flow.redactor.argv(&i.argv))
+            .unwrap_or_default();
+        flow.record(
+            "exec_refused",
+            json!({
+                "pid": pid,
+                "ppid": image.map(|i| i.ppid),
+                "argv": argv,
+                "exe": image.map(|i| i.exe.display().to_string()),
+                "digest": image.and_then(|i| i.digest.clone()),
+                "reason": reason,
+                "status": exit.code(),
+            }),
+        );
+        flow.sink.step(&Step::ExecRefused {
+            pid,
+            argv: &argv,
+            reason,
+        });
+        self.refused.get_or_insert(exit);
+        Verdict::Kill
+    }
+
+    /// Holds the exec while approval is sought for it, exactly as for a command line.
+    fn hold(&mut self, image: Image, evaluation: Evaluation) -> Result<Verdict, UserError> {
+        let flow = self.flow;
+        let pid = image.pid;
+        let mut extra = flow::Extra::new();
+        extra.insert("via".to_owned(), json!("supervise"));
+        extra.insert("pid".to_owned(), json!(pid));
+        extra.insert("ppid".to_owned(), json!(image.ppid));
+        let decided = flow.decide_evaluated(
+            Subject::Exec(Box::new(image)),
+            evaluation,
+            self.reason.as_deref(),
+            extra,
+        )?;
+        let bound = self.bound.map(|b| Instant::now() + b);
+        let connected = flow.connect(&decided, bound)?;
+        if let Some(exit) = self.decided.get(&connected.digest) {
+            let exit = *exit;
+            return Ok(self.refuse(
+                decided.exec(),
+                pid,
+                exit,
+                "the same command was refused earlier in this run",
+            ));
+        }
+        let wait = WaitPolicy {
+            reuse: false,
+            no_wait: false,
+            bound,
+            interrupted: Arc::clone(&self.interrupted),
+            on_stop: if self.bound.is_some() {
+                OnStop::KeepPending
+            } else {
+                OnStop::End
+            },
+        };
+        let requested = flow.request(&decided, &connected, self.reason.clone(), &wait)?;
+        let approval = match requested {
+            Requested::Approved(approval) => approval,
+            other => {
+                let exit = flow::exit_of(&other);
+                self.decided.insert(connected.digest.clone(), exit);
+                let reason = match &other {
+                    Requested::Pending { id, .. } => format!(
+                        "request {id} is still waiting for a reviewer; retry the same command once it is approved"
+                    ),
+                    _ => "not approved".to_owned(),
+                };
+                return Ok(self.refuse(decided.exec(), pid, exit, &reason));
+            }
+        };
+        match flow.redeem(&decided, &approval, true)? {
+            // Secrets are released to commands gatekeep starts itself, never into the
+            // environment of a program already loaded.
+            Redeemed::Granted(_) => Ok(Verdict::Allow),
+            Redeemed::Unusable => Ok(self.refuse(
+                decided.exec(),
+                pid,
+                Exit::Expired,
+                "the approval could no longer be used",
+            )),
+        }
+    }
+}
+
+impl Judge for PolicyJudge<'_> {
+    fn judge(&mut self, pid: i32) -> Verdict {
+        let image = match Image::read(pid, &mut self.programs) {
+            Ok(image) => image,
+            Err(error) => return self.refuse(None, pid, Exit::Error, &error.to_string()),
+        };
+        let evaluation = evaluate(
+            &self.flow.decider.policy,
+            &self.flow.decider.context,
+            &image,
+        );
+        if let Some(owner) = setuid_owner(&image)
+            && evaluation.decision != Decision::Deny
+        {
+            let name = basename(image.argv.first().map_or("", String::as_str)).to_owned();
+            return self.refuse(
+                Some(&image),
+                pid,
+                Exit::Denied,
+                &format!(
+                    "{name} is set-user-ID ({owner}) and cannot gain privileges under supervision; run it at the top level instead (`gatekeep run -- {name} …`), where the policy judges it first"
+                ),
+            );
+        }
+        match evaluation.decision {
+            Decision::Allow => {
+                self.allowed += 1;
+                if self.distinct.len() < SUMMARY_PROGRAMS {
+                    self.distinct.insert(image.exe.display().to_string());
+                }
+                Verdict::Allow
+            }
+            Decision::Deny => {
+                let rules: Vec<String> = evaluation
+                    .hits
+                    .iter()
+                    .filter(|h| h.decision == Decision::Deny)
+                    .map(|h| format!("rule {}", h.rule))
+                    .collect();
+                let reason = format!("denied by {}", rules.join(", "));
+                self.refuse(Some(&image), pid, Exit::Denied, &reason)
+            }
+            Decision::Approve => {
+                if let Some(i) = self
+                    .covered
+                    .iter()
+                    .position(|c| same_command(c, &image.argv))
+                {
+                    self.covered.remove(i);
+                    self.allowed += 1;
+                    return Verdict::Allow;
+                }
+                let copy = image.clone();
+                match self.hold(image, evaluation) {
+                    Ok(verdict) => verdict,
+                    Err(error) => {
+                        let exit = error.exit;
+                        self.refuse(Some(&copy), pid, exit, &error.message)
+                    }
+                }
+            }
+        }
+    }
+
+    fn leftovers(&mut self, pids: &[i32]) {
+        self.flow.record(
+            "exec_leftovers",
+            json!({"killed": pids, "reason": "still running after the command ended"}),
+        );
+    }
+}
+
+/// The exec as one analysed command: its own arguments, judged by itself (whatever it
+/// runs in turn is judged at its own exec).
+pub fn analysis(image: &Image) -> Analysis {
+    let mut names: Vec<String> = Vec::new();
+    let mut push = |name: &str| {
+        if !name.is_empty() && !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    };
+    if let Some(first) = image.argv.first() {
+        push(basename(first));
+    }
+    push(basename(&image.exe.display().to_string()));
+    for name in &image.known_as {
+        push(name);
+    }
+    let mut paths = vec![image.exe.display().to_string()];
+    if let Some(first) = image.argv.first().filter(|a| a.starts_with('/')) {
+        paths.push(first.clone());
+    }
+    Analysis {
+        commands: vec![Command {
+            argv: image.argv.iter().map(Arg::literal).collect(),
+            names,
+            paths,
+            env: Default::default(),
+            user: None,
+            host: None,
+            cwd: None,
+            cwd_unknown: false,
+            stdin_args: false,
+        }],
+        opaque: Vec::new(),
+    }
+}
+
+/// Evaluates an exec in its own directory and environment.
+pub fn evaluate(policy: &Policy, context: &Context, image: &Image) -> Evaluation {
+    let context = Context {
+        cwd: image.cwd.clone(),
+        env: image.env.clone(),
+        ..context.clone()
+    };
+    policy.evaluate(&analysis(image), &context)
+}
+
+/// The owner a set-user-ID (or set-group-ID) executable would switch to, when that is not
+/// already who runs it.
+fn setuid_owner(image: &Image) -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::metadata(format!("/proc/{}/exe", image.pid)).ok()?;
+    let uid = nix::unistd::geteuid().as_raw();
+    let gid = nix::unistd::getegid().as_raw();
+    if meta.mode() & 0o4000 != 0 && meta.uid() != uid {
+        return Some(format!("uid {}", meta.uid()));
+    }
+    if meta.mode() & 0o2000 != 0 && meta.gid() != gid && uid != 0 {
+        return Some(format!("gid {}", meta.gid()));
+    }
+    None
+}
+
+/// An approved command line's command and an exec are the same when the arguments are
+/// equal and the program names agree.
+fn same_command(approved: &[String], argv: &[String]) -> bool {
+    approved.len() == argv.len()
+        && !approved.is_empty()
+        && basename(&approved[0]) == basename(&argv[0])
+        && approved[1..] == argv[1..]
+}

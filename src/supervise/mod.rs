@@ -1,0 +1,271 @@
+//! Supervision while running: the wrapped command runs as a ptrace tracee, and every
+//! successful `execve` anywhere in its process tree (children, grandchildren, daemons that
+//! double-forked or called `setsid`, `vfork`/`posix_spawn`, threads) stops at the exec
+//! event — after the kernel replaced the image, before its first instruction — where a
+//! [`Judge`] decides from what will really run ([`Image`]): it continues, or it is killed.
+//!
+//! The tree cannot leave supervision: [`confine`] refuses untraced clones, `ptrace` and
+//! cross-process memory writes, and puts the tree in a Landlock domain;
+//! `PTRACE_O_EXITKILL` kills the tree if gatekeep dies. When the command itself ends, the
+//! descendants it left behind are still supervised for a short while, then killed, and
+//! both are reported.
+
+mod confine;
+mod image;
+mod judge;
+
+pub use confine::{ConfineError, Confinement};
+pub use image::{Image, ImageError, Programs, digest_of};
+pub use judge::{PolicyJudge, evaluate};
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::ptrace::{self, Event, Options};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use crate::child::{self, Ended, SpawnError};
+use crate::secrets::ChildEnv;
+
+/// What the judge says about one exec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The program goes on.
+    Allow,
+    /// The process is killed before its first instruction.
+    Kill,
+}
+
+/// Decides each exec of the tree; called while process `pid` is stopped at its exec event
+/// (read what it runs with [`Image::read`]).
+pub trait Judge {
+    fn judge(&mut self, pid: i32) -> Verdict;
+    /// Descendants were still running when the command ended and had to be killed.
+    fn leftovers(&mut self, _pids: &[i32]) {}
+}
+
+/// How a supervised command ended.
+#[derive(Debug)]
+pub struct Finished {
+    pub ended: Ended,
+    /// Descendants killed because they outlived the command and the grace period.
+    pub killed_leftovers: usize,
+}
+
+/// Runs `program` with `argv` under supervision. `started` is called with the pid as soon
+/// as the command runs; `linger` is how long descendants may outlive it.
+pub fn run(
+    program: &Path,
+    argv: &[String],
+    env: &ChildEnv,
+    confinement: &Confinement,
+    judge: &mut dyn Judge,
+    linger: Duration,
+    started: impl FnOnce(u32),
+) -> Result<Finished, SpawnError> {
+    let io_error = |source| SpawnError::Io {
+        path: program.to_owned(),
+        source,
+    };
+    let signals = child::catch_signals().map_err(io_error)?;
+    let begin = Instant::now();
+    let mut command = std::process::Command::new(program);
+    command.arg0(OsString::from(&argv[0])).args(&argv[1..]);
+    env.apply(&mut command);
+    let confinement = confinement.for_child();
+    // SAFETY: between fork and exec the closure makes system calls only (ptrace, prctl,
+    // landlock, seccomp) on data prepared before the fork; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            ptrace::traceme().map_err(std::io::Error::from)?;
+            confinement.apply()
+        });
+    }
+    let child = command.spawn().map_err(io_error)?;
+    let root = Pid::from_raw(child.id() as i32);
+    // The first stop: the command's own exec (judged before it ran, by the caller).
+    match waitpid(root, Some(WaitPidFlag::__WALL)) {
+        Ok(WaitStatus::Stopped(_, Signal::SIGTRAP)) => {}
+        Ok(other) => {
+            let _ = kill(root, Signal::SIGKILL);
+            return Err(io_error(std::io::Error::other(format!(
+                "the supervised command did not stop at its start ({other:?})"
+            ))));
+        }
+        Err(errno) => return Err(io_error(errno.into())),
+    }
+    let options = Options::PTRACE_O_TRACEEXEC
+        | Options::PTRACE_O_TRACEFORK
+        | Options::PTRACE_O_TRACEVFORK
+        | Options::PTRACE_O_TRACECLONE
+        | Options::PTRACE_O_EXITKILL;
+    if let Err(errno) = ptrace::setoptions(root, options) {
+        let _ = kill(root, Signal::SIGKILL);
+        return Err(io_error(errno.into()));
+    }
+    started(root.as_raw() as u32);
+    let forwarding = child::forward_signals(signals, root.as_raw() as u32);
+    let _ = ptrace::cont(root, None);
+    let mut tracer = Tracer {
+        root,
+        seen: HashSet::from([root]),
+        fresh: HashSet::new(),
+        alive: HashSet::from([root]),
+        status: None,
+    };
+    let result = tracer.follow(judge, linger);
+    forwarding.stop();
+    let killed_leftovers = result.map_err(|errno| io_error(errno.into()))?;
+    let (code, signal) = tracer.status.unwrap_or((None, Some(libc::SIGKILL)));
+    Ok(Finished {
+        ended: Ended {
+            code,
+            signal,
+            duration_ms: u64::try_from(begin.elapsed().as_millis()).unwrap_or(u64::MAX),
+        },
+        killed_leftovers,
+    })
+}
+
+/// The tracer's view of the tree.
+struct Tracer {
+    root: Pid,
+    /// Tracees whose first stop was handled.
+    seen: HashSet<Pid>,
+    /// Announced by a fork event; their first stop has not been reported yet.
+    fresh: HashSet<Pid>,
+    /// Tracees not yet reported gone.
+    alive: HashSet<Pid>,
+    /// How the command itself ended.
+    status: Option<(Option<i32>, Option<i32>)>,
+}
+
+impl Tracer {
+    /// Follows the tree until every tracee is gone; returns how many descendants were
+    /// killed for outliving the command by more than `linger`.
+    fn follow(&mut self, judge: &mut dyn Judge, linger: Duration) -> Result<usize, Errno> {
+        let mut killed = 0;
+        let mut leftover_deadline: Option<Instant> = None;
+        loop {
+            let flags = match leftover_deadline {
+                Some(_) => WaitPidFlag::__WALL | WaitPidFlag::WNOHANG,
+                None => WaitPidFlag::__WALL,
+            };
+            let status = match waitpid(None, Some(flags)) {
+                Ok(status) => status,
+                Err(Errno::EINTR) => continue,
+                Err(Errno::ECHILD) => return Ok(killed),
+                Err(errno) => return Err(errno),
+            };
+            match status {
+                WaitStatus::StillAlive => {
+                    if let Some(deadline) = leftover_deadline
+                        && Instant::now() >= deadline
+                    {
+                        let pids: Vec<i32> = self.alive.iter().map(|p| p.as_raw()).collect();
+                        if !pids.is_empty() {
+                            judge.leftovers(&pids);
+                            killed += pids.len();
+                            for pid in &self.alive {
+                                let _ = kill(*pid, Signal::SIGKILL);
+                            }
+                        }
+                        // Wait for them to be reaped, without a deadline now.
+                        leftover_deadline = None;
+                        continue;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                WaitStatus::Exited(pid, code) => {
+                    self.gone(pid, Some(code), None);
+                }
+                WaitStatus::Signaled(pid, signal, _) => {
+                    self.gone(pid, None, Some(signal as i32));
+                }
+                WaitStatus::Stopped(pid, signal) => {
+                    if signal == Signal::SIGSTOP
+                        && (self.fresh.remove(&pid) || !self.seen.contains(&pid))
+                    {
+                        // A new tracee's first stop.
+                        self.seen.insert(pid);
+                        self.alive.insert(pid);
+                        let _ = ptrace::cont(pid, None);
+                    } else {
+                        // A signal on its way to the tracee: deliver it.
+                        let _ = ptrace::cont(pid, Some(signal));
+                    }
+                }
+                WaitStatus::PtraceEvent(pid, _, event) => self.event(pid, event, judge),
+                WaitStatus::PtraceSyscall(pid) => {
+                    let _ = ptrace::cont(pid, None);
+                }
+                WaitStatus::Continued(_) => {}
+            }
+            if self.status.is_some() && leftover_deadline.is_none() && !self.alive.is_empty() {
+                leftover_deadline = Some(Instant::now() + linger);
+            }
+            if self.status.is_some() && self.alive.is_empty() {
+                // Reap what is left to report (nothing is running any more).
+                while let Ok(status) =
+                    waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG))
+                {
+                    if matches!(status, WaitStatus::StillAlive) {
+                        break;
+                    }
+                }
+                return Ok(killed);
+            }
+        }
+    }
+
+    fn gone(&mut self, pid: Pid, code: Option<i32>, signal: Option<i32>) {
+        self.alive.remove(&pid);
+        self.seen.remove(&pid);
+        self.fresh.remove(&pid);
+        if pid == self.root {
+            self.status = Some((code, signal));
+        }
+    }
+
+    fn event(&mut self, pid: Pid, event: i32, judge: &mut dyn Judge) {
+        if event == Event::PTRACE_EVENT_FORK as i32
+            || event == Event::PTRACE_EVENT_VFORK as i32
+            || event == Event::PTRACE_EVENT_CLONE as i32
+        {
+            if let Ok(new) = ptrace::getevent(pid) {
+                let new = Pid::from_raw(new as i32);
+                if !self.seen.contains(&new) {
+                    self.fresh.insert(new);
+                }
+                self.alive.insert(new);
+            }
+            let _ = ptrace::cont(pid, None);
+        } else if event == Event::PTRACE_EVENT_EXEC as i32 {
+            // After an exec by another thread, that thread now has the group leader's pid;
+            // the thread that was the leader is gone.
+            if let Ok(former) = ptrace::getevent(pid) {
+                let former = Pid::from_raw(former as i32);
+                if former != pid {
+                    self.alive.remove(&former);
+                    self.seen.remove(&former);
+                }
+            }
+            match judge.judge(pid.as_raw()) {
+                Verdict::Allow => {
+                    let _ = ptrace::cont(pid, None);
+                }
+                Verdict::Kill => {
+                    let _ = kill(pid, Signal::SIGKILL);
+                }
+            }
+        } else {
+            let _ = ptrace::cont(pid, None);
+        }
+    }
+}
