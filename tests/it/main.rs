@@ -18,5 +18,6 @@ mod run;
 mod secrets;
 mod service;
 mod sources;
+mod supervise;
 mod web;
 mod webhooks;

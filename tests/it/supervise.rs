@@ -1,0 +1,407 @@
+//! Supervision while running: command lines that static analysis lets through (the policy
+//! says `opaque: allow`) still cannot start a gated program without approval, because
+//! every exec of the tree is judged. A TCP listener on 127.0.0.1 stands in for the
+//! database: the gated "pg_dump" (a copy of curl) connects to it when it really runs.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::common::TestEnv;
+use crate::service::{Service, UserSpec, request_id};
+
+const POLICY: &str = r#"
+version: 1
+opaque: allow
+approval: {approvers: ["group:dba"], timeout: 30s}
+rules:
+  - id: dump
+    description: A database dump needs a DBA
+    decision: approve
+    match: {program: pg_dump}
+  - id: no-wipe
+    description: never wipe disks
+    decision: deny
+    match: {program: wipefs}
+"#;
+
+const USERS: &[UserSpec<'static>] = &[("alice", &[], false), ("bob", &["dba"], true)];
+
+/// A listener that counts the connections the gated program makes.
+struct Database {
+    port: u16,
+    connections: Arc<AtomicUsize>,
+}
+
+impl Database {
+    fn start() -> Database {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&connections);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                seen.fetch_add(1, Ordering::SeqCst);
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+                let mut buffer = [0u8; 1024];
+                let _ = stream.read(&mut buffer);
+                let _ = stream.write_all(b"HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n");
+            }
+        });
+        Database { port, connections }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+struct Setup {
+    env: TestEnv,
+    service: Service,
+    policy: String,
+    db: Database,
+    path: String,
+}
+
+fn setup() -> Setup {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let bin = env.root().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy("/usr/bin/curl", bin.join("pg_dump")).unwrap();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
+    let service = Service::start(&env, USERS, "");
+    Setup {
+        env,
+        service,
+        policy,
+        db: Database::start(),
+        path,
+    }
+}
+
+/// How a supervised attempt ended.
+struct Attempt {
+    code: Option<i32>,
+    stderr: String,
+}
+
+impl Setup {
+    /// Runs `line` through `bash -c` under supervision as alice; a held program is
+    /// approved by bob when `approve`, rejected otherwise.
+    fn attempt(&self, line: &str, approve: bool) -> Attempt {
+        let line = line.replace("URL", &self.db.url());
+        let mut command = self.service.as_user(&self.env, "alice");
+        command
+            .env("PATH", &self.path)
+            .args(["run", "--supervise", "--policy", &self.policy, "--"])
+            .args(["bash", "-c", &line])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let mut child = crate::service::KillOnDrop(command.spawn().unwrap());
+        let lines = crate::service::Lines::collect(child.0.stderr.take().unwrap());
+        let id = request_id(&lines);
+        let verdict = if approve { "approve" } else { "reject" };
+        let reviewed = self
+            .service
+            .as_user(&self.env, "bob")
+            .args([verdict, &id, "-m", "checked"])
+            .output()
+            .unwrap();
+        assert!(
+            reviewed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&reviewed.stderr)
+        );
+        let status = child.0.wait().unwrap();
+        Attempt {
+            code: status.code(),
+            stderr: lines.complete(),
+        }
+    }
+
+    /// Rejected: the program never starts; approved: it starts once.
+    fn gated(&self, line: &str) {
+        let rejected = self.attempt(line, false);
+        assert_eq!(rejected.code, Some(121), "{}", rejected.stderr);
+        assert!(
+            rejected.stderr.contains("killed"),
+            "the held program is killed: {}",
+            rejected.stderr
+        );
+        assert_eq!(
+            self.db.connections(),
+            0,
+            "{line}: the gated program ran without approval"
+        );
+        let approved = self.attempt(line, true);
+        assert_eq!(approved.code, Some(0), "{}", approved.stderr);
+        assert_eq!(
+            self.db.connections(),
+            1,
+            "{line}: the approved program ran once"
+        );
+    }
+}
+
+fn gated(line: &str) {
+    let setup = setup();
+    // Static analysis alone lets the line through.
+    let check = setup
+        .env
+        .gatekeep()
+        .env("PATH", &setup.path)
+        .args([
+            "check",
+            "--json",
+            "--policy",
+            &setup.policy,
+            "--",
+            "bash",
+            "-c",
+        ])
+        .arg(line.replace("URL", &setup.db.url()))
+        .output()
+        .unwrap();
+    let check: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(check["decision"], "allow", "{line}: {check}");
+    setup.gated(line);
+}
+
+#[test]
+fn an_interpreter_calling_the_program() {
+    gated(r#"perl -e 'exec "pg_dump", "-s", "-o", "/dev/null", $ARGV[0]' URL"#);
+}
+
+#[test]
+fn a_script_written_and_run_in_the_same_line() {
+    gated(r#"printf '#!/bin/sh\npg_dump -s -o /dev/null URL\n' > s.sh && chmod +x s.sh && ./s.sh"#);
+}
+
+#[test]
+fn a_copy_of_the_binary_under_another_name() {
+    gated(r#"cp "$(command -v pg_dump)" ./backup-tool && ./backup-tool -s -o /dev/null URL"#);
+}
+
+#[test]
+fn a_git_alias() {
+    gated(r#"git -c alias.x='!pg_dump -s -o /dev/null URL' x"#);
+}
+
+#[test]
+fn a_make_recipe() {
+    gated(r#"printf 'all:\n\tpg_dump -s -o /dev/null URL\n' > M && make -s -f M"#);
+}
+
+#[test]
+fn a_variable_set_by_read() {
+    gated(r#"read p <<< pg_dump; $p -s -o /dev/null URL"#);
+}
+
+#[test]
+fn a_double_forked_setsid_daemon() {
+    gated(
+        r#"p=pg_dump; setsid sh -c "(sleep 0.2; exec $p -s -o /dev/null URL) &" </dev/null; sleep 1"#,
+    );
+}
+
+#[test]
+fn a_thread_calling_exec() {
+    gated(
+        r#"python3 -c 'import os, sys, threading, time
+threading.Thread(target=lambda: os.execvp("pg_dump", ["pg_dump", "-s", "-o", "/dev/null", sys.argv[1]])).start()
+time.sleep(5)' URL"#,
+    );
+}
+
+#[test]
+fn denied_programs_are_killed_and_the_rest_goes_on() {
+    let setup = setup();
+    let bin = setup.env.root().join("bin");
+    std::fs::copy("/bin/true", bin.join("wipefs")).unwrap();
+    let output = setup
+        .env
+        .gatekeep()
+        .env("PATH", &setup.path)
+        .args(["run", "--supervise", "--policy", &setup.policy, "--"])
+        .args(["bash", "-c", "w=wipefs; $w /dev/null; echo after=$?"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(126));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "after=137\n");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("killed wipefs") && stderr.contains("denied by rule no-wipe"),
+        "{stderr}"
+    );
+    let records = setup.env.log_records();
+    let refused: Vec<_> = records
+        .iter()
+        .filter(|r| r["event"] == "exec_refused")
+        .collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0]["argv"][0], "wipefs");
+    assert!(refused[0]["pid"].as_i64().unwrap() > 0);
+    assert!(refused[0]["ppid"].as_i64().unwrap() > 0);
+    let summary = records
+        .iter()
+        .find(|r| r["event"] == "exec_summary")
+        .expect("one summary record");
+    assert_eq!(summary["allowed"], 0, "bash itself is the approved command");
+}
+
+#[test]
+fn without_a_service_a_held_program_is_killed() {
+    let setup = setup();
+    let output = setup
+        .env
+        .gatekeep()
+        .env("PATH", &setup.path)
+        .args(["run", "--supervise", "--policy", &setup.policy, "--"])
+        .args(["bash", "-c"])
+        .arg(format!(
+            "p=pg_dump; $p -s -o /dev/null {}; echo after=$?",
+            setup.db.url()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(125));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "after=137\n");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("no approval service"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(setup.db.connections(), 0);
+}
+
+/// A perl one-liner that tries to get out of supervision and prints what the kernel said.
+fn escape(code: &str) -> String {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let output = env
+        .gatekeep()
+        .args([
+            "run",
+            "--supervise",
+            "--policy",
+            &policy,
+            "--",
+            "bash",
+            "-c",
+        ])
+        .arg(format!("perl -e '{code}' $PPID"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn untraced_clones_are_refused() {
+    // clone(CLONE_UNTRACED | SIGCHLD): the child would run unseen.
+    let out = escape(
+        r#"my $r = syscall(56, 0x00800000 | 17, 0, 0, 0, 0); if ($r == 0) { exit 0 } print "$r $!\n""#,
+    );
+    assert_eq!(out, "-1 Operation not permitted\n");
+}
+
+#[test]
+fn clone3_falls_back_to_clone() {
+    let out = escape(r#"my $r = syscall(435, 0, 0); print "$r $!\n""#);
+    assert_eq!(out, "-1 Function not implemented\n");
+}
+
+#[test]
+fn the_supervisor_cannot_be_traced() {
+    // PTRACE_ATTACH to gatekeep.
+    let out = escape(r#"my $r = syscall(101, 16, $ARGV[0] + 0, 0, 0); print "$r $!\n""#);
+    assert_eq!(out, "-1 Operation not permitted\n");
+}
+
+#[test]
+fn the_supervisors_memory_cannot_be_written() {
+    let out = escape(
+        r#"if (open(my $f, "+<", "/proc/$ARGV[0]/mem")) { print "opened\n" } else { print "refused: $!\n" }"#,
+    );
+    assert!(out.starts_with("refused: "), "{out}");
+}
+
+#[test]
+fn process_vm_writev_and_pidfd_getfd_are_refused() {
+    let out = escape(
+        r#"my $a = syscall(311, $ARGV[0] + 0, 0, 0, 0, 0, 0); print "$a $!\n"; my $b = syscall(438, 0, 0, 0); print "$b $!\n""#,
+    );
+    assert_eq!(
+        out,
+        "-1 Operation not permitted\n-1 Operation not permitted\n"
+    );
+}
+
+#[test]
+fn descendants_outliving_the_command_are_killed_after_the_grace_period() {
+    let env = TestEnv::new();
+    env.write("config/gatekeep/config.yaml", "supervise_linger: 1s\n");
+    let marker: PathBuf = env.root().join("late");
+    let output = env
+        .gatekeep()
+        .args(["run", "--supervise", "--", "bash", "-c"])
+        .arg(format!(
+            "setsid sh -c 'sleep 30; touch {}' </dev/null >/dev/null 2>&1 &",
+            marker.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let records = env.log_records();
+    let leftovers = records
+        .iter()
+        .find(|r| r["event"] == "exec_leftovers")
+        .expect("the killed descendants are recorded");
+    assert!(!leftovers["killed"].as_array().unwrap().is_empty());
+    assert!(!marker.exists());
+}
+
+#[test]
+fn agents_are_supervised_by_default() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    std::fs::copy("/bin/true", env.root().join("wipefs")).unwrap();
+    let output = env
+        .gatekeep()
+        .args(["run", "--agent", "--policy", &policy, "--", "bash", "-c"])
+        .arg("w=./wipefs; $w")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(126));
+    let human = env
+        .gatekeep()
+        .args(["run", "--policy", &policy, "--", "bash", "-c"])
+        .arg("w=./wipefs; $w")
+        .output()
+        .unwrap();
+    assert_eq!(
+        human.status.code(),
+        Some(0),
+        "people opt in through the configuration"
+    );
+}
