@@ -25,6 +25,10 @@ pub enum SpawnError {
     NotFound(String),
     #[error("{} is not executable", .0.display())]
     NotExecutable(PathBuf),
+    #[error(
+        "supervision cannot start here (ptrace, seccomp or Landlock refused: a container's seccomp profile, Yama, or a tracer already attached)"
+    )]
+    Unsupervisable,
     #[error("cannot run {}: {source}", path.display())]
     Io {
         path: PathBuf,

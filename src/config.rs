@@ -36,6 +36,10 @@ pub struct Config {
     /// (default 5s).
     #[serde(default)]
     pub supervise_linger: Option<String>,
+    /// Refuse to run a command that should be supervised where supervision cannot start,
+    /// instead of running it with a warning.
+    #[serde(default)]
+    pub require_supervision: bool,
 }
 
 /// Which `gatekeep run`s watch every program their command starts.

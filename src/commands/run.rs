@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::approval::{Status, Verdict};
 use crate::audit::{AuditLog, records};
-use crate::child;
+use crate::child::{self, SpawnError};
 use crate::cli::PolicyArgs;
 use crate::config::{Config, Supervise};
 use crate::decide::Decider;
@@ -409,6 +409,13 @@ impl Run<'_> {
         let confinement = if self.supervised() {
             match Confinement::prepare() {
                 Ok(confinement) => Some(confinement),
+                Err(error) if flow.config.require_supervision => {
+                    return Err(flow.not_started(
+                        UserError::new(error.to_string())
+                            .hint("require_supervision is set in the configuration: the command was not run")
+                            .kind("unsupervisable"),
+                    ));
+                }
                 Err(error) => {
                     flow.record(
                         "supervision_unavailable",
@@ -422,7 +429,7 @@ impl Run<'_> {
             None
         };
         let mut exec_logged = Ok(());
-        let on_start = |pid| {
+        let mut on_start = |pid| {
             let mut fields = records::exec(&flow.run_id, pid);
             if confinement.is_some() {
                 fields["supervised"] = json!(true);
@@ -461,18 +468,38 @@ impl Run<'_> {
                     confinement,
                     &mut judge,
                     self.linger(),
-                    on_start,
+                    &mut on_start,
                 );
-                flow.record("exec_summary", judge.summary());
-                let finished = finished.map(|f| f.ended);
-                (finished, judge.refused)
+                match finished {
+                    Err(SpawnError::Unsupervisable) if !flow.config.require_supervision => {
+                        let error = SpawnError::Unsupervisable.to_string();
+                        flow.record("supervision_unavailable", json!({"error": error}));
+                        flow.warn(&format!("{error}; running without supervision"));
+                        (
+                            child::run(&program, &self.args.command, &child_env, on_start),
+                            None,
+                        )
+                    }
+                    finished => {
+                        flow.record("exec_summary", judge.summary());
+                        (finished.map(|f| f.ended), judge.refused)
+                    }
+                }
             }
         };
         if let Err(error) = exec_logged {
             flow.warn(&format!("cannot record the exec: {error}"));
         }
         let ended = ended.map_err(|error| {
-            flow.not_started(UserError::new(error.to_string()).kind("exec_failed"))
+            let failed = match error {
+                SpawnError::Unsupervisable => UserError::new(error.to_string())
+                    .hint(
+                        "require_supervision is set in the configuration: the command was not run",
+                    )
+                    .kind("unsupervisable"),
+                error => UserError::new(error.to_string()).kind("exec_failed"),
+            };
+            flow.not_started(failed)
         })?;
         flow.record("exit", records::exit(&flow.run_id, &ended));
         self.sink.events.emit(

@@ -33,6 +33,9 @@ use nix::unistd::Pid;
 use crate::child::{self, Ended, SpawnError};
 use crate::secrets::ChildEnv;
 
+/// The errno the child reports when it could not put itself under supervision.
+const UNSUPERVISABLE: i32 = libc::ENOTSUP;
+
 /// What the judge says about one exec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -83,11 +86,21 @@ pub fn run(
     // landlock, seccomp) on data prepared before the fork; it allocates nothing.
     unsafe {
         command.pre_exec(move || {
-            ptrace::traceme().map_err(std::io::Error::from)?;
-            confinement.apply()
+            // Any failure here means supervision cannot start (the command has not run):
+            // reported as one errno that execve itself never returns.
+            ptrace::traceme()
+                .map_err(std::io::Error::from)
+                .and_then(|()| confinement.apply())
+                .map_err(|_| std::io::Error::from_raw_os_error(UNSUPERVISABLE))
         });
     }
-    let child = command.spawn().map_err(io_error)?;
+    let child = command.spawn().map_err(|error| {
+        if error.raw_os_error() == Some(UNSUPERVISABLE) {
+            SpawnError::Unsupervisable
+        } else {
+            io_error(error)
+        }
+    })?;
     let root = Pid::from_raw(child.id() as i32);
     // The first stop: the command's own exec (judged before it ran, by the caller).
     match waitpid(root, Some(WaitPidFlag::__WALL)) {

@@ -405,3 +405,115 @@ fn agents_are_supervised_by_default() {
         "people opt in through the configuration"
     );
 }
+
+/// Hands the test's directories to `nobody` and returns a gatekeep command running as it.
+fn as_nobody(env: &TestEnv) -> assert_cmd::Command {
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(env.root())
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let mut command = env.gatekeep_std();
+    std::os::unix::process::CommandExt::uid(&mut command, 65534);
+    std::os::unix::process::CommandExt::gid(&mut command, 65534);
+    assert_cmd::Command::from_std(command)
+}
+
+#[test]
+fn a_setuid_program_is_refused_with_a_way_to_run_it() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    // Unsupervised, the set-user-ID program does what it does.
+    let plain = as_nobody(&env)
+        .args(["run", "--policy", &policy, "--", "bash", "-c"])
+        .arg("p=su; $p --version")
+        .output()
+        .unwrap();
+    assert_eq!(plain.status.code(), Some(0), "{plain:?}");
+    let supervised = as_nobody(&env)
+        .args([
+            "run",
+            "--supervise",
+            "--policy",
+            &policy,
+            "--",
+            "bash",
+            "-c",
+        ])
+        .arg("p=su; $p --version; echo after=$?")
+        .output()
+        .unwrap();
+    assert_eq!(supervised.status.code(), Some(126));
+    assert_eq!(String::from_utf8_lossy(&supervised.stdout), "after=137\n");
+    let stderr = String::from_utf8_lossy(&supervised.stderr);
+    assert!(
+        stderr.contains("killed su")
+            && stderr.contains("set-user-ID")
+            && stderr.contains("gatekeep run -- su"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn tracers_inside_the_tree_are_refused() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let output = env
+        .gatekeep()
+        .args(["run", "--supervise", "--policy", &policy, "--"])
+        .args(["strace", "-o", "/dev/null", "true"])
+        .output()
+        .unwrap();
+    assert_ne!(output.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("Operation not permitted"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn an_already_traced_gatekeep_runs_unsupervised_with_a_warning_or_refuses() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let gatekeep = assert_cmd::cargo::cargo_bin("gatekeep");
+    let traced = || {
+        let mut command = env.std_command("strace");
+        command
+            .args(["-f", "-o", "/dev/null"])
+            .arg(&gatekeep)
+            .args([
+                "run",
+                "--supervise",
+                "--policy",
+                &policy,
+                "--",
+                "echo",
+                "ran",
+            ]);
+        command.output().unwrap()
+    };
+    let output = traced();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "ran\n");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("running without supervision"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        env.log_records()
+            .iter()
+            .any(|r| r["event"] == "supervision_unavailable")
+    );
+    env.write("config/gatekeep/config.yaml", "require_supervision: true\n");
+    let output = traced();
+    assert_eq!(output.status.code(), Some(125));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("supervision cannot start"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
