@@ -414,13 +414,7 @@ impl Run<'_> {
                         .emit("expired", json!({"request_id": null, "error": error}));
                     return Ok(Exit::Expired);
                 }
-                Err(error) => {
-                    return Err(UserError::new(format!(
-                        "the approval service refused the request: {error}"
-                    ))
-                    .kind("service_refused")
-                    .into());
-                }
+                Err(error) => return Err(error.filing_refused().into()),
             }
         };
         self.record(
@@ -429,7 +423,7 @@ impl Run<'_> {
         );
         self.events.emit(
             "pending",
-            json!({"request_id": created.id, "review_url": created.review_url, "approvers": evaluation.approvals, "expires_at": created.expires_at}),
+            json!({"request_id": created.id, "review_url": created.review_url, "approvers": created.requirements(&evaluation.approvals), "expires_at": created.expires_at}),
         );
         if self.args.no_wait {
             if !self.events.enabled() {
@@ -441,8 +435,8 @@ impl Run<'_> {
             ));
             return Ok(Exit::Pending);
         }
-        let approvers: Vec<String> = evaluation
-            .approvals
+        let approvers: Vec<String> = created
+            .requirements(&evaluation.approvals)
             .iter()
             .map(|a| format!("{} of {}", a.quorum, a.approvers.join(" or ")))
             .collect();
