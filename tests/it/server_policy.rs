@@ -560,3 +560,40 @@ fn a_grant_below_the_clients_own_bar_is_refused() {
     );
     assert!(file.exists());
 }
+
+#[test]
+fn an_agents_hook_gets_the_services_deny() {
+    let s = setup();
+    let input = json!({
+        "session_id": "sess-1", "cwd": s.env.root(), "hook_event_name": "PreToolUse",
+        "tool_name": "Bash", "tool_input": {"command": "cd /tmp && dropdb prod"},
+    });
+    let output = s
+        .service
+        .as_user(&s.env, "robot")
+        .args(["hook", "claude-code", "--policy", &s.weak])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.to_string().as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let out = &answer["hookSpecificOutput"];
+    assert_eq!(out["permissionDecision"], "deny", "{answer}");
+    assert!(
+        out["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("rule server:no-drop (Dropping a database)"),
+        "{answer}"
+    );
+}
