@@ -218,4 +218,50 @@ mod tests {
             Err(GrantError::Weaker { .. })
         ));
     }
+
+    /// The service adds requirements of its own (`server:`, `secret:`); they never stand in
+    /// for the client's, and their presence does not disturb the client's check.
+    #[test]
+    fn the_services_requirements_neither_break_nor_replace_the_clients() {
+        let key = KeyPair::from_seed([7; 32]);
+        let mut both = payload();
+        both.approvals.push(SatisfiedApproval {
+            rule: "server:x".into(),
+            approvers: vec!["group:dba".into()],
+            quorum: 2,
+            approved_by: vec!["bob".into(), "carol".into()],
+        });
+        let mine = vec![ApprovalRequirement {
+            rule: "x".into(),
+            approvers: vec!["group:dba".into()],
+            quorum: 2,
+        }];
+        let grant = key.sign(both);
+        assert_eq!(
+            verify_grant(&grant, &key.public_hex(), "r1", "d1", &mine),
+            Ok(())
+        );
+        // Only the service's requirement is in the grant: the client's own is missing.
+        let mut only_server = payload();
+        only_server.approvals = vec![SatisfiedApproval {
+            rule: "server:x".into(),
+            approvers: vec!["group:dba".into()],
+            quorum: 2,
+            approved_by: vec!["bob".into(), "carol".into()],
+        }];
+        let grant = key.sign(only_server);
+        assert_eq!(
+            verify_grant(&grant, &key.public_hex(), "r1", "d1", &mine),
+            Err(GrantError::Weaker { rule: "x".into() })
+        );
+        // The client's rule was filed with a lower quorum than the client now requires.
+        let mut weaker = payload();
+        weaker.approvals[0].quorum = 1;
+        weaker.approvals[0].approved_by = vec!["bob".into()];
+        let grant = key.sign(weaker);
+        assert_eq!(
+            verify_grant(&grant, &key.public_hex(), "r1", "d1", &mine),
+            Err(GrantError::Weaker { rule: "x".into() })
+        );
+    }
 }

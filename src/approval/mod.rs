@@ -267,6 +267,26 @@ pub struct Created {
     pub status: Status,
     pub expires_at: String,
     pub review_url: String,
+    /// Every requirement the request must meet, as the service filed it: the client's, the
+    /// service's own (`server:RULE`) and the secrets' (`secret:NAME`). Empty from a service
+    /// that predates the field.
+    #[serde(default)]
+    pub approvals: Vec<ApprovalRequirement>,
+}
+
+impl Created {
+    /// The requirements to wait for: the service's full list, or `local` from a service
+    /// that does not send one.
+    pub fn requirements<'a>(
+        &'a self,
+        local: &'a [ApprovalRequirement],
+    ) -> &'a [ApprovalRequirement] {
+        if self.approvals.is_empty() {
+            local
+        } else {
+            &self.approvals
+        }
+    }
 }
 
 /// An error answer: `{"error": "...", "hint": "..."}`.
@@ -275,6 +295,10 @@ pub struct ApiError {
     pub error: String,
     #[serde(default)]
     pub hint: Option<String>,
+    /// The service's rules (`server:RULE`) that deny the command; only in the `403` answer
+    /// to a request its policy denies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied_by: Vec<String>,
 }
 
 #[cfg(test)]

@@ -37,6 +37,30 @@ impl ClientError {
             _ => None,
         }
     }
+
+    /// The error for a request the service would not file. Its own policy denying the
+    /// command ends the run as a denial (exit 126), like a local `deny`.
+    pub fn filing_refused(&self) -> crate::exit::UserError {
+        use crate::exit::{Exit, UserError};
+        match self {
+            ClientError::Api { status: 403, body } if !body.denied_by.is_empty() => {
+                UserError::new(body.error.clone())
+                    .hint("the approval service's own policy refuses it; nothing was run")
+                    .exit(Exit::Denied)
+                    .kind("service_denied")
+            }
+            ClientError::Api {
+                body: ApiError {
+                    hint: Some(hint), ..
+                },
+                ..
+            } => UserError::new(format!("the approval service refused the request: {self}"))
+                .hint(hint.clone())
+                .kind("service_refused"),
+            _ => UserError::new(format!("the approval service refused the request: {self}"))
+                .kind("service_refused"),
+        }
+    }
 }
 
 /// An authenticated client of one service.
@@ -119,6 +143,7 @@ impl ApiClient {
             let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| ApiError {
                 error: String::from_utf8_lossy(&bytes).trim().to_owned(),
                 hint: None,
+                denied_by: Vec::new(),
             });
             return Err(ClientError::Api {
                 status: status.as_u16(),

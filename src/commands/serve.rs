@@ -61,6 +61,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                 token_sha256: server::token_sha256(&requester),
                 groups: vec![],
                 can_review: true,
+                agent: false,
                 slack_id: None,
                 email: None,
             },
@@ -69,6 +70,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                 token_sha256: server::token_sha256(&reviewer),
                 groups: vec!["reviewers".into(), "*".into()],
                 can_review: true,
+                agent: false,
                 slack_id: None,
                 email: None,
             },
@@ -88,6 +90,8 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     }
     let tls = config.tls.as_ref().map(server::tls_acceptor).transpose()?;
     let secrets = config.load_secrets(|var| env.get(var).map(str::to_owned))?;
+    // A service whose own policy is broken does not start: it would set no bar at all.
+    let policy = config.load_policy()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -112,6 +116,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             public_url: Some(url.clone()),
             tls: tls.is_some(),
             secrets,
+            policy,
         })?;
         state.start_webhooks(config.webhooks.clone());
         state.start_channels(config.slack.clone(), config.teams.clone());
@@ -176,6 +181,20 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                             Err(error) => eprintln!(
                                 "gatekeep: secrets not reloaded, keeping the current ones: {error}"
                             ),
+                        }
+                        // A broken policy leaves the one in force: never no bar at all.
+                        match fresh.load_policy() {
+                            Ok(policy) => {
+                                if policy.is_some() {
+                                    eprintln!("gatekeep: policies reloaded");
+                                }
+                                reload_state.replace_policy(policy);
+                            }
+                            Err(error) => {
+                                eprintln!(
+                                    "gatekeep: policies not reloaded, keeping the ones in force: {error}"
+                                );
+                            }
                         }
                         reload_state.replace_identities(Identities::new(fresh.users));
                         eprintln!("gatekeep: identities reloaded");

@@ -475,9 +475,10 @@ impl Flow<'_> {
                     "approval_requested",
                     records::approval_requested(&created, &new),
                 );
+                // The service's own requirements join the requester's.
                 self.sink.step(&Step::Filed {
                     created: &created,
-                    approvals: &evaluation.approvals,
+                    approvals: created.requirements(&evaluation.approvals),
                 });
                 if wait.no_wait {
                     return Ok(Requested::Pending {
@@ -569,12 +570,7 @@ impl Flow<'_> {
                     });
                     return Ok(Err(Requested::TimedOut { error: Some(error) }));
                 }
-                Err(error) => {
-                    return Err(UserError::new(format!(
-                        "the approval service refused the request: {error}"
-                    ))
-                    .kind("service_refused"));
-                }
+                Err(error) => return Err(error.filing_refused()),
             }
         }
     }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use compile::{
     Approval, Policy, PolicyError, Problem, Rule, SecretSource, SecretUse, ToolCall, parse_duration,
 };
-pub use eval::{ApprovalRequirement, Context, Evaluation, Hit};
+pub use eval::{ApprovalRequirement, Context, DEFAULT_RULE, Evaluation, Hit, OPAQUE_RULE};
 pub use sources::{Source, SourceSet, embedded_sources, read_path};
 
 /// What happens to a command. Ordered from least to most strict.

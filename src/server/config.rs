@@ -22,6 +22,10 @@ pub struct User {
     /// Whether this user may review requests (default true). Give agents `false`.
     #[serde(default = "yes")]
     pub can_review: bool,
+    /// This identity is an AI agent: its requests are treated as an agent's, whatever they
+    /// claim.
+    #[serde(default)]
+    pub agent: bool,
     #[serde(default)]
     pub slack_id: Option<String>,
     #[serde(default)]
@@ -101,6 +105,10 @@ pub struct ServerConfig {
     /// Named secrets released with grants (`from: server` in policies).
     #[serde(default)]
     pub secrets: std::collections::BTreeMap<String, SecretConfig>,
+    /// The service's own policy files or directories: the bar every request must meet,
+    /// whatever the requester's policy says.
+    #[serde(default)]
+    pub policies: Vec<PathBuf>,
 }
 
 /// One named secret: where its value is, and what releasing it takes.
@@ -240,6 +248,35 @@ impl ServerConfig {
         Ok(loaded)
     }
 
+    /// Loads and compiles the service's own policy; `None` when `policies:` names nothing.
+    /// Only the files named are read (never the built-in library), each problem reported
+    /// as `FILE:LINE:COL: message`.
+    pub fn load_policy(&self) -> Result<Option<crate::policy::Policy>, UserError> {
+        if self.policies.is_empty() {
+            return Ok(None);
+        }
+        let mut sources = Vec::new();
+        for path in &self.policies {
+            let read = crate::policy::read_path(path).map_err(|e| {
+                UserError::new(format!("cannot read server policy {}: {e}", path.display()))
+                    .hint("check `policies:` in the service configuration")
+            })?;
+            sources.extend(read);
+        }
+        crate::policy::Policy::load(&sources)
+            .map(Some)
+            .map_err(|error| {
+                let extra = error.problems.len().saturating_sub(1);
+                let more = if extra > 0 {
+                    format!(" (and {extra} more)")
+                } else {
+                    String::new()
+                };
+                UserError::new(format!("invalid server policy: {error}{more}"))
+                    .hint("`gatekeep policy lint FILE` lists every problem")
+            })
+    }
+
     pub fn limits(&self) -> Result<Limits, String> {
         let r = &self.requests;
         Ok(Limits {
@@ -265,8 +302,10 @@ impl Identities {
     pub fn new(users: Vec<User>) -> Identities {
         let users = users
             .into_iter()
-            .filter_map(|u| {
+            .filter_map(|mut u| {
                 let hash: [u8; 32] = hex::decode(&u.token_sha256).ok()?.try_into().ok()?;
+                // An agent never reviews, whatever else its entry says.
+                u.can_review &= !u.agent;
                 Some((u, hash))
             })
             .collect();
@@ -295,6 +334,11 @@ impl Identities {
 
     pub fn get(&self, name: &str) -> Option<&User> {
         self.users.iter().map(|(u, _)| u).find(|u| u.name == name)
+    }
+
+    /// Every configured user.
+    pub fn users(&self) -> impl Iterator<Item = &User> {
+        self.users.iter().map(|(u, _)| u)
     }
 
     /// Whether `user` is named by any of `approvers` (`user:NAME` or `group:NAME`).

@@ -1,6 +1,6 @@
 //! API v1 handlers. Every rule a reviewer relies on is enforced here, whatever the client.
 
-use crate::policy::ApprovalRequirement;
+use crate::policy::{ApprovalRequirement, Decision};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AppState, Identities, MAX_WAIT_SECONDS, StoredRequest, User};
+use super::{AppState, Identities, MAX_WAIT_SECONDS, StoredRequest, User, bar};
 use crate::approval::{
     ApiError, Created, GrantPayload, LogHead, NewRequest, NewReview, RequestView, Review,
     SatisfiedApproval, Status, Verdict,
@@ -35,6 +35,7 @@ impl IntoResponse for Failure {
             Json(ApiError {
                 error: self.1,
                 hint: self.2.map(str::to_owned),
+                denied_by: Vec::new(),
             }),
         )
             .into_response()
@@ -43,6 +44,45 @@ impl IntoResponse for Failure {
 
 fn fail(status: StatusCode, message: impl Into<String>) -> Failure {
     Failure(status, message.into(), None)
+}
+
+/// The error answer of `create`: a failure, or the service's policy denying the command
+/// (`403` naming its rules in `denied_by`).
+pub enum Refused {
+    Failure(Failure),
+    Denied(String, Vec<String>),
+}
+
+impl From<Failure> for Refused {
+    fn from(failure: Failure) -> Self {
+        Refused::Failure(failure)
+    }
+}
+
+impl From<super::StoreError> for Refused {
+    fn from(e: super::StoreError) -> Self {
+        Refused::Failure(e.into())
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::Failure(failure) => failure.into_response(),
+            Refused::Denied(error, denied_by) => (
+                StatusCode::FORBIDDEN,
+                Json(ApiError {
+                    error,
+                    hint: Some(
+                        "the approval service's own policy refuses it, whatever the requester's policy says"
+                            .to_owned(),
+                    ),
+                    denied_by,
+                }),
+            )
+                .into_response(),
+        }
+    }
 }
 
 impl From<super::StoreError> for Failure {
@@ -244,34 +284,31 @@ pub async fn create(
     State(state): State<Arc<AppState>>,
     Caller(user): Caller,
     Body(mut request): Body<NewRequest>,
-) -> Result<(StatusCode, Json<Created>), Failure> {
+) -> Result<(StatusCode, Json<Created>), Refused> {
     if request.digest != request.facts().digest() {
         return Err(Failure(
             StatusCode::UNPROCESSABLE_ENTITY,
             "digest does not match the command".into(),
             Some("see docs/api.md for the digest definition"),
-        ));
+        )
+        .into());
     }
-    if request.approvals.is_empty() {
-        return Err(fail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no approval requirements",
-        ));
+    if request.argv.is_empty() {
+        return Err(fail(StatusCode::UNPROCESSABLE_ENTITY, "argv is empty").into());
     }
-    for requirement in &request.approvals {
-        let valid = requirement.quorum >= 1
-            && !requirement.approvers.is_empty()
-            && requirement.approvers.iter().all(|a| {
-                a.split_once(':')
-                    .is_some_and(|(k, n)| matches!(k, "user" | "group") && !n.is_empty())
-            });
-        if !valid {
-            return Err(fail(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("invalid approval requirement for rule {}", requirement.rule),
-            ));
-        }
+    // An identity configured as an agent is one, whatever its request says.
+    request.agent |= user.agent;
+    // The service's own policy sets its bar first: a command it denies goes no further.
+    let policy = state.policy();
+    let judgement = match &policy {
+        Some(policy) => Some(bar::judge_bounded(Arc::clone(policy), &request).await),
+        None => None,
+    };
+    if let Some(judgement) = judgement.as_ref().filter(|j| j.decision == Decision::Deny) {
+        return Err(denied(&state, &user, &request, judgement));
     }
+    bar::merge(&mut request, judgement.as_ref())
+        .map_err(|unfit| Failure(StatusCode::UNPROCESSABLE_ENTITY, unfit.message, unfit.hint))?;
     // A secret's own requirement joins the request's: the service decides what releasing
     // it takes, whatever the client's policy says.
     request.secrets.sort();
@@ -290,18 +327,34 @@ pub async fn create(
                 return Err(fail(
                     StatusCode::FORBIDDEN,
                     format!("secret {name} is not released to {}", user.name),
-                ));
+                )
+                .into());
             }
             request.approvals.push(ApprovalRequirement {
-                rule: format!("secret:{name}"),
+                rule: format!("{}{name}", bar::SECRET_RULE),
                 approvers: secret.config.approvers.clone(),
                 quorum: secret.config.quorum,
             });
         }
     }
+    // A requirement nobody could meet would only wait until it expires.
+    if let Some(problem) = bar::unmeetable(&state.identities(), &user.name, &request.approvals) {
+        return Err(Failure(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("no configured identity can meet this request: {problem}"),
+            Some("fix the approvers in the policy, or the service's users and groups"),
+        )
+        .into());
+    }
     let ttl = request
         .ttl_seconds
         .unwrap_or(state.limits.default_ttl)
+        .min(
+            judgement
+                .as_ref()
+                .and_then(|j| j.timeout_seconds)
+                .unwrap_or(u64::MAX),
+        )
         .clamp(1, state.limits.max_ttl);
     let created = now();
     let expires = created
@@ -328,7 +381,9 @@ pub async fn create(
         "request_created",
         json!({"id": stored.id, "requester": stored.requester, "argv": stored.request.argv, "cwd": stored.request.cwd,
                "host": stored.request.host, "user": stored.request.user, "agent": stored.request.agent,
-               "rules": stored.request.rules, "digest": stored.request.digest, "expires_at": stored.expires_at}),
+               "rules": stored.request.rules, "approvals": stored.request.approvals,
+               "server_policy": policy.as_ref().map(|p| p.digest()),
+               "digest": stored.request.digest, "expires_at": stored.expires_at}),
     );
     if let Some(head) = &stored.request.log_head {
         state
@@ -342,8 +397,29 @@ pub async fn create(
         status: Status::Pending,
         expires_at: stored.expires_at.clone(),
         review_url: state.review_url(&stored.id),
+        approvals: stored.request.approvals.clone(),
     };
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Refuses a request the service's policy denies: said in the service's log, recorded in
+/// its audit log, answered `403` naming the rules.
+fn denied(
+    state: &AppState,
+    user: &User,
+    request: &NewRequest,
+    judgement: &bar::Judgement,
+) -> Refused {
+    let rules: Vec<String> = judgement.denied_by.iter().map(|(r, _)| r.clone()).collect();
+    tracing::warn!(requester = %user.name, rules = ?rules, "request denied by the service's policy");
+    audit(
+        state,
+        "request_denied",
+        json!({"requester": user.name, "argv": request.argv, "cwd": request.cwd,
+               "host": request.host, "user": request.user, "agent": request.agent,
+               "rules": rules, "digest": request.digest}),
+    );
+    Refused::Denied(judgement.denial(), rules)
 }
 
 #[derive(Deserialize)]

@@ -3,6 +3,7 @@
 //! Requests, reviews and grants live in a [`Store`]; every state change is also appended to
 //! the service's own hash-chained audit log (the same format as the client's).
 
+mod bar;
 mod channels;
 mod config;
 mod handlers;
@@ -27,6 +28,7 @@ pub use store::{SqliteStore, Store, StoreError, StoredRequest};
 
 use crate::approval::KeyPair;
 use crate::audit::AuditLog;
+use crate::policy::Policy;
 
 /// Largest request body the API accepts.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -56,6 +58,8 @@ pub struct AppState {
     pub tls: bool,
     /// Named secrets and their values (never written anywhere).
     pub secrets: RwLock<std::collections::BTreeMap<String, ServerSecret>>,
+    /// The service's own policy (`policies:`), when it has one.
+    pub policy: RwLock<Option<Arc<Policy>>>,
 }
 
 impl AppState {
@@ -86,6 +90,22 @@ impl AppState {
         self.secrets
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The service's own policy in force now.
+    pub fn policy(&self) -> Option<Arc<Policy>> {
+        self.policy
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts a newly loaded policy in force; requests already filed keep their requirements.
+    pub fn replace_policy(&self, policy: Option<Policy>) {
+        *self
+            .policy
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = policy.map(Arc::new);
     }
 
     pub fn review_url(&self, id: &str) -> String {
@@ -190,6 +210,7 @@ pub struct Setup {
     pub public_url: Option<String>,
     pub tls: bool,
     pub secrets: std::collections::BTreeMap<String, ServerSecret>,
+    pub policy: Option<Policy>,
 }
 
 impl AppState {
@@ -238,6 +259,7 @@ impl AppState {
             sessions: web::Sessions::default(),
             tls: setup.tls,
             secrets: RwLock::new(setup.secrets),
+            policy: RwLock::new(setup.policy.map(Arc::new)),
         }))
     }
 }

@@ -96,6 +96,7 @@ fn agents_md_shows_every_event_and_error_code() {
         "decision",
         "error",
         "exec",
+        "exec_refused",
         "exit",
         "expired",
         "pending",

@@ -16,6 +16,7 @@ mod pty;
 mod quickstart;
 mod run;
 mod secrets;
+mod server_policy;
 mod service;
 mod sources;
 mod supervise;
