@@ -17,6 +17,7 @@ pub mod exit;
 pub mod paths;
 pub mod policy;
 pub mod redact;
+pub mod render;
 pub mod secrets;
 pub mod server;
 pub mod shell;

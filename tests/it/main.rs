@@ -14,6 +14,7 @@ mod hook;
 mod lint;
 mod pty;
 mod quickstart;
+mod render;
 mod run;
 mod secrets;
 mod service;
