@@ -215,6 +215,41 @@ pub fn command_with<S: AsRef<OsStr>>(argv: &[S], also: Also) -> String {
     out
 }
 
+/// An analysed command: words known before it runs as [`command`] shows them, and words
+/// only known at run time (`runtime`, by index) as their shell source (`$HOST`), hidden
+/// characters escaped, in double quotes when they hold a blank.
+pub fn analysed<S: AsRef<OsStr>>(argv: &[S], runtime: &[usize], also: Also) -> String {
+    let mut out = String::new();
+    for (i, arg) in argv.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let bytes = arg.as_ref().as_bytes();
+        if !runtime.contains(&i) {
+            write_word(bytes, i == 0, also, &mut out);
+            continue;
+        }
+        let source = String::from_utf8_lossy(bytes);
+        let units: Vec<Unit> = source.chars().map(Unit::Char).collect();
+        let shown = classify(&units, also);
+        let blank = source.is_empty() || source.contains([' ', '\t', '\n']);
+        if blank {
+            out.push('"');
+        }
+        for (unit, how) in units.iter().zip(&shown) {
+            match (*unit, how) {
+                (unit, Shown::Escaped) => escape(unit, &mut out),
+                (Unit::Char(c), _) => out.push(c),
+                (unit @ Unit::Byte(_), _) => escape(unit, &mut out),
+            }
+        }
+        if blank {
+            out.push('"');
+        }
+    }
+    out
+}
+
 /// A piece of requester-supplied text (a directory, a reason, a name, a description): shown
 /// as itself, except that hidden characters become escapes and a backslash is doubled, so
 /// the escapes cannot be confused with the text.

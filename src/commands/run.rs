@@ -152,7 +152,7 @@ impl Run<'_> {
     /// A message for people; programs get events instead.
     fn say(&self, message: &str) {
         if !self.events.enabled() {
-            eprintln!("gatekeep: {message}");
+            eprintln!("gatekeep: {}", crate::render::inert(message));
         }
     }
 
