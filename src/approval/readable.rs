@@ -46,6 +46,13 @@ impl Readable {
                 .collect::<Vec<_>>()
                 .join(separator)
         };
+        let listed = |items: &[String], separator: &str| {
+            if items.is_empty() {
+                "(none)".to_owned()
+            } else {
+                list(items, separator)
+            }
+        };
         let agent = match (view.agent, &view.agent_session) {
             (true, Some(session)) => format!("yes, session {}", text(session)),
             (true, None) => "yes".to_owned(),
@@ -113,8 +120,8 @@ impl Readable {
                         .as_deref()
                         .map_or_else(|| "(none given)".to_owned(), text),
                 ),
-                ("rules", list(&view.rules, ", ")),
-                ("why", list(&view.descriptions, "; ")),
+                ("rules", listed(&view.rules, ", ")),
+                ("why", listed(&view.descriptions, "; ")),
             ],
             reviews,
             expires_at: text(&view.expires_at),

@@ -72,7 +72,10 @@ pub fn slack_notification(view: &RequestView) -> String {
     let lead = if view.status == Status::Pending {
         format!("Approval requested by `{}`: ", mrkdwn(&shown.filed_by))
     } else {
-        format!("{}: ", mrkdwn(&shown.outcome()))
+        format!(
+            "{}: ",
+            mrkdwn(&render::fit(&shown.outcome(), 1000, slack_cost))
+        )
     };
     format!("{lead}{}", slack_code(&shown.command, SLACK_NOTIFICATION))
 }
@@ -142,8 +145,8 @@ pub fn slack_blocks(view: &RequestView) -> Value {
             {"type": "button", "action_id": "gatekeep_reject", "style": "danger", "value": view.id, "text": {"type": "plain_text", "text": "Reject"}},
         ]}));
     } else {
-        let outcome = render::fit(&shown.outcome(), SLACK_FIELD, slack_cost);
-        blocks.push(json!({"type": "context", "elements": [slack_text(mrkdwn(&outcome))]}));
+        let outcome = slack_code(&shown.outcome(), SLACK_FIELD);
+        blocks.push(json!({"type": "context", "elements": [slack_text(outcome)]}));
     }
     blocks.push(json!({"type": "context", "elements": [slack_text(format!("<{}|Review page> · request `{}`", view.review_url, mrkdwn(&shown.id)))]}));
     json!(blocks)
@@ -253,4 +256,180 @@ pub fn teams_card(view: &RequestView) -> Value {
             },
         }],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::approval::{AnalysedCommand, CommandFacts, Review, Verdict};
+    use crate::policy::ApprovalRequirement;
+
+    fn view(argv: Vec<String>, reason: &str) -> RequestView {
+        RequestView {
+            id: "0190a0a0-0000-7000-8000-000000000001".into(),
+            status: Status::Pending,
+            requester: "alice".into(),
+            facts: CommandFacts {
+                argv,
+                cwd: "/srv".into(),
+                resolved_path: "/usr/bin/psql".into(),
+                binary_sha256: "ab".repeat(32),
+                env: Default::default(),
+            },
+            host: "db1".into(),
+            user: "alice".into(),
+            agent: true,
+            agent_session: Some("s-1".into()),
+            rules: vec!["prod-db".into()],
+            descriptions: vec!["Production database".into()],
+            approvals: vec![ApprovalRequirement {
+                rule: "prod-db".into(),
+                approvers: vec!["group:dba".into()],
+                quorum: 1,
+            }],
+            reason: Some(reason.into()),
+            digest: "00".repeat(32),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            expires_at: "2026-01-01T00:15:00Z".into(),
+            reviews: Vec::new(),
+            review_url: "https://gatekeep.example.com/requests/0190a0a0".into(),
+            grant: None,
+            secrets: Vec::new(),
+            commands: Vec::new(),
+        }
+    }
+
+    fn slack_texts(blocks: &Value) -> Vec<String> {
+        fn walk(value: &Value, out: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    if let Some(Value::String(text)) = map.get("text") {
+                        out.push(text.clone());
+                    }
+                    map.values().for_each(|v| walk(v, out));
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(blocks, &mut out);
+        out
+    }
+
+    #[test]
+    fn slack_neutralises_mentions_links_and_code_spans() {
+        let v = view(
+            vec!["psql".into(), "-c".into(), "select 1 -- `x` <@U1>".into()],
+            "see <https://evil.example|the docs> & <!here> `now`",
+        );
+        let texts = slack_texts(&slack_blocks(&v));
+        assert!(texts.contains(
+            &"*Command*\n```psql -c $'select 1 -- \\x60x\\x60 &lt;@U1&gt;'```".to_owned()
+        ));
+        let claims = texts
+            .iter()
+            .find(|t| t.starts_with("*Claimed by the requester*"))
+            .unwrap();
+        assert_eq!(
+            claims,
+            "*Claimed by the requester* (the service cannot check these)\nagent: `yes, session s-1`\nhost: `db1`\nuser: `alice`\ndirectory: `/srv`\nreason: `see &lt;https://evil.example|the docs&gt; &amp; &lt;!here&gt; \\x60now\\x60`\nrules: `prod-db`\nwhy: `Production database`"
+        );
+    }
+
+    #[test]
+    fn slack_stays_within_its_limits_whatever_the_request() {
+        let mut v = view(
+            (0..400).map(|i| format!("<&>{i}\u{1b}")).collect(),
+            &"<&>\u{202e}".repeat(3000),
+        );
+        v.commands = (0..300)
+            .map(|i| AnalysedCommand {
+                argv: vec!["rm".into(), format!("/{i}<&>").repeat(50)],
+                runtime: Vec::new(),
+                rules: vec!["r".into()],
+            })
+            .collect();
+        v.descriptions = vec!["&".repeat(5000)];
+        v.status = Status::Rejected;
+        v.reviews = vec![Review {
+            reviewer: "bob".into(),
+            verdict: Verdict::Reject,
+            comment: Some("<".repeat(5000)),
+            at: "2026-01-01T00:01:00Z".into(),
+        }];
+        let blocks = slack_blocks(&v);
+        for block in blocks.as_array().unwrap() {
+            if let Some(text) = block["text"]["text"].as_str() {
+                assert!(text.encode_utf16().count() <= SLACK_SECTION, "{text}");
+            }
+            for field in block["fields"].as_array().into_iter().flatten() {
+                let text = field["text"].as_str().unwrap();
+                assert!(text.encode_utf16().count() <= SLACK_FIELD, "{text}");
+            }
+        }
+        let texts = slack_texts(&blocks);
+        let command = texts.iter().find(|t| t.starts_with("*Command*")).unwrap();
+        assert!(
+            command.starts_with("*Command*\n```$'&lt;&amp;&gt;0\\x1b' "),
+            "{command}"
+        );
+        assert!(command.contains("more bytes; the whole command is on <https://gatekeep.example.com/requests/0190a0a0|the review page>_"));
+        let commands = texts
+            .iter()
+            .find(|t| t.starts_with("*Commands in it*"))
+            .unwrap();
+        assert!(
+            commands.contains(
+                "more on <https://gatekeep.example.com/requests/0190a0a0|the review page>_"
+            ),
+            "{commands}"
+        );
+        assert!(slack_notification(&v).encode_utf16().count() < 3000);
+    }
+
+    #[test]
+    fn teams_cards_stay_under_28_kb_and_run_no_markdown() {
+        let mut v = view(
+            (0..400).map(|i| format!("\"\\{i}\u{1b}")).collect(),
+            &"**bold** [x](https://evil.example) {{DATE(2017-02-14T06:00:00Z)}}\"\\".repeat(500),
+        );
+        v.commands = (0..300)
+            .map(|i| AnalysedCommand {
+                argv: vec!["rm".into(), format!("\"{i}\\").repeat(80)],
+                runtime: Vec::new(),
+                rules: vec!["r".repeat(300)],
+            })
+            .collect();
+        v.reviews = (0..40)
+            .map(|i| Review {
+                reviewer: format!("r{i}"),
+                verdict: Verdict::Approve,
+                comment: Some("\"".repeat(3000)),
+                at: "2026-01-01T00:01:00Z".into(),
+            })
+            .collect();
+        let card = teams_card(&v);
+        let size = card.to_string().len();
+        assert!(size < 28_000, "{size} bytes");
+        let body = card["attachments"][0]["content"]["body"]
+            .as_array()
+            .unwrap();
+        for block in body {
+            if block["type"] == "TextBlock" {
+                assert!(!block["text"].as_str().unwrap().contains("**bold**"));
+            }
+        }
+        let reason = body
+            .iter()
+            .find(|b| b["inlines"][0]["text"] == "reason: ")
+            .unwrap();
+        assert!(
+            reason["inlines"][1]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("**bold** [x](https://evil.example) \\x7b{DATE(")
+        );
+        assert_eq!(reason["inlines"][2]["selectAction"]["url"], v.review_url);
+    }
 }

@@ -6,6 +6,7 @@ mod channels;
 mod check;
 mod common;
 mod corpus;
+mod deception;
 mod docs;
 mod events;
 mod faults;
