@@ -21,15 +21,15 @@ use signal_hook::low_level::siginfo::Cause;
 /// Why a command could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
-    #[error("command not found: {0}")]
+    #[error("command not found: {}", crate::render::word(.0))]
     NotFound(String),
-    #[error("{} is not executable", .0.display())]
+    #[error("{} is not executable", crate::render::word(.0))]
     NotExecutable(PathBuf),
     #[error(
         "supervision cannot start here (ptrace, seccomp or Landlock refused: a container's seccomp profile, Yama, or a tracer already attached)"
     )]
     Unsupervisable,
-    #[error("cannot run {}: {source}", path.display())]
+    #[error("cannot run {}: {source}", crate::render::word(path))]
     Io {
         path: PathBuf,
         #[source]

@@ -11,6 +11,7 @@ use crate::commands;
 use crate::env_vars;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
+use crate::render;
 
 /// Put a human approval in front of risky commands.
 #[derive(Debug, Parser)]
@@ -199,14 +200,24 @@ fn report(error: &anyhow::Error) -> Exit {
     let mut stderr = anstream::stderr();
     use std::io::Write as _;
     let red = anstyle::AnsiColor::Red.on_default().bold();
+    // Messages quote commands and text from elsewhere: nothing in them reaches the terminal
+    // as a control.
     if let Some(user) = error.downcast_ref::<UserError>() {
-        let _ = writeln!(stderr, "gatekeep: {red}error{red:#}: {}", user.message);
+        let _ = writeln!(
+            stderr,
+            "gatekeep: {red}error{red:#}: {}",
+            render::inert(&user.message)
+        );
         if let Some(hint) = &user.hint {
-            let _ = writeln!(stderr, "  hint: {hint}");
+            let _ = writeln!(stderr, "  hint: {}", render::inert(hint));
         }
         return user.exit;
     }
-    let _ = writeln!(stderr, "gatekeep: {red}error{red:#}: {error:#}");
+    let _ = writeln!(
+        stderr,
+        "gatekeep: {red}error{red:#}: {}",
+        render::inert(&format!("{error:#}"))
+    );
     Exit::Error
 }
 

@@ -88,7 +88,9 @@ impl Events {
                 all.entry(key).or_insert(value);
             }
         }
-        let mut line = object.to_string();
+        // The same value, with hidden characters as `\u` escapes: inert where a person reads
+        // the stream on a terminal.
+        let mut line = crate::render::json_line(&object);
         line.push('\n');
         let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
         let _ = sink.write_all(line.as_bytes()).and_then(|()| sink.flush());

@@ -18,6 +18,7 @@ pub mod flow;
 pub mod paths;
 pub mod policy;
 pub mod redact;
+pub mod render;
 pub mod secrets;
 pub mod server;
 pub mod shell;

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::approval::RequestView;
+use crate::approval::{Readable, RequestView};
 use crate::client::Progress;
+use crate::render;
 
 /// The waiting display: a few lines about the request, then a spinner on a terminal.
 pub struct Waiting {
@@ -17,6 +18,7 @@ pub struct Waiting {
 impl Waiting {
     /// Announces request `id` on stderr; draws a spinner only when stderr is a terminal.
     pub fn start(id: &str, url: &str, approvers: &str, interactive: bool) -> Waiting {
+        let (id, url, approvers) = (render::text(id), render::text(url), render::text(approvers));
         eprintln!("gatekeep: approval required: request {id}");
         eprintln!("gatekeep:   review: {url}");
         eprintln!("gatekeep:   approvers: {approvers}");
@@ -51,10 +53,15 @@ impl Waiting {
                 let needed: u32 = view.approvals.iter().map(|a| a.quorum).max().unwrap_or(1);
                 format!(
                     "waiting for approval of {} ({approvals}/{needed} approvals, {elapsed}s, Ctrl-C cancels)",
-                    view.id
+                    render::text(&view.id)
                 )
             }
-            Progress::Retrying(error) => format!("{error}; retrying ({elapsed}s)"),
+            Progress::Retrying(error) => {
+                format!(
+                    "{}; retrying ({elapsed}s)",
+                    render::text(&error.to_string())
+                )
+            }
         };
         self.bar.set_message(message);
     }
@@ -64,21 +71,7 @@ impl Waiting {
     }
 }
 
-/// "reviewer: comment" lines for a decided request.
+/// "reviewer approved: comment" lines for a decided request, rendered.
 pub fn verdicts(view: &RequestView) -> Vec<String> {
-    view.reviews
-        .iter()
-        .map(|r| {
-            let verdict = match r.verdict {
-                crate::approval::Verdict::Approve => "approved",
-                crate::approval::Verdict::Reject => "rejected",
-            };
-            match &r.comment {
-                Some(comment) if !comment.is_empty() => {
-                    format!("{} {verdict}: {comment}", r.reviewer)
-                }
-                _ => format!("{} {verdict}", r.reviewer),
-            }
-        })
-        .collect()
+    Readable::of(view, render::nothing).reviews
 }

@@ -2,8 +2,10 @@
 //! the command digest, and signed grants.
 
 mod grant;
+mod readable;
 
 pub use grant::{Grant, GrantError, GrantPayload, KeyPair, SatisfiedApproval, verify_grant};
+pub use readable::{CLAIMED, Readable};
 
 use std::collections::BTreeMap;
 
@@ -11,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::policy::ApprovalRequirement;
+use crate::policy::{ApprovalRequirement, Evaluation};
 
 /// What a reviewer is shown about the command, and what the digest covers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +86,57 @@ pub struct LogHead {
     pub hash: String,
 }
 
+/// One simple command the client's analysis found in the command line (a script's commands,
+/// what a wrapper runs), with the rules that matched it. Shown to reviewers as the
+/// requester's claim: the service does not analyse it, and the digest does not cover it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysedCommand {
+    pub argv: Vec<String>,
+    /// Indexes of the words known only at run time: their text is the shell source.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtime: Vec<usize>,
+    #[serde(default)]
+    pub rules: Vec<String>,
+}
+
+impl AnalysedCommand {
+    /// The simple commands of `evaluation` with the rules that matched each, their words
+    /// passed through `redact`; none when the analysis found only `argv` itself.
+    pub fn list(
+        evaluation: &Evaluation,
+        argv: &[String],
+        redact: impl Fn(&[String]) -> Vec<String>,
+    ) -> Vec<AnalysedCommand> {
+        let commands: Vec<AnalysedCommand> = evaluation
+            .commands
+            .iter()
+            .enumerate()
+            .map(|(index, command)| {
+                let mut rules: Vec<String> = Vec::new();
+                for hit in evaluation.hits.iter().filter(|h| h.command == index) {
+                    if !rules.contains(&hit.rule) {
+                        rules.push(hit.rule.clone());
+                    }
+                }
+                AnalysedCommand {
+                    argv: redact(command),
+                    runtime: evaluation
+                        .runtime_words
+                        .get(index)
+                        .cloned()
+                        .unwrap_or_default(),
+                    rules,
+                }
+            })
+            .collect();
+        if commands.len() == 1 && commands[0].argv == argv && commands[0].runtime.is_empty() {
+            return Vec::new();
+        }
+        commands
+    }
+}
+
 /// `POST /v1/requests`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +169,10 @@ pub struct NewRequest {
     /// Names of the service's secrets to release with the grant.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
+    /// The simple commands the client's analysis found, when there is more to see than the
+    /// command itself (claimed by the requester; not covered by the digest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<AnalysedCommand>,
     pub digest: String,
 }
 
@@ -214,6 +271,9 @@ pub struct RequestView {
     /// Names of the service's secrets released to the command when it runs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
+    /// See [`NewRequest::commands`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<AnalysedCommand>,
 }
 
 /// The answer to `POST /v1/requests/{id}/consume`: the request, and the values of the
@@ -247,16 +307,6 @@ impl RequestView {
             line.push_str(&format!("; with {}", env.join(" ")));
         }
         Some(line)
-    }
-
-    /// Who asked, as reviewers read it: "agent (session S) on behalf of alice (alice@host)".
-    pub fn requester_line(&self) -> String {
-        let person = format!("{} ({}@{})", self.requester, self.user, self.host);
-        match (self.agent, &self.agent_session) {
-            (true, Some(session)) => format!("agent (session {session}) on behalf of {person}"),
-            (true, None) => format!("agent on behalf of {person}"),
-            (false, _) => person,
-        }
     }
 }
 

@@ -6,6 +6,7 @@ use crate::approval::{NewReview, Verdict};
 use crate::client;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
+use crate::render;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,17 +39,22 @@ pub fn run(args: Args, env: &Environment, verdict: Verdict) -> anyhow::Result<Ex
         verdict,
         comment: args.comment.clone(),
     };
-    let view = client
-        .review(&args.id, &review)
-        .map_err(|e| UserError::new(format!("cannot review {}: {e}", args.id)))?;
+    let view = client.review(&args.id, &review).map_err(|e| {
+        UserError::new(format!(
+            "cannot review {}: {}",
+            render::text(&args.id),
+            render::text(&e.to_string())
+        ))
+    })?;
     let done = match verdict {
         Verdict::Approve => "approved",
         Verdict::Reject => "rejected",
     };
     eprintln!(
         "gatekeep: {done} {}; the request is now {}",
-        view.id,
+        render::text(&view.id),
         view.status.as_str()
     );
+    eprintln!("gatekeep:   command: {}", render::command(&view.facts.argv));
     Ok(Exit::Success)
 }

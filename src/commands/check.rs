@@ -10,6 +10,7 @@ use crate::decide::Decider;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
 use crate::policy::{ApprovalRequirement, Decision, Evaluation};
+use crate::render;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -85,7 +86,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             reason_required: evaluation.reason_required,
             opaque: &evaluation.opaque,
         };
-        writeln!(out, "{}", serde_json::to_string(&json)?)?;
+        writeln!(out, "{}", render::json_line(&serde_json::to_value(&json)?))?;
     } else {
         write_report(&mut out, &evaluation)?;
     }
@@ -107,7 +108,10 @@ fn write_report(out: &mut impl std::io::Write, evaluation: &Evaluation) -> std::
         let command = evaluation
             .commands
             .get(hit.command)
-            .map(|c| c.join(" "))
+            .map(|c| {
+                let runtime = evaluation.runtime_words.get(hit.command);
+                render::analysed(c, runtime.map_or(&[], Vec::as_slice), render::nothing)
+            })
             .unwrap_or_default();
         let style = decision_style(hit.decision);
         let tag = if hit.unprovable {
@@ -118,18 +122,19 @@ fn write_report(out: &mut impl std::io::Write, evaluation: &Evaluation) -> std::
         writeln!(
             out,
             "  rule {} → {style}{}{style:#}{tag}",
-            hit.rule, hit.decision
+            render::text(&hit.rule),
+            hit.decision
         )?;
         if let Some(description) = &hit.description {
-            writeln!(out, "    {description}")?;
+            writeln!(out, "    {}", render::text(description))?;
         }
         writeln!(out, "    command: {command}")?;
         for reason in &hit.reasons {
-            writeln!(out, "    - {reason}")?;
+            writeln!(out, "    - {}", render::inert(reason))?;
         }
     }
     for reason in &evaluation.opaque {
-        writeln!(out, "  cannot analyse: {reason}")?;
+        writeln!(out, "  cannot analyse: {}", render::inert(reason))?;
     }
     if evaluation.hits.is_empty() && evaluation.opaque.is_empty() {
         writeln!(out, "  no rule matched; the policy default applies")?;
@@ -139,8 +144,8 @@ fn write_report(out: &mut impl std::io::Write, evaluation: &Evaluation) -> std::
             out,
             "  approval: {} of {} (for {})",
             approval.quorum,
-            approval.approvers.join(", "),
-            approval.rule
+            render::text(&approval.approvers.join(", ")),
+            render::text(&approval.rule)
         )?;
     }
     if let Some(seconds) = evaluation.timeout_seconds {

@@ -615,9 +615,9 @@ fn denial(evaluation: &Evaluation) -> String {
 fn ended_reason(view: &RequestView) -> String {
     let mut reason = format!("gatekeep: request {} was {}", view.id, view.status.as_str());
     if let Some(rejection) = view.reviews.iter().find(|r| r.verdict == Verdict::Reject) {
-        reason.push_str(&format!(" by {}", rejection.reviewer));
+        reason.push_str(&format!(" by {}", crate::render::text(&rejection.reviewer)));
         if let Some(comment) = rejection.comment.as_deref().filter(|c| !c.is_empty()) {
-            reason.push_str(&format!(": {comment}"));
+            reason.push_str(&format!(": {}", crate::render::text(comment)));
         }
     }
     reason.push_str("; do not retry this command unless the situation changes");

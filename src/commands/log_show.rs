@@ -6,6 +6,8 @@ use crate::audit;
 use crate::cli::LogArgs;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
+use crate::render;
+use serde_json::Value;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -50,6 +52,32 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// A field's value as people read it: an argument vector as its command, the analysed
+/// commands one rendering each, strings and other values rendered.
+fn shown(key: &str, value: &Value) -> String {
+    let strings = |value: &Value| -> Option<Vec<String>> {
+        value
+            .as_array()?
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    match (key, value) {
+        ("argv", value) if strings(value).is_some() => {
+            render::command(&strings(value).unwrap_or_default())
+        }
+        ("commands", Value::Array(commands)) if commands.iter().all(|c| strings(c).is_some()) => {
+            commands
+                .iter()
+                .map(|c| render::command(&strings(c).unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(" ; ")
+        }
+        (_, Value::String(s)) => render::text(s),
+        (_, other) => render::json_line(other),
+    }
+}
+
 fn print_record(record: &audit::Record) -> std::io::Result<()> {
     let mut out = anstream::stdout();
     let bold = anstyle::Style::new().bold();
@@ -57,19 +85,15 @@ fn print_record(record: &audit::Record) -> std::io::Result<()> {
         out,
         "{bold}#{} {}{bold:#}  {}",
         record.seq().unwrap_or_default(),
-        record.event(),
-        record.str("ts").unwrap_or_default()
+        render::text(record.event()),
+        render::text(record.str("ts").unwrap_or_default())
     )?;
     if let Some(map) = record.value.as_object() {
         for (key, value) in map {
             if matches!(key.as_str(), "seq" | "ts" | "event") {
                 continue;
             }
-            let shown = match value {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            writeln!(out, "  {key:<14} {shown}")?;
+            writeln!(out, "  {:<14} {}", render::text(key), shown(key, value))?;
         }
     }
     Ok(())

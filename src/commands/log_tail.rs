@@ -14,6 +14,7 @@ use crate::audit::{self, Record};
 use crate::cli::LogArgs;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
+use crate::render;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -39,7 +40,7 @@ pub struct Args {
     pub user: Option<String>,
 }
 
-/// The strings of an array field, joined.
+/// The strings of an array field, each rendered, joined.
 fn joined(record: &Record, key: &str, separator: &str) -> String {
     record
         .value
@@ -48,13 +49,34 @@ fn joined(record: &Record, key: &str, separator: &str) -> String {
         .map(|a| {
             a.iter()
                 .filter_map(Value::as_str)
+                .map(render::text)
                 .collect::<Vec<_>>()
                 .join(separator)
         })
         .unwrap_or_default()
 }
 
-/// What is known about each run from its decision record.
+/// An argument vector field, rendered as the command it is.
+fn command(record: &Record, key: &str) -> String {
+    let argv: Vec<&str> = record
+        .value
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    render::command(&argv)
+}
+
+/// A string field, rendered.
+fn field<'a>(record: &Record, key: &str, missing: &'a str) -> std::borrow::Cow<'a, str> {
+    match record.str(key) {
+        Some(value) => render::text(value).into(),
+        None => missing.into(),
+    }
+}
+
+/// What is known about each run from its decision record: user, decision, rules and
+/// command, as they are shown (rendered), and the raw user and decision for the filters.
 #[derive(Default)]
 struct Runs {
     by_id: HashMap<String, (String, String, String, String)>,
@@ -68,7 +90,7 @@ impl Runs {
         let Some(run_id) = record.str("run_id") else {
             return;
         };
-        let argv = joined(record, "argv", " ");
+        let argv = command(record, "argv");
         let rules = joined(record, "rules", ",");
         let user = record.str("user").unwrap_or_default().to_owned();
         let decision = record.str("decision").unwrap_or_default().to_owned();
@@ -97,12 +119,13 @@ impl Args {
 
     fn print(&self, out: &mut impl Write, record: &Record, runs: &Runs) -> std::io::Result<()> {
         if self.json {
-            return writeln!(out, "{}", record.value);
+            return writeln!(out, "{}", render::json_line(&record.value));
         }
-        let ts = record.str("ts").unwrap_or_default();
+        let ts = field(record, "ts", "");
         let seq = record.seq().unwrap_or_default();
         let dim = Style::new().dimmed();
         let (user, decision, rules, argv) = runs.of(record).cloned().unwrap_or_default();
+        let (user, shown_decision) = (render::text(&user), render::text(&decision));
         let detail = match record.event() {
             "decision" => {
                 let style = match decision.as_str() {
@@ -116,7 +139,7 @@ impl Args {
                 } else {
                     rules
                 };
-                format!("{user}  {style}{decision}{style:#}  {rules}  {argv}")
+                format!("{user}  {style}{shown_decision}{style:#}  {rules}  {argv}")
             }
             "exec" => format!(
                 "{user}  exec pid {}  {argv}",
@@ -132,7 +155,7 @@ impl Args {
                     record.value.get("signal").and_then(Value::as_i64),
                     record.str("error"),
                 ) {
-                    (_, Some(error)) => format!("exit {status} ({error})"),
+                    (_, Some(error)) => format!("exit {status} ({})", render::text(error)),
                     (Some(signal), _) => format!("exit {status} (signal {signal})"),
                     _ => format!(
                         "exit {status} ({} ms)",
@@ -145,36 +168,41 @@ impl Args {
                 let red = AnsiColor::Red.on_default().bold();
                 format!(
                     "{red}refused{red:#}  {}  {}",
-                    record.str("error").unwrap_or("-"),
-                    joined(record, "argv", " ")
+                    field(record, "error", "-"),
+                    command(record, "argv")
                 )
             }
             "hook" => {
-                let answer = record.str("answer").unwrap_or("-");
+                let answer = field(record, "answer", "-");
                 let session = record
                     .str("agent_session")
-                    .map(|s| format!(" session {s}"))
+                    .map(|s| format!(" session {}", render::text(s)))
                     .unwrap_or_default();
                 format!("{user}  hook answered {answer}{session}  {argv}")
             }
             event if event.starts_with("approval_") => {
-                let id = record.str("request_id").unwrap_or("-");
+                let id = field(record, "request_id", "-");
                 let reviewers = Some(joined(record, "reviewers", ","))
                     .filter(|r| !r.is_empty())
                     .map(|r| format!(" by {r}"))
                     .unwrap_or_default();
                 format!(
                     "{user}  {}{reviewers}  {id}  {argv}",
-                    event.trim_start_matches("approval_")
+                    render::text(event.trim_start_matches("approval_"))
                 )
             }
             other => {
                 let extra = ["chain_id", "previous", "records", "length"]
                     .iter()
-                    .filter_map(|k| record.value.get(*k).map(|v| format!("{k}={v}")))
+                    .filter_map(|k| {
+                        record
+                            .value
+                            .get(*k)
+                            .map(|v| format!("{k}={}", render::json_line(v)))
+                    })
                     .collect::<Vec<_>>()
                     .join(" ");
-                format!("{other} {extra}")
+                format!("{} {extra}", render::text(other))
             }
         };
         writeln!(out, "{dim}{ts}{dim:#} {dim}#{seq}{dim:#} {detail}")

@@ -3,10 +3,11 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use crate::approval::RequestView;
+use crate::approval::{CLAIMED, Readable, RequestView};
 use crate::client;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
+use crate::render;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,50 +19,33 @@ pub struct Args {
     pub token_file: Option<PathBuf>,
 }
 
-/// The full context of a request, as a reviewer reads it.
+/// The full context of a request, as a reviewer reads it: every field rendered, and what
+/// only the requester vouches for set apart from the identity the service authenticated.
 pub fn describe(view: &RequestView, out: &mut impl std::io::Write) -> std::io::Result<()> {
     let bold = anstyle::Style::new().bold();
-    writeln!(out, "{bold}{}{bold:#}  {}", view.id, view.status.as_str())?;
-    writeln!(out, "  requester: {}", view.requester_line())?;
-    writeln!(out, "  command:   {}", view.facts.argv.join(" "))?;
-    writeln!(out, "  cwd:       {}", view.facts.cwd)?;
-    writeln!(
-        out,
-        "  binary:    {} (sha256 {})",
-        view.facts.resolved_path,
-        &view.facts.binary_sha256[..view.facts.binary_sha256.len().min(16)]
-    )?;
-    writeln!(out, "  rules:     {}", view.rules.join(", "))?;
-    if let Some(line) = view.secrets_line() {
+    let shown = Readable::of(view, render::nothing);
+    writeln!(out, "{bold}{}{bold:#}  {}", shown.id, shown.status)?;
+    writeln!(out, "  filed by:  {} (authenticated)", shown.filed_by)?;
+    writeln!(out, "  command:   {}", shown.command)?;
+    for (command, rules) in &shown.commands {
+        let rules = if rules.is_empty() { "-" } else { rules };
+        writeln!(out, "    runs:    {command}  [{rules}]")?;
+    }
+    writeln!(out, "  program:   {}", shown.program)?;
+    if let Some(line) = &shown.secrets {
         writeln!(out, "  secrets:   {line}")?;
     }
-    for description in &view.descriptions {
-        writeln!(out, "  why:       {description}")?;
+    writeln!(out, "  needs:     {}", shown.approvers)?;
+    for review in &shown.reviews {
+        writeln!(out, "  review:    {review}")?;
     }
-    writeln!(
-        out,
-        "  reason:    {}",
-        view.reason.as_deref().unwrap_or("(none given)")
-    )?;
-    for approval in &view.approvals {
-        writeln!(
-            out,
-            "  needs:     {} ({})",
-            approval.describe(),
-            approval.rule
-        )?;
+    writeln!(out, "  expires:   {}", shown.expires_at)?;
+    writeln!(out, "  review at: {}", render::text(&view.review_url))?;
+    writeln!(out, "  {CLAIMED} (the service cannot check these):")?;
+    for (label, value) in &shown.claims {
+        writeln!(out, "    {:<10} {value}", format!("{label}:"))?;
     }
-    for review in &view.reviews {
-        writeln!(
-            out,
-            "  review:    {} {:?} {}",
-            review.reviewer,
-            review.verdict,
-            review.comment.as_deref().unwrap_or("")
-        )?;
-    }
-    writeln!(out, "  expires:   {}", view.expires_at)?;
-    writeln!(out, "  review at: {}", view.review_url)
+    Ok(())
 }
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
@@ -71,7 +55,11 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         .map_err(|e| UserError::new(e.to_string()))?;
     let mut out = anstream::stdout();
     if args.json {
-        writeln!(out, "{}", serde_json::to_string(&pending)?)?;
+        writeln!(
+            out,
+            "{}",
+            render::json_line(&serde_json::to_value(&pending)?)
+        )?;
         return Ok(Exit::Success);
     }
     if pending.is_empty() {

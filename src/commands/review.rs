@@ -9,6 +9,7 @@ use crate::commands::approve::refuse_agents;
 use crate::commands::requests::describe;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
+use crate::render;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -41,9 +42,9 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             .map(|v| {
                 format!(
                     "{}  {}  {}",
-                    &v.id[..v.id.len().min(13)],
-                    v.requester,
-                    v.facts.argv.join(" ")
+                    render::text(&v.id[..v.id.len().min(13)]),
+                    render::text(&v.requester),
+                    render::command(&v.facts.argv)
                 )
             })
             .chain(std::iter::once("quit".to_owned()))
@@ -82,10 +83,14 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         match client.review(&view.id, &review) {
             Ok(updated) => eprintln!(
                 "gatekeep: {} is now {}",
-                updated.id,
+                render::text(&updated.id),
                 updated.status.as_str()
             ),
-            Err(error) => eprintln!("gatekeep: cannot review {}: {error}", view.id),
+            Err(error) => eprintln!(
+                "gatekeep: cannot review {}: {}",
+                render::text(&view.id),
+                render::text(&error.to_string())
+            ),
         }
     }
 }

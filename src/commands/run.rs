@@ -154,7 +154,7 @@ impl RunSink<'_> {
     /// A message for people; programs get events instead.
     fn say(&self, message: &str) {
         if !self.events.enabled() {
-            eprintln!("gatekeep: {message}");
+            eprintln!("gatekeep: {}", crate::render::inert(message));
         }
     }
 

@@ -64,7 +64,11 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     waiting.finish();
     match outcome {
         Outcome::Decided(view) => {
-            eprintln!("gatekeep: request {} {}", view.id, view.status.as_str());
+            eprintln!(
+                "gatekeep: request {} {}",
+                crate::render::text(&view.id),
+                view.status.as_str()
+            );
             for line in verdicts(&view) {
                 eprintln!("gatekeep:   {line}");
             }

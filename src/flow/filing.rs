@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::approval::{CommandFacts, LogHead, NewRequest};
+use crate::approval::{AnalysedCommand, CommandFacts, LogHead, NewRequest};
 use crate::audit::{self, AuditLog};
 use crate::child::{self, SpawnError};
 use crate::client::{ApiClient, Connection};
@@ -102,6 +102,7 @@ pub fn new_request(facts: &CommandFacts, filing: Filing<'_>, redactor: &Redactor
             .filter(|s| s.from == SecretSource::Server)
             .map(|s| s.name.clone())
             .collect(),
+        commands: AnalysedCommand::list(evaluation, &facts.argv, |c| redactor.argv(c)),
         digest: facts.digest(),
     }
 }

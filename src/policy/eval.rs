@@ -65,6 +65,9 @@ pub struct Evaluation {
     pub decision: Decision,
     pub hits: Vec<Hit>,
     pub commands: Vec<Vec<String>>,
+    /// For each command, the indexes of its words known only at run time: their text is
+    /// the shell source (`$HOST`), not the value.
+    pub runtime_words: Vec<Vec<usize>>,
     /// Why parts of the command line could not be analysed.
     pub opaque: Vec<String>,
     pub approvals: Vec<ApprovalRequirement>,
@@ -90,9 +93,17 @@ impl Policy {
         // The default applies to every command no rule spoke about.
         let unmatched = (0..analysis.commands.len()).any(|i| hits.iter().all(|h| h.command != i));
         let unmatched = unmatched || analysis.commands.is_empty() && analysis.opaque.is_empty();
+        let runtime_words = analysis
+            .commands
+            .iter()
+            .map(|c| (0..c.argv.len()).filter(|i| !c.argv[*i].known).collect())
+            .collect();
         self.conclude(
             hits,
-            analysis.commands.iter().map(Command::argv_text).collect(),
+            (
+                analysis.commands.iter().map(Command::argv_text).collect(),
+                runtime_words,
+            ),
             analysis.opaque.clone(),
             unmatched,
         )
@@ -125,14 +136,19 @@ impl Policy {
                 });
             }
         }
-        self.conclude(hits, vec![vec![tool.to_owned()]], Vec::new(), false)
+        self.conclude(
+            hits,
+            (vec![vec![tool.to_owned()]], vec![Vec::new()]),
+            Vec::new(),
+            false,
+        )
     }
 
     /// The decision from the rules that matched: the strictest wins.
     fn conclude(
         &self,
         hits: Vec<Hit>,
-        commands: Vec<Vec<String>>,
+        (commands, runtime_words): (Vec<Vec<String>>, Vec<Vec<usize>>),
         opaque: Vec<String>,
         unmatched: bool,
     ) -> Evaluation {
@@ -201,6 +217,7 @@ impl Policy {
             decision,
             hits,
             commands,
+            runtime_words,
             opaque,
             approvals,
             timeout_seconds: timeout,

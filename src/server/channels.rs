@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Store;
-use crate::approval::{RequestView, Status, Verdict};
-use crate::policy::ApprovalRequirement;
+use super::messages::{slack_blocks, slack_notification, teams_card};
+use crate::approval::RequestView;
 
 /// Slack app settings.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -64,107 +64,6 @@ fn targets(map: &BTreeMap<String, String>, view: &RequestView) -> Vec<String> {
     found
 }
 
-/// Slack's mrkdwn escapes.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace("```", "'''")
-}
-
-fn approvers(view: &RequestView) -> String {
-    ApprovalRequirement::describe_all(&view.approvals)
-}
-
-fn outcome(view: &RequestView) -> String {
-    let verdicts: Vec<String> = view
-        .reviews
-        .iter()
-        .map(|r| {
-            let verb = if r.verdict == Verdict::Approve {
-                "Approved"
-            } else {
-                "Rejected"
-            };
-            match &r.comment {
-                Some(c) if !c.is_empty() => format!("{verb} by {}: {}", r.reviewer, c),
-                _ => format!("{verb} by {}", r.reviewer),
-            }
-        })
-        .collect();
-    let state = format!("Request {}", view.status.as_str());
-    if verdicts.is_empty() {
-        state
-    } else {
-        format!("{state}. {}", verdicts.join("; "))
-    }
-}
-
-/// The Block Kit message for a request; with buttons while it is pending.
-pub fn slack_blocks(view: &RequestView) -> Value {
-    let mut blocks = vec![
-        json!({"type": "header", "text": {"type": "plain_text", "text": "Approval requested"}}),
-        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("```{}```", escape(&view.facts.argv.join(" ")))}}),
-        json!({"type": "section", "text": {"type": "mrkdwn", "text": escape(&if view.descriptions.is_empty() { view.rules.join(", ") } else { view.descriptions.join("\n") })}}),
-        json!({"type": "section", "fields": [
-            {"type": "mrkdwn", "text": format!("*Requester*\n{}", escape(&view.requester_line()))},
-            {"type": "mrkdwn", "text": format!("*Directory*\n`{}`", escape(&view.facts.cwd))},
-            {"type": "mrkdwn", "text": format!("*Rules*\n{}", escape(&view.rules.join(", ")))},
-            {"type": "mrkdwn", "text": format!("*Approvers*\n{}", escape(&approvers(view)))},
-            {"type": "mrkdwn", "text": format!("*Reason*\n{}", escape(view.reason.as_deref().unwrap_or("(none given)")))},
-            {"type": "mrkdwn", "text": format!("*Expires*\n{}", view.expires_at)},
-            {"type": "mrkdwn", "text": format!("*Secrets*\n{}", escape(&view.secrets_line().unwrap_or_else(|| "(none)".to_owned())))},
-        ]}),
-    ];
-    if view.status == Status::Pending {
-        blocks.push(json!({"type": "actions", "block_id": "gatekeep", "elements": [
-            {"type": "button", "action_id": "gatekeep_approve", "style": "primary", "value": view.id, "text": {"type": "plain_text", "text": "Approve"}},
-            {"type": "button", "action_id": "gatekeep_reject", "style": "danger", "value": view.id, "text": {"type": "plain_text", "text": "Reject"}},
-        ]}));
-    } else {
-        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(&outcome(view))}]}));
-    }
-    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("<{}|Review page> · request `{}`", view.review_url, view.id)}]}));
-    json!(blocks)
-}
-
-/// The Adaptive Card message Teams expects from an incoming webhook.
-pub fn teams_card(view: &RequestView) -> Value {
-    let title = if view.status == Status::Pending {
-        "Approval requested".to_owned()
-    } else {
-        outcome(view)
-    };
-    let facts = json!([
-        {"title": "Requester", "value": view.requester_line()},
-        {"title": "Directory", "value": view.facts.cwd},
-        {"title": "Rules", "value": view.rules.join(", ")},
-        {"title": "Why", "value": view.descriptions.join(" ")},
-        {"title": "Approvers", "value": approvers(view)},
-        {"title": "Reason", "value": view.reason.as_deref().unwrap_or("(none given)")},
-        {"title": "Expires", "value": view.expires_at},
-        {"title": "Secrets", "value": view.secrets_line().unwrap_or_else(|| "(none)".to_owned())},
-    ]);
-    json!({
-        "type": "message",
-        "attachments": [{
-            "contentType": "application/vnd.microsoft.card.adaptive",
-            "contentUrl": null,
-            "content": {
-                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-                "type": "AdaptiveCard",
-                "version": "1.4",
-                "body": [
-                    {"type": "TextBlock", "size": "Large", "weight": "Bolder", "text": title, "wrap": true},
-                    {"type": "TextBlock", "fontType": "Monospace", "text": view.facts.argv.join(" "), "wrap": true},
-                    {"type": "FactSet", "facts": facts},
-                ],
-                "actions": [{"type": "Action.OpenUrl", "title": "Review", "url": view.review_url}],
-            },
-        }],
-    })
-}
-
 impl Channels {
     pub fn new(
         slack: Option<SlackConfig>,
@@ -209,7 +108,7 @@ impl Channels {
     async fn created(&self, view: &RequestView) {
         if let Some(slack) = &self.slack {
             for channel in targets(&slack.channels, view) {
-                let body = json!({"channel": channel, "text": format!("Approval requested: {}", view.facts.argv.join(" ")), "blocks": slack_blocks(view)});
+                let body = json!({"channel": channel, "text": slack_notification(view), "blocks": slack_blocks(view)});
                 match self.slack_call(slack, "chat.postMessage", &body).await {
                     Ok(answer) => {
                         let (Some(channel), Some(ts)) =
@@ -241,7 +140,7 @@ impl Channels {
                 if kind != "slack" {
                     continue;
                 }
-                let body = json!({"channel": channel, "ts": ts, "text": outcome(view), "blocks": slack_blocks(view)});
+                let body = json!({"channel": channel, "ts": ts, "text": slack_notification(view), "blocks": slack_blocks(view)});
                 if let Err(error) = self.slack_call(slack, "chat.update", &body).await {
                     eprintln!(
                         "gatekeep: slack chat.update failed for {}: {error}",

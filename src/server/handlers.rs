@@ -226,6 +226,7 @@ pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
         review_url: state.review_url(&r.id),
         grant: r.grant.clone(),
         secrets: r.request.secrets.clone(),
+        commands: r.request.commands.clone(),
     }
 }
 

@@ -7,6 +7,7 @@ mod bar;
 mod channels;
 mod config;
 mod handlers;
+mod messages;
 mod store;
 mod web;
 pub mod webhooks;
@@ -125,7 +126,11 @@ impl AppState {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         let view = handlers::view(self, request);
-        outbox.send(kind, webhooks::request_body(&view));
+        outbox.send(
+            kind,
+            webhooks::request_body(&view),
+            webhooks::display_body(&view),
+        );
         if let Some(channels) = self.channels() {
             channels.on_event(kind, &view);
         }

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::{AppState, StoredRequest, User};
-use crate::approval::{NewReview, RequestView, Status, Verdict};
-use crate::policy::ApprovalRequirement;
+use crate::approval::{NewReview, Readable, RequestView, Status, Verdict};
+use crate::render;
 
 /// How long a session lasts.
 const SESSION_SECONDS: i64 = 8 * 3600;
@@ -87,7 +87,7 @@ fn page(title: &str, body: &str, refresh: bool) -> Html<String> {
     };
     Html(format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">{refresh}<title>{title} · gatekeep</title>
-<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}code,pre{{font-family:ui-monospace,monospace;background:#f4f4f4;padding:.1rem .3rem}}pre{{padding:.6rem;white-space:pre-wrap}}table{{border-collapse:collapse}}td,th{{text-align:left;padding:.2rem .8rem .2rem 0;vertical-align:top}}.status{{font-weight:bold}}button{{font-size:1rem;padding:.3rem 1rem;margin-right:.5rem}}.approve{{background:#2d7a2d;color:#fff}}.reject{{background:#a33;color:#fff}}nav{{margin-bottom:1rem}}</style></head>
+<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}code,pre{{font-family:ui-monospace,monospace;background:#f4f4f4;padding:.1rem .3rem}}pre{{padding:.6rem;white-space:pre-wrap}}pre,code{{overflow-wrap:anywhere}}table{{border-collapse:collapse}}td,th{{text-align:left;padding:.2rem .8rem .2rem 0;vertical-align:top}}.status{{font-weight:bold}}button{{font-size:1rem;padding:.3rem 1rem;margin-right:.5rem}}.approve{{background:#2d7a2d;color:#fff}}.reject{{background:#a33;color:#fff}}nav{{margin-bottom:1rem}}</style></head>
 <body><nav><a href="/">gatekeep</a></nav><h1>{title}</h1>{body}</body></html>"#,
         title = escape(title)
     ))
@@ -175,14 +175,22 @@ pub async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Re
     page("Requests", &body, true).into_response()
 }
 
+/// The start of a request id, as lists show it.
+fn short(id: &str) -> String {
+    id.chars().take(13).collect()
+}
+
 fn row(view: &RequestView) -> String {
+    let shown = Readable::of(view, render::nothing);
+    // The list shows the start of long commands; the request's page shows all of it.
+    let command = render::fit(&shown.command, 300, str::len);
     format!(
-        r#"<tr><td><a href="/requests/{id}">{short}</a></td><td>{who}</td><td><code>{argv}</code></td><td class="status">{status}</td></tr>"#,
+        r#"<tr><td><a href="/requests/{id}">{short}</a></td><td>{who}</td><td><code>{command}</code></td><td class="status">{status}</td></tr>"#,
         id = escape(&view.id),
-        short = escape(&view.id[..view.id.len().min(13)]),
-        who = escape(&view.requester),
-        argv = escape(&view.facts.argv.join(" ")),
-        status = view.status.as_str()
+        short = escape(&short(&shown.id)),
+        who = escape(&shown.filed_by),
+        command = escape(&command),
+        status = shown.status
     )
 }
 
@@ -214,55 +222,51 @@ pub async fn detail(
             .into_response();
     }
     let view = super::handlers::view(&state, &request);
-    let who = view.requester_line();
+    let shown = Readable::of(&view, render::nothing);
     let mut facts = String::new();
-    for (key, value) in [
-        ("Status", view.status.as_str().to_owned()),
-        ("Requester", who),
-        ("Directory", view.facts.cwd.clone()),
+    for (id, key, value) in [
+        ("status", "Status", shown.status.clone()),
         (
-            "Program",
-            format!(
-                "{} (sha256 {})",
-                view.facts.resolved_path, view.facts.binary_sha256
-            ),
+            "filed-by",
+            "Filed by",
+            format!("{} (authenticated)", shown.filed_by),
         ),
-        ("Rules", view.rules.join(", ")),
-        ("Why", view.descriptions.join(" ")),
+        ("program", "Program", shown.program.clone()),
         (
+            "secrets",
             "Secrets",
-            view.secrets_line().unwrap_or_else(|| "(none)".to_owned()),
+            shown.secrets.clone().unwrap_or_else(|| "(none)".to_owned()),
         ),
-        (
-            "Reason",
-            view.reason
-                .clone()
-                .unwrap_or_else(|| "(none given)".to_owned()),
-        ),
-        (
-            "Approvers",
-            ApprovalRequirement::describe_all(&view.approvals),
-        ),
-        ("Expires", view.expires_at.clone()),
+        ("approvers", "Approvers", shown.approvers.clone()),
+        ("expires", "Expires", shown.expires_at.clone()),
     ] {
         facts.push_str(&format!(
-            "<tr><th>{key}</th><td id=\"{}\">{}</td></tr>",
-            key.to_lowercase(),
+            "<tr><th>{key}</th><td id=\"{id}\">{}</td></tr>",
             escape(&value)
         ));
     }
-    let mut reviews = String::new();
-    for review in &view.reviews {
-        let verb = if review.verdict == Verdict::Approve {
-            "approved"
-        } else {
-            "rejected"
-        };
-        reviews.push_str(&format!(
-            "<li>{} {verb} {}</li>",
-            escape(&review.reviewer),
-            escape(review.comment.as_deref().unwrap_or(""))
+    let mut claims = String::new();
+    for (label, value) in &shown.claims {
+        claims.push_str(&format!(
+            "<tr><th>{label}</th><td id=\"claimed-{label}\"><code>{}</code></td></tr>",
+            escape(value)
         ));
+    }
+    let mut commands = String::new();
+    if !shown.commands.is_empty() {
+        commands.push_str("<h2>Commands in it</h2><p>Each simple command the requester's analysis found, and the rules it matched.</p><table id=\"commands\"><tr><th>Command</th><th>Rules</th></tr>");
+        for (command, rules) in &shown.commands {
+            commands.push_str(&format!(
+                "<tr><td><code>{}</code></td><td>{}</td></tr>",
+                escape(command),
+                escape(rules)
+            ));
+        }
+        commands.push_str("</table>");
+    }
+    let mut reviews = String::new();
+    for review in &shown.reviews {
+        reviews.push_str(&format!("<li>{}</li>", escape(review)));
     }
     let form = match (may_review, view.status) {
         (Ok(()), Status::Pending) => format!(
@@ -277,18 +281,13 @@ pub async fn detail(
     };
     let has_form = form.contains("<form");
     let body = format!(
-        r#"<pre id="command">{argv}</pre><table>{facts}</table><h2>Reviews</h2><ul id="reviews">{reviews}</ul>{form}"#,
-        argv = escape(&view.facts.argv.join(" "))
+        r#"<pre id="command">{command}</pre>{commands}<table>{facts}</table><h2>Claimed by the requester</h2><p>The service cannot check these facts: they are what the requester says.</p><table id="claimed">{claims}</table><h2>Reviews</h2><ul id="reviews">{reviews}</ul>{form}"#,
+        command = escape(&shown.command)
     );
     // Refresh a pending request's page to show its status live, but never under a form
     // someone may be typing in.
     let refresh = view.status == Status::Pending && !has_form;
-    page(
-        &format!("Request {}", &view.id[..view.id.len().min(13)]),
-        &body,
-        refresh,
-    )
-    .into_response()
+    page(&format!("Request {}", short(&shown.id)), &body, refresh).into_response()
 }
 
 #[derive(Deserialize)]
@@ -391,7 +390,7 @@ pub async fn review(
             StatusCode::FORBIDDEN,
             page(
                 "Refused",
-                &format!("<p>{}</p>", escape(&failure.message())),
+                &format!("<p>{}</p>", escape(&render::text(&failure.message()))),
                 false,
             ),
         )

@@ -47,6 +47,9 @@ pub struct Event {
     pub kind: String,
     pub created_at: String,
     pub request: Value,
+    /// The request as people read it (see [`crate::approval::Readable`]): for receivers
+    /// that show it, every text rendered and the requester's claims set apart.
+    pub display: Value,
 }
 
 /// The header value `t=UNIX_SECONDS,v1=HEX` for `body`: HMAC-SHA256 keyed with the secret
@@ -120,8 +123,8 @@ impl Outbox {
         Outbox { queue: Some(queue) }
     }
 
-    /// Queues an event of `kind` about `request`.
-    pub fn send(&self, kind: &str, request: Value) {
+    /// Queues an event of `kind` about `request`, with its `display` form.
+    pub fn send(&self, kind: &str, request: Value, display: Value) {
         if let Some(queue) = &self.queue {
             let event = Event {
                 id: uuid::Uuid::now_v7().to_string(),
@@ -131,6 +134,7 @@ impl Outbox {
                     .unwrap_or_else(|_| jiff::Timestamp::now())
                     .to_string(),
                 request,
+                display,
             };
             let _ = queue.send(event);
         }
@@ -179,6 +183,11 @@ pub fn request_body(view: &crate::approval::RequestView) -> Value {
         map.remove("grant");
     }
     value
+}
+
+/// The request as people read it, for receivers that show it.
+pub fn display_body(view: &crate::approval::RequestView) -> Value {
+    crate::approval::Readable::of(view, crate::render::nothing).to_json()
 }
 
 #[cfg(test)]

@@ -797,7 +797,7 @@ fn interactive_review_on_a_terminal() {
     let mut terminal = crate::pty::Pty::spawn(cmd);
     terminal.wait_for("Pending requests");
     terminal.send(b"\r");
-    terminal.wait_for("requester: alice");
+    terminal.wait_for("filed by:  alice");
     terminal.wait_for("Decision");
     // The decision defaults to "skip": move up twice to "approve".
     terminal.send(b"\x1b[A\x1b[A\r");

@@ -202,10 +202,7 @@ fn slack_buttons_approve_a_waiting_run_and_the_message_is_updated() {
     assert_eq!(updated["channel"], "C42");
     assert_eq!(updated["ts"], "1700000000.000100");
     assert!(
-        updated["text"]
-            .as_str()
-            .unwrap()
-            .contains("Approved by bob"),
+        updated["text"].as_str().unwrap().contains("bob approved"),
         "{updated}"
     );
     assert!(
@@ -282,7 +279,7 @@ fn slack_reject_asks_for_a_reason_in_a_modal() {
         updated["text"]
             .as_str()
             .unwrap()
-            .contains("Rejected by bob: not during the freeze")
+            .contains("bob rejected: not during the freeze")
     );
     // A second submission on a decided request shows an error in the modal.
     let (status, body) = send(&service, &submission, now, SECRET);

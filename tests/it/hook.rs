@@ -500,7 +500,8 @@ fn tool_calls_needing_approval_use_the_grant_in_the_hook() {
         .unwrap();
     let listed = String::from_utf8_lossy(&listed.stdout);
     assert!(
-        listed.contains("requester: agent (session sess-1234) on behalf of agent ("),
+        listed.contains("filed by:  agent (authenticated)")
+            && listed.contains("agent:     yes, session sess-1234"),
         "{listed}"
     );
     review(&service, &env, "approve", &id, "ok");

@@ -13,6 +13,8 @@ pub struct Pty {
     master: std::fs::File,
     output: Receiver<Vec<u8>>,
     pub seen: String,
+    /// Every byte the terminal received, as it came.
+    pub raw: Vec<u8>,
 }
 
 impl Pty {
@@ -52,6 +54,7 @@ impl Pty {
             master,
             output,
             seen: String::new(),
+            raw: Vec::new(),
         }
     }
 
@@ -63,12 +66,50 @@ impl Pty {
             }
             if let Ok(chunk) = self.output.recv_timeout(Duration::from_millis(100)) {
                 self.seen.push_str(&String::from_utf8_lossy(&chunk));
+                self.raw.extend_from_slice(&chunk);
             }
         }
         panic!(
             "the terminal never showed {needle:?}; it showed:\n{}",
             self.seen
         );
+    }
+
+    /// Everything the program writes until it exits and the terminal closes. The bound only
+    /// guards against a hang.
+    pub fn until_exit(&mut self) -> Vec<u8> {
+        use std::sync::mpsc::RecvTimeoutError;
+        for _ in 0..600 {
+            match self.output.recv_timeout(Duration::from_millis(100)) {
+                Ok(chunk) => {
+                    self.seen.push_str(&String::from_utf8_lossy(&chunk));
+                    self.raw.extend_from_slice(&chunk);
+                }
+                Err(RecvTimeoutError::Disconnected) => return self.raw.clone(),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Ok(Some(_)) = self.child.try_wait() {
+                        // The program is gone; what it wrote is already in the channel.
+                        while let Ok(chunk) = self.output.recv_timeout(Duration::from_millis(200)) {
+                            self.raw.extend_from_slice(&chunk);
+                        }
+                        return self.raw.clone();
+                    }
+                }
+            }
+        }
+        panic!(
+            "the program on the terminal never ended; it showed:\n{}",
+            self.seen
+        );
+    }
+
+    /// The text a terminal of `rows` × `cols` shows after all the bytes received so far
+    /// (read through a terminal emulator: carriage returns, erasures and cursor moves done).
+    pub fn screen(&self, rows: u16, cols: u16) -> String {
+        let size = |n: u16| std::num::NonZeroU16::new(n).expect("a terminal has a size");
+        let mut parser = vt100::Parser::new(size(rows), size(cols), 0);
+        parser.process(&self.raw);
+        parser.screen().contents()
     }
 
     /// Types on the terminal.

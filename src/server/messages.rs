@@ -1,0 +1,435 @@
+//! The chat messages about a request: Slack Block Kit and Teams Adaptive Cards, built from
+//! the one rendering every channel shows ([`Readable`]), each with its channel's own escaping
+//! and size limits. A text that does not fit is cut at its end, visibly (`… 1,234 more
+//! bytes`), next to a link to the review page where it is shown whole.
+
+use serde_json::{Value, json};
+
+use crate::approval::{CLAIMED, Readable, RequestView, Status};
+use crate::render;
+
+/// Slack's limit on the text of a section block (characters).
+const SLACK_SECTION: usize = 3000;
+/// Slack's limit on the text of one field of a section block.
+const SLACK_FIELD: usize = 2000;
+/// What one claim may take in the claims section (seven fit in [`SLACK_SECTION`]).
+const SLACK_CLAIM: usize = 380;
+/// The notification text (`text`), kept short: it is what a phone shows.
+const SLACK_NOTIFICATION: usize = 300;
+
+/// Teams refuses a message over 28 KB; these budgets (bytes of JSON) keep a card well under.
+const TEAMS_COMMAND: usize = 6000;
+const TEAMS_COMMANDS: usize = 6000;
+const TEAMS_FIELD: usize = 700;
+const TEAMS_REVIEWS: usize = 10;
+
+/// Slack: a backtick would end the code span a value is shown in.
+fn slack_also(c: char, _: Option<char>) -> bool {
+    c == '`'
+}
+
+/// Teams: `{{` starts a date function even in plain text runs.
+fn teams_also(c: char, next: Option<char>) -> bool {
+    c == '{' && next == Some('{')
+}
+
+/// Slack's mrkdwn escapes: `&`, `<` and `>` as the entities Slack documents, so no text can
+/// form a link or a mention (`<!channel>`, `<@U…>`).
+fn mrkdwn(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The length Slack counts, once escaped.
+fn slack_cost(piece: &str) -> usize {
+    mrkdwn(piece).encode_utf16().count()
+}
+
+/// `rendered` in an inline code span (where mrkdwn formatting does not apply), cut to
+/// `budget`; the note of a cut stays outside the span.
+fn slack_code(rendered: &str, budget: usize) -> String {
+    if rendered.is_empty() {
+        return "_(empty)_".to_owned();
+    }
+    let whole = render::cut(rendered, budget.saturating_sub(2), slack_cost);
+    if whole.omitted == 0 {
+        return format!("`{}`", mrkdwn(rendered));
+    }
+    let cut = render::cut(rendered, budget.saturating_sub(40), slack_cost);
+    let note = cut.note().unwrap_or_default();
+    format!("`{}` _{note}_", mrkdwn(cut.kept))
+}
+
+/// A mrkdwn text object that Slack shows as written: no automatic links or mentions.
+fn slack_text(text: String) -> Value {
+    json!({"type": "mrkdwn", "text": text, "verbatim": true})
+}
+
+/// The notification text of a message about `view`.
+pub fn slack_notification(view: &RequestView) -> String {
+    let shown = Readable::of(view, slack_also);
+    let lead = if view.status == Status::Pending {
+        format!("Approval requested by `{}`: ", mrkdwn(&shown.filed_by))
+    } else {
+        format!(
+            "{}: ",
+            mrkdwn(&render::fit(&shown.outcome(), 1000, slack_cost))
+        )
+    };
+    format!("{lead}{}", slack_code(&shown.command, SLACK_NOTIFICATION))
+}
+
+/// The Block Kit message for a request; with buttons while it is pending.
+pub fn slack_blocks(view: &RequestView) -> Value {
+    let shown = Readable::of(view, slack_also);
+    let page = format!("<{}|the review page>", view.review_url);
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": "Approval requested"}}),
+    ];
+    // The command, whole or its start: in a code block, where nothing is formatted.
+    let frame = "*Command*\n``````".len() + page.len() + 60;
+    let cut = render::cut(&shown.command, SLACK_SECTION - frame, slack_cost);
+    let mut command = format!("*Command*\n```{}```", mrkdwn(cut.kept));
+    if let Some(note) = cut.note() {
+        command.push_str(&format!("\n_{note}; the whole command is on {page}_"));
+    }
+    blocks.push(json!({"type": "section", "text": slack_text(command)}));
+    if !shown.commands.is_empty() {
+        let mut text = "*Commands in it* (the requester's analysis, one per line)".to_owned();
+        let reserve = page.len() + 60;
+        for (i, (command, rules)) in shown.commands.iter().enumerate() {
+            let rules = if rules.is_empty() {
+                "-"
+            } else {
+                rules.as_str()
+            };
+            let line = format!(
+                "\n{} rules: {}",
+                slack_code(command, 600),
+                slack_code(rules, 200)
+            );
+            if text.encode_utf16().count() + line.encode_utf16().count() + reserve > SLACK_SECTION {
+                let left = shown.commands.len() - i;
+                text.push_str(&format!("\n_… {left} more on {page}_"));
+                break;
+            }
+            text.push_str(&line);
+        }
+        blocks.push(json!({"type": "section", "text": slack_text(text)}));
+    }
+    let field = |label: &str, value: &str| {
+        slack_text(format!(
+            "*{label}*\n{}",
+            slack_code(value, SLACK_FIELD - label.len() - 10)
+        ))
+    };
+    blocks.push(json!({"type": "section", "fields": [
+        field("Filed by (authenticated)", &shown.filed_by),
+        field("Approvers", &shown.approvers),
+        field("Program", &shown.program),
+        field("Secrets", shown.secrets.as_deref().unwrap_or("(none)")),
+        field("Expires", &shown.expires_at),
+    ]}));
+    let mut claims = format!(
+        "*{}* (the service cannot check these)",
+        capitalised(CLAIMED)
+    );
+    for (label, value) in &shown.claims {
+        claims.push_str(&format!("\n{label}: {}", slack_code(value, SLACK_CLAIM)));
+    }
+    blocks.push(json!({"type": "section", "text": slack_text(claims)}));
+    if view.status == Status::Pending {
+        blocks.push(json!({"type": "actions", "block_id": "gatekeep", "elements": [
+            {"type": "button", "action_id": "gatekeep_approve", "style": "primary", "value": view.id, "text": {"type": "plain_text", "text": "Approve"}},
+            {"type": "button", "action_id": "gatekeep_reject", "style": "danger", "value": view.id, "text": {"type": "plain_text", "text": "Reject"}},
+        ]}));
+    } else {
+        let outcome = slack_code(&shown.outcome(), SLACK_FIELD);
+        blocks.push(json!({"type": "context", "elements": [slack_text(outcome)]}));
+    }
+    blocks.push(json!({"type": "context", "elements": [slack_text(format!("<{}|Review page> · request `{}`", view.review_url, mrkdwn(&shown.id)))]}));
+    json!(blocks)
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The length a piece takes in the card's JSON.
+fn json_cost(piece: &str) -> usize {
+    serde_json::to_string(piece).map_or(piece.len(), |s| s.len() - 2)
+}
+
+/// A text run: Adaptive Cards show its text as written, without markdown.
+fn run(text: impl Into<String>) -> Value {
+    json!({"type": "TextRun", "text": text.into()})
+}
+
+/// `label: value` as a rich text block, the value cut to `budget`.
+fn teams_fact(label: &str, value: &str, budget: usize, url: &str) -> Value {
+    let cut = render::cut(value, budget, json_cost);
+    let mut inlines = vec![
+        json!({"type": "TextRun", "text": format!("{label}: "), "weight": "Bolder"}),
+        run(cut.kept),
+    ];
+    if let Some(note) = cut.note() {
+        inlines.push(teams_note(&note, url));
+    }
+    json!({"type": "RichTextBlock", "inlines": inlines})
+}
+
+/// The note of a cut, opening the review page.
+fn teams_note(note: &str, url: &str) -> Value {
+    json!({"type": "TextRun", "text": format!(" {note} (open the review page)"), "italic": true,
+           "selectAction": {"type": "Action.OpenUrl", "url": url}})
+}
+
+/// The Adaptive Card message Teams expects from an incoming webhook. Every text the
+/// requester or a reviewer supplied is in a text run, which Teams does not read as markdown.
+pub fn teams_card(view: &RequestView) -> Value {
+    let shown = Readable::of(view, teams_also);
+    let url = &view.review_url;
+    let title = if view.status == Status::Pending {
+        "Approval requested".to_owned()
+    } else {
+        format!("Request {}", shown.status)
+    };
+    let mut body = vec![
+        json!({"type": "TextBlock", "size": "Large", "weight": "Bolder", "text": title, "wrap": true}),
+    ];
+    let cut = render::cut(&shown.command, TEAMS_COMMAND, json_cost);
+    let mut command = vec![json!({"type": "TextRun", "text": cut.kept, "fontType": "Monospace"})];
+    if let Some(note) = cut.note() {
+        command.push(teams_note(&note, url));
+    }
+    body.push(json!({"type": "RichTextBlock", "inlines": command}));
+    if !shown.commands.is_empty() {
+        body.push(json!({"type": "TextBlock", "weight": "Bolder", "text": "Commands in it (the requester's analysis)", "wrap": true}));
+        let mut spent = 0;
+        for (i, (command, rules)) in shown.commands.iter().enumerate() {
+            let line = render::fit(command, 1000, json_cost);
+            let rules = render::fit(if rules.is_empty() { "-" } else { rules }, 200, json_cost);
+            spent += json_cost(&line) + json_cost(&rules);
+            if spent > TEAMS_COMMANDS {
+                let left = shown.commands.len() - i;
+                body.push(json!({"type": "RichTextBlock", "inlines": [teams_note(&format!("… {left} more"), url)]}));
+                break;
+            }
+            body.push(json!({"type": "RichTextBlock", "inlines": [
+                json!({"type": "TextRun", "text": line, "fontType": "Monospace"}),
+                json!({"type": "TextRun", "text": format!("  rules: {rules}"), "isSubtle": true}),
+            ]}));
+        }
+    }
+    for (label, value) in [
+        ("Filed by (authenticated)", shown.filed_by.as_str()),
+        ("Approvers", &shown.approvers),
+        ("Program", &shown.program),
+        ("Secrets", shown.secrets.as_deref().unwrap_or("(none)")),
+        ("Expires", &shown.expires_at),
+    ] {
+        body.push(teams_fact(label, value, TEAMS_FIELD, url));
+    }
+    body.push(json!({"type": "TextBlock", "weight": "Bolder", "text": format!("{} (the service cannot check these)", capitalised(CLAIMED)), "wrap": true}));
+    for (label, value) in &shown.claims {
+        body.push(teams_fact(label, value, TEAMS_FIELD, url));
+    }
+    for review in shown.reviews.iter().take(TEAMS_REVIEWS) {
+        body.push(teams_fact("Review", review, TEAMS_FIELD, url));
+    }
+    json!({
+        "type": "message",
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "contentUrl": null,
+            "content": {
+                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                "type": "AdaptiveCard",
+                "version": "1.4",
+                "body": body,
+                "actions": [{"type": "Action.OpenUrl", "title": "Review", "url": url}],
+            },
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::approval::{AnalysedCommand, CommandFacts, Review, Verdict};
+    use crate::policy::ApprovalRequirement;
+
+    fn view(argv: Vec<String>, reason: &str) -> RequestView {
+        RequestView {
+            id: "0190a0a0-0000-7000-8000-000000000001".into(),
+            status: Status::Pending,
+            requester: "alice".into(),
+            facts: CommandFacts {
+                argv,
+                cwd: "/srv".into(),
+                resolved_path: "/usr/bin/psql".into(),
+                binary_sha256: "ab".repeat(32),
+                env: Default::default(),
+            },
+            host: "db1".into(),
+            user: "alice".into(),
+            agent: true,
+            agent_session: Some("s-1".into()),
+            rules: vec!["prod-db".into()],
+            descriptions: vec!["Production database".into()],
+            approvals: vec![ApprovalRequirement {
+                rule: "prod-db".into(),
+                approvers: vec!["group:dba".into()],
+                quorum: 1,
+            }],
+            reason: Some(reason.into()),
+            digest: "00".repeat(32),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            expires_at: "2026-01-01T00:15:00Z".into(),
+            reviews: Vec::new(),
+            review_url: "https://gatekeep.example.com/requests/0190a0a0".into(),
+            grant: None,
+            secrets: Vec::new(),
+            commands: Vec::new(),
+        }
+    }
+
+    fn slack_texts(blocks: &Value) -> Vec<String> {
+        fn walk(value: &Value, out: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    if let Some(Value::String(text)) = map.get("text") {
+                        out.push(text.clone());
+                    }
+                    map.values().for_each(|v| walk(v, out));
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(blocks, &mut out);
+        out
+    }
+
+    #[test]
+    fn slack_neutralises_mentions_links_and_code_spans() {
+        let v = view(
+            vec!["psql".into(), "-c".into(), "select 1 -- `x` <@U1>".into()],
+            "see <https://evil.example|the docs> & <!here> `now`",
+        );
+        let texts = slack_texts(&slack_blocks(&v));
+        assert!(texts.contains(
+            &"*Command*\n```psql -c $'select 1 -- \\x60x\\x60 &lt;@U1&gt;'```".to_owned()
+        ));
+        let claims = texts
+            .iter()
+            .find(|t| t.starts_with("*Claimed by the requester*"))
+            .unwrap();
+        assert_eq!(
+            claims,
+            "*Claimed by the requester* (the service cannot check these)\nagent: `yes, session s-1`\nhost: `db1`\nuser: `alice`\ndirectory: `/srv`\nreason: `see &lt;https://evil.example|the docs&gt; &amp; &lt;!here&gt; \\x60now\\x60`\nrules: `prod-db`\nwhy: `Production database`"
+        );
+    }
+
+    #[test]
+    fn slack_stays_within_its_limits_whatever_the_request() {
+        let mut v = view(
+            (0..400).map(|i| format!("<&>{i}\u{1b}")).collect(),
+            &"<&>\u{202e}".repeat(3000),
+        );
+        v.commands = (0..300)
+            .map(|i| AnalysedCommand {
+                argv: vec!["rm".into(), format!("/{i}<&>").repeat(50)],
+                runtime: Vec::new(),
+                rules: vec!["r".into()],
+            })
+            .collect();
+        v.descriptions = vec!["&".repeat(5000)];
+        v.status = Status::Rejected;
+        v.reviews = vec![Review {
+            reviewer: "bob".into(),
+            verdict: Verdict::Reject,
+            comment: Some("<".repeat(5000)),
+            at: "2026-01-01T00:01:00Z".into(),
+        }];
+        let blocks = slack_blocks(&v);
+        for block in blocks.as_array().unwrap() {
+            if let Some(text) = block["text"]["text"].as_str() {
+                assert!(text.encode_utf16().count() <= SLACK_SECTION, "{text}");
+            }
+            for field in block["fields"].as_array().into_iter().flatten() {
+                let text = field["text"].as_str().unwrap();
+                assert!(text.encode_utf16().count() <= SLACK_FIELD, "{text}");
+            }
+        }
+        let texts = slack_texts(&blocks);
+        let command = texts.iter().find(|t| t.starts_with("*Command*")).unwrap();
+        assert!(
+            command.starts_with("*Command*\n```$'&lt;&amp;&gt;0\\x1b' "),
+            "{command}"
+        );
+        assert!(command.contains("more bytes; the whole command is on <https://gatekeep.example.com/requests/0190a0a0|the review page>_"));
+        let commands = texts
+            .iter()
+            .find(|t| t.starts_with("*Commands in it*"))
+            .unwrap();
+        assert!(
+            commands.contains(
+                "more on <https://gatekeep.example.com/requests/0190a0a0|the review page>_"
+            ),
+            "{commands}"
+        );
+        assert!(slack_notification(&v).encode_utf16().count() < 3000);
+    }
+
+    #[test]
+    fn teams_cards_stay_under_28_kb_and_run_no_markdown() {
+        let mut v = view(
+            (0..400).map(|i| format!("\"\\{i}\u{1b}")).collect(),
+            &"**bold** [x](https://evil.example) {{DATE(2017-02-14T06:00:00Z)}}\"\\".repeat(500),
+        );
+        v.commands = (0..300)
+            .map(|i| AnalysedCommand {
+                argv: vec!["rm".into(), format!("\"{i}\\").repeat(80)],
+                runtime: Vec::new(),
+                rules: vec!["r".repeat(300)],
+            })
+            .collect();
+        v.reviews = (0..40)
+            .map(|i| Review {
+                reviewer: format!("r{i}"),
+                verdict: Verdict::Approve,
+                comment: Some("\"".repeat(3000)),
+                at: "2026-01-01T00:01:00Z".into(),
+            })
+            .collect();
+        let card = teams_card(&v);
+        let size = card.to_string().len();
+        assert!(size < 28_000, "{size} bytes");
+        let body = card["attachments"][0]["content"]["body"]
+            .as_array()
+            .unwrap();
+        for block in body {
+            if block["type"] == "TextBlock" {
+                assert!(!block["text"].as_str().unwrap().contains("**bold**"));
+            }
+        }
+        let reason = body
+            .iter()
+            .find(|b| b["inlines"][0]["text"] == "reason: ")
+            .unwrap();
+        assert!(
+            reason["inlines"][1]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("**bold** [x](https://evil.example) \\x7b{DATE(")
+        );
+        assert_eq!(reason["inlines"][2]["selectAction"]["url"], v.review_url);
+    }
+}
