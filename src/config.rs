@@ -42,6 +42,17 @@ pub struct Config {
     pub require_supervision: bool,
 }
 
+impl Supervise {
+    /// Whether a run by this caller is supervised.
+    pub fn applies(self, agent: bool) -> bool {
+        match self {
+            Supervise::Always => true,
+            Supervise::Agents => agent,
+            Supervise::Never => false,
+        }
+    }
+}
+
 /// Which `gatekeep run`s watch every program their command starts.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]

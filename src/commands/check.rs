@@ -6,9 +6,11 @@ use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
 use crate::cli::PolicyArgs;
+use crate::config::Config;
 use crate::decide::Decider;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
+use crate::paths::Paths;
 use crate::policy::{ApprovalRequirement, Decision, Evaluation};
 use crate::render;
 
@@ -46,6 +48,8 @@ struct CheckJson<'a> {
     timeout_seconds: Option<u64>,
     reason_required: bool,
     opaque: &'a [String],
+    /// Whether `gatekeep run` would supervise the command while it runs.
+    supervised: bool,
 }
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
@@ -85,6 +89,10 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             timeout_seconds: evaluation.timeout_seconds,
             reason_required: evaluation.reason_required,
             opaque: &evaluation.opaque,
+            supervised: evaluation.decision == Decision::Supervise
+                || Config::load(&Paths::from_env(env).config_file)?
+                    .supervise
+                    .applies(decider.context.agent),
         };
         writeln!(out, "{}", render::json_line(&serde_json::to_value(&json)?))?;
     } else {
@@ -96,6 +104,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
 fn decision_style(decision: Decision) -> Style {
     match decision {
         Decision::Allow => AnsiColor::Green.on_default().bold(),
+        Decision::Supervise => AnsiColor::Cyan.on_default().bold(),
         Decision::Approve => AnsiColor::Yellow.on_default().bold(),
         Decision::Deny => AnsiColor::Red.on_default().bold(),
     }

@@ -26,6 +26,7 @@ use crate::flow::{
 use crate::paths::Paths;
 use crate::policy::{ApprovalRequirement, Decision, Evaluation, parse_duration};
 use crate::redact::Redactor;
+use crate::supervise;
 
 /// The most hook input read; a tool call larger than this is refused.
 const MAX_INPUT: u64 = 4 << 20;
@@ -397,11 +398,21 @@ impl Hook<'_> {
         );
         extra.insert("tool".to_owned(), json!(self.input.tool_name));
         extra.insert("tool_use_id".to_owned(), json!(self.input.tool_use_id));
-        let decided = flow.decide(subject, self.reason().as_deref(), extra)?;
+        let mut decided = flow.decide(subject, self.reason().as_deref(), extra)?;
+        let supervisable =
+            matches!(decided.subject, Subject::Shell { .. }) && supervise::available();
+        if decided.evaluation.decision == Decision::Supervise && !supervisable {
+            // A tool call cannot be watched, nor a command where supervision cannot start:
+            // a person decides instead.
+            decided.evaluation.decision = Decision::Approve;
+        }
         let evaluation = &decided.evaluation;
         let answer = match evaluation.decision {
             Decision::Deny => Answer::Deny(denial(evaluation)),
             Decision::Allow => self.allow_or_pass(evaluation),
+            Decision::Supervise => self
+                .supervised(&decided)
+                .unwrap_or_else(|error| Answer::Deny(failure_reason(&error.into()))),
             Decision::Approve => self
                 .approval(&decided)
                 .unwrap_or_else(|error| Answer::Deny(failure_reason(&error.into()))),
@@ -529,7 +540,7 @@ impl Hook<'_> {
             Subject::Shell { shell, line } => {
                 flow.redeem(decided, &approval, false)?;
                 let mut updated = self.input.tool_input.clone();
-                updated["command"] = json!(self.rewritten(&view.id, shell, line)?);
+                updated["command"] = json!(self.rewritten(Some(&view.id), shell, line)?);
                 Ok(Answer::Allow {
                     reason,
                     updated_input: Some(updated),
@@ -542,7 +553,40 @@ impl Hook<'_> {
     }
 
     /// `gatekeep run --request ID -- bash -c '<command>'`, quoted for the agent's shell.
-    fn rewritten(&self, id: &str, shell: &str, command: &str) -> Result<String, UserError> {
+    /// The answer for a `supervise` decision: run the line under `gatekeep run --supervise`,
+    /// where every program it starts is judged before it runs.
+    fn supervised(&self, decided: &Decided) -> Result<Answer, UserError> {
+        let Subject::Shell { shell, line } = &decided.subject else {
+            return Err(UserError::new(
+                "only a shell line can run under supervision",
+            ));
+        };
+        let mut rules: Vec<&str> = decided
+            .evaluation
+            .hits
+            .iter()
+            .filter(|h| h.decision == Decision::Supervise)
+            .map(|h| h.rule.as_str())
+            .collect();
+        rules.dedup();
+        let mut updated = self.input.tool_input.clone();
+        updated["command"] = json!(self.rewritten(None, shell, line)?);
+        Ok(Answer::Allow {
+            reason: format!(
+                "gatekeep: runs under supervision (rule {}); every program it starts is checked",
+                if rules.is_empty() {
+                    "<opaque>".to_owned()
+                } else {
+                    rules.join(", ")
+                }
+            ),
+            updated_input: Some(updated),
+        })
+    }
+
+    /// `gatekeep run [--request ID | --supervise] -- bash -c '<command>'`, quoted for the
+    /// agent's shell.
+    fn rewritten(&self, id: Option<&str>, shell: &str, command: &str) -> Result<String, UserError> {
         let exe = std::env::current_exe()
             .map_err(|e| UserError::new(format!("cannot find the gatekeep executable: {e}")))?;
         let mut words = vec![exe.display().to_string(), "run".to_owned()];
@@ -559,9 +603,11 @@ impl Hook<'_> {
         if let Some(session) = &self.input.session_id {
             words.extend(["--agent-session".to_owned(), session.clone()]);
         }
+        match id {
+            Some(id) => words.extend(["--request".to_owned(), id.to_owned()]),
+            None => words.push("--supervise".to_owned()),
+        }
         words.extend([
-            "--request".to_owned(),
-            id.to_owned(),
             "--".to_owned(),
             shell.to_owned(),
             "-c".to_owned(),

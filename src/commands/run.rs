@@ -16,7 +16,7 @@ use crate::approval::{Status, Verdict};
 use crate::audit::{AuditLog, records};
 use crate::child::{self, SpawnError};
 use crate::cli::PolicyArgs;
-use crate::config::{Config, Supervise};
+use crate::config::Config;
 use crate::decide::Decider;
 use crate::env_vars;
 use crate::environment::Environment;
@@ -329,14 +329,38 @@ impl Run<'_> {
                 Ok(Exit::Denied)
             }
             Decision::Approve => self.approve(&decided),
-            Decision::Allow if self.args.request.is_some() => self.approve(&decided),
+            Decision::Allow | Decision::Supervise if self.args.request.is_some() => {
+                self.approve(&decided)
+            }
+            Decision::Supervise if !supervise::available() => {
+                // No human is asked only where the command can be watched instead.
+                flow.record(
+                    "supervision_unavailable",
+                    json!({"error": SpawnError::Unsupervisable.to_string(), "decision": "approve"}),
+                );
+                flow.warn(&format!(
+                    "{}; the supervise decision becomes approve",
+                    SpawnError::Unsupervisable
+                ));
+                let mut decided = decided;
+                decided.evaluation.decision = Decision::Approve;
+                self.approve(&decided)
+            }
+            Decision::Supervise => {
+                let released = flow.release(
+                    evaluation,
+                    &[SecretSource::Keyring, SecretSource::Server],
+                    &BTreeMap::new(),
+                )?;
+                self.execute(released, Vec::new(), true)
+            }
             Decision::Allow => {
                 let released = flow.release(
                     evaluation,
                     &[SecretSource::Keyring, SecretSource::Server],
                     &BTreeMap::new(),
                 )?;
-                self.execute(released, Vec::new())
+                self.execute(released, Vec::new(), false)
             }
         }
     }
@@ -371,26 +395,26 @@ impl Run<'_> {
         match flow.redeem(decided, &approval, true)? {
             // What the reviewer saw is approved once more at its exec, not asked again.
             Redeemed::Granted(released) => {
-                self.execute(released, decided.evaluation.commands.clone())
+                self.execute(released, decided.evaluation.commands.clone(), false)
             }
             Redeemed::Unusable => Ok(Exit::Expired),
         }
     }
 
-    /// Whether this run is supervised while running.
-    fn supervised(&self) -> bool {
+    /// Whether this run is supervised while running (`forced` by a `supervise` decision).
+    fn supervised(&self, forced: bool) -> bool {
         let flow = self.flow;
-        self.args.supervise
-            || match flow.config.supervise {
-                Supervise::Always => true,
-                Supervise::Agents => flow.decider.context.agent,
-                Supervise::Never => false,
-            }
+        forced || self.args.supervise || flow.config.supervise.applies(flow.decider.context.agent)
     }
 
     /// Runs the command with the secrets released to it, and records how it ended.
     /// `approved` are the commands a reviewer approved (each covers one exec).
-    fn execute(&self, released: Released, approved: Vec<Vec<String>>) -> Result<Exit, UserError> {
+    fn execute(
+        &self,
+        released: Released,
+        approved: Vec<Vec<String>>,
+        forced: bool,
+    ) -> Result<Exit, UserError> {
         let flow = self.flow;
         let program = flow::program(&self.args.command, flow.env, &flow.decider.context.cwd)
             .map_err(|error| flow.not_started(error))?;
@@ -406,7 +430,7 @@ impl Run<'_> {
             released.values,
         );
         let names: Vec<&str> = released.uses.iter().map(|s| s.env.as_str()).collect();
-        let confinement = if self.supervised() {
+        let confinement = if self.supervised(forced) {
             match Confinement::prepare() {
                 Ok(confinement) => Some(confinement),
                 Err(error) if flow.config.require_supervision => {
@@ -471,7 +495,9 @@ impl Run<'_> {
                     &mut on_start,
                 );
                 match finished {
-                    Err(SpawnError::Unsupervisable) if !flow.config.require_supervision => {
+                    Err(SpawnError::Unsupervisable)
+                        if !flow.config.require_supervision && !forced =>
+                    {
                         let error = SpawnError::Unsupervisable.to_string();
                         flow.record("supervision_unavailable", json!({"error": error}));
                         flow.warn(&format!("{error}; running without supervision"));

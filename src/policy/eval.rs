@@ -180,9 +180,10 @@ impl Policy {
         let mut approvals = Vec::new();
         let mut timeout = None::<u64>;
         let mut reason_required = false;
-        if decision == Decision::Approve {
+        // For `supervise`: the approvals that apply where supervision cannot start.
+        if decision == Decision::Approve || decision == Decision::Supervise {
             for (d, id, approval) in &contributions {
-                if *d != Decision::Approve
+                if *d != decision
                     || approvals
                         .iter()
                         .any(|a: &ApprovalRequirement| &a.rule == id)

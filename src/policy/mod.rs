@@ -24,6 +24,9 @@ pub use sources::{Source, SourceSet, embedded_sources, read_path};
 pub enum Decision {
     /// Runs at once.
     Allow,
+    /// Runs at once under supervision: every program it starts is judged before it runs
+    /// (where supervision cannot start, this is `Approve`).
+    Supervise,
     /// Runs after the required approvals.
     Approve,
     /// Never runs.
@@ -35,6 +38,7 @@ impl Decision {
     pub fn as_str(self) -> &'static str {
         match self {
             Decision::Allow => "allow",
+            Decision::Supervise => "supervise",
             Decision::Approve => "approve",
             Decision::Deny => "deny",
         }

@@ -165,7 +165,8 @@ fn combine(policy: &Policy, evaluations: &[Evaluation]) -> Judgement {
     };
     for evaluation in evaluations.iter().filter(|e| e.decision == decision) {
         match decision {
-            Decision::Allow => {}
+            // The service cannot see a command run: supervision is the client's to enforce.
+            Decision::Allow | Decision::Supervise => {}
             Decision::Approve => {
                 for approval in &evaluation.approvals {
                     let rule = format!("{SERVER_RULE}{}", approval.rule);

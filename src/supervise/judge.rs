@@ -184,7 +184,8 @@ impl Judge for PolicyJudge<'_> {
             );
         }
         match evaluation.decision {
-            Decision::Allow => {
+            // Already supervised: what it starts in turn is judged at its own exec.
+            Decision::Allow | Decision::Supervise => {
                 self.allowed += 1;
                 if self.distinct.len() < SUMMARY_PROGRAMS {
                     self.distinct.insert(image.exe.display().to_string());

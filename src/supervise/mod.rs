@@ -146,6 +146,28 @@ pub fn run(
     })
 }
 
+/// Whether a supervised tree can start here: a child puts itself under supervision the
+/// way a supervised command does, and says whether it could.
+pub fn available() -> bool {
+    let Ok(confinement) = Confinement::prepare() else {
+        return false;
+    };
+    let confinement = confinement.for_child();
+    // SAFETY: the child makes system calls only (ptrace, prctl, landlock, seccomp, exit)
+    // on data prepared before the fork.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            let ok = ptrace::traceme().is_ok() && confinement.apply().is_ok();
+            // SAFETY: ends the forked child without running anything of the parent's.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            matches!(waitpid(child, None), Ok(WaitStatus::Exited(_, 0)))
+        }
+        Err(_) => false,
+    }
+}
+
 /// The tracer's view of the tree.
 struct Tracer {
     root: Pid,

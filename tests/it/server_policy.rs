@@ -393,7 +393,7 @@ fn a_broken_policy_on_reload_keeps_the_one_in_force() {
     assert_eq!(
         said,
         format!(
-            "gatekeep: policies not reloaded, keeping the ones in force: invalid server policy: {}:4:15: unknown variant `maybe`, expected one of allow, approve, deny",
+            "gatekeep: policies not reloaded, keeping the ones in force: invalid server policy: {}:4:15: unknown variant `maybe`, expected one of allow, supervise, approve, deny",
             s.server_policy.display()
         )
     );

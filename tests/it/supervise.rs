@@ -517,3 +517,109 @@ fn an_already_traced_gatekeep_runs_unsupervised_with_a_warning_or_refuses() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+const SUPERVISE_OPAQUE: &str = r#"
+version: 1
+opaque: supervise
+approval: {approvers: ["group:dba"], timeout: 30s}
+rules:
+  - id: no-wipe
+    description: never wipe disks
+    decision: deny
+    match: {program: wipefs}
+"#;
+
+#[test]
+fn the_supervise_decision_runs_without_a_person_and_judges_every_exec() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", SUPERVISE_OPAQUE).display().to_string();
+    std::fs::copy("/bin/true", env.root().join("wipefs")).unwrap();
+    let check = env.check_json(&["--policy", &policy, "--", "bash", "-c", "p=./wipefs; $p"]);
+    assert_eq!(check["decision"], "supervise");
+    assert_eq!(check["supervised"], true);
+    // A person's run, no service: what the line starts is judged instead of asking anyone.
+    let fine = env
+        .gatekeep()
+        .args(["run", "--policy", &policy, "--", "bash", "-c", "p=true; $p"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        fine.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fine.stderr)
+    );
+    let wipe = env
+        .gatekeep()
+        .args([
+            "run",
+            "--policy",
+            &policy,
+            "--",
+            "bash",
+            "-c",
+            "p=./wipefs; $p",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(wipe.status.code(), Some(126));
+    let records = env.log_records();
+    assert!(records.iter().any(|r| r["event"] == "exec_refused"));
+    assert!(!records.iter().any(|r| r["event"] == "approval_requested"));
+}
+
+#[test]
+fn check_says_whether_a_run_would_be_supervised() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let human = env.check_json(&["--policy", &policy, "--", "ls"]);
+    assert_eq!(human["supervised"], false);
+    let agent = env.check_json(&["--agent", "--policy", &policy, "--", "ls"]);
+    assert_eq!(agent["supervised"], true);
+    env.write("config/gatekeep/config.yaml", "supervise: always\n");
+    let always = env.check_json(&["--policy", &policy, "--", "ls"]);
+    assert_eq!(always["supervised"], true);
+}
+
+#[test]
+fn the_hook_runs_a_supervise_decision_under_supervision_without_a_request() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", SUPERVISE_OPAQUE).display().to_string();
+    let input = serde_json::json!({
+        "session_id": "sess-1",
+        "cwd": env.root(),
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Bash",
+        "tool_input": {"command": "p=true; $p", "description": "check"},
+    });
+    let output = env
+        .gatekeep()
+        .args(["hook", "claude-code", "--policy", &policy])
+        .write_stdin(input.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let out = &answer["hookSpecificOutput"];
+    assert_eq!(out["permissionDecision"], "allow", "{answer}");
+    let rewritten = out["updatedInput"]["command"].as_str().unwrap();
+    assert!(rewritten.contains(" --supervise -- "), "{rewritten}");
+    assert!(!rewritten.contains("--request"), "{rewritten}");
+    // The rewritten command runs, supervised, as the agent would run it.
+    let ran = env
+        .std_command("bash")
+        .args(["-c", rewritten])
+        .output()
+        .unwrap();
+    assert_eq!(
+        ran.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert!(
+        env.log_records()
+            .iter()
+            .any(|r| r["event"] == "exec" && r["supervised"] == true)
+    );
+}
