@@ -15,6 +15,7 @@ pub mod environment;
 pub mod events;
 pub mod exit;
 pub mod paths;
+pub mod pin;
 pub mod policy;
 pub mod redact;
 pub mod secrets;

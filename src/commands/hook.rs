@@ -493,13 +493,9 @@ impl Hook<'_> {
         };
         client.set_deadline(self.started + wait + CALL_MARGIN);
         let facts = if self.shell_command().is_some() {
-            request::command_facts(
-                argv,
-                self.env,
-                &self.decider.context.cwd,
-                evaluation,
-                &self.redactor,
-            )?
+            // Bound to this process's environment: the agent's, as far as the hook sees it
+            // (docs/agents.md, "What an approval binds").
+            request::command_facts(argv, &self.decider, self.env, evaluation, &self.redactor)?.facts
         } else {
             // A tool call has no binary: its facts are the tool and its exact input.
             CommandFacts {
@@ -507,7 +503,7 @@ impl Hook<'_> {
                 cwd: self.decider.context.cwd.clone(),
                 resolved_path: format!("tool:{}", self.input.tool_name),
                 binary_sha256: hex::encode(Sha256::digest(argv[1].as_bytes())),
-                env: Default::default(),
+                ..CommandFacts::default()
             }
         };
         let digest = facts.digest();
@@ -623,15 +619,22 @@ impl Hook<'_> {
         // A command runs under `gatekeep run --request`, which consumes the grant and
         // records the exec and exit like any run.
         let mut updated = self.input.tool_input.clone();
-        updated["command"] = json!(self.rewritten(&view.id, shell, command)?);
+        updated["command"] = json!(self.rewritten(view, shell, command)?);
         Ok(Answer::Allow {
             reason,
             updated_input: Some(updated),
         })
     }
 
-    /// `gatekeep run --request ID -- bash -c '<command>'`, quoted for the agent's shell.
-    fn rewritten(&self, id: &str, shell: &str, command: &str) -> Result<String, UserError> {
+    /// `NAME=VALUE… gatekeep run --request ID -- bash -c '<command>'`, quoted for the
+    /// agent's shell: the bound variables shown in clear get their approved values back.
+    fn rewritten(
+        &self,
+        view: &RequestView,
+        shell: &str,
+        command: &str,
+    ) -> Result<String, UserError> {
+        let id = &view.id;
         let exe = std::env::current_exe()
             .map_err(|e| UserError::new(format!("cannot find the gatekeep executable: {e}")))?;
         let mut words = vec![exe.display().to_string(), "run".to_owned()];
@@ -656,8 +659,11 @@ impl Hook<'_> {
             "-c".to_owned(),
             command.to_owned(),
         ]);
-        shlex::try_join(words.iter().map(String::as_str))
-            .map_err(|e| UserError::new(format!("cannot quote the command: {e}")))
+        let run = shlex::try_join(words.iter().map(String::as_str))
+            .map_err(|e| UserError::new(format!("cannot quote the command: {e}")))?;
+        let mut line = crate::approval::bind::assignments(&view.facts.env);
+        line.push(run);
+        Ok(line.join(" "))
     }
 
     fn wait_bound(&self) -> Result<Duration, UserError> {

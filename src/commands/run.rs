@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::approval::bind::Bound;
 use crate::approval::{RequestView, Status, Verdict, verify_grant};
 use crate::audit::{self, AuditLog, records};
 use crate::child;
@@ -236,7 +237,7 @@ impl Run<'_> {
             Decision::Allow if self.args.request.is_some() => self.approve(&evaluation, &decided),
             Decision::Allow => {
                 let released = self.release(&evaluation, &BTreeMap::new())?;
-                self.execute(released)
+                self.execute(released, None)
             }
         }
     }
@@ -289,13 +290,17 @@ impl Run<'_> {
         Err(error.into())
     }
 
-    /// Runs the command with the secrets released to it, and records how it ended.
-    fn execute(&self, released: Released) -> anyhow::Result<Exit> {
-        let program =
-            match request::program(&self.args.command, self.env, &self.decider.context.cwd) {
-                Ok(program) => program,
+    /// Runs the command with the secrets released to it, and records how it ended. An
+    /// approved command runs through its pinned `launch`.
+    fn execute(&self, released: Released, launch: Option<child::Launch>) -> anyhow::Result<Exit> {
+        let program = match launch {
+            Some(launch) => child::Program::Pinned(launch),
+            None => match request::program(&self.args.command, self.env, &self.decider.context.cwd)
+            {
+                Ok(program) => child::Program::Path(program),
                 Err(error) => return self.not_started(error),
-            };
+            },
+        };
         let strip = self.config.strip_secret_env.unwrap_or(true);
         let inherited: Vec<String> = std::env::vars_os()
             .map(|(name, _)| name.to_string_lossy().into_owned())
@@ -354,24 +359,19 @@ impl Run<'_> {
                 connection.server
             ));
         }
-        let facts = match request::command_facts(
-            &self.args.command,
-            self.env,
-            &self.decider.context.cwd,
-            evaluation,
-            &self.redactor,
-        ) {
-            Ok(facts) => facts,
+        let bound = match self.bind(evaluation) {
+            Ok(bound) => bound,
             Err(error) => return self.not_started(error),
         };
-        let digest = facts.digest();
         let (public_key, pinned) = request::public_key(&client, &connection)?;
         if !pinned {
             self.warn("the service key is not pinned (run `gatekeep login`); trusting the key the service sends");
         }
         if let Some(id) = &self.args.request {
-            return self.under_request(&client, id, &digest, &public_key, evaluation);
+            return self.under_request(&client, id, bound, &public_key, evaluation);
         }
+        // Filed with these facts; pinned again, and checked, once approved.
+        let facts = bound.facts;
         let reason = self.reason(evaluation)?;
         let deadline = Instant::now() + Duration::from_secs(timeout);
         client.set_deadline(deadline + Duration::from_secs(5));
@@ -464,7 +464,11 @@ impl Run<'_> {
         }
         match outcome {
             Outcome::Decided(view) if view.status == Status::Approved => {
-                self.consume_and_run(&client, &view, &digest, &public_key, evaluation)
+                let bound = match self.bind(evaluation) {
+                    Ok(bound) => bound,
+                    Err(error) => return self.not_started(error),
+                };
+                self.consume_and_run(&client, &view, bound, &public_key, evaluation)
             }
             Outcome::Decided(view) => Ok(self.refused(&view)),
             Outcome::TimedOut => {
@@ -517,14 +521,38 @@ impl Run<'_> {
         exit
     }
 
+    /// The facts of the command as it is now, and its pinned launch.
+    fn bind(&self, evaluation: &Evaluation) -> Result<Bound, UserError> {
+        request::command_facts(
+            &self.args.command,
+            &self.decider,
+            self.env,
+            evaluation,
+            &self.redactor,
+        )
+    }
+
+    /// Refuses (122, recorded, grant unused) a command that is no longer the approved one.
+    fn same_as_approved(&self, view: &RequestView, bound: &Bound) -> Result<(), UserError> {
+        request::same_as_approved(view, bound).inspect_err(|error| {
+            self.record(
+                "approval_refused",
+                json!({"request_id": view.id, "error": error.message}),
+            );
+        })
+    }
+
     fn consume_and_run(
         &self,
         client: &ApiClient,
         view: &RequestView,
-        digest: &str,
+        bound: Bound,
         public_key: &str,
         evaluation: &Evaluation,
     ) -> anyhow::Result<Exit> {
+        // Checked before the grant is used: a mismatch leaves it for the approved command.
+        self.same_as_approved(view, &bound)?;
+        let digest = bound.facts.digest();
         let Some(grant) = &view.grant else {
             return Err(UserError::new(format!(
                 "request {} is approved but carries no grant",
@@ -533,7 +561,8 @@ impl Run<'_> {
             .kind("grant_refused")
             .into());
         };
-        if let Err(error) = verify_grant(grant, public_key, &view.id, digest, &evaluation.approvals)
+        if let Err(error) =
+            verify_grant(grant, public_key, &view.id, &digest, &evaluation.approvals)
         {
             self.record(
                 "approval_refused",
@@ -599,7 +628,7 @@ impl Run<'_> {
             "approved",
             json!({"request_id": view.id, "reviewers": reviewers}),
         );
-        self.execute(released)
+        self.execute(released, Some(bound.launch))
     }
 
     /// `run --request ID`: the command must be the approved one.
@@ -607,27 +636,18 @@ impl Run<'_> {
         &self,
         client: &ApiClient,
         id: &str,
-        digest: &str,
+        bound: Bound,
         public_key: &str,
         evaluation: &Evaluation,
     ) -> anyhow::Result<Exit> {
         let view = client.get(id, 0).map_err(|e| {
             UserError::new(format!("cannot fetch request {id}: {e}")).kind("service_refused")
         })?;
-        if view.digest != digest {
-            self.record(
-                "approval_refused",
-                json!({"request_id": id, "error": "the command differs from the approved one"}),
-            );
-            return Err(UserError::new(format!("request {id} approved another command"))
-                .hint("run exactly the approved command, in the same directory, with the same binary")
-                .kind("request_mismatch")
-                .into());
-        }
+        self.same_as_approved(&view, &bound)?;
         if view.status != Status::Approved {
             return Ok(self.refused(&view));
         }
-        self.consume_and_run(client, &view, digest, public_key, evaluation)
+        self.consume_and_run(client, &view, bound, public_key, evaluation)
     }
 
     /// The reason: given, or asked for on a terminal when a rule requires one. Programs

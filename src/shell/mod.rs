@@ -93,6 +93,9 @@ pub struct Command {
     pub cwd_unknown: bool,
     /// Arguments are appended from standard input at run time (`xargs`).
     pub stdin_args: bool,
+    /// Indexes into `argv` of files the program reads as code: an interpreter's script
+    /// operand (`bash x.sh`, `python3 x.py`), the file `source` reads.
+    pub scripts: Vec<usize>,
 }
 
 impl Command {

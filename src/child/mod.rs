@@ -1,4 +1,5 @@
-//! Running the wrapped command: resolve it like `execvp`, spawn it without a shell, forward
+//! Running the wrapped command: resolve it like `execvp`, spawn it without a shell (an
+//! approved one through the descriptor it was hashed from, see [`Launch`]), forward
 //! signals sent to gatekeep alone, and report how it ended.
 //!
 //! Signals a terminal generates (Ctrl-C, Ctrl-\, window size changes) reach the child
@@ -18,6 +19,10 @@ use signal_hook::iterator::SignalsInfo;
 use signal_hook::iterator::exfiltrator::WithOrigin;
 use signal_hook::low_level::siginfo::Cause;
 
+mod launch;
+
+pub use launch::Launch;
+
 /// Why a command could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
@@ -31,6 +36,17 @@ pub enum SpawnError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Pin(#[from] crate::pin::PinError),
+}
+
+/// What to execute.
+#[derive(Debug)]
+pub enum Program {
+    /// A resolved path, executed by path (commands no approval is bound to).
+    Path(PathBuf),
+    /// An approved command, executed through the descriptors it was hashed from.
+    Pinned(Launch),
 }
 
 /// How the command ended.
@@ -99,26 +115,45 @@ pub fn resolve(program: &str, path_var: Option<&str>, cwd: &Path) -> Result<Path
 /// Signals gatekeep passes on to the child when they were sent to gatekeep by a process.
 const FORWARDED: [i32; 7] = [SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT, SIGWINCH];
 
-/// Runs `program` (already resolved) with `argv`, inherited stdio and cwd, and the
-/// inherited environment changed by `env`.
+/// Runs `program` with `argv` (a pinned program brings its own), inherited stdio and cwd,
+/// and the inherited environment changed by `env`.
 /// `started` is called with the child's pid as soon as it runs.
 pub fn run(
-    program: &Path,
+    program: &Program,
     argv: &[String],
     env: &crate::secrets::ChildEnv,
     started: impl FnOnce(u32),
 ) -> Result<Ended, SpawnError> {
+    let path = match program {
+        Program::Path(path) => path.clone(),
+        Program::Pinned(launch) => launch.program.0.clone(),
+    };
     let io_error = |source| SpawnError::Io {
-        path: program.to_owned(),
+        path: path.clone(),
         source,
     };
     // Catch the signals before the child exists, so none is lost in between.
     let mut signals = SignalsInfo::<WithOrigin>::new(FORWARDED).map_err(io_error)?;
     let handle = signals.handle();
+    let mut command = std::process::Command::new(&path);
+    match program {
+        Program::Path(_) => {
+            command.arg0(OsString::from(&argv[0])).args(&argv[1..]);
+            env.apply(&mut command);
+        }
+        Program::Pinned(launch) => {
+            let plan = launch
+                .exec_plan(env.resolve(std::env::vars_os()))
+                .map_err(io_error)?;
+            // SAFETY: the closure only calls async-signal-safe functions (fcntl, execveat)
+            // on memory allocated before the fork.
+            unsafe {
+                command.pre_exec(move || Err(plan.exec()));
+            }
+            launch.pause();
+        }
+    }
     let begin = Instant::now();
-    let mut command = std::process::Command::new(program);
-    command.arg0(OsString::from(&argv[0])).args(&argv[1..]);
-    env.apply(&mut command);
     let mut child = command.spawn().map_err(io_error)?;
     let pid = child.id();
     started(pid);
