@@ -39,6 +39,11 @@ pub enum PinError {
     },
     #[error("{} is not a regular file", .0.display())]
     NotFile(PathBuf),
+    #[error(
+        "{} could be rewritten before it runs, and it cannot run from a sealed copy: it finds its libraries through its own location ($ORIGIN)",
+        .0.display()
+    )]
+    NeedsItsPath(PathBuf),
     #[error("cannot make a sealed copy of {}: {source}", path.display())]
     Seal {
         path: PathBuf,
@@ -244,6 +249,11 @@ impl Opened {
     /// copy when the requester could write the file between now and the exec.
     pub fn for_descriptor(self) -> Result<Pinned, PinError> {
         let seal = self.writable;
+        // The dynamic loader finds `$ORIGIN` through /proc/self/exe, which for a copy in
+        // memory names no directory: refused rather than run unsealed.
+        if seal && origin_relative(&self.bytes) {
+            return Err(PinError::NeedsItsPath(self.path));
+        }
         self.pin(seal, true)
     }
 
@@ -272,6 +282,88 @@ impl Opened {
             handle,
         })
     }
+}
+
+/// Whether an ELF executable's library search path (`DT_RPATH`, `DT_RUNPATH`) is relative
+/// to its own location (`$ORIGIN`). Anything that does not parse as ELF: no.
+fn origin_relative(elf: &[u8]) -> bool {
+    let Some(ident) = elf.get(..6).filter(|i| i.starts_with(b"\x7fELF")) else {
+        return false;
+    };
+    let (wide, little) = (ident[4] == 2, ident[5] == 1);
+    let int = |at: usize, size: usize| -> Option<u64> {
+        let bytes = elf.get(at..at.checked_add(size)?)?;
+        let mut value = 0u64;
+        for i in 0..size {
+            let byte = if little {
+                bytes[size - 1 - i]
+            } else {
+                bytes[i]
+            };
+            value = value << 8 | u64::from(byte);
+        }
+        Some(value)
+    };
+    let word = if wide { 8 } else { 4 };
+    let parse = || -> Option<bool> {
+        let (phoff, phentsize, phnum) = if wide {
+            (int(0x20, 8)?, int(0x36, 2)?, int(0x38, 2)?)
+        } else {
+            (int(0x1c, 4)?, int(0x2a, 2)?, int(0x2c, 2)?)
+        };
+        // (type, offset, vaddr, filesz) of each program header.
+        let headers: Vec<(u64, u64, u64, u64)> = (0..phnum)
+            .map(|i| {
+                let at = usize::try_from(phoff.checked_add(i.checked_mul(phentsize)?)?).ok()?;
+                Some(if wide {
+                    (
+                        int(at, 4)?,
+                        int(at + 8, 8)?,
+                        int(at + 16, 8)?,
+                        int(at + 32, 8)?,
+                    )
+                } else {
+                    (
+                        int(at, 4)?,
+                        int(at + 4, 4)?,
+                        int(at + 8, 4)?,
+                        int(at + 16, 4)?,
+                    )
+                })
+            })
+            .collect::<Option<_>>()?;
+        let file_offset = |vaddr: u64| {
+            headers
+                .iter()
+                .find(|h| h.0 == 1 && h.2 <= vaddr && vaddr - h.2 < h.3)
+                .map(|h| vaddr - h.2 + h.1)
+        };
+        let Some(dynamic) = headers.iter().find(|h| h.0 == 2) else {
+            return Some(false);
+        };
+        let mut strtab = None;
+        let mut paths = Vec::new();
+        for i in 0..dynamic.3 / (2 * word as u64) {
+            let at = usize::try_from(dynamic.1 + i * 2 * word as u64).ok()?;
+            let (tag, value) = (int(at, word)?, int(at + word, word)?);
+            match tag {
+                0 => break,
+                5 => strtab = file_offset(value),
+                15 | 29 => paths.push(value),
+                _ => {}
+            }
+        }
+        let strtab = strtab?;
+        Some(paths.iter().any(|&offset| {
+            let Some(start) = usize::try_from(strtab + offset).ok() else {
+                return false;
+            };
+            let text = elf.get(start..).unwrap_or_default();
+            let text = &text[..text.iter().position(|&b| b == 0).unwrap_or(text.len())];
+            text.windows(6).any(|w| w == b"ORIGIN")
+        }))
+    };
+    parse().unwrap_or(false)
 }
 
 /// A sealed in-memory copy of `bytes` (close-on-exec).
@@ -401,6 +493,68 @@ mod tests {
             }
             .may_replace(&path)
         );
+    }
+
+    /// A minimal 64-bit little-endian ELF file with one PT_LOAD, a PT_DYNAMIC and a
+    /// DT_RUNPATH of `runpath`.
+    fn elf_with_runpath(runpath: &str) -> Vec<u8> {
+        let mut elf = vec![0u8; 0x200];
+        elf[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        let put = |elf: &mut Vec<u8>, at: usize, value: u64, size: usize| {
+            elf[at..at + size].copy_from_slice(&value.to_le_bytes()[..size]);
+        };
+        put(&mut elf, 0x20, 0x40, 8); // e_phoff
+        put(&mut elf, 0x36, 56, 2); // e_phentsize
+        put(&mut elf, 0x38, 2, 2); // e_phnum
+        // PT_LOAD: offset 0 at vaddr 0x1000, 0x200 bytes.
+        put(&mut elf, 0x40, 1, 4);
+        put(&mut elf, 0x48, 0, 8);
+        put(&mut elf, 0x50, 0x1000, 8);
+        put(&mut elf, 0x60, 0x200, 8);
+        // PT_DYNAMIC at 0x100, three entries.
+        put(&mut elf, 0x78, 2, 4);
+        put(&mut elf, 0x80, 0x100, 8);
+        put(&mut elf, 0x98, 48, 8);
+        put(&mut elf, 0x100, 5, 8); // DT_STRTAB
+        put(&mut elf, 0x108, 0x1180, 8);
+        put(&mut elf, 0x110, 29, 8); // DT_RUNPATH
+        put(&mut elf, 0x118, 1, 8);
+        elf[0x181..0x181 + runpath.len()].copy_from_slice(runpath.as_bytes());
+        elf
+    }
+
+    #[test]
+    fn origin_relative_reads_the_dynamic_section() {
+        assert!(origin_relative(&elf_with_runpath("$ORIGIN/../lib")));
+        assert!(origin_relative(&elf_with_runpath("/opt/x/lib:${ORIGIN}")));
+        assert!(!origin_relative(&elf_with_runpath("/opt/x/lib")));
+        assert!(!origin_relative(b"#!/bin/sh\n$ORIGIN"));
+        // The strings of a program that merely mention it do not count.
+        if let Ok(bytes) = std::fs::read("/bin/sh") {
+            assert!(!origin_relative(&bytes));
+        }
+    }
+
+    #[test]
+    fn a_writable_program_that_needs_its_own_location_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tool");
+        std::fs::write(&path, elf_with_runpath("$ORIGIN/../lib")).unwrap();
+        let root = Requester {
+            uid: 0,
+            gids: vec![0],
+        };
+        let error = Opened::open(&path, &root)
+            .unwrap()
+            .for_descriptor()
+            .unwrap_err();
+        assert!(matches!(error, PinError::NeedsItsPath(_)), "{error}");
+        // Through its own descriptor (nobody cannot write it) it keeps its path.
+        let pinned = Opened::open(&path, &nobody())
+            .unwrap()
+            .for_descriptor()
+            .unwrap();
+        assert!(!pinned.sealed());
     }
 
     #[test]

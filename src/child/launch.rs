@@ -242,3 +242,63 @@ impl ExecPlan {
         std::io::Error::last_os_error()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+
+    #[test]
+    fn a_shebang_script_runs_through_its_pinned_interpreter() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("tool");
+        std::fs::write(&script, "#!/bin/sh -e\necho \"$1\"\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let argv = ["tool".to_owned(), "a b".to_owned()];
+        // Root may change anything: the script is handed over as a sealed copy.
+        let root = Requester {
+            uid: 0,
+            gids: vec![0],
+        };
+        let launch = Launch::prepare(&script, &argv, &[], dir.path(), &root).unwrap();
+        assert_eq!(launch.interpreters[0].0, Path::new("/bin/sh"));
+        assert_eq!(launch.interpreter_args, [Some("-e".to_owned())]);
+        let fd = launch.passed[0].fd().as_raw_fd();
+        assert_eq!(
+            launch.argv(),
+            ["/bin/sh", "-e", &format!("/dev/fd/{fd}"), "a b"]
+        );
+        assert!(launch.sealed(), "root's interpreter runs from a copy too");
+        // Someone who can neither write the script nor rename it gets it by its path,
+        // and the interpreter through its own descriptor.
+        let nobody = Requester {
+            uid: 65534,
+            gids: vec![65534],
+        };
+        if std::fs::metadata(dir.path()).unwrap().uid() != 65534 {
+            let launch = Launch::prepare(&script, &argv, &[], dir.path(), &nobody).unwrap();
+            assert_eq!(
+                launch.argv(),
+                ["/bin/sh", "-e", script.to_str().unwrap(), "a b"]
+            );
+            assert!(launch.passed.is_empty() && !launch.sealed());
+        }
+    }
+
+    #[test]
+    fn a_script_operand_is_pinned_and_a_missing_one_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("x.sh"), "echo hi\n").unwrap();
+        let root = Requester {
+            uid: 0,
+            gids: vec![0],
+        };
+        let argv = ["/bin/sh".to_owned(), "x.sh".to_owned(), "y.sh".to_owned()];
+        let launch =
+            Launch::prepare(Path::new("/bin/sh"), &argv, &[1, 2], dir.path(), &root).unwrap();
+        assert_eq!(launch.scripts.len(), 1);
+        assert_eq!(launch.scripts[0].0, dir.path().join("x.sh"));
+        assert!(launch.argv()[1].to_string_lossy().starts_with("/dev/fd/"));
+        assert_eq!(launch.argv()[2], "y.sh");
+    }
+}

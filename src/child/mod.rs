@@ -46,7 +46,7 @@ pub enum Program {
     /// A resolved path, executed by path (commands no approval is bound to).
     Path(PathBuf),
     /// An approved command, executed through the descriptors it was hashed from.
-    Pinned(Launch),
+    Pinned(Box<Launch>),
 }
 
 /// How the command ended.

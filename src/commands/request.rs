@@ -14,7 +14,7 @@ use crate::decide::Decider;
 use crate::env_vars;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
-use crate::pin::Requester;
+use crate::pin::{PinError, Requester};
 use crate::policy::{Context, Evaluation, SecretSource};
 use crate::redact::Redactor;
 
@@ -52,8 +52,17 @@ pub fn command_facts(
         released: &evaluation.secrets,
         named: &decider.policy.env_names(&rules),
     };
-    let mut bound = bind::bind(&subject, &Requester::current(), redactor)
-        .map_err(|e| UserError::new(e.to_string()).kind("not_executable"))?;
+    let mut bound = bind::bind(&subject, &Requester::current(), redactor).map_err(|e| {
+        let hint = match e {
+            PinError::NeedsItsPath(_) => {
+                "install it where you cannot write it (root counts as able to write every file); the command was not run"
+            }
+            _ => "the command was not run",
+        };
+        UserError::new(e.to_string())
+            .hint(hint)
+            .kind("not_executable")
+    })?;
     bound.launch.pause_at(
         env.get(env_vars::GATEKEEP_TEST_EXEC_PAUSE)
             .map(PathBuf::from),

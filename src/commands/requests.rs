@@ -32,6 +32,12 @@ pub fn describe(view: &RequestView, out: &mut impl std::io::Write) -> std::io::R
         &view.facts.binary_sha256[..view.facts.binary_sha256.len().min(16)]
     )?;
     writeln!(out, "  rules:     {}", view.rules.join(", "))?;
+    for line in view.bound_files() {
+        writeln!(out, "  also:      {line}")?;
+    }
+    if let Some(line) = view.env_line() {
+        writeln!(out, "  env:       {line}")?;
+    }
     if let Some(line) = view.secrets_line() {
         writeln!(out, "  secrets:   {line}")?;
     }

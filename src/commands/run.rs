@@ -294,7 +294,7 @@ impl Run<'_> {
     /// approved command runs through its pinned `launch`.
     fn execute(&self, released: Released, launch: Option<child::Launch>) -> anyhow::Result<Exit> {
         let program = match launch {
-            Some(launch) => child::Program::Pinned(launch),
+            Some(launch) => child::Program::Pinned(Box::new(launch)),
             None => match request::program(&self.args.command, self.env, &self.decider.context.cwd)
             {
                 Ok(program) => child::Program::Path(program),
@@ -371,7 +371,8 @@ impl Run<'_> {
             return self.under_request(&client, id, bound, &public_key, evaluation);
         }
         // Filed with these facts; pinned again, and checked, once approved.
-        let facts = bound.facts;
+        let Bound { facts, launch } = bound;
+        drop(launch);
         let reason = self.reason(evaluation)?;
         let deadline = Instant::now() + Duration::from_secs(timeout);
         client.set_deadline(deadline + Duration::from_secs(5));

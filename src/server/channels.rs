@@ -103,6 +103,16 @@ fn outcome(view: &RequestView) -> String {
     }
 }
 
+/// The other programs and script files the approval binds, one per line.
+fn also_runs(view: &RequestView) -> String {
+    let files = view.bound_files();
+    if files.is_empty() {
+        "(nothing else)".to_owned()
+    } else {
+        files.join("\n")
+    }
+}
+
 /// The Block Kit message for a request; with buttons while it is pending.
 pub fn slack_blocks(view: &RequestView) -> Value {
     let mut blocks = vec![
@@ -117,6 +127,8 @@ pub fn slack_blocks(view: &RequestView) -> Value {
             {"type": "mrkdwn", "text": format!("*Reason*\n{}", escape(view.reason.as_deref().unwrap_or("(none given)")))},
             {"type": "mrkdwn", "text": format!("*Expires*\n{}", view.expires_at)},
             {"type": "mrkdwn", "text": format!("*Secrets*\n{}", escape(&view.secrets_line().unwrap_or_else(|| "(none)".to_owned())))},
+            {"type": "mrkdwn", "text": format!("*Environment*\n{}", escape(&view.env_line().unwrap_or_else(|| "(none bound)".to_owned())))},
+            {"type": "mrkdwn", "text": format!("*Also runs*\n{}", escape(&also_runs(view)))},
         ]}),
     ];
     if view.status == Status::Pending {
@@ -147,6 +159,8 @@ pub fn teams_card(view: &RequestView) -> Value {
         {"title": "Reason", "value": view.reason.as_deref().unwrap_or("(none given)")},
         {"title": "Expires", "value": view.expires_at},
         {"title": "Secrets", "value": view.secrets_line().unwrap_or_else(|| "(none)".to_owned())},
+        {"title": "Environment", "value": view.env_line().unwrap_or_else(|| "(none bound)".to_owned())},
+        {"title": "Also runs", "value": also_runs(view)},
     ]);
     json!({
         "type": "message",

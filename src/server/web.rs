@@ -233,6 +233,11 @@ pub async fn detail(
             view.secrets_line().unwrap_or_else(|| "(none)".to_owned()),
         ),
         (
+            "Environment",
+            view.env_line().unwrap_or_else(|| "(none bound)".to_owned()),
+        ),
+        ("Also runs", view.bound_files().join("; ")),
+        (
             "Reason",
             view.reason
                 .clone()
@@ -250,7 +255,7 @@ pub async fn detail(
     ] {
         facts.push_str(&format!(
             "<tr><th>{key}</th><td id=\"{}\">{}</td></tr>",
-            key.to_lowercase(),
+            key.to_lowercase().replace(' ', "-"),
             escape(&value)
         ));
     }

@@ -275,7 +275,7 @@ fn resume(fifo: &Path, child: &mut Child) {
 
 /// The approved program of try `n`: an ELF binary on even tries, a `#!` script on odd ones.
 fn approved_program(n: usize) -> Vec<u8> {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         echo_binary()
     } else {
         APPROVED_SCRIPT.as_bytes().to_vec()
