@@ -38,6 +38,10 @@ pub const GATEKEEP_TEST_PANIC: &str = "GATEKEEP_TEST_PANIC";
 /// Debug builds only: every command analysis overruns its time limit, to test that this
 /// refuses the command. Release builds ignore it.
 pub const GATEKEEP_TEST_SLOW_ANALYSIS: &str = "GATEKEEP_TEST_SLOW_ANALYSIS";
+/// Debug builds only: the path of a FIFO at which `run` pauses between hashing an approved
+/// program and executing it (it writes a line, then reads until the test writes back), so
+/// tests can swap files at exactly that moment. Release builds ignore it.
+pub const GATEKEEP_TEST_EXEC_PAUSE: &str = "GATEKEEP_TEST_EXEC_PAUSE";
 /// Log filter for diagnostics on stderr (`tracing` syntax, e.g. `gatekeep=debug`).
 pub const RUST_LOG: &str = "RUST_LOG";
 /// Disables colour when set to anything.
@@ -82,6 +86,7 @@ pub const ALL: &[&str] = &[
     GATEKEEP_TEST_ADMIN_POLICY_DIR,
     GATEKEEP_TEST_PANIC,
     GATEKEEP_TEST_SLOW_ANALYSIS,
+    GATEKEEP_TEST_EXEC_PAUSE,
     RUST_LOG,
     NO_COLOR,
     XDG_CONFIG_HOME,

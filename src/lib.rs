@@ -16,6 +16,7 @@ pub mod events;
 pub mod exit;
 pub mod flow;
 pub mod paths;
+pub mod pin;
 pub mod policy;
 pub mod redact;
 pub mod render;

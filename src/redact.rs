@@ -117,6 +117,76 @@ pub fn is_secret_name(name: &str) -> bool {
     has_secret_word(&lower) || pwd_part
 }
 
+/// Prefixes of well-known credential formats (API tokens, cloud keys, package registries).
+const TOKEN_PREFIXES: &[&str] = &[
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xoxb-",
+    "xoxp-",
+    "xoxa-",
+    "xapp-",
+    "sk-",
+    "sk_live_",
+    "rk_live_",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "ya29.",
+    "npm_",
+    "pypi-",
+    "hvs.",
+    "dop_v1_",
+];
+
+/// Whether a value looks like a credential by its shape alone: a private key, a JSON web
+/// token, a well-known token format, or one long random-looking word.
+///
+/// ```
+/// use gatekeep::redact::looks_like_secret;
+/// assert!(looks_like_secret("ghp_16C7e42F292c6912E7710c838347Ae178B4a"));
+/// assert!(looks_like_secret("Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg=="));
+/// assert!(!looks_like_secret("/usr/local/bin:/usr/bin:/bin") && !looks_like_secret("prod-eu-west-1"));
+/// ```
+pub fn looks_like_secret(value: &str) -> bool {
+    let value = value.trim();
+    if value.contains("-----BEGIN") && value.contains("PRIVATE KEY") {
+        return true;
+    }
+    if value.len() >= 16 && TOKEN_PREFIXES.iter().any(|p| value.starts_with(p)) {
+        return true;
+    }
+    let jwt = value.starts_with("eyJ") && value.split('.').count() == 3;
+    let word = value.len() >= 24
+        && !value.starts_with(['/', '.', '~'])
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+/=_-.".contains(c))
+        && value.chars().any(|c| c.is_ascii_digit())
+        && value.chars().any(|c| c.is_ascii_alphabetic());
+    jwt || (word && entropy(value) >= 3.5)
+}
+
+/// Shannon entropy of the characters of `text`, in bits per character.
+fn entropy(text: &str) -> f64 {
+    let mut counts = std::collections::HashMap::new();
+    for c in text.chars() {
+        *counts.entry(c).or_insert(0u32) += 1;
+    }
+    let total = text.chars().count() as f64;
+    counts
+        .values()
+        .map(|&n| {
+            let p = f64::from(n) / total;
+            -p * p.log2()
+        })
+        .sum()
+}
+
 impl Redactor {
     /// Built-in rules plus `extra` regular expressions (whole matches are masked).
     pub fn new(extra: &[String]) -> Result<Self, regex::Error> {
@@ -201,9 +271,10 @@ impl Redactor {
         out
     }
 
-    /// Redacts an environment variable's value.
+    /// Redacts an environment variable's value: whole when its name or its shape says it
+    /// is a secret, else the secrets inside it.
     pub fn env_value(&self, name: &str, value: &str) -> String {
-        if is_secret_name(name) {
+        if is_secret_name(name) || looks_like_secret(value) {
             MASK.to_owned()
         } else {
             self.text(value)

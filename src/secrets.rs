@@ -47,14 +47,18 @@ pub const SCRUBBED: &[&str] = &[
 /// functions (which would replace any command a script runs).
 pub const SCRUBBED_PREFIXES: &[&str] = &["LD_", "BASH_FUNC_", "GIT_CONFIG_"];
 
-/// Variables that steer where a credential goes (servers, proxies, trust roots, profiles).
-/// For a command that receives secrets, the caller's values of these are shown to
-/// reviewers and bound into the digest: approving `pg_dump -h prod` with `PGHOSTADDR`
-/// pointing elsewhere is approving something else. `*` ends a prefix.
+/// Variables that steer what a program does and where its credentials go (servers,
+/// proxies, trust roots, profiles, the programs a script finds). The caller's values of
+/// these, together with every variable of [`CODE_LOADING_VARIABLES`], [`SCRUBBED`] and
+/// [`SCRUBBED_PREFIXES`], are shown to reviewers and bound into the digest of every
+/// approved command: approving `pg_dump -h prod` with `PGHOSTADDR` pointing elsewhere is
+/// approving something else. `*` ends a prefix.
 pub const BOUND: &[&str] = &[
     "PATH",
     "HOME",
     "XDG_CONFIG_HOME",
+    "LD_*",
+    "GIT_*",
     "PG*",
     "MYSQL_*",
     "AWS_*",
@@ -81,7 +85,9 @@ pub const BOUND: &[&str] = &[
     "SSH_AUTH_SOCK",
 ];
 
-fn bound(name: &str, released: &[SecretUse]) -> bool {
+/// Whether the caller's `name` is bound into an approval of a command receiving
+/// `released`, whose matched rules name the variables `named`.
+fn bound(name: &str, released: &[SecretUse], named: &[String]) -> bool {
     let pattern_match = |pattern: &str| match pattern.strip_suffix('*') {
         Some(prefix) => name.starts_with(prefix),
         None => name == pattern,
@@ -94,24 +100,28 @@ fn bound(name: &str, released: &[SecretUse]) -> bool {
             .filter(|&i| i >= 2)
             .is_some_and(|i| name.starts_with(&secret.env[..=i]))
     };
-    BOUND.iter().any(|p| pattern_match(p)) || released.iter().any(family)
+    BOUND.iter().any(|p| pattern_match(p))
+        || CODE_LOADING_VARIABLES.contains(&name)
+        || SCRUBBED.contains(&name)
+        || SCRUBBED_PREFIXES.iter().any(|p| name.starts_with(p))
+        || named.iter().any(|n| n == name)
+        || released.iter().any(family)
 }
 
-/// The caller's variables an approval of a command receiving `released` is bound to. The
-/// released variables themselves are left out (gatekeep sets them); secret-looking values
-/// are given as `sha256:HEX`, never in clear.
+/// The caller's variables an approval is bound to, for a command receiving `released`
+/// whose matched rules name the variables `named`. The released variables themselves are
+/// left out (gatekeep sets them); secret-looking values (by name or by shape) are given as
+/// `sha256:HEX`, never in clear.
 pub fn bound_env(
     caller: &BTreeMap<String, String>,
     released: &[SecretUse],
+    named: &[String],
     redactor: &Redactor,
 ) -> BTreeMap<String, String> {
-    if released.is_empty() {
-        return BTreeMap::new();
-    }
     caller
         .iter()
         .filter(|(name, _)| released.iter().all(|s| &s.env != *name))
-        .filter(|(name, _)| bound(name, released))
+        .filter(|(name, _)| bound(name, released, named))
         .map(|(name, value)| {
             let shown = if is_secret_name(name) || redactor.env_value(name, value) != *value {
                 format!("sha256:{}", hex::encode(Sha256::digest(value.as_bytes())))
@@ -192,6 +202,24 @@ impl ChildEnv {
         }
     }
 
+    /// The environment a command gets, from the `inherited` one (this process's).
+    pub fn resolve(
+        &self,
+        inherited: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    ) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+        let mut vars: BTreeMap<std::ffi::OsString, std::ffi::OsString> = match &self.only {
+            Some(only) => only.iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            None => inherited.collect(),
+        };
+        for name in &self.remove {
+            vars.remove(std::ffi::OsStr::new(name));
+        }
+        for (name, value) in &self.set {
+            vars.insert(name.into(), value.into());
+        }
+        vars.into_iter().collect()
+    }
+
     /// Applies the changes to a command about to be spawned.
     pub fn apply(&self, command: &mut std::process::Command) {
         if let Some(only) = &self.only {
@@ -241,6 +269,7 @@ mod tests {
         let env = bound_env(
             &caller,
             &[secret("PGPASSWORD"), secret("MYAPP_TOKEN")],
+            &[],
             &redactor,
         );
         let hashed = |v: &str| format!("sha256:{}", hex::encode(Sha256::digest(v.as_bytes())));
@@ -258,7 +287,45 @@ mod tests {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         assert_eq!(env, expected);
-        assert!(bound_env(&caller, &[], &redactor).is_empty());
+        // Without secrets: the steering variables still, and what the rules name.
+        let plain = bound_env(&caller, &[], &["MYAPP_REGION".to_owned()], &redactor);
+        let names: Vec<&str> = plain.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "AWS_PROFILE",
+                "AWS_SESSION_TOKEN",
+                "HOME",
+                "HTTPS_PROXY",
+                "MYAPP_REGION",
+                "MYSQL_PWD",
+                "PGHOSTADDR",
+                "PGPASSWORD"
+            ]
+        );
+        assert_eq!(plain["PGPASSWORD"], hashed("from-the-caller"));
+        // Code-loading variables, the loader's, bash functions and tokens by their shape.
+        let caller: BTreeMap<String, String> = [
+            ("BASH_ENV", "/tmp/x.sh"),
+            ("LD_PRELOAD", "/tmp/x.so"),
+            ("BASH_FUNC_ls%%", "() { rm -rf ~; }"),
+            ("GIT_DIR", "/srv/repo.git"),
+            (
+                "GOOGLE_CLOUD_PROJECT",
+                "ya29.a0AfH6SMBx3k9Lq2ZtY8pW1vR7nC4eD5fG6hI",
+            ),
+            ("TERM", "xterm"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let steering = bound_env(&caller, &[], &[], &redactor);
+        assert_eq!(steering.len(), 5, "{steering:?}");
+        assert_eq!(steering["BASH_ENV"], "/tmp/x.sh");
+        assert_eq!(
+            steering["GOOGLE_CLOUD_PROJECT"],
+            hashed("ya29.a0AfH6SMBx3k9Lq2ZtY8pW1vR7nC4eD5fG6hI")
+        );
     }
 
     #[test]

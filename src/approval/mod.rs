@@ -1,6 +1,7 @@
 //! The approval protocol shared by the service and its clients: the wire types of API v1,
 //! the command digest, and signed grants.
 
+pub mod bind;
 mod grant;
 mod readable;
 
@@ -16,7 +17,7 @@ use sha2::{Digest as _, Sha256};
 use crate::policy::{ApprovalRequirement, Evaluation};
 
 /// What a reviewer is shown about the command, and what the digest covers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandFacts {
     /// The argument vector as displayed (secrets redacted).
     pub argv: Vec<String>,
@@ -25,16 +26,25 @@ pub struct CommandFacts {
     pub resolved_path: String,
     /// SHA-256 of that program file, lowercase hex.
     pub binary_sha256: String,
-    /// For commands that receive secrets: the caller's variables that steer where those
-    /// secrets go (docs/secrets.md). Secret-looking values appear as `sha256:HEX`. Left out
-    /// of the encoding, and so of the digest, when empty.
+    /// The caller's variables that steer what the command does and where its credentials
+    /// go (docs/api.md, *Command digest*). Secret-looking values appear as `sha256:HEX`.
+    /// Left out of the encoding, and so of the digest, when empty (as are the two below).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// Every other program the command runs, absolute path → SHA-256: the `#!`
+    /// interpreters of the program and the programs the analysis found in the command line
+    /// (`bash -c './bin/tool && pg_dump'`). A file that cannot be read is `unreadable`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub programs: BTreeMap<String, String>,
+    /// Files interpreters read as code (`bash x.sh`, `python3 x.py`, `source x.sh`),
+    /// absolute path → SHA-256.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scripts: BTreeMap<String, String>,
 }
 
 impl CommandFacts {
     /// The command digest: SHA-256 (lowercase hex) of the canonical JSON encoding of the
-    /// four fields (keys sorted, no whitespace).
+    /// fields (keys sorted, no whitespace).
     pub fn digest(&self) -> String {
         let value = serde_json::to_value(self).expect("facts serialise");
         hex::encode(Sha256::digest(canonical_json(&value).as_bytes()))
@@ -166,6 +176,12 @@ pub struct NewRequest {
     /// See [`CommandFacts::env`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// See [`CommandFacts::programs`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub programs: BTreeMap<String, String>,
+    /// See [`CommandFacts::scripts`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scripts: BTreeMap<String, String>,
     /// Names of the service's secrets to release with the grant.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
@@ -185,6 +201,8 @@ impl NewRequest {
             resolved_path: self.resolved_path.clone(),
             binary_sha256: self.binary_sha256.clone(),
             env: self.env.clone(),
+            programs: self.programs.clone(),
+            scripts: self.scripts.clone(),
         }
     }
 }
@@ -287,26 +305,37 @@ pub struct Consumed {
 }
 
 impl RequestView {
-    /// The secrets the command receives and the environment it is bound to, for
-    /// reviewers; `None` when it receives none.
+    /// The service's secrets the command receives, for reviewers; `None` when none.
     pub fn secrets_line(&self) -> Option<String> {
-        if self.secrets.is_empty() && self.facts.env.is_empty() {
-            return None;
-        }
-        let mut line = format!("releases {}", self.secrets.join(", "));
-        if self.secrets.is_empty() {
-            line = "releases local secrets".to_owned();
-        }
-        if !self.facts.env.is_empty() {
-            let env: Vec<String> = self
-                .facts
-                .env
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            line.push_str(&format!("; with {}", env.join(" ")));
-        }
-        Some(line)
+        (!self.secrets.is_empty()).then(|| format!("releases {}", self.secrets.join(", ")))
+    }
+
+    /// The environment the approval is bound to, for reviewers; `None` when empty.
+    pub fn env_line(&self) -> Option<String> {
+        let env: Vec<String> = self
+            .facts
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        (!env.is_empty()).then(|| env.join(" "))
+    }
+
+    /// The other programs and the script files the approval is bound to, one per line:
+    /// `PATH (sha256 PREFIX)`, scripts marked as such.
+    pub fn bound_files(&self) -> Vec<String> {
+        let short = |hash: &str| hash[..hash.len().min(16)].to_owned();
+        let programs = self
+            .facts
+            .programs
+            .iter()
+            .map(|(path, hash)| format!("runs {path} (sha256 {})", short(hash)));
+        let scripts = self
+            .facts
+            .scripts
+            .iter()
+            .map(|(path, hash)| format!("reads {path} (sha256 {})", short(hash)));
+        programs.chain(scripts).collect()
     }
 }
 
@@ -372,6 +401,8 @@ mod tests {
             resolved_path: "/usr/bin/pg_dump".into(),
             binary_sha256: "00".repeat(32),
             env: BTreeMap::new(),
+            programs: BTreeMap::new(),
+            scripts: BTreeMap::new(),
         };
         let expected = hex::encode(Sha256::digest(
             format!(r#"{{"argv":["pg_dump","-h","prod"],"binary_sha256":"{}","cwd":"/srv","resolved_path":"/usr/bin/pg_dump"}}"#, "00".repeat(32)).as_bytes(),

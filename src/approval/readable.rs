@@ -26,6 +26,10 @@ pub struct Readable {
     /// The program's path and SHA-256.
     pub program: String,
     pub secrets: Option<String>,
+    /// The variables the approval is bound to (secret-looking ones by hash only).
+    pub environment: String,
+    /// The other programs and the script files the approval is bound to, one per line.
+    pub also_runs: String,
     /// Who must approve: "1 of group:dba (rule)"; several joined by "; ".
     pub approvers: String,
     /// What the requester says about itself and its command, label first.
@@ -108,6 +112,17 @@ impl Readable {
                 text(&view.facts.binary_sha256)
             ),
             secrets: view.secrets_line().map(|line| text(&line)),
+            environment: view
+                .env_line()
+                .map_or_else(|| "(none bound)".to_owned(), |line| text(&line)),
+            also_runs: {
+                let files = view.bound_files();
+                if files.is_empty() {
+                    "(nothing else)".to_owned()
+                } else {
+                    list(&files, "\n")
+                }
+            },
             approvers,
             claims: vec![
                 ("agent", agent),
@@ -159,6 +174,8 @@ impl Readable {
             "commands": self.commands.iter().map(|(command, rules)| json!({"command": command, "rules": rules})).collect::<Vec<_>>(),
             "program": self.program,
             "secrets": self.secrets,
+            "environment": self.environment,
+            "also_runs": self.also_runs,
             "approvers": self.approvers,
             "claimed_by_requester": claims,
             "reviews": self.reviews,

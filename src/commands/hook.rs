@@ -526,7 +526,7 @@ impl Hook<'_> {
         match &decided.subject {
             // A tool call runs as soon as the agent hears `allow`: use the grant now.
             Subject::Tool { .. } => match flow.redeem(decided, &approval, true)? {
-                Redeemed::Granted(_) => Ok(Answer::Allow {
+                Redeemed::Granted { .. } => Ok(Answer::Allow {
                     reason,
                     updated_input: None,
                 }),
@@ -540,7 +540,7 @@ impl Hook<'_> {
             Subject::Shell { shell, line } => {
                 flow.redeem(decided, &approval, false)?;
                 let mut updated = self.input.tool_input.clone();
-                updated["command"] = json!(self.rewritten(Some(&view.id), shell, line)?);
+                updated["command"] = json!(self.rewritten(Some(view), shell, line)?);
                 Ok(Answer::Allow {
                     reason,
                     updated_input: Some(updated),
@@ -586,7 +586,13 @@ impl Hook<'_> {
 
     /// `gatekeep run [--request ID | --supervise] -- bash -c '<command>'`, quoted for the
     /// agent's shell.
-    fn rewritten(&self, id: Option<&str>, shell: &str, command: &str) -> Result<String, UserError> {
+    fn rewritten(
+        &self,
+        view: Option<&RequestView>,
+        shell: &str,
+        command: &str,
+    ) -> Result<String, UserError> {
+        let id = view.map(|v| v.id.as_str());
         let exe = std::env::current_exe()
             .map_err(|e| UserError::new(format!("cannot find the gatekeep executable: {e}")))?;
         let mut words = vec![exe.display().to_string(), "run".to_owned()];
@@ -613,8 +619,14 @@ impl Hook<'_> {
             "-c".to_owned(),
             command.to_owned(),
         ]);
-        shlex::try_join(words.iter().map(String::as_str))
-            .map_err(|e| UserError::new(format!("cannot quote the command: {e}")))
+        let run = shlex::try_join(words.iter().map(String::as_str))
+            .map_err(|e| UserError::new(format!("cannot quote the command: {e}")))?;
+        // The bound variables shown in clear get their approved values back.
+        let mut line = view
+            .map(|view| crate::approval::bind::assignments(&view.facts.env))
+            .unwrap_or_default();
+        line.push(run);
+        Ok(line.join(" "))
     }
 
     fn wait_bound(&self) -> Result<Duration, UserError> {

@@ -32,6 +32,10 @@ pub fn describe(view: &RequestView, out: &mut impl std::io::Write) -> std::io::R
         writeln!(out, "    runs:    {command}  [{rules}]")?;
     }
     writeln!(out, "  program:   {}", shown.program)?;
+    for line in shown.also_runs.lines() {
+        writeln!(out, "  also:      {line}")?;
+    }
+    writeln!(out, "  env:       {}", shown.environment)?;
     if let Some(line) = &shown.secrets {
         writeln!(out, "  secrets:   {line}")?;
     }

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::approval::{Status, Verdict};
 use crate::audit::{AuditLog, records};
-use crate::child::{self, SpawnError};
+use crate::child::{self, Launch, Program, SpawnError};
 use crate::cli::PolicyArgs;
 use crate::config::Config;
 use crate::decide::Decider;
@@ -352,7 +352,7 @@ impl Run<'_> {
                     &[SecretSource::Keyring, SecretSource::Server],
                     &BTreeMap::new(),
                 )?;
-                self.execute(released, Vec::new(), true)
+                self.execute(released, Vec::new(), true, None)
             }
             Decision::Allow => {
                 let released = flow.release(
@@ -360,7 +360,7 @@ impl Run<'_> {
                     &[SecretSource::Keyring, SecretSource::Server],
                     &BTreeMap::new(),
                 )?;
-                self.execute(released, Vec::new(), false)
+                self.execute(released, Vec::new(), false, None)
             }
         }
     }
@@ -394,8 +394,8 @@ impl Run<'_> {
         };
         match flow.redeem(decided, &approval, true)? {
             // What the reviewer saw is approved once more at its exec, not asked again.
-            Redeemed::Granted(released) => {
-                self.execute(released, decided.evaluation.commands.clone(), false)
+            Redeemed::Granted { released, launch } => {
+                self.execute(released, decided.evaluation.commands.clone(), false, launch)
             }
             Redeemed::Unusable => Ok(Exit::Expired),
         }
@@ -414,10 +414,17 @@ impl Run<'_> {
         released: Released,
         approved: Vec<Vec<String>>,
         forced: bool,
+        launch: Option<Box<Launch>>,
     ) -> Result<Exit, UserError> {
         let flow = self.flow;
-        let program = flow::program(&self.args.command, flow.env, &flow.decider.context.cwd)
-            .map_err(|error| flow.not_started(error))?;
+        // An approved command runs through its pinned launch; others by path.
+        let program = match launch {
+            Some(launch) => Program::Pinned(launch),
+            None => Program::Path(
+                flow::program(&self.args.command, flow.env, &flow.decider.context.cwd)
+                    .map_err(|error| flow.not_started(error))?,
+            ),
+        };
         let strip = flow.config.strip_secret_env.unwrap_or(true);
         let inherited: Vec<String> = std::env::vars_os()
             .map(|(name, _)| name.to_string_lossy().into_owned())

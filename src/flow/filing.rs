@@ -4,15 +4,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sha2::{Digest as _, Sha256};
-
-use crate::approval::{AnalysedCommand, CommandFacts, LogHead, NewRequest};
+use crate::approval::bind::{self, Bound, Subject};
+use crate::approval::{AnalysedCommand, CommandFacts, LogHead, NewRequest, RequestView};
 use crate::audit::{self, AuditLog};
 use crate::child::{self, SpawnError};
 use crate::client::{ApiClient, Connection};
 use crate::config::Config;
+use crate::decide::Decider;
+use crate::env_vars;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
+use crate::pin::{PinError, Requester};
 use crate::policy::{Context, Evaluation, SecretSource};
 use crate::redact::Redactor;
 
@@ -28,26 +30,64 @@ pub fn program(argv: &[String], env: &Environment, cwd: &str) -> Result<PathBuf,
     })
 }
 
-/// The facts a reviewer sees, whose digest an approval is bound to. A command that
-/// receives secrets is also bound to the caller's variables that steer them.
+/// The facts a reviewer sees, whose digest an approval is bound to, and the pinned launch
+/// that runs exactly the program they name (see [`crate::approval::bind`]).
 pub fn command_facts(
     argv: &[String],
+    decider: &Decider,
     env: &Environment,
-    cwd: &str,
     evaluation: &Evaluation,
     redactor: &Redactor,
-) -> Result<CommandFacts, UserError> {
+) -> Result<Bound, UserError> {
+    let cwd = &decider.context.cwd;
     let program = program(argv, env, cwd)?;
-    let bytes = std::fs::read(&program).map_err(|e| {
-        UserError::new(format!("cannot read {}: {e}", program.display())).kind("not_executable")
+    let analysis = decider.analyze_argv(argv)?;
+    let rules: Vec<&str> = evaluation.hits.iter().map(|h| h.rule.as_str()).collect();
+    let subject = Subject {
+        argv,
+        cwd,
+        program: &program,
+        env: env.vars(),
+        analysis: &analysis,
+        released: &evaluation.secrets,
+        named: &decider.policy.env_names(&rules),
+    };
+    let mut bound = bind::bind(&subject, &Requester::current(), redactor).map_err(|e| {
+        let hint = match e {
+            PinError::NeedsItsPath(_) => {
+                "install it where you cannot write it (root counts as able to write every file); the command was not run"
+            }
+            _ => "the command was not run",
+        };
+        UserError::new(e.to_string())
+            .hint(hint)
+            .kind("not_executable")
     })?;
-    Ok(CommandFacts {
-        argv: redactor.argv(argv),
-        cwd: cwd.to_owned(),
-        resolved_path: program.display().to_string(),
-        binary_sha256: hex::encode(Sha256::digest(&bytes)),
-        env: crate::secrets::bound_env(env.vars(), &evaluation.secrets, redactor),
-    })
+    bound.launch.pause_at(
+        env.get(env_vars::GATEKEEP_TEST_EXEC_PAUSE)
+            .map(PathBuf::from),
+    );
+    Ok(bound)
+}
+
+/// Refuses a command whose facts now differ from the ones `view` approved (exit 122): the
+/// grant is left unused, and a reviewer must approve the command as it is now.
+pub fn same_as_approved(view: &RequestView, facts: &CommandFacts) -> Result<(), UserError> {
+    if view.digest == facts.digest() {
+        return Ok(());
+    }
+    let mut differences = bind::differences(&view.facts, facts);
+    if differences.is_empty() {
+        differences.push("its facts differ".to_owned());
+    }
+    Err(UserError::new(format!(
+        "request {} approved another command: {}",
+        view.id,
+        differences.join("; ")
+    ))
+    .hint("the command was not run and the approval is still unused; run exactly the approved command, or have the command as it is now approved")
+    .exit(Exit::Expired)
+    .kind("request_mismatch"))
 }
 
 /// Everything a request says besides the facts.
@@ -96,6 +136,8 @@ pub fn new_request(facts: &CommandFacts, filing: Filing<'_>, redactor: &Redactor
             hash: filing.decided.hash.clone(),
         }),
         env: facts.env.clone(),
+        programs: facts.programs.clone(),
+        scripts: facts.scripts.clone(),
         secrets: evaluation
             .secrets
             .iter()

@@ -9,7 +9,7 @@
 
 mod filing;
 
-pub use filing::{Filing, command_facts, program};
+pub use filing::{Filing, command_facts, program, same_as_approved};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
+use crate::approval::bind::Bound;
 use crate::approval::{CommandFacts, Created, NewRequest, RequestView, Status, verify_grant};
 use crate::audit::{self, AuditLog, records};
+use crate::child::Launch;
 use crate::client::secret_store::SecretStore;
 use crate::client::{ApiClient, ClientError, Outcome, Progress, wait_for_decision};
 use crate::config::Config;
@@ -194,8 +196,12 @@ pub struct Released {
 
 /// How redeeming ended.
 pub enum Redeemed {
-    /// The grant is verified (and consumed, if asked); the secrets are released.
-    Granted(Released),
+    /// The grant is verified (and consumed, if asked); the secrets are released; a command
+    /// gatekeep starts itself comes with its pinned launch.
+    Granted {
+        released: Released,
+        launch: Option<Box<Launch>>,
+    },
     /// The service would no longer hand out the grant (reported already).
     Unusable,
 }
@@ -371,21 +377,11 @@ impl Flow<'_> {
             )));
         }
         let facts = match &decided.subject {
-            Subject::Argv(argv) => command_facts(
-                argv,
-                self.env,
-                &self.decider.context.cwd,
-                evaluation,
-                &self.redactor,
-            )
-            .map_err(|e| self.not_started(e))?,
-            Subject::Shell { .. } => command_facts(
-                &decided.argv,
-                self.env,
-                &self.decider.context.cwd,
-                evaluation,
-                &self.redactor,
-            )?,
+            // Filed with these facts; bound again, and checked, before the grant is used.
+            Subject::Argv(_) => self.bind(decided).map_err(|e| self.not_started(e))?.facts,
+            // Bound to this process's environment: for a hook, the agent's as far as the hook
+            // sees it (docs/agents.md, "What an approval binds").
+            Subject::Shell { .. } => self.bind(decided)?.facts,
             // The image the kernel loaded: what really runs, where, with which variables.
             Subject::Exec(image) => CommandFacts {
                 argv: self.redactor.argv(&image.argv),
@@ -396,7 +392,19 @@ impl Flow<'_> {
                     None => crate::supervise::digest_of(image)
                         .map_err(|e| UserError::new(e.to_string()).kind("not_executable"))?,
                 },
-                env: crate::secrets::bound_env(&image.env, &evaluation.secrets, &self.redactor),
+                env: crate::secrets::bound_env(
+                    &image.env,
+                    &evaluation.secrets,
+                    &self.decider.policy.env_names(
+                        &evaluation
+                            .hits
+                            .iter()
+                            .map(|h| h.rule.as_str())
+                            .collect::<Vec<_>>(),
+                    ),
+                    &self.redactor,
+                ),
+                ..CommandFacts::default()
             },
             // A tool call has no binary: its facts are the tool and its exact input.
             Subject::Tool { name, input } => CommandFacts {
@@ -404,7 +412,7 @@ impl Flow<'_> {
                 cwd: self.decider.context.cwd.clone(),
                 resolved_path: format!("tool:{name}"),
                 binary_sha256: hex::encode(Sha256::digest(input.to_string().as_bytes())),
-                env: BTreeMap::new(),
+                ..CommandFacts::default()
             },
         };
         let digest = facts.digest();
@@ -417,6 +425,27 @@ impl Flow<'_> {
             facts,
             digest,
             public_key,
+        })
+    }
+
+    /// The facts of the decided command as it is now, and its pinned launch.
+    fn bind(&self, decided: &Decided) -> Result<Bound, UserError> {
+        command_facts(
+            &decided.argv,
+            &self.decider,
+            self.env,
+            &decided.evaluation,
+            &self.redactor,
+        )
+    }
+
+    /// Refuses (122, recorded, grant unused) a command that is no longer the approved one.
+    fn same_as_approved(&self, view: &RequestView, facts: &CommandFacts) -> Result<(), UserError> {
+        same_as_approved(view, facts).inspect_err(|error| {
+            self.record(
+                "approval_refused",
+                json!({"request_id": view.id, "error": error.message}),
+            );
         })
     }
 
@@ -597,15 +626,7 @@ impl Flow<'_> {
         let view = connected.client.get(id, 0).map_err(|e| {
             UserError::new(format!("cannot fetch request {id}: {e}")).kind("service_refused")
         })?;
-        if view.digest != connected.digest {
-            self.record(
-                "approval_refused",
-                json!({"request_id": id, "error": "the command differs from the approved one"}),
-            );
-            return Err(UserError::new(format!("request {id} approved another command"))
-                .hint("run exactly the approved command, in the same directory, with the same binary")
-                .kind("request_mismatch"));
-        }
+        self.same_as_approved(&view, &connected.facts)?;
         if view.status != Status::Approved {
             return Ok(self.ended(Box::new(view)));
         }
@@ -623,6 +644,16 @@ impl Flow<'_> {
     ) -> Result<Redeemed, UserError> {
         let view = &approval.view;
         let evaluation = &decided.evaluation;
+        // A command gatekeep starts itself is bound again now, and checked before the grant
+        // is used: a mismatch leaves the grant for the approved command.
+        let launch = match &decided.subject {
+            Subject::Argv(_) if consume => {
+                let bound = self.bind(decided).map_err(|e| self.not_started(e))?;
+                self.same_as_approved(view, &bound.facts)?;
+                Some(Box::new(bound.launch))
+            }
+            _ => None,
+        };
         let Some(grant) = &view.grant else {
             return Err(UserError::new(format!(
                 "request {} is approved but carries no grant",
@@ -648,7 +679,10 @@ impl Flow<'_> {
             );
         }
         if !consume {
-            return Ok(Redeemed::Granted(Released::default()));
+            return Ok(Redeemed::Granted {
+                released: Released::default(),
+                launch,
+            });
         }
         // Local secrets are read before the grant is used, so a missing one costs nothing.
         let mut released = self.release(evaluation, &[SecretSource::Keyring], &BTreeMap::new())?;
@@ -678,7 +712,7 @@ impl Flow<'_> {
         released.uses.extend(server.uses);
         self.record("approval_granted", records::approval_granted(view, grant));
         self.sink.step(&Step::Approved { view });
-        Ok(Redeemed::Granted(released))
+        Ok(Redeemed::Granted { released, launch })
     }
 
     /// The values of the command's secrets from `sources`: the service's answer to consume

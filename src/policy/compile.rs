@@ -596,6 +596,26 @@ impl Policy {
         names
     }
 
+    /// The environment variables the rules `ids` name in their conditions (`env:`, in a
+    /// match or an `unless`).
+    pub fn env_names(&self, ids: &[&str]) -> Vec<String> {
+        fn walk(matcher: &Matcher, out: &mut Vec<String>) {
+            out.extend(matcher.env.iter().map(|(name, _)| name.clone()));
+            for unless in &matcher.unless {
+                walk(unless, out);
+            }
+        }
+        let mut names = Vec::new();
+        for rule in self.rules.iter().filter(|r| ids.contains(&r.id.as_str())) {
+            for alternative in &rule.alternatives {
+                walk(alternative, &mut names);
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
     pub fn program_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.index.keys().cloned().collect();
         names.sort();

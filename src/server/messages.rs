@@ -128,6 +128,8 @@ pub fn slack_blocks(view: &RequestView) -> Value {
         field("Filed by (authenticated)", &shown.filed_by),
         field("Approvers", &shown.approvers),
         field("Program", &shown.program),
+        field("Also runs", &shown.also_runs),
+        field("Environment", &shown.environment),
         field("Secrets", shown.secrets.as_deref().unwrap_or("(none)")),
         field("Expires", &shown.expires_at),
     ]}));
@@ -230,6 +232,8 @@ pub fn teams_card(view: &RequestView) -> Value {
         ("Filed by (authenticated)", shown.filed_by.as_str()),
         ("Approvers", &shown.approvers),
         ("Program", &shown.program),
+        ("Also runs", &shown.also_runs),
+        ("Environment", &shown.environment),
         ("Secrets", shown.secrets.as_deref().unwrap_or("(none)")),
         ("Expires", &shown.expires_at),
     ] {
@@ -274,7 +278,7 @@ mod tests {
                 cwd: "/srv".into(),
                 resolved_path: "/usr/bin/psql".into(),
                 binary_sha256: "ab".repeat(32),
-                env: Default::default(),
+                ..CommandFacts::default()
             },
             host: "db1".into(),
             user: "alice".into(),

@@ -232,6 +232,8 @@ pub async fn detail(
             format!("{} (authenticated)", shown.filed_by),
         ),
         ("program", "Program", shown.program.clone()),
+        ("also-runs", "Also runs", shown.also_runs.clone()),
+        ("environment", "Environment", shown.environment.clone()),
         (
             "secrets",
             "Secrets",

@@ -93,6 +93,9 @@ pub struct Command {
     pub cwd_unknown: bool,
     /// Arguments are appended from standard input at run time (`xargs`).
     pub stdin_args: bool,
+    /// Indexes into `argv` of files the program reads as code: an interpreter's script
+    /// operand (`bash x.sh`, `python3 x.py`), the file `source` reads.
+    pub scripts: Vec<usize>,
 }
 
 impl Command {
@@ -238,5 +241,44 @@ mod guard_tests {
         let script = "flock /tmp/l rlock /tmp/l rm -rfIhrlock /tmp/l rm -rfIh$o {$(rIh$o {$(rm - /)\nm* <<-  $o {$(rIh$o {$(rm - /)\nm* <<-  /\nm -rf //)\n\n";
         let analysis = analyze_script(script, &NoResolve);
         assert!(!analysis.opaque.is_empty(), "{analysis:?}");
+    }
+}
+
+#[cfg(test)]
+mod script_file_tests {
+    use super::*;
+
+    /// The script files each analysed command reads, as text.
+    fn scripts(line: &str) -> Vec<Vec<String>> {
+        analyze_script(line, &NoResolve)
+            .commands
+            .iter()
+            .map(|c| c.scripts.iter().map(|&i| c.argv[i].text.clone()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn interpreters_name_the_files_they_read_as_code() {
+        let none = Vec::<&str>::new;
+        assert_eq!(scripts("bash -x deploy.sh prod"), [["deploy.sh"]]);
+        assert_eq!(scripts("sh -c 'echo hi'"), [none(), none()]);
+        assert_eq!(
+            scripts("python3 -u tools/migrate.py --dry-run"),
+            [["tools/migrate.py"]]
+        );
+        assert_eq!(scripts("python3 -m http.server"), [none()]);
+        assert_eq!(scripts("perl -w x.pl"), [["x.pl"]]);
+        assert_eq!(
+            scripts("node --max-old-space-size=4096 app.js"),
+            [["app.js"]]
+        );
+        assert_eq!(scripts("node --inspect app.js"), [none()]);
+        assert_eq!(
+            scripts("source ./env.sh && make"),
+            [vec!["./env.sh"], none()]
+        );
+        assert_eq!(scripts("sudo ruby x.rb"), [none(), vec!["x.rb"]]);
+        assert_eq!(scripts("bash /dev/stdin"), [none()]);
+        assert_eq!(scripts("bash \"$F\""), [none()]);
     }
 }

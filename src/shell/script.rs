@@ -557,8 +557,13 @@ impl<'r> Analyzer<'r> {
                 .or_else(|| self.script_cwd.clone().flatten()),
             cwd_unknown: frame.cwd.is_none() && self.script_cwd == Some(None),
             stdin_args: frame.stdin_args,
+            scripts: Vec::new(),
         };
+        let index = self.commands.len();
         self.commands.push(recorded);
+        if matches!(names[0].as_str(), "source" | ".") && argv.get(1).is_some_and(|a| a.known) {
+            self.commands[index].scripts.push(1);
+        }
 
         if let Some(reason) = self.builtin(&names[0], &argv) {
             self.opaque(reason);
@@ -580,6 +585,10 @@ impl<'r> Analyzer<'r> {
                     ));
                 }
                 Step::Opaque(reason) => self.opaque(reason),
+                Step::Reads(word) if argv.get(word).is_some_and(|a| a.known && !a.free) => {
+                    self.commands[index].scripts.push(word);
+                }
+                Step::Reads(_) => {}
             }
         }
     }

@@ -23,6 +23,8 @@ pub(crate) enum Step {
     Script(Arg, Edit),
     /// Something that cannot be analysed.
     Opaque(String),
+    /// The program reads the file named by this word (an index into its argv) as code.
+    Reads(usize),
 }
 
 /// Option syntax of one wrapper.
@@ -1680,10 +1682,16 @@ fn shell(program: &str, args: &[Arg]) -> Vec<Step> {
         };
     }
     match rest.first() {
-        Some(file) => vec![Step::Opaque(format!(
-            "`{program}` runs the script file `{}`",
-            file.text
-        ))],
+        Some(file) => {
+            let mut steps = vec![Step::Opaque(format!(
+                "`{program}` runs the script file `{}`",
+                file.text
+            ))];
+            if !reads_stdin(&file.text) {
+                steps.push(Step::Reads(i + 1));
+            }
+            steps
+        }
         None if harmless => Vec::new(),
         None => vec![Step::Opaque(format!(
             "`{program}` reads commands from standard input"
@@ -1766,7 +1774,7 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
                     return if reads_stdin(text) {
                         opaque("reads code from standard input")
                     } else {
-                        Some(Vec::new())
+                        Some(vec![Step::Reads(i + 1)])
                     };
                 }
                 if *text == "-" {
@@ -1780,7 +1788,7 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
             }
         }
         "perl" | "ruby" => {
-            for text in &known {
+            for (i, text) in known.iter().enumerate() {
                 if text.starts_with('-')
                     && !text.starts_with("--")
                     && (text.contains('e') || text.contains('E'))
@@ -1791,7 +1799,7 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
                     return if reads_stdin(text) {
                         opaque("reads code from standard input")
                     } else {
-                        Some(Vec::new())
+                        Some(vec![Step::Reads(i + 1)])
                     };
                 }
             }
@@ -1840,10 +1848,15 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
                 .iter()
                 .any(|t| code_flags.contains(t) || t.starts_with("--eval="))
             {
-                opaque("runs code given on the command line")
-            } else {
-                Some(Vec::new())
+                return opaque("runs code given on the command line");
             }
+            // The script operand: the first word after options written as `--name=value`
+            // (another option may take the next word as its value: then none is known).
+            let script = known
+                .iter()
+                .position(|t| !(t.starts_with('-') && t.contains('=')))
+                .filter(|&i| !known[i].starts_with('-') && !reads_stdin(known[i]));
+            Some(script.map(|i| Step::Reads(i + 1)).into_iter().collect())
         }
     }
 }

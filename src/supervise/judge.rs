@@ -148,7 +148,7 @@ impl<'a> PolicyJudge<'a> {
         match flow.redeem(&decided, &approval, true)? {
             // Secrets are released to commands gatekeep starts itself, never into the
             // environment of a program already loaded.
-            Redeemed::Granted(_) => Ok(Verdict::Allow),
+            Redeemed::Granted { .. } => Ok(Verdict::Allow),
             Redeemed::Unusable => Ok(self.refuse(
                 decided.exec(),
                 pid,
@@ -263,6 +263,7 @@ pub fn analysis(image: &Image) -> Analysis {
             cwd: None,
             cwd_unknown: false,
             stdin_args: false,
+            scripts: Vec::new(),
         }],
         opaque: Vec::new(),
     }

@@ -19,9 +19,7 @@ pub use image::{Image, ImageError, Programs, digest_of};
 pub use judge::{PolicyJudge, evaluate};
 
 use std::collections::HashSet;
-use std::ffi::OsString;
 use std::os::unix::process::CommandExt as _;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -30,7 +28,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use crate::child::{self, Ended, SpawnError};
+use crate::child::{self, Ended, Program, SpawnError};
 use crate::secrets::ChildEnv;
 
 /// The errno the child reports when it could not put itself under supervision.
@@ -64,7 +62,7 @@ pub struct Finished {
 /// Runs `program` with `argv` under supervision. `started` is called with the pid as soon
 /// as the command runs; `linger` is how long descendants may outlive it.
 pub fn run(
-    program: &Path,
+    program: &Program,
     argv: &[String],
     env: &ChildEnv,
     confinement: &Confinement,
@@ -72,15 +70,14 @@ pub fn run(
     linger: Duration,
     started: impl FnOnce(u32),
 ) -> Result<Finished, SpawnError> {
+    let path = child::path_of(program);
     let io_error = |source| SpawnError::Io {
-        path: program.to_owned(),
+        path: path.clone(),
         source,
     };
     let signals = child::catch_signals().map_err(io_error)?;
     let begin = Instant::now();
-    let mut command = std::process::Command::new(program);
-    command.arg0(OsString::from(&argv[0])).args(&argv[1..]);
-    env.apply(&mut command);
+    let (mut command, exec) = child::prepare(program, argv, env).map_err(io_error)?;
     let confinement = confinement.for_child();
     // SAFETY: between fork and exec the closure makes system calls only (ptrace, prctl,
     // landlock, seccomp) on data prepared before the fork; it allocates nothing.
@@ -91,7 +88,12 @@ pub fn run(
             ptrace::traceme()
                 .map_err(std::io::Error::from)
                 .and_then(|()| confinement.apply())
-                .map_err(|_| std::io::Error::from_raw_os_error(UNSUPERVISABLE))
+                .map_err(|_| std::io::Error::from_raw_os_error(UNSUPERVISABLE))?;
+            // A pinned program is executed from its descriptors; only a failure returns.
+            match &exec {
+                Some(exec) => Err(exec.exec()),
+                None => Ok(()),
+            }
         });
     }
     let child = command.spawn().map_err(|error| {

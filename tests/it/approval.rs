@@ -207,9 +207,14 @@ fn no_wait_then_wait_then_request() {
         .arg(env.root().join("other"))
         .output()
         .unwrap();
-    assert_eq!(other.status.code(), Some(125));
-    assert!(String::from_utf8_lossy(&other.stderr).contains("approved another command"));
+    assert_eq!(other.status.code(), Some(122));
+    assert!(
+        String::from_utf8_lossy(&other.stderr)
+            .contains("approved another command: the arguments differ"),
+        "{other:?}"
+    );
     assert!(!env.root().join("other").exists());
+    assert_eq!(status_of(&service, &env, "alice", &id), "approved");
     // The approved command runs once.
     let ran = service
         .as_user(&env, "alice")

@@ -2,6 +2,7 @@
 
 mod approval;
 mod audit;
+mod binding;
 mod channels;
 mod check;
 mod common;

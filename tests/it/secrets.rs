@@ -497,10 +497,11 @@ fn what_steers_a_secret_run_is_bound_or_removed() {
     };
     // Another PATH is another command: refused, nothing released.
     let hijacked = under_grant("/tmp/evil-bin:/usr/local/bin:/usr/bin:/bin");
-    assert_eq!(hijacked.status.code(), Some(125));
+    assert_eq!(hijacked.status.code(), Some(122));
     assert!(hijacked.stdout.is_empty());
     assert!(
-        String::from_utf8_lossy(&hijacked.stderr).contains("approved another command"),
+        String::from_utf8_lossy(&hijacked.stderr)
+            .contains("approved another command: PATH differs"),
         "{hijacked:?}"
     );
     assert_eq!(s.service.status("alice", &id), "approved");

@@ -1,4 +1,5 @@
-//! Running the wrapped command: resolve it like `execvp`, spawn it without a shell, forward
+//! Running the wrapped command: resolve it like `execvp`, spawn it without a shell (an
+//! approved one through the descriptor it was hashed from, see [`Launch`]), forward
 //! signals sent to gatekeep alone, and report how it ended.
 //!
 //! Signals a terminal generates (Ctrl-C, Ctrl-\, window size changes) reach the child
@@ -18,6 +19,10 @@ use signal_hook::iterator::SignalsInfo;
 use signal_hook::iterator::exfiltrator::WithOrigin;
 use signal_hook::low_level::siginfo::Cause;
 
+mod launch;
+
+pub use launch::Launch;
+
 /// Why a command could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
@@ -35,6 +40,17 @@ pub enum SpawnError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Pin(#[from] crate::pin::PinError),
+}
+
+/// What to execute.
+#[derive(Debug)]
+pub enum Program {
+    /// A resolved path, executed by path (commands no approval is bound to).
+    Path(PathBuf),
+    /// An approved command, executed through the descriptors it was hashed from.
+    Pinned(Box<Launch>),
 }
 
 /// How the command ended.
@@ -103,25 +119,31 @@ pub fn resolve(program: &str, path_var: Option<&str>, cwd: &Path) -> Result<Path
 /// Signals gatekeep passes on to the child when they were sent to gatekeep by a process.
 const FORWARDED: [i32; 7] = [SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT, SIGWINCH];
 
-/// Runs `program` (already resolved) with `argv`, inherited stdio and cwd, and the
-/// inherited environment changed by `env`.
+/// Runs `program` with `argv` (a pinned program brings its own), inherited stdio and cwd,
+/// and the inherited environment changed by `env`.
 /// `started` is called with the child's pid as soon as it runs.
 pub fn run(
-    program: &Path,
+    program: &Program,
     argv: &[String],
     env: &crate::secrets::ChildEnv,
     started: impl FnOnce(u32),
 ) -> Result<Ended, SpawnError> {
+    let path = path_of(program);
     let io_error = |source| SpawnError::Io {
-        path: program.to_owned(),
+        path: path.clone(),
         source,
     };
     // Catch the signals before the child exists, so none is lost in between.
     let signals = catch_signals().map_err(io_error)?;
+    let (mut command, plan) = prepare(program, argv, env).map_err(io_error)?;
+    if let Some(plan) = plan {
+        // SAFETY: the closure only calls async-signal-safe functions (fcntl, execveat)
+        // on memory allocated before the fork.
+        unsafe {
+            command.pre_exec(move || Err(plan.exec()));
+        }
+    }
     let begin = Instant::now();
-    let mut command = std::process::Command::new(program);
-    command.arg0(OsString::from(&argv[0])).args(&argv[1..]);
-    env.apply(&mut command);
     let mut child = command.spawn().map_err(io_error)?;
     let pid = child.id();
     started(pid);
@@ -133,6 +155,49 @@ pub fn run(
         signal: status.signal(),
         duration_ms: u64::try_from(begin.elapsed().as_millis()).unwrap_or(u64::MAX),
     })
+}
+
+/// How a program is started: by path, or (pinned) through the descriptors it was hashed
+/// from, by an exec the child makes itself.
+pub struct Exec(launch::ExecPlan);
+
+impl Exec {
+    /// Executes the pinned program; returns only on failure. Called in the child after
+    /// `fork`: async-signal-safe calls only.
+    pub fn exec(&self) -> std::io::Error {
+        self.0.exec()
+    }
+}
+
+/// The command that starts `program` with `argv` and the environment `env` makes, and
+/// for a pinned program the exec its child must make instead of the command's own.
+pub fn prepare(
+    program: &Program,
+    argv: &[String],
+    env: &crate::secrets::ChildEnv,
+) -> std::io::Result<(std::process::Command, Option<Exec>)> {
+    match program {
+        Program::Path(path) => {
+            let mut command = std::process::Command::new(path);
+            command.arg0(OsString::from(&argv[0])).args(&argv[1..]);
+            env.apply(&mut command);
+            Ok((command, None))
+        }
+        Program::Pinned(launch) => {
+            let command = std::process::Command::new(&launch.program.0);
+            let plan = launch.exec_plan(env.resolve(std::env::vars_os()))?;
+            launch.pause();
+            Ok((command, Some(Exec(plan))))
+        }
+    }
+}
+
+/// The path a program is known by, for messages.
+pub fn path_of(program: &Program) -> PathBuf {
+    match program {
+        Program::Path(path) => path.clone(),
+        Program::Pinned(launch) => launch.program.0.clone(),
+    }
 }
 
 /// Catches the signals gatekeep passes on, before the child exists so none is lost.
