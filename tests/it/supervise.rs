@@ -623,3 +623,47 @@ fn the_hook_runs_a_supervise_decision_under_supervision_without_a_request() {
             .any(|r| r["event"] == "exec" && r["supervised"] == true)
     );
 }
+
+#[test]
+fn work_handed_outside_the_tree_is_held_by_the_static_rules() {
+    let env = TestEnv::new();
+    for line in [
+        "tmux new-session -d 'pg_dump -h prod-db app'",
+        "tmux send-keys -t work 'pg_dump -h prod-db app' Enter",
+        "screen -dm pg_dump -h prod-db app",
+        "docker exec db pg_dump app",
+        "ssh localhost pg_dump app",
+        "ssh me@127.0.0.1 'pg_dump app'",
+        "systemd-run --user pg_dump -h prod-db app",
+        "echo 'pg_dump -h prod-db app' | at now",
+        "echo '* * * * * pg_dump' | crontab -",
+    ] {
+        let judged = env.check_json(&["--agent", "--shell", line]);
+        assert_eq!(judged["decision"], "approve", "{line}: {judged}");
+        let rules: Vec<&str> = judged["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            rules.iter().any(|r| r.starts_with("handoff-")),
+            "{line}: {rules:?}"
+        );
+    }
+    // People use tmux and docker by hand all day; only agents are held.
+    let human = env.check_json(&["--shell", "docker exec db ls"]);
+    assert_eq!(human["decision"], "allow");
+    // Run by an agent without a service, nothing is handed over.
+    let output = env
+        .gatekeep()
+        .args(["run", "--agent", "--", "systemd-run", "--user", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("handoff-scheduler"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
