@@ -42,6 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Manage service tokens')
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Read, verify and rotate the audit log')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Answer an AI agent''s PreToolUse hook (JSON on stdin and stdout; always exits 0)')
+            [CompletionResult]::new('shell-prefix', 'shell-prefix', [CompletionResultType]::ParameterValue, 'Run an agent''s command as its shell prefix would: judged, then run supervised')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -434,6 +435,15 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'gatekeep;shell-prefix' {
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'gatekeep;completions' {
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
@@ -459,6 +469,7 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Manage service tokens')
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Read, verify and rotate the audit log')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Answer an AI agent''s PreToolUse hook (JSON on stdin and stdout; always exits 0)')
+            [CompletionResult]::new('shell-prefix', 'shell-prefix', [CompletionResultType]::ParameterValue, 'Run an agent''s command as its shell prefix would: judged, then run supervised')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -554,6 +565,9 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             break
         }
         'gatekeep;help;hook' {
+            break
+        }
+        'gatekeep;help;shell-prefix' {
             break
         }
         'gatekeep;help;completions' {

@@ -61,6 +61,9 @@ _gatekeep() {
             gatekeep,serve)
                 cmd="gatekeep__subcmd__serve"
                 ;;
+            gatekeep,shell-prefix)
+                cmd="gatekeep__subcmd__shell__subcmd__prefix"
+                ;;
             gatekeep,token)
                 cmd="gatekeep__subcmd__token"
                 ;;
@@ -111,6 +114,9 @@ _gatekeep() {
                 ;;
             gatekeep__subcmd__help,serve)
                 cmd="gatekeep__subcmd__help__subcmd__serve"
+                ;;
+            gatekeep__subcmd__help,shell-prefix)
+                cmd="gatekeep__subcmd__help__subcmd__shell__subcmd__prefix"
                 ;;
             gatekeep__subcmd__help,token)
                 cmd="gatekeep__subcmd__help__subcmd__token"
@@ -257,7 +263,7 @@ _gatekeep() {
 
     case "${cmd}" in
         gatekeep)
-            opts="-v -h -V --verbose --help --version check policy run serve wait requests approve reject review login logout secret token log hook completions help"
+            opts="-v -h -V --verbose --help --version check policy run serve wait requests approve reject review login logout secret token log hook shell-prefix completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -333,7 +339,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help)
-            opts="check policy run serve wait requests approve reject review login logout secret token log hook completions help"
+            opts="check policy run serve wait requests approve reject review login logout secret token log hook shell-prefix completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -697,6 +703,20 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__shell__subcmd__prefix)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1423,6 +1443,20 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__shell__subcmd__prefix)
+            opts="-v -h -V --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

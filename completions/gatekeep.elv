@@ -39,6 +39,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand token 'Manage service tokens'
             cand log 'Read, verify and rotate the audit log'
             cand hook 'Answer an AI agent''s PreToolUse hook (JSON on stdin and stdout; always exits 0)'
+            cand shell-prefix 'Run an agent''s command as its shell prefix would: judged, then run supervised'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -383,6 +384,14 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'gatekeep;shell-prefix'= {
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'gatekeep;completions'= {
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -407,6 +416,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand token 'Manage service tokens'
             cand log 'Read, verify and rotate the audit log'
             cand hook 'Answer an AI agent''s PreToolUse hook (JSON on stdin and stdout; always exits 0)'
+            cand shell-prefix 'Run an agent''s command as its shell prefix would: judged, then run supervised'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -475,6 +485,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;help;log;witness'= {
         }
         &'gatekeep;help;hook'= {
+        }
+        &'gatekeep;help;shell-prefix'= {
         }
         &'gatekeep;help;completions'= {
         }

@@ -61,6 +61,8 @@ pub enum Command {
     Log(LogCommand),
     /// Answer an AI agent's PreToolUse hook (JSON on stdin and stdout; always exits 0).
     Hook(commands::hook::Args),
+    /// Run an agent's command as its shell prefix would: judged, then run supervised.
+    ShellPrefix(commands::shell_prefix::Args),
     /// Print a shell completion script.
     Completions(commands::completions::Args),
 }
@@ -109,7 +111,7 @@ impl LogArgs {
 }
 
 /// Policy selection shared by the commands that evaluate.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct PolicyArgs {
     /// Policy file or directory of *.yaml; repeatable. Replaces the user-level policies
     /// (the administrator's /etc/gatekeep/policies always applies).
@@ -183,6 +185,7 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Log(LogCommand::Rotate(args)) => commands::log_rotate::run(args, env),
         Command::Log(LogCommand::Witness(args)) => commands::log_witness::run(args, env),
         Command::Hook(args) => commands::hook::run(args, env),
+        Command::ShellPrefix(args) => commands::shell_prefix::run(args, env),
         Command::Completions(args) => commands::completions::run(args),
     }
 }

@@ -18,5 +18,6 @@ pub mod review;
 pub mod run;
 pub mod secret;
 pub mod serve;
+pub mod shell_prefix;
 pub mod token;
 pub mod wait;

@@ -667,3 +667,166 @@ fn work_handed_outside_the_tree_is_held_by_the_static_rules() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The agent's session, as Claude Code sets it for every command it runs.
+const SESSION: (&str, &str) = ("CLAUDE_CODE_SESSION_ID", "sess-prefix");
+
+#[test]
+fn the_shell_prefix_judges_and_supervises_what_the_agent_runs() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    std::fs::copy("/bin/true", env.root().join("wipefs")).unwrap();
+    let prefix = |args: &[&str]| {
+        env.gatekeep()
+            .env("GATEKEEP_POLICY", &policy)
+            .env(SESSION.0, SESSION.1)
+            .arg("shell-prefix")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // A Bash tool call: one shell-quoted string.
+    let fine = prefix(&["echo \"hi $((1 + 1))\""]);
+    assert_eq!(String::from_utf8_lossy(&fine.stdout), "hi 2\n");
+    assert_eq!(fine.status.code(), Some(0));
+    let hidden = prefix(&["w=./wipefs; $w; echo after=$?"]);
+    assert_eq!(String::from_utf8_lossy(&hidden.stdout), "after=137\n");
+    assert_eq!(hidden.status.code(), Some(126));
+    // A stdio MCP server launch: a program and its arguments, kept apart.
+    let server = prefix(&["printf", "%s|", "a b", "$HOME"]);
+    assert_eq!(String::from_utf8_lossy(&server.stdout), "a b|$HOME|");
+    let records = env.log_records();
+    let decisions: Vec<_> = records
+        .iter()
+        .filter(|r| r["event"] == "decision")
+        .collect();
+    assert_eq!(decisions.len(), 3);
+    assert!(decisions.iter().all(|r| r["agent"] == true));
+    assert!(decisions.iter().all(|r| r["agent_session"] == SESSION.1));
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r["event"] == "exec" && r["supervised"] == true)
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn a_command_approved_through_the_hook_and_run_through_the_shell_prefix_is_asked_for_once() {
+    let setup = setup();
+    let env = &setup.env;
+    let marker = env.root().join("made");
+    let line = format!("pg_dump -s -o {} {}", marker.display(), setup.db.url());
+    let input = serde_json::json!({
+        "session_id": SESSION.1,
+        "cwd": env.root(),
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Bash",
+        "tool_input": {"command": line, "description": "dump"},
+    });
+    let mut hook = setup.service.as_user(env, "alice");
+    // Policies come from the environment the agent starts with, as an administrator
+    // would set them: the rewritten command then carries no --policy of its own.
+    hook.env("PATH", &setup.path)
+        .env("GATEKEEP_POLICY", &setup.policy)
+        .args(["hook", "claude-code", "--wait", "30s"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = crate::service::KillOnDrop(hook.spawn().unwrap());
+    child
+        .0
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    // Wait for the request, then approve it.
+    let id = loop {
+        let listed = setup
+            .service
+            .as_user(env, "bob")
+            .args(["requests", "--json"])
+            .output()
+            .unwrap();
+        let pending: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+        if let Some(id) = pending[0]["id"].as_str() {
+            break id.to_owned();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let approved = setup
+        .service
+        .as_user(env, "bob")
+        .args(["approve", &id])
+        .output()
+        .unwrap();
+    assert!(approved.status.success());
+    let mut out = String::new();
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rewritten = answer["hookSpecificOutput"]["updatedInput"]["command"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Claude Code now runs the rewritten command through its shell prefix.
+    let ran = setup
+        .service
+        .as_user(env, "alice")
+        .env("PATH", &setup.path)
+        .env("GATEKEEP_POLICY", &setup.policy)
+        .env(SESSION.0, SESSION.1)
+        .args(["shell-prefix", &rewritten])
+        .output()
+        .unwrap();
+    assert_eq!(
+        ran.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert_eq!(setup.db.connections(), 1);
+    let records = env.log_records();
+    let count = |event: &str| records.iter().filter(|r| r["event"] == event).count();
+    assert_eq!(count("approval_requested"), 1, "one request");
+    assert_eq!(count("exec"), 1, "one exec");
+    assert_eq!(count("exec_refused"), 0);
+}
+
+#[test]
+fn the_shell_prefix_passes_through_only_gatekeeps_own_approved_runs() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let marker = env.root().join("ran");
+    let gatekeep = assert_cmd::cargo::cargo_bin("gatekeep");
+    let touch = format!("touch {}", marker.display());
+    for line in [
+        // An id nobody approved: the inner run refuses it.
+        format!(
+            "{} run --agent --request 0190a0a0-0000-7000-8000-000000000001 -- {touch}",
+            gatekeep.display()
+        ),
+        // Another policy for the inner run: judged as a command line instead (opaque), so it
+        // needs approval, and there is no service.
+        format!(
+            "GATEKEEP_POLICY=/dev/null {} run --agent --request 0190a0a0-0000-7000-8000-000000000001 -- {touch}",
+            gatekeep.display()
+        ),
+    ] {
+        let output = env
+            .gatekeep()
+            .env("GATEKEEP_POLICY", &policy)
+            .args(["shell-prefix", &line])
+            .output()
+            .unwrap();
+        assert_ne!(output.status.code(), Some(0), "{line}");
+        assert!(!marker.exists(), "{line}");
+    }
+}
