@@ -61,6 +61,9 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     )
 }
 
+/// Variables set for one command, in order.
+type Assignments = Vec<(String, String)>;
+
 fn cwd() -> String {
     std::env::current_dir()
         .map(|d| d.display().to_string())
@@ -73,7 +76,7 @@ fn cwd() -> String {
 /// its policies, log or service. Variables that would change gatekeep itself (code loading,
 /// its configuration and state locations) are taken this way only when they keep the value
 /// this process has.
-fn approved_run(line: &str, env: &Environment) -> Option<(Vec<(String, String)>, Vec<String>)> {
+fn approved_run(line: &str, env: &Environment) -> Option<(Assignments, Vec<String>)> {
     let mut words = shlex::split(line)?;
     let mut assignments = Vec::new();
     while let Some((name, value)) = words.first().and_then(|w| w.split_once('=')) {
