@@ -438,7 +438,21 @@ impl Run<'_> {
         );
         let names: Vec<&str> = released.uses.iter().map(|s| s.env.as_str()).collect();
         let confinement = if self.supervised(forced) {
-            match Confinement::prepare() {
+            let paths = crate::paths::Paths::from_env(flow.env);
+            let guard = supervise::Guard::new(&supervise::protected_paths(
+                &paths,
+                flow.log.path(),
+                flow.env.get("HOME").map(std::path::Path::new),
+                std::path::Path::new(&flow.decider.context.cwd),
+                &[],
+            ));
+            for linked in &guard.linked {
+                flow.warn(&format!(
+                    "{} has other hard links, which the supervised command could write through",
+                    crate::render::word(linked)
+                ));
+            }
+            match Confinement::prepare(guard) {
                 Ok(confinement) => Some(confinement),
                 Err(error) if flow.config.require_supervision => {
                     return Err(flow.not_started(
@@ -460,10 +474,17 @@ impl Run<'_> {
             None
         };
         let mut exec_logged = Ok(());
+        // Whether the command is started under supervision (it may fall back).
+        let watching = std::cell::Cell::new(confinement.is_some());
         let mut on_start = |pid| {
             let mut fields = records::exec(&flow.run_id, pid);
-            if confinement.is_some() {
+            if let Some(confinement) = confinement.as_ref().filter(|_| watching.get()) {
                 fields["supervised"] = json!(true);
+                let guarded = confinement.guard.applied_to(pid as i32);
+                fields["guarded"] = json!(guarded);
+                if !guarded {
+                    flow.warn("gatekeep's own files cannot be made read-only here (no mount or user namespaces); they are not guarded during this run");
+                }
             }
             if !released.uses.is_empty() {
                 fields["secrets"] = json!(released.uses);
@@ -474,7 +495,7 @@ impl Run<'_> {
             exec_logged = flow.log.append("exec", fields).map(|_| ());
             self.sink.events.emit(
                 "exec",
-                json!({"pid": pid, "secrets": names, "supervised": confinement.is_some()}),
+                json!({"pid": pid, "secrets": names, "supervised": watching.get()}),
             );
         };
         let (ended, refused) = match &confinement {
@@ -508,6 +529,7 @@ impl Run<'_> {
                         let error = SpawnError::Unsupervisable.to_string();
                         flow.record("supervision_unavailable", json!({"error": error}));
                         flow.warn(&format!("{error}; running without supervision"));
+                        watching.set(false);
                         (
                             child::run(&program, &self.args.command, &child_env, on_start),
                             None,

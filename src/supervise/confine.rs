@@ -14,6 +14,7 @@
 
 use std::os::fd::{AsRawFd as _, OwnedFd};
 
+use super::guard::Guard;
 use landlock::{AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr as _, RulesetCreatedAttr as _};
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
@@ -22,6 +23,8 @@ use seccompiler::{
 
 /// The confinement prepared for one supervised tree.
 pub struct Confinement {
+    /// Gatekeep's own files and the agents' settings, read-only for the tree.
+    pub guard: Guard,
     /// Refused with `EPERM`.
     eperm: BpfProgram,
     /// Refused with `ENOSYS`.
@@ -40,7 +43,7 @@ pub enum ConfineError {
 const CLONE_UNTRACED: u64 = 0x0080_0000;
 
 impl Confinement {
-    pub fn prepare() -> Result<Confinement, ConfineError> {
+    pub fn prepare(guard: Guard) -> Result<Confinement, ConfineError> {
         let arch = TargetArch::try_from(std::env::consts::ARCH)
             .map_err(|e| ConfineError::Seccomp(e.to_string()))?;
         let untraced = SeccompCondition::new(
@@ -57,12 +60,24 @@ impl Confinement {
                 (libc::SYS_ptrace, vec![]),
                 (libc::SYS_process_vm_writev, vec![]),
                 (libc::SYS_pidfd_getfd, vec![]),
+                // Nothing may mount or unmount: the guard's read-only mounts stay.
+                (libc::SYS_mount, vec![]),
+                (libc::SYS_umount2, vec![]),
+                (libc::SYS_pivot_root, vec![]),
+                (libc::SYS_open_tree, vec![]),
+                (libc::SYS_move_mount, vec![]),
+                (libc::SYS_fsopen, vec![]),
+                (libc::SYS_fsconfig, vec![]),
+                (libc::SYS_fsmount, vec![]),
+                (libc::SYS_fspick, vec![]),
+                (libc::SYS_mount_setattr, vec![]),
             ],
             libc::EPERM,
             arch,
         )?;
         let enosys = filter(vec![(libc::SYS_clone3, vec![])], libc::ENOSYS, arch)?;
         Ok(Confinement {
+            guard,
             eperm,
             enosys,
             landlock: landlock_domain(),
@@ -78,6 +93,7 @@ impl Confinement {
     /// process until the child has applied it).
     pub fn for_child(&self) -> ChildConfinement {
         ChildConfinement {
+            guard: self.guard.clone(),
             eperm: self.eperm.clone(),
             enosys: self.enosys.clone(),
             landlock: self.landlock.as_ref().map(|fd| fd.as_raw_fd()),
@@ -87,6 +103,7 @@ impl Confinement {
 
 /// The confinement as the child applies it.
 pub struct ChildConfinement {
+    guard: Guard,
     eperm: BpfProgram,
     enosys: BpfProgram,
     landlock: Option<std::os::fd::RawFd>,
@@ -96,6 +113,8 @@ impl ChildConfinement {
     /// Applies the confinement to the calling process. Called in the child after `fork`:
     /// system calls only.
     pub fn apply(&self) -> std::io::Result<()> {
+        // First, while mounting is still allowed; the parent notices when it was not.
+        self.guard.apply();
         // SAFETY: prctl with constant arguments.
         if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
             return Err(std::io::Error::last_os_error());

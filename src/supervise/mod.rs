@@ -11,10 +11,12 @@
 //! both are reported.
 
 mod confine;
+mod guard;
 mod image;
 mod judge;
 
 pub use confine::{ConfineError, Confinement};
+pub use guard::{Guard, protected_paths};
 pub use image::{Image, ImageError, Programs, digest_of};
 pub use judge::{PolicyJudge, evaluate};
 
@@ -151,7 +153,7 @@ pub fn run(
 /// Whether a supervised tree can start here: a child puts itself under supervision the
 /// way a supervised command does, and says whether it could.
 pub fn available() -> bool {
-    let Ok(confinement) = Confinement::prepare() else {
+    let Ok(confinement) = Confinement::prepare(Guard::default()) else {
         return false;
     };
     let confinement = confinement.for_child();

@@ -830,3 +830,102 @@ fn the_shell_prefix_passes_through_only_gatekeeps_own_approved_runs() {
         assert!(!marker.exists(), "{line}");
     }
 }
+
+/// Tries to change each protected file a different way from inside a supervised tree and
+/// prints what happened; returns (stdout, stderr).
+fn tamper(env: &TestEnv, nobody: bool) -> (String, String) {
+    let home = env.root().join("home");
+    let project = env.root().join("project");
+    std::fs::create_dir_all(project.join(".git")).unwrap();
+    std::fs::create_dir_all(project.join(".claude")).unwrap();
+    std::fs::create_dir_all(home.join(".claude")).unwrap();
+    std::fs::create_dir_all(home.join(".codex")).unwrap();
+    std::fs::write(project.join(".claude/settings.json"), "{}").unwrap();
+    std::fs::write(home.join(".claude/settings.json"), "{}").unwrap();
+    std::fs::write(home.join(".codex/config.toml"), "").unwrap();
+    env.write("config/gatekeep/config.yaml", "hook_wait: 40s\n");
+    std::os::unix::fs::symlink(env.root().join("config"), env.root().join("cfg-link")).unwrap();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    // The files are the user's own, so only the guard stands in the way.
+    let mut gatekeep = if nobody {
+        as_nobody(env)
+    } else {
+        env.gatekeep()
+    };
+    let script = r#"
+c=$ROOT/config/gatekeep/config.yaml
+try() { "$@" 2>/dev/null && echo "$1 WON" || echo "$1 refused"; }
+try sh -c "echo x >> $c"
+try sh -c "echo x >> $ROOT/cfg-link/gatekeep/config.yaml"
+try sh -c "echo x >> $ROOT/config/../config/gatekeep/config.yaml"
+try sh -c "echo x >> /proc/self/root$c"
+try truncate -s 0 "$c"
+try rm -f "$c"
+try sh -c "echo new > $ROOT/new && mv -f $ROOT/new $c"
+try ln "$c" "$ROOT/hard"
+try sh -c "echo x > $ROOT/state/gatekeep/audit.jsonl"
+try sh -c "echo '{}' > $HOME/.claude/settings.json"
+try sh -c "echo '{}' > $HOME/.claude/settings.local.json"
+try sh -c "echo x > $HOME/.codex/config.toml"
+try sh -c "echo '{}' > $ROOT/project/.claude/settings.local.json"
+try sh -c "echo fine > $ROOT/project/notes.txt"
+"#;
+    let output = gatekeep
+        .current_dir(&project)
+        .env("ROOT", env.root())
+        .args([
+            "run",
+            "--supervise",
+            "--policy",
+            &policy,
+            "--",
+            "bash",
+            "-c",
+            script,
+        ])
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn assert_guarded(env: &TestEnv, out: &str, err: &str) {
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 14, "{out}\n{err}");
+    let (last, guarded) = lines.split_last().unwrap();
+    assert_eq!(*last, "sh WON", "other files stay writable: {out}");
+    for line in guarded {
+        assert!(line.ends_with("refused"), "{out}\n{err}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(env.root().join("config/gatekeep/config.yaml")).unwrap(),
+        "hook_wait: 40s\n"
+    );
+    assert!(
+        !env.root()
+            .join("project/.claude/settings.local.json")
+            .exists()
+    );
+}
+
+#[test]
+fn gatekeeps_own_files_and_agent_settings_are_read_only_for_the_tree() {
+    let env = TestEnv::new();
+    let (out, err) = tamper(&env, false);
+    assert_guarded(&env, &out, &err);
+    let exec = env
+        .log_records()
+        .into_iter()
+        .find(|r| r["event"] == "exec")
+        .unwrap();
+    assert_eq!(exec["guarded"], true);
+}
+
+#[test]
+fn the_guard_holds_for_an_unprivileged_user() {
+    let env = TestEnv::new();
+    let (out, err) = tamper(&env, true);
+    assert_guarded(&env, &out, &err);
+}

@@ -1,0 +1,257 @@
+//! The guard on gatekeep's own files and on the agent settings that load gatekeep: inside a
+//! supervised tree they are read-only. The tree gets a mount namespace of its own (with a
+//! user namespace of its own when gatekeep does not run as root), in which each protected
+//! file or directory is bind-mounted read-only onto itself; the seccomp filter refuses every
+//! call that could mount or unmount, so the tree cannot undo it.
+//!
+//! What that means for a process of the tree, whichever way it names the file (a symbolic
+//! link, `..`, `/proc/self/root`): writing or truncating fails with `EROFS`, deleting it or
+//! renaming something over it with `EBUSY`, and a hard link to it elsewhere with `EXDEV`. A
+//! hard link that already existed before the run is another name the guard cannot see: the
+//! caller warns about protected files with more than one link. In a user namespace, files of
+//! other users show as owned by `nobody`.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt as _;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+/// The protected paths of one supervised run, prepared for the child.
+#[derive(Clone, Debug, Default)]
+pub struct Guard {
+    /// (path, flags of the mount it is on, to keep when remounting it read-only).
+    paths: Vec<(CString, libc::c_ulong)>,
+    /// `/proc/self/uid_map` and `gid_map` contents, when a user namespace is needed.
+    maps: Option<(Vec<u8>, Vec<u8>)>,
+    /// Display names of what is protected, and of protected files with other hard links.
+    pub protected: Vec<PathBuf>,
+    pub linked: Vec<PathBuf>,
+}
+
+impl Guard {
+    /// Protects those of `paths` that exist (a directory with everything in it).
+    pub fn new(paths: &[PathBuf]) -> Guard {
+        let mut guard = Guard {
+            paths: Vec::new(),
+            maps: None,
+            protected: Vec::new(),
+            linked: Vec::new(),
+        };
+        for path in paths {
+            let Ok(real) = path.canonicalize() else {
+                continue;
+            };
+            if guard.protected.contains(&real) {
+                continue;
+            }
+            let Ok(meta) = std::fs::metadata(&real) else {
+                continue;
+            };
+            if meta.is_file() && meta.nlink() > 1 {
+                guard.linked.push(real.clone());
+            }
+            let Ok(stat) = nix::sys::statvfs::statvfs(&real) else {
+                continue;
+            };
+            let Ok(c_path) = CString::new(real.as_os_str().as_bytes()) else {
+                continue;
+            };
+            guard.paths.push((c_path, kept_flags(stat.flags())));
+            guard.protected.push(real);
+        }
+        let uid = nix::unistd::geteuid().as_raw();
+        if uid != 0 {
+            let gid = nix::unistd::getegid().as_raw();
+            guard.maps = Some((
+                format!("{uid} {uid} 1").into_bytes(),
+                format!("{gid} {gid} 1").into_bytes(),
+            ));
+        }
+        guard
+    }
+
+    /// Applies the guard to the calling process: called in the child after `fork`, system
+    /// calls only. Returns whether it could; the caller finds out by comparing mount
+    /// namespaces, and goes on without the guard (it warns and records that).
+    pub fn apply(&self) -> bool {
+        if self.paths.is_empty() {
+            return true;
+        }
+        let flags = match self.maps {
+            Some(_) => libc::CLONE_NEWUSER | libc::CLONE_NEWNS,
+            None => libc::CLONE_NEWNS,
+        };
+        // SAFETY: system calls on memory prepared before the fork; no allocation.
+        unsafe {
+            if libc::unshare(flags) != 0 {
+                return false;
+            }
+            // gatekeep made itself non-dumpable, which leaves /proc/self owned by root; the
+            // child writes its own maps, so it must own them again (exec resets this anyway).
+            libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
+            if let Some((uid_map, gid_map)) = &self.maps
+                && !(write(c"/proc/self/setgroups", b"deny")
+                    && write(c"/proc/self/uid_map", uid_map)
+                    && write(c"/proc/self/gid_map", gid_map))
+            {
+                return false;
+            }
+            // Nothing done here reaches the rest of the system.
+            let root = c"/";
+            if libc::mount(
+                std::ptr::null(),
+                root.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
+            {
+                return false;
+            }
+            for (path, kept) in &self.paths {
+                let bound = libc::mount(
+                    path.as_ptr(),
+                    path.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND,
+                    std::ptr::null(),
+                );
+                let read_only = bound == 0
+                    && libc::mount(
+                        std::ptr::null(),
+                        path.as_ptr(),
+                        std::ptr::null(),
+                        libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | kept,
+                        std::ptr::null(),
+                    ) == 0;
+                if !read_only {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// The flags of a mount that a user namespace may not drop when remounting it.
+fn kept_flags(flags: nix::sys::statvfs::FsFlags) -> libc::c_ulong {
+    use nix::sys::statvfs::FsFlags;
+    let mut kept = 0;
+    for (flag, mount) in [
+        (FsFlags::ST_NOSUID, libc::MS_NOSUID),
+        (FsFlags::ST_NODEV, libc::MS_NODEV),
+        (FsFlags::ST_NOEXEC, libc::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, libc::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, libc::MS_RELATIME),
+    ] {
+        if flags.contains(flag) {
+            kept |= mount;
+        }
+    }
+    kept
+}
+
+/// Writes `data` to the file at `path` (async-signal-safe).
+unsafe fn write(path: &std::ffi::CStr, data: &[u8]) -> bool {
+    // SAFETY: plain system calls on valid pointers.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return false;
+        }
+        let written = libc::write(fd, data.as_ptr().cast(), data.len());
+        libc::close(fd);
+        written == data.len() as isize
+    }
+}
+
+impl Guard {
+    /// Whether every protected path is a read-only mount as process `pid` sees it (the guard
+    /// took effect for it).
+    pub fn applied_to(&self, pid: i32) -> bool {
+        let Ok(mounts) = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")) else {
+            return false;
+        };
+        // Fields: id, parent, major:minor, root, mount point, options, …
+        let read_only: Vec<&str> = mounts
+            .lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split(' ').collect();
+                let options = fields.get(5)?;
+                options
+                    .split(',')
+                    .any(|o| o == "ro")
+                    .then_some(*fields.get(4)?)
+            })
+            .collect();
+        self.protected.iter().all(|path| {
+            let shown = path.to_string_lossy().replace(' ', "\\040");
+            read_only.contains(&shown.as_str())
+        })
+    }
+}
+
+/// The files a supervised tree may not change: gatekeep's own (configuration, policies,
+/// cache, local secrets, the audit log) and the settings that make agents call gatekeep.
+/// Directories that are gatekeep's alone are protected whole; the audit log by its file
+/// and lock when it lives in a directory shared with other things.
+pub fn protected_paths(
+    paths: &crate::paths::Paths,
+    log: &Path,
+    home: Option<&Path>,
+    cwd: &Path,
+    extra: &[PathBuf],
+) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let ours = |p: &Path| p.to_string_lossy().contains("gatekeep");
+    if let Some(dir) = paths.config_file.parent() {
+        out.push(if ours(dir) {
+            dir.to_owned()
+        } else {
+            paths.config_file.clone()
+        });
+    }
+    out.push(paths.user_policies.clone());
+    out.push(paths.data_dir.clone());
+    out.push(paths.cache_dir.clone());
+    match log.parent() {
+        Some(dir) if ours(dir) => out.push(dir.to_owned()),
+        _ => {
+            out.push(log.to_owned());
+            let mut lock = log.as_os_str().to_owned();
+            lock.push(".lock");
+            out.push(PathBuf::from(lock));
+        }
+    }
+    let mut settings = Vec::new();
+    if let Some(home) = home {
+        settings.extend([
+            home.join(".claude/settings.json"),
+            home.join(".claude/settings.local.json"),
+            home.join(".codex/config.toml"),
+            home.join(".codex/hooks.json"),
+            home.join(".gemini/settings.json"),
+        ]);
+    }
+    for dir in cwd.ancestors() {
+        settings.push(dir.join(".claude/settings.json"));
+        settings.push(dir.join(".claude/settings.local.json"));
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    for file in settings {
+        // A settings file that does not exist yet could be created: its directory is
+        // protected instead, when there is one.
+        if file.exists() {
+            out.push(file);
+        } else if let Some(dir) = file.parent()
+            && dir.is_dir()
+        {
+            out.push(dir.to_owned());
+        }
+    }
+    out.extend(extra.iter().cloned());
+    out
+}
