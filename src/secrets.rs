@@ -293,6 +293,12 @@ fn bound(name: &str, released: &[SecretUse], named: &[String]) -> bool {
         || released.iter().any(family)
 }
 
+/// Whether every approval binds the caller's `name` when it is set (whatever the command
+/// and its rules): a request that does not carry it was filed without it.
+pub fn always_bound(name: &str) -> bool {
+    bound(name, &[], &[])
+}
+
 /// The caller's variables an approval is bound to, for a command receiving `released`
 /// whose matched rules name the variables `named`. The released variables themselves are
 /// left out (gatekeep sets them); secret-looking values (by name or by shape) are given as
