@@ -1,5 +1,6 @@
 //! `gatekeep policy test`: run every rule's examples through the full engine.
 
+use crate::render;
 use std::io::Write as _;
 use std::path::PathBuf;
 
@@ -75,11 +76,17 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             };
             writeln!(
                 out,
-                "{red}FAIL{red:#} {} {want}: `{example}` ({origin})",
-                rule.id
+                "{red}FAIL{red:#} {} {want}: `{}` ({})",
+                render::text(&rule.id),
+                render::text(example),
+                render::text(&origin.to_string())
             )?;
             if !evaluation.opaque.is_empty() {
-                writeln!(out, "     cannot analyse: {}", evaluation.opaque.join("; "))?;
+                writeln!(
+                    out,
+                    "     cannot analyse: {}",
+                    render::inert(&evaluation.opaque.join("; "))
+                )?;
             }
         }
     }
