@@ -1,6 +1,5 @@
 //! `gatekeep policy test`: run every rule's examples through the full engine.
 
-use crate::render;
 use std::io::Write as _;
 use std::path::PathBuf;
 
@@ -9,6 +8,7 @@ use crate::exit::Exit;
 use crate::paths::Paths;
 use crate::policy::SourceSet;
 use crate::policy::{self, Context, ToolCall};
+use crate::render;
 use crate::shell::{NoResolve, analyze_script};
 
 #[derive(Debug, clap::Args)]
