@@ -82,6 +82,7 @@ impl Environment {
             agent: agent_flag || self.agent_marker().is_some(),
             tty: std::io::stdin().is_terminal(),
             env: self.vars.clone(),
+            unknown_env: Vec::new(),
         }
     }
 }

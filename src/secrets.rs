@@ -52,7 +52,8 @@ pub const SCRUBBED_PREFIXES: &[&str] = &["LD_", "BASH_FUNC_", "GIT_CONFIG_"];
 /// these, together with every variable of [`CODE_LOADING_VARIABLES`], [`SCRUBBED`] and
 /// [`SCRUBBED_PREFIXES`], are shown to reviewers and bound into the digest of every
 /// approved command: approving `pg_dump -h prod` with `PGHOSTADDR` pointing elsewhere is
-/// approving something else. `*` ends a prefix.
+/// approving something else. `*` ends a prefix. Names shaped like steering variables
+/// ([`STEERING_SUFFIXES`], credentials) are bound as well, whatever tool reads them.
 pub const BOUND: &[&str] = &[
     "PATH",
     "HOME",
@@ -83,7 +84,190 @@ pub const BOUND: &[&str] = &[
     "REQUESTS_CA_BUNDLE",
     "NODE_EXTRA_CA_CERTS",
     "SSH_AUTH_SOCK",
+    // Shells and the C library: what `sudo -s` or `flock -c` run, where `cd` goes.
+    "SHELL",
+    "CDPATH",
+    "GLOBIGNORE",
+    "POSIXLY_CORRECT",
+    "INPUTRC",
+    "NLSPATH",
+    "RES_OPTIONS",
+    "LOCALDOMAIN",
+    "XDG_*",
+    "NETRC",
+    "GNUPGHOME",
+    "PASSWORD_STORE_*",
+    // Tools that read their options, or a program to run, from the environment.
+    "TAR_OPTIONS",
+    "GZIP",
+    "BZIP",
+    "BZIP2",
+    "XZ_DEFAULTS",
+    "XZ_OPT",
+    "ZIPOPT",
+    "UNZIP",
+    "UNZIPOPT",
+    "RSYNC_*",
+    "CVS_RSH",
+    "MAKEFLAGS",
+    "MAKEFILES",
+    "MFLAGS",
+    "GNUMAKEFLAGS",
+    "SUDO_ASKPASS",
+    "SUDO_EDITOR",
+    "SSH_ASKPASS_REQUIRE",
+    "BROWSER",
+    "LESS",
+    "LESSKEY",
+    // Infrastructure and deployment tools: which account, cluster, workspace, environment.
+    "TF_*",
+    "ANSIBLE_*",
+    "HELM_*",
+    "KUBE*",
+    "OS_*",
+    "GH_*",
+    "GITHUB_*",
+    "GITLAB_*",
+    "GLAB_*",
+    "NOMAD_*",
+    "CONSUL_*",
+    "BOTO_CONFIG",
+    "CONTAINER_*",
+    "CONTAINERS_*",
+    "PODMAN_*",
+    "BUILDAH_*",
+    "RAILS_ENV",
+    "RACK_ENV",
+    "NODE_ENV",
+    "MIX_ENV",
+    "FLASK_*",
+    "DJANGO_*",
+    // Language runtimes and package managers: the code they load and run.
+    "PYTHON*",
+    "PERL*",
+    "RUBY*",
+    "NODE_*",
+    "NPM_CONFIG_*",
+    "npm_config_*",
+    "YARN_*",
+    "PIP_*",
+    "UV_*",
+    "VIRTUAL_ENV",
+    "CONDA_*",
+    "GEM_*",
+    "BUNDLE_*",
+    "CLASSPATH",
+    "JAVA_HOME",
+    "PHPRC",
+    "PHP_INI_SCAN_DIR",
+    "LUA_*",
+    "TCLLIBPATH",
+    "R_PROFILE*",
+    "R_ENVIRON*",
+    "R_LIBS*",
+    "DOTNET_*",
+    "CORECLR_*",
+    "COMPlus_*",
+    "CARGO_*",
+    "RUSTC*",
+    "RUSTFLAGS",
+    "RUSTDOCFLAGS",
+    "RUSTUP_*",
+    "GOFLAGS",
+    "GOPATH",
+    "GOROOT",
+    "GOENV",
+    "GOPROXY",
+    "GOTOOLCHAIN",
+    "GOPRIVATE",
+    "GOINSECURE",
+    "GONOSUMDB",
+    "CGO_*",
 ];
+
+/// Name endings of variables that, in the convention most tools follow, steer a program:
+/// its options, the host or account it talks to, the program it starts, where it reads
+/// its configuration or code. Bound for every name, so tools nobody listed are covered.
+const STEERING_SUFFIXES: &[&str] = &[
+    "_OPTIONS",
+    "_OPTS",
+    "_OPT",
+    "_FLAGS",
+    "_ARGS",
+    "_RSH",
+    "_EDITOR",
+    "_PAGER",
+    "_ASKPASS",
+    "_SHELL",
+    "_COMMAND",
+    "_CMD",
+    "_PROG",
+    "_PROGRAM",
+    "_EXEC",
+    "_HOOK",
+    "_HOOKS",
+    "_INIT",
+    "_PRELOAD",
+    "_CONFIG",
+    "_CONF",
+    "_CONFIG_FILE",
+    "_CONFIG_PATH",
+    "RC",
+    "_HOME",
+    "_PATH",
+    "_DIR",
+    "_LIB",
+    "_LIBS",
+    "_HOST",
+    "_HOSTS",
+    "_SERVER",
+    "_SERVERS",
+    "_ENDPOINT",
+    "_URL",
+    "_URI",
+    "_DSN",
+    "_ADDR",
+    "_ADDRESS",
+    "_PORT",
+    "_SOCKET",
+    "_PROXY",
+    "_PROFILE",
+    "_CONTEXT",
+    "_CLUSTER",
+    "_NAMESPACE",
+    "_REGION",
+    "_ZONE",
+    "_PROJECT",
+    "_ACCOUNT",
+    "_TENANT",
+    "_ORG",
+    "_WORKSPACE",
+    "_ENV",
+    "_ENVIRONMENT",
+    "_STAGE",
+    "_TARGET",
+    "_DATABASE",
+    "_DB",
+    "_USER",
+    "_USERNAME",
+];
+
+/// Prefix of gatekeep's own variables: they steer gatekeep, not the command it runs.
+const OWN_PREFIX: &str = "GATEKEEP_";
+
+/// Whether `name` steers a program by its shape: an upper-case name ending like an
+/// option, a target or a program to start (see [`STEERING_SUFFIXES`]), or one that
+/// carries a credential (which decides whom the command acts as; bound by hash only).
+fn steers_by_shape(name: &str) -> bool {
+    if name.starts_with(OWN_PREFIX) {
+        return false;
+    }
+    let upper = name.to_ascii_uppercase();
+    is_secret_name(name)
+        || STEERING_SUFFIXES
+            .iter()
+            .any(|suffix| upper.len() > suffix.len() && upper.ends_with(suffix))
+}
 
 /// Whether the caller's `name` is bound into an approval of a command receiving
 /// `released`, whose matched rules name the variables `named`.
@@ -101,11 +285,18 @@ fn bound(name: &str, released: &[SecretUse], named: &[String]) -> bool {
             .is_some_and(|i| name.starts_with(&secret.env[..=i]))
     };
     BOUND.iter().any(|p| pattern_match(p))
+        || steers_by_shape(name)
         || CODE_LOADING_VARIABLES.contains(&name)
         || SCRUBBED.contains(&name)
         || SCRUBBED_PREFIXES.iter().any(|p| name.starts_with(p))
         || named.iter().any(|n| n == name)
         || released.iter().any(family)
+}
+
+/// Whether every approval binds the caller's `name` when it is set (whatever the command
+/// and its rules): a request that does not carry it was filed without it.
+pub fn always_bound(name: &str) -> bool {
+    bound(name, &[], &[])
 }
 
 /// The caller's variables an approval is bound to, for a command receiving `released`
@@ -288,7 +479,7 @@ mod tests {
         .collect();
         assert_eq!(env, expected);
         // Without secrets: the steering variables still, and what the rules name.
-        let plain = bound_env(&caller, &[], &["MYAPP_REGION".to_owned()], &redactor);
+        let plain = bound_env(&caller, &[], &[], &redactor);
         let names: Vec<&str> = plain.keys().map(String::as_str).collect();
         assert_eq!(
             names,
@@ -298,6 +489,7 @@ mod tests {
                 "HOME",
                 "HTTPS_PROXY",
                 "MYAPP_REGION",
+                "MYAPP_SECRET_URL",
                 "MYSQL_PWD",
                 "PGHOSTADDR",
                 "PGPASSWORD"
@@ -315,12 +507,18 @@ mod tests {
                 "ya29.a0AfH6SMBx3k9Lq2ZtY8pW1vR7nC4eD5fG6hI",
             ),
             ("TERM", "xterm"),
+            ("SHLVL", "2"),
+            ("GATEKEEP_TOKEN", "gk-token"),
+            ("TF_CLI_ARGS_apply", "-destroy"),
+            ("ACME_DEPLOY_OPTS", "--force"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         let steering = bound_env(&caller, &[], &[], &redactor);
-        assert_eq!(steering.len(), 5, "{steering:?}");
+        assert_eq!(steering.len(), 7, "{steering:?}");
+        assert_eq!(steering["TF_CLI_ARGS_apply"], "-destroy");
+        assert_eq!(steering["ACME_DEPLOY_OPTS"], "--force");
         assert_eq!(steering["BASH_ENV"], "/tmp/x.sh");
         assert_eq!(
             steering["GOOGLE_CLOUD_PROJECT"],

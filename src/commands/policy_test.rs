@@ -8,6 +8,7 @@ use crate::exit::Exit;
 use crate::paths::Paths;
 use crate::policy::SourceSet;
 use crate::policy::{self, Context, ToolCall};
+use crate::render;
 use crate::shell::{NoResolve, analyze_script};
 
 #[derive(Debug, clap::Args)]
@@ -75,11 +76,17 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             };
             writeln!(
                 out,
-                "{red}FAIL{red:#} {} {want}: `{example}` ({origin})",
-                rule.id
+                "{red}FAIL{red:#} {} {want}: `{}` ({})",
+                render::text(&rule.id),
+                render::text(example),
+                render::text(&origin.to_string())
             )?;
             if !evaluation.opaque.is_empty() {
-                writeln!(out, "     cannot analyse: {}", evaluation.opaque.join("; "))?;
+                writeln!(
+                    out,
+                    "     cannot analyse: {}",
+                    render::inert(&evaluation.opaque.join("; "))
+                )?;
             }
         }
     }

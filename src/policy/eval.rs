@@ -18,6 +18,9 @@ pub struct Context {
     pub agent: bool,
     pub tty: bool,
     pub env: BTreeMap<String, String>,
+    /// Variables whose values are not known here (the service: those a request does not
+    /// carry in clear). An `env:` condition on one is possibly met, never proven either way.
+    pub unknown_env: Vec<String>,
 }
 
 /// A rule that matched one analysed command.
@@ -248,7 +251,7 @@ impl Policy {
                 declared.merge(known);
             }
         }
-        let unknowns = command.has_unknowns();
+        let unknowns = command.has_unknowns() || !ctx.unknown_env.is_empty();
         for i in candidates {
             let rule = &self.rules[i];
             let parsed = matcher::parse(command, &declared, &rule.value_options, &ctx.cwd);

@@ -357,10 +357,13 @@ impl Matcher {
             let value: Option<Cow<'_, Arg>> = match command.env.lookup(name) {
                 Some(set) => set.map(Cow::Borrowed),
                 None if command.env.cleared => None,
-                None => ctx
-                    .env
-                    .get(name)
-                    .map(|v| Cow::Owned(Arg::literal(v.clone()))),
+                None => match ctx.env.get(name) {
+                    Some(v) => Some(Cow::Owned(Arg::literal(v.clone()))),
+                    None if ctx.unknown_env.contains(name) => {
+                        Some(Cow::Owned(Arg::dynamic(format!("${name}"))))
+                    }
+                    None => None,
+                },
             };
             match value.and_then(|v| value_matches(&v, patterns, mode, None)) {
                 Some(explained) => why.push(format!("env {name}: {explained}")),

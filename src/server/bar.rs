@@ -16,6 +16,7 @@ use crate::approval::NewRequest;
 use crate::policy::{
     ApprovalRequirement, Context, DEFAULT_RULE, Decision, Evaluation, OPAQUE_RULE, Policy,
 };
+use crate::secrets;
 use crate::shell::{self, Analysis, NoResolve, Resolve, Resolved};
 
 /// Prefix of the rule ids of the service's own requirements.
@@ -59,16 +60,40 @@ impl Judgement {
     }
 }
 
-/// The facts of a request as a policy context. The requester's terminal is unknown here:
-/// `tty` is false.
-fn context(request: &NewRequest) -> Context {
+/// The facts of a request as a policy context for `policy`. The requester's terminal is
+/// unknown here: `tty` is false. A variable the policy's conditions name is known only when
+/// the request carries it in clear, or when clients always bind it (its absence then means
+/// it is not set); otherwise (not bound by clients, or bound by its hash because it looks
+/// secret) its value is unknown, and a condition on it is only possibly met.
+fn context(policy: &Policy, request: &NewRequest) -> Context {
+    let ids: Vec<&str> = policy.rules().iter().map(|r| r.id.as_str()).collect();
+    let hashed = |name: &str| {
+        request
+            .env
+            .get(name)
+            .is_some_and(|value| value.starts_with("sha256:"))
+    };
+    let unknown_env: Vec<String> = policy
+        .env_names(&ids)
+        .into_iter()
+        .filter(|name| {
+            hashed(name) || (!request.env.contains_key(name) && !secrets::always_bound(name))
+        })
+        .collect();
+    let env = request
+        .env
+        .iter()
+        .filter(|(name, _)| !unknown_env.contains(name))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
     Context {
         user: request.user.clone(),
         host: request.host.clone(),
         cwd: request.cwd.clone(),
         agent: request.agent,
         tty: false,
-        env: request.env.clone(),
+        env,
+        unknown_env,
     }
 }
 
@@ -93,7 +118,7 @@ impl Resolve for Claimed<'_> {
 
 /// Judges `request` by `policy` (see the module's documentation).
 pub fn judge(policy: &Policy, request: &NewRequest) -> Judgement {
-    let ctx = context(request);
+    let ctx = context(policy, request);
     let argv = &request.argv;
     let mut evaluations = vec![policy.evaluate(&shell::analyze_argv(argv, &NoResolve), &ctx)];
     if let Some(program) = argv.first()
@@ -142,7 +167,7 @@ pub async fn judge_bounded(policy: Arc<Policy>, request: &NewRequest) -> Judgeme
         _ => {
             let evaluation = policy.evaluate(
                 &opaque("the command takes too long to analyse"),
-                &context(request),
+                &context(&policy, request),
             );
             combine(&policy, &[evaluation])
         }

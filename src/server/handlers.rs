@@ -964,6 +964,18 @@ pub async fn slack_interactions(
         channels.ask_reason(trigger.to_owned(), id);
         return Ok(StatusCode::OK.into_response());
     }
+    // An approval only where the whole request was shown: a message that had to cut
+    // something offers no Approve button, and a click from an older message is refused.
+    if verdict == Verdict::Approve
+        && let Ok(Some(request)) = state.store.get(&id)
+        && !super::messages::slack_shows_all(&view(&state, &request))
+    {
+        tell(format!(
+            "Not recorded: request {id} is too long to show whole in Slack; review it on {}",
+            state.review_url(&id)
+        ));
+        return Ok(StatusCode::OK.into_response());
+    }
     match apply_review(
         &state,
         &user,

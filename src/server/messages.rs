@@ -49,16 +49,28 @@ fn slack_cost(piece: &str) -> usize {
 /// `rendered` in an inline code span (where mrkdwn formatting does not apply), cut to
 /// `budget`; the note of a cut stays outside the span.
 fn slack_code(rendered: &str, budget: usize) -> String {
+    slack_code_cut(rendered, budget).0
+}
+
+/// [`slack_code`], and whether anything was cut.
+fn slack_code_cut(rendered: &str, budget: usize) -> (String, bool) {
     if rendered.is_empty() {
-        return "_(empty)_".to_owned();
+        return ("_(empty)_".to_owned(), false);
     }
     let whole = render::cut(rendered, budget.saturating_sub(2), slack_cost);
     if whole.omitted == 0 {
-        return format!("`{}`", mrkdwn(rendered));
+        return (format!("`{}`", mrkdwn(rendered)), false);
     }
     let cut = render::cut(rendered, budget.saturating_sub(40), slack_cost);
     let note = cut.note().unwrap_or_default();
-    format!("`{}` _{note}_", mrkdwn(cut.kept))
+    (format!("`{}` _{note}_", mrkdwn(cut.kept)), true)
+}
+
+/// Whether the Slack message about `view` shows every field whole. Where it does not, the
+/// message offers no Approve button (a reviewer approves only what they could read: the
+/// review page shows it all), and an approval clicked in Slack is refused.
+pub fn slack_shows_all(view: &RequestView) -> bool {
+    slack_message(view).1
 }
 
 /// A mrkdwn text object that Slack shows as written: no automatic links or mentions.
@@ -80,9 +92,23 @@ pub fn slack_notification(view: &RequestView) -> String {
     format!("{lead}{}", slack_code(&shown.command, SLACK_NOTIFICATION))
 }
 
-/// The Block Kit message for a request; with buttons while it is pending.
+/// The Block Kit message for a request; with buttons while it is pending (Approve only
+/// when nothing in it was cut, see [`slack_shows_all`]).
 pub fn slack_blocks(view: &RequestView) -> Value {
+    slack_message(view).0
+}
+
+/// The Block Kit message, and whether it shows every field whole.
+fn slack_message(view: &RequestView) -> (Value, bool) {
     let shown = Readable::of(view, slack_also);
+    let whole = std::cell::Cell::new(true);
+    let code = |rendered: &str, budget: usize| {
+        let (text, cut) = slack_code_cut(rendered, budget);
+        if cut {
+            whole.set(false);
+        }
+        text
+    };
     let page = format!("<{}|the review page>", view.review_url);
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": "Approval requested"}}),
@@ -92,6 +118,7 @@ pub fn slack_blocks(view: &RequestView) -> Value {
     let cut = render::cut(&shown.command, SLACK_SECTION - frame, slack_cost);
     let mut command = format!("*Command*\n```{}```", mrkdwn(cut.kept));
     if let Some(note) = cut.note() {
+        whole.set(false);
         command.push_str(&format!("\n_{note}; the whole command is on {page}_"));
     }
     blocks.push(json!({"type": "section", "text": slack_text(command)}));
@@ -104,12 +131,9 @@ pub fn slack_blocks(view: &RequestView) -> Value {
             } else {
                 rules.as_str()
             };
-            let line = format!(
-                "\n{} rules: {}",
-                slack_code(command, 600),
-                slack_code(rules, 200)
-            );
+            let line = format!("\n{} rules: {}", code(command, 600), code(rules, 200));
             if text.encode_utf16().count() + line.encode_utf16().count() + reserve > SLACK_SECTION {
+                whole.set(false);
                 let left = shown.commands.len() - i;
                 text.push_str(&format!("\n_… {left} more on {page}_"));
                 break;
@@ -121,7 +145,7 @@ pub fn slack_blocks(view: &RequestView) -> Value {
     let field = |label: &str, value: &str| {
         slack_text(format!(
             "*{label}*\n{}",
-            slack_code(value, SLACK_FIELD - label.len() - 10)
+            code(value, SLACK_FIELD - label.len() - 10)
         ))
     };
     blocks.push(json!({"type": "section", "fields": [
@@ -138,12 +162,18 @@ pub fn slack_blocks(view: &RequestView) -> Value {
         capitalised(CLAIMED)
     );
     for (label, value) in &shown.claims {
-        claims.push_str(&format!("\n{label}: {}", slack_code(value, SLACK_CLAIM)));
+        claims.push_str(&format!("\n{label}: {}", code(value, SLACK_CLAIM)));
     }
     blocks.push(json!({"type": "section", "text": slack_text(claims)}));
     if view.status == Status::Pending {
+        let approve = if whole.get() {
+            json!({"type": "button", "action_id": "gatekeep_approve", "style": "primary", "value": view.id, "text": {"type": "plain_text", "text": "Approve"}})
+        } else {
+            // Parts of the request are not in this message: approve where all of it is shown.
+            json!({"type": "button", "action_id": "gatekeep_open", "url": view.review_url, "text": {"type": "plain_text", "text": "Review all of it on the page"}})
+        };
         blocks.push(json!({"type": "actions", "block_id": "gatekeep", "elements": [
-            {"type": "button", "action_id": "gatekeep_approve", "style": "primary", "value": view.id, "text": {"type": "plain_text", "text": "Approve"}},
+            approve,
             {"type": "button", "action_id": "gatekeep_reject", "style": "danger", "value": view.id, "text": {"type": "plain_text", "text": "Reject"}},
         ]}));
     } else {
@@ -151,7 +181,7 @@ pub fn slack_blocks(view: &RequestView) -> Value {
         blocks.push(json!({"type": "context", "elements": [slack_text(outcome)]}));
     }
     blocks.push(json!({"type": "context", "elements": [slack_text(format!("<{}|Review page> · request `{}`", view.review_url, mrkdwn(&shown.id)))]}));
-    json!(blocks)
+    (json!(blocks), whole.get())
 }
 
 fn capitalised(text: &str) -> String {

@@ -692,3 +692,58 @@ fn a_hook_binds_the_agents_environment_and_its_rewrite_restores_it() {
     );
     assert_eq!(s.status(&id), "consumed");
 }
+
+/// Variables that change what a program does, beyond the well-known ones: each set after
+/// the approval makes the run another command (122, the grant unused). `TAR_OPTIONS` runs
+/// a command from tar, `TF_CLI_ARGS_apply=-destroy` turns an apply into a destroy,
+/// `CDPATH` moves a script's `cd`, `SHELL` is what `sudo -s` runs, `RAILS_ENV` picks the
+/// production database, and names shaped like options, hosts, editors or credentials steer
+/// tools nobody listed.
+#[test]
+fn every_variable_that_steers_a_program_is_bound() {
+    let s = setup();
+    let dir = s.env.root().join("work");
+    let tool = dir.join("bin/tool");
+    executable(&tool, APPROVED_SCRIPT.as_bytes());
+    let command = ["bin/tool", "approved"];
+    let id = s.approved(&dir, &[], &command);
+    for (name, value) in [
+        (
+            "TAR_OPTIONS",
+            "--checkpoint=1 --checkpoint-action=exec=/tmp/x",
+        ),
+        ("TF_CLI_ARGS_apply", "-destroy -auto-approve"),
+        ("TF_WORKSPACE", "prod"),
+        ("CDPATH", "/"),
+        ("SHELL", "/tmp/evil-shell"),
+        ("RSYNC_RSH", "/tmp/evil-rsh"),
+        ("MAKEFLAGS", "-e"),
+        ("MAKEFILES", "/tmp/evil.mk"),
+        ("SUDO_ASKPASS", "/tmp/evil-askpass"),
+        ("CLASSPATH", "/tmp/evil.jar"),
+        ("PHPRC", "/tmp/evil.ini"),
+        ("LUA_INIT", "os.execute('id')"),
+        ("DOTNET_STARTUP_HOOKS", "/tmp/evil.dll"),
+        ("GH_REPO", "acme/production"),
+        ("CONTAINER_HOST", "ssh://prod"),
+        ("GNUPGHOME", "/tmp/evil-gnupg"),
+        ("RAILS_ENV", "production"),
+        ("NODE_ENV", "production"),
+        ("ACME_CLI_OPTS", "--force"),
+        ("ACME_API_URL", "https://prod.example"),
+        ("ACME_EDITOR", "/tmp/evil"),
+        ("ACME_DEPLOY_TOKEN", "a-token-value"),
+    ] {
+        let output = s.under_grant(&dir, &[(name, value)], &id, &command);
+        assert_refused(
+            &s,
+            &id,
+            &output,
+            &format!("{name} is set but was not when approved"),
+        );
+    }
+    // gatekeep's own variables steer gatekeep, not the command: not bound.
+    let output = s.under_grant(&dir, &[("GATEKEEP_REASON", "x")], &id, &command);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "approved\n");
+}

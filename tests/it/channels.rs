@@ -289,3 +289,64 @@ fn slack_reject_asks_for_a_reason_in_a_modal() {
         "{body}"
     );
 }
+
+/// A command too long for a Slack message is shown cut, with the rest on the review page:
+/// the message then offers no Approve button, and an approval clicked in Slack anyway is
+/// refused. What follows the cut (`rm -rf /srv/prod`) was never in front of the reviewer.
+#[test]
+fn slack_offers_no_approval_of_a_command_it_shows_cut() {
+    let env = TestEnv::new();
+    let (slack_api, seen) = stub();
+    let extra = format!(
+        "slack: {{bot_token: xoxb-test, signing_secret: {SECRET}, api_base: \"{slack_api}\", channels: {{reviewers: C42}}}}"
+    );
+    let service = Service::start(&env, USERS, &extra);
+    service.reconfigure(|text| text.replace("{name: bob,", "{name: bob, slack_id: UBOB,"));
+    let policy = env.write(
+        "p.yaml",
+        "version: 1\nrules:\n  - id: shell\n    decision: approve\n    match: {program: bash}\n",
+    );
+    let line = format!("{} rm -rf /srv/prod", "echo harmless; ".repeat(400));
+    let filed = service
+        .as_user(&env, "alice")
+        .args(["run", "--no-wait", "--policy"])
+        .arg(&policy)
+        .args(["--", "bash", "-c", &line])
+        .output()
+        .unwrap();
+    assert_eq!(filed.status.code(), Some(120), "{filed:?}");
+    let id = String::from_utf8_lossy(&filed.stdout).trim().to_owned();
+    let message = wait_for(&seen, "/chat.postMessage", 1)[0].json();
+    let blocks = message["blocks"].to_string();
+    assert!(blocks.contains("more bytes"), "the cut is shown: {blocks}");
+    assert!(!blocks.contains("rm -rf /srv/prod"), "{blocks}");
+    assert!(
+        !blocks.contains("gatekeep_approve"),
+        "no Approve button under a cut command: {blocks}"
+    );
+    assert!(blocks.contains("gatekeep_reject"), "{blocks}");
+    assert!(blocks.contains(&format!("/requests/{id}")), "{blocks}");
+    // A click on an Approve button all the same (an older message, a crafted one).
+    let now = jiff::Timestamp::now().as_second();
+    assert_eq!(
+        click(
+            &service,
+            &slack_api,
+            "UBOB",
+            "gatekeep_approve",
+            &id,
+            now,
+            SECRET
+        ),
+        200
+    );
+    let refusal = wait_for(&seen, "/respond", 1)[0].json();
+    assert!(
+        refusal["text"]
+            .as_str()
+            .unwrap()
+            .contains("too long to show whole in Slack"),
+        "{refusal}"
+    );
+    assert_eq!(service.status("alice", &id), "pending");
+}

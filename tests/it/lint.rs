@@ -96,3 +96,30 @@ fn failing_examples_are_reported_with_rule_and_command() {
         ))
         .stdout(predicate::str::contains("0 passed, 2 failed"));
 }
+
+/// A policy's examples and ids are text its author chose: `policy test` shows them with
+/// every control character escaped, so a failing example cannot redraw the report.
+#[test]
+fn failing_examples_cannot_redraw_the_report() {
+    let env = TestEnv::new();
+    let policy = env.write(
+        "p.yaml",
+        "version: 1\nrules:\n  - id: \"x\\e[2K\"\n    decision: deny\n    match: {program: rm}\n    tests:\n      match: [\"ls \\r\\e[2Kall good\"]\n",
+    );
+    let output = env
+        .gatekeep()
+        .args(["policy", "test"])
+        .arg(&policy)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !stdout.contains('\x1b') && !stdout.contains('\r'),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.contains(r"FAIL x\x1b[2K should match: `ls \r\x1b[2Kall good`"),
+        "{stdout:?}"
+    );
+}

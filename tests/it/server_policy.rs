@@ -597,3 +597,77 @@ fn an_agents_hook_gets_the_services_deny() {
         "{answer}"
     );
 }
+
+/// A rule of the service that looks at a variable the request does not carry in clear (one
+/// clients do not bind, or one bound by its hash because it looks secret) cannot be judged
+/// false: the service takes its condition as possibly met, and its requirement applies.
+#[test]
+fn a_condition_on_a_variable_the_service_cannot_see_still_sets_the_bar() {
+    let env = TestEnv::new();
+    let server_policy = env.write(
+        "service/policy.yaml",
+        r#"
+version: 1
+rules:
+  - id: touch
+    decision: approve
+    match: {program: touch}
+    approval: {approvers: ["group:reviewers"], quorum: 1}
+  - id: prod-stage
+    description: Anything run against production
+    decision: approve
+    match: {program: touch, env: {STAGE: prod}}
+    approval: {approvers: ["group:dba"], quorum: 2}
+  - id: prod-url
+    description: The production database
+    decision: approve
+    match: {program: touch, env: {DATABASE_URL: "*prod-db*"}}
+    approval: {approvers: ["group:dba"], quorum: 2}
+"#,
+    );
+    let weak = env.write("weak.yaml", WEAK_POLICY);
+    let service = Service::start(
+        &env,
+        USERS,
+        &format!("policies: [{}]", server_policy.display()),
+    );
+    let file = env.root().join("touched");
+    let filed = |vars: &[(&str, &str)]| -> Vec<String> {
+        let mut run = service.as_user(&env, "alice");
+        run.args(["run", "--no-wait", "--policy"])
+            .arg(&weak)
+            .args(["--", "touch"])
+            .arg(&file);
+        for (name, value) in vars {
+            run.env(name, value);
+        }
+        let output = run.output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(120),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        let view: Value = http()
+            .get(format!("{}/v1/requests/{id}", service.url))
+            .bearer_auth(service.token("alice"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        rules(&view["approvals"])
+    };
+    // A variable no client binds: the service cannot tell, so the rule counts.
+    assert_eq!(
+        filed(&[("STAGE", "prod")]),
+        ["touch", "server:touch", "server:prod-stage"]
+    );
+    // A secret-looking value reaches the service as its hash only: the same.
+    let url = "postgres://app:Zq8vW2xLr5Tn@prod-db.internal/app";
+    let rules_seen = filed(&[("DATABASE_URL", url)]);
+    assert!(
+        rules_seen.contains(&"server:prod-url".to_owned()),
+        "{rules_seen:?}"
+    );
+}
