@@ -25,6 +25,9 @@ pub struct Image {
     pub digest: Option<String>,
     /// Program names the executable is known as besides its own basenames.
     pub known_as: Vec<String>,
+    /// The executable is a dynamic loader (`ld.so`), which can load and run a program
+    /// named in its arguments without an exec of that program.
+    pub loader: bool,
 }
 
 /// Why an image could not be read.
@@ -65,6 +68,9 @@ impl Image {
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0);
         let (digest, known_as) = programs.identify(&exe_link).map_err(fail("executable"))?;
+        let loader = programs
+            .is_loader(&exe_link, &exe)
+            .map_err(fail("executable"))?;
         Ok(Image {
             pid,
             ppid,
@@ -74,6 +80,7 @@ impl Image {
             exe,
             digest,
             known_as,
+            loader,
         })
     }
 }
@@ -142,6 +149,8 @@ impl FileKey {
 pub struct Programs {
     /// size → (digest, program name).
     by_size: HashMap<u64, Vec<(String, String)>>,
+    /// size → digests of the host's dynamic loaders.
+    loaders: HashMap<u64, Vec<String>>,
     cache: HashMap<FileKey, String>,
     uid: u32,
     gids: Vec<u32>,
@@ -152,6 +161,7 @@ impl Programs {
     pub fn new(names: &[String], path_var: Option<&str>) -> Programs {
         let mut programs = Programs {
             by_size: HashMap::new(),
+            loaders: HashMap::new(),
             cache: HashMap::new(),
             uid: nix::unistd::geteuid().as_raw(),
             gids: nix::unistd::getgroups()
@@ -182,7 +192,46 @@ impl Programs {
                 }
             }
         }
+        // The loaders the host's programs name as their interpreter (gatekeep's own, the
+        // shell's): a copy of one under another name is still a loader.
+        let mut loaders: Vec<PathBuf> = ["/proc/self/exe", "/bin/sh", "/usr/bin/env"]
+            .iter()
+            .filter_map(|p| interpreter(Path::new(p)))
+            .collect();
+        loaders.dedup();
+        for path in loaders {
+            let Ok(file) = File::open(&path) else {
+                continue;
+            };
+            let Ok(meta) = file.metadata() else { continue };
+            if let Ok(digest) = programs.digest(&file, &meta) {
+                programs
+                    .loaders
+                    .entry(meta.size())
+                    .or_default()
+                    .push(digest);
+            }
+        }
         programs
+    }
+
+    /// Whether an executable is a dynamic loader: by its name (`ld-linux…`, `ld-musl…`,
+    /// `ld.so`) or by its content (a copy of this host's loader).
+    fn is_loader(&mut self, exe: &Path, path: &Path) -> std::io::Result<bool> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with("ld-linux") || name.starts_with("ld-musl") || name == "ld.so" {
+            return Ok(true);
+        }
+        let meta = std::fs::metadata(exe)?;
+        let Some(digests) = self.loaders.get(&meta.size()).cloned() else {
+            return Ok(false);
+        };
+        let file = File::open(exe)?;
+        let digest = self.digest(&file, &file.metadata()?)?;
+        Ok(digests.contains(&digest))
     }
 
     /// The digest of an executable (through `/proc/PID/exe`: the file the kernel mapped,
@@ -228,6 +277,104 @@ impl Programs {
             || (self.gids.contains(&meta.gid()) && mode & 0o020 != 0)
             || mode & 0o002 != 0
     }
+}
+
+/// The program interpreter an ELF file names (`PT_INTERP`), for little-endian ELF files.
+fn interpreter(path: &Path) -> Option<PathBuf> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = File::open(path).ok()?;
+    let mut header = [0u8; 64];
+    file.read_exact(&mut header).ok()?;
+    if header[..4] != *b"\x7fELF" || header[5] != 1 {
+        return None;
+    }
+    let u16_at = |b: &[u8], at: usize| u64::from(u16::from_le_bytes([b[at], b[at + 1]]));
+    let u32_at =
+        |b: &[u8], at: usize| u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()));
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let wide = match header[4] {
+        1 => false,
+        2 => true,
+        _ => return None,
+    };
+    let (phoff, phentsize, phnum) = if wide {
+        (
+            u64_at(&header, 0x20),
+            u16_at(&header, 0x36),
+            u16_at(&header, 0x38),
+        )
+    } else {
+        (
+            u32_at(&header, 0x1c),
+            u16_at(&header, 0x2a),
+            u16_at(&header, 0x2c),
+        )
+    };
+    if phentsize < if wide { 56 } else { 32 } {
+        return None;
+    }
+    for index in 0..phnum {
+        let mut entry = vec![0u8; phentsize as usize];
+        file.seek(SeekFrom::Start(phoff + index * phentsize)).ok()?;
+        file.read_exact(&mut entry).ok()?;
+        if u32_at(&entry, 0) != 3 {
+            continue;
+        }
+        let (offset, size) = if wide {
+            (u64_at(&entry, 8), u64_at(&entry, 0x20))
+        } else {
+            (u32_at(&entry, 4), u32_at(&entry, 16))
+        };
+        let mut name = vec![0u8; usize::try_from(size.min(4096)).ok()?];
+        file.seek(SeekFrom::Start(offset)).ok()?;
+        file.read_exact(&mut name).ok()?;
+        let name = name.split(|b| *b == 0).next()?;
+        return Some(PathBuf::from(std::ffi::OsStr::from_bytes(name)));
+    }
+    None
+}
+
+/// Whether the dynamic loader process `pid` was started as goes on to run a program: it
+/// does unless it only lists (`--list`, or glibc's `LD_TRACE_LOADED_OBJECTS`, which `ldd`
+/// sets), verifies or describes itself (glibc's `--verify`, `--help`, `--version`,
+/// `--list-tunables`, `--list-diagnostics`). Only glibc's loader honours the variable and
+/// the other options; another loader (musl's) is taken at its `--list` alone.
+pub fn loader_runs_program(image: &Image) -> bool {
+    let glibc = File::open(format!("/proc/{}/exe", image.pid))
+        .and_then(|mut file| {
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut content)?;
+            Ok(content
+                .windows(b"TRACE_LOADED_OBJECTS".len())
+                .any(|w| w == b"TRACE_LOADED_OBJECTS"))
+        })
+        .unwrap_or(false);
+    if glibc && image.env.contains_key("LD_TRACE_LOADED_OBJECTS") {
+        return false;
+    }
+    let mut words = image.argv.iter().skip(1);
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "--list" => return false,
+            "--verify" | "--help" | "--version" | "--list-tunables" | "--list-diagnostics"
+                if glibc =>
+            {
+                return false;
+            }
+            "--library-path"
+            | "--inhibit-rpath"
+            | "--audit"
+            | "--preload"
+            | "--argv0"
+            | "--glibc-hwcaps-prepend"
+            | "--glibc-hwcaps-mask" => {
+                words.next();
+            }
+            "--inhibit-cache" => {}
+            _ => return true,
+        }
+    }
+    true
 }
 
 /// Basename of a path-like word.

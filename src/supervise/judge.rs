@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::image::{Image, Programs, basename};
+use super::image::{Image, Programs, basename, loader_runs_program};
 use super::{Judge, Verdict};
 use crate::exit::{Exit, UserError};
 use crate::flow::{self, Flow, OnStop, Redeemed, Requested, Step, Subject, WaitPolicy};
@@ -170,6 +170,14 @@ impl Judge for PolicyJudge<'_> {
             &self.flow.decider.context,
             &image,
         );
+        if image.loader && loader_runs_program(&image) {
+            return self.refuse(
+                Some(&image),
+                pid,
+                Exit::Denied,
+                "the dynamic loader would run a program without an exec that supervision sees; run the program itself",
+            );
+        }
         if let Some(owner) = setuid_owner(&image)
             && evaluation.decision != Decision::Deny
         {
