@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
+use std::os::fd::AsRawFd as _;
 use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,9 @@ pub struct Image {
     pub digest: Option<String>,
     /// Program names the executable is known as besides its own basenames.
     pub known_as: Vec<String>,
+    /// The ELF interpreter the kernel loaded with the executable, when it is not a dynamic
+    /// loader: it runs first, and may be a program of its own (a gated one included).
+    pub interpreter: Option<PathBuf>,
     /// The executable is a dynamic loader (`ld.so`), which can load and run a program
     /// named in its arguments without an exec of that program.
     pub loader: bool,
@@ -67,10 +71,26 @@ impl Image {
             .find_map(|l| l.strip_prefix("PPid:"))
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0);
-        let (digest, known_as) = programs.identify(&exe_link).map_err(fail("executable"))?;
+        let (digest, mut known_as) = programs.identify(&exe_link).map_err(fail("executable"))?;
         let loader = programs
             .is_loader(&exe_link, &exe)
             .map_err(fail("executable"))?;
+        // An executable may name any program as its interpreter (`PT_INTERP`), which the
+        // kernel loads and starts instead of a dynamic loader: that program is judged too.
+        let mut interpreter = None;
+        if let Some((path, file)) =
+            mapped_interpreter(pid, &exe_link).map_err(fail("interpreter"))?
+        {
+            let fd = Path::new("/proc/self/fd").join(file.as_raw_fd().to_string());
+            if !programs
+                .is_loader(&fd, &path)
+                .map_err(fail("interpreter"))?
+            {
+                let (_, names) = programs.identify(&fd).map_err(fail("interpreter"))?;
+                known_as.extend(names);
+                interpreter = Some(path);
+            }
+        }
         Ok(Image {
             pid,
             ppid,
@@ -80,6 +100,7 @@ impl Image {
             exe,
             digest,
             known_as,
+            interpreter,
             loader,
         })
     }
@@ -277,6 +298,56 @@ impl Programs {
             || (self.gids.contains(&meta.gid()) && mode & 0o020 != 0)
             || mode & 0o002 != 0
     }
+}
+
+/// The ELF interpreter process `pid` (stopped at its exec event) has mapped besides its
+/// executable `exe`, opened and checked to be the very file mapped (same device and inode):
+/// at the exec event the only files mapped are the executable and its interpreter.
+fn mapped_interpreter(pid: i32, exe: &Path) -> std::io::Result<Option<(PathBuf, File)>> {
+    if interpreter(exe).is_none() {
+        return Ok(None);
+    }
+    let exe = std::fs::metadata(exe)?;
+    let same = |dev: u64, ino: u64, meta: &std::fs::Metadata| {
+        meta.ino() == ino
+            && u64::from(libc::major(meta.dev())) == dev >> 32
+            && u64::from(libc::minor(meta.dev())) == dev & 0xffff_ffff
+    };
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))?;
+    for line in maps.lines() {
+        let fields: Vec<&str> = line.splitn(6, ' ').collect();
+        let [_, _, _, dev, ino, path] = fields[..] else {
+            continue;
+        };
+        let path = path.trim_start();
+        let (Some((major, minor)), Ok(ino)) = (dev.split_once(':'), ino.parse::<u64>()) else {
+            continue;
+        };
+        let (Ok(major), Ok(minor)) = (
+            u64::from_str_radix(major, 16),
+            u64::from_str_radix(minor, 16),
+        ) else {
+            continue;
+        };
+        let dev = (major << 32) | minor;
+        if ino == 0 || same(dev, ino, &exe) {
+            continue;
+        }
+        let changed = || {
+            std::io::Error::other(format!(
+                "{path} is not the file the kernel loaded as the interpreter"
+            ))
+        };
+        if !path.starts_with('/') {
+            return Err(changed());
+        }
+        let file = File::open(path).map_err(|_| changed())?;
+        if !same(dev, ino, &file.metadata()?) {
+            return Err(changed());
+        }
+        return Ok(Some((PathBuf::from(path), file)));
+    }
+    Ok(None)
 }
 
 /// The program interpreter an ELF file names (`PT_INTERP`), for little-endian ELF files.

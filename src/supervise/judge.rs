@@ -253,10 +253,14 @@ pub fn analysis(image: &Image) -> Analysis {
         push(basename(first));
     }
     push(basename(&image.exe.display().to_string()));
+    if let Some(interpreter) = &image.interpreter {
+        push(basename(&interpreter.display().to_string()));
+    }
     for name in &image.known_as {
         push(name);
     }
     let mut paths = vec![image.exe.display().to_string()];
+    paths.extend(image.interpreter.iter().map(|i| i.display().to_string()));
     if let Some(first) = image.argv.first().filter(|a| a.starts_with('/')) {
         paths.push(first.clone());
     }

@@ -684,8 +684,7 @@ fn a_held_programs_arguments_cannot_be_rewritten_while_it_waits() {
     let marker = setup.env.root().join("rewritten");
     let real = setup.db.url();
     let shown = real.replace("127.0.0.1", "127.0.0.9");
-    let script = format!(
-        r#"import os, sys, time
+    let script = r#"import os, sys, time
 shown, real, marker = sys.argv[1].encode(), sys.argv[2].encode(), sys.argv[3]
 pid = os.fork()
 if pid == 0:
@@ -702,13 +701,12 @@ try:
 except OSError as e:
     open(marker, "w").write("refused: %s" % e)
 os.waitpid(pid, 0)
-"#
-    );
+"#;
     let mut command = setup.service.as_user(&setup.env, "alice");
     command
         .env("PATH", &setup.path)
         .args(["run", "--supervise", "--policy", &setup.policy, "--"])
-        .args(["python3", "-c", &script, &shown, &real])
+        .args(["python3", "-c", script, &shown, &real])
         .arg(&marker)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -766,4 +764,37 @@ fn x32_system_calls_are_refused() {
         out,
         "-1 Operation not permitted\n-1 Operation not permitted\n"
     );
+}
+
+#[test]
+fn a_gated_program_as_another_programs_elf_interpreter_is_judged() {
+    // An ELF file names its interpreter (PT_INTERP); the kernel loads and starts that
+    // program, not a dynamic loader, and /proc/PID/exe names only the carrier. (A statically
+    // linked gated program runs this way; the copy of curl here is dynamic and would crash,
+    // so the proof is that it is held, not a connection.)
+    let setup = setup();
+    let mut carrier = std::fs::read("/bin/true").unwrap();
+    let loader = carrier
+        .windows(4)
+        .position(|w| w == b"/lib")
+        .expect("a dynamically linked /bin/true");
+    let end = loader + carrier[loader..].iter().position(|b| *b == 0).unwrap();
+    let name = b"./pg_dump";
+    assert!(end - loader >= name.len());
+    carrier[loader..end].fill(0);
+    carrier[loader..loader + name.len()].copy_from_slice(name);
+    let bin = setup.env.root().join("bin");
+    std::fs::write(bin.join("carrier"), carrier).unwrap();
+    let line = format!(
+        "chmod +x {0}/carrier && cd {0} && ./carrier -s -o /dev/null URL; echo after=$?",
+        bin.display()
+    );
+    let (code, stdout, stderr) = unserviced(&setup, &line);
+    assert_eq!(setup.db.connections(), 0);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (Some(125), "after=137\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no approval service"), "{stderr}");
 }
