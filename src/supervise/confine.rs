@@ -4,9 +4,12 @@
 //! - a seccomp filter refusing what would escape or blind the tracer: `clone` with
 //!   `CLONE_UNTRACED`, `ptrace`, `process_vm_writev` and `pidfd_getfd` fail with `EPERM`;
 //!   `clone3` fails with `ENOSYS` (its flags live in memory a filter cannot read, and libc
-//!   then falls back to `clone`);
+//!   then falls back to `clone`); on x86_64 every x32 system call (the same calls under
+//!   other numbers) fails with `EPERM`;
 //! - a Landlock domain: a process inside it may not ptrace, or open the memory of, any
-//!   process outside it (the supervisor above all), whatever its user, root included.
+//!   process outside it (the supervisor above all), whatever its user, root included; and
+//!   no file under `/proc` may be opened for writing, so no process of the tree writes
+//!   another's memory through `/proc/PID/mem`.
 //!
 //! Both need `no_new_privs`, so setuid programs gain nothing inside the tree (see
 //! docs/agents.md for how gatekeep treats them). Everything is built before `fork`: the
@@ -29,6 +32,8 @@ pub struct Confinement {
     eperm: BpfProgram,
     /// Refused with `ENOSYS`.
     enosys: BpfProgram,
+    /// Every x32 system call refused with `EPERM` (x86_64 only).
+    x32: BpfProgram,
     /// The Landlock ruleset, when the kernel has Landlock.
     landlock: Option<OwnedFd>,
 }
@@ -80,6 +85,7 @@ impl Confinement {
             guard,
             eperm,
             enosys,
+            x32: x32_filter(),
             landlock: landlock_domain(),
         })
     }
@@ -96,6 +102,7 @@ impl Confinement {
             guard: self.guard.clone(),
             eperm: self.eperm.clone(),
             enosys: self.enosys.clone(),
+            x32: self.x32.clone(),
             landlock: self.landlock.as_ref().map(|fd| fd.as_raw_fd()),
         }
     }
@@ -106,6 +113,7 @@ pub struct ChildConfinement {
     guard: Guard,
     eperm: BpfProgram,
     enosys: BpfProgram,
+    x32: BpfProgram,
     landlock: Option<std::os::fd::RawFd>,
 }
 
@@ -126,12 +134,62 @@ impl ChildConfinement {
                 return Err(std::io::Error::last_os_error());
             }
         }
-        for program in [&self.enosys, &self.eperm] {
+        for program in [&self.x32, &self.enosys, &self.eperm] {
+            if program.is_empty() {
+                continue;
+            }
             seccompiler::apply_filter(program)
                 .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
         }
         Ok(())
     }
+}
+
+/// On x86_64 a system call number with bit 30 set is the x32 ABI's: the same calls
+/// (`clone`, `ptrace`, …) under numbers the other filters, which match the 64-bit numbers,
+/// do not see. Nothing in a supervised tree needs them: they are all refused. Empty (no
+/// filter) elsewhere.
+fn x32_filter() -> BpfProgram {
+    if !cfg!(target_arch = "x86_64") {
+        return Vec::new();
+    }
+    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+    // EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
+    const AUDIT_ARCH_X86_64: u32 = 62 | 0x8000_0000 | 0x4000_0000;
+    // struct seccomp_data: nr at offset 0, arch at offset 4.
+    let load = |k| seccompiler::sock_filter {
+        code: (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let ret = |k| seccompiler::sock_filter {
+        code: (libc::BPF_RET | libc::BPF_K) as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let eperm = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+    vec![
+        load(4),
+        // Another architecture (i386 through int 0x80): the other filters kill it.
+        seccompiler::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt: 1,
+            jf: 0,
+            k: AUDIT_ARCH_X86_64,
+        },
+        ret(libc::SECCOMP_RET_ALLOW),
+        load(0),
+        seccompiler::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 1,
+            k: X32_SYSCALL_BIT,
+        },
+        ret(eperm),
+        ret(libc::SECCOMP_RET_ALLOW),
+    ]
 }
 
 fn filter(
@@ -151,17 +209,39 @@ fn filter(
         .map_err(|e: seccompiler::BackendError| ConfineError::Seccomp(e.to_string()))
 }
 
-/// A Landlock ruleset that restricts nothing on the file system (making block devices is
-/// the one right it handles, and it is granted everywhere) but puts the tree in a domain of
-/// its own, which the kernel does not let reach processes outside it.
+/// A Landlock ruleset that puts the tree in a domain of its own, which the kernel does not
+/// let reach processes outside it, and that refuses one thing on the file system: opening
+/// files under `/proc` for writing. Through `/proc/PID/mem` a process may otherwise write
+/// the memory of another process of the tree — the arguments of a program held for
+/// approval while the reviewer reads them, or the code of a program already judged.
+/// Writing is granted beneath every other entry of `/` (making block devices, the other
+/// right handled, everywhere).
 fn landlock_domain() -> Option<OwnedFd> {
-    let access = AccessFs::MakeBlock;
-    let ruleset = Ruleset::default()
-        .handle_access(access)
+    let mut ruleset = Ruleset::default()
+        .handle_access(AccessFs::MakeBlock | AccessFs::WriteFile)
         .ok()?
         .create()
         .ok()?
-        .add_rule(PathBeneath::new(PathFd::new("/").ok()?, access))
+        .add_rule(PathBeneath::new(
+            PathFd::new("/").ok()?,
+            AccessFs::MakeBlock,
+        ))
         .ok()?;
+    for entry in std::fs::read_dir("/").ok()?.flatten() {
+        if entry.file_name() == "proc" {
+            continue;
+        }
+        // Symbolic links (`/bin` → `usr/bin`) are followed: their target is granted.
+        let kind = std::fs::metadata(entry.path()).map(|m| m.file_type());
+        if !kind.is_ok_and(|k| k.is_dir() || k.is_file()) {
+            continue;
+        }
+        let Ok(fd) = PathFd::new(entry.path()) else {
+            continue;
+        };
+        ruleset = ruleset
+            .add_rule(PathBeneath::new(fd, AccessFs::WriteFile))
+            .ok()?;
+    }
     ruleset.into()
 }

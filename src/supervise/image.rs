@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
+use std::os::fd::AsRawFd as _;
 use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,12 @@ pub struct Image {
     pub digest: Option<String>,
     /// Program names the executable is known as besides its own basenames.
     pub known_as: Vec<String>,
+    /// The ELF interpreter the kernel loaded with the executable, when it is not a dynamic
+    /// loader: it runs first, and may be a program of its own (a gated one included).
+    pub interpreter: Option<PathBuf>,
+    /// The executable is a dynamic loader (`ld.so`), which can load and run a program
+    /// named in its arguments without an exec of that program.
+    pub loader: bool,
 }
 
 /// Why an image could not be read.
@@ -64,7 +71,26 @@ impl Image {
             .find_map(|l| l.strip_prefix("PPid:"))
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0);
-        let (digest, known_as) = programs.identify(&exe_link).map_err(fail("executable"))?;
+        let (digest, mut known_as) = programs.identify(&exe_link).map_err(fail("executable"))?;
+        let loader = programs
+            .is_loader(&exe_link, &exe)
+            .map_err(fail("executable"))?;
+        // An executable may name any program as its interpreter (`PT_INTERP`), which the
+        // kernel loads and starts instead of a dynamic loader: that program is judged too.
+        let mut interpreter = None;
+        if let Some((path, file)) =
+            mapped_interpreter(pid, &exe_link).map_err(fail("interpreter"))?
+        {
+            let fd = Path::new("/proc/self/fd").join(file.as_raw_fd().to_string());
+            if !programs
+                .is_loader(&fd, &path)
+                .map_err(fail("interpreter"))?
+            {
+                let (_, names) = programs.identify(&fd).map_err(fail("interpreter"))?;
+                known_as.extend(names);
+                interpreter = Some(path);
+            }
+        }
         Ok(Image {
             pid,
             ppid,
@@ -74,6 +100,8 @@ impl Image {
             exe,
             digest,
             known_as,
+            interpreter,
+            loader,
         })
     }
 }
@@ -142,6 +170,8 @@ impl FileKey {
 pub struct Programs {
     /// size → (digest, program name).
     by_size: HashMap<u64, Vec<(String, String)>>,
+    /// size → digests of the host's dynamic loaders.
+    loaders: HashMap<u64, Vec<String>>,
     cache: HashMap<FileKey, String>,
     uid: u32,
     gids: Vec<u32>,
@@ -152,6 +182,7 @@ impl Programs {
     pub fn new(names: &[String], path_var: Option<&str>) -> Programs {
         let mut programs = Programs {
             by_size: HashMap::new(),
+            loaders: HashMap::new(),
             cache: HashMap::new(),
             uid: nix::unistd::geteuid().as_raw(),
             gids: nix::unistd::getgroups()
@@ -182,7 +213,46 @@ impl Programs {
                 }
             }
         }
+        // The loaders the host's programs name as their interpreter (gatekeep's own, the
+        // shell's): a copy of one under another name is still a loader.
+        let mut loaders: Vec<PathBuf> = ["/proc/self/exe", "/bin/sh", "/usr/bin/env"]
+            .iter()
+            .filter_map(|p| interpreter(Path::new(p)))
+            .collect();
+        loaders.dedup();
+        for path in loaders {
+            let Ok(file) = File::open(&path) else {
+                continue;
+            };
+            let Ok(meta) = file.metadata() else { continue };
+            if let Ok(digest) = programs.digest(&file, &meta) {
+                programs
+                    .loaders
+                    .entry(meta.size())
+                    .or_default()
+                    .push(digest);
+            }
+        }
         programs
+    }
+
+    /// Whether an executable is a dynamic loader: by its name (`ld-linux…`, `ld-musl…`,
+    /// `ld.so`) or by its content (a copy of this host's loader).
+    fn is_loader(&mut self, exe: &Path, path: &Path) -> std::io::Result<bool> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with("ld-linux") || name.starts_with("ld-musl") || name == "ld.so" {
+            return Ok(true);
+        }
+        let meta = std::fs::metadata(exe)?;
+        let Some(digests) = self.loaders.get(&meta.size()).cloned() else {
+            return Ok(false);
+        };
+        let file = File::open(exe)?;
+        let digest = self.digest(&file, &file.metadata()?)?;
+        Ok(digests.contains(&digest))
     }
 
     /// The digest of an executable (through `/proc/PID/exe`: the file the kernel mapped,
@@ -228,6 +298,154 @@ impl Programs {
             || (self.gids.contains(&meta.gid()) && mode & 0o020 != 0)
             || mode & 0o002 != 0
     }
+}
+
+/// The ELF interpreter process `pid` (stopped at its exec event) has mapped besides its
+/// executable `exe`, opened and checked to be the very file mapped (same device and inode):
+/// at the exec event the only files mapped are the executable and its interpreter.
+fn mapped_interpreter(pid: i32, exe: &Path) -> std::io::Result<Option<(PathBuf, File)>> {
+    if interpreter(exe).is_none() {
+        return Ok(None);
+    }
+    let exe = std::fs::metadata(exe)?;
+    let same = |dev: u64, ino: u64, meta: &std::fs::Metadata| {
+        meta.ino() == ino
+            && u64::from(libc::major(meta.dev())) == dev >> 32
+            && u64::from(libc::minor(meta.dev())) == dev & 0xffff_ffff
+    };
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))?;
+    for line in maps.lines() {
+        let fields: Vec<&str> = line.splitn(6, ' ').collect();
+        let [_, _, _, dev, ino, path] = fields[..] else {
+            continue;
+        };
+        let path = path.trim_start();
+        let (Some((major, minor)), Ok(ino)) = (dev.split_once(':'), ino.parse::<u64>()) else {
+            continue;
+        };
+        let (Ok(major), Ok(minor)) = (
+            u64::from_str_radix(major, 16),
+            u64::from_str_radix(minor, 16),
+        ) else {
+            continue;
+        };
+        let dev = (major << 32) | minor;
+        if ino == 0 || same(dev, ino, &exe) {
+            continue;
+        }
+        let changed = || {
+            std::io::Error::other(format!(
+                "{path} is not the file the kernel loaded as the interpreter"
+            ))
+        };
+        if !path.starts_with('/') {
+            return Err(changed());
+        }
+        let file = File::open(path).map_err(|_| changed())?;
+        if !same(dev, ino, &file.metadata()?) {
+            return Err(changed());
+        }
+        return Ok(Some((PathBuf::from(path), file)));
+    }
+    Ok(None)
+}
+
+/// The program interpreter an ELF file names (`PT_INTERP`), for little-endian ELF files.
+fn interpreter(path: &Path) -> Option<PathBuf> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = File::open(path).ok()?;
+    let mut header = [0u8; 64];
+    file.read_exact(&mut header).ok()?;
+    if header[..4] != *b"\x7fELF" || header[5] != 1 {
+        return None;
+    }
+    let u16_at = |b: &[u8], at: usize| u64::from(u16::from_le_bytes([b[at], b[at + 1]]));
+    let u32_at =
+        |b: &[u8], at: usize| u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()));
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let wide = match header[4] {
+        1 => false,
+        2 => true,
+        _ => return None,
+    };
+    let (phoff, phentsize, phnum) = if wide {
+        (
+            u64_at(&header, 0x20),
+            u16_at(&header, 0x36),
+            u16_at(&header, 0x38),
+        )
+    } else {
+        (
+            u32_at(&header, 0x1c),
+            u16_at(&header, 0x2a),
+            u16_at(&header, 0x2c),
+        )
+    };
+    if phentsize < if wide { 56 } else { 32 } {
+        return None;
+    }
+    for index in 0..phnum {
+        let mut entry = vec![0u8; phentsize as usize];
+        file.seek(SeekFrom::Start(phoff + index * phentsize)).ok()?;
+        file.read_exact(&mut entry).ok()?;
+        if u32_at(&entry, 0) != 3 {
+            continue;
+        }
+        let (offset, size) = if wide {
+            (u64_at(&entry, 8), u64_at(&entry, 0x20))
+        } else {
+            (u32_at(&entry, 4), u32_at(&entry, 16))
+        };
+        let mut name = vec![0u8; usize::try_from(size.min(4096)).ok()?];
+        file.seek(SeekFrom::Start(offset)).ok()?;
+        file.read_exact(&mut name).ok()?;
+        let name = name.split(|b| *b == 0).next()?;
+        return Some(PathBuf::from(std::ffi::OsStr::from_bytes(name)));
+    }
+    None
+}
+
+/// Whether the dynamic loader process `pid` was started as goes on to run a program: it
+/// does unless it only lists (`--list`, or glibc's `LD_TRACE_LOADED_OBJECTS`, which `ldd`
+/// sets), verifies or describes itself (glibc's `--verify`, `--help`, `--version`,
+/// `--list-tunables`, `--list-diagnostics`). Only glibc's loader honours the variable and
+/// the other options; another loader (musl's) is taken at its `--list` alone.
+pub fn loader_runs_program(image: &Image) -> bool {
+    let glibc = File::open(format!("/proc/{}/exe", image.pid))
+        .and_then(|mut file| {
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut content)?;
+            Ok(content
+                .windows(b"TRACE_LOADED_OBJECTS".len())
+                .any(|w| w == b"TRACE_LOADED_OBJECTS"))
+        })
+        .unwrap_or(false);
+    if glibc && image.env.contains_key("LD_TRACE_LOADED_OBJECTS") {
+        return false;
+    }
+    let mut words = image.argv.iter().skip(1);
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "--list" => return false,
+            "--verify" | "--help" | "--version" | "--list-tunables" | "--list-diagnostics"
+                if glibc =>
+            {
+                return false;
+            }
+            "--library-path"
+            | "--inhibit-rpath"
+            | "--audit"
+            | "--preload"
+            | "--argv0"
+            | "--glibc-hwcaps-prepend"
+            | "--glibc-hwcaps-mask" => {
+                words.next();
+            }
+            "--inhibit-cache" => {}
+            _ => return true,
+        }
+    }
+    true
 }
 
 /// Basename of a path-like word.

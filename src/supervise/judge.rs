@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::image::{Image, Programs, basename};
+use super::image::{Image, Programs, basename, loader_runs_program};
 use super::{Judge, Verdict};
 use crate::exit::{Exit, UserError};
 use crate::flow::{self, Flow, OnStop, Redeemed, Requested, Step, Subject, WaitPolicy};
@@ -170,6 +170,14 @@ impl Judge for PolicyJudge<'_> {
             &self.flow.decider.context,
             &image,
         );
+        if image.loader && loader_runs_program(&image) {
+            return self.refuse(
+                Some(&image),
+                pid,
+                Exit::Denied,
+                "the dynamic loader would run a program without an exec that supervision sees; run the program itself",
+            );
+        }
         if let Some(owner) = setuid_owner(&image)
             && evaluation.decision != Decision::Deny
         {
@@ -245,10 +253,14 @@ pub fn analysis(image: &Image) -> Analysis {
         push(basename(first));
     }
     push(basename(&image.exe.display().to_string()));
+    if let Some(interpreter) = &image.interpreter {
+        push(basename(&interpreter.display().to_string()));
+    }
     for name in &image.known_as {
         push(name);
     }
     let mut paths = vec![image.exe.display().to_string()];
+    paths.extend(image.interpreter.iter().map(|i| i.display().to_string()));
     if let Some(first) = image.argv.first().filter(|a| a.starts_with('/')) {
         paths.push(first.clone());
     }
