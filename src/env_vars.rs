@@ -27,6 +27,9 @@ pub const GATEKEEP_SERVER_KEY: &str = "GATEKEEP_SERVER_KEY";
 pub const GATEKEEP_CA_CERT: &str = "GATEKEEP_CA_CERT";
 /// Default for `run --reason`.
 pub const GATEKEEP_REASON: &str = "GATEKEEP_REASON";
+/// Set by a supervising `gatekeep run` for its tree: the name of its socket, by which a
+/// `gatekeep run` inside the tree recognises it (see `supervise::Mark`).
+pub const GATEKEEP_SUPERVISOR: &str = "GATEKEEP_SUPERVISOR";
 /// When set to 1, tests rewrite committed generated files (completions, man pages).
 pub const GATEKEEP_BLESS: &str = "GATEKEEP_BLESS";
 /// Debug builds only: the administrator's policy directory, so tests need not touch `/etc`.
@@ -78,6 +81,7 @@ pub const ALL: &[&str] = &[
     GATEKEEP_SECRET_STORE,
     GATEKEEP_LOG,
     GATEKEEP_REASON,
+    GATEKEEP_SUPERVISOR,
     GATEKEEP_SERVER,
     GATEKEEP_TOKEN,
     GATEKEEP_SERVER_KEY,

@@ -100,6 +100,25 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
 }
 
 fn start(args: &Args, env: &Environment, events: &Events, run_id: String) -> anyhow::Result<Exit> {
+    if supervise::inside_supervised_tree(env) {
+        // The supervisor above judges every program this command starts, its own exec
+        // included: one decision, one request, one exec record, whatever the nesting.
+        use std::os::unix::process::CommandExt as _;
+        let error = std::process::Command::new(&args.command[0])
+            .args(&args.command[1..])
+            .exec();
+        return Err(UserError::new(format!(
+            "cannot run {}: {error}",
+            crate::render::word(&args.command[0])
+        ))
+        .exit(if error.kind() == std::io::ErrorKind::NotFound {
+            Exit::NotFound
+        } else {
+            Exit::Error
+        })
+        .kind("exec_failed")
+        .into());
+    }
     let paths = Paths::from_env(env);
     let config = Config::load(&paths.config_file)?;
     // Naming an agent session makes the caller an agent.
@@ -425,17 +444,6 @@ impl Run<'_> {
                     .map_err(|error| flow.not_started(error))?,
             ),
         };
-        let strip = flow.config.strip_secret_env.unwrap_or(true);
-        let inherited: Vec<String> = std::env::vars_os()
-            .map(|(name, _)| name.to_string_lossy().into_owned())
-            .collect();
-        let child_env = ChildEnv::new(
-            flow.env.vars(),
-            &inherited,
-            &flow.decider.policy.secret_env_names(),
-            strip,
-            released.values,
-        );
         let names: Vec<&str> = released.uses.iter().map(|s| s.env.as_str()).collect();
         let confinement = if self.supervised(forced) {
             let paths = crate::paths::Paths::from_env(flow.env);
@@ -473,6 +481,27 @@ impl Run<'_> {
         } else {
             None
         };
+        // The tree learns its supervisor's mark, so a `gatekeep run` inside it asks not twice.
+        let mark = match confinement {
+            Some(_) => supervise::Mark::new().ok(),
+            None => None,
+        };
+        let strip = flow.config.strip_secret_env.unwrap_or(true);
+        let inherited: Vec<String> = std::env::vars_os()
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
+        let mut child_env = ChildEnv::new(
+            flow.env.vars(),
+            &inherited,
+            &flow.decider.policy.secret_env_names(),
+            strip,
+            released.values,
+        );
+        if let Some(mark) = &mark {
+            child_env
+                .set
+                .push((supervise::SUPERVISOR_VAR.to_owned(), mark.name.clone()));
+        }
         let mut exec_logged = Ok(());
         // Whether the command is started under supervision (it may fall back).
         let watching = std::cell::Cell::new(confinement.is_some());

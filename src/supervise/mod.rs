@@ -308,3 +308,57 @@ impl Tracer {
         }
     }
 }
+
+/// The variable naming the supervisor's socket in a supervised tree.
+pub const SUPERVISOR_VAR: &str = crate::env_vars::GATEKEEP_SUPERVISOR;
+
+/// A supervisor's mark: a listening socket in the abstract namespace whose name the tree
+/// gets in [`SUPERVISOR_VAR`]. A `gatekeep run` in the tree connects to it and trusts it
+/// only when the socket belongs to its own tracer, which nothing in the tree can fake: the
+/// tree cannot trace anything.
+pub struct Mark {
+    _listener: std::os::unix::net::UnixListener,
+    pub name: String,
+}
+
+impl Mark {
+    pub fn new() -> std::io::Result<Mark> {
+        use std::os::linux::net::SocketAddrExt as _;
+        let name = format!("gatekeep-supervisor-{}", uuid::Uuid::new_v4());
+        let address = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+        let listener = std::os::unix::net::UnixListener::bind_addr(&address)?;
+        Ok(Mark {
+            _listener: listener,
+            name,
+        })
+    }
+}
+
+/// Whether this process is part of a tree a gatekeep supervises: its tracer holds the
+/// socket the tree was told about. A `gatekeep run` started inside such a tree leaves the
+/// judging to that supervisor, which sees every exec anyway, instead of asking twice.
+pub fn inside_supervised_tree(env: &crate::environment::Environment) -> bool {
+    use std::os::linux::net::SocketAddrExt as _;
+    let Some(name) = env.get(SUPERVISOR_VAR) else {
+        return false;
+    };
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    let tracer = status
+        .lines()
+        .find_map(|l| l.strip_prefix("TracerPid:"))
+        .and_then(|v| v.trim().parse::<i32>().ok())
+        .unwrap_or(0);
+    if tracer <= 0 {
+        return false;
+    }
+    let Ok(address) = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()) else {
+        return false;
+    };
+    let Ok(stream) = std::os::unix::net::UnixStream::connect_addr(&address) else {
+        return false;
+    };
+    nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
+        .is_ok_and(|credentials| credentials.pid() == tracer)
+}

@@ -806,15 +806,17 @@ fn the_shell_prefix_passes_through_only_gatekeeps_own_approved_runs() {
     let policy = env.write("p.yaml", POLICY).display().to_string();
     let marker = env.root().join("ran");
     let gatekeep = assert_cmd::cargo::cargo_bin("gatekeep");
-    let touch = format!("touch {}", marker.display());
+    std::fs::copy("/bin/true", env.root().join("wipefs")).unwrap();
+    // A denied program first: nothing may get as far as the marker.
+    let touch = format!("sh -c './wipefs && touch {}'", marker.display());
     for line in [
         // An id nobody approved: the inner run refuses it.
         format!(
             "{} run --agent --request 0190a0a0-0000-7000-8000-000000000001 -- {touch}",
             gatekeep.display()
         ),
-        // Another policy for the inner run: judged as a command line instead (opaque), so it
-        // needs approval, and there is no service.
+        // Another policy for the inner run: judged as a command line instead, and its
+        // programs by the supervisor's policy, whatever the inner run was told.
         format!(
             "GATEKEEP_POLICY=/dev/null {} run --agent --request 0190a0a0-0000-7000-8000-000000000001 -- {touch}",
             gatekeep.display()
@@ -1103,4 +1105,22 @@ fn a_gated_program_as_another_programs_elf_interpreter_is_judged() {
         "{stderr}"
     );
     assert!(stderr.contains("no approval service"), "{stderr}");
+}
+
+#[test]
+fn a_gatekeep_run_inside_a_supervised_tree_asks_once() {
+    let setup = setup();
+    let gatekeep = assert_cmd::cargo::cargo_bin("gatekeep");
+    // Static analysis of the outer line sees `gatekeep run -- CMD` as CMD; hide it so the
+    // nesting itself is what is tested.
+    let line = format!(
+        "g={}; $g run -- pg_dump -s -o /dev/null URL",
+        gatekeep.display()
+    );
+    setup.gated(&line);
+    let records = setup.env.log_records();
+    let count = |event: &str| records.iter().filter(|r| r["event"] == event).count();
+    // Two attempts (rejected, then approved): one request each, no second one from inside.
+    assert_eq!(count("approval_requested"), 2);
+    assert_eq!(count("exec"), 2, "the outer runs only");
 }
