@@ -1124,3 +1124,42 @@ fn a_gatekeep_run_inside_a_supervised_tree_asks_once() {
     assert_eq!(count("approval_requested"), 2);
     assert_eq!(count("exec"), 2, "the outer runs only");
 }
+
+#[test]
+fn an_agents_held_program_waits_no_longer_than_the_hook_wait_and_names_its_request() {
+    let setup = setup();
+    setup
+        .env
+        .write("config/gatekeep/config.yaml", "hook_wait: 1s\n");
+    let output = setup
+        .service
+        .as_user(&setup.env, "alice")
+        .env("PATH", &setup.path)
+        .args([
+            "run",
+            "--agent",
+            "--policy",
+            &setup.policy,
+            "--",
+            "bash",
+            "-c",
+        ])
+        .arg(format!("p=pg_dump; $p -s -o /dev/null {}", setup.db.url()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(120), "{stderr}");
+    let id = crate::service::request_id(&crate::service::Lines::collect(std::io::Cursor::new(
+        output.stderr.clone(),
+    )));
+    assert!(
+        stderr.contains(&format!("request {id} is still waiting for a reviewer")),
+        "{stderr}"
+    );
+    assert_eq!(
+        setup.service.status("bob", &id),
+        "pending",
+        "left for a retry"
+    );
+    assert_eq!(setup.db.connections(), 0);
+}
