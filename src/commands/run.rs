@@ -452,7 +452,7 @@ impl Run<'_> {
                 flow.log.path(),
                 flow.env.get("HOME").map(std::path::Path::new),
                 std::path::Path::new(&flow.decider.context.cwd),
-                &[],
+                &flow.decider.policy.protected(flow.env.get("HOME")),
             ));
             for linked in &guard.linked {
                 flow.warn(&format!(
@@ -462,7 +462,7 @@ impl Run<'_> {
             }
             match Confinement::prepare(guard) {
                 Ok(confinement) => Some(confinement),
-                Err(error) if flow.config.require_supervision => {
+                Err(error) if self.require_supervision() => {
                     return Err(flow.not_started(
                         UserError::new(error.to_string())
                             .hint("require_supervision is set in the configuration: the command was not run")
@@ -552,9 +552,7 @@ impl Run<'_> {
                     &mut on_start,
                 );
                 match finished {
-                    Err(SpawnError::Unsupervisable)
-                        if !flow.config.require_supervision && !forced =>
-                    {
+                    Err(SpawnError::Unsupervisable) if !self.require_supervision() && !forced => {
                         let error = SpawnError::Unsupervisable.to_string();
                         flow.record("supervision_unavailable", json!({"error": error}));
                         flow.warn(&format!("{error}; running without supervision"));
@@ -593,6 +591,11 @@ impl Run<'_> {
         // A program killed at its exec decides the status: the command did not do all it
         // set out to do.
         Ok(refused.unwrap_or(Exit::Child(ended.status())))
+    }
+
+    /// Supervision is required (configuration or policy) wherever a run should be supervised.
+    fn require_supervision(&self) -> bool {
+        self.flow.config.require_supervision || self.flow.decider.policy.require_supervision()
     }
 
     /// How long a supervised agent's program is held for approval: the hook wait.

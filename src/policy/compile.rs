@@ -102,6 +102,12 @@ pub struct Policy {
     pub(super) opaque: (Decision, Approval),
     digest: String,
     summaries: Vec<(String, usize)>,
+    /// Paths every loaded file asks supervision to keep read-only.
+    #[serde(default)]
+    protect: Vec<String>,
+    /// Some loaded file requires supervision wherever a run should be supervised.
+    #[serde(default)]
+    require_supervision: bool,
 }
 
 /// One problem found in a policy source.
@@ -403,6 +409,8 @@ impl Policy {
         let mut ids: BTreeMap<String, String> = BTreeMap::new();
         let mut programs: HashMap<String, ValueOptions> = HashMap::new();
         let mut files = Vec::new();
+        let mut protect: Vec<String> = Vec::new();
+        let mut require_supervision = false;
         let mut summaries = Vec::new();
         let mut hasher = Sha256::new();
         for source in sources {
@@ -432,6 +440,8 @@ impl Policy {
                 );
             }
             let file_approval = compiler.approval(spec.approval.as_ref(), &Approval::builtin());
+            protect.extend(spec.protect.iter().cloned());
+            require_supervision |= spec.require_supervision;
             files.push(FileDefaults {
                 default: spec.default.unwrap_or(Decision::Allow),
                 opaque: spec.opaque.unwrap_or(Decision::Approve),
@@ -560,6 +570,8 @@ impl Policy {
             opaque,
             digest: hex::encode(hasher.finalize()),
             summaries,
+            protect,
+            require_supervision,
         })
     }
 
@@ -576,6 +588,23 @@ impl Policy {
     /// Each source with the number of rules it defines.
     pub fn summaries(&self) -> &[(String, usize)] {
         &self.summaries
+    }
+
+    /// The paths the policies ask supervision to keep read-only, `~/` expanded with `home`.
+    pub fn protected(&self, home: Option<&str>) -> Vec<std::path::PathBuf> {
+        self.protect
+            .iter()
+            .filter_map(|p| match (p.strip_prefix("~/"), home) {
+                (Some(rest), Some(home)) => Some(std::path::Path::new(home).join(rest)),
+                (Some(_), None) => None,
+                (None, _) => Some(std::path::PathBuf::from(p)),
+            })
+            .collect()
+    }
+
+    /// Whether a policy requires supervision where a run should be supervised.
+    pub fn require_supervision(&self) -> bool {
+        self.require_supervision
     }
 
     /// The decision when no rule matches, and for commands that cannot be analysed.

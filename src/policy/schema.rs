@@ -21,6 +21,13 @@ pub struct FileSpec {
     pub approval: Option<ApprovalSpec>,
     #[serde(default)]
     pub programs: Option<SpannedMap<ProgramSpec>>,
+    /// More files and directories a supervised command may not change (`~/` is the home
+    /// directory).
+    #[serde(default)]
+    pub protect: Vec<String>,
+    /// Refuse a command that should run supervised where supervision cannot start.
+    #[serde(default)]
+    pub require_supervision: bool,
     #[serde(default)]
     pub rules: Vec<RuleSpec>,
 }

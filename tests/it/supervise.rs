@@ -1163,3 +1163,50 @@ fn an_agents_held_program_waits_no_longer_than_the_hook_wait_and_names_its_reque
     );
     assert_eq!(setup.db.connections(), 0);
 }
+
+#[test]
+fn policies_add_protected_paths_and_can_require_supervision() {
+    let env = TestEnv::new();
+    let deploy = env.write("home/.deploy/keys.conf", "original\n");
+    let policy = env
+        .write(
+            "p.yaml",
+            &format!("{POLICY}protect: [\"~/.deploy\"]\nrequire_supervision: true\n"),
+        )
+        .display()
+        .to_string();
+    let output = env
+        .gatekeep()
+        .args([
+            "run",
+            "--supervise",
+            "--policy",
+            &policy,
+            "--",
+            "bash",
+            "-c",
+        ])
+        .arg(format!("echo changed > {}; echo $?", deploy.display()))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "1\n");
+    assert_eq!(std::fs::read_to_string(&deploy).unwrap(), "original\n");
+    // Where supervision cannot start, the policy's requirement refuses the command.
+    let traced = env
+        .std_command("strace")
+        .args(["-f", "-o", "/dev/null"])
+        .arg(assert_cmd::cargo::cargo_bin("gatekeep"))
+        .args([
+            "run",
+            "--supervise",
+            "--policy",
+            &policy,
+            "--",
+            "echo",
+            "ran",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(traced.status.code(), Some(125));
+    assert_eq!(String::from_utf8_lossy(&traced.stdout), "");
+}
