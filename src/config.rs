@@ -29,6 +29,22 @@ pub struct Config {
     /// (default true): a command only ever gets such a variable from gatekeep.
     #[serde(default)]
     pub strip_secret_env: Option<bool>,
+    /// With a service configured, `run` witnesses the log in the background after this
+    /// many new records (default 100; 0: not by count)...
+    #[serde(default)]
+    pub witness_records: Option<u64>,
+    /// ...or once this long has passed since the last witness, whichever comes first
+    /// (default `10m`; `off`: not by time).
+    #[serde(default)]
+    pub witness_interval: Option<String>,
+}
+
+/// `witness_interval`: seconds, or `None` for `off`.
+pub fn witness_interval(text: &str) -> Result<Option<u64>, String> {
+    if text.trim() == "off" {
+        return Ok(None);
+    }
+    crate::policy::parse_duration(text).map(Some)
 }
 
 impl Config {
@@ -69,6 +85,13 @@ impl Config {
         if let Some(wait) = &config.hook_wait {
             crate::policy::parse_duration(wait).map_err(|m| {
                 UserError::new(format!("{}: hook_wait: {m}", path.display())).kind("config_invalid")
+            })?;
+        }
+        if let Some(interval) = &config.witness_interval {
+            witness_interval(interval).map_err(|m| {
+                UserError::new(format!("{}: witness_interval: {m}", path.display()))
+                    .hint("a duration such as 10m, or off")
+                    .kind("config_invalid")
             })?;
         }
         Ok(config)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::approval::{CommandFacts, LogHead, NewRequest};
+use crate::approval::{CommandFacts, NewRequest};
 use crate::audit::{self, AuditLog};
 use crate::child::{self, SpawnError};
 use crate::client::{ApiClient, Connection};
@@ -90,11 +90,7 @@ pub fn new_request(facts: &CommandFacts, filing: Filing<'_>, redactor: &Redactor
         approvals: evaluation.approvals.clone(),
         reason: filing.reason.as_deref().map(|r| redactor.text(r)),
         ttl_seconds: Some(evaluation.timeout_seconds.unwrap_or(900)),
-        log_head: filing.log.chain_id().map(|chain_id| LogHead {
-            chain_id,
-            seq: filing.decided.seq,
-            hash: filing.decided.hash.clone(),
-        }),
+        log_head: crate::client::witness::log_head(filing.log, filing.decided),
         env: facts.env.clone(),
         secrets: evaluation
             .secrets

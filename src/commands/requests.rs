@@ -23,6 +23,9 @@ pub fn describe(view: &RequestView, out: &mut impl std::io::Write) -> std::io::R
     let bold = anstyle::Style::new().bold();
     writeln!(out, "{bold}{}{bold:#}  {}", view.id, view.status.as_str())?;
     writeln!(out, "  requester: {}", view.requester_line())?;
+    if let Some(conflict) = &view.log_head_conflict {
+        writeln!(out, "  log:       WARNING {conflict}")?;
+    }
     writeln!(out, "  command:   {}", view.facts.argv.join(" "))?;
     writeln!(out, "  cwd:       {}", view.facts.cwd)?;
     writeln!(

@@ -145,7 +145,9 @@ fn start(args: &Args, env: &Environment, events: &Events, run_id: String) -> any
         events,
         agent_session,
     };
-    run.go()
+    let exit = run.go();
+    crate::client::witness::after_run(env, &run.config, &run.log, args.token_file.as_deref());
+    exit
 }
 
 impl Run<'_> {

@@ -119,6 +119,9 @@ pub fn slack_blocks(view: &RequestView) -> Value {
             {"type": "mrkdwn", "text": format!("*Secrets*\n{}", escape(&view.secrets_line().unwrap_or_else(|| "(none)".to_owned())))},
         ]}),
     ];
+    if let Some(conflict) = &view.log_head_conflict {
+        blocks.insert(1, json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(":warning: *Log conflict*\n{}", escape(conflict))}}));
+    }
     if view.status == Status::Pending {
         blocks.push(json!({"type": "actions", "block_id": "gatekeep", "elements": [
             {"type": "button", "action_id": "gatekeep_approve", "style": "primary", "value": view.id, "text": {"type": "plain_text", "text": "Approve"}},
@@ -148,6 +151,14 @@ pub fn teams_card(view: &RequestView) -> Value {
         {"title": "Expires", "value": view.expires_at},
         {"title": "Secrets", "value": view.secrets_line().unwrap_or_else(|| "(none)".to_owned())},
     ]);
+    let mut body = vec![
+        json!({"type": "TextBlock", "size": "Large", "weight": "Bolder", "text": title, "wrap": true}),
+        json!({"type": "TextBlock", "fontType": "Monospace", "text": view.facts.argv.join(" "), "wrap": true}),
+    ];
+    if let Some(conflict) = &view.log_head_conflict {
+        body.push(json!({"type": "TextBlock", "color": "Attention", "weight": "Bolder", "text": format!("Log conflict: {conflict}"), "wrap": true}));
+    }
+    body.push(json!({"type": "FactSet", "facts": facts}));
     json!({
         "type": "message",
         "attachments": [{
@@ -157,11 +168,7 @@ pub fn teams_card(view: &RequestView) -> Value {
                 "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
                 "type": "AdaptiveCard",
                 "version": "1.4",
-                "body": [
-                    {"type": "TextBlock", "size": "Large", "weight": "Bolder", "text": title, "wrap": true},
-                    {"type": "TextBlock", "fontType": "Monospace", "text": view.facts.argv.join(" "), "wrap": true},
-                    {"type": "FactSet", "facts": facts},
-                ],
+                "body": body,
                 "actions": [{"type": "Action.OpenUrl", "title": "Review", "url": view.review_url}],
             },
         }],

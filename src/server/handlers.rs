@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use super::{AppState, Identities, MAX_WAIT_SECONDS, StoredRequest, User};
 use crate::approval::{
-    ApiError, Created, GrantPayload, LogHead, NewRequest, NewReview, RequestView, Review,
-    SatisfiedApproval, Status, Verdict,
+    ApiError, Created, GrantPayload, NewRequest, NewReview, RequestView, Review, SatisfiedApproval,
+    Status, Verdict,
 };
 
 /// An error answer.
@@ -41,7 +41,7 @@ impl IntoResponse for Failure {
     }
 }
 
-fn fail(status: StatusCode, message: impl Into<String>) -> Failure {
+pub(super) fn fail(status: StatusCode, message: impl Into<String>) -> Failure {
     Failure(status, message.into(), None)
 }
 
@@ -132,15 +132,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
-fn now() -> jiff::Timestamp {
+pub(super) fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
 }
 
-fn stamp(ts: jiff::Timestamp) -> String {
+pub(super) fn stamp(ts: jiff::Timestamp) -> String {
     ts.round(jiff::Unit::Second).unwrap_or(ts).to_string()
 }
 
-fn audit(state: &AppState, event: &str, fields: Value) {
+pub(super) fn audit(state: &AppState, event: &str, fields: Value) {
     if let Err(error) = state.audit.append(event, fields) {
         tracing::error!(%error, event, "cannot write the service audit log");
     }
@@ -186,6 +186,7 @@ pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
         review_url: state.review_url(&r.id),
         grant: r.grant.clone(),
         secrets: r.request.secrets.clone(),
+        log_head_conflict: r.log_head_conflict.clone(),
     }
 }
 
@@ -307,6 +308,12 @@ pub async fn create(
     let expires = created
         .checked_add(jiff::SignedDuration::from_secs(ttl as i64))
         .unwrap_or(created);
+    let log_head_conflict = match &request.log_head {
+        Some(head) => {
+            super::witness::head_conflict(&*state.store, &request.host, &request.user, head)?
+        }
+        None => None,
+    };
     let stored = StoredRequest {
         id: uuid::Uuid::now_v7().to_string(),
         requester: user.name.clone(),
@@ -318,6 +325,7 @@ pub async fn create(
         reviews: Vec::new(),
         grant: None,
         consumed_at: None,
+        log_head_conflict,
     };
     {
         let _write = state.writes.lock().await;
@@ -328,13 +336,9 @@ pub async fn create(
         "request_created",
         json!({"id": stored.id, "requester": stored.requester, "argv": stored.request.argv, "cwd": stored.request.cwd,
                "host": stored.request.host, "user": stored.request.user, "agent": stored.request.agent,
-               "rules": stored.request.rules, "digest": stored.request.digest, "expires_at": stored.expires_at}),
+               "rules": stored.request.rules, "digest": stored.request.digest, "expires_at": stored.expires_at,
+               "log_head_conflict": stored.log_head_conflict}),
     );
-    if let Some(head) = &stored.request.log_head {
-        state
-            .store
-            .put_witness(&stored.request.host, &stored.request.user, head, &user.name)?;
-    }
     state.notify("request.created", &stored);
     state.changed();
     let created = Created {
@@ -720,56 +724,6 @@ fn release(
         values.insert(name.clone(), secret.value.clone());
     }
     Ok(values)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WitnessBody {
-    host: String,
-    user: String,
-    head: LogHead,
-}
-
-pub async fn put_witness(
-    State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
-    Body(body): Body<WitnessBody>,
-) -> Result<StatusCode, Failure> {
-    if !state
-        .store
-        .put_witness(&body.host, &body.user, &body.head, &caller.name)?
-    {
-        return Err(fail(
-            StatusCode::CONFLICT,
-            "that chain is witnessed for another identity, or at a later record",
-        ));
-    }
-    audit(
-        &state,
-        "witness",
-        json!({"by": caller.name, "host": body.host, "user": body.user, "chain_id": body.head.chain_id, "seq": body.head.seq, "hash": body.head.hash}),
-    );
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn get_witness(
-    State(state): State<Arc<AppState>>,
-    Caller(_): Caller,
-    Path((host, user, chain_id)): Path<(String, String, String)>,
-) -> Result<Json<LogHead>, Failure> {
-    state
-        .store
-        .witness(&host, &user, &chain_id)?
-        .map(Json)
-        .ok_or_else(|| fail(StatusCode::NOT_FOUND, "no witnessed head for that chain"))
-}
-
-pub async fn list_witnesses(
-    State(state): State<Arc<AppState>>,
-    Caller(_): Caller,
-    Path((host, user)): Path<(String, String)>,
-) -> Result<Json<Value>, Failure> {
-    Ok(Json(json!({"heads": state.store.witnesses(&host, &user)?})))
 }
 
 /// `POST /v1/slack/interactions`: a button click in Slack. The request signature is checked

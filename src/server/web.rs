@@ -254,6 +254,12 @@ pub async fn detail(
             escape(&value)
         ));
     }
+    if let Some(conflict) = &view.log_head_conflict {
+        facts.push_str(&format!(
+            "<tr><th>Log</th><td id=\"log\"><strong>Warning:</strong> {}</td></tr>",
+            escape(conflict)
+        ));
+    }
     let mut reviews = String::new();
     for review in &view.reviews {
         let verb = if review.verdict == Verdict::Approve {

@@ -20,3 +20,4 @@ mod service;
 mod sources;
 mod web;
 mod webhooks;
+mod witness;
