@@ -343,8 +343,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;log;witness'= {
             cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
             cand --token-file 'Read the approval service token from this file'
-            cand -q 'Print nothing when it worked (errors still go to stderr and the state file beside the log)'
-            cand --quiet 'Print nothing when it worked (errors still go to stderr and the state file beside the log)'
+            cand -q 'Print nothing when it worked (errors still go to stderr and the state file beside the log), and do nothing while another witness of this log runs'
+            cand --quiet 'Print nothing when it worked (errors still go to stderr and the state file beside the log), and do nothing while another witness of this log runs'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help'

@@ -383,6 +383,31 @@ impl State {
     }
 }
 
+/// Holds off other witnesses of the same log (a lock file beside it, `….witness.lock`):
+/// waits for the one running, or with `wait` false returns `None` while one runs.
+pub fn lock(log: &Path, wait: bool) -> std::io::Result<Option<std::fs::File>> {
+    let mut name = state_path(log)
+        .file_name()
+        .unwrap_or_default()
+        .to_os_string();
+    name.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(log.with_file_name(name))?;
+    if wait {
+        file.lock()?;
+        return Ok(Some(file));
+    }
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(error)) => Err(error),
+    }
+}
+
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }

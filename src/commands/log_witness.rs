@@ -17,14 +17,30 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
     /// Print nothing when it worked (errors still go to stderr and the state file beside
-    /// the log).
+    /// the log), and do nothing while another witness of this log runs.
     #[arg(long, short)]
     pub quiet: bool,
 }
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let path = args.log.resolve(env)?;
+    if !path.exists() {
+        return Err(
+            UserError::new(format!("no audit log at {}", path.display()))
+                .hint("check the path (--log, GATEKEEP_LOG)")
+                .into(),
+        );
+    }
     let (client, connection) = client::connect(env, args.token_file.as_deref())?;
+    let lock = witness::lock(&path, !args.quiet).map_err(|e| {
+        UserError::new(format!(
+            "cannot lock {}: {e}",
+            witness::state_path(&path).display()
+        ))
+    })?;
+    if lock.is_none() {
+        return Ok(Exit::Success);
+    }
     let result = witness::send(&client, &path);
     witness::remember(&path, &result);
     let sent = result.map_err(|error| {

@@ -651,3 +651,67 @@ fn witness_settings_are_checked() {
         stderr(&output)
     );
 }
+
+#[test]
+fn run_does_not_wait_for_its_background_witness() {
+    // A service that takes the witness's call and never answers it.
+    let (url, seen, release) = crate::service::endpoint("{}", true);
+    let env = TestEnv::new();
+    env.write("config/gatekeep/config.yaml", "witness_records: 1\n");
+    let policy = env.write("p.yaml", "version: 1\n");
+    for _ in 0..2 {
+        let output = env
+            .gatekeep()
+            .env("GATEKEEP_SERVER", &url)
+            .env("GATEKEEP_TOKEN", "tok")
+            .args(["run", "--policy"])
+            .arg(&policy)
+            .args(["--", "true"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    // Both runs are over; the witness the second one started is still waiting for its
+    // answer. The bound only guards against a hang.
+    let (host, user) = host_and_user();
+    let prefix = format!("/v1/witness/{host}/{user}?path=");
+    let mut called = false;
+    for _ in 0..600 {
+        called = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|r| r.path.starts_with(&prefix));
+        if called {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        called,
+        "the background witness asked the service for its head"
+    );
+    drop(release);
+}
+
+#[test]
+fn a_quiet_witness_steps_aside_while_another_runs() {
+    let s = setup();
+    s.run_true(&[]);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(s.env.root().join("state/gatekeep/audit.jsonl.witness.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let quiet = s.witness(&["--quiet"]);
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert_eq!(stderr(&quiet), "");
+    assert_eq!(witnessed_log(&s), serde_json::Value::Null);
+    drop(lock);
+    let quiet = s.witness(&["--quiet"]);
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert_eq!(stderr(&quiet), "");
+    assert_eq!(witnessed_log(&s)["heads"][0]["seq"], 3);
+}
