@@ -56,7 +56,8 @@ pub fn plan(
     held: &[(u64, String)],
 ) -> Result<Plan, Refusal> {
     let first = &links[0];
-    let Some(log) = log else {
+    // A log is stored together with its first head: one without is new.
+    let Some((log, latest)) = log.and_then(|l| Some((l, l.latest.as_ref()?))) else {
         if first.seq != 0 {
             return Err(Refusal::NotFromGenesis);
         }
@@ -70,20 +71,11 @@ pub fn plan(
             sent: chain_id.to_owned(),
         });
     }
-    let latest = log.latest.as_ref().map_or(0, |h| h.seq);
-    let differs = |seq: u64| {
-        let head = log.latest.clone().unwrap_or(WitnessedHead {
-            seq: 0,
-            hash: String::new(),
-            at: String::new(),
-            identity: String::new(),
-        });
-        Refusal::Differs {
-            seq,
-            latest: head.seq,
-            by: head.identity,
-            at: head.at,
-        }
+    let differs = |seq: u64| Refusal::Differs {
+        seq,
+        latest: latest.seq,
+        by: latest.identity.clone(),
+        at: latest.at.clone(),
     };
     let held_at = |seq: u64| {
         held.iter()
@@ -92,7 +84,7 @@ pub fn plan(
     };
     if first.seq > 0 {
         match held_at(first.seq - 1) {
-            None => return Err(Refusal::Gap { latest }),
+            None => return Err(Refusal::Gap { latest: latest.seq }),
             Some(hash) if hash != first.prev => return Err(differs(first.seq - 1)),
             Some(_) => {}
         }
