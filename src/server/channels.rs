@@ -141,7 +141,7 @@ pub fn teams_card(view: &RequestView) -> Value {
     } else {
         outcome(view)
     };
-    let facts = json!([
+    let mut facts = json!([
         {"title": "Requester", "value": view.requester_line()},
         {"title": "Directory", "value": view.facts.cwd},
         {"title": "Rules", "value": view.rules.join(", ")},
@@ -151,14 +151,9 @@ pub fn teams_card(view: &RequestView) -> Value {
         {"title": "Expires", "value": view.expires_at},
         {"title": "Secrets", "value": view.secrets_line().unwrap_or_else(|| "(none)".to_owned())},
     ]);
-    let mut body = vec![
-        json!({"type": "TextBlock", "size": "Large", "weight": "Bolder", "text": title, "wrap": true}),
-        json!({"type": "TextBlock", "fontType": "Monospace", "text": view.facts.argv.join(" "), "wrap": true}),
-    ];
-    if let Some(conflict) = &view.log_head_conflict {
-        body.push(json!({"type": "TextBlock", "color": "Attention", "weight": "Bolder", "text": format!("Log conflict: {conflict}"), "wrap": true}));
+    if let (Some(conflict), Some(all)) = (&view.log_head_conflict, facts.as_array_mut()) {
+        all.insert(0, json!({"title": "Log conflict", "value": conflict}));
     }
-    body.push(json!({"type": "FactSet", "facts": facts}));
     json!({
         "type": "message",
         "attachments": [{
@@ -168,7 +163,11 @@ pub fn teams_card(view: &RequestView) -> Value {
                 "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
                 "type": "AdaptiveCard",
                 "version": "1.4",
-                "body": body,
+                "body": [
+                    {"type": "TextBlock", "size": "Large", "weight": "Bolder", "text": title, "wrap": true},
+                    {"type": "TextBlock", "fontType": "Monospace", "text": view.facts.argv.join(" "), "wrap": true},
+                    {"type": "FactSet", "facts": facts},
+                ],
                 "actions": [{"type": "Action.OpenUrl", "title": "Review", "url": view.review_url}],
             },
         }],

@@ -570,8 +570,20 @@ fn a_request_whose_log_head_contradicts_the_witness_is_flagged() {
 }
 
 #[test]
-fn a_request_from_a_replaced_log_is_flagged() {
-    let s = setup();
+fn a_request_from_a_replaced_log_is_flagged_in_every_review_channel() {
+    let env = TestEnv::new();
+    let (chat, seen, _) =
+        crate::service::endpoint(r#"{"ok":true,"channel":"C42","ts":"1.2"}"#, false);
+    let extra = format!(
+        "slack: {{bot_token: xoxb-test, signing_secret: s3cret, api_base: \"{chat}\", channels: {{reviewers: C42}}}}\nteams: {{groups: {{reviewers: \"{chat}/teams-hook\"}}}}"
+    );
+    let service = Service::start(&env, USERS, &extra);
+    let s = Setup {
+        policy: env.write("p.yaml", POLICY).display().to_string(),
+        log: env.root().join("state/gatekeep/audit.jsonl"),
+        env,
+        service,
+    };
     s.run_true(&[]);
     assert!(s.witness(&[]).status.success());
     std::fs::remove_file(&s.log).unwrap();
@@ -596,7 +608,58 @@ fn a_request_from_a_replaced_log_is_flagged() {
         .json()
         .unwrap();
     let conflict = view["log_head_conflict"].as_str().unwrap_or_default();
-    assert!(conflict.contains("it was replaced"), "{view}");
+    assert!(
+        conflict.starts_with("the requester's log is not the chain witnessed at its path")
+            && conflict.ends_with("it was replaced"),
+        "{view}"
+    );
+    let slack = crate::service::wait_for_calls(&seen, "/chat.postMessage", 1)[0].json();
+    assert!(
+        slack.to_string().contains("*Log conflict*")
+            && slack.to_string().contains("it was replaced"),
+        "{slack}"
+    );
+    let teams = crate::service::wait_for_calls(&seen, "/teams-hook", 1)[0].json();
+    let facts = &teams["attachments"][0]["content"]["body"][2]["facts"];
+    assert_eq!(facts[0]["title"], "Log conflict", "{teams}");
+    assert!(
+        facts[0]["value"]
+            .as_str()
+            .unwrap()
+            .ends_with("it was replaced")
+    );
+    // The review page, signed in as a reviewer.
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http
+        .post(format!("{}/login", s.service.url))
+        .form(&[("token", s.service.token("bob"))])
+        .send()
+        .unwrap();
+    let session = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = http
+        .get(format!("{}/requests/{id}", s.service.url))
+        .header("cookie", &session)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let row = page
+        .split("<th>Log</th><td id=\"log\"><strong>Warning:</strong> ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(
+        row.contains("log is not the chain witnessed at its path"),
+        "{page}"
+    );
 }
 
 #[test]
