@@ -224,7 +224,7 @@ pub fn after_run(env: &Environment, config: &Config, log: &AuditLog, token_file:
 }
 
 /// Starts `gatekeep log witness --quiet --log PATH` in its own process group, with no
-/// standard streams, and does not wait for it.
+/// standard streams and no other inherited descriptor, and does not wait for it.
 fn spawn(log: &Path, token_file: Option<&Path>) -> std::io::Result<()> {
     use std::os::unix::process::CommandExt as _;
     use std::process::Stdio;
@@ -240,6 +240,26 @@ fn spawn(log: &Path, token_file: Option<&Path>) -> std::io::Result<()> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0);
+    // Nothing else the caller handed `run` goes with it: a caller reading a pipe to its end
+    // must not wait for the witness.
+    // SAFETY: only async-signal-safe system calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            use nix::libc;
+            let all = libc::syscall(
+                libc::SYS_close_range,
+                3 as libc::c_uint,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
+            if all != 0 {
+                for fd in 3..4096 {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
+            }
+            Ok(())
+        });
+    }
     command.spawn().map(drop)
 }
 
