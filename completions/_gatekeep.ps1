@@ -337,7 +337,7 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)')
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the approval service token from this file (with --witness)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object')
-            [CompletionResult]::new('--witness', '--witness', [CompletionResultType]::ParameterName, 'Also check that the log still contains the head the approval service witnessed')
+            [CompletionResult]::new('--witness', '--witness', [CompletionResultType]::ParameterName, 'Also check the log against every head the approval service witnessed for it')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -387,6 +387,8 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
         'gatekeep;log;witness' {
             [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)')
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the approval service token from this file')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing when it worked (errors still go to stderr and the state file beside the log), and do nothing while another witness of this log runs')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing when it worked (errors still go to stderr and the state file beside the log), and do nothing while another witness of this log runs')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

@@ -1011,7 +1011,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__witness)
-            opts="-v -h -V --log --token-file --verbose --help --version"
+            opts="-q -v -h -V --log --token-file --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -299,7 +299,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
             cand --token-file 'Read the approval service token from this file (with --witness)'
             cand --json 'Print one JSON object'
-            cand --witness 'Also check that the log still contains the head the approval service witnessed'
+            cand --witness 'Also check the log against every head the approval service witnessed for it'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help'
@@ -345,6 +345,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;log;witness'= {
             cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
             cand --token-file 'Read the approval service token from this file'
+            cand -q 'Print nothing when it worked (errors still go to stderr and the state file beside the log), and do nothing while another witness of this log runs'
+            cand --quiet 'Print nothing when it worked (errors still go to stderr and the state file beside the log), and do nothing while another witness of this log runs'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help'

@@ -167,7 +167,7 @@ complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and not __fish_se
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -l log -d 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)' -r -F
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -l token-file -d 'Read the approval service token from this file (with --witness)' -r -F
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -l json -d 'Print one JSON object'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -l witness -d 'Also check that the log still contains the head the approval service witnessed'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -l witness -d 'Also check the log against every head the approval service witnessed for it'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
@@ -191,6 +191,7 @@ complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_s
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from rotate" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from witness" -l log -d 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)' -r -F
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from witness" -l token-file -d 'Read the approval service token from this file' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from witness" -s q -l quiet -d 'Print nothing when it worked (errors still go to stderr and the state file beside the log), and do nothing while another witness of this log runs'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from witness" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from witness" -s h -l help -d 'Print help'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from witness" -s V -l version -d 'Print version'

@@ -40,6 +40,14 @@ pub struct Config {
     /// instead of running it with a warning.
     #[serde(default)]
     pub require_supervision: bool,
+    /// With a service configured, `run` witnesses the log in the background after this
+    /// many new records (default 100; 0: not by count)...
+    #[serde(default)]
+    pub witness_records: Option<u64>,
+    /// ...or once this long has passed since the last witness, whichever comes first
+    /// (default `10m`; `off`: not by time).
+    #[serde(default)]
+    pub witness_interval: Option<String>,
 }
 
 impl Supervise {
@@ -61,6 +69,14 @@ pub enum Supervise {
     #[default]
     Agents,
     Never,
+}
+
+/// `witness_interval`: seconds, or `None` for `off`.
+pub fn witness_interval(text: &str) -> Result<Option<u64>, String> {
+    if text.trim() == "off" {
+        return Ok(None);
+    }
+    crate::policy::parse_duration(text).map(Some)
 }
 
 impl Config {
@@ -107,6 +123,13 @@ impl Config {
                     UserError::new(format!("{}: {key}: {m}", path.display())).kind("config_invalid")
                 })?;
             }
+        }
+        if let Some(interval) = &config.witness_interval {
+            witness_interval(interval).map_err(|m| {
+                UserError::new(format!("{}: witness_interval: {m}", path.display()))
+                    .hint("a duration such as 10m, or off")
+                    .kind("config_invalid")
+            })?;
         }
         Ok(config)
     }

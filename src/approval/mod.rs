@@ -94,6 +94,58 @@ pub struct LogHead {
     pub chain_id: String,
     pub seq: u64,
     pub hash: String,
+    /// The log's absolute path on the requester's host: with the host and user, what the
+    /// witness knows the log by. Without it the head is not checked against the witness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// `POST /v1/witness`: record lines that extend the log's witnessed chain. The last line is
+/// the new head. The first line is record 0 when nothing is witnessed for the log yet;
+/// otherwise a record at most one past the latest witnessed head.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessProof {
+    pub host: String,
+    pub user: String,
+    /// The log's absolute path on that host.
+    pub path: String,
+    pub chain_id: String,
+    /// Whole record lines, without their newlines, in order.
+    pub lines: Vec<String>,
+}
+
+/// One head the witness accepted, and who sent it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WitnessedHead {
+    pub seq: u64,
+    pub hash: String,
+    /// When the service accepted it (its own clock).
+    pub at: String,
+    /// The service identity that sent it.
+    pub identity: String,
+}
+
+/// A witnessed log: known by host, local user and path; one chain; every head accepted,
+/// oldest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WitnessedLog {
+    pub host: String,
+    pub user: String,
+    pub path: String,
+    pub chain_id: String,
+    pub heads: Vec<WitnessedHead>,
+}
+
+/// The answer to `POST /v1/witness`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Witnessed {
+    pub chain_id: String,
+    /// The latest witnessed head (the one just sent, unless the witness already held a
+    /// later one).
+    pub head: WitnessedHead,
+    /// Records the witness had not held before this call.
+    pub added: u64,
 }
 
 /// One simple command the client's analysis found in the command line (a script's commands,
@@ -292,6 +344,10 @@ pub struct RequestView {
     /// See [`NewRequest::commands`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<AnalysedCommand>,
+    /// Set by the service when the request's log head contradicts what the witness holds
+    /// for that log (rewritten, truncated or replaced): reviewers should ask why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_head_conflict: Option<String>,
 }
 
 /// The answer to `POST /v1/requests/{id}/consume`: the request, and the values of the

@@ -30,6 +30,8 @@ pub struct Readable {
     pub environment: String,
     /// The other programs and the script files the approval is bound to, one per line.
     pub also_runs: String,
+    /// Why the request's audit-log head contradicts what the service witnessed, if it does.
+    pub log_conflict: Option<String>,
     /// Who must approve: "1 of group:dba (rule)"; several joined by "; ".
     pub approvers: String,
     /// What the requester says about itself and its command, label first.
@@ -123,6 +125,7 @@ impl Readable {
                     list(&files, "\n")
                 }
             },
+            log_conflict: view.log_head_conflict.as_deref().map(text),
             approvers,
             claims: vec![
                 ("agent", agent),
@@ -177,6 +180,7 @@ impl Readable {
             "environment": self.environment,
             "also_runs": self.also_runs,
             "approvers": self.approvers,
+            "log_conflict": self.log_conflict,
             "claimed_by_requester": claims,
             "reviews": self.reviews,
             "expires_at": self.expires_at,

@@ -64,6 +64,22 @@ impl AuditLog {
             .and_then(|(_, chain_id)| chain_id)
     }
 
+    /// The last complete record of the current file, read without the lock: a concurrent
+    /// append may make it stale at once. `None` when there is none or it cannot be read.
+    pub fn last(&self) -> Option<Appended> {
+        let mut file = File::open(&self.path).ok()?;
+        let len = file.metadata().ok()?.len();
+        if len == 0 {
+            return None;
+        }
+        let (_, bytes) = last_line(&mut file, len).ok()?;
+        let tail = parse_tail(bytes.strip_suffix(b"\n")?)?;
+        Some(Appended {
+            seq: tail.seq,
+            hash: tail.hash,
+        })
+    }
+
     fn lock_path(&self) -> PathBuf {
         let mut name = self.path.file_name().unwrap_or_default().to_os_string();
         name.push(".lock");

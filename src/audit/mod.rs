@@ -3,13 +3,15 @@
 //! The format is specified in docs/audit-log.md. In short: every record is one line with
 //! `seq`, `ts`, `event` and `prev`, where `prev` is the SHA-256 of the previous line's bytes.
 
+mod chain;
 mod log;
 mod read;
 pub mod records;
 mod verify;
 
+pub use chain::{ChainError, Link, link, links};
 pub use log::{Appended, AuditLog};
-pub use read::{Record, chain_id, hash_of, read_all, segments};
+pub use read::{Record, chain_id, each_record_line, hashes_at, read_all, segments};
 pub use verify::{Break, BreakKind, Head, Report, head, verify, verify_segment};
 
 use std::path::PathBuf;

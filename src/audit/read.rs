@@ -1,5 +1,6 @@
 //! Reading the log back: its segment files in order, and its records.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -29,6 +30,12 @@ impl Record {
 /// The files of the log at `path`, oldest first: rotated segments `STEM.N.jsonl` in order of
 /// their first `seq`, then the current file.
 pub fn segments(path: &Path) -> Result<Vec<PathBuf>, AuditError> {
+    Ok(numbered(path)?.into_iter().map(|(_, p)| p).collect())
+}
+
+/// [`segments`] with each rotated segment's first `seq` (from its name); `None` for the
+/// current file.
+fn numbered(path: &Path) -> Result<Vec<(Option<u64>, PathBuf)>, AuditError> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -61,9 +68,10 @@ pub fn segments(path: &Path) -> Result<Vec<PathBuf>, AuditError> {
         }
     }
     rotated.sort();
-    let mut files: Vec<PathBuf> = rotated.into_iter().map(|(_, p)| p).collect();
+    let mut files: Vec<(Option<u64>, PathBuf)> =
+        rotated.into_iter().map(|(n, p)| (Some(n), p)).collect();
     if path.exists() {
-        files.push(path.to_owned());
+        files.push((None, path.to_owned()));
     }
     Ok(files)
 }
@@ -92,27 +100,83 @@ pub fn read_all(path: &Path) -> Result<Vec<Record>, AuditError> {
     Ok(records)
 }
 
-/// The hash of the line holding record `seq`, if the log has it.
-pub fn hash_of(path: &Path, seq: u64) -> Result<Option<String>, AuditError> {
+/// The hashes of the lines holding the records `seqs`, those the log has, in one pass.
+pub fn hashes_at(path: &Path, seqs: &BTreeSet<u64>) -> Result<BTreeMap<u64, String>, AuditError> {
+    let mut found = BTreeMap::new();
+    let (Some(&first), Some(&last)) = (seqs.first(), seqs.last()) else {
+        return Ok(found);
+    };
+    each_record_line(path, first, last, |seq, line| {
+        if seqs.contains(&seq) {
+            found.insert(seq, super::line_hash(line));
+        }
+        Ok::<_, AuditError>(())
+    })?;
+    Ok(found)
+}
+
+/// Calls `each` with the `seq` and bytes (without the newline) of every record line whose
+/// `seq` is in `from..=to`, in order, across segments; segments that end before `from`
+/// are not read. Lines that are not records (a recovered torn fragment) are skipped.
+pub fn each_record_line<E: From<AuditError>>(
+    path: &Path,
+    from: u64,
+    to: u64,
+    mut each: impl FnMut(u64, &[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    // A record as `verify` reads one: a line with only some of these is not a record.
     #[derive(serde::Deserialize)]
     struct Seq {
         seq: u64,
+        #[serde(rename = "prev")]
+        _prev: String,
+        #[serde(rename = "event")]
+        _event: String,
     }
-    for file in segments(path)? {
-        let bytes = read_file(&file)?;
+    let files = numbered(path)?;
+    for (index, (_, file)) in files.iter().enumerate() {
+        let next_first = files.get(index + 1).and_then(|(n, _)| *n);
+        if next_first.is_some_and(|n| n <= from) {
+            continue;
+        }
+        let bytes = read_file(file)?;
         for line in bytes.split(|b| *b == b'\n') {
-            if serde_json::from_slice::<Seq>(line).is_ok_and(|s| s.seq == seq) {
-                return Ok(Some(super::line_hash(line)));
+            let Ok(Seq { seq, .. }) = serde_json::from_slice::<Seq>(line) else {
+                continue;
+            };
+            if seq > to {
+                return Ok(());
+            }
+            if seq >= from {
+                each(seq, line)?;
             }
         }
     }
-    Ok(None)
+    Ok(())
 }
 
-/// The chain id of the log (from its `chain_open` or latest `segment_open` record).
+/// The chain id of the log: from the first record of its newest file (`chain_open`, or the
+/// `segment_open` that carries it on).
 pub fn chain_id(path: &Path) -> Result<Option<String>, AuditError> {
-    Ok(read_all(path)?
-        .iter()
-        .rev()
-        .find_map(|r| r.str("chain_id").map(str::to_owned)))
+    #[derive(serde::Deserialize)]
+    struct First {
+        chain_id: String,
+    }
+    use std::io::BufRead as _;
+    for file in segments(path)?.iter().rev() {
+        let mut first = Vec::new();
+        std::fs::File::open(file)
+            .map(std::io::BufReader::new)
+            .and_then(|mut reader| reader.read_until(b'\n', &mut first))
+            .map_err(|source| AuditError::Io {
+                action: "read",
+                path: file.clone(),
+                source,
+            })?;
+        let first = first.strip_suffix(b"\n").unwrap_or(&first);
+        if let Ok(First { chain_id }) = serde_json::from_slice::<First>(first) {
+            return Ok(Some(chain_id));
+        }
+    }
+    Ok(None)
 }

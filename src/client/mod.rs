@@ -5,16 +5,19 @@ mod credentials;
 pub mod keyring;
 pub mod secret_store;
 mod wait;
+pub mod witness;
 
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub use credentials::{Connection, DevServer, Pinned, connect, is_loopback_url};
 pub use wait::{Outcome, Progress, wait_for_decision};
 
-use crate::approval::{ApiError, Created, LogHead, NewRequest, NewReview, RequestView};
+use crate::approval::{
+    ApiError, Created, NewRequest, NewReview, RequestView, WitnessProof, Witnessed, WitnessedLog,
+};
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -238,38 +241,25 @@ impl ApiClient {
             .ok_or_else(|| ClientError::Protocol("no key in /v1/keys".into()))
     }
 
-    pub fn put_witness(&self, host: &str, user: &str, head: &LogHead) -> Result<(), ClientError> {
-        let _: Value = self.send(
-            self.http
-                .post(self.url("/v1/witness"))
-                .json(&json!({"host": host, "user": user, "head": head})),
-        )?;
-        Ok(())
+    /// Sends record lines that extend the log's witnessed chain.
+    pub fn witness(&self, proof: &WitnessProof) -> Result<Witnessed, ClientError> {
+        self.send(self.http.post(self.url("/v1/witness")).json(proof))
     }
 
-    /// Every chain the service witnessed for this host and user.
-    pub fn witnesses(&self, host: &str, user: &str) -> Result<Vec<LogHead>, ClientError> {
-        let value: Value = self.send(
-            self.http
-                .get(self.url_with_segments("/v1/witness", &[host, user])),
-        )?;
-        serde_json::from_value(value["heads"].clone())
-            .map_err(|e| ClientError::Protocol(e.to_string()))
-    }
-
-    pub fn witness(
+    /// The witnessed log at `path` of this host and user, with every head.
+    pub fn witnessed(
         &self,
         host: &str,
         user: &str,
-        chain_id: &str,
-    ) -> Result<Option<LogHead>, ClientError> {
-        match self.send(
+        path: &str,
+    ) -> Result<Option<WitnessedLog>, ClientError> {
+        let value: Value = self.send(
             self.http
-                .get(self.url_with_segments("/v1/witness", &[host, user, chain_id])),
-        ) {
-            Ok(head) => Ok(Some(head)),
-            Err(e) if e.status() == Some(404) => Ok(None),
-            Err(e) => Err(e),
-        }
+                .get(self.url_with_segments("/v1/witness", &[host, user]))
+                .query(&[("path", path)]),
+        )?;
+        let logs: Vec<WitnessedLog> = serde_json::from_value(value["logs"].clone())
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        Ok(logs.into_iter().find(|log| log.path == path))
     }
 }

@@ -1,11 +1,13 @@
 //! `gatekeep log verify`: check the audit log's hash chain.
 
-use std::io::Write as _;
+use std::collections::BTreeMap;
+use std::io::Write;
 
 use serde::Serialize;
 
 use crate::audit;
 use crate::cli::LogArgs;
+use crate::client::witness;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
 
@@ -16,7 +18,7 @@ pub struct Args {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// Also check that the log still contains the head the approval service witnessed.
+    /// Also check the log against every head the approval service witnessed for it.
     #[arg(long)]
     pub witness: bool,
     /// Read the approval service token from this file (with --witness).
@@ -24,51 +26,70 @@ pub struct Args {
     pub token_file: Option<std::path::PathBuf>,
 }
 
-/// Checks every head the service witnessed for this host and user against the local log;
-/// `Some(problem)` when one is missing (truncated) or different (rewritten, or replaced by a
-/// new chain).
+/// Checks the log against every head the service witnessed for it; `None` when the
+/// service holds none.
 fn witnessed(
     args: &Args,
     env: &Environment,
     path: &std::path::Path,
-) -> Result<Option<String>, UserError> {
-    let (client, _) = crate::client::connect(env, args.token_file.as_deref())?;
-    let heads = client
-        .witnesses(
-            &crate::environment::hostname(),
-            &crate::environment::current_user(),
-        )
-        .map_err(|e| UserError::new(format!("cannot fetch the witnessed heads: {e}")))?;
-    if heads.is_empty() {
-        eprintln!("gatekeep: the service has no witnessed head for this host and user");
-        return Ok(None);
+) -> Result<Option<witness::Checked>, UserError> {
+    let (client, connection) = crate::client::connect(env, args.token_file.as_deref())?;
+    witness::check(&client, path).map_err(|e| {
+        UserError::new(format!(
+            "cannot check the log against the witness at {}: {e}",
+            connection.server
+        ))
+    })
+}
+
+/// The human summary of a check against the witness: who sent which heads, and every
+/// head that does not match.
+fn describe(checked: &witness::Checked, out: &mut impl Write) -> std::io::Result<()> {
+    let matching = checked
+        .heads
+        .iter()
+        .filter(|h| h.status == witness::HeadStatus::Matches)
+        .count();
+    writeln!(
+        out,
+        "witnessed: {matching} of {} heads of chain {} match the local log",
+        checked.heads.len(),
+        checked.chain_id
+    )?;
+    let mut by: BTreeMap<&str, Vec<&witness::CheckedHead>> = BTreeMap::new();
+    for head in &checked.heads {
+        by.entry(head.head.identity.as_str())
+            .or_default()
+            .push(head);
     }
-    let local_chain = audit::chain_id(path).map_err(|e| UserError::new(e.to_string()))?;
-    for head in heads {
-        if local_chain.as_deref() != Some(head.chain_id.as_str()) {
-            return Ok(Some(format!(
-                "the witnessed chain {} is not this log (chain {}): the log was replaced",
-                head.chain_id,
-                local_chain.as_deref().unwrap_or("none")
-            )));
-        }
-        match audit::hash_of(path, head.seq).map_err(|e| UserError::new(e.to_string()))? {
-            Some(hash) if hash == head.hash => {}
-            Some(_) => {
-                return Ok(Some(format!(
-                    "record {} differs from the witnessed one: the log was rewritten",
-                    head.seq
-                )));
-            }
-            None => {
-                return Ok(Some(format!(
-                    "the witnessed record {} is missing: the log was truncated",
-                    head.seq
-                )));
-            }
-        }
+    for (identity, heads) in by {
+        let last = heads[heads.len() - 1];
+        writeln!(
+            out,
+            "  sent by {identity}: {} head{}, the latest seq {} at {}",
+            heads.len(),
+            if heads.len() == 1 { "" } else { "s" },
+            last.head.seq,
+            last.head.at
+        )?;
     }
-    Ok(None)
+    for head in &checked.heads {
+        let what = match head.status {
+            witness::HeadStatus::Matches => continue,
+            witness::HeadStatus::Differs => "differs from the local record",
+            witness::HeadStatus::Missing => "is missing from the local log",
+            witness::HeadStatus::OtherChain => "is of another chain",
+        };
+        writeln!(
+            out,
+            "  seq {} ({}), sent by {} at {}, {what}",
+            head.head.seq,
+            &head.head.hash[..16.min(head.head.hash.len())],
+            head.head.identity,
+            head.head.at
+        )?;
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -80,6 +101,11 @@ struct VerifyJson {
     first_bad_seq: Option<u64>,
     kind: Option<audit::BreakKind>,
     error: Option<String>,
+    /// Whether the log was checked against heads the approval service witnessed: without
+    /// that, truncation and a consistent rewrite cannot be detected.
+    witnessed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    witness: Option<witness::Checked>,
 }
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
@@ -97,6 +123,8 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                     first_bad_seq: None,
                     kind: None,
                     error: Some(error.to_string()),
+                    witnessed: false,
+                    witness: None,
                 };
                 writeln!(out, "{}", serde_json::to_string(&json)?)?;
                 return Ok(Exit::Error);
@@ -115,8 +143,10 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             b.line
         )
     });
+    let mut checked = None;
     if args.witness && error.is_none() {
-        error = witnessed(&args, env, &path)?;
+        checked = witnessed(&args, env, &path)?;
+        error = checked.as_ref().and_then(|c| c.problem.clone());
     }
     if args.json {
         let json = VerifyJson {
@@ -127,6 +157,8 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             first_bad_seq: report.first_break.as_ref().map(|b| b.seq),
             kind: report.first_break.as_ref().map(|b| b.kind),
             error: error.clone(),
+            witnessed: checked.is_some(),
+            witness: checked,
         };
         writeln!(out, "{}", serde_json::to_string(&json)?)?;
     } else {
@@ -137,17 +169,34 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                 file.display()
             )?;
         }
-        match &error {
-            None => writeln!(
+        match (&error, &report.first_break) {
+            (None, _) => writeln!(
                 out,
                 "ok: {} records in {} segments, chain intact",
                 report.records, report.segments
             )?,
-            Some(error) => writeln!(
+            (Some(error), Some(_)) => writeln!(
                 out,
                 "broken: {error}; {} records verified before it",
                 report.records
             )?,
+            (Some(error), None) => writeln!(
+                out,
+                "broken: {error} (the {} records chain intact among themselves)",
+                report.records
+            )?,
+        }
+        match &checked {
+            Some(checked) => describe(checked, &mut out)?,
+            None if args.witness && report.first_break.is_none() => writeln!(
+                out,
+                "not witnessed: the approval service holds no head of this log, so truncation and a consistent rewrite cannot be detected yet; `gatekeep log witness` sends one"
+            )?,
+            None if report.first_break.is_none() => writeln!(
+                out,
+                "not witnessed: without a witness, truncation and a consistent rewrite cannot be detected; `gatekeep log verify --witness` checks against the approval service"
+            )?,
+            None => {}
         }
     }
     Ok(if error.is_none() {

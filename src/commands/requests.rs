@@ -26,6 +26,9 @@ pub fn describe(view: &RequestView, out: &mut impl std::io::Write) -> std::io::R
     let shown = Readable::of(view, render::nothing);
     writeln!(out, "{bold}{}{bold:#}  {}", shown.id, shown.status)?;
     writeln!(out, "  filed by:  {} (authenticated)", shown.filed_by)?;
+    if let Some(conflict) = &shown.log_conflict {
+        writeln!(out, "  log:       WARNING {conflict}")?;
+    }
     writeln!(out, "  command:   {}", shown.command)?;
     for (command, rules) in &shown.commands {
         let rules = if rules.is_empty() { "-" } else { rules };

@@ -158,7 +158,10 @@ fn start(args: &Args, env: &Environment, events: &Events, run_id: String) -> any
         flow: &flow,
         sink: &sink,
     };
-    Ok(run.go()?)
+    let exit = run.go();
+    // After the command: a witness of the log, in the background, when one is due.
+    crate::client::witness::after_run(env, &flow.config, &flow.log, args.token_file.as_deref());
+    Ok(exit?)
 }
 
 /// How `run` presents the flow: JSON events for programs, messages and a spinner for

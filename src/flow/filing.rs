@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::approval::bind::{self, Bound, Subject};
-use crate::approval::{AnalysedCommand, CommandFacts, LogHead, NewRequest, RequestView};
+use crate::approval::{AnalysedCommand, CommandFacts, NewRequest, RequestView};
 use crate::audit::{self, AuditLog};
 use crate::child::{self, SpawnError};
 use crate::client::{ApiClient, Connection};
@@ -130,11 +130,7 @@ pub fn new_request(facts: &CommandFacts, filing: Filing<'_>, redactor: &Redactor
         approvals: evaluation.approvals.clone(),
         reason: filing.reason.as_deref().map(|r| redactor.text(r)),
         ttl_seconds: Some(evaluation.timeout_seconds.unwrap_or(900)),
-        log_head: filing.log.chain_id().map(|chain_id| LogHead {
-            chain_id,
-            seq: filing.decided.seq,
-            hash: filing.decided.hash.clone(),
-        }),
+        log_head: crate::client::witness::log_head(filing.log, filing.decided),
         env: facts.env.clone(),
         programs: facts.programs.clone(),
         scripts: facts.scripts.clone(),

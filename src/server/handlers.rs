@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use super::{AppState, Identities, MAX_WAIT_SECONDS, StoredRequest, User, bar};
 use crate::approval::{
-    ApiError, Created, GrantPayload, LogHead, NewRequest, NewReview, RequestView, Review,
-    SatisfiedApproval, Status, Verdict,
+    ApiError, Created, GrantPayload, NewRequest, NewReview, RequestView, Review, SatisfiedApproval,
+    Status, Verdict,
 };
 
 /// An error answer.
@@ -42,7 +42,7 @@ impl IntoResponse for Failure {
     }
 }
 
-fn fail(status: StatusCode, message: impl Into<String>) -> Failure {
+pub(super) fn fail(status: StatusCode, message: impl Into<String>) -> Failure {
     Failure(status, message.into(), None)
 }
 
@@ -172,15 +172,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
-fn now() -> jiff::Timestamp {
+pub(super) fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
 }
 
-fn stamp(ts: jiff::Timestamp) -> String {
+pub(super) fn stamp(ts: jiff::Timestamp) -> String {
     ts.round(jiff::Unit::Second).unwrap_or(ts).to_string()
 }
 
-fn audit(state: &AppState, event: &str, fields: Value) {
+pub(super) fn audit(state: &AppState, event: &str, fields: Value) {
     if let Err(error) = state.audit.append(event, fields) {
         tracing::error!(%error, event, "cannot write the service audit log");
     }
@@ -227,6 +227,7 @@ pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
         grant: r.grant.clone(),
         secrets: r.request.secrets.clone(),
         commands: r.request.commands.clone(),
+        log_head_conflict: r.log_head_conflict.clone(),
     }
 }
 
@@ -361,6 +362,12 @@ pub async fn create(
     let expires = created
         .checked_add(jiff::SignedDuration::from_secs(ttl as i64))
         .unwrap_or(created);
+    let log_head_conflict = match &request.log_head {
+        Some(head) => {
+            super::witness::head_conflict(&*state.store, &request.host, &request.user, head)?
+        }
+        None => None,
+    };
     let stored = StoredRequest {
         id: uuid::Uuid::now_v7().to_string(),
         requester: user.name.clone(),
@@ -372,6 +379,7 @@ pub async fn create(
         reviews: Vec::new(),
         grant: None,
         consumed_at: None,
+        log_head_conflict,
     };
     {
         let _write = state.writes.lock().await;
@@ -384,13 +392,9 @@ pub async fn create(
                "host": stored.request.host, "user": stored.request.user, "agent": stored.request.agent,
                "rules": stored.request.rules, "approvals": stored.request.approvals,
                "server_policy": policy.as_ref().map(|p| p.digest()),
-               "digest": stored.request.digest, "expires_at": stored.expires_at}),
+               "digest": stored.request.digest, "expires_at": stored.expires_at,
+               "log_head_conflict": stored.log_head_conflict}),
     );
-    if let Some(head) = &stored.request.log_head {
-        state
-            .store
-            .put_witness(&stored.request.host, &stored.request.user, head, &user.name)?;
-    }
     state.notify("request.created", &stored);
     state.changed();
     let created = Created {
@@ -797,56 +801,6 @@ fn release(
         values.insert(name.clone(), secret.value.clone());
     }
     Ok(values)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WitnessBody {
-    host: String,
-    user: String,
-    head: LogHead,
-}
-
-pub async fn put_witness(
-    State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
-    Body(body): Body<WitnessBody>,
-) -> Result<StatusCode, Failure> {
-    if !state
-        .store
-        .put_witness(&body.host, &body.user, &body.head, &caller.name)?
-    {
-        return Err(fail(
-            StatusCode::CONFLICT,
-            "that chain is witnessed for another identity, or at a later record",
-        ));
-    }
-    audit(
-        &state,
-        "witness",
-        json!({"by": caller.name, "host": body.host, "user": body.user, "chain_id": body.head.chain_id, "seq": body.head.seq, "hash": body.head.hash}),
-    );
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn get_witness(
-    State(state): State<Arc<AppState>>,
-    Caller(_): Caller,
-    Path((host, user, chain_id)): Path<(String, String, String)>,
-) -> Result<Json<LogHead>, Failure> {
-    state
-        .store
-        .witness(&host, &user, &chain_id)?
-        .map(Json)
-        .ok_or_else(|| fail(StatusCode::NOT_FOUND, "no witnessed head for that chain"))
-}
-
-pub async fn list_witnesses(
-    State(state): State<Arc<AppState>>,
-    Caller(_): Caller,
-    Path((host, user)): Path<(String, String)>,
-) -> Result<Json<Value>, Failure> {
-    Ok(Json(json!({"heads": state.store.witnesses(&host, &user)?})))
 }
 
 /// `POST /v1/slack/interactions`: a button click in Slack. The request signature is checked

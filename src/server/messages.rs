@@ -148,6 +148,12 @@ fn slack_message(view: &RequestView) -> (Value, bool) {
             code(value, SLACK_FIELD - label.len() - 10)
         ))
     };
+    if let Some(conflict) = &shown.log_conflict {
+        blocks.push(json!({"type": "section", "text": slack_text(format!(
+            "*Log conflict*\n{}",
+            code(conflict, SLACK_FIELD)
+        ))}));
+    }
     blocks.push(json!({"type": "section", "fields": [
         field("Filed by (authenticated)", &shown.filed_by),
         field("Approvers", &shown.approvers),
@@ -258,6 +264,9 @@ pub fn teams_card(view: &RequestView) -> Value {
             ]}));
         }
     }
+    if let Some(conflict) = &shown.log_conflict {
+        body.push(teams_fact("Log conflict", conflict, TEAMS_FIELD, url));
+    }
     for (label, value) in [
         ("Filed by (authenticated)", shown.filed_by.as_str()),
         ("Approvers", &shown.approvers),
@@ -330,6 +339,7 @@ mod tests {
             grant: None,
             secrets: Vec::new(),
             commands: Vec::new(),
+            log_head_conflict: None,
         }
     }
 

@@ -11,6 +11,7 @@ mod messages;
 mod store;
 mod web;
 pub mod webhooks;
+mod witness;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,9 @@ use crate::policy::Policy;
 
 /// Largest request body the API accepts.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Largest body of `POST /v1/witness` (record lines proving an extension).
+pub const WITNESS_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+pub use witness::MAX_LINES as WITNESS_MAX_LINES;
 /// Longest long-poll wait, in seconds.
 pub const MAX_WAIT_SECONDS: u64 = 60;
 
@@ -280,16 +284,20 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/requests/{id}/cancel", post(handlers::cancel))
         .route("/v1/requests/{id}/consume", post(handlers::consume))
         .route("/v1/slack/interactions", post(handlers::slack_interactions))
-        .route("/v1/witness", post(handlers::put_witness))
-        .route("/v1/witness/{host}/{user}", get(handlers::list_witnesses))
-        .route(
-            "/v1/witness/{host}/{user}/{chain_id}",
-            get(handlers::get_witness),
-        )
+        .route("/v1/witness/{host}/{user}", get(witness::list_witnesses))
         .merge(web::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
+        // Proofs of extension carry record lines: a larger limit of their own.
+        .merge(
+            Router::new()
+                .route("/v1/witness", post(witness::put_witness))
+                .layer(axum::extract::DefaultBodyLimit::max(WITNESS_MAX_BODY_BYTES))
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(
+                    WITNESS_MAX_BODY_BYTES,
+                )),
+        )
         .layer(axum::middleware::from_fn(api_errors_as_json))
         .with_state(state)
 }

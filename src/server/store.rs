@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use crate::approval::{Grant, LogHead, NewRequest, Review, Status};
+use crate::approval::{Grant, NewRequest, Review, Status, WitnessedHead, WitnessedLog};
 
 /// Everything the service keeps about one request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +23,26 @@ pub struct StoredRequest {
     pub reviews: Vec<Review>,
     pub grant: Option<Grant>,
     pub consumed_at: Option<String>,
+    /// How the request's log head contradicts the witness, when it does (shown to
+    /// reviewers).
+    #[serde(default)]
+    pub log_head_conflict: Option<String>,
+}
+
+/// A witnessed log as the store keys it, with its chain and latest head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessLog {
+    pub id: i64,
+    pub chain_id: String,
+    pub latest: Option<WitnessedHead>,
+}
+
+/// Which log: host, local user and path.
+#[derive(Clone, Copy, Debug)]
+pub struct LogKey<'a> {
+    pub host: &'a str,
+    pub user: &'a str,
+    pub path: &'a str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,21 +72,32 @@ pub trait Store: Send + Sync {
         requester: &str,
         digest: &str,
     ) -> Result<Vec<StoredRequest>, StoreError>;
-    fn witness(
+    /// The witnessed log `key`, if any.
+    fn witness_log(&self, key: LogKey<'_>) -> Result<Option<WitnessLog>, StoreError>;
+    /// The record hashes the witness holds for `log` with `seq` in `from..=to`, in order.
+    fn witness_hashes(
         &self,
-        host: &str,
-        user: &str,
+        log: i64,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, String)>, StoreError>;
+    /// In one transaction: creates the log `key` of `chain_id` when it is new, adds the
+    /// record hashes, and records `head` (the last of them) as a witnessed head.
+    fn witness_extend(
+        &self,
+        key: LogKey<'_>,
         chain_id: &str,
-    ) -> Result<Option<LogHead>, StoreError>;
-    /// Records a head; only the identity that first reported a chain may move it, and only
-    /// forward. Returns whether it was stored.
-    fn put_witness(
+        records: &[(u64, String)],
+        head: &WitnessedHead,
+    ) -> Result<(), StoreError>;
+    /// Every witnessed log of one host and user (only the one at `path`, when given), with
+    /// every head.
+    fn witnessed_logs(
         &self,
         host: &str,
         user: &str,
-        head: &LogHead,
-        identity: &str,
-    ) -> Result<bool, StoreError>;
+        path: Option<&str>,
+    ) -> Result<Vec<WitnessedLog>, StoreError>;
     /// Remembers a chat message posted about a request (to update it later).
     fn put_message(
         &self,
@@ -77,8 +108,6 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The chat messages posted about a request: (kind, channel, message id).
     fn messages(&self, request_id: &str) -> Result<Vec<(String, String, String)>, StoreError>;
-    /// Every chain witnessed for one host and user.
-    fn witnesses(&self, host: &str, user: &str) -> Result<Vec<LogHead>, StoreError>;
 }
 
 /// SQLite in WAL mode; one connection behind a mutex (every operation is short).
@@ -108,14 +137,27 @@ impl SqliteStore {
                 channel TEXT NOT NULL,
                 ts TEXT NOT NULL
             );
-            CREATE TABLE IF NOT EXISTS witness (
+            CREATE TABLE IF NOT EXISTS witness_logs (
+                id INTEGER PRIMARY KEY,
                 host TEXT NOT NULL,
                 user TEXT NOT NULL,
+                path TEXT NOT NULL,
                 chain_id TEXT NOT NULL,
+                UNIQUE (host, user, path)
+            );
+            CREATE TABLE IF NOT EXISTS witness_records (
+                log INTEGER NOT NULL,
+                seq INTEGER NOT NULL,
+                hash BLOB NOT NULL,
+                PRIMARY KEY (log, seq)
+            ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS witness_heads (
+                log INTEGER NOT NULL,
                 seq INTEGER NOT NULL,
                 hash TEXT NOT NULL,
+                at TEXT NOT NULL,
                 identity TEXT NOT NULL,
-                PRIMARY KEY (host, user, chain_id)
+                PRIMARY KEY (log, seq)
             );",
         )?;
         Ok(SqliteStore {
@@ -196,28 +238,6 @@ impl Store for SqliteStore {
         )
     }
 
-    fn witness(
-        &self,
-        host: &str,
-        user: &str,
-        chain_id: &str,
-    ) -> Result<Option<LogHead>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT seq, hash FROM witness WHERE host = ?1 AND user = ?2 AND chain_id = ?3",
-                params![host, user, chain_id],
-                |row| {
-                    Ok(LogHead {
-                        chain_id: chain_id.to_owned(),
-                        seq: row.get::<_, i64>(0)? as u64,
-                        hash: row.get(1)?,
-                    })
-                },
-            )
-            .optional()?)
-    }
-
     fn put_message(
         &self,
         request_id: &str,
@@ -244,34 +264,139 @@ impl Store for SqliteStore {
         Ok(rows)
     }
 
-    fn witnesses(&self, host: &str, user: &str) -> Result<Vec<LogHead>, StoreError> {
+    fn witness_log(&self, key: LogKey<'_>) -> Result<Option<WitnessLog>, StoreError> {
         let conn = self.conn();
-        let mut statement = conn.prepare_cached("SELECT chain_id, seq, hash FROM witness WHERE host = ?1 AND user = ?2 ORDER BY chain_id")?;
-        let heads = statement
-            .query_map(params![host, user], |row| {
-                Ok(LogHead {
-                    chain_id: row.get(0)?,
-                    seq: row.get::<_, i64>(1)? as u64,
-                    hash: row.get(2)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(heads)
+        let log: Option<(i64, String)> = conn
+            .query_row(
+                "SELECT id, chain_id FROM witness_logs WHERE host = ?1 AND user = ?2 AND path = ?3",
+                params![key.host, key.user, key.path],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let Some((id, chain_id)) = log else {
+            return Ok(None);
+        };
+        let latest = conn
+            .query_row(
+                "SELECT seq, hash, at, identity FROM witness_heads WHERE log = ?1 ORDER BY seq DESC LIMIT 1",
+                params![id],
+                head_row,
+            )
+            .optional()?;
+        Ok(Some(WitnessLog {
+            id,
+            chain_id,
+            latest,
+        }))
     }
 
-    fn put_witness(
+    fn witness_hashes(
+        &self,
+        log: i64,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(
+            "SELECT seq, hash FROM witness_records WHERE log = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
+        )?;
+        let rows = statement
+            .query_map(params![log, to_sql(from), to_sql(to)], |row| {
+                Ok((
+                    row.get::<_, i64>(0)? as u64,
+                    hex::encode(row.get::<_, Vec<u8>>(1)?),
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn witness_extend(
+        &self,
+        key: LogKey<'_>,
+        chain_id: &str,
+        records: &[(u64, String)],
+        head: &WitnessedHead,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO witness_logs (host, user, path, chain_id) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (host, user, path) DO NOTHING",
+            params![key.host, key.user, key.path, chain_id],
+        )?;
+        let log: i64 = tx.query_row(
+            "SELECT id FROM witness_logs WHERE host = ?1 AND user = ?2 AND path = ?3",
+            params![key.host, key.user, key.path],
+            |row| row.get(0),
+        )?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO witness_records (log, seq, hash) VALUES (?1, ?2, ?3)",
+            )?;
+            for (seq, hash) in records {
+                let bytes = hex::decode(hash).map_err(|e| StoreError(e.to_string()))?;
+                insert.execute(params![log, to_sql(*seq), bytes])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO witness_heads (log, seq, hash, at, identity) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![log, to_sql(head.seq), head.hash, head.at, head.identity],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn witnessed_logs(
         &self,
         host: &str,
         user: &str,
-        head: &LogHead,
-        identity: &str,
-    ) -> Result<bool, StoreError> {
-        let changed = self.conn().execute(
-            "INSERT INTO witness (host, user, chain_id, seq, hash, identity) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (host, user, chain_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
-             WHERE excluded.seq >= witness.seq AND excluded.identity = witness.identity",
-            params![host, user, head.chain_id, head.seq as i64, head.hash, identity],
+        path: Option<&str>,
+    ) -> Result<Vec<WitnessedLog>, StoreError> {
+        let conn = self.conn();
+        let mut logs_query = conn.prepare_cached(
+            "SELECT id, path, chain_id FROM witness_logs
+             WHERE host = ?1 AND user = ?2 AND (?3 IS NULL OR path = ?3) ORDER BY path",
         )?;
-        Ok(changed > 0)
+        let logs = logs_query
+            .query_map(params![host, user, path], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut heads_query = conn.prepare_cached(
+            "SELECT seq, hash, at, identity FROM witness_heads WHERE log = ?1 ORDER BY seq",
+        )?;
+        let mut out = Vec::new();
+        for (id, path, chain_id) in logs {
+            let heads = heads_query
+                .query_map(params![id], head_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(WitnessedLog {
+                host: host.to_owned(),
+                user: user.to_owned(),
+                path,
+                chain_id,
+                heads,
+            });
+        }
+        Ok(out)
     }
+}
+
+/// SQLite integers are signed; a `seq` past `i64::MAX` cannot occur in a real log.
+fn to_sql(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+fn head_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<WitnessedHead> {
+    Ok(WitnessedHead {
+        seq: row.get::<_, i64>(0)? as u64,
+        hash: row.get(1)?,
+        at: row.get(2)?,
+        identity: row.get(3)?,
+    })
 }

@@ -247,6 +247,15 @@ pub async fn detail(
             escape(&value)
         ));
     }
+    if let Some(conflict) = &shown.log_conflict {
+        facts.insert_str(
+            0,
+            &format!(
+                "<tr><th>Log</th><td id=\"log\"><strong>Warning:</strong> {}</td></tr>",
+                escape(conflict)
+            ),
+        );
+    }
     let mut claims = String::new();
     for (label, value) in &shown.claims {
         claims.push_str(&format!(

@@ -25,3 +25,4 @@ mod sources;
 mod supervise;
 mod web;
 mod webhooks;
+mod witness;
