@@ -75,6 +75,25 @@ impl Pty {
         );
     }
 
+    /// Waits until the program turned the terminal's echo off (a secret prompt is ready to
+    /// read). Typing earlier would be echoed, or thrown away when the program flushes the
+    /// input as it switches modes. The bound only guards against a hang.
+    pub fn wait_for_no_echo(&mut self) {
+        use nix::sys::termios::{LocalFlags, tcgetattr};
+        for _ in 0..600 {
+            if let Ok(attrs) = tcgetattr(&self.master)
+                && !attrs.local_flags.contains(LocalFlags::ECHO)
+            {
+                return;
+            }
+            if let Ok(chunk) = self.output.recv_timeout(Duration::from_millis(20)) {
+                self.seen.push_str(&String::from_utf8_lossy(&chunk));
+                self.raw.extend_from_slice(&chunk);
+            }
+        }
+        panic!("the terminal's echo never went off; it showed:\n{}", self.seen);
+    }
+
     /// Everything the program writes until it exits and the terminal closes. The bound only
     /// guards against a hang.
     pub fn until_exit(&mut self) -> Vec<u8> {

@@ -523,8 +523,10 @@ fn on_a_terminal_the_value_is_typed_twice_and_never_echoed() {
         .args(["secret", "set", "typed"]);
     let mut terminal = crate::pty::Pty::spawn(cmd);
     terminal.wait_for("Value of typed");
+    terminal.wait_for_no_echo();
     terminal.send(b"s3cr3t-typed\r");
     terminal.wait_for("Again");
+    terminal.wait_for_no_echo();
     terminal.send(b"s3cr3t-typed\r");
     terminal.wait_for("stored in");
     assert_eq!(terminal.child.wait().unwrap().code(), Some(0));
