@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 for tool in hyperfine make; do
     command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool"; }
 done
-cargo build --release --quiet
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/policies"
@@ -30,10 +30,14 @@ hyperfine --warmup 3 --runs 15 \
     "bash -c '$loop'" \
     "$g run -- bash -c '$loop'" \
     "$g run --supervise -- bash -c '$loop'"
+# The library holds back `make -f` (a makefile is code it cannot read), so the build runs
+# with the generated rules and `opaque: allow`: what is measured is the supervision.
+mkdir -p "$work/build-policies"
+sed '1a opaque: allow' "$work/policies/200.yaml" > "$work/build-policies/200.yaml"
 hyperfine --warmup 3 --runs 15 \
     "make -s -j2 -f $work/Makefile" \
-    "$g run -- make -s -j2 -f $work/Makefile" \
-    "$g run --supervise -- make -s -j2 -f $work/Makefile"
+    "env GATEKEEP_POLICY=$work/build-policies $g run -- make -s -j2 -f $work/Makefile" \
+    "env GATEKEEP_POLICY=$work/build-policies $g run --supervise -- make -s -j2 -f $work/Makefile"
 hyperfine -N --warmup 20 --runs 300 \
     /bin/true \
     "$g run -- /bin/true" \

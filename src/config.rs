@@ -50,6 +50,27 @@ pub struct Config {
     pub witness_interval: Option<String>,
 }
 
+impl Config {
+    /// How long an agent waits for a reviewer (`hook_wait`, default 50 s): the hook's
+    /// wait, and how long a supervised agent's program is held.
+    pub fn hook_wait(&self) -> std::time::Duration {
+        duration_or(self.hook_wait.as_deref(), 50)
+    }
+
+    /// How long descendants may outlive a supervised command (`supervise_linger`, 5 s).
+    pub fn supervise_linger(&self) -> std::time::Duration {
+        duration_or(self.supervise_linger.as_deref(), 5)
+    }
+}
+
+/// A duration setting (validated when the file was loaded), or its default in seconds.
+fn duration_or(text: Option<&str>, default: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(
+        text.and_then(|t| crate::policy::parse_duration(t).ok())
+            .unwrap_or(default),
+    )
+}
+
 impl Supervise {
     /// Whether a run by this caller is supervised.
     pub fn applies(self, agent: bool) -> bool {

@@ -30,8 +30,6 @@ use crate::supervise;
 
 /// The most hook input read; a tool call larger than this is refused.
 const MAX_INPUT: u64 = 4 << 20;
-/// How long to wait for a reviewer when neither `--wait` nor `hook_wait` says.
-const DEFAULT_WAIT: Duration = Duration::from_secs(50);
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct Args {
@@ -630,13 +628,8 @@ impl Hook<'_> {
     }
 
     fn wait_bound(&self) -> Result<Duration, UserError> {
-        let text = self
-            .args
-            .wait
-            .as_deref()
-            .or(self.flow.config.hook_wait.as_deref());
-        match text {
-            None => Ok(DEFAULT_WAIT),
+        match self.args.wait.as_deref() {
+            None => Ok(self.flow.config.hook_wait()),
             Some(text) => parse_duration(text)
                 .map(Duration::from_secs)
                 .map_err(|m| UserError::new(format!("hook wait `{text}`: {m}"))),

@@ -542,7 +542,7 @@ impl Run<'_> {
                     Arc::clone(&interrupted),
                 );
                 // An agent's held program waits no longer than the agent would.
-                let bound = flow.decider.context.agent.then(|| self.hold_bound());
+                let bound = flow.decider.context.agent.then(|| flow.config.hook_wait());
                 let mut judge =
                     PolicyJudge::new(flow, approved, self.args.reason.clone(), bound, interrupted);
                 let finished = supervise::run(
@@ -551,7 +551,7 @@ impl Run<'_> {
                     &child_env,
                     confinement,
                     &mut judge,
-                    self.linger(),
+                    flow.config.supervise_linger(),
                     &mut on_start,
                 );
                 match finished {
@@ -599,17 +599,6 @@ impl Run<'_> {
     /// Supervision is required (configuration or policy) wherever a run should be supervised.
     fn require_supervision(&self) -> bool {
         self.flow.config.require_supervision || self.flow.decider.policy.require_supervision()
-    }
-
-    /// How long a supervised agent's program is held for approval: the hook wait.
-    fn hold_bound(&self) -> std::time::Duration {
-        let text = self.flow.config.hook_wait.as_deref().unwrap_or("50s");
-        std::time::Duration::from_secs(crate::policy::parse_duration(text).unwrap_or(50))
-    }
-
-    fn linger(&self) -> std::time::Duration {
-        let text = self.flow.config.supervise_linger.as_deref().unwrap_or("5s");
-        std::time::Duration::from_secs(crate::policy::parse_duration(text).unwrap_or(5))
     }
 
     /// The reason: given, or asked for on a terminal when a rule requires one. Programs

@@ -168,17 +168,18 @@ impl FileKey {
 /// under another name is recognised. Only files whose size equals a gated program's are
 /// hashed; digests are cached only for files the supervised user cannot write.
 pub struct Programs {
-    /// size → (digest, program name).
-    by_size: HashMap<u64, Vec<(String, String)>>,
-    /// size → digests of the host's dynamic loaders.
-    loaders: HashMap<u64, Vec<String>>,
+    /// size → (file, program name). Hashed only when an exec of that size comes along.
+    by_size: HashMap<u64, Vec<(PathBuf, String)>>,
+    /// size → the host's dynamic loaders, hashed the same way.
+    loaders: HashMap<u64, Vec<PathBuf>>,
     cache: HashMap<FileKey, String>,
     uid: u32,
     gids: Vec<u32>,
 }
 
 impl Programs {
-    /// Finds each of `names` on `path_var` and records its size and digest.
+    /// Finds each of `names` on `path_var` and records its size; nothing is read yet, so a
+    /// supervised run starts at once however large the gated programs are.
     pub fn new(names: &[String], path_var: Option<&str>) -> Programs {
         let mut programs = Programs {
             by_size: HashMap::new(),
@@ -198,18 +199,15 @@ impl Programs {
         for name in names {
             for dir in &dirs {
                 let path = Path::new(dir).join(name);
-                let Ok(file) = File::open(&path) else {
+                let Ok(meta) = std::fs::metadata(&path) else {
                     continue;
                 };
-                let Ok(meta) = file.metadata() else { continue };
                 if !meta.is_file() {
                     continue;
                 }
-                if let Ok(digest) = programs.digest(&file, &meta) {
-                    let entry = programs.by_size.entry(meta.size()).or_default();
-                    if !entry.iter().any(|(d, n)| *d == digest && n == name) {
-                        entry.push((digest, name.clone()));
-                    }
+                let entry = programs.by_size.entry(meta.size()).or_default();
+                if !entry.iter().any(|(p, n)| *p == path && n == name) {
+                    entry.push((path, name.clone()));
                 }
             }
         }
@@ -221,19 +219,18 @@ impl Programs {
             .collect();
         loaders.dedup();
         for path in loaders {
-            let Ok(file) = File::open(&path) else {
-                continue;
-            };
-            let Ok(meta) = file.metadata() else { continue };
-            if let Ok(digest) = programs.digest(&file, &meta) {
-                programs
-                    .loaders
-                    .entry(meta.size())
-                    .or_default()
-                    .push(digest);
+            if let Ok(meta) = std::fs::metadata(&path) {
+                programs.loaders.entry(meta.size()).or_default().push(path);
             }
         }
         programs
+    }
+
+    /// The digest of the file at `path` (cached as [`Programs::digest`] caches).
+    fn digest_of_path(&mut self, path: &Path) -> std::io::Result<String> {
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        self.digest(&file, &meta)
     }
 
     /// Whether an executable is a dynamic loader: by its name (`ld-linux…`, `ld-musl…`,
@@ -247,12 +244,17 @@ impl Programs {
             return Ok(true);
         }
         let meta = std::fs::metadata(exe)?;
-        let Some(digests) = self.loaders.get(&meta.size()).cloned() else {
+        let Some(loaders) = self.loaders.get(&meta.size()).cloned() else {
             return Ok(false);
         };
         let file = File::open(exe)?;
         let digest = self.digest(&file, &file.metadata()?)?;
-        Ok(digests.contains(&digest))
+        for loader in loaders {
+            if self.digest_of_path(&loader).is_ok_and(|d| d == digest) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The digest of an executable (through `/proc/PID/exe`: the file the kernel mapped,
@@ -269,11 +271,12 @@ impl Programs {
             Ok(file) => self.digest(&file, &file.metadata()?)?,
             Err(_) => return Ok((None, candidates.into_iter().map(|(_, n)| n).collect())),
         };
-        let names = candidates
-            .into_iter()
-            .filter(|(d, _)| *d == digest)
-            .map(|(_, name)| name)
-            .collect();
+        let mut names = Vec::new();
+        for (path, name) in candidates {
+            if self.digest_of_path(&path).is_ok_and(|d| d == digest) && !names.contains(&name) {
+                names.push(name);
+            }
+        }
         Ok((Some(digest), names))
     }
 

@@ -91,7 +91,10 @@ impl Pty {
                 self.raw.extend_from_slice(&chunk);
             }
         }
-        panic!("the terminal's echo never went off; it showed:\n{}", self.seen);
+        panic!(
+            "the terminal's echo never went off; it showed:\n{}",
+            self.seen
+        );
     }
 
     /// Everything the program writes until it exits and the terminal closes. The bound only
