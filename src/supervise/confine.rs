@@ -18,7 +18,9 @@
 use std::os::fd::{AsRawFd as _, OwnedFd};
 
 use super::guard::Guard;
-use landlock::{AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr as _, RulesetCreatedAttr as _};
+use landlock::{
+    AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr as _, RulesetCreatedAttr as _, Scope,
+};
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
     SeccompRule, TargetArch,
@@ -219,6 +221,10 @@ fn filter(
 fn landlock_domain() -> Option<OwnedFd> {
     let mut ruleset = Ruleset::default()
         .handle_access(AccessFs::MakeBlock | AccessFs::WriteFile)
+        .ok()?
+        // No signal from the tree reaches a process outside it: the supervisor cannot be
+        // stopped or killed from inside (where the kernel has signal scoping).
+        .scope(Scope::Signal)
         .ok()?
         .create()
         .ok()?

@@ -1210,3 +1210,16 @@ fn policies_add_protected_paths_and_can_require_supervision() {
     assert_eq!(traced.status.code(), Some(125));
     assert_eq!(String::from_utf8_lossy(&traced.stdout), "");
 }
+
+#[test]
+fn the_tree_cannot_signal_its_supervisor() {
+    // SIGSTOP would freeze the run with the tree held; SIGKILL would end it without its
+    // records.
+    let out = escape(
+        r#"for my $s ("STOP", "KILL") { if (kill($s, $ARGV[0] + 0)) { print "$s sent\n" } else { print "$s refused: $!\n" } }"#,
+    );
+    assert_eq!(
+        out,
+        "STOP refused: Operation not permitted\nKILL refused: Operation not permitted\n"
+    );
+}
