@@ -285,7 +285,16 @@ impl Hook<'_> {
             input,
             started,
         };
-        hook.decide()
+        let answer = hook.decide();
+        // Agents that only go through the hook get their log witnessed too, in the
+        // background, when a witness is due.
+        crate::client::witness::after_run(
+            env,
+            &hook.flow.config,
+            &hook.flow.log,
+            hook.args.token_file.as_deref(),
+        );
+        answer
     }
 
     /// The shell command of a Bash tool call.
