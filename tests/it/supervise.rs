@@ -229,17 +229,9 @@ fn denied_programs_are_killed_and_the_rest_goes_on() {
     let setup = setup();
     let bin = setup.env.root().join("bin");
     std::fs::copy("/bin/true", bin.join("wipefs")).unwrap();
-    let output = setup
-        .env
-        .gatekeep()
-        .env("PATH", &setup.path)
-        .args(["run", "--supervise", "--policy", &setup.policy, "--"])
-        .args(["bash", "-c", "w=wipefs; $w /dev/null; echo after=$?"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(126));
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "after=137\n");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (code, stdout, stderr) = unserviced(&setup, "w=wipefs; $w /dev/null; echo after=$?");
+    assert_eq!(code, Some(126));
+    assert_eq!(stdout, "after=137\n");
     assert!(
         stderr.contains("killed wipefs") && stderr.contains("denied by rule no-wipe"),
         "{stderr}"
@@ -263,27 +255,16 @@ fn denied_programs_are_killed_and_the_rest_goes_on() {
 #[test]
 fn without_a_service_a_held_program_is_killed() {
     let setup = setup();
-    let output = setup
-        .env
-        .gatekeep()
-        .env("PATH", &setup.path)
-        .args(["run", "--supervise", "--policy", &setup.policy, "--"])
-        .args(["bash", "-c"])
-        .arg(format!(
-            "p=pg_dump; $p -s -o /dev/null {}; echo after=$?",
-            setup.db.url()
-        ))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(125));
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "after=137\n");
-    assert!(
-        String::from_utf8_lossy(&output.stderr).contains("no approval service"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (code, stdout, stderr) =
+        unserviced(&setup, "p=pg_dump; $p -s -o /dev/null URL; echo after=$?");
+    assert_eq!(code, Some(125));
+    assert_eq!(stdout, "after=137\n");
+    assert!(stderr.contains("no approval service"), "{stderr}");
     assert_eq!(setup.db.connections(), 0);
 }
+
+/// What the kernel says to two refused system calls, as the escape one-liners print it.
+const TWICE_REFUSED: &str = "-1 Operation not permitted\n-1 Operation not permitted\n";
 
 /// A perl one-liner that tries to get out of supervision and prints what the kernel said.
 fn escape(code: &str) -> String {
@@ -346,10 +327,7 @@ fn process_vm_writev_and_pidfd_getfd_are_refused() {
     let out = escape(
         r#"my $a = syscall(311, $ARGV[0] + 0, 0, 0, 0, 0, 0); print "$a $!\n"; my $b = syscall(438, 0, 0, 0); print "$b $!\n""#,
     );
-    assert_eq!(
-        out,
-        "-1 Operation not permitted\n-1 Operation not permitted\n"
-    );
+    assert_eq!(out, TWICE_REFUSED);
 }
 
 #[test]
@@ -1068,10 +1046,7 @@ fn x32_system_calls_are_refused() {
     let out = escape(
         r#"my $a = syscall(0x40000000 | 56, 0x00800000 | 17, 0, 0, 0, 0); if ($a == 0) { exit 0 } print "$a $!\n"; my $b = syscall(0x40000000 | 521, 16, $ARGV[0] + 0, 0, 0); print "$b $!\n""#,
     );
-    assert_eq!(
-        out,
-        "-1 Operation not permitted\n-1 Operation not permitted\n"
-    );
+    assert_eq!(out, TWICE_REFUSED);
 }
 
 #[test]
