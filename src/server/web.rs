@@ -79,6 +79,30 @@ fn escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// `text` escaped, with every run between blanks and slashes in a left-to-right isolate:
+/// right-to-left letters keep their own order inside a word, but cannot reorder the words
+/// (or a path's parts) a reviewer reads. The isolates add nothing to copied text.
+fn isolated(text: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if !word.is_empty() {
+            out.push_str(&format!("<bdi dir=\"ltr\">{}</bdi>", escape(word)));
+            word.clear();
+        }
+    };
+    for c in text.chars() {
+        if c == ' ' || c == '/' || c == '\n' {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 fn page(title: &str, body: &str, refresh: bool) -> Html<String> {
     let refresh = if refresh {
         r#"<meta http-equiv="refresh" content="3">"#
@@ -189,7 +213,7 @@ fn row(view: &RequestView) -> String {
         id = escape(&view.id),
         short = escape(&short(&shown.id)),
         who = escape(&shown.filed_by),
-        command = escape(&command),
+        command = isolated(&command),
         status = shown.status
     )
 }
@@ -244,7 +268,7 @@ pub async fn detail(
     ] {
         facts.push_str(&format!(
             "<tr><th>{key}</th><td id=\"{id}\">{}</td></tr>",
-            escape(&value)
+            isolated(&value)
         ));
     }
     if let Some(conflict) = &shown.log_conflict {
@@ -260,7 +284,7 @@ pub async fn detail(
     for (label, value) in &shown.claims {
         claims.push_str(&format!(
             "<tr><th>{label}</th><td id=\"claimed-{label}\"><code>{}</code></td></tr>",
-            escape(value)
+            isolated(value)
         ));
     }
     let mut commands = String::new();
@@ -269,7 +293,7 @@ pub async fn detail(
         for (command, rules) in &shown.commands {
             commands.push_str(&format!(
                 "<tr><td><code>{}</code></td><td>{}</td></tr>",
-                escape(command),
+                isolated(command),
                 escape(rules)
             ));
         }
@@ -293,7 +317,7 @@ pub async fn detail(
     let has_form = form.contains("<form");
     let body = format!(
         r#"<pre id="command">{command}</pre>{commands}<table>{facts}</table><h2>Claimed by the requester</h2><p>The service cannot check these facts: they are what the requester says.</p><table id="claimed">{claims}</table><h2>Reviews</h2><ul id="reviews">{reviews}</ul>{form}"#,
-        command = escape(&shown.command)
+        command = isolated(&shown.command)
     );
     // Refresh a pending request's page to show its status live, but never under a form
     // someone may be typing in.
@@ -418,4 +442,20 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
         .route("/logout", post(logout))
         .route("/requests/{id}", get(detail))
         .route("/requests/{id}/review", post(review))
+}
+
+#[cfg(test)]
+mod isolation {
+    use super::isolated;
+
+    #[test]
+    fn every_word_and_path_part_is_its_own_left_to_right_isolate() {
+        // Between two right-to-left words, a bare space would join them into one run and
+        // show them swapped: `mv 'ב' 'א'` for `mv 'א' 'ב'`.
+        assert_eq!(
+            isolated("mv 'א' /tmp/ב<x"),
+            "<bdi dir=\"ltr\">mv</bdi> <bdi dir=\"ltr\">&#39;א&#39;</bdi> /<bdi dir=\"ltr\">tmp</bdi>/<bdi dir=\"ltr\">ב&lt;x</bdi>"
+        );
+        assert_eq!(isolated(""), "");
+    }
 }

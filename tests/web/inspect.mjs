@@ -32,7 +32,12 @@ try {
     claimed: Object.fromEntries([...document.querySelectorAll('#claimed td')]
       .map((td) => [td.id.replace('claimed-', ''), td.textContent])),
     // Elements inside the request's text would mean it was read as markup.
-    markup: document.querySelectorAll('#command *, #claimed td code *, #commands td code *').length,
+    // The page's own left-to-right isolates (`bdi`, holding text only) are not counted.
+    markup: document.querySelectorAll(
+      ['#command', '#claimed td code', '#commands td code']
+        .flatMap((c) => [`${c} :not(bdi)`, `${c} bdi *`])
+        .join(', '),
+    ).length,
     scripts: document.querySelectorAll('script').length,
   }));
   console.log(JSON.stringify({ ...shown, listed, dialogs }));
