@@ -37,7 +37,7 @@ pub struct PolicyJudge<'a> {
     /// The outcome of the first exec that was refused, which the run exits with.
     pub refused: Option<Exit>,
     /// Refusals by command digest: the same command again meets the same answer.
-    decided: BTreeMap<String, Exit>,
+    decided: BTreeMap<String, (Exit, String)>,
 }
 
 impl<'a> PolicyJudge<'a> {
@@ -110,14 +110,10 @@ impl<'a> PolicyJudge<'a> {
         )?;
         let bound = self.bound.map(|b| Instant::now() + b);
         let connected = flow.connect(&decided, bound)?;
-        if let Some(exit) = self.decided.get(&connected.digest) {
-            let exit = *exit;
-            return Ok(self.refuse(
-                decided.exec(),
-                pid,
-                exit,
-                "the same command was refused earlier in this run",
-            ));
+        // The same command again shares the first one's answer (and request): no second
+        // request for it in this run.
+        if let Some((exit, reason)) = self.decided.get(&connected.digest).cloned() {
+            return Ok(self.refuse(decided.exec(), pid, exit, &reason));
         }
         let wait = WaitPolicy {
             reuse: false,
@@ -135,13 +131,17 @@ impl<'a> PolicyJudge<'a> {
             Requested::Approved(approval) => approval,
             other => {
                 let exit = flow::exit_of(&other);
-                self.decided.insert(connected.digest.clone(), exit);
                 let reason = match &other {
                     Requested::Pending { id, .. } => format!(
                         "request {id} is still waiting for a reviewer; retry the same command once it is approved"
                     ),
+                    Requested::Ended(view) => {
+                        format!("request {} was {}", view.id, view.status.as_str())
+                    }
                     _ => "not approved".to_owned(),
                 };
+                self.decided
+                    .insert(connected.digest.clone(), (exit, reason.clone()));
                 return Ok(self.refuse(decided.exec(), pid, exit, &reason));
             }
         };

@@ -1198,3 +1198,48 @@ fn the_tree_cannot_signal_its_supervisor() {
         "STOP refused: Operation not permitted\nKILL refused: Operation not permitted\n"
     );
 }
+
+#[test]
+fn the_same_held_command_twice_in_a_run_files_one_request() {
+    let setup = setup();
+    setup
+        .env
+        .write("config/gatekeep/config.yaml", "hook_wait: 1s\n");
+    let output = setup
+        .service
+        .as_user(&setup.env, "alice")
+        .env("PATH", &setup.path)
+        .args([
+            "run",
+            "--agent",
+            "--policy",
+            &setup.policy,
+            "--",
+            "bash",
+            "-c",
+        ])
+        .arg(format!(
+            "p=pg_dump; for i in 1 2 3; do $p -s -o /dev/null {}; done",
+            setup.db.url()
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(120), "{stderr}");
+    let records = setup.env.log_records();
+    let requested: Vec<_> = records
+        .iter()
+        .filter(|r| r["event"] == "approval_requested")
+        .collect();
+    assert_eq!(requested.len(), 1, "{stderr}");
+    let id = requested[0]["request_id"].as_str().unwrap();
+    let refused: Vec<_> = records
+        .iter()
+        .filter(|r| r["event"] == "exec_refused")
+        .collect();
+    assert_eq!(refused.len(), 3);
+    for record in refused {
+        assert!(record["reason"].as_str().unwrap().contains(id), "{record}");
+    }
+    assert_eq!(setup.db.connections(), 0);
+}
