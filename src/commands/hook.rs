@@ -406,9 +406,10 @@ impl Hook<'_> {
         extra.insert("tool".to_owned(), json!(self.input.tool_name));
         extra.insert("tool_use_id".to_owned(), json!(self.input.tool_use_id));
         let mut decided = flow.decide(subject, self.reason().as_deref(), extra)?;
-        let supervisable =
-            matches!(decided.subject, Subject::Shell { .. }) && supervise::available();
-        if decided.evaluation.decision == Decision::Supervise && !supervisable {
+        // Probed only for a `supervise` decision: the probe forks.
+        if decided.evaluation.decision == Decision::Supervise
+            && !(matches!(decided.subject, Subject::Shell { .. }) && supervise::available())
+        {
             // A tool call cannot be watched, nor a command where supervision cannot start:
             // a person decides instead.
             decided.evaluation.decision = Decision::Approve;
