@@ -72,7 +72,9 @@ fn setup_as_nobody() -> Option<Setup> {
     match probe {
         Ok(output) if output.status.success() => Some(s),
         other => {
-            eprintln!("skipped: gatekeep cannot run as nobody here: {other:?}");
+            crate::common::cannot_run_here(&format!(
+                "gatekeep cannot run as nobody here: {other:?}"
+            ));
             None
         }
     }

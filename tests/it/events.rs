@@ -360,7 +360,7 @@ fn the_command_cannot_reach_the_json_fd_through_proc() {
         .output()
         .is_err()
     {
-        eprintln!("skipped: setpriv (util-linux) is not installed");
+        crate::common::cannot_run_here("setpriv (util-linux) is not installed");
         return;
     }
     let dir = tempfile::Builder::new()
@@ -390,7 +390,7 @@ fn the_command_cannot_reach_the_json_fd_through_proc() {
     if String::from_utf8_lossy(&output.stderr).contains("Permission denied")
         && !dir.path().join("events.jsonl").exists()
     {
-        eprintln!("skipped: nobody cannot use this directory: {output:?}");
+        crate::common::cannot_run_here(&format!("nobody cannot use this directory: {output:?}"));
         return;
     }
     assert!(

@@ -296,7 +296,10 @@ fn a_full_or_read_only_disk_refuses_the_command() {
     let full = match full {
         Ok(output) => output,
         Err(why) => {
-            eprintln!("skipped: no private mount namespace here ({})", why.trim());
+            crate::common::cannot_run_here(&format!(
+                "no private mount namespace here ({})",
+                why.trim()
+            ));
             return;
         }
     };

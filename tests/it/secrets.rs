@@ -311,7 +311,7 @@ fn requesters_and_connections_the_secret_is_not_for_get_nothing() {
 #[test]
 fn plain_http_releases_secrets_only_to_this_host() {
     let Some(address) = local_non_loopback_address() else {
-        eprintln!("skipped: this machine has no non-loopback address to connect from");
+        crate::common::cannot_run_here("this machine has no non-loopback address to connect from");
         return;
     };
     let s = setup_listening("0.0.0.0:0");
@@ -449,10 +449,10 @@ fn the_kernel_keyring_store_where_it_is_usable() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     if stderr.contains("the OS keyring is not available") {
-        eprintln!(
-            "skipped: the kernel keyring is not usable here ({})",
+        crate::common::cannot_run_here(&format!(
+            "the kernel keyring is not usable here ({})",
             stderr.trim()
-        );
+        ));
         return;
     }
     assert!(output.status.success(), "{stderr}");
