@@ -30,7 +30,7 @@ use crate::paths::Paths;
 use crate::policy::{ApprovalRequirement, Decision, Evaluation, SecretSource};
 use crate::redact::Redactor;
 use crate::secrets::ChildEnv;
-use crate::supervise::{self, Confinement, PolicyJudge};
+use crate::supervise::{self, Approved, Confinement, PolicyJudge};
 use crate::ui::{Waiting, verdicts};
 
 #[derive(Debug, clap::Args)]
@@ -374,7 +374,7 @@ impl Run<'_> {
                     &[SecretSource::Keyring, SecretSource::Server],
                     &BTreeMap::new(),
                 )?;
-                self.execute(released, Vec::new(), true, None)
+                self.execute(released, Approved::default(), true, None)
             }
             Decision::Allow => {
                 let released = flow.release(
@@ -382,7 +382,7 @@ impl Run<'_> {
                     &[SecretSource::Keyring, SecretSource::Server],
                     &BTreeMap::new(),
                 )?;
-                self.execute(released, Vec::new(), false, None)
+                self.execute(released, Approved::default(), false, None)
             }
         }
     }
@@ -416,9 +416,17 @@ impl Run<'_> {
         };
         match flow.redeem(decided, &approval, true)? {
             // What the reviewer saw is approved once more at its exec, not asked again.
-            Redeemed::Granted { released, launch } => {
-                self.execute(released, decided.evaluation.commands.clone(), false, launch)
-            }
+            // Under supervision, each program the approval bound is checked again at its
+            // own exec, when nothing can change it any more.
+            Redeemed::Granted { released, launch } => self.execute(
+                released,
+                Approved {
+                    commands: decided.evaluation.commands.clone(),
+                    programs: approval.view.facts.programs.clone(),
+                },
+                false,
+                launch,
+            ),
             Redeemed::Unusable => Ok(Exit::Expired),
         }
     }
@@ -434,7 +442,7 @@ impl Run<'_> {
     fn execute(
         &self,
         released: Released,
-        approved: Vec<Vec<String>>,
+        approved: Approved,
         forced: bool,
         launch: Option<Box<Launch>>,
     ) -> Result<Exit, UserError> {

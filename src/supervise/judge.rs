@@ -21,6 +21,14 @@ use crate::shell::{Analysis, Arg, Command};
 /// At most this many distinct programs are named in the summary record.
 const SUMMARY_PROGRAMS: usize = 200;
 
+/// What a reviewer approved, for the supervisor: the commands of the line (each covers
+/// one exec with exactly its arguments) and the programs the grant bound (path → SHA-256).
+#[derive(Default)]
+pub struct Approved {
+    pub commands: Vec<Vec<String>>,
+    pub programs: std::collections::BTreeMap<String, String>,
+}
+
 /// Judges every exec of one supervised run.
 pub struct PolicyJudge<'a> {
     flow: &'a Flow<'a>,
@@ -28,6 +36,9 @@ pub struct PolicyJudge<'a> {
     /// Commands the reviewer of the whole command line approved: each covers one exec with
     /// exactly its arguments, so an approved command is not asked for twice.
     covered: Vec<Vec<String>>,
+    /// The programs the approval bound, by canonical path → SHA-256: each exec of one
+    /// must still be what the reviewer approved.
+    approved_programs: BTreeMap<std::path::PathBuf, String>,
     reason: Option<String>,
     /// How long a held exec may wait (agents: the hook wait); `None`: the rule's timeout.
     bound: Option<std::time::Duration>,
@@ -43,16 +54,25 @@ pub struct PolicyJudge<'a> {
 impl<'a> PolicyJudge<'a> {
     pub fn new(
         flow: &'a Flow<'a>,
-        covered: Vec<Vec<String>>,
+        approved: Approved,
         reason: Option<String>,
         bound: Option<std::time::Duration>,
         interrupted: Arc<AtomicBool>,
     ) -> PolicyJudge<'a> {
         let programs = Programs::new(&flow.decider.policy.program_names(), flow.env.get("PATH"));
+        let approved_programs = approved
+            .programs
+            .iter()
+            .filter_map(|(path, digest)| {
+                let real = std::fs::canonicalize(path).ok()?;
+                Some((real, digest.clone()))
+            })
+            .collect();
         PolicyJudge {
             flow,
             programs,
-            covered,
+            covered: approved.commands,
+            approved_programs,
             reason,
             bound,
             interrupted,
@@ -165,6 +185,19 @@ impl Judge for PolicyJudge<'_> {
             Ok(image) => image,
             Err(error) => return self.refuse(None, pid, Exit::Error, &error.to_string()),
         };
+        if let Some(expected) = self.approved_programs.get(&image.exe).cloned() {
+            let digest = image
+                .digest
+                .clone()
+                .or_else(|| super::digest_of(&image).ok());
+            if digest.as_deref() != Some(expected.as_str()) {
+                let reason = format!(
+                    "{} changed since it was approved",
+                    crate::render::word(&image.exe)
+                );
+                return self.refuse(Some(&image), pid, Exit::Expired, &reason);
+            }
+        }
         let evaluation = evaluate(
             &self.flow.decider.policy,
             &self.flow.decider.context,

@@ -18,7 +18,7 @@ mod judge;
 pub use confine::{ConfineError, Confinement};
 pub use guard::{Guard, protected_paths};
 pub use image::{Image, ImageError, Programs, digest_of};
-pub use judge::{PolicyJudge, evaluate};
+pub use judge::{Approved, PolicyJudge, evaluate};
 
 use std::collections::HashSet;
 use std::os::unix::process::CommandExt as _;

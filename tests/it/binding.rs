@@ -749,3 +749,25 @@ fn every_variable_that_steers_a_program_is_bound() {
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert_eq!(String::from_utf8_lossy(&output.stdout), "approved\n");
 }
+
+#[test]
+fn under_supervision_a_program_inside_the_line_is_checked_again_at_its_exec() {
+    // The line's programs are hashed just before the grant is used, but the shell starts
+    // them later, by path. Supervised, each such exec is compared with what was approved
+    // when nothing can change it any more.
+    let s = setup();
+    s.env
+        .write("config/gatekeep/config.yaml", "supervise: always\n");
+    let dir = s.env.root().join("nested");
+    let tool = dir.join("bin/tool");
+    executable(&tool, &echo_binary());
+    let evil = evil_binary(&dir);
+    let line = ["bash", "-c", "bin/tool approved; echo after=$?"];
+    let output = s.race(&dir, None, &line, || executable(&tool, &evil));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stdout.contains("evil"), "{stdout}{stderr}");
+    assert_eq!(stdout, "after=137\n", "{stderr}");
+    assert!(stderr.contains("changed since it was approved"), "{stderr}");
+    assert_eq!(output.status.code(), Some(122), "{stderr}");
+}
