@@ -46,7 +46,10 @@ pub(crate) fn write_private_json(path: &Path, value: &impl Serialize) -> std::io
             .mode(0o700)
             .create(dir)?;
     }
-    let tmp = path.with_extension("json.tmp");
+    // One temporary name per process: writers in two processes never share it.
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(name);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)

@@ -2,7 +2,6 @@
 //! passed since the last witness, a detached `gatekeep log witness --quiet`. A small state
 //! file beside the log remembers when; a lock file keeps two witnesses of one log apart.
 
-use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
@@ -77,18 +76,7 @@ impl State {
 
     /// Replaces the file (0600) in one rename, so readers never see half of it.
     pub fn write(&self, log: &Path) -> std::io::Result<()> {
-        let path = state_path(log);
-        let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(format!(".{}.tmp", std::process::id()));
-        let tmp = path.with_file_name(name);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(serde_json::to_string(self)?.as_bytes())?;
-        std::fs::rename(&tmp, &path)
+        crate::client::credentials::write_private_json(&state_path(log), self).map(|_| ())
     }
 }
 
