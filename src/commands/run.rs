@@ -368,21 +368,15 @@ impl Run<'_> {
                 decided.evaluation.decision = Decision::Approve;
                 self.approve(&decided)
             }
-            Decision::Supervise => {
+            // No person asked: a `supervise` decision is run watched.
+            Decision::Allow | Decision::Supervise => {
                 let released = flow.release(
                     evaluation,
                     &[SecretSource::Keyring, SecretSource::Server],
                     &BTreeMap::new(),
                 )?;
-                self.execute(released, Approved::default(), true, None)
-            }
-            Decision::Allow => {
-                let released = flow.release(
-                    evaluation,
-                    &[SecretSource::Keyring, SecretSource::Server],
-                    &BTreeMap::new(),
-                )?;
-                self.execute(released, Approved::default(), false, None)
+                let watched = evaluation.decision == Decision::Supervise;
+                self.execute(released, Approved::default(), watched, None)
             }
         }
     }

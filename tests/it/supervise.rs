@@ -130,6 +130,27 @@ impl Setup {
         }
     }
 
+    /// Runs `line` through `bash -c` as alice's agent, whose held programs wait one second.
+    fn agent_with_short_wait(&self, line: &str) -> std::process::Output {
+        self.env
+            .write("config/gatekeep/config.yaml", "hook_wait: 1s\n");
+        self.service
+            .as_user(&self.env, "alice")
+            .env("PATH", &self.path)
+            .args([
+                "run",
+                "--agent",
+                "--policy",
+                &self.policy,
+                "--",
+                "bash",
+                "-c",
+            ])
+            .arg(line.replace("URL", &self.db.url()))
+            .output()
+            .unwrap()
+    }
+
     /// Rejected: the program never starts; approved: it starts once.
     fn gated(&self, line: &str) {
         let rejected = self.attempt(line, false);
@@ -1103,25 +1124,7 @@ fn a_gatekeep_run_inside_a_supervised_tree_asks_once() {
 #[test]
 fn an_agents_held_program_waits_no_longer_than_the_hook_wait_and_names_its_request() {
     let setup = setup();
-    setup
-        .env
-        .write("config/gatekeep/config.yaml", "hook_wait: 1s\n");
-    let output = setup
-        .service
-        .as_user(&setup.env, "alice")
-        .env("PATH", &setup.path)
-        .args([
-            "run",
-            "--agent",
-            "--policy",
-            &setup.policy,
-            "--",
-            "bash",
-            "-c",
-        ])
-        .arg(format!("p=pg_dump; $p -s -o /dev/null {}", setup.db.url()))
-        .output()
-        .unwrap();
+    let output = setup.agent_with_short_wait("p=pg_dump; $p -s -o /dev/null URL");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(120), "{stderr}");
     let id = crate::service::request_id(&crate::service::Lines::collect(std::io::Cursor::new(
@@ -1202,28 +1205,8 @@ fn the_tree_cannot_signal_its_supervisor() {
 #[test]
 fn the_same_held_command_twice_in_a_run_files_one_request() {
     let setup = setup();
-    setup
-        .env
-        .write("config/gatekeep/config.yaml", "hook_wait: 1s\n");
-    let output = setup
-        .service
-        .as_user(&setup.env, "alice")
-        .env("PATH", &setup.path)
-        .args([
-            "run",
-            "--agent",
-            "--policy",
-            &setup.policy,
-            "--",
-            "bash",
-            "-c",
-        ])
-        .arg(format!(
-            "p=pg_dump; for i in 1 2 3; do $p -s -o /dev/null {}; done",
-            setup.db.url()
-        ))
-        .output()
-        .unwrap();
+    let output =
+        setup.agent_with_short_wait("p=pg_dump; for i in 1 2 3; do $p -s -o /dev/null URL; done");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(120), "{stderr}");
     let records = setup.env.log_records();
