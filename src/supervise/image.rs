@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::os::fd::AsRawFd as _;
 use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
@@ -32,6 +31,9 @@ pub struct Image {
     /// The executable is a dynamic loader (`ld.so`), which can load and run a program
     /// named in its arguments without an exec of that program.
     pub loader: bool,
+    /// The owner a set-user-ID (or set-group-ID) executable would switch to, when that is
+    /// not already who runs it.
+    pub set_id: Option<String>,
 }
 
 /// Why an image could not be read.
@@ -48,11 +50,16 @@ impl Image {
     /// Reads process `pid`'s new image. The process must be stopped at its exec event:
     /// the kernel has replaced the image and the process has not run an instruction, and
     /// no other thread is left to change its memory.
+    ///
+    /// Every exec of a supervised tree waits for this, so it makes few system calls: the
+    /// argument and environment strings come in one `process_vm_readv` from the bounds
+    /// `/proc/PID/stat` gives, and the executable is opened once.
     pub fn read(pid: i32, programs: &mut Programs) -> Result<Image, ImageError> {
-        let proc = PathBuf::from(format!("/proc/{pid}"));
         let fail = |what| move |source| ImageError { pid, what, source };
-        let argv = split_nul(&std::fs::read(proc.join("cmdline")).map_err(fail("cmdline"))?);
-        let env = split_nul(&std::fs::read(proc.join("environ")).map_err(fail("environ"))?)
+        let proc = PathBuf::from(format!("/proc/{pid}"));
+        let stat = Stat::read(pid, &mut programs.scratch).map_err(fail("stat"))?;
+        let (argv, env) = strings(pid, &stat).map_err(fail("arguments"))?;
+        let env = env
             .into_iter()
             .filter_map(|pair| {
                 let (name, value) = pair.split_once('=')?;
@@ -65,35 +72,38 @@ impl Image {
             .to_string();
         let exe_link = proc.join("exe");
         let exe = std::fs::read_link(&exe_link).map_err(fail("exe"))?;
-        let status = std::fs::read_to_string(proc.join("status")).map_err(fail("status"))?;
-        let ppid = status
-            .lines()
-            .find_map(|l| l.strip_prefix("PPid:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        let (digest, mut known_as) = programs.identify(&exe_link).map_err(fail("executable"))?;
+        // The file the kernel mapped, even if it was renamed or deleted since.
+        let file = File::open(&exe_link).map_err(fail("executable"))?;
+        let meta = file.metadata().map_err(fail("executable"))?;
+        let (digest, mut known_as) = programs
+            .identify(&file, &meta)
+            .map_err(fail("executable"))?;
         let loader = programs
-            .is_loader(&exe_link, &exe)
+            .is_loader(&file, &meta, &exe)
             .map_err(fail("executable"))?;
         // An executable may name any program as its interpreter (`PT_INTERP`), which the
-        // kernel loads and starts instead of a dynamic loader: that program is judged too.
+        // kernel loads and starts instead of a dynamic loader: it is identified by content
+        // whatever its name, and judged as a program when it is not a loader.
         let mut interpreter = None;
         if let Some((path, file)) =
-            mapped_interpreter(pid, &exe_link).map_err(fail("interpreter"))?
+            mapped_interpreter(pid, &meta, &mut programs.scratch).map_err(fail("interpreter"))?
         {
-            let fd = Path::new("/proc/self/fd").join(file.as_raw_fd().to_string());
+            let meta = file.metadata().map_err(fail("interpreter"))?;
+            let (_, names) = programs
+                .identify(&file, &meta)
+                .map_err(fail("interpreter"))?;
+            known_as.extend(names);
             if !programs
-                .is_loader(&fd, &path)
+                .is_loader(&file, &meta, &path)
                 .map_err(fail("interpreter"))?
             {
-                let (_, names) = programs.identify(&fd).map_err(fail("interpreter"))?;
-                known_as.extend(names);
                 interpreter = Some(path);
             }
         }
+        let set_id = programs.set_id(&meta);
         Ok(Image {
             pid,
-            ppid,
+            ppid: stat.ppid,
             argv,
             env,
             cwd,
@@ -102,7 +112,106 @@ impl Image {
             known_as,
             interpreter,
             loader,
+            set_id,
         })
+    }
+}
+
+/// What `/proc/PID/stat` tells of a process stopped at its exec event: its parent and
+/// where the kernel put its argument and environment strings.
+struct Stat {
+    ppid: i32,
+    args: (usize, usize),
+    env: (usize, usize),
+}
+
+impl Stat {
+    fn read(pid: i32, scratch: &mut Scratch) -> std::io::Result<Stat> {
+        let text = scratch.read(Path::new(&format!("/proc/{pid}/stat")))?;
+        let malformed = || std::io::Error::other("unexpected format");
+        // The command name may hold anything, parentheses too: fields start after the last.
+        let at = text
+            .iter()
+            .rposition(|b| *b == b')')
+            .ok_or_else(malformed)?;
+        let fields: Vec<&[u8]> = text[at + 1..]
+            .split(u8::is_ascii_whitespace)
+            .filter(|f| !f.is_empty())
+            .collect();
+        // Fields are numbered from 1 (pid) in proc(5); this slice starts at field 3.
+        let field = |number: usize| -> std::io::Result<usize> {
+            let bytes = fields.get(number - 3).ok_or_else(malformed)?;
+            std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|f| f.parse().ok())
+                .ok_or_else(malformed)
+        };
+        Ok(Stat {
+            ppid: i32::try_from(field(4)?).map_err(|_| malformed())?,
+            args: (field(48)?, field(49)?),
+            env: (field(50)?, field(51)?),
+        })
+    }
+}
+
+/// The argument and environment strings of a stopped process, read from its memory in one
+/// call.
+fn strings(pid: i32, stat: &Stat) -> std::io::Result<(Vec<String>, Vec<String>)> {
+    use nix::sys::uio::{RemoteIoVec, process_vm_readv};
+    let (args, env) = (stat.args, stat.env);
+    if args.0 == 0 || args.1 < args.0 || env.1 < env.0 {
+        return Err(std::io::Error::other("no argument bounds"));
+    }
+    let mut arg_bytes = vec![0u8; args.1 - args.0];
+    let mut env_bytes = vec![0u8; env.1 - env.0];
+    let wanted = arg_bytes.len() + env_bytes.len();
+    let read = process_vm_readv(
+        nix::unistd::Pid::from_raw(pid),
+        &mut [
+            std::io::IoSliceMut::new(&mut arg_bytes),
+            std::io::IoSliceMut::new(&mut env_bytes),
+        ],
+        &[
+            RemoteIoVec {
+                base: args.0,
+                len: args.1 - args.0,
+            },
+            RemoteIoVec {
+                base: env.0,
+                len: env.1 - env.0,
+            },
+        ],
+    )?;
+    if read != wanted {
+        return Err(std::io::Error::other(format!(
+            "read {read} of {wanted} bytes"
+        )));
+    }
+    Ok((split_nul(&arg_bytes), split_nul(&env_bytes)))
+}
+
+/// One reusable buffer for `/proc` files, which report no size: read whole in one call
+/// instead of a growing series of small ones.
+pub(super) struct Scratch(Vec<u8>);
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch(vec![0; 1 << 16])
+    }
+
+    fn read(&mut self, path: &Path) -> std::io::Result<&[u8]> {
+        use std::io::Read as _;
+        let mut file = File::open(path)?;
+        let mut filled = 0;
+        loop {
+            if filled == self.0.len() {
+                self.0.resize(self.0.len() * 2, 0);
+            }
+            match file.read(&mut self.0[filled..])? {
+                0 => return Ok(&self.0[..filled]),
+                read => filled += read,
+            }
+        }
     }
 }
 
@@ -117,16 +226,20 @@ pub fn digest_of(image: &Image) -> Result<String, ImageError> {
     sha256(&file).map_err(fail)
 }
 
-/// SHA-256 of everything `reader` reads, lowercase hex.
-fn sha256(mut reader: impl std::io::Read) -> std::io::Result<String> {
+/// SHA-256 of a file's whole content, lowercase hex (read by offset: the file's own
+/// position does not matter and does not move).
+fn sha256(file: &File) -> std::io::Result<String> {
+    use std::os::unix::fs::FileExt as _;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
+    let mut offset = 0;
     loop {
-        let read = reader.read(&mut buffer)?;
+        let read = file.read_at(&mut buffer, offset)?;
         if read == 0 {
             return Ok(hex::encode(hasher.finalize()));
         }
         hasher.update(&buffer[..read]);
+        offset += read as u64;
     }
 }
 
@@ -174,7 +287,9 @@ pub struct Programs {
     loaders: HashMap<u64, Vec<PathBuf>>,
     cache: HashMap<FileKey, String>,
     uid: u32,
+    gid: u32,
     gids: Vec<u32>,
+    scratch: Scratch,
 }
 
 impl Programs {
@@ -186,11 +301,13 @@ impl Programs {
             loaders: HashMap::new(),
             cache: HashMap::new(),
             uid: nix::unistd::geteuid().as_raw(),
+            gid: nix::unistd::getegid().as_raw(),
             gids: nix::unistd::getgroups()
                 .map(|g| g.into_iter().map(|g| g.as_raw()).collect())
                 .unwrap_or_default(),
+            scratch: Scratch::new(),
         };
-        programs.gids.push(nix::unistd::getegid().as_raw());
+        programs.gids.push(programs.gid);
         let dirs: Vec<&str> = path_var
             .unwrap_or("/usr/local/bin:/usr/bin:/bin")
             .split(':')
@@ -235,7 +352,12 @@ impl Programs {
 
     /// Whether an executable is a dynamic loader: by its name (`ld-linux…`, `ld-musl…`,
     /// `ld.so`) or by its content (a copy of this host's loader).
-    fn is_loader(&mut self, exe: &Path, path: &Path) -> std::io::Result<bool> {
+    fn is_loader(
+        &mut self,
+        file: &File,
+        meta: &std::fs::Metadata,
+        path: &Path,
+    ) -> std::io::Result<bool> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -243,12 +365,10 @@ impl Programs {
         if name.starts_with("ld-linux") || name.starts_with("ld-musl") || name == "ld.so" {
             return Ok(true);
         }
-        let meta = std::fs::metadata(exe)?;
         let Some(loaders) = self.loaders.get(&meta.size()).cloned() else {
             return Ok(false);
         };
-        let file = File::open(exe)?;
-        let digest = self.digest(&file, &file.metadata()?)?;
+        let digest = self.digest(file, meta)?;
         for loader in loaders {
             if self.digest_of_path(&loader).is_ok_and(|d| d == digest) {
                 return Ok(true);
@@ -257,20 +377,18 @@ impl Programs {
         Ok(false)
     }
 
-    /// The digest of an executable (through `/proc/PID/exe`: the file the kernel mapped,
-    /// even if it was renamed or deleted since), when its size could make it a gated
-    /// program, and the gated program names it is a copy of. A file of such a size that
-    /// cannot be read is taken to be every program of that size.
-    fn identify(&mut self, exe: &Path) -> std::io::Result<(Option<String>, Vec<String>)> {
-        let meta = std::fs::metadata(exe)?;
+    /// The digest of an executable, when its size could make it a gated program, and the
+    /// gated program names it is a copy of.
+    fn identify(
+        &mut self,
+        file: &File,
+        meta: &std::fs::Metadata,
+    ) -> std::io::Result<(Option<String>, Vec<String>)> {
         let Some(candidates) = self.by_size.get(&meta.size()) else {
             return Ok((None, Vec::new()));
         };
         let candidates = candidates.clone();
-        let digest = match File::open(exe) {
-            Ok(file) => self.digest(&file, &file.metadata()?)?,
-            Err(_) => return Ok((None, candidates.into_iter().map(|(_, n)| n).collect())),
-        };
+        let digest = self.digest(file, meta)?;
         let mut names = Vec::new();
         for (path, name) in candidates {
             if self.digest_of_path(&path).is_ok_and(|d| d == digest) && !names.contains(&name) {
@@ -278,6 +396,17 @@ impl Programs {
             }
         }
         Ok((Some(digest), names))
+    }
+
+    /// The owner a set-ID executable would switch to, when that is not who runs it.
+    fn set_id(&self, meta: &std::fs::Metadata) -> Option<String> {
+        if meta.mode() & 0o4000 != 0 && meta.uid() != self.uid {
+            return Some(format!("uid {}", meta.uid()));
+        }
+        if meta.mode() & 0o2000 != 0 && meta.gid() != self.gid && self.uid != 0 {
+            return Some(format!("gid {}", meta.gid()));
+        }
+        None
     }
 
     fn digest(&mut self, file: &File, meta: &std::fs::Metadata) -> std::io::Result<String> {
@@ -303,21 +432,23 @@ impl Programs {
     }
 }
 
-/// The ELF interpreter process `pid` (stopped at its exec event) has mapped besides its
-/// executable `exe`, opened and checked to be the very file mapped (same device and inode):
-/// at the exec event the only files mapped are the executable and its interpreter.
-fn mapped_interpreter(pid: i32, exe: &Path) -> std::io::Result<Option<(PathBuf, File)>> {
-    if interpreter(exe).is_none() {
-        return Ok(None);
-    }
-    let exe = std::fs::metadata(exe)?;
+/// The file process `pid` (stopped at its exec event) has mapped besides its executable
+/// (whose metadata is `exe`): at the exec event that can only be the ELF interpreter the
+/// kernel loaded. It is opened and checked to be the very file mapped (same device and
+/// inode). `/proc/PID/maps` is what the kernel did, whatever the executable says now.
+fn mapped_interpreter(
+    pid: i32,
+    exe: &std::fs::Metadata,
+    scratch: &mut Scratch,
+) -> std::io::Result<Option<(PathBuf, File)>> {
     let same = |dev: u64, ino: u64, meta: &std::fs::Metadata| {
         meta.ino() == ino
             && u64::from(libc::major(meta.dev())) == dev >> 32
             && u64::from(libc::minor(meta.dev())) == dev & 0xffff_ffff
     };
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))?;
-    for line in maps.lines() {
+    let maps = scratch.read(Path::new(&format!("/proc/{pid}/maps")))?;
+    for line in maps.split(|b| *b == b'\n') {
+        let line = String::from_utf8_lossy(line);
         let fields: Vec<&str> = line.splitn(6, ' ').collect();
         let [_, _, _, dev, ino, path] = fields[..] else {
             continue;
@@ -333,7 +464,7 @@ fn mapped_interpreter(pid: i32, exe: &Path) -> std::io::Result<Option<(PathBuf, 
             continue;
         };
         let dev = (major << 32) | minor;
-        if ino == 0 || same(dev, ino, &exe) {
+        if ino == 0 || same(dev, ino, exe) {
             continue;
         }
         let changed = || {

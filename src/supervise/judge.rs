@@ -211,7 +211,7 @@ impl Judge for PolicyJudge<'_> {
                 "the dynamic loader would run a program without an exec that supervision sees; run the program itself",
             );
         }
-        if let Some(owner) = setuid_owner(&image)
+        if let Some(owner) = image.set_id.clone()
             && evaluation.decision != Decision::Deny
         {
             let name = basename(image.argv.first().map_or("", String::as_str)).to_owned();
@@ -322,22 +322,6 @@ pub fn evaluate(policy: &Policy, context: &Context, image: &Image) -> Evaluation
         ..context.clone()
     };
     policy.evaluate(&analysis(image), &context)
-}
-
-/// The owner a set-user-ID (or set-group-ID) executable would switch to, when that is not
-/// already who runs it.
-fn setuid_owner(image: &Image) -> Option<String> {
-    use std::os::unix::fs::MetadataExt as _;
-    let meta = std::fs::metadata(format!("/proc/{}/exe", image.pid)).ok()?;
-    let uid = nix::unistd::geteuid().as_raw();
-    let gid = nix::unistd::getegid().as_raw();
-    if meta.mode() & 0o4000 != 0 && meta.uid() != uid {
-        return Some(format!("uid {}", meta.uid()));
-    }
-    if meta.mode() & 0o2000 != 0 && meta.gid() != gid && uid != 0 {
-        return Some(format!("gid {}", meta.gid()));
-    }
-    None
 }
 
 /// An approved command line's command and an exec are the same when the arguments are

@@ -1076,6 +1076,18 @@ fn a_gated_program_as_another_programs_elf_interpreter_is_judged() {
     // program, not a dynamic loader, and /proc/PID/exe names only the carrier. (A statically
     // linked gated program runs this way; the copy of curl here is dynamic and would crash,
     // so the proof is that it is held, not a connection.)
+    held_as_interpreter("pg_dump", "");
+}
+
+#[test]
+fn a_gated_program_named_like_a_dynamic_loader_is_still_judged_as_an_interpreter() {
+    // A loader's name is not a pass: the interpreter is identified by its content.
+    held_as_interpreter("ld-linux-x.so", "cp pg_dump ld-linux-x.so && ");
+}
+
+/// Runs a copy of /bin/true whose ELF interpreter is `./NAME` (made by `prepare`, run in
+/// the test's bin directory) and checks the gated program it is was held.
+fn held_as_interpreter(name: &str, prepare: &str) {
     let setup = setup();
     let mut carrier = std::fs::read("/bin/true").unwrap();
     let loader = carrier
@@ -1083,14 +1095,14 @@ fn a_gated_program_as_another_programs_elf_interpreter_is_judged() {
         .position(|w| w == b"/lib")
         .expect("a dynamically linked /bin/true");
     let end = loader + carrier[loader..].iter().position(|b| *b == 0).unwrap();
-    let name = b"./pg_dump";
+    let name = format!("./{name}");
     assert!(end - loader >= name.len());
     carrier[loader..end].fill(0);
-    carrier[loader..loader + name.len()].copy_from_slice(name);
+    carrier[loader..loader + name.len()].copy_from_slice(name.as_bytes());
     let bin = setup.env.root().join("bin");
     std::fs::write(bin.join("carrier"), carrier).unwrap();
     let line = format!(
-        "chmod +x {0}/carrier && cd {0} && ./carrier -s -o /dev/null URL; echo after=$?",
+        "chmod +x {0}/carrier && cd {0} && {prepare}./carrier -s -o /dev/null URL; echo after=$?",
         bin.display()
     );
     let (code, stdout, stderr) = unserviced(&setup, &line);
