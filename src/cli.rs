@@ -119,9 +119,50 @@ pub struct PolicyArgs {
     pub policies: Vec<PathBuf>,
 }
 
+/// Parses this process's command line. The commands on the allow path (`run`, `hook`,
+/// `shell-prefix`) are parsed by a parser of that one subcommand: building every
+/// subcommand's arguments costs a good part of the time `gatekeep run` may add to a
+/// command. The same definitions make both parsers; anything else, and every error, help
+/// or version request, takes the full parser and its messages.
+fn parse() -> Result<Cli, clap::Error> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(cli) = parse_hot(&args) {
+        return Ok(cli);
+    }
+    Cli::try_parse_from(args)
+}
+
+fn parse_hot(args: &[std::ffi::OsString]) -> Option<Cli> {
+    use clap::{Args as _, FromArgMatches as _};
+    let name = args.get(1)?.to_str()?;
+    let subcommand = clap::Command::new(name.to_owned());
+    let subcommand = match name {
+        "run" => commands::run::Args::augment_args(subcommand),
+        "hook" => commands::hook::Args::augment_args(subcommand),
+        "shell-prefix" => commands::shell_prefix::Args::augment_args(subcommand),
+        _ => return None,
+    };
+    let matches = clap::Command::new("gatekeep")
+        .arg(
+            clap::Arg::new("verbose")
+                .short('v')
+                .long("verbose")
+                .action(clap::ArgAction::Count)
+                .global(true),
+        )
+        .subcommand(subcommand)
+        .subcommand_required(true)
+        .try_get_matches_from(args)
+        .ok()?;
+    Some(Cli {
+        verbose: matches.get_count("verbose"),
+        command: Command::from_arg_matches(&matches).ok()?,
+    })
+}
+
 /// Runs the command line of this process.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(error) => {
             // A hook that cannot even parse its arguments must still say no.

@@ -44,11 +44,23 @@ impl Decider {
         let policy = sources.load_cached(&paths.cache_dir)?;
         let mut watched = policy.program_names();
         watched.extend(WRAPPERS.iter().map(|s| (*s).to_owned()));
-        let resolver = PathResolver::new(
+        let mut resolver = PathResolver::new(
             PathBuf::from(&context.cwd),
             env.get("PATH").map(str::to_owned),
             watched,
         );
+        // The cache is the user's: not where an administrator's programs are looked up.
+        if sources.admin.is_empty() {
+            let settled = env
+                .get(crate::env_vars::GATEKEEP_TEST_SETTLED_SECS)
+                .filter(|_| cfg!(debug_assertions))
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(2);
+            resolver = resolver.with_cache(
+                paths.cache_dir.clone(),
+                std::time::Duration::from_secs(settled),
+            );
+        }
         Ok(Decider {
             sources,
             policy,

@@ -45,6 +45,10 @@ pub const GATEKEEP_TEST_SLOW_ANALYSIS: &str = "GATEKEEP_TEST_SLOW_ANALYSIS";
 /// program and executing it (it writes a line, then reads until the test writes back), so
 /// tests can swap files at exactly that moment. Release builds ignore it.
 pub const GATEKEEP_TEST_EXEC_PAUSE: &str = "GATEKEEP_TEST_EXEC_PAUSE";
+/// Debug builds only: how many seconds the PATH directories must have been unchanged for
+/// their index of hard links to be cached (2 otherwise), so tests can see the cache used.
+/// Release builds ignore it.
+pub const GATEKEEP_TEST_SETTLED_SECS: &str = "GATEKEEP_TEST_SETTLED_SECS";
 /// Log filter for diagnostics on stderr (`tracing` syntax, e.g. `gatekeep=debug`).
 pub const RUST_LOG: &str = "RUST_LOG";
 /// Disables colour when set to anything.
@@ -91,6 +95,7 @@ pub const ALL: &[&str] = &[
     GATEKEEP_TEST_PANIC,
     GATEKEEP_TEST_SLOW_ANALYSIS,
     GATEKEEP_TEST_EXEC_PAUSE,
+    GATEKEEP_TEST_SETTLED_SECS,
     RUST_LOG,
     NO_COLOR,
     XDG_CONFIG_HOME,

@@ -4,6 +4,7 @@
 
 pub mod approval;
 pub mod audit;
+pub mod cache;
 pub mod child;
 pub mod cli;
 pub mod client;

@@ -49,7 +49,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let ctx = test_context();
     let mut out = anstream::stdout();
     let (mut passed, mut failed) = (0usize, 0usize);
-    for rule in policy.rules() {
+    for rule in policy.rules().iter() {
         for (example, expected, origin) in &rule.tests {
             let evaluation = match ToolCall::parse(example) {
                 Ok(call) if rule.is_tool_rule() => {

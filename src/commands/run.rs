@@ -526,7 +526,8 @@ impl Run<'_> {
             if !child_env.remove.is_empty() {
                 fields["env_removed"] = json!(child_env.remove);
             }
-            exec_logged = flow.log.append("exec", fields).map(|_| ());
+            // The decision before it is on disk; its end, written durably, follows.
+            exec_logged = flow.log.append_unsynced("exec", fields).map(|_| ());
             self.sink.events.emit(
                 "exec",
                 json!({"pid": pid, "secrets": names, "supervised": watching.get()}),

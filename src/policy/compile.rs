@@ -90,7 +90,9 @@ pub(super) struct FileDefaults {
 /// Serialised (JSON) for the compiled-policy cache; see `SourceSet::load`.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Policy {
-    pub(super) rules: Vec<Rule>,
+    /// Cached apart, one line each (see `Policy::to_cache`).
+    #[serde(skip)]
+    pub(super) rules: super::rules::Rules,
     /// Rules whose every alternative names literal programs, by program name.
     pub(super) index: HashMap<String, Vec<usize>>,
     /// Rules that must be tried on every command.
@@ -108,6 +110,9 @@ pub struct Policy {
     /// Some loaded file requires supervision wherever a run should be supervised.
     #[serde(default)]
     require_supervision: bool,
+    /// Every variable some rule releases as a secret (kept apart from the rules, which a
+    /// cached policy parses only when a command needs them).
+    secret_names: Vec<String>,
 }
 
 /// One problem found in a policy source.
@@ -560,8 +565,15 @@ impl Policy {
         };
         let default = pick(|f| f.default, Decision::Allow);
         let opaque = pick(|f| f.opaque, Decision::Approve);
+        let mut secret_names: Vec<String> = rules
+            .iter()
+            .flat_map(|r| r.secrets.iter().map(|s| s.env.clone()))
+            .collect();
+        secret_names.sort();
+        secret_names.dedup();
         Ok(Policy {
-            rules,
+            secret_names,
+            rules: super::rules::Rules::new(rules),
             index,
             general,
             tools,
@@ -576,7 +588,7 @@ impl Policy {
     }
 
     /// All rules, in load order.
-    pub fn rules(&self) -> &[Rule] {
+    pub fn rules(&self) -> &super::rules::Rules {
         &self.rules
     }
 
@@ -615,14 +627,7 @@ impl Policy {
     /// Literal program names the rules mention (for recognising hard links).
     /// Every variable some rule releases as a secret.
     pub fn secret_env_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .rules
-            .iter()
-            .flat_map(|r| r.secrets.iter().map(|s| s.env.clone()))
-            .collect();
-        names.sort();
-        names.dedup();
-        names
+        self.secret_names.clone()
     }
 
     /// The environment variables the rules `ids` name in their conditions (`env:`, in a
@@ -635,7 +640,7 @@ impl Policy {
             }
         }
         let mut names = Vec::new();
-        for rule in self.rules.iter().filter(|r| ids.contains(&r.id.as_str())) {
+        for rule in ids.iter().filter_map(|id| self.rules.find(id)) {
             for alternative in &rule.alternatives {
                 walk(alternative, &mut names);
             }

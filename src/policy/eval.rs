@@ -122,7 +122,10 @@ impl Policy {
     ) -> Evaluation {
         let mut hits = Vec::new();
         for &i in &self.tools {
-            let rule = &self.rules[i];
+            let Some(rule) = self.rules.get(i) else {
+                hits.push(self.damaged(i, 0));
+                continue;
+            };
             let mut reasons = Vec::new();
             let matched = rule.alternatives.iter().any(|alternative| {
                 reasons.clear();
@@ -158,11 +161,7 @@ impl Policy {
         let opaque_decision = self.opaque.0;
         let mut contributions: Vec<(Decision, String, &Approval)> = Vec::new();
         for hit in &hits {
-            let rule = self
-                .rules
-                .iter()
-                .find(|r| r.id == hit.rule)
-                .map(|r| &r.approval);
+            let rule = self.rules.find(&hit.rule).map(|r| &r.approval);
             contributions.push((
                 hit.decision,
                 hit.rule.clone(),
@@ -207,7 +206,7 @@ impl Policy {
         let mut secrets: Vec<SecretUse> = Vec::new();
         if decision != Decision::Deny {
             for hit in hits.iter().filter(|h| !h.unprovable) {
-                let Some(rule) = self.rules.iter().find(|r| r.id == hit.rule) else {
+                let Some(rule) = self.rules.find(&hit.rule) else {
                     continue;
                 };
                 for secret in &rule.secrets {
@@ -227,6 +226,25 @@ impl Policy {
             timeout_seconds: timeout,
             reason_required,
             secrets,
+        }
+    }
+
+    /// A rule that could not be read back from the compiled-policy cache: whatever it
+    /// would have said, the command it concerns is denied, naming the damaged entry.
+    fn damaged(&self, index: usize, command: usize) -> Hit {
+        let entry = self
+            .rules
+            .entry_path()
+            .map_or_else(String::new, |p| format!(" ({})", p.display()));
+        Hit {
+            rule: self.rules.ids()[index].clone(),
+            decision: Decision::Deny,
+            unprovable: false,
+            command,
+            description: Some(format!(
+                "this rule no longer reads back from the compiled-policy cache{entry}; delete the entry and run the command again"
+            )),
+            reasons: Vec::new(),
         }
     }
 
@@ -253,7 +271,10 @@ impl Policy {
         }
         let unknowns = command.has_unknowns() || !ctx.unknown_env.is_empty();
         for i in candidates {
-            let rule = &self.rules[i];
+            let Some(rule) = self.rules.get(i) else {
+                hits.push(self.damaged(i, index));
+                continue;
+            };
             let parsed = matcher::parse(command, &declared, &rule.value_options, &ctx.cwd);
             let mut reasons = Vec::new();
             let exact = rule.alternatives.iter().any(|alternative| {

@@ -7,6 +7,7 @@ mod compile;
 mod eval;
 mod matcher;
 mod pattern;
+mod rules;
 mod schema;
 mod sources;
 

@@ -3,8 +3,6 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest as _, Sha256};
-
 use crate::env_vars;
 use crate::environment::Environment;
 use crate::exit::UserError;
@@ -20,51 +18,6 @@ pub struct Source {
 
 /// `(file name, contents)` of every shipped policy file.
 const EMBEDDED: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/embedded_policies.rs"));
-
-/// Writes a cache entry atomically (mode 0600), or not at all: the cache only saves time.
-fn store(path: &Path, policy: &super::Policy) {
-    use std::io::Write as _;
-    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
-    let Some(dir) = path.parent() else { return };
-    let _ = std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir);
-    let Ok(bytes) = serde_json::to_vec(policy) else {
-        return;
-    };
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut file| file.write_all(&bytes));
-    if written.is_err() || std::fs::rename(&tmp, path).is_err() {
-        let _ = std::fs::remove_file(&tmp);
-        return;
-    }
-    // Every edit of a policy makes a new entry: keep the newest few.
-    const KEEP: usize = 16;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut cached: Vec<(std::time::SystemTime, PathBuf)> = entries
-        .flatten()
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.starts_with("policy-") && name.ends_with(".json")
-        })
-        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-        .collect();
-    if cached.len() > KEEP {
-        cached.sort();
-        for (_, old) in &cached[..cached.len() - KEEP] {
-            let _ = std::fs::remove_file(old);
-        }
-    }
-}
 
 /// The embedded default library (the `policies/` folder at build time).
 pub fn embedded_sources() -> Vec<Source> {
@@ -136,23 +89,23 @@ impl SourceSet {
         if !self.admin.is_empty() {
             return self.load();
         }
-        let mut key = Sha256::new();
-        key.update(env!("CARGO_PKG_VERSION").as_bytes());
+        let mut key = Vec::new();
+        key.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
         for source in &self.user {
-            key.update([0]);
-            key.update(source.origin.as_bytes());
-            key.update([0]);
-            key.update((source.text.len() as u64).to_be_bytes());
-            key.update(source.text.as_bytes());
+            key.push(0);
+            key.extend_from_slice(source.origin.as_bytes());
+            key.push(0);
+            key.extend_from_slice(&(source.text.len() as u64).to_be_bytes());
+            key.extend_from_slice(source.text.as_bytes());
         }
-        let path = cache_dir.join(format!("policy-{}.json", hex::encode(key.finalize())));
-        if let Ok(bytes) = std::fs::read(&path)
-            && let Ok(policy) = serde_json::from_slice::<super::Policy>(&bytes)
-        {
+        let path = crate::cache::entry(cache_dir, "policy", &key);
+        if let Some(policy) = super::Policy::from_cache(&path) {
             return Ok(policy);
         }
         let policy = self.load()?;
-        store(&path, &policy);
+        if let Ok(entry) = policy.to_cache() {
+            crate::cache::write_raw(&path, &entry);
+        }
         Ok(policy)
     }
 

@@ -66,7 +66,7 @@ impl Judgement {
 /// it is not set); otherwise (not bound by clients, or bound by its hash because it looks
 /// secret) its value is unknown, and a condition on it is only possibly met.
 fn context(policy: &Policy, request: &NewRequest) -> Context {
-    let ids: Vec<&str> = policy.rules().iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<&str> = policy.rules().ids().iter().map(String::as_str).collect();
     let hashed = |name: &str| {
         request
             .env

@@ -39,6 +39,9 @@ pub struct PathResolver {
     watched: Vec<String>,
     /// (device, inode) of each watched program found on PATH, built on first need.
     watched_files: OnceLock<HashMap<(u64, u64), Vec<String>>>,
+    /// Where the index of watched files may be cached, and how long the directories must
+    /// have been unchanged for it to be (see [`PathResolver::with_cache`]).
+    cache: Option<(PathBuf, std::time::Duration)>,
 }
 
 impl PathResolver {
@@ -49,7 +52,18 @@ impl PathResolver {
             path,
             watched,
             watched_files: OnceLock::new(),
+            cache: None,
         }
+    }
+
+    /// Keeps the index of watched files in `dir`, keyed by the watched names and by each
+    /// PATH directory's identity and modification times (an entry added, removed or renamed
+    /// in a directory changes its times). Only for a policy whose every source the user
+    /// controls: the cache is theirs. A directory changed less than `settled` ago may
+    /// change again within the same timestamp tick, unseen: its index is not kept.
+    pub fn with_cache(mut self, dir: PathBuf, settled: std::time::Duration) -> Self {
+        self.cache = Some((dir, settled));
+        self
     }
 
     fn search(&self, program: &str, path_var: Option<&str>) -> Option<PathBuf> {
@@ -88,43 +102,91 @@ impl PathResolver {
 
     /// Lists each PATH directory once and records the files behind watched names. Reading
     /// directories costs a few system calls, where looking every name up in every
-    /// directory would cost thousands.
+    /// directory would cost thousands; with a cache, checking the directories' times is
+    /// all a run costs until one of them changes.
     fn index_watched(&self) -> HashMap<(u64, u64), Vec<String>> {
-        let watched: HashSet<&str> = self.watched.iter().map(String::as_str).collect();
-        let mut seen_dirs = HashSet::new();
-        let mut files: HashMap<(u64, u64), Vec<String>> = HashMap::new();
-        for dir in self
+        let mut seen = HashSet::new();
+        let dirs: Vec<(PathBuf, std::fs::Metadata)> = self
             .path
             .as_deref()
             .unwrap_or_default()
             .split(':')
             .filter(|d| !d.is_empty())
+            .filter_map(|dir| {
+                let dir = self.cwd.join(dir);
+                let meta = std::fs::metadata(&dir).ok()?;
+                seen.insert((meta.dev(), meta.ino())).then_some((dir, meta))
+            })
+            .collect();
+        let Some((cache_dir, settled)) = &self.cache else {
+            return index_dirs(&dirs, &self.watched);
+        };
+        let mut key = Vec::new();
+        let mut watched = self.watched.clone();
+        watched.sort();
+        for name in &watched {
+            key.extend_from_slice(name.as_bytes());
+            key.push(0);
+        }
+        for (dir, meta) in &dirs {
+            key.extend_from_slice(dir.as_os_str().as_encoded_bytes());
+            key.push(0);
+            for n in [
+                meta.dev() as i64,
+                meta.ino() as i64,
+                meta.mtime(),
+                meta.mtime_nsec(),
+                meta.ctime(),
+                meta.ctime_nsec(),
+            ] {
+                key.extend_from_slice(&n.to_be_bytes());
+            }
+        }
+        let entry = crate::cache::entry(cache_dir, "links", &key);
+        if let Some(json) = crate::cache::read(&entry)
+            && let Ok(files) = serde_json::from_slice::<Vec<((u64, u64), Vec<String>)>>(&json)
         {
-            let dir = self.cwd.join(dir);
-            let Ok(canonical) = dir.canonicalize() else {
-                continue;
-            };
-            if !seen_dirs.insert(canonical.clone()) {
-                continue;
-            }
-            let Ok(entries) = std::fs::read_dir(&canonical) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let name = entry.file_name();
-                let Some(name) = name.to_str().filter(|n| watched.contains(n)) else {
-                    continue;
-                };
-                if let Ok(meta) = std::fs::metadata(entry.path()) {
-                    let names = files.entry((meta.dev(), meta.ino())).or_default();
-                    if !names.iter().any(|n| n == name) {
-                        names.push(name.to_owned());
-                    }
-                }
-            }
+            return files.into_iter().collect();
+        }
+        let files = index_dirs(&dirs, &self.watched);
+        let settled = std::time::SystemTime::now() - *settled;
+        let quiet = dirs.iter().all(|(_, meta)| {
+            let ctime = std::time::UNIX_EPOCH
+                + std::time::Duration::new(meta.ctime().max(0) as u64, meta.ctime_nsec() as u32);
+            meta.modified().is_ok_and(|m| m < settled) && ctime < settled
+        });
+        if quiet && let Ok(json) = serde_json::to_vec(&files.iter().collect::<Vec<_>>()) {
+            crate::cache::write(&entry, &json);
         }
         files
     }
+}
+
+/// The files behind `watched` names in `dirs`, by (device, inode).
+fn index_dirs(
+    dirs: &[(PathBuf, std::fs::Metadata)],
+    watched: &[String],
+) -> HashMap<(u64, u64), Vec<String>> {
+    let watched: HashSet<&str> = watched.iter().map(String::as_str).collect();
+    let mut files: HashMap<(u64, u64), Vec<String>> = HashMap::new();
+    for (dir, _) in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str().filter(|n| watched.contains(n)) else {
+                continue;
+            };
+            if let Ok(meta) = std::fs::metadata(entry.path()) {
+                let names = files.entry((meta.dev(), meta.ino())).or_default();
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+    }
+    files
 }
 
 impl Resolve for PathResolver {

@@ -125,6 +125,49 @@ fn symlinks_hard_links_and_absolute_paths_hit_program_rules() {
 }
 
 #[test]
+fn a_new_hard_link_to_a_gated_program_is_seen_through_the_cached_index() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY);
+    let bin = env.root().join("bin");
+    let tool = env.write("bin/tool", "#!/bin/sh\nexit 0\n");
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Two names, neither gated: the index of gated programs is consulted, and kept.
+    std::fs::hard_link(&tool, env.root().join("other")).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let decision = || {
+        let output = env
+            .gatekeep()
+            .env("PATH", &path)
+            .env("GATEKEEP_TEST_SETTLED_SECS", "0")
+            .args(["check", "--json", "--policy", policy.to_str().unwrap()])
+            .args(["--", "tool", "-h", "prod-db"])
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        json["decision"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(decision(), "allow");
+    let cache = env.root().join("home/.cache/gatekeep");
+    let kept = || {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("links-")
+            })
+            .count()
+    };
+    assert_eq!(kept(), 1, "the index was cached");
+    // The same file now also has a gated name in a PATH directory.
+    std::fs::hard_link(&tool, bin.join("pg_dump")).unwrap();
+    assert_eq!(decision(), "approve");
+    assert_eq!(kept(), 2);
+}
+
+#[test]
 fn agent_markers_are_detected() {
     let env = TestEnv::new();
     let policy = env.write("p.yaml", POLICY);

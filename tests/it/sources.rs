@@ -120,11 +120,35 @@ fn compiled_policies_are_cached_by_content_and_never_for_admin_rules() {
     assert_eq!(decision("ls"), "deny");
     assert_eq!(decision("rm"), "allow");
     assert_eq!(entries().len(), 2);
-    // A damaged entry is ignored and rewritten.
+    // A damaged entry is ignored and rewritten: one that does not parse, and one that
+    // parses but no longer matches its digest.
     for entry in entries() {
         std::fs::write(entry, b"{ not a policy").unwrap();
     }
     assert_eq!(decision("ls"), "deny");
+    for entry in entries() {
+        let text = std::fs::read_to_string(&entry).unwrap();
+        if text.contains("no-ls") {
+            assert!(text.contains(r#""decision":"deny""#), "{text}");
+            std::fs::write(
+                &entry,
+                text.replace(r#""decision":"deny""#, r#""decision":"allow""#),
+            )
+            .unwrap();
+        }
+    }
+    // The rule is read when a command needs it, no longer matches its digest, and denies.
+    assert_eq!(decision("ls"), "deny");
+    let output = env
+        .gatekeep()
+        .args(["check", "--policy", policy.to_str().unwrap(), "--", "ls"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("no longer reads back from the compiled-policy cache"),
+        "{text}"
+    );
     // With administrator rules in force nothing is cached: they must come from their files.
     std::fs::remove_dir_all(&cache).unwrap();
     env.write(
