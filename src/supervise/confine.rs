@@ -6,6 +6,8 @@
 //!   `clone3` fails with `ENOSYS` (its flags live in memory a filter cannot read, and libc
 //!   then falls back to `clone`); on x86_64 every x32 system call (the same calls under
 //!   other numbers) fails with `EPERM`;
+//! - a filter that stops every call changing a file at the tracer, which sees what the
+//!   guard refused (see [`super::watch`]);
 //! - a Landlock domain: a process inside it may not ptrace, or open the memory of, any
 //!   process outside it (the supervisor above all), whatever its user, root included; and
 //!   no file under `/proc` may be opened for writing, so no process of the tree writes
@@ -36,6 +38,8 @@ pub struct Confinement {
     enosys: BpfProgram,
     /// Every x32 system call refused with `EPERM` (x86_64 only).
     x32: BpfProgram,
+    /// The calls that change files, stopped at the tracer (see [`super::watch`]).
+    watch: BpfProgram,
     /// The Landlock ruleset, when the kernel has Landlock.
     landlock: Option<OwnedFd>,
 }
@@ -83,10 +87,12 @@ impl Confinement {
             arch,
         )?;
         let enosys = filter(vec![(libc::SYS_clone3, vec![])], libc::ENOSYS, arch)?;
+        let watch = super::watch::filter(arch).map_err(ConfineError::Seccomp)?;
         Ok(Confinement {
             guard,
             eperm,
             enosys,
+            watch,
             x32: x32_filter(),
             landlock: landlock_domain(),
         })
@@ -105,6 +111,7 @@ impl Confinement {
             eperm: self.eperm.clone(),
             enosys: self.enosys.clone(),
             x32: self.x32.clone(),
+            watch: self.watch.clone(),
             landlock: self.landlock.as_ref().map(|fd| fd.as_raw_fd()),
         }
     }
@@ -116,6 +123,7 @@ pub struct ChildConfinement {
     eperm: BpfProgram,
     enosys: BpfProgram,
     x32: BpfProgram,
+    watch: BpfProgram,
     landlock: Option<std::os::fd::RawFd>,
 }
 
@@ -136,7 +144,7 @@ impl ChildConfinement {
                 return Err(std::io::Error::last_os_error());
             }
         }
-        for program in [&self.x32, &self.enosys, &self.eperm] {
+        for program in [&self.x32, &self.enosys, &self.eperm, &self.watch] {
             if program.is_empty() {
                 continue;
             }

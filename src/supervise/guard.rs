@@ -5,11 +5,12 @@
 //! call that could mount or unmount, so the tree cannot undo it.
 //!
 //! What that means for a process of the tree, whichever way it names the file (a symbolic
-//! link, `..`, `/proc/self/root`): writing or truncating fails with `EROFS`, deleting it or
-//! renaming something over it with `EBUSY`, and a hard link to it elsewhere with `EXDEV`. A
-//! hard link that already existed before the run is another name the guard cannot see: the
-//! caller warns about protected files with more than one link. In a user namespace, files of
-//! other users show as owned by `nobody`.
+//! link, `..`, `/proc/self/root`): writing, truncating, deleting it, renaming something over
+//! it or linking it elsewhere fails. The kernel answers `EROFS`, `EBUSY` or `EXDEV`; the
+//! watch ([`super::watch`]) turns that into `EACCES` and a record, and keeps protected paths
+//! that do not exist yet from being created. A hard link that already existed before the
+//! run is another name the guard cannot see: the caller warns about protected files with
+//! more than one link. In a user namespace, files of other users show as owned by `nobody`.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt as _;
@@ -26,6 +27,9 @@ pub struct Guard {
     /// Display names of what is protected, and of protected files with other hard links.
     pub protected: Vec<PathBuf>,
     pub linked: Vec<PathBuf>,
+    /// Protected paths that do not exist yet: a mount cannot keep them from being created,
+    /// the watch does (see [`super::watch`]).
+    pub absent: Vec<PathBuf>,
 }
 
 impl Guard {
@@ -36,9 +40,13 @@ impl Guard {
             maps: None,
             protected: Vec::new(),
             linked: Vec::new(),
+            absent: Vec::new(),
         };
         for path in paths {
             let Ok(real) = path.canonicalize() else {
+                if path.symlink_metadata().is_err() {
+                    guard.absent.push(super::watch::canonical(path));
+                }
                 continue;
             };
             if guard.protected.contains(&real) {
@@ -167,6 +175,14 @@ unsafe fn write(path: &std::ffi::CStr, data: &[u8]) -> bool {
 }
 
 impl Guard {
+    /// What the watch of the tree's file changes looks for.
+    pub fn watch(&self) -> super::watch::Watch {
+        super::watch::Watch {
+            protected: self.protected.clone(),
+            absent: self.absent.clone(),
+        }
+    }
+
     /// Whether every protected path is a read-only mount as process `pid` sees it (the guard
     /// took effect for it).
     pub fn applied_to(&self, pid: i32) -> bool {
@@ -243,13 +259,12 @@ pub fn protected_paths(
     }
     for file in settings {
         // A settings file that does not exist yet could be created: its directory is
-        // protected instead, when there is one.
-        if file.exists() {
-            out.push(file);
-        } else if let Some(dir) = file.parent()
-            && dir.is_dir()
-        {
-            out.push(dir.to_owned());
+        // protected instead, when there is one; otherwise the directory, absent, is
+        // watched so that it is not created.
+        match file.parent() {
+            _ if file.exists() => out.push(file),
+            Some(dir) => out.push(dir.to_owned()),
+            None => {}
         }
     }
     out.extend(extra.iter().cloned());

@@ -12,7 +12,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::image::{Image, Programs, basename, loader_runs_program};
-use super::{Judge, Verdict};
+use super::{Judge, Outcome, Verdict};
 use crate::exit::{Exit, UserError};
 use crate::flow::{self, Flow, OnStop, Redeemed, Requested, Step, Subject, WaitPolicy};
 use crate::policy::{Context, Decision, Evaluation, Policy};
@@ -20,6 +20,10 @@ use crate::shell::{Analysis, Arg, Command};
 
 /// At most this many distinct programs are named in the summary record.
 const SUMMARY_PROGRAMS: usize = 200;
+
+/// At most this many refused changes to protected paths get a record each; the summary
+/// counts them all.
+const GUARD_RECORDS: u64 = 100;
 
 /// What a reviewer approved, for the supervisor: the commands of the line (each covers
 /// one exec with exactly its arguments) and the programs the grant bound (path → SHA-256).
@@ -45,6 +49,8 @@ pub struct PolicyJudge<'a> {
     interrupted: Arc<AtomicBool>,
     allowed: u64,
     distinct: BTreeSet<String>,
+    /// Changes to protected paths the guard refused.
+    guard_refused: u64,
     /// The outcome of the first exec that was refused, which the run exits with.
     pub refused: Option<Exit>,
     /// Refusals by command digest: the same command again meets the same answer.
@@ -78,6 +84,7 @@ impl<'a> PolicyJudge<'a> {
             interrupted,
             allowed: 0,
             distinct: BTreeSet::new(),
+            guard_refused: 0,
             refused: None,
             decided: BTreeMap::new(),
         }
@@ -85,7 +92,7 @@ impl<'a> PolicyJudge<'a> {
 
     /// The one summary record of the execs that were allowed.
     pub fn summary(&self) -> serde_json::Value {
-        json!({"allowed": self.allowed, "programs": self.distinct})
+        json!({"allowed": self.allowed, "programs": self.distinct, "guard_refused": self.guard_refused})
     }
 
     fn refuse(&mut self, image: Option<&Image>, pid: i32, exit: Exit, reason: &str) -> Verdict {
@@ -261,6 +268,34 @@ impl Judge for PolicyJudge<'_> {
                         self.refuse(Some(&copy), pid, exit, &error.message)
                     }
                 }
+            }
+        }
+    }
+
+    fn guarded(&mut self, pid: i32, outcome: &Outcome) {
+        let flow = self.flow;
+        match outcome {
+            Outcome::Fine => {}
+            Outcome::Refused { call, path } => {
+                self.guard_refused += 1;
+                if self.guard_refused <= GUARD_RECORDS {
+                    flow.record(
+                        "guard_refused",
+                        json!({"pid": pid, "call": call, "path": path.display().to_string()}),
+                    );
+                }
+            }
+            Outcome::Created { call, path } => {
+                let path = path.display().to_string();
+                flow.record(
+                    "guard_refused",
+                    json!({"pid": pid, "call": call, "path": path, "created": true, "killed": "tree"}),
+                );
+                flow.warn(&format!(
+                    "the command created {}, which gatekeep protects; the whole command was stopped and the path removed",
+                    crate::render::word(&path)
+                ));
+                self.refused.get_or_insert(Exit::Denied);
             }
         }
     }

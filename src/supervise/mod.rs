@@ -14,11 +14,13 @@ mod confine;
 mod guard;
 mod image;
 mod judge;
+mod watch;
 
 pub use confine::{ConfineError, Confinement};
 pub use guard::{Guard, protected_paths};
 pub use image::{Image, ImageError, Programs, digest_of};
 pub use judge::{Approved, PolicyJudge, evaluate};
+pub use watch::{Outcome, Watch};
 
 use std::collections::HashSet;
 use std::os::unix::process::CommandExt as _;
@@ -51,6 +53,10 @@ pub trait Judge {
     fn judge(&mut self, pid: i32) -> Verdict;
     /// Descendants were still running when the command ended and had to be killed.
     fn leftovers(&mut self, _pids: &[i32]) {}
+    /// Process `pid` tried to change a protected path ([`Outcome::Refused`], reported to it
+    /// as `EACCES`) or created one ([`Outcome::Created`]: the tree was killed and the path
+    /// removed).
+    fn guarded(&mut self, _pid: i32, _outcome: &Outcome) {}
 }
 
 /// How a supervised command ended.
@@ -80,6 +86,7 @@ pub fn run(
     let signals = child::catch_signals().map_err(io_error)?;
     let begin = Instant::now();
     let (mut command, exec) = child::prepare(program, argv, env).map_err(io_error)?;
+    let watch = confinement.guard.watch();
     let confinement = confinement.for_child();
     // SAFETY: between fork and exec the closure makes system calls only (ptrace, prctl,
     // landlock, seccomp) on data prepared before the fork; it allocates nothing.
@@ -118,6 +125,8 @@ pub fn run(
         Err(errno) => return Err(io_error(errno.into())),
     }
     let options = Options::PTRACE_O_TRACEEXEC
+        | Options::PTRACE_O_TRACESECCOMP
+        | Options::PTRACE_O_TRACESYSGOOD
         | Options::PTRACE_O_TRACEFORK
         | Options::PTRACE_O_TRACEVFORK
         | Options::PTRACE_O_TRACECLONE
@@ -135,6 +144,8 @@ pub fn run(
         fresh: HashSet::new(),
         alive: HashSet::from([root]),
         status: None,
+        watch,
+        pending: std::collections::HashMap::new(),
     };
     let result = tracer.follow(judge, linger);
     forwarding.stop();
@@ -183,6 +194,9 @@ struct Tracer {
     alive: HashSet<Pid>,
     /// How the command itself ended.
     status: Option<(Option<i32>, Option<i32>)>,
+    watch: Watch,
+    /// Watched calls on their way, by the tracee that made them (see [`watch`]).
+    pending: std::collections::HashMap<Pid, watch::Made>,
 }
 
 impl Tracer {
@@ -235,6 +249,9 @@ impl Tracer {
                         self.seen.insert(pid);
                         self.alive.insert(pid);
                         let _ = ptrace::cont(pid, None);
+                    } else if self.pending.contains_key(&pid) {
+                        // A signal during a watched call: deliver it, still watching.
+                        let _ = ptrace::syscall(pid, Some(signal));
                     } else {
                         // A signal on its way to the tracee: deliver it.
                         let _ = ptrace::cont(pid, Some(signal));
@@ -242,6 +259,9 @@ impl Tracer {
                 }
                 WaitStatus::PtraceEvent(pid, _, event) => self.event(pid, event, judge),
                 WaitStatus::PtraceSyscall(pid) => {
+                    if let Some(made) = self.pending.remove(&pid) {
+                        killed += self.returned(pid, &made, judge);
+                    }
                     let _ = ptrace::cont(pid, None);
                 }
                 WaitStatus::Continued(_) => {}
@@ -263,8 +283,46 @@ impl Tracer {
         }
     }
 
+    /// A watched call of `pid` returned: a refusal on a protected path is reported as
+    /// `EACCES`; a protected path created kills the tree and is removed. Returns how many
+    /// processes were killed.
+    fn returned(&mut self, pid: Pid, made: &watch::Made, judge: &mut dyn Judge) -> usize {
+        let Ok(mut regs) = ptrace::getregs(pid) else {
+            return 0;
+        };
+        let outcome = self.watch.after(pid.as_raw(), made, return_value(&regs));
+        match &outcome {
+            Outcome::Fine => return 0,
+            Outcome::Refused { .. } => {
+                set_return_value(&mut regs, -i64::from(libc::EACCES));
+                let _ = ptrace::setregs(pid, regs);
+            }
+            Outcome::Created { path, .. } => {
+                // Nothing of the tree runs again, then the path goes.
+                for tracee in &self.alive {
+                    let _ = kill(*tracee, Signal::SIGKILL);
+                }
+                let _ = kill(pid, Signal::SIGKILL);
+                let removed = match path.symlink_metadata() {
+                    Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+                    Ok(_) => std::fs::remove_file(path),
+                    Err(_) => Ok(()),
+                };
+                if let Err(error) = removed {
+                    tracing::warn!(%error, path = %path.display(), "cannot remove a protected path the tree created");
+                }
+            }
+        }
+        judge.guarded(pid.as_raw(), &outcome);
+        match outcome {
+            Outcome::Created { .. } => self.alive.len().max(1),
+            _ => 0,
+        }
+    }
+
     fn gone(&mut self, pid: Pid, code: Option<i32>, signal: Option<i32>) {
         self.alive.remove(&pid);
+        self.pending.remove(&pid);
         self.seen.remove(&pid);
         self.fresh.remove(&pid);
         if pid == self.root {
@@ -285,6 +343,14 @@ impl Tracer {
                 self.alive.insert(new);
             }
             let _ = ptrace::cont(pid, None);
+        } else if event == Event::PTRACE_EVENT_SECCOMP as i32 {
+            // A watched call: let it run, and stop again when it returns.
+            if let Ok(regs) = ptrace::getregs(pid) {
+                self.pending.insert(pid, call_of(&regs));
+                let _ = ptrace::syscall(pid, None);
+            } else {
+                let _ = ptrace::cont(pid, None);
+            }
         } else if event == Event::PTRACE_EVENT_EXEC as i32 {
             // After an exec by another thread, that thread now has the group leader's pid;
             // the thread that was the leader is gone.
@@ -307,6 +373,49 @@ impl Tracer {
             let _ = ptrace::cont(pid, None);
         }
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn call_of(regs: &libc::user_regs_struct) -> watch::Made {
+    watch::Made {
+        number: regs.orig_rax as i64,
+        args: [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9],
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn return_value(regs: &libc::user_regs_struct) -> i64 {
+    regs.rax as i64
+}
+
+#[cfg(target_arch = "x86_64")]
+fn set_return_value(regs: &mut libc::user_regs_struct, value: i64) {
+    regs.rax = value as u64;
+}
+
+#[cfg(target_arch = "aarch64")]
+fn call_of(regs: &libc::user_regs_struct) -> watch::Made {
+    watch::Made {
+        number: regs.regs[8] as i64,
+        args: [
+            regs.regs[0],
+            regs.regs[1],
+            regs.regs[2],
+            regs.regs[3],
+            regs.regs[4],
+            regs.regs[5],
+        ],
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+fn return_value(regs: &libc::user_regs_struct) -> i64 {
+    regs.regs[0] as i64
+}
+
+#[cfg(target_arch = "aarch64")]
+fn set_return_value(regs: &mut libc::user_regs_struct, value: i64) {
+    regs.regs[0] = value as u64;
 }
 
 /// The variable naming the supervisor's socket in a supervised tree.

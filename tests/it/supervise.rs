@@ -925,6 +925,95 @@ fn gatekeeps_own_files_and_agent_settings_are_read_only_for_the_tree() {
 }
 
 #[test]
+fn a_refused_change_to_a_protected_file_is_a_permission_error_and_recorded() {
+    let env = TestEnv::new();
+    let (_, err) = tamper(&env, false);
+    let records = env.log_records();
+    let refused: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["event"] == "guard_refused")
+        .collect();
+    let config = env.root().join("config/gatekeep/config.yaml");
+    let config = config.canonicalize().unwrap();
+    // Every way of naming the file is recorded as the file itself.
+    for call in ["openat", "unlinkat", "renameat", "linkat"] {
+        assert!(
+            refused
+                .iter()
+                .any(|r| r["call"].as_str().unwrap().starts_with(call)
+                    && r["path"] == config.display().to_string()),
+            "{call}: {refused:#?}\n{err}"
+        );
+    }
+    for record in &refused {
+        assert!(record["pid"].as_u64().is_some(), "{record}");
+    }
+    let summary = records
+        .iter()
+        .find(|r| r["event"] == "exec_summary")
+        .unwrap();
+    assert_eq!(summary["guard_refused"], refused.len(), "{summary}");
+    // What the program sees is a permission error.
+    let output = env
+        .gatekeep()
+        .args(["run", "--supervise", "--"])
+        .args(["sh", "-c"])
+        .arg(format!("echo x >> {}", config.display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+}
+
+#[test]
+fn a_protected_path_that_does_not_exist_yet_cannot_be_created() {
+    let env = TestEnv::new();
+    let home = env.root().join("home");
+    let gemini = home.join(".gemini");
+    let policies = env.root().join("config/gatekeep/policies");
+    assert!(!gemini.exists() && !policies.exists());
+    for (what, line) in [
+        (
+            &gemini,
+            format!(
+                "mkdir {0} && echo '{{}}' > {0}/settings.json; echo after",
+                gemini.display()
+            ),
+        ),
+        (
+            &policies,
+            format!(
+                "mkdir -p {0} && echo 'version: 1' > {0}/mine.yaml; echo after",
+                policies.display()
+            ),
+        ),
+    ] {
+        let output = env
+            .gatekeep()
+            .args(["run", "--supervise", "--", "bash", "-c", &line])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(126), "{line}: {stderr}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).is_empty(),
+            "the tree was stopped"
+        );
+        assert!(!what.exists(), "{} was removed", what.display());
+        assert!(stderr.contains("which gatekeep protects"), "{stderr}");
+        let records = env.log_records();
+        // The first protected path the line created (the policies' parent directory,
+        // which is gatekeep's too, comes first).
+        assert!(
+            records.iter().any(|r| r["event"] == "guard_refused"
+                && r["created"] == true
+                && what.starts_with(r["path"].as_str().unwrap())),
+            "{records:#?}"
+        );
+    }
+}
+
+#[test]
 fn the_guard_holds_for_an_unprivileged_user() {
     let env = TestEnv::new();
     let (out, err) = tamper(&env, true);
