@@ -3,11 +3,11 @@
 //! People read plain messages on stderr; with `--json` or `--json-fd` programs read the
 //! events of [`crate::events`] instead, and nothing else from gatekeep.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 
 use serde_json::json;
@@ -140,7 +140,7 @@ fn start(args: &Args, env: &Environment, events: &Events, run_id: String) -> any
     let sink = RunSink {
         events,
         no_wait: args.no_wait,
-        waiting: RefCell::new(None),
+        waiting: Mutex::new(None),
     };
     let flow = Flow {
         env,
@@ -169,7 +169,7 @@ fn start(args: &Args, env: &Environment, events: &Events, run_id: String) -> any
 struct RunSink<'a> {
     events: &'a Events,
     no_wait: bool,
-    waiting: RefCell<Option<Waiting>>,
+    waiting: Mutex<Option<Waiting>>,
 }
 
 impl RunSink<'_> {
@@ -182,7 +182,12 @@ impl RunSink<'_> {
 
     /// Stops the spinner, if one is drawn.
     fn stop_waiting(&self) {
-        if let Some(waiting) = self.waiting.borrow_mut().take() {
+        if let Some(waiting) = self
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             waiting.finish();
         }
     }
@@ -230,7 +235,7 @@ impl Sink for RunSink<'_> {
                         created.id, created.review_url
                     ));
                 } else if !events.enabled() {
-                    *self.waiting.borrow_mut() = Some(Waiting::start(
+                    *self.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Some(Waiting::start(
                         &created.id,
                         &created.review_url,
                         &ApprovalRequirement::describe_all(approvals),
@@ -239,7 +244,7 @@ impl Sink for RunSink<'_> {
                 }
             }
             Step::Progress(progress) => {
-                if let Some(waiting) = &*self.waiting.borrow() {
+                if let Some(waiting) = &*self.waiting.lock().unwrap_or_else(|e| e.into_inner()) {
                     waiting.progress(progress);
                 }
             }
@@ -546,17 +551,29 @@ impl Run<'_> {
                 );
                 // An agent's held program waits no longer than the agent would.
                 let bound = flow.decider.context.agent.then(|| flow.config.hook_wait());
-                let mut judge =
-                    PolicyJudge::new(flow, approved, self.args.reason.clone(), bound, interrupted);
-                let finished = supervise::run(
-                    &program,
-                    &self.args.command,
-                    &child_env,
-                    confinement,
-                    &mut judge,
-                    flow.config.supervise_linger(),
-                    &mut on_start,
-                );
+                // Held programs wait on threads of this scope; once the tree is done, those
+                // still waiting stop (and cancel their requests).
+                let (finished, summary, refused) = std::thread::scope(|scope| {
+                    let mut judge = PolicyJudge::new(
+                        flow,
+                        scope,
+                        approved,
+                        self.args.reason.clone(),
+                        bound,
+                        Arc::clone(&interrupted),
+                    );
+                    let finished = supervise::run(
+                        &program,
+                        &self.args.command,
+                        &child_env,
+                        confinement,
+                        &mut judge,
+                        flow.config.supervise_linger(),
+                        &mut on_start,
+                    );
+                    interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
+                    (finished, judge.summary(), judge.refused)
+                });
                 match finished {
                     Err(SpawnError::Unsupervisable) if !self.require_supervision() && !forced => {
                         let error = SpawnError::Unsupervisable.to_string();
@@ -569,8 +586,8 @@ impl Run<'_> {
                         )
                     }
                     finished => {
-                        flow.record("exec_summary", judge.summary());
-                        (finished.map(|f| f.ended), judge.refused)
+                        flow.record("exec_summary", summary);
+                        (finished.map(|f| f.ended), refused)
                     }
                 }
             }

@@ -105,7 +105,7 @@ pub enum Step<'a> {
 }
 
 /// Where a front door presents the flow's steps: JSON events, messages, or nothing.
-pub trait Sink {
+pub trait Sink: Sync {
     fn step(&self, step: &Step<'_>);
 }
 

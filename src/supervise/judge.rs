@@ -4,9 +4,10 @@
 //! counted; denied ones are killed and recorded; those that need approval are held,
 //! stopped, while the one approval flow files and waits for a request.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::{Receiver, Sender};
 use std::time::Instant;
 
 use serde_json::json;
@@ -33,9 +34,17 @@ pub struct Approved {
     pub programs: std::collections::BTreeMap<String, String>,
 }
 
-/// Judges every exec of one supervised run.
-pub struct PolicyJudge<'a> {
+/// Judges every exec of one supervised run. An exec that needs approval is held: its
+/// request is filed and waited for on a thread of its own, in `scope`, while the tracer
+/// goes on serving the rest of the tree.
+pub struct PolicyJudge<'scope, 'a: 'scope> {
     flow: &'a Flow<'a>,
+    scope: &'scope std::thread::Scope<'scope, 'a>,
+    /// Answers from the threads that hold execs: (command key, result).
+    sender: Sender<(String, Result<Held, UserError>)>,
+    receiver: Receiver<(String, Result<Held, UserError>)>,
+    /// Held execs by command key: the first one's request stands for all of them.
+    in_flight: HashMap<String, Vec<(i32, Image)>>,
     programs: Programs,
     /// Commands the reviewer of the whole command line approved: each covers one exec with
     /// exactly its arguments, so an approved command is not asked for twice.
@@ -53,18 +62,25 @@ pub struct PolicyJudge<'a> {
     guard_refused: u64,
     /// The outcome of the first exec that was refused, which the run exits with.
     pub refused: Option<Exit>,
-    /// Refusals by command digest: the same command again meets the same answer.
+    /// Refusals by command key: the same command again meets the same answer.
     decided: BTreeMap<String, (Exit, String)>,
 }
 
-impl<'a> PolicyJudge<'a> {
+/// How a held exec's request ended.
+enum Held {
+    Approved,
+    Refused(Exit, String),
+}
+
+impl<'scope, 'a: 'scope> PolicyJudge<'scope, 'a> {
     pub fn new(
         flow: &'a Flow<'a>,
+        scope: &'scope std::thread::Scope<'scope, 'a>,
         approved: Approved,
         reason: Option<String>,
         bound: Option<std::time::Duration>,
         interrupted: Arc<AtomicBool>,
-    ) -> PolicyJudge<'a> {
+    ) -> PolicyJudge<'scope, 'a> {
         let programs = Programs::new(&flow.decider.policy.program_names(), flow.env.get("PATH"));
         let approved_programs = approved
             .programs
@@ -74,8 +90,13 @@ impl<'a> PolicyJudge<'a> {
                 Some((real, digest.clone()))
             })
             .collect();
+        let (sender, receiver) = std::sync::mpsc::channel();
         PolicyJudge {
             flow,
+            scope,
+            sender,
+            receiver,
+            in_flight: HashMap::new(),
             programs,
             covered: approved.commands,
             approved_programs,
@@ -121,72 +142,119 @@ impl<'a> PolicyJudge<'a> {
         Verdict::Kill
     }
 
-    /// Holds the exec while approval is sought for it, exactly as for a command line.
-    fn hold(&mut self, image: Image, evaluation: Evaluation) -> Result<Verdict, UserError> {
+    /// Holds the exec while approval is sought for it, exactly as for a command line, on
+    /// a thread of its own. The same command again while it waits shares its request.
+    fn hold(&mut self, image: Image, evaluation: Evaluation) -> Verdict {
+        let key = command_key(&image);
+        if let Some((exit, reason)) = self.decided.get(&key).cloned() {
+            return self.refuse(Some(&image), image.pid, exit, &reason);
+        }
+        if let Some(waiting) = self.in_flight.get_mut(&key) {
+            waiting.push((image.pid, image));
+            return Verdict::Hold;
+        }
+        self.file(key, image, evaluation);
+        Verdict::Hold
+    }
+
+    /// Starts the thread that files and waits for the request of a held exec.
+    fn file(&mut self, key: String, image: Image, evaluation: Evaluation) {
         let flow = self.flow;
-        let pid = image.pid;
-        let mut extra = flow::Extra::new();
-        extra.insert("via".to_owned(), json!("supervise"));
-        extra.insert("pid".to_owned(), json!(pid));
-        extra.insert("ppid".to_owned(), json!(image.ppid));
-        let decided = flow.decide_evaluated(
-            Subject::Exec(Box::new(image)),
-            evaluation,
-            self.reason.as_deref(),
-            extra,
-        )?;
-        let bound = self.bound.map(|b| Instant::now() + b);
-        let connected = flow.connect(&decided, bound)?;
-        // The same command again shares the first one's answer (and request): no second
-        // request for it in this run.
-        if let Some((exit, reason)) = self.decided.get(&connected.digest).cloned() {
-            return Ok(self.refuse(decided.exec(), pid, exit, &reason));
-        }
-        let wait = WaitPolicy {
-            reuse: false,
-            no_wait: false,
-            bound,
-            interrupted: Arc::clone(&self.interrupted),
-            on_stop: if self.bound.is_some() {
-                OnStop::KeepPending
-            } else {
-                OnStop::End
-            },
-        };
-        let requested = flow.request(&decided, &connected, self.reason.clone(), &wait)?;
-        let approval = match requested {
-            Requested::Approved(approval) => approval,
-            other => {
-                let exit = flow::exit_of(&other);
-                let reason = match &other {
-                    Requested::Pending { id, .. } => format!(
-                        "request {id} is still waiting for a reviewer; retry the same command once it is approved"
-                    ),
-                    Requested::Ended(view) => {
-                        format!("request {} was {}", view.id, view.status.as_str())
-                    }
-                    _ => "not approved".to_owned(),
-                };
-                self.decided
-                    .insert(connected.digest.clone(), (exit, reason.clone()));
-                return Ok(self.refuse(decided.exec(), pid, exit, &reason));
-            }
-        };
-        match flow.redeem(&decided, &approval, true)? {
-            // Secrets are released to commands gatekeep starts itself, never into the
-            // environment of a program already loaded.
-            Redeemed::Granted { .. } => Ok(Verdict::Allow),
-            Redeemed::Unusable => Ok(self.refuse(
-                decided.exec(),
-                pid,
-                Exit::Expired,
-                "the approval could no longer be used",
-            )),
-        }
+        let reason = self.reason.clone();
+        let bound = self.bound;
+        let interrupted = Arc::clone(&self.interrupted);
+        let sender = self.sender.clone();
+        self.in_flight
+            .insert(key.clone(), vec![(image.pid, image.clone())]);
+        self.scope.spawn(move || {
+            let held = seek_approval(flow, image, evaluation, reason, bound, interrupted);
+            let _ = sender.send((key, held));
+        });
     }
 }
 
-impl Judge for PolicyJudge<'_> {
+/// Files the request for a held exec and waits for it; on approval, uses the grant.
+fn seek_approval(
+    flow: &Flow<'_>,
+    image: Image,
+    evaluation: Evaluation,
+    reason: Option<String>,
+    bound: Option<std::time::Duration>,
+    interrupted: Arc<AtomicBool>,
+) -> Result<Held, UserError> {
+    let mut extra = flow::Extra::new();
+    extra.insert("via".to_owned(), json!("supervise"));
+    extra.insert("pid".to_owned(), json!(image.pid));
+    extra.insert("ppid".to_owned(), json!(image.ppid));
+    let decided = flow.decide_evaluated(
+        Subject::Exec(Box::new(image)),
+        evaluation,
+        reason.as_deref(),
+        extra,
+    )?;
+    let deadline = bound.map(|b| Instant::now() + b);
+    let connected = flow.connect(&decided, deadline)?;
+    let wait = WaitPolicy {
+        reuse: false,
+        no_wait: false,
+        bound: deadline,
+        interrupted,
+        on_stop: if bound.is_some() {
+            OnStop::KeepPending
+        } else {
+            OnStop::End
+        },
+    };
+    let approval = match flow.request(&decided, &connected, reason, &wait)? {
+        Requested::Approved(approval) => approval,
+        other => {
+            let exit = flow::exit_of(&other);
+            let reason = match &other {
+                Requested::Pending { id, .. } => format!(
+                    "request {id} is still waiting for a reviewer; retry the same command once it is approved"
+                ),
+                Requested::Ended(view) => {
+                    format!("request {} was {}", view.id, view.status.as_str())
+                }
+                _ => "not approved".to_owned(),
+            };
+            return Ok(Held::Refused(exit, reason));
+        }
+    };
+    Ok(match flow.redeem(&decided, &approval, true)? {
+        // Secrets are released to commands gatekeep starts itself, never into the
+        // environment of a program already loaded.
+        Redeemed::Granted { .. } => Held::Approved,
+        Redeemed::Unusable => Held::Refused(
+            Exit::Expired,
+            "the approval could no longer be used".to_owned(),
+        ),
+    })
+}
+
+/// What makes two held execs the same command: everything the request binds is in it.
+fn command_key(image: &Image) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut hasher = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_be_bytes());
+        hasher.update(bytes);
+    };
+    for arg in &image.argv {
+        field(arg.as_bytes());
+    }
+    field(b"");
+    field(image.cwd.as_bytes());
+    field(image.exe.as_os_str().as_encoded_bytes());
+    field(image.digest.as_deref().unwrap_or("").as_bytes());
+    for (name, value) in &image.env {
+        field(name.as_bytes());
+        field(value.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+impl Judge for PolicyJudge<'_, '_> {
     fn judge(&mut self, pid: i32) -> Verdict {
         let image = match Image::read(pid, &mut self.programs) {
             Ok(image) => image,
@@ -260,16 +328,46 @@ impl Judge for PolicyJudge<'_> {
                     self.allowed += 1;
                     return Verdict::Allow;
                 }
-                let copy = image.clone();
-                match self.hold(image, evaluation) {
-                    Ok(verdict) => verdict,
-                    Err(error) => {
-                        let exit = error.exit;
-                        self.refuse(Some(&copy), pid, exit, &error.message)
-                    }
-                }
+                self.hold(image, evaluation)
             }
         }
+    }
+
+    fn holding(&self) -> bool {
+        !self.in_flight.is_empty()
+    }
+
+    fn answers(&mut self) -> Vec<(i32, Verdict)> {
+        let mut out = Vec::new();
+        while let Ok((key, held)) = self.receiver.try_recv() {
+            let Some(mut waiting) = self.in_flight.remove(&key) else {
+                continue;
+            };
+            let (exit, reason) = match held {
+                Ok(Held::Approved) => {
+                    // The grant covers one exec; the others ask again, together.
+                    let (pid, _) = waiting.remove(0);
+                    self.allowed += 1;
+                    out.push((pid, Verdict::Allow));
+                    if let Some((_, next)) = waiting.first().cloned() {
+                        let evaluation =
+                            evaluate(&self.flow.decider.policy, &self.flow.decider.context, &next);
+                        self.file(key.clone(), next, evaluation);
+                        if let Some(group) = self.in_flight.get_mut(&key) {
+                            group.extend(waiting.into_iter().skip(1));
+                        }
+                    }
+                    continue;
+                }
+                Ok(Held::Refused(exit, reason)) => (exit, reason),
+                Err(error) => (error.exit, error.message),
+            };
+            self.decided.insert(key, (exit, reason.clone()));
+            for (pid, image) in waiting {
+                out.push((pid, self.refuse(Some(&image), pid, exit, &reason)));
+            }
+        }
+        out
     }
 
     fn guarded(&mut self, pid: i32, outcome: &Outcome) {

@@ -45,12 +45,22 @@ pub enum Verdict {
     Allow,
     /// The process is killed before its first instruction.
     Kill,
+    /// The process stays stopped until [`Judge::answers`] has a verdict for it.
+    Hold,
 }
 
 /// Decides each exec of the tree; called while process `pid` is stopped at its exec event
 /// (read what it runs with [`Image::read`]).
 pub trait Judge {
     fn judge(&mut self, pid: i32) -> Verdict;
+    /// Verdicts on held processes that came in since the last call.
+    fn answers(&mut self) -> Vec<(i32, Verdict)> {
+        Vec::new()
+    }
+    /// Whether some process is held, waiting for its verdict.
+    fn holding(&self) -> bool {
+        false
+    }
     /// Descendants were still running when the command ended and had to be killed.
     fn leftovers(&mut self, _pids: &[i32]) {}
     /// Process `pid` tried to change a protected path ([`Outcome::Refused`], reported to it
@@ -206,9 +216,23 @@ impl Tracer {
         let mut killed = 0;
         let mut leftover_deadline: Option<Instant> = None;
         loop {
-            let flags = match leftover_deadline {
-                Some(_) => WaitPidFlag::__WALL | WaitPidFlag::WNOHANG,
-                None => WaitPidFlag::__WALL,
+            // Verdicts on held programs, reached while the rest of the tree went on.
+            for (pid, verdict) in judge.answers() {
+                let pid = Pid::from_raw(pid);
+                match verdict {
+                    Verdict::Allow => {
+                        let _ = ptrace::cont(pid, None);
+                    }
+                    Verdict::Kill => {
+                        let _ = kill(pid, Signal::SIGKILL);
+                    }
+                    Verdict::Hold => {}
+                }
+            }
+            let flags = if leftover_deadline.is_some() || judge.holding() {
+                WaitPidFlag::__WALL | WaitPidFlag::WNOHANG
+            } else {
+                WaitPidFlag::__WALL
             };
             let status = match waitpid(None, Some(flags)) {
                 Ok(status) => status,
@@ -233,7 +257,7 @@ impl Tracer {
                         leftover_deadline = None;
                         continue;
                     }
-                    std::thread::sleep(Duration::from_millis(5));
+                    std::thread::sleep(Duration::from_millis(2));
                 }
                 WaitStatus::Exited(pid, code) => {
                     self.gone(pid, Some(code), None);
@@ -368,6 +392,8 @@ impl Tracer {
                 Verdict::Kill => {
                     let _ = kill(pid, Signal::SIGKILL);
                 }
+                // Stays stopped until its verdict comes in.
+                Verdict::Hold => {}
             }
         } else {
             let _ = ptrace::cont(pid, None);

@@ -1147,6 +1147,77 @@ os.waitpid(pid, 0)
 }
 
 #[test]
+fn the_rest_of_the_tree_goes_on_while_a_program_is_held() {
+    let setup = setup();
+    let marker = setup.env.root().join("marker");
+    // While the dump waits for its reviewer, the loop starts programs and writes files.
+    // (The variable hides the dump from the analysis of the line: the exec is what is held.)
+    let line = format!(
+        "p=pg_dump; ($p -s -o /dev/null {url}; echo dumped=$? >> {m}.log) & \
+         for i in 1 2 3; do /bin/true; echo tick >> {m}.log; done; echo ready > {m}; wait",
+        url = setup.db.url(),
+        m = marker.display()
+    );
+    let mut command = setup.service.as_user(&setup.env, "alice");
+    command
+        .env("PATH", &setup.path)
+        .args(["run", "--supervise", "--policy", &setup.policy, "--"])
+        .args(["bash", "-c", &line])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = crate::service::KillOnDrop(command.spawn().unwrap());
+    let lines = crate::service::Lines::collect(child.0.stderr.take().unwrap());
+    let id = request_id(&lines);
+    // The bound only guards against a hang.
+    for _ in 0..600 {
+        if marker.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        marker.exists(),
+        "the tree stood still: {}",
+        lines.complete()
+    );
+    assert_eq!(setup.service.status("bob", &id), "pending");
+    assert_eq!(setup.db.connections(), 0);
+    let reviewed = setup
+        .service
+        .as_user(&setup.env, "bob")
+        .args(["approve", &id, "-m", "fine"])
+        .output()
+        .unwrap();
+    assert!(reviewed.status.success());
+    let status = child.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{}", lines.complete());
+    let log = std::fs::read_to_string(marker.with_extension("log")).unwrap();
+    assert_eq!(log, "tick\ntick\ntick\ndumped=0\n");
+    assert_eq!(setup.db.connections(), 1);
+}
+
+#[test]
+fn the_same_command_held_twice_at_once_shares_one_request() {
+    let setup = setup();
+    let output = setup.agent_with_short_wait(
+        "p=pg_dump; $p -s -o /dev/null URL & $p -s -o /dev/null URL & wait; echo done",
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "done\n",
+        "{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(120), "{stderr}");
+    let records = setup.env.log_records();
+    let count = |event: &str| records.iter().filter(|r| r["event"] == event).count();
+    assert_eq!(count("approval_requested"), 1, "{stderr}");
+    assert_eq!(count("exec_refused"), 2, "{stderr}");
+    assert_eq!(setup.db.connections(), 0);
+}
+
+#[test]
 fn x32_system_calls_are_refused() {
     // On x86_64 the same numbers with bit 30 set are the x32 ABI's, which a filter of the
     // 64-bit numbers does not see (x32 clone with CLONE_UNTRACED, x32 ptrace).
