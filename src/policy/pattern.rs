@@ -1,8 +1,8 @@
 //! Value patterns: globs by default, regular expressions after `re:`.
 //!
-//! Loading a policy only validates patterns; the costly compilation to an automaton happens
-//! the first time a pattern is used, so rules for programs a command never names cost
-//! almost nothing. Literal, `prefix*`, `*suffix` and `*infix*` globs never need one.
+//! Loading a policy validates globs (their automata are built the first time a pattern is
+//! used) and compiles regular expressions in full, so that whatever loads also matches.
+//! Literal, `prefix*`, `*suffix` and `*infix*` globs never need an automaton.
 
 use std::sync::OnceLock;
 
@@ -39,12 +39,13 @@ impl Pattern {
     /// Validates `source`; the error is a message for the policy author.
     pub fn new(source: &str) -> Result<Self, String> {
         if let Some(expr) = source.strip_prefix("re:") {
-            regex_syntax::ast::parse::Parser::new()
-                .parse(expr)
+            // Compiled in full now: what parses (`\p{Bogus}` does) may still not compile,
+            // and a policy that loads must never fail when a command is matched.
+            let regex = Regex::new(expr)
                 .map_err(|e| format!("invalid regex `{expr}`: {}", one_line(&e.to_string())))?;
             return Ok(Pattern {
                 source: source.to_owned(),
-                kind: Kind::Regex(OnceLock::new()),
+                kind: Kind::Regex(OnceLock::from(regex)),
             });
         }
         let special = |s: &str| s.contains(['*', '?', '[', ']', '{', '}', '\\']);
@@ -89,7 +90,7 @@ impl Pattern {
                 })
                 .is_match(text),
             Kind::Regex(cell) => cell
-                .get_or_init(|| Regex::new(&self.source[3..]).expect("validated when loaded"))
+                .get_or_init(|| Regex::new(&self.source[3..]).expect("compiled when loaded"))
                 .is_match(text),
         }
     }
