@@ -249,6 +249,10 @@ impl Compiler<'_> {
         }
         for flag in spec.flags.iter().flatten() {
             let names = self.option_names(flag);
+            // What a rule names as a flag, it declares as taking no value.
+            for name in &names {
+                value_options.add_flag(name);
+            }
             matcher.flags.push(names);
         }
         if let Some(any_arg) = &spec.any_arg {
@@ -454,8 +458,10 @@ impl Policy {
             });
             for (name, program) in spec.programs.iter().flat_map(|m| &m.0) {
                 let entry = programs.entry(name.value.clone()).or_default();
-                for option in &program.value_options {
+                let options = program.value_options.iter().map(|o| (o, false));
+                for (option, flag) in options.chain(program.flags.iter().map(|o| (o, true))) {
                     match OptionName::parse(&option.value) {
+                        Some(parsed) if flag => entry.add_flag(&parsed),
                         Some(parsed) => entry.add(&parsed),
                         None => compiler.problem(
                             option.referenced,

@@ -35,12 +35,18 @@ impl OptionName {
     }
 }
 
-/// Options that consume a value when a command is parsed.
+/// What is declared about a program's options: those that consume a value when a command
+/// is parsed, and those that never do. An option that is neither is undeclared: it might
+/// take the next word as its value, so nothing after it proves an exemption.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ValueOptions {
     short: Vec<char>,
     long: Vec<String>,
     single: Vec<String>,
+    #[serde(default)]
+    flag_short: Vec<char>,
+    #[serde(default)]
+    flag_long: Vec<String>,
 }
 
 impl ValueOptions {
@@ -55,7 +61,24 @@ impl ValueOptions {
         }
     }
 
+    /// Declares `name` as an option that takes no value.
+    pub fn add_flag(&mut self, name: &OptionName) {
+        match name {
+            OptionName::Short(c) if !self.flag_short.contains(c) => self.flag_short.push(*c),
+            OptionName::Long(l) | OptionName::SingleDashLong(l) if !self.flag_long.contains(l) => {
+                self.flag_long.push(l.clone())
+            }
+            _ => {}
+        }
+    }
+
     pub fn merge(&mut self, other: &ValueOptions) {
+        for c in &other.flag_short {
+            self.add_flag(&OptionName::Short(*c));
+        }
+        for l in &other.flag_long {
+            self.add_flag(&OptionName::Long(l.clone()));
+        }
         for c in &other.short {
             self.add(&OptionName::Short(*c));
         }
@@ -65,6 +88,16 @@ impl ValueOptions {
         for l in &other.single {
             self.add(&OptionName::SingleDashLong(l.clone()));
         }
+    }
+
+    /// Whether a long option (or its `--no-` negation) is declared to take no value.
+    fn long_is_flag(&self, name: &str, extra: &ValueOptions) -> bool {
+        let name = name
+            .strip_prefix("no-")
+            .filter(|n| !n.is_empty())
+            .unwrap_or(name);
+        let hit = |set: &ValueOptions| set.flag_long.iter().any(|l| l == name);
+        hit(self) || hit(extra)
     }
 
     fn long_takes_value(&self, name: &str, extra: Option<&ValueOptions>) -> bool {
@@ -105,6 +138,22 @@ pub struct Parsed<'a> {
     /// The command line itself changed directory (`cd`), so bare relative words are paths
     /// relative to a directory the policy author never saw.
     moved: bool,
+    /// Where each positional, option and short flag stood among the arguments.
+    positional_at: Vec<usize>,
+    option_at: Vec<usize>,
+    short_flag_at: Vec<usize>,
+    single_at: Vec<usize>,
+    /// The first argument that is an undeclared option (one that may take the next word
+    /// as its value): from there on, the parse is not certain enough to exempt anything.
+    undeclared_at: Option<usize>,
+}
+
+impl Parsed<'_> {
+    /// Whether what stands at argument `at` can prove something in `mode`: for an
+    /// exemption (`Strict`), only what comes before any undeclared option (or is it).
+    fn provable(&self, at: usize, mode: Mode) -> bool {
+        mode != Mode::Strict || self.undeclared_at.is_none_or(|u| at <= u)
+    }
 }
 
 /// Parses `command`'s arguments with the given value-taking options.
@@ -136,17 +185,48 @@ pub fn parse<'a>(
     let mut end_of_options = false;
     let takes_short = |c: char| declared.short.contains(&c) || rule.short.contains(&c);
     let takes_single = |s: &str| declared.single.iter().chain(&rule.single).any(|n| n == s);
+    let flag_short = |c: char| declared.flag_short.contains(&c) || rule.flag_short.contains(&c);
+    let undeclared = |parsed: &mut Parsed<'_>, at: usize| {
+        parsed.undeclared_at.get_or_insert(at);
+    };
     while i < args.len() {
         let arg = &args[i];
+        let at = i;
         i += 1;
+        // Keep each kind's positions in step with its entries.
+        let (positionals, options, flags, singles) = (
+            parsed.positionals.len(),
+            parsed.options.len(),
+            parsed.short_flags.len(),
+            parsed.singles.len(),
+        );
+        let record = |parsed: &mut Parsed<'_>| {
+            let added = |now: usize, before: usize| now - before;
+            for _ in 0..added(parsed.positionals.len(), positionals) {
+                parsed.positional_at.push(at);
+            }
+            for _ in 0..added(parsed.options.len(), options) {
+                parsed.option_at.push(at);
+            }
+            for _ in 0..added(parsed.short_flags.len(), flags) {
+                parsed.short_flag_at.push(at);
+            }
+            for _ in 0..added(parsed.singles.len(), singles) {
+                parsed.single_at.push(at);
+            }
+        };
         if end_of_options {
             parsed.wild |= !arg.known || arg.free;
             parsed.positionals.push(arg);
+            record(&mut parsed);
             continue;
         }
         if !arg.known || arg.free {
             parsed.wild = true;
             parsed.positionals.push(arg);
+            // A word known only at run time may be any option.
+            undeclared(&mut parsed, at);
+            record(&mut parsed);
             continue;
         }
         let text = arg.text.as_str();
@@ -172,14 +252,21 @@ pub fn parse<'a>(
                     ));
                     i += 1;
                 }
-                None => parsed
-                    .options
-                    .push((OptionName::Long(long.to_owned()), None)),
+                None => {
+                    if !declared.long_is_flag(long, rule) {
+                        undeclared(&mut parsed, at);
+                    }
+                    parsed
+                        .options
+                        .push((OptionName::Long(long.to_owned()), None))
+                }
             }
+            record(&mut parsed);
             continue;
         }
         let Some(bundle) = text.strip_prefix('-').filter(|b| !b.is_empty()) else {
             parsed.positionals.push(arg);
+            record(&mut parsed);
             continue;
         };
         parsed.singles.push(arg);
@@ -198,9 +285,20 @@ pub fn parse<'a>(
             parsed
                 .options
                 .push((OptionName::SingleDashLong(name.to_owned()), value));
+            record(&mut parsed);
             continue;
         }
+        // A single-dash long flag (`-destroy`) declared as such is certain as a whole.
+        let whole_flag = bundle.chars().count() > 1
+            && declared
+                .flag_long
+                .iter()
+                .chain(&rule.flag_long)
+                .any(|f| f == name);
         for (offset, c) in bundle.char_indices() {
+            if !takes_short(c) && !flag_short(c) && !whole_flag {
+                undeclared(&mut parsed, at);
+            }
             if takes_short(c) {
                 let attached = &bundle[offset + c.len_utf8()..];
                 let value = if attached.is_empty() {
@@ -217,6 +315,7 @@ pub fn parse<'a>(
             }
             parsed.short_flags.push(c);
         }
+        record(&mut parsed);
     }
     parsed
 }
@@ -374,8 +473,19 @@ impl Matcher {
             let occurrences: Vec<_> = parsed
                 .options
                 .iter()
-                .filter(|(given, _)| names.iter().any(|wanted| same_option(given, wanted, mode)))
+                .zip(&parsed.option_at)
+                .filter(|((given, _), _)| {
+                    names.iter().any(|wanted| same_option(given, wanted, mode))
+                })
                 .collect();
+            // An exemption needs every occurrence where the parse is certain.
+            if occurrences
+                .iter()
+                .any(|(_, at)| !parsed.provable(**at, mode))
+            {
+                return false;
+            }
+            let occurrences: Vec<_> = occurrences.into_iter().map(|(o, _)| o).collect();
             let explain = |(given, value): &&(OptionName, Option<Cow<'_, Arg>>)| {
                 value
                     .as_ref()
@@ -399,7 +509,7 @@ impl Matcher {
         for names in &self.flags {
             let present = names
                 .iter()
-                .find(|wanted| flag_present(parsed, wanted, mode));
+                .find(|wanted| flag_present(parsed, wanted, names, mode));
             match present {
                 Some(flag) => why.push(format!("flag {} present", display_option(flag))),
                 None if wild => why.push("flags are only known at run time".to_owned()),
@@ -419,7 +529,9 @@ impl Matcher {
         if let Some(patterns) = &self.any_arg {
             let hit = command.argv[1..]
                 .iter()
-                .find_map(|arg| value_matches(arg, patterns, mode, Some(parsed)));
+                .enumerate()
+                .filter(|(at, _)| parsed.provable(*at, mode))
+                .find_map(|(_, arg)| value_matches(arg, patterns, mode, Some(parsed)));
             match hit {
                 Some(explained) => why.push(format!("argument {explained}")),
                 None if wild => why.push("arguments are only known at run time".to_owned()),
@@ -514,31 +626,65 @@ fn display_option(name: &OptionName) -> String {
     }
 }
 
-fn flag_present(parsed: &Parsed<'_>, wanted: &OptionName, mode: Mode) -> bool {
+/// Whether flag `wanted` (one of the rule's spellings `all`) is given. For an exemption
+/// (`Strict`) it must stand where the parse is certain, and its last word counts: a
+/// later `--no-` negation of a long flag takes it back.
+fn flag_present(parsed: &Parsed<'_>, wanted: &OptionName, all: &[OptionName], mode: Mode) -> bool {
+    let options = || parsed.options.iter().zip(&parsed.option_at);
     match wanted {
         OptionName::Short(c) => {
-            parsed.short_flags.contains(c)
-                || parsed.options.iter().any(|(given, _)| given == wanted)
-        }
-        OptionName::Long(_) => parsed
-            .options
-            .iter()
-            .any(|(given, _)| same_option(given, wanted, mode)),
-        OptionName::SingleDashLong(long) => {
-            parsed.singles.iter().any(|arg| {
-                let body = &arg.text[1..];
-                body == long || body.split_once('=').is_some_and(|(n, _)| n == long)
-            }) || parsed
-                .options
+            parsed
+                .short_flags
                 .iter()
-                .any(|(given, _)| same_option(given, wanted, mode))
+                .zip(&parsed.short_flag_at)
+                .any(|(given, at)| given == c && parsed.provable(*at, mode))
+                || options().any(|((given, _), at)| given == wanted && parsed.provable(*at, mode))
+        }
+        OptionName::Long(_) => {
+            let mut present = false;
+            for ((given, _), at) in options() {
+                if !parsed.provable(*at, mode) {
+                    break;
+                }
+                if same_option(given, wanted, mode) {
+                    present = true;
+                } else if mode == Mode::Strict
+                    && let OptionName::Long(name) = given
+                    && let Some(negated) = name.strip_prefix("no-")
+                    && all
+                        .iter()
+                        .any(|w| matches!(w, OptionName::Long(l) if l == negated))
+                {
+                    present = false;
+                }
+            }
+            present
+        }
+        OptionName::SingleDashLong(long) => {
+            parsed
+                .singles
+                .iter()
+                .zip(&parsed.single_at)
+                .any(|(arg, at)| {
+                    let body = &arg.text[1..];
+                    (body == long || body.split_once('=').is_some_and(|(n, _)| n == long))
+                        && parsed.provable(*at, mode)
+                })
+                || options().any(|((given, _), at)| {
+                    same_option(given, wanted, mode) && parsed.provable(*at, mode)
+                })
         }
     }
 }
 
 /// Whether the groups of patterns appear, in order, among the positionals.
 fn subsequence(parsed: &Parsed<'_>, groups: &[Vec<Pattern>], mode: Mode) -> bool {
-    let mut remaining = parsed.positionals.iter();
+    let mut remaining = parsed
+        .positionals
+        .iter()
+        .zip(&parsed.positional_at)
+        .filter(|(_, at)| parsed.provable(**at, mode))
+        .map(|(arg, _)| arg);
     'groups: for group in groups {
         for arg in remaining.by_ref() {
             let hit = if arg.known {

@@ -52,6 +52,9 @@ pub struct ApprovalSpec {
 pub struct ProgramSpec {
     #[serde(default)]
     pub value_options: Vec<Spanned<String>>,
+    /// Options that never take a value.
+    #[serde(default)]
+    pub flags: Vec<Spanned<String>>,
 }
 
 /// One rule.
