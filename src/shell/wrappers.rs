@@ -49,6 +49,19 @@ impl Scan<'_> {
             .any(|(name, _)| names.contains(&name.as_str()))
     }
 
+    /// Every value given to one of `names`, in order; a value only known at run time is
+    /// shown as `$?`.
+    fn values(&self, names: &[&str]) -> Vec<&str> {
+        self.opts
+            .iter()
+            .filter(|(name, _)| names.contains(&name.as_str()))
+            .map(|(_, v)| match v {
+                Some(v) if v.known => v.text.as_str(),
+                _ => "$?",
+            })
+            .collect()
+    }
+
     fn value(&self, names: &[&str]) -> Option<&Arg> {
         self.opts
             .iter()
@@ -460,13 +473,29 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
                 vec![Step::Opaque(
                     "`gdb` runs debugger commands that can start programs".to_owned(),
                 )]
+            } else if !args.is_empty()
+                && args
+                    .iter()
+                    .all(|a| matches!(a.text.as_str(), "--version" | "-v" | "--help" | "-h"))
+            {
+                Vec::new()
             } else {
-                match args.iter().position(|a| a.text == "--args") {
+                // Whatever it debugs, it reads its commands (which can start programs)
+                // from standard input.
+                let mut steps = match args.iter().position(|a| a.text == "--args") {
                     Some(at) => exec(&args[at + 1..], Edit::default()),
                     None => Vec::new(),
-                }
+                };
+                steps.push(Step::Opaque(
+                    "`gdb` reads debugger commands, which can start programs, from standard input"
+                        .to_owned(),
+                ));
+                steps
             }
         }
+        "lldb" | "gdb-multiarch" | "cgdb" => vec![Step::Opaque(format!(
+            "`{name}` reads debugger commands, which can start programs"
+        ))],
         "perf" => match args.split_first() {
             Some((sub, rest))
                 if matches!(
@@ -923,6 +952,7 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
                 _ => Vec::new(),
             }
         }
+        "sqlite3" => sqlite3(args),
         _ if SHELLS.contains(&name) => shell(name, args),
         _ if FOREIGN_SHELLS.contains(&name) => {
             if args.is_empty() {
@@ -1699,17 +1729,157 @@ fn shell(program: &str, args: &[Arg]) -> Vec<Step> {
     }
 }
 
-/// Python modules that run code given as arguments.
-const CODE_MODULES: &[&str] = &[
-    "timeit", "pdb", "cProfile", "profile", "trace", "code", "runpy", "doctest", "IPython",
+/// sqlite3's dot-commands that only read or format: any other (`.shell`, `.system`,
+/// `.output |cmd`, `.read FILE`, `.load LIB`, …) can run programs or code.
+const SQLITE_READ_ONLY_DOT: &[&str] = &[
+    ".tables",
+    ".schema",
+    ".indexes",
+    ".databases",
+    ".headers",
+    ".mode",
+    ".dump",
+    ".quit",
+    ".exit",
+    ".help",
+    ".show",
+    ".width",
+    ".nullvalue",
+    ".separator",
+    ".timer",
+    ".changes",
+    ".dbinfo",
+    ".fullschema",
+    ".version",
 ];
 
-/// A script path that is really standard input.
+/// `sqlite3 [OPTIONS] [FILE [SQL…]]`: SQL arguments are data for the database rules, but
+/// commands read from standard input or an `-init` file, and dot-commands that run
+/// programs, are code no one sees (unless `-safe` turns those off).
+fn sqlite3(args: &[Arg]) -> Vec<Step> {
+    let opaque = |why: &str| vec![Step::Opaque(format!("`sqlite3` {why}"))];
+    if args.iter().any(|a| !a.known) {
+        return opaque("arguments are only known at run time");
+    }
+    const VALUES: &[&str] = &[
+        "cmd",
+        "init",
+        "maxsize",
+        "mmap",
+        "newline",
+        "nonce",
+        "nullvalue",
+        "separator",
+        "vfs",
+    ];
+    const TWO_VALUES: &[&str] = &["lookaside", "pagecache"];
+    let mut commands: Vec<&str> = Vec::new();
+    let mut operands: Vec<&str> = Vec::new();
+    let mut init = false;
+    let mut safe = false;
+    let mut asks = false;
+    let mut i = 0;
+    while i < args.len() {
+        let text = args[i].text.as_str();
+        i += 1;
+        let Some(option) = text.strip_prefix("--").or_else(|| text.strip_prefix('-')) else {
+            operands.push(text);
+            continue;
+        };
+        match option {
+            "safe" => safe = true,
+            "version" | "help" => asks = true,
+            "init" => {
+                init = true;
+                i += 1;
+            }
+            "cmd" => {
+                commands.extend(args.get(i).map(|a| a.text.as_str()));
+                i += 1;
+            }
+            _ if VALUES.contains(&option) => i += 1,
+            _ if TWO_VALUES.contains(&option) => i += 2,
+            _ => {}
+        }
+    }
+    commands.extend(operands.iter().skip(1));
+    if safe {
+        return Vec::new();
+    }
+    if init {
+        return opaque("reads commands from an -init file");
+    }
+    if commands.is_empty() && !asks {
+        return opaque("reads commands from standard input");
+    }
+    let runs = commands.iter().any(|command| {
+        let command = command.trim_start();
+        command.starts_with('.')
+            && !SQLITE_READ_ONLY_DOT
+                .iter()
+                .any(|dot| command.split_whitespace().next() == Some(*dot))
+    });
+    if runs {
+        return opaque("dot-commands can run programs");
+    }
+    Vec::new()
+}
+
+/// Python modules that run code given as arguments or read it from standard input.
+const CODE_MODULES: &[&str] = &[
+    "timeit", "pdb", "cProfile", "profile", "trace", "code", "runpy", "doctest", "IPython",
+    "asyncio", "idlelib", "pydoc",
+];
+
+/// A script path that is really standard input (or another descriptor), however it is
+/// spelled: `-`, `/dev/stdin`, `//dev/stdin`, `/dev/./stdin`, `/dev/fd/0`,
+/// `/proc/self/fd/0`.
 fn reads_stdin(path: &str) -> bool {
-    path == "-"
-        || path == "/dev/stdin"
+    if path == "-" {
+        return true;
+    }
+    let path = super::normalize_path(path);
+    matches!(path.as_str(), "/dev/stdin" | "/dev/tty")
         || path.starts_with("/dev/fd/")
         || (path.starts_with("/proc/") && path.contains("/fd/"))
+}
+
+/// The options that load code besides the script, per interpreter family: a module or
+/// library named on the command line runs before the script and may be anything.
+fn loads_code(family: &str, text: &str) -> bool {
+    let short = |letters: &str| {
+        text.starts_with('-')
+            && !text.starts_with("--")
+            && text[1..].chars().any(|c| letters.contains(c))
+    };
+    let long = |names: &[&str]| {
+        names
+            .iter()
+            .any(|n| text == *n || text.starts_with(&format!("{n}=")))
+    };
+    match family {
+        // -i: interactive after the script, reading standard input.
+        "python" => short("i"),
+        // -M/-m: `use MODULE …`, which may carry code; -d: the debugger.
+        "perl" => short("Mmd"),
+        // -r: a library, which may be a file next to the script.
+        "ruby" => short("r"),
+        "node" | "nodejs" | "bun" | "deno" => {
+            long(&[
+                "--import",
+                "--require",
+                "--loader",
+                "--experimental-loader",
+                "--interactive",
+                "--env-file",
+                "--env-file-if-exists",
+            ]) || matches!(text, "-r" | "-i")
+        }
+        "php" => {
+            text == "-a" || text.contains("auto_prepend_file") || text.contains("auto_append_file")
+        }
+        _ => false,
+    }
 }
 
 /// Interpreters given code on the command line, or reading it from standard input.
@@ -1752,6 +1922,9 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
     match family {
         "python" => {
             for (i, text) in known.iter().enumerate() {
+                if loads_code(family, text) {
+                    return opaque("reads code from standard input after the script");
+                }
                 if *text == "-m" || text.starts_with("-m") && text.len() > 2 {
                     let module = if *text == "-m" {
                         known.get(i + 1).copied().unwrap_or_default()
@@ -1789,6 +1962,9 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
         }
         "perl" | "ruby" => {
             for (i, text) in known.iter().enumerate() {
+                if loads_code(family, text) {
+                    return opaque("loads code named on the command line");
+                }
                 if text.starts_with('-')
                     && !text.starts_with("--")
                     && (text.contains('e') || text.contains('E'))
@@ -1813,12 +1989,52 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
             let s = scan(
                 args,
                 &Spec {
-                    short_values: "Fvf",
-                    long_values: &["--field-separator", "--assign", "--file"],
+                    short_values: "FvfEiWle",
+                    long_values: &[
+                        "--field-separator",
+                        "--assign",
+                        "--file",
+                        "--exec",
+                        "--include",
+                        "--load",
+                        "--source",
+                    ],
                 },
             );
-            if s.has(&["-f", "--file"]) {
+            // A program file, an included or loaded one (gawk -i, -l: a shared library),
+            // or an implementation option (mawk -W exec FILE): code not on the line.
+            if s.has(&[
+                "-f",
+                "--file",
+                "-E",
+                "--exec",
+                "-i",
+                "--include",
+                "-l",
+                "--load",
+            ]) {
                 return opaque("runs a program file");
+            }
+            let w_options: Vec<&str> = s.values(&["-W"]);
+            if w_options
+                .iter()
+                .any(|w| !matches!(*w, "version" | "v" | "help" | "usage"))
+            {
+                return opaque("takes implementation options (-W) that may run a program file");
+            }
+            // gawk -e/--source: program text, like the first operand.
+            let sources = s.values(&["-e", "--source"]);
+            if !sources.is_empty() {
+                let text = sources.join("\n");
+                return if text.contains("$?")
+                    || text.contains("system")
+                    || text.contains('|')
+                    || text.contains("getline")
+                {
+                    opaque("program runs commands")
+                } else {
+                    Some(Vec::new())
+                };
             }
             match s.rest.first() {
                 Some(program) if !program.known => opaque("program is only known at run time"),
@@ -1833,6 +2049,11 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
             }
         }
         _ => {
+            if known.iter().any(|t| loads_code(family, t)) {
+                return opaque(
+                    "loads code named on the command line, or reads it from standard input",
+                );
+            }
             if known.iter().any(|t| {
                 t.starts_with('-')
                     && !t.starts_with("--")
@@ -1852,11 +2073,18 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
             }
             // The script operand: the first word after options written as `--name=value`
             // (another option may take the next word as its value: then none is known).
-            let script = known
+            let first = known
                 .iter()
-                .position(|t| !(t.starts_with('-') && t.contains('=')))
-                .filter(|&i| !known[i].starts_with('-') && !reads_stdin(known[i]));
-            Some(script.map(|i| Step::Reads(i + 1)).into_iter().collect())
+                .position(|t| !(t.starts_with('-') && t.contains('=')));
+            match first {
+                Some(i) if !known[i].starts_with('-') && !reads_stdin(known[i]) => {
+                    Some(vec![Step::Reads(i + 1)])
+                }
+                // No script: the interpreter reads its code from standard input.
+                None if !version => opaque("reads code from standard input"),
+                Some(i) if reads_stdin(known[i]) => opaque("reads code from standard input"),
+                _ => Some(Vec::new()),
+            }
         }
     }
 }
