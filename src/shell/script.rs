@@ -215,6 +215,9 @@ impl<'r> Analyzer<'r> {
                 for value in clause.values.iter().flatten() {
                     self.expand(&value.value, Mode::Command, frame);
                 }
+                // The loop variable takes each value in turn: which one a command sees is
+                // known only at run time.
+                self.unknown_variable(&clause.variable_name);
                 self.list(&clause.body.list, frame);
             }
             CompoundCommand::ArithmeticForClause(clause) => {
@@ -352,6 +355,9 @@ impl<'r> Analyzer<'r> {
     fn expand(&mut self, raw: &str, mode: Mode, frame: &Frame) -> Vec<Arg> {
         let expansion = words::expand(raw, mode);
         self.arithmetic |= expansion.arithmetic;
+        for name in &expansion.assigns {
+            self.unknown_variable(name);
+        }
         self.opaque.extend(expansion.opaque);
         for script in &expansion.substitutions {
             self.script(script, frame);
@@ -457,6 +463,18 @@ impl<'r> Analyzer<'r> {
             self.assigned.extend(prefix_assignments);
             return;
         }
+        // Builtins that set variables from what they read or compute: the values are only
+        // known at run time, and so is every later command's environment that has them.
+        for name in assigned_by(&argv) {
+            if name == "*" {
+                self.opaque(format!(
+                    "`{}` sets a variable whose name is only known at run time",
+                    argv[0].text
+                ));
+            } else {
+                self.unknown_variable(&name);
+            }
+        }
         for (name, value) in self
             .assigned
             .iter()
@@ -466,6 +484,13 @@ impl<'r> Analyzer<'r> {
             local.env.set.insert(name.clone(), value.clone());
         }
         self.command(argv, local);
+    }
+
+    /// From here on, variable `name` holds a value known only at run time (and, as any
+    /// variable the line sets, may be exported to the commands after it).
+    fn unknown_variable(&mut self, name: &str) {
+        self.assigned
+            .insert(name.to_owned(), Arg::dynamic(format!("${name}")));
     }
 
     /// Records one command and follows what it runs.
@@ -661,6 +686,121 @@ impl<'r> Analyzer<'r> {
             }
             _ => None,
         }
+    }
+}
+
+/// The variables a builtin sets from input or computation: `read`, `printf -v`,
+/// `mapfile`/`readarray`, `getopts`, `wait -p`, and the targets of namerefs
+/// (`declare -n REF=NAME`). An argument only known at run time may name any variable: then
+/// every name the builtin might set is unknown, reported as `*`.
+fn assigned_by(argv: &[Arg]) -> Vec<String> {
+    let Some(name) = argv.first().filter(|a| a.known).map(|a| a.text.as_str()) else {
+        return Vec::new();
+    };
+    let args = &argv[1..];
+    let names = |words: &[Arg]| -> Vec<String> {
+        words
+            .iter()
+            .map(|w| {
+                if w.known {
+                    w.text.clone()
+                } else {
+                    "*".to_owned()
+                }
+            })
+            .collect()
+    };
+    // Options and their values, then operands, for builtins with short options only.
+    let split = |values: &str| -> (Vec<(char, Option<String>)>, Vec<Arg>) {
+        let mut options = Vec::new();
+        let mut i = 0;
+        while i < args.len() {
+            let text = args[i].text.as_str();
+            if !args[i].known || !text.starts_with('-') || text == "-" {
+                break;
+            }
+            i += 1;
+            if text == "--" {
+                break;
+            }
+            for (at, c) in text[1..].char_indices() {
+                if values.contains(c) {
+                    let attached = &text[1 + at + c.len_utf8()..];
+                    let value = if attached.is_empty() {
+                        i += 1;
+                        args.get(i - 1).map(|a| a.text.clone())
+                    } else {
+                        Some(attached.to_owned())
+                    };
+                    options.push((c, value));
+                    break;
+                }
+                options.push((c, None));
+            }
+        }
+        (options, args[i.min(args.len())..].to_vec())
+    };
+    match name {
+        "read" => {
+            let (options, operands) = split("adinNptu");
+            let mut out = names(&operands);
+            out.extend(
+                options
+                    .iter()
+                    .filter(|(c, _)| *c == 'a')
+                    .filter_map(|(_, v)| v.clone()),
+            );
+            if out.is_empty() {
+                out.push("REPLY".to_owned());
+            }
+            out
+        }
+        "printf" => split("v")
+            .0
+            .into_iter()
+            .filter(|(c, _)| *c == 'v')
+            .filter_map(|(_, v)| v)
+            .collect(),
+        "mapfile" | "readarray" => {
+            let (_, operands) = split("dnOsuCc");
+            let out = names(&operands);
+            if out.is_empty() {
+                vec!["MAPFILE".to_owned()]
+            } else {
+                out
+            }
+        }
+        "getopts" => {
+            let mut out = names(args.get(1..2).unwrap_or_default());
+            out.extend(["OPTARG".to_owned(), "OPTIND".to_owned()]);
+            out
+        }
+        "wait" => split("p")
+            .0
+            .into_iter()
+            .filter(|(c, _)| *c == 'p')
+            .filter_map(|(_, v)| v)
+            .collect(),
+        "declare" | "typeset" | "local" | "export" | "readonly" => {
+            let (options, operands) = split("");
+            if !options.iter().any(|(c, _)| *c == 'n') {
+                return Vec::new();
+            }
+            // A nameref: whatever is assigned through it lands in its target.
+            operands
+                .iter()
+                .flat_map(|word| {
+                    if !word.known {
+                        return vec!["*".to_owned()];
+                    }
+                    match word.text.split_once('=') {
+                        Some((reference, target)) => vec![reference.to_owned(), target.to_owned()],
+                        None => vec![word.text.clone()],
+                    }
+                })
+                .collect()
+        }
+        _ => Vec::new(),
     }
 }
 

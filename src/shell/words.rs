@@ -25,6 +25,8 @@ pub(crate) struct Expansion {
     pub opaque: Vec<String>,
     /// The word contains arithmetic expansion.
     pub arithmetic: bool,
+    /// Variables the word assigns as it expands (`${NAME:=word}`, `${NAME=word}`).
+    pub assigns: Vec<String>,
 }
 
 /// How a word is expanded.
@@ -130,6 +132,9 @@ impl Builder<'_> {
                     }
                 }
                 WordPiece::ParameterExpansion(_) => {
+                    if let Some(name) = default_assignment(source) {
+                        self.out.assigns.push(name);
+                    }
                     if ["$(", "`", "<(", ">("].iter().any(|s| source.contains(s)) {
                         self.out.opaque.push(format!(
                             "command substitution inside the expansion `{source}`"
@@ -166,6 +171,16 @@ impl Builder<'_> {
         self.arg.known = false;
         self.arg.free |= splits;
     }
+}
+
+/// The variable `${NAME:=word}` or `${NAME=word}` assigns when it is unset (or empty).
+fn default_assignment(source: &str) -> Option<String> {
+    let inner = source.strip_prefix("${")?;
+    let end = inner
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(inner.len());
+    let (name, rest) = inner.split_at(end);
+    (!name.is_empty() && (rest.starts_with(":=") || rest.starts_with('='))).then(|| name.to_owned())
 }
 
 /// Collects the command substitutions inside an arithmetic expression (they run before the
@@ -207,8 +222,12 @@ fn collect(pieces: &[WordPieceWithSource], out: &mut Vec<String>) {
 }
 
 /// Unquoted text that pathname expansion would rewrite.
+/// Whether an unquoted piece is a pattern: `*`, `?`, a bracket expression, or an extended
+/// pattern (`@(…)`, `!(…)`, `+(…)`), which `shopt -s extglob`, `bash -O extglob` or the
+/// environment may turn on anywhere before the line runs.
 fn has_glob(text: &str) -> bool {
     text.contains(['*', '?'])
+        || ["@(", "!(", "+("].iter().any(|open| text.contains(open))
         || text
             .find('[')
             .is_some_and(|open| text[open..].contains(']'))

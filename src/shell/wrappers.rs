@@ -242,7 +242,6 @@ const SHELLS: &[&str] = &[
 
 /// Shells and interpreters whose code cannot be analysed here.
 const FOREIGN_SHELLS: &[&str] = &[
-    "zsh",
     "fish",
     "csh",
     "tcsh",
@@ -954,6 +953,7 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
         }
         "sqlite3" => sqlite3(args),
         _ if SHELLS.contains(&name) => shell(name, args),
+        "zsh" => zsh(args),
         _ if FOREIGN_SHELLS.contains(&name) => {
             if args.is_empty() {
                 interactive(name)
@@ -1726,6 +1726,42 @@ fn shell(program: &str, args: &[Arg]) -> Vec<Step> {
         None => vec![Step::Opaque(format!(
             "`{program}` reads commands from standard input"
         ))],
+    }
+}
+
+/// `zsh`: a script in the grammar it shares with the POSIX shells is analysed like `sh -c`;
+/// one that uses what only zsh has (`=cmd`, precommand modifiers, glob qualifiers,
+/// parameter flags, `=(…)`, `&|`) is opaque.
+fn zsh(args: &[Arg]) -> Vec<Step> {
+    let steps = shell("zsh", args);
+    let zsh_only = |script: &str| {
+        let words: Vec<&str> = script
+            .split(|c: char| c.is_whitespace() || matches!(c, ';' | '|' | '&'))
+            .filter(|w| !w.is_empty())
+            .collect();
+        words.iter().any(|w| {
+            (w.starts_with('=') && w.len() > 1)
+                || w.starts_with('^')
+                || w.starts_with("~[")
+                || matches!(*w, "noglob" | "nocorrect" | "repeat" | "foreach" | "always" | "-")
+        }) || ["${(", "$~", "$=", "$^", "${~", "${=", "${^", "${+", "=(", "&|", "&!"]
+            .iter()
+            .any(|construct| script.contains(construct))
+            // A parenthesis right after a word character: a glob qualifier (`*(e:…:)` runs
+            // code), or a function definition.
+            || script.as_bytes().windows(2).any(|pair| {
+                pair[1] == b'('
+                    && !matches!(pair[0], b'$' | b'<' | b'>' | b'(' | b'|' | b'&' | b';')
+                    && !pair[0].is_ascii_whitespace()
+            })
+    };
+    match steps.as_slice() {
+        [Step::Script(script, _)] if !script.known || zsh_only(&script.text) => {
+            vec![Step::Opaque(
+                "`zsh` code uses grammar only zsh has, which cannot be analysed".to_owned(),
+            )]
+        }
+        _ => steps,
     }
 }
 
