@@ -6,6 +6,7 @@
 
 mod resolve;
 mod script;
+mod state;
 mod words;
 mod wrappers;
 

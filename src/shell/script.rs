@@ -102,6 +102,8 @@ pub(crate) struct Analyzer<'r> {
     arithmetic: bool,
     /// Some literal data contains command-substitution syntax.
     code_in_data: bool,
+    /// Files written and configuration changed by the commands so far.
+    state: super::state::LineState,
 }
 
 impl<'r> Analyzer<'r> {
@@ -114,6 +116,7 @@ impl<'r> Analyzer<'r> {
             script_cwd: None,
             arithmetic: false,
             code_in_data: false,
+            state: super::state::LineState::default(),
         }
     }
 
@@ -313,11 +316,26 @@ impl<'r> Analyzer<'r> {
     }
 
     fn redirects<'a>(&mut self, redirects: impl Iterator<Item = &'a IoRedirect>, frame: &Frame) {
+        use brush_parser::ast::IoFileRedirectKind as Kind;
+        let cwd = frame
+            .cwd
+            .clone()
+            .or_else(|| self.script_cwd.clone().flatten());
         for redirect in redirects {
             match redirect {
-                IoRedirect::File(_, _, target) => match target {
-                    IoFileRedirectTarget::Filename(word)
-                    | IoFileRedirectTarget::Duplicate(word) => {
+                IoRedirect::File(_, kind, target) => match target {
+                    IoFileRedirectTarget::Filename(word) => {
+                        let targets = self.expand(&word.value, Mode::Single, frame);
+                        if matches!(
+                            kind,
+                            Kind::Write | Kind::Append | Kind::Clobber | Kind::ReadAndWrite
+                        ) {
+                            for target in &targets {
+                                self.state.wrote(target, cwd.as_deref());
+                            }
+                        }
+                    }
+                    IoFileRedirectTarget::Duplicate(word) => {
                         self.expand(&word.value, Mode::Single, frame);
                     }
                     IoFileRedirectTarget::ProcessSubstitution(_, subshell) => {
@@ -330,8 +348,13 @@ impl<'r> Analyzer<'r> {
                         self.heredoc(&doc.doc.value, frame);
                     }
                 }
-                IoRedirect::HereString(_, word) | IoRedirect::OutputAndError(word, _) => {
+                IoRedirect::HereString(_, word) => {
                     self.expand(&word.value, Mode::Single, frame);
+                }
+                IoRedirect::OutputAndError(word, _) => {
+                    for target in self.expand(&word.value, Mode::Single, frame) {
+                        self.state.wrote(&target, cwd.as_deref());
+                    }
                 }
             }
         }
@@ -590,11 +613,17 @@ impl<'r> Analyzer<'r> {
             self.commands[index].scripts.push(1);
         }
 
-        if let Some(reason) = self.builtin(&names[0], &argv) {
+        self.follow(index, &names, &argv, &frame);
+        self.follow_state(index, &names, &argv, &frame);
+    }
+
+    /// Follows what a recorded command runs in turn.
+    fn follow(&mut self, index: usize, names: &[String], argv: &[Arg], frame: &Frame) {
+        if let Some(reason) = self.builtin(&names[0], argv) {
             self.opaque(reason);
             return;
         }
-        let Some(steps) = names.iter().find_map(|name| wrappers::unwrap(name, &argv)) else {
+        let Some(steps) = names.iter().find_map(|name| wrappers::unwrap(name, argv)) else {
             return;
         };
         for step in steps {
@@ -615,6 +644,33 @@ impl<'r> Analyzer<'r> {
                 }
                 Step::Reads(_) => {}
             }
+        }
+    }
+
+    /// Whether the command depends on what the line wrote or configured before it (then it
+    /// is opaque), and what it writes or configures in turn.
+    fn follow_state(&mut self, index: usize, names: &[String], argv: &[Arg], frame: &Frame) {
+        let cwd = frame
+            .cwd
+            .clone()
+            .or_else(|| self.script_cwd.clone().flatten());
+        let env: Vec<(&str, &Arg)> = frame
+            .env
+            .set
+            .iter()
+            .map(|(name, value)| (name.as_str(), value))
+            .collect();
+        if let Some(reason) = self.state.depends(
+            names,
+            argv,
+            &env,
+            &self.commands[index].scripts,
+            cwd.as_deref(),
+        ) {
+            self.opaque(reason);
+        }
+        if let Some(program) = names.first() {
+            self.state.after(program, argv, cwd.as_deref());
         }
     }
 

@@ -582,24 +582,7 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
                 Vec::new()
             }
         }
-        "make" | "gmake" => {
-            if args.iter().any(|a| {
-                (!a.known && a.free)
-                    || matches!(
-                        a.text.as_str(),
-                        "-E" | "--eval" | "-f" | "--file" | "--makefile"
-                    )
-                    || a.text.starts_with("--eval=")
-                    || a.text.starts_with("SHELL=")
-                    || a.text.starts_with("-f") && a.text.len() > 2 && a.text.contains("/dev/")
-            }) {
-                vec![Step::Opaque(
-                    "`make` is given code or a shell to run".to_owned(),
-                )]
-            } else {
-                Vec::new()
-            }
-        }
+        "make" | "gmake" => make(args),
         "sed" | "gsed" => sed(args),
         "less" | "more" | "most" => {
             if args
@@ -1727,6 +1710,92 @@ fn shell(program: &str, args: &[Arg]) -> Vec<Step> {
             "`{program}` reads commands from standard input"
         ))],
     }
+}
+
+/// Variables through which `make` runs programs: set on the command line, they replace
+/// what the makefile's recipes run.
+const MAKE_PROGRAM_VARIABLES: &[&str] = &[
+    "SHELL",
+    "MAKESHELL",
+    ".SHELLFLAGS",
+    "CC",
+    "CXX",
+    "CPP",
+    "LD",
+    "AR",
+    "AS",
+    "RM",
+    "MAKE",
+    "INSTALL",
+    "YACC",
+    "LEX",
+    "FC",
+    "PC",
+    "M2C",
+    "CO",
+    "GET",
+    "TEX",
+    "PYTHON",
+    "PERL",
+    "NM",
+    "STRIP",
+    "OBJCOPY",
+    "OBJDUMP",
+    "RANLIB",
+    "M4",
+    "CHECK",
+    "GO",
+    "CARGO",
+    "NPM",
+    "DOCKER",
+];
+
+/// `make`: code given on the command line (`--eval`, a makefile from standard input) or a
+/// variable that names a program or holds shell syntax makes it opaque. A job count only
+/// known at run time (`-j$(nproc)`) is harmless.
+fn make(args: &[Arg]) -> Vec<Step> {
+    let opaque = |why: &str| vec![Step::Opaque(format!("`make` {why}"))];
+    let mut job_value = false;
+    for arg in args {
+        let text = arg.text.as_str();
+        if job_value {
+            job_value = false;
+            continue;
+        }
+        if arg.known && matches!(text, "-j" | "--jobs" | "-l" | "--load-average") {
+            job_value = true;
+            continue;
+        }
+        let job_count = ["-j", "--jobs=", "-l", "--load-average="]
+            .iter()
+            .any(|p| text.starts_with(p));
+        if !arg.known && !job_count {
+            return opaque("arguments are only known at run time");
+        }
+        if matches!(text, "-E" | "--eval" | "-f" | "--file" | "--makefile")
+            || text.starts_with("--eval=")
+            || (text.starts_with("-f") && text.len() > 2 && text.contains("/dev/"))
+        {
+            return opaque("is given code or a makefile to run");
+        }
+        if let Some((name, value)) = text.split_once('=')
+            && !name.starts_with('-')
+        {
+            let program_variable = MAKE_PROGRAM_VARIABLES.contains(&name)
+                || ["_CMD", "_COMMAND", "_PROG", "_PROGRAM", "_TOOL", "_EXEC"]
+                    .iter()
+                    .any(|suffix| name.ends_with(suffix));
+            let shell_syntax = ["$(", "`", ";", "|", "&", ">", "<"]
+                .iter()
+                .any(|c| value.contains(c));
+            if program_variable || shell_syntax {
+                return opaque(&format!(
+                    "runs what `{name}` is set to on the command line in its recipes"
+                ));
+            }
+        }
+    }
+    Vec::new()
 }
 
 /// `zsh`: a script in the grammar it shares with the POSIX shells is analysed like `sh -c`;
