@@ -146,13 +146,53 @@ pub struct Parsed<'a> {
     /// The first argument that is an undeclared option (one that may take the next word
     /// as its value): from there on, the parse is not certain enough to exempt anything.
     undeclared_at: Option<usize>,
+    /// Arguments that are patterns read as the text they are written (see [`fixed_pattern`]):
+    /// good enough to match a rule, never to prove an exemption.
+    patterns_at: Vec<usize>,
 }
 
 impl Parsed<'_> {
     /// Whether what stands at argument `at` can prove something in `mode`: for an
     /// exemption (`Strict`), only what comes before any undeclared option (or is it).
     fn provable(&self, at: usize, mode: Mode) -> bool {
-        mode != Mode::Strict || self.undeclared_at.is_none_or(|u| at <= u)
+        mode != Mode::Strict
+            || (self.undeclared_at.is_none_or(|u| at <= u) && !self.patterns_at.contains(&at))
+    }
+}
+
+/// A glob argument that can be judged by its text: a URL (`?`, `*` and `&` are part of
+/// it, and a shell glob would match no file), or a pattern whose fixed part names a
+/// directory below the root (`/tmp/build-*` can only name things in `/tmp`, and a rule
+/// written for `/etc/*` sees that text as it is). A pattern at the top of the file system
+/// (`/h*`) or with no fixed part (`*`) can be anything.
+fn fixed_pattern(text: &str, cwd: Option<&str>) -> bool {
+    if text.contains("://") {
+        return true;
+    }
+    let first = text
+        .find(['*', '?', '['])
+        .into_iter()
+        .chain(["@(", "!(", "+("].iter().filter_map(|o| text.find(o)))
+        .min()
+        .unwrap_or(text.len());
+    let head = &text[..first];
+    if let Some(rest) = head.strip_prefix('/') {
+        // A directory named below the root: `/tmp/…`, not `/h*`.
+        return rest.trim_start_matches('/').contains('/');
+    }
+    if head.starts_with("~/") {
+        return true;
+    }
+    if head.starts_with('~') {
+        return false;
+    }
+    // Relative: judged where it resolves.
+    match cwd {
+        Some(cwd) if cwd.starts_with('/') => fixed_pattern(
+            &crate::shell::normalize_path(&format!("{cwd}/{text}")),
+            None,
+        ),
+        _ => false,
     }
 }
 
@@ -221,7 +261,9 @@ pub fn parse<'a>(
             record(&mut parsed);
             continue;
         }
-        if !arg.known || arg.free {
+        if arg.known && arg.free && fixed_pattern(&arg.text, parsed.cwd.as_deref()) {
+            parsed.patterns_at.push(at);
+        } else if !arg.known || arg.free {
             parsed.wild = true;
             parsed.positionals.push(arg);
             // A word known only at run time may be any option.

@@ -1609,6 +1609,24 @@ const FIND_VALUES: &[&str] = &[
 
 fn find(args: &[Arg]) -> Vec<Step> {
     let mut steps = Vec::new();
+    // What `{}` stands for: a starting point or a path found under it. When the starting
+    // points are known and symbolic links are not followed, every path found is one of
+    // them or lies beneath one: the command is judged for each absolute starting point and
+    // for everything in it (`ROOT` and `ROOT/*`, as rules name "everything in").
+    // Otherwise it is only known at run time.
+    // A relative starting point stays in the working directory: what is found is a path
+    // inside it (`ROOT/…`), never the directory itself when that is `.`, which rm refuses.
+    let found: Option<Vec<String>> = find_roots(args).map(|roots| {
+        roots
+            .iter()
+            .flat_map(|root| match root.as_str() {
+                "" => vec!["/".to_owned(), "/*".to_owned()],
+                "." => vec!["./…".to_owned()],
+                root if root.starts_with('/') => vec![root.to_owned(), format!("{root}/*")],
+                root => vec![root.to_owned(), format!("{root}/…")],
+            })
+            .collect()
+    });
     let mut i = 0;
     while i < args.len() {
         let arg = &args[i];
@@ -1628,23 +1646,73 @@ fn find(args: &[Arg]) -> Vec<Step> {
         if !matches!(text, "-exec" | "-execdir" | "-ok" | "-okdir") {
             continue;
         }
-        let mut command = Vec::new();
+        let mut words = Vec::new();
         while let Some(next) = args.get(i) {
             i += 1;
             if next.known && (next.text == ";" || next.text == "+") {
                 break;
             }
-            if next.known && next.text.contains("{}") {
-                command.push(Arg::dynamic(next.text.clone()));
-            } else {
-                command.push(next.clone());
-            }
+            words.push(next);
         }
-        if !command.is_empty() {
+        if words.is_empty() {
+            continue;
+        }
+        let instances: Vec<Option<&String>> = match &found {
+            Some(roots) => roots.iter().map(Some).collect(),
+            None => vec![None],
+        };
+        for found in instances {
+            let command = words
+                .iter()
+                .map(|word| match found {
+                    _ if !(word.known && word.text.contains("{}")) => (*word).clone(),
+                    Some(found) => Arg::literal(word.text.replace("{}", found)),
+                    None => Arg::dynamic(word.text.clone()),
+                })
+                .collect();
             steps.push(Step::Exec(command, Edit::default()));
         }
     }
     steps
+}
+
+/// The starting points of a `find`, when all are known and links are not followed (so
+/// every path found lies under one of them).
+fn find_roots(args: &[Arg]) -> Option<Vec<String>> {
+    let mut i = 0;
+    // Options before the starting points.
+    while let Some(arg) = args.get(i) {
+        match arg.text.as_str() {
+            "-H" | "-P" => i += 1,
+            "-D" => i += 2,
+            text if text.starts_with("-O") => i += 1,
+            _ => break,
+        }
+    }
+    let mut roots = Vec::new();
+    for arg in &args[i..] {
+        if arg.known && (arg.text.starts_with('-') || matches!(arg.text.as_str(), "(" | "!" | ","))
+        {
+            break;
+        }
+        roots.push(arg);
+    }
+    let follows = args
+        .iter()
+        .any(|a| matches!(a.text.as_str(), "-L" | "-follow"));
+    let known = |arg: &&Arg| arg.known && !arg.free && !arg.text.starts_with('~');
+    if follows || roots.is_empty() || !roots.iter().all(known) {
+        return None;
+    }
+    Some(
+        roots
+            .iter()
+            .map(|root| match root.text.trim_end_matches('/') {
+                "" => String::new(),
+                trimmed => trimmed.to_owned(),
+            })
+            .collect(),
+    )
 }
 
 fn shell(program: &str, args: &[Arg]) -> Vec<Step> {
