@@ -197,6 +197,7 @@ impl Compiler<'_> {
             && spec.args.is_none()
             && spec.flags.is_none()
             && spec.any_arg.is_none()
+            && spec.writes.is_none()
             && spec.when.is_none()
             && spec.tool.is_none();
         if empty {
@@ -208,6 +209,7 @@ impl Compiler<'_> {
             || spec.args.is_some()
             || spec.flags.is_some()
             || spec.any_arg.is_some()
+            || spec.writes.is_some()
             || spec.unless.is_some();
         if spec.tool.is_some() && command_keys {
             self.problem(
@@ -257,6 +259,9 @@ impl Compiler<'_> {
         }
         if let Some(any_arg) = &spec.any_arg {
             matcher.any_arg = Some(self.patterns(any_arg));
+        }
+        if let Some(writes) = &spec.writes {
+            matcher.writes = Some(self.patterns(writes));
         }
         if let Some(when) = &spec.when {
             matcher.when = When {

@@ -381,6 +381,9 @@ pub struct Matcher {
     pub args: Option<Vec<Vec<Pattern>>>,
     pub flags: Vec<Vec<OptionName>>,
     pub any_arg: Option<Vec<Pattern>>,
+    /// Files the command writes.
+    #[serde(default)]
+    pub writes: Option<Vec<Pattern>>,
     /// Any of these cancels the match.
     pub unless: Vec<Matcher>,
     pub when: When,
@@ -411,9 +414,23 @@ fn path_forms(text: &str, parsed: Option<&Parsed<'_>>) -> Vec<String> {
     let mut forms = Vec::new();
     if text.starts_with('/') {
         let normal = crate::shell::normalize_path(text);
+        // The root as a process sees it through /proc is the root.
+        let through_proc = normal
+            .strip_prefix("/proc/")
+            .and_then(|rest| rest.split_once('/'))
+            .and_then(|(_, rest)| rest.strip_prefix("root"))
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+            .map(|rest| {
+                if rest.is_empty() {
+                    "/".to_owned()
+                } else {
+                    rest.to_owned()
+                }
+            });
         if normal != text {
             forms.push(normal);
         }
+        forms.extend(through_proc);
     } else if let Some((key, value)) = text.split_once('=').filter(|(_, v)| v.starts_with('/')) {
         // `of=//dev/sda`, `--target=/./etc`
         let normal = crate::shell::normalize_path(value);
@@ -577,6 +594,21 @@ impl Matcher {
             match hit {
                 Some(explained) => why.push(format!("argument {explained}")),
                 None if wild => why.push("arguments are only known at run time".to_owned()),
+                None => return false,
+            }
+        }
+        if let Some(patterns) = &self.writes {
+            let hit = command
+                .writes
+                .iter()
+                .find_map(|target| value_matches(target, patterns, mode, Some(parsed)));
+            // A write to a file only known at run time may be to any of them.
+            let unknown = command.writes.iter().any(|t| !t.known || t.free);
+            match hit {
+                Some(explained) => why.push(format!("writes {explained}")),
+                None if unknown && mode == Mode::Possible => {
+                    why.push("writes a file only known at run time".to_owned())
+                }
                 None => return false,
             }
         }

@@ -110,6 +110,9 @@ pub struct MatchSpec {
     pub flags: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     pub any_arg: Option<Patterns>,
+    /// Files the command writes (redirections, and files written by arguments).
+    #[serde(default)]
+    pub writes: Option<Patterns>,
     #[serde(default)]
     pub unless: Option<Box<MatchList>>,
     /// An agent's tool call (hook mode) by tool name, instead of a command.

@@ -97,6 +97,10 @@ pub struct Command {
     /// Indexes into `argv` of files the program reads as code: an interpreter's script
     /// operand (`bash x.sh`, `python3 x.py`), the file `source` reads.
     pub scripts: Vec<usize>,
+    /// Files the command writes: its output redirections, and what it writes by its
+    /// arguments (`tee FILE`, `dd of=FILE`, the destination of `cp`, `mv`, `install`,
+    /// `ln`, `sed -i FILE`, `truncate FILE`…). A target only known at run time is unknown.
+    pub writes: Vec<Arg>,
 }
 
 impl Command {
@@ -111,6 +115,10 @@ impl Command {
             || self.cwd_unknown
             || self.argv.iter().skip(1).any(|arg| !arg.known || arg.free)
             || self.env.set.values().any(|value| !value.known)
+            || self
+                .writes
+                .iter()
+                .any(|target| !target.known || target.free)
     }
 }
 

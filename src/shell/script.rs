@@ -104,6 +104,8 @@ pub(crate) struct Analyzer<'r> {
     code_in_data: bool,
     /// Files written and configuration changed by the commands so far.
     state: super::state::LineState,
+    /// Output redirections of the simple command being read, for the command it records.
+    redirected: Vec<Arg>,
 }
 
 impl<'r> Analyzer<'r> {
@@ -117,6 +119,7 @@ impl<'r> Analyzer<'r> {
             arithmetic: false,
             code_in_data: false,
             state: super::state::LineState::default(),
+            redirected: Vec::new(),
         }
     }
 
@@ -333,6 +336,7 @@ impl<'r> Analyzer<'r> {
                             for target in &targets {
                                 self.state.wrote(target, cwd.as_deref());
                             }
+                            self.redirected.extend(targets);
                         }
                     }
                     IoFileRedirectTarget::Duplicate(word) => {
@@ -354,6 +358,7 @@ impl<'r> Analyzer<'r> {
                 IoRedirect::OutputAndError(word, _) => {
                     for target in self.expand(&word.value, Mode::Single, frame) {
                         self.state.wrote(&target, cwd.as_deref());
+                        self.redirected.push(target);
                     }
                 }
             }
@@ -606,6 +611,16 @@ impl<'r> Analyzer<'r> {
             cwd_unknown: frame.cwd.is_none() && self.script_cwd == Some(None),
             stdin_args: frame.stdin_args,
             scripts: Vec::new(),
+            writes: std::mem::take(&mut self.redirected)
+                .into_iter()
+                // Files written in bulk (an archive extracted, a clone) are the program's
+                // own business; a target only known at run time is kept, unknown.
+                .chain(
+                    super::state::written_by(&names[0], &argv[1..])
+                        .into_iter()
+                        .flatten(),
+                )
+                .collect(),
         };
         let index = self.commands.len();
         self.commands.push(recorded);
@@ -613,8 +628,10 @@ impl<'r> Analyzer<'r> {
             self.commands[index].scripts.push(1);
         }
 
+        // What the line wrote before this command started; what it runs in turn comes after.
+        let before = self.state.clone();
         self.follow(index, &names, &argv, &frame);
-        self.follow_state(index, &names, &argv, &frame);
+        self.follow_state(&before, index, &names, &argv, &frame);
     }
 
     /// Follows what a recorded command runs in turn.
@@ -649,7 +666,14 @@ impl<'r> Analyzer<'r> {
 
     /// Whether the command depends on what the line wrote or configured before it (then it
     /// is opaque), and what it writes or configures in turn.
-    fn follow_state(&mut self, index: usize, names: &[String], argv: &[Arg], frame: &Frame) {
+    fn follow_state(
+        &mut self,
+        before: &super::state::LineState,
+        index: usize,
+        names: &[String],
+        argv: &[Arg],
+        frame: &Frame,
+    ) {
         let cwd = frame
             .cwd
             .clone()
@@ -660,7 +684,7 @@ impl<'r> Analyzer<'r> {
             .iter()
             .map(|(name, value)| (name.as_str(), value))
             .collect();
-        if let Some(reason) = self.state.depends(
+        if let Some(reason) = before.depends(
             names,
             argv,
             &env,

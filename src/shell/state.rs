@@ -87,7 +87,7 @@ fn configures(program: &str, args: &[&str]) -> Option<&'static str> {
 }
 
 /// The state of one command line as its commands run, in order.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct LineState {
     /// Files written so far (normalised; relative ones as written), and directories written
     /// into (everything under them counts).
@@ -236,7 +236,7 @@ fn key(text: &str, cwd: Option<&str>) -> String {
 
 /// The files a program writes by its arguments (`None`: one whose name is only known at
 /// run time, or many: an archive, a clone, an install).
-fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
+pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
     let operands: Vec<&Arg> = args
         .iter()
         .filter(|a| !a.known || !a.text.starts_with('-'))

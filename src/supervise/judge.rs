@@ -441,6 +441,7 @@ pub fn analysis(image: &Image) -> Analysis {
             cwd: None,
             cwd_unknown: false,
             stdin_args: false,
+            writes: Vec::new(),
             scripts: Vec::new(),
         }],
         opaque: Vec::new(),

@@ -168,6 +168,38 @@ fn a_new_hard_link_to_a_gated_program_is_seen_through_the_cached_index() {
 }
 
 #[test]
+fn writes_are_matched_by_target_and_unknown_targets_are_unprovable() {
+    let env = TestEnv::new();
+    let decision = |agent: bool, line: &str| {
+        let mut args = vec!["--"];
+        if agent {
+            args.insert(0, "--agent");
+        }
+        args.extend(["bash", "-c", line]);
+        env.check_json(&args)["decision"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // The shipped library: an agent's write to a shell start-up file is held, a person's
+    // is not; writing the sudo configuration is held for everyone.
+    assert_eq!(decision(true, "echo 'export X=1' >> ~/.bashrc"), "approve");
+    assert_eq!(decision(false, "echo 'export X=1' >> ~/.bashrc"), "allow");
+    assert_eq!(
+        decision(false, "echo 'eve ALL=(ALL) ALL' | tee -a /etc/sudoers"),
+        "approve"
+    );
+    assert_eq!(
+        decision(false, "echo x > /proc/self/root/etc/passwd"),
+        "approve"
+    );
+    assert_eq!(decision(false, "echo x > /dev/sda"), "deny");
+    // A target only known at run time may be any of them.
+    assert_eq!(decision(false, "echo x > \"$TARGET\""), "approve");
+    assert_eq!(decision(false, "echo x > notes.txt"), "allow");
+}
+
+#[test]
 fn agent_markers_are_detected() {
     let env = TestEnv::new();
     let policy = env.write("p.yaml", POLICY);
