@@ -7,7 +7,7 @@ use crate::environment::Environment;
 use crate::exit::UserError;
 use crate::paths::Paths;
 use crate::policy::{Context, Evaluation, Policy, SourceSet};
-use crate::shell::{self, Analysis, PathResolver, WRAPPERS};
+use crate::shell::{self, Analysis, PathResolver};
 
 /// The longest an analysis may take.
 const ANALYSIS_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -43,7 +43,7 @@ impl Decider {
         let sources = SourceSet::discover(&paths, env, explicit)?;
         let policy = sources.load_cached(&paths.cache_dir)?;
         let mut watched = policy.program_names();
-        watched.extend(WRAPPERS.iter().map(|s| (*s).to_owned()));
+        watched.extend(shell::runner_names().map(str::to_owned));
         let mut resolver = PathResolver::new(
             PathBuf::from(&context.cwd),
             env.get("PATH").map(str::to_owned),

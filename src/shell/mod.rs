@@ -5,6 +5,7 @@
 //! stay hermetic.
 
 mod resolve;
+mod runners;
 mod script;
 mod state;
 mod words;
@@ -14,6 +15,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use resolve::{NoResolve, PathResolver, Resolve, Resolved};
 pub use wrappers::WRAPPERS;
+
+/// Every program name the analysis treats as running other programs: the wrappers and the
+/// runners (for recognising hard links to them).
+pub fn runner_names() -> impl Iterator<Item = &'static str> {
+    WRAPPERS.iter().copied().chain(runners::names())
+}
 
 /// One word of an analysed command.
 #[derive(Clone, Debug, PartialEq, Eq)]

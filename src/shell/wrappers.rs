@@ -258,6 +258,9 @@ const FOREIGN_SHELLS: &[&str] = &[
 /// it is an ordinary program.
 pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
     let args = &argv[1..];
+    if let Some(steps) = super::runners::unwrap(name, args) {
+        return Some(steps);
+    }
     let steps = match name {
         "sudo" => sudo(args),
         "doas" => {
