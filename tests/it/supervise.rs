@@ -352,6 +352,48 @@ fn process_vm_writev_and_pidfd_getfd_are_refused() {
 }
 
 #[test]
+fn io_uring_is_not_available_to_the_tree() {
+    // Its file operations (IORING_OP_MKDIRAT, _OPENAT, _RENAMEAT…) run in the kernel with
+    // no system call the watch could stop at: an agent's settings directory created that
+    // way would go unseen.
+    let out = escape(r#"my $p = "\0" x 120; my $r = syscall(425, 1, $p); print "$r $!\n""#);
+    assert_eq!(out, "-1 Function not implemented\n");
+}
+
+#[test]
+fn a_file_handle_does_not_open_a_protected_file_for_writing() {
+    // open_by_handle_at opens a file by its identity through the mount of the descriptor it
+    // is given: `/`, writable, past the read-only mount of the file (a root tree can).
+    if std::env::consts::ARCH != "x86_64" {
+        return;
+    }
+    let env = TestEnv::new();
+    let config = env.write("config/gatekeep/config.yaml", "hook_wait: 40s\n");
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let code = r#"use Fcntl;
+my $h = pack("LL", 128, 0) . ("\0" x 128); my $m = "\0" x 8;
+if (syscall(303, -100, $ARGV[0], $h, $m, 0) < 0) { print "name: $!\n"; exit }
+sysopen(my $root, "/", O_RDONLY | O_DIRECTORY) or die;
+my $fd = syscall(304, fileno($root), $h, O_WRONLY | O_APPEND);
+if ($fd < 0) { print "open: $!\n"; exit }
+open(my $f, ">>&=", $fd) or die; print $f "supervise: never\n"; close $f; print "written\n";"#;
+    let output = env
+        .gatekeep()
+        .args(["run", "--supervise", "--policy", &policy, "--"])
+        .args(["perl", "-e", code])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "hook_wait: 40s\n",
+        "{stdout}"
+    );
+    assert_eq!(stdout, "open: Operation not permitted\n");
+}
+
+#[test]
 fn descendants_outliving_the_command_are_killed_after_the_grace_period() {
     let env = TestEnv::new();
     env.write("config/gatekeep/config.yaml", "supervise_linger: 1s\n");
