@@ -384,8 +384,14 @@ impl Watch {
             let Some(path) = resolve(pid, *names, &made.args) else {
                 continue;
             };
-            if self.protected.iter().any(|p| path.starts_with(p))
-                || self.absent.iter().any(|p| path.starts_with(p))
+            // A directory above a protected path is a mount point, which cannot be moved
+            // away (see `Guard::apply`).
+            let above = |p: &PathBuf| ret == -(libc::EBUSY as i64) && p.starts_with(&path);
+            if self
+                .protected
+                .iter()
+                .chain(&self.absent)
+                .any(|p| path.starts_with(p) || above(p))
             {
                 return Outcome::Refused {
                     call: call.name,

@@ -911,6 +911,9 @@ try sh -c "echo '{}' > $HOME/.claude/settings.json"
 try sh -c "echo '{}' > $HOME/.claude/settings.local.json"
 try sh -c "echo x > $HOME/.codex/config.toml"
 try sh -c "echo '{}' > $ROOT/project/.claude/settings.local.json"
+try mv "$ROOT/config" "$ROOT/config-old"
+try mv "$ROOT/state" "$ROOT/state-old"
+try mv "$ROOT/project" "$ROOT/project-old"
 try sh -c "echo fine > $ROOT/project/notes.txt"
 "#;
     let output = gatekeep
@@ -936,7 +939,7 @@ try sh -c "echo fine > $ROOT/project/notes.txt"
 
 fn assert_guarded(env: &TestEnv, out: &str, err: &str) {
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 14, "{out}\n{err}");
+    assert_eq!(lines.len(), 17, "{out}\n{err}");
     let (last, guarded) = lines.split_last().unwrap();
     assert_eq!(*last, "sh WON", "other files stay writable: {out}");
     for line in guarded {
@@ -951,6 +954,38 @@ fn assert_guarded(env: &TestEnv, out: &str, err: &str) {
             .join("project/.claude/settings.local.json")
             .exists()
     );
+    // The directories above protected files stay where they are: none was moved away to
+    // be replaced by one of the tree's.
+    for moved in ["config-old", "state-old", "project-old"] {
+        assert!(!env.root().join(moved).exists(), "{moved}: {out}");
+    }
+}
+
+#[test]
+fn a_working_directory_inside_a_protected_directory_does_not_reach_around_the_guard() {
+    // The run starts in gatekeep's configuration directory (an agent's shell went there):
+    // the directory it inherits is the one under the read-only mount.
+    let env = TestEnv::new();
+    let config = env.write("config/gatekeep/config.yaml", "hook_wait: 40s\n");
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let output = env
+        .gatekeep()
+        .current_dir(config.parent().unwrap())
+        .args(["run", "--supervise", "--policy", &policy, "--"])
+        .args([
+            "bash",
+            "-c",
+            "echo 'supervise: never' >> config.yaml; echo $?",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "hook_wait: 40s\n",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "1\n");
 }
 
 #[test]
@@ -987,6 +1022,15 @@ fn a_refused_change_to_a_protected_file_is_a_permission_error_and_recorded() {
             "{call}: {refused:#?}\n{err}"
         );
     }
+    // Moving a directory above a protected file away is refused and recorded too.
+    let above = env.root().join("config").canonicalize().unwrap();
+    assert!(
+        refused
+            .iter()
+            .any(|r| r["call"].as_str().unwrap().starts_with("rename")
+                && r["path"] == above.display().to_string()),
+        "{refused:#?}"
+    );
     for record in &refused {
         assert!(record["pid"].as_u64().is_some(), "{record}");
     }
