@@ -32,7 +32,7 @@ pub struct Guard {
     pub linked: Vec<PathBuf>,
     /// Protected paths that do not exist yet: a mount cannot keep them from being created,
     /// the watch does (see [`super::watch`]).
-    pub absent: Vec<PathBuf>,
+    pub absent: Vec<super::watch::Absent>,
 }
 
 impl Guard {
@@ -49,7 +49,7 @@ impl Guard {
         for path in paths {
             let Ok(real) = path.canonicalize() else {
                 if path.symlink_metadata().is_err() {
-                    guard.absent.push(super::watch::canonical(path));
+                    guard.absent.push(super::watch::Absent::new(path));
                 }
                 continue;
             };
@@ -72,7 +72,8 @@ impl Guard {
             guard.protected.push(real);
         }
         let mut above: Vec<PathBuf> = Vec::new();
-        for path in guard.protected.iter().chain(&guard.absent) {
+        let absent = guard.absent.iter().map(|a| &a.path);
+        for path in guard.protected.iter().chain(absent) {
             for dir in path.ancestors().skip(1) {
                 // `/` cannot be renamed; a protected directory is a mount point already.
                 if dir.parent().is_none()

@@ -383,14 +383,23 @@ impl Judge for PolicyJudge<'_, '_> {
                     );
                 }
             }
-            Outcome::Created { call, path } => {
+            Outcome::Created {
+                call,
+                path,
+                removed,
+            } => {
                 let path = path.display().to_string();
                 flow.record(
                     "guard_refused",
-                    json!({"pid": pid, "call": call, "path": path, "created": true, "killed": "tree"}),
+                    json!({"pid": pid, "call": call, "path": path, "created": true, "killed": "tree", "removed": removed}),
                 );
+                let then = if *removed {
+                    "and the path removed"
+                } else {
+                    "but the path could not be removed: check it and remove it yourself"
+                };
                 flow.warn(&format!(
-                    "the command created {}, which gatekeep protects; the whole command was stopped and the path removed",
+                    "the command created {}, which gatekeep protects; the whole command was stopped {then}",
                     crate::render::word(&path)
                 ));
                 self.refused.get_or_insert(Exit::Denied);

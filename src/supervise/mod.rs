@@ -314,26 +314,24 @@ impl Tracer {
         let Ok(mut regs) = ptrace::getregs(pid) else {
             return 0;
         };
-        let outcome = self.watch.after(pid.as_raw(), made, return_value(&regs));
-        match &outcome {
+        let mut outcome = self.watch.after(pid.as_raw(), made, return_value(&regs));
+        match &mut outcome {
             Outcome::Fine => return 0,
             Outcome::Refused { .. } => {
                 set_return_value(&mut regs, -i64::from(libc::EACCES));
                 let _ = ptrace::setregs(pid, regs);
             }
-            Outcome::Created { path, .. } => {
+            Outcome::Created { path, removed, .. } => {
                 // Nothing of the tree runs again, then the path goes.
                 for tracee in &self.alive {
                     let _ = kill(*tracee, Signal::SIGKILL);
                 }
                 let _ = kill(pid, Signal::SIGKILL);
-                let removed = match path.symlink_metadata() {
-                    Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
-                    Ok(_) => std::fs::remove_file(path),
-                    Err(_) => Ok(()),
-                };
-                if let Err(error) = removed {
-                    tracing::warn!(%error, path = %path.display(), "cannot remove a protected path the tree created");
+                match self.watch.remove(path) {
+                    Ok(_) => *removed = true,
+                    Err(error) => {
+                        tracing::warn!(%error, path = %path.display(), "cannot remove a protected path the tree created");
+                    }
                 }
             }
         }

@@ -348,7 +348,12 @@ pub enum Outcome {
     /// Refused on a protected path: report `EACCES`, and record it.
     Refused { call: &'static str, path: PathBuf },
     /// A protected path that did not exist now does: kill the tree, remove it, record it.
-    Created { call: &'static str, path: PathBuf },
+    Created {
+        call: &'static str,
+        path: PathBuf,
+        /// Whether it could be removed (or was gone already).
+        removed: bool,
+    },
 }
 
 /// The protected paths of one run, as the watch sees them.
@@ -357,7 +362,30 @@ pub struct Watch {
     /// Canonical protected paths that exist (files, or directories with all they hold).
     pub protected: Vec<PathBuf>,
     /// Protected paths that did not exist when the run started.
-    pub absent: Vec<PathBuf>,
+    pub absent: Vec<Absent>,
+}
+
+/// A protected path that did not exist when the run started.
+#[derive(Clone, Debug)]
+pub struct Absent {
+    /// The path, canonical as far as it existed.
+    pub path: PathBuf,
+    /// The nearest directory above it that existed: for the tree, a mount point that
+    /// cannot be moved (see `Guard::apply`); what is below it, the tree made.
+    pub below: PathBuf,
+}
+
+impl Absent {
+    pub fn new(path: &Path) -> Absent {
+        let path = canonical(path);
+        let below = path
+            .ancestors()
+            .skip(1)
+            .find(|dir| dir.symlink_metadata().is_ok())
+            .unwrap_or(Path::new("/"))
+            .to_owned();
+        Absent { path, below }
+    }
 }
 
 impl Watch {
@@ -368,11 +396,15 @@ impl Watch {
         };
         if ret >= 0 {
             if call.creates
-                && let Some(path) = self.absent.iter().find(|p| p.symlink_metadata().is_ok())
+                && let Some(absent) = self
+                    .absent
+                    .iter()
+                    .find(|a| a.path.symlink_metadata().is_ok())
             {
                 return Outcome::Created {
                     call: call.name,
-                    path: path.clone(),
+                    path: absent.path.clone(),
+                    removed: false,
                 };
             }
             return Outcome::Fine;
@@ -390,7 +422,7 @@ impl Watch {
             if self
                 .protected
                 .iter()
-                .chain(&self.absent)
+                .chain(self.absent.iter().map(|a| &a.path))
                 .any(|p| path.starts_with(p) || above(p))
             {
                 return Outcome::Refused {
@@ -400,6 +432,105 @@ impl Watch {
             }
         }
         Outcome::Fine
+    }
+}
+
+impl Watch {
+    /// Removes the protected path `path` that the tree created, and nothing else: the
+    /// path is followed from the directory that existed above it (by descriptors, from
+    /// `/`, no symbolic link followed), so a link the tree put on the way is what goes —
+    /// not what it points to (another directory of gatekeep's, say). Returns what was
+    /// removed, if anything was there.
+    pub fn remove(&self, path: &Path) -> std::io::Result<Option<PathBuf>> {
+        let below = self
+            .absent
+            .iter()
+            .find(|a| a.path == path)
+            .map_or(Path::new("/"), |a| a.below.as_path());
+        remove_below(path, below)
+    }
+}
+
+/// Removes `path`, reached through the directory `below` (which has no symbolic link in
+/// it, being canonical), following no symbolic link on the way.
+fn remove_below(path: &Path, below: &Path) -> std::io::Result<Option<PathBuf>> {
+    use nix::fcntl::{OFlag, openat};
+    use nix::sys::stat::{Mode, SFlag, fstat};
+    use std::os::fd::AsRawFd as _;
+    let names = |p: &Path| -> Vec<std::ffi::OsString> {
+        p.components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(name) => Some(name.to_owned()),
+                _ => None,
+            })
+            .collect()
+    };
+    let open = |dir: &std::os::fd::OwnedFd, name: &std::ffi::OsStr| {
+        let fd = openat(
+            dir,
+            name,
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        let is_dir = SFlag::from_bits_truncate(fstat(&fd)?.st_mode).contains(SFlag::S_IFDIR);
+        Ok::<_, nix::errno::Errno>((fd, is_dir))
+    };
+    let (Ok(rest), true) = (path.strip_prefix(below), below.is_absolute()) else {
+        return Err(std::io::Error::other(
+            "not below the directory it was to be in",
+        ));
+    };
+    let mut dir: std::os::fd::OwnedFd = nix::fcntl::open(
+        "/",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut at = PathBuf::from("/");
+    for name in names(below) {
+        match open(&dir, &name)? {
+            (fd, true) => dir = fd,
+            _ => {
+                return Err(std::io::Error::other(format!(
+                    "{} changed",
+                    below.display()
+                )));
+            }
+        }
+        at.push(name);
+    }
+    let rest = names(rest);
+    let Some((last, between)) = rest.split_last() else {
+        return Ok(None);
+    };
+    let remove = |dir: &std::os::fd::OwnedFd, name: &std::ffi::OsStr, is_dir: bool| {
+        // Through the descriptor: the directory checked here, whatever its path says now.
+        let entry = Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name);
+        if is_dir {
+            std::fs::remove_dir_all(entry)
+        } else {
+            std::fs::remove_file(entry)
+        }
+    };
+    for name in between {
+        match open(&dir, name) {
+            Ok((fd, true)) => dir = fd,
+            // A link (or a file) the tree put on the way made the path exist: it goes.
+            Ok((_, false)) => {
+                remove(&dir, name, false)?;
+                return Ok(Some(at.join(name)));
+            }
+            Err(nix::errno::Errno::ENOENT) => return Ok(None),
+            Err(errno) => return Err(errno.into()),
+        }
+        at.push(name);
+    }
+    match open(&dir, last) {
+        Ok((_, is_dir)) => {
+            remove(&dir, last, is_dir)?;
+            Ok(Some(at.join(last)))
+        }
+        Err(nix::errno::Errno::ENOENT) => Ok(None),
+        Err(errno) => Err(errno.into()),
     }
 }
 

@@ -1100,6 +1100,44 @@ fn a_protected_path_that_does_not_exist_yet_cannot_be_created() {
 }
 
 #[test]
+fn removing_a_created_protected_path_follows_no_link_the_tree_made() {
+    // `~/.deploy/gatekeep` is protected and does not exist, nor does `~/.deploy`. The tree
+    // makes `~/.deploy` a link to the state directory: the protected path now exists, and
+    // is gatekeep's audit log directory. What goes is the link, not the log.
+    let env = TestEnv::new();
+    let policy = env
+        .write(
+            "p.yaml",
+            &format!("{POLICY}protect: [\"~/.deploy/gatekeep\"]\n"),
+        )
+        .display()
+        .to_string();
+    let kept = env.write("state/gatekeep/kept", "");
+    let link = env.root().join("home/.deploy");
+    let output = env
+        .gatekeep()
+        .args(["run", "--supervise", "--policy", &policy, "--"])
+        .args(["ln", "-s"])
+        .arg(env.root().join("state"))
+        .arg(&link)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(126), "{stderr}");
+    assert!(
+        kept.exists(),
+        "gatekeep removed its own directory: {stderr}"
+    );
+    assert!(link.symlink_metadata().is_err(), "the link stays: {stderr}");
+    assert!(
+        env.log_records()
+            .iter()
+            .any(|r| r["event"] == "guard_refused" && r["created"] == true),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn the_guard_holds_for_an_unprivileged_user() {
     let env = TestEnv::new();
     let (out, err) = tamper(&env, true);
