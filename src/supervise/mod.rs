@@ -156,9 +156,11 @@ pub fn run(
         status: None,
         watch,
         pending: std::collections::HashMap::new(),
+        doomed: false,
     };
     let result = tracer.follow(judge, linger);
     forwarding.stop();
+    tracer.sweep(judge);
     let killed_leftovers = result.map_err(|errno| io_error(errno.into()))?;
     let (code, signal) = tracer.status.unwrap_or((None, Some(libc::SIGKILL)));
     Ok(Finished {
@@ -207,6 +209,9 @@ struct Tracer {
     watch: Watch,
     /// Watched calls on their way, by the tracee that made them (see [`watch`]).
     pending: std::collections::HashMap<Pid, watch::Made>,
+    /// The tree created a protected path: whatever of it stops again is killed (a child
+    /// whose fork was not reported yet when the tree was killed, above all).
+    doomed: bool,
 }
 
 impl Tracer {
@@ -220,10 +225,10 @@ impl Tracer {
             for (pid, verdict) in judge.answers() {
                 let pid = Pid::from_raw(pid);
                 match verdict {
-                    Verdict::Allow => {
+                    Verdict::Allow if !self.doomed => {
                         let _ = ptrace::cont(pid, None);
                     }
-                    Verdict::Kill => {
+                    Verdict::Allow | Verdict::Kill => {
                         let _ = kill(pid, Signal::SIGKILL);
                     }
                     Verdict::Hold => {}
@@ -241,6 +246,14 @@ impl Tracer {
                 Err(errno) => return Err(errno),
             };
             match status {
+                WaitStatus::Stopped(pid, _)
+                | WaitStatus::PtraceEvent(pid, _, _)
+                | WaitStatus::PtraceSyscall(pid)
+                    if self.doomed =>
+                {
+                    self.alive.insert(pid);
+                    let _ = kill(pid, Signal::SIGKILL);
+                }
                 WaitStatus::StillAlive => {
                     if let Some(deadline) = leftover_deadline
                         && Instant::now() >= deadline
@@ -323,6 +336,7 @@ impl Tracer {
             }
             Outcome::Created { path, removed, .. } => {
                 // Nothing of the tree runs again, then the path goes.
+                self.doomed = true;
                 for tracee in &self.alive {
                     let _ = kill(*tracee, Signal::SIGKILL);
                 }
@@ -340,6 +354,26 @@ impl Tracer {
             Outcome::Created { .. } => self.alive.len().max(1),
             _ => 0,
         }
+    }
+
+    /// Once the tree is gone: a protected path it created in a way the watch did not stop
+    /// at (none is known) is found now, removed and recorded.
+    fn sweep(&mut self, judge: &mut dyn Judge) {
+        if self.doomed {
+            return;
+        }
+        let Some(mut outcome) = self.watch.created("none seen") else {
+            return;
+        };
+        if let Outcome::Created { path, removed, .. } = &mut outcome {
+            match self.watch.remove(path) {
+                Ok(_) => *removed = true,
+                Err(error) => {
+                    tracing::warn!(%error, path = %path.display(), "cannot remove a protected path the tree created");
+                }
+            }
+        }
+        judge.guarded(self.root.as_raw(), &outcome);
     }
 
     fn gone(&mut self, pid: Pid, code: Option<i32>, signal: Option<i32>) {
@@ -381,8 +415,11 @@ impl Tracer {
                 if former != pid {
                     self.alive.remove(&former);
                     self.seen.remove(&former);
+                    self.pending.remove(&former);
                 }
             }
+            // A call the former leader was in (the exec ended it) has no return to watch.
+            self.pending.remove(&pid);
             match judge.judge(pid.as_raw()) {
                 Verdict::Allow => {
                     let _ = ptrace::cont(pid, None);

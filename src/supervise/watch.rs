@@ -285,6 +285,13 @@ const CALLS: &[Call] = &[
         names: &[Fd(0)],
         creates: false,
     },
+    // Binding a socket to a path creates it.
+    Call {
+        number: libc::SYS_bind,
+        name: "bind",
+        names: &[],
+        creates: true,
+    },
 ];
 
 /// The errors a read-only mount answers (writing, replacing a mount point, linking across
@@ -394,22 +401,14 @@ impl Watch {
         let Some(call) = CALLS.iter().find(|c| c.number == made.number) else {
             return Outcome::Fine;
         };
-        if ret >= 0 {
-            if call.creates
-                && let Some(absent) = self
-                    .absent
-                    .iter()
-                    .find(|a| a.path.symlink_metadata().is_ok())
-            {
-                return Outcome::Created {
-                    call: call.name,
-                    path: absent.path.clone(),
-                    removed: false,
-                };
-            }
-            return Outcome::Fine;
+        // Whatever the result: a call may create its file and fail after (an open whose
+        // flags the file system refuses once the file is made).
+        if call.creates
+            && let Some(outcome) = self.created(call.name)
+        {
+            return outcome;
         }
-        if !REFUSALS.contains(&ret) {
+        if ret >= 0 || !REFUSALS.contains(&ret) {
             return Outcome::Fine;
         }
         for names in call.names {
@@ -436,6 +435,19 @@ impl Watch {
 }
 
 impl Watch {
+    /// The first protected path that did not exist and now does, as made by `call`.
+    pub fn created(&self, call: &'static str) -> Option<Outcome> {
+        let absent = self
+            .absent
+            .iter()
+            .find(|a| a.path.symlink_metadata().is_ok())?;
+        Some(Outcome::Created {
+            call,
+            path: absent.path.clone(),
+            removed: false,
+        })
+    }
+
     /// Removes the protected path `path` that the tree created, and nothing else: the
     /// path is followed from the directory that existed above it (by descriptors, from
     /// `/`, no symbolic link followed), so a link the tree put on the way is what goes —
@@ -472,7 +484,8 @@ fn remove_below(path: &Path, below: &Path) -> std::io::Result<Option<PathBuf>> {
             OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::empty(),
         )?;
-        let is_dir = SFlag::from_bits_truncate(fstat(&fd)?.st_mode).contains(SFlag::S_IFDIR);
+        let kind = SFlag::from_bits_truncate(fstat(&fd)?.st_mode) & SFlag::S_IFMT;
+        let is_dir = kind == SFlag::S_IFDIR;
         Ok::<_, nix::errno::Errno>((fd, is_dir))
     };
     let (Ok(rest), true) = (path.strip_prefix(below), below.is_absolute()) else {

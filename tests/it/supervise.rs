@@ -1100,6 +1100,30 @@ fn a_protected_path_that_does_not_exist_yet_cannot_be_created() {
 }
 
 #[test]
+fn a_socket_bound_at_a_protected_path_is_a_creation_too() {
+    // Binding a Unix socket to a path makes a file there without any call that opens,
+    // makes a directory or links.
+    let env = TestEnv::new();
+    let gemini = env.root().join("home/.gemini");
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let output = env
+        .gatekeep()
+        .args(["run", "--supervise", "--policy", &policy, "--"])
+        .args([
+            "python3",
+            "-c",
+            "import socket, sys\ns = socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\nprint('bound')",
+        ])
+        .arg(&gemini)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(126), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "", "{stderr}");
+    assert!(gemini.symlink_metadata().is_err(), "{stderr}");
+}
+
+#[test]
 fn removing_a_created_protected_path_follows_no_link_the_tree_made() {
     // `~/.deploy/gatekeep` is protected and does not exist, nor does `~/.deploy`. The tree
     // makes `~/.deploy` a link to the state directory: the protected path now exists, and
