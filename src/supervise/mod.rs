@@ -63,6 +63,9 @@ pub trait Judge {
     }
     /// Descendants were still running when the command ended and had to be killed.
     fn leftovers(&mut self, _pids: &[i32]) {}
+    /// Process `pid` is gone (its number may be reused from now on): a verdict still to
+    /// come on it is not for whatever gets that number next.
+    fn gone(&mut self, _pid: i32) {}
     /// Process `pid` tried to change a protected path ([`Outcome::Refused`], reported to it
     /// as `EACCES`) or created one ([`Outcome::Created`]: the tree was killed and the path
     /// removed).
@@ -274,9 +277,11 @@ impl Tracer {
                 }
                 WaitStatus::Exited(pid, code) => {
                     self.gone(pid, Some(code), None);
+                    judge.gone(pid.as_raw());
                 }
                 WaitStatus::Signaled(pid, signal, _) => {
                     self.gone(pid, None, Some(signal as i32));
+                    judge.gone(pid.as_raw());
                 }
                 WaitStatus::Stopped(pid, signal) => {
                     if signal == Signal::SIGSTOP

@@ -1346,6 +1346,102 @@ fn the_rest_of_the_tree_goes_on_while_a_program_is_held() {
 }
 
 #[test]
+fn an_approval_resumes_no_process_that_took_the_number_of_a_held_one() {
+    // The reviewer reads a dump of 127.0.0.9. The tree kills that held program and forks
+    // until a new process gets its number, which execs a dump of the real database and is
+    // held in turn. The approval of the first request is for a process that is gone.
+    // Numbers come round quickly in a PID namespace of 400 (pid_max per namespace).
+    let setup = setup();
+    let real = setup.db.url();
+    let shown = real.replace("127.0.0.1", "127.0.0.9");
+    let marker = setup.env.root().join("reused");
+    let script = format!(
+        r#"p=pg_dump
+until (exit) & c=$!; wait $c; [ $c -ge 310 ]; do :; done
+$p -s -o /dev/null {shown} & a=$!
+sleep 0.5; kill -9 $a; wait $a
+while :; do
+  until (exit) & c=$!; wait $c; [ $c -eq $((a - 1)) ]; do :; done
+  $p -s -o /dev/null {real} & b=$!
+  [ $b -eq $a ] && break
+  kill -9 $b; wait $b
+done
+echo $a > {marker}
+wait $b"#,
+        marker = marker.display()
+    );
+    let run = setup.service.as_user(&setup.env, "alice");
+    let mut command = std::process::Command::new("unshare");
+    command
+        .args([
+            "--user",
+            "--map-root-user",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+        ])
+        .args([
+            "sh",
+            "-c",
+            "echo 400 > /proc/sys/kernel/pid_max || exit 99; exec \"$@\"",
+        ])
+        .arg("sh")
+        .arg(run.get_program())
+        .args(["run", "--supervise", "--policy", &setup.policy, "--"])
+        .args(["bash", "-c", &script])
+        .env_clear()
+        .current_dir(setup.env.root())
+        .envs(run.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .env("PATH", &setup.path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = crate::service::KillOnDrop(command.spawn().unwrap());
+    let lines = crate::service::Lines::collect(child.0.stderr.take().unwrap());
+    // The bound only guards against a hang.
+    for _ in 0..1200 {
+        if marker.exists() || child.0.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if !marker.exists() {
+        let status = child.0.wait().unwrap();
+        if status.code() == Some(99) {
+            return crate::common::cannot_run_here("the kernel has no pid_max per namespace");
+        }
+        panic!("no number came round: {status:?} {}", lines.complete());
+    }
+    let first = request_id(&lines);
+    let bob = |args: &[&str]| {
+        let output = setup
+            .service
+            .as_user(&setup.env, "bob")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        output.stdout
+    };
+    bob(&["approve", &first, "-m", "a dump of .9 is fine"]);
+    // The program that took the number asked for itself: the reviewer refuses that.
+    let pending: serde_json::Value = serde_json::from_slice(&bob(&["requests", "--json"])).unwrap();
+    for request in pending.as_array().unwrap() {
+        let id = request["id"].as_str().unwrap();
+        if id != first {
+            bob(&["reject", id, "-m", "no"]);
+        }
+    }
+    child.0.wait().unwrap();
+    assert_eq!(
+        setup.db.connections(),
+        0,
+        "the approval resumed another program: {}",
+        lines.complete()
+    );
+}
+
+#[test]
 fn the_same_command_held_twice_at_once_shares_one_request() {
     let setup = setup();
     let output = setup.agent_with_short_wait(
