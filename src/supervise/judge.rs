@@ -293,6 +293,17 @@ impl Judge for PolicyJudge<'_, '_> {
             &self.flow.decider.context,
             &image,
         );
+        if !image.doubled.is_empty() {
+            return self.refuse(
+                Some(&image),
+                pid,
+                Exit::Denied,
+                &format!(
+                    "its environment sets {} more than once, with different values, which programs read differently; set each once",
+                    image.doubled.join(", ")
+                ),
+            );
+        }
         if image.loader && loader_runs_program(&image) {
             return self.refuse(
                 Some(&image),

@@ -1192,6 +1192,53 @@ const LOADER: &str =
     "$(ls /lib64/ld-linux-*.so.* /lib/ld-linux*.so.* /lib/ld-musl-*.so.* 2>/dev/null | head -n 1)";
 
 #[test]
+fn a_variable_set_twice_with_different_values_is_refused() {
+    // A fetch from production needs approval. The environment names DBHOST twice: the C
+    // library reads the first value, a map of the environment keeps the last.
+    let setup = setup();
+    let policy = setup
+        .env
+        .write(
+            "prod.yaml",
+            &format!(
+                "{POLICY}  - id: prod-fetch\n    description: production\n    decision: approve\n    match: {{program: fetch, env: {{DBHOST: \"prod*\"}}}}\n"
+            ),
+        )
+        .display()
+        .to_string();
+    let bin = setup.env.root().join("bin");
+    // curl with one byte more: not the gated copy named pg_dump.
+    let mut fetch = std::fs::read("/usr/bin/curl").unwrap();
+    fetch.push(0);
+    std::fs::write(bin.join("fetch"), fetch).unwrap();
+    std::fs::set_permissions(
+        bin.join("fetch"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let script = r#"import ctypes, sys
+libc = ctypes.CDLL(None)
+argv = [sys.argv[1].encode(), b"-s", b"-o", b"/dev/null", sys.argv[2].encode()]
+env = [b"DBHOST=prod-db", b"DBHOST=dev-db"]
+libc.execve(argv[0], (ctypes.c_char_p * 6)(*argv, None), (ctypes.c_char_p * 3)(*env, None))
+"#;
+    let output = setup
+        .env
+        .gatekeep()
+        .env("PATH", &setup.path)
+        .args(["run", "--supervise", "--policy", &policy, "--"])
+        .args(["python3", "-c", script])
+        .arg(bin.join("fetch"))
+        .arg(setup.db.url())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(setup.db.connections(), 0, "{stderr}");
+    assert_eq!(output.status.code(), Some(126), "{stderr}");
+    assert!(stderr.contains("DBHOST more than once"), "{stderr}");
+}
+
+#[test]
 fn the_dynamic_loader_running_the_program_is_refused() {
     // `ld.so PROGRAM` maps and runs the program itself: the only exec is the loader's.
     let setup = setup();
