@@ -33,6 +33,9 @@ pub struct Guard {
     /// Protected paths that do not exist yet: a mount cannot keep them from being created,
     /// the watch does (see [`super::watch`]).
     pub absent: Vec<super::watch::Absent>,
+    /// Symbolic links on the way to protected paths: a mount cannot keep them either, the
+    /// watch puts them back.
+    pub links: Vec<super::watch::Link>,
 }
 
 impl Guard {
@@ -45,8 +48,14 @@ impl Guard {
             protected: Vec::new(),
             linked: Vec::new(),
             absent: Vec::new(),
+            links: Vec::new(),
         };
         for path in paths {
+            for link in super::watch::Link::on_the_way(path) {
+                if !guard.links.iter().any(|l| l.path == link.path) {
+                    guard.links.push(link);
+                }
+            }
             let Ok(real) = path.canonicalize() else {
                 if path.symlink_metadata().is_err() {
                     guard.absent.push(super::watch::Absent::new(path));
@@ -73,7 +82,8 @@ impl Guard {
         }
         let mut above: Vec<PathBuf> = Vec::new();
         let absent = guard.absent.iter().map(|a| &a.path);
-        for path in guard.protected.iter().chain(absent) {
+        let links = guard.links.iter().map(|l| &l.path);
+        for path in guard.protected.iter().chain(absent).chain(links) {
             for dir in path.ancestors().skip(1) {
                 // `/` cannot be renamed; a protected directory is a mount point already.
                 if dir.parent().is_none()
@@ -233,6 +243,7 @@ impl Guard {
         super::watch::Watch {
             protected: self.protected.clone(),
             absent: self.absent.clone(),
+            links: self.links.clone(),
         }
     }
 

@@ -432,6 +432,27 @@ impl Judge for PolicyJudge<'_, '_> {
                 ));
                 self.refused.get_or_insert(Exit::Denied);
             }
+            Outcome::Unlinked {
+                call,
+                path,
+                restored,
+            } => {
+                let path = path.display().to_string();
+                flow.record(
+                    "guard_refused",
+                    json!({"pid": pid, "call": call, "path": path, "unlinked": true, "killed": "tree", "restored": restored}),
+                );
+                let then = if *restored {
+                    "and the link put back"
+                } else {
+                    "but the link could not be put back: check it"
+                };
+                flow.warn(&format!(
+                    "the command removed or replaced the link {}, on the way to a path gatekeep protects; the whole command was stopped {then}",
+                    crate::render::word(&path)
+                ));
+                self.refused.get_or_insert(Exit::Denied);
+            }
         }
     }
 

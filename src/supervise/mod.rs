@@ -14,6 +14,7 @@ mod confine;
 mod guard;
 mod image;
 mod judge;
+mod undo;
 mod watch;
 
 pub use confine::{ConfineError, Confinement};
@@ -339,24 +340,19 @@ impl Tracer {
                 set_return_value(&mut regs, -i64::from(libc::EACCES));
                 let _ = ptrace::setregs(pid, regs);
             }
-            Outcome::Created { path, removed, .. } => {
-                // Nothing of the tree runs again, then the path goes.
+            Outcome::Created { .. } | Outcome::Unlinked { .. } => {
+                // Nothing of the tree runs again, then the path is as it was.
                 self.doomed = true;
                 for tracee in &self.alive {
                     let _ = kill(*tracee, Signal::SIGKILL);
                 }
                 let _ = kill(pid, Signal::SIGKILL);
-                match self.watch.remove(path) {
-                    Ok(_) => *removed = true,
-                    Err(error) => {
-                        tracing::warn!(%error, path = %path.display(), "cannot remove a protected path the tree created");
-                    }
-                }
+                self.undo(&mut outcome);
             }
         }
         judge.guarded(pid.as_raw(), &outcome);
         match outcome {
-            Outcome::Created { .. } => self.alive.len().max(1),
+            Outcome::Created { .. } | Outcome::Unlinked { .. } => self.alive.len().max(1),
             _ => 0,
         }
     }
@@ -367,18 +363,32 @@ impl Tracer {
         if self.doomed {
             return;
         }
-        let Some(mut outcome) = self.watch.created("none seen") else {
-            return;
+        let found = self.watch.created("none seen");
+        for mut outcome in found.into_iter().chain(self.watch.unlinked("none seen")) {
+            self.undo(&mut outcome);
+            judge.guarded(self.root.as_raw(), &outcome);
+        }
+    }
+
+    /// Removes a protected path the tree created, or puts back a link it removed.
+    fn undo(&self, outcome: &mut Outcome) {
+        let (path, done, undone) = match outcome {
+            Outcome::Created { path, removed, .. } => {
+                let undone = self.watch.remove(path).map(|_| ());
+                (path, removed, undone)
+            }
+            Outcome::Unlinked { path, restored, .. } => {
+                let undone = self.watch.put_back(path).map(|_| ());
+                (path, restored, undone)
+            }
+            _ => return,
         };
-        if let Outcome::Created { path, removed, .. } = &mut outcome {
-            match self.watch.remove(path) {
-                Ok(_) => *removed = true,
-                Err(error) => {
-                    tracing::warn!(%error, path = %path.display(), "cannot remove a protected path the tree created");
-                }
+        match undone {
+            Ok(()) => *done = true,
+            Err(error) => {
+                tracing::warn!(%error, path = %path.display(), "cannot undo what the tree did to a protected path");
             }
         }
-        judge.guarded(self.root.as_raw(), &outcome);
     }
 
     fn gone(&mut self, pid: Pid, code: Option<i32>, signal: Option<i32>) {

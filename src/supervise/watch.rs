@@ -361,6 +361,14 @@ pub enum Outcome {
         /// Whether it could be removed (or was gone already).
         removed: bool,
     },
+    /// A symbolic link on the way to a protected path is gone or replaced: kill the tree,
+    /// put the link back, record it.
+    Unlinked {
+        call: &'static str,
+        path: PathBuf,
+        /// Whether it could be put back.
+        restored: bool,
+    },
 }
 
 /// The protected paths of one run, as the watch sees them.
@@ -370,6 +378,59 @@ pub struct Watch {
     pub protected: Vec<PathBuf>,
     /// Protected paths that did not exist when the run started.
     pub absent: Vec<Absent>,
+    /// The symbolic links on the way to protected paths.
+    pub links: Vec<Link>,
+}
+
+/// A symbolic link on the way to a protected path (a settings directory that is a link
+/// into a dotfiles repository): what it points to is protected, the link itself is an
+/// entry of a writable directory, which the tree could remove and replace with a
+/// directory of its own.
+#[derive(Clone, Debug)]
+pub struct Link {
+    /// Where it is (its directory canonical).
+    pub path: PathBuf,
+    pub target: PathBuf,
+    /// Its own device and inode.
+    id: (u64, u64),
+}
+
+impl Link {
+    /// The links met on the way to `path`, outermost first.
+    pub fn on_the_way(path: &Path) -> Vec<Link> {
+        use std::os::unix::fs::MetadataExt as _;
+        let mut links = Vec::new();
+        let mut ancestors: Vec<&Path> = path.ancestors().collect();
+        ancestors.reverse();
+        for step in ancestors {
+            let (Some(parent), Some(name)) = (step.parent(), step.file_name()) else {
+                continue;
+            };
+            let Ok(meta) = step.symlink_metadata() else {
+                break;
+            };
+            if !meta.file_type().is_symlink() {
+                continue;
+            }
+            let (Ok(parent), Ok(target)) = (parent.canonicalize(), std::fs::read_link(step)) else {
+                break;
+            };
+            links.push(Link {
+                path: parent.join(name),
+                target,
+                id: (meta.dev(), meta.ino()),
+            });
+        }
+        links
+    }
+
+    /// Whether the link is still the one it was.
+    fn intact(&self) -> bool {
+        use std::os::unix::fs::MetadataExt as _;
+        self.path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink() && (m.dev(), m.ino()) == self.id)
+    }
 }
 
 /// A protected path that did not exist when the run started.
@@ -406,6 +467,9 @@ impl Watch {
         if call.creates
             && let Some(outcome) = self.created(call.name)
         {
+            return outcome;
+        }
+        if let Some(outcome) = self.unlinked(call.name) {
             return outcome;
         }
         if ret >= 0 || !REFUSALS.contains(&ret) {
@@ -448,6 +512,26 @@ impl Watch {
         })
     }
 
+    /// The first link on the way to a protected path that is gone or replaced, as by
+    /// `call`.
+    pub fn unlinked(&self, call: &'static str) -> Option<Outcome> {
+        let link = self.links.iter().find(|l| !l.intact())?;
+        Some(Outcome::Unlinked {
+            call,
+            path: link.path.clone(),
+            restored: false,
+        })
+    }
+
+    /// Puts the link at `path` back (see [`super::undo::put_back`]); returns where what
+    /// had taken its place went.
+    pub fn put_back(&self, path: &Path) -> std::io::Result<Option<PathBuf>> {
+        let Some(link) = self.links.iter().find(|l| l.path == path) else {
+            return Ok(None);
+        };
+        super::undo::put_back(&link.path, &link.target)
+    }
+
     /// Removes the protected path `path` that the tree created, and nothing else: the
     /// path is followed from the directory that existed above it (by descriptors, from
     /// `/`, no symbolic link followed), so a link the tree put on the way is what goes —
@@ -459,91 +543,7 @@ impl Watch {
             .iter()
             .find(|a| a.path == path)
             .map_or(Path::new("/"), |a| a.below.as_path());
-        remove_below(path, below)
-    }
-}
-
-/// Removes `path`, reached through the directory `below` (which has no symbolic link in
-/// it, being canonical), following no symbolic link on the way.
-fn remove_below(path: &Path, below: &Path) -> std::io::Result<Option<PathBuf>> {
-    use nix::fcntl::{OFlag, openat};
-    use nix::sys::stat::{Mode, SFlag, fstat};
-    use std::os::fd::AsRawFd as _;
-    let names = |p: &Path| -> Vec<std::ffi::OsString> {
-        p.components()
-            .filter_map(|c| match c {
-                std::path::Component::Normal(name) => Some(name.to_owned()),
-                _ => None,
-            })
-            .collect()
-    };
-    let open = |dir: &std::os::fd::OwnedFd, name: &std::ffi::OsStr| {
-        let fd = openat(
-            dir,
-            name,
-            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )?;
-        let kind = SFlag::from_bits_truncate(fstat(&fd)?.st_mode) & SFlag::S_IFMT;
-        let is_dir = kind == SFlag::S_IFDIR;
-        Ok::<_, nix::errno::Errno>((fd, is_dir))
-    };
-    let (Ok(rest), true) = (path.strip_prefix(below), below.is_absolute()) else {
-        return Err(std::io::Error::other(
-            "not below the directory it was to be in",
-        ));
-    };
-    let mut dir: std::os::fd::OwnedFd = nix::fcntl::open(
-        "/",
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )?;
-    let mut at = PathBuf::from("/");
-    for name in names(below) {
-        match open(&dir, &name)? {
-            (fd, true) => dir = fd,
-            _ => {
-                return Err(std::io::Error::other(format!(
-                    "{} changed",
-                    below.display()
-                )));
-            }
-        }
-        at.push(name);
-    }
-    let rest = names(rest);
-    let Some((last, between)) = rest.split_last() else {
-        return Ok(None);
-    };
-    let remove = |dir: &std::os::fd::OwnedFd, name: &std::ffi::OsStr, is_dir: bool| {
-        // Through the descriptor: the directory checked here, whatever its path says now.
-        let entry = Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name);
-        if is_dir {
-            std::fs::remove_dir_all(entry)
-        } else {
-            std::fs::remove_file(entry)
-        }
-    };
-    for name in between {
-        match open(&dir, name) {
-            Ok((fd, true)) => dir = fd,
-            // A link (or a file) the tree put on the way made the path exist: it goes.
-            Ok((_, false)) => {
-                remove(&dir, name, false)?;
-                return Ok(Some(at.join(name)));
-            }
-            Err(nix::errno::Errno::ENOENT) => return Ok(None),
-            Err(errno) => return Err(errno.into()),
-        }
-        at.push(name);
-    }
-    match open(&dir, last) {
-        Ok((_, is_dir)) => {
-            remove(&dir, last, is_dir)?;
-            Ok(Some(at.join(last)))
-        }
-        Err(nix::errno::Errno::ENOENT) => Ok(None),
-        Err(errno) => Err(errno.into()),
+        super::undo::remove_below(path, below)
     }
 }
 

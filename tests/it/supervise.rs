@@ -1100,6 +1100,44 @@ fn a_protected_path_that_does_not_exist_yet_cannot_be_created() {
 }
 
 #[test]
+fn a_settings_directory_that_is_a_link_cannot_be_swapped_for_another() {
+    // ~/.claude is a link into a dotfiles repository (as GNU stow makes it): the settings
+    // it points to are read-only, the link is an entry of the home directory.
+    let env = TestEnv::new();
+    let dotfiles = env.root().join("dotfiles/claude");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    std::fs::write(dotfiles.join("settings.json"), "{\"hooks\": {}}").unwrap();
+    std::fs::write(dotfiles.join("settings.local.json"), "{}").unwrap();
+    let link = env.root().join("home/.claude");
+    std::os::unix::fs::symlink(&dotfiles, &link).unwrap();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let output = env
+        .gatekeep()
+        .args(["run", "--supervise", "--policy", &policy, "--"])
+        .args(["bash", "-c"])
+        .arg(format!(
+            "rm {0} && mkdir {0} && echo '{{}}' > {0}/settings.json; echo after",
+            link.display()
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(126), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "", "{stderr}");
+    assert_eq!(std::fs::read_link(&link).unwrap(), dotfiles, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(link.join("settings.json")).unwrap(),
+        "{\"hooks\": {}}"
+    );
+    assert!(
+        env.log_records()
+            .iter()
+            .any(|r| r["event"] == "guard_refused" && r["unlinked"] == true),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_socket_bound_at_a_protected_path_is_a_creation_too() {
     // Binding a Unix socket to a path makes a file there without any call that opens,
     // makes a directory or links.
