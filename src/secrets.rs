@@ -411,18 +411,13 @@ impl ChildEnv {
         vars.into_iter().collect()
     }
 
-    /// Applies the changes to a command about to be spawned.
+    /// Gives a command about to be spawned its environment, in full: never this process's
+    /// as it is, where a variable may be set twice. Programs differ in which of two values
+    /// they read (the C library takes the first); the command gets the one the decision
+    /// read (the last, as the environment snapshot and [`ChildEnv::resolve`] keep it).
     pub fn apply(&self, command: &mut std::process::Command) {
-        if let Some(only) = &self.only {
-            command.env_clear();
-            command.envs(only.iter().map(|(k, v)| (k, v)));
-        }
-        for name in &self.remove {
-            command.env_remove(name);
-        }
-        for (name, value) in &self.set {
-            command.env(name, value);
-        }
+        command.env_clear();
+        command.envs(self.resolve(std::env::vars_os()));
     }
 }
 

@@ -103,7 +103,9 @@ impl PathResolver {
     /// Lists each PATH directory once and records the files behind watched names. Reading
     /// directories costs a few system calls, where looking every name up in every
     /// directory would cost thousands; with a cache, checking the directories' times is
-    /// all a run costs until one of them changes.
+    /// all a run costs until one of them changes, besides looking at the few entries with
+    /// watched names. What those entries are (a symbolic link's target may be replaced
+    /// without the directory changing) is never cached.
     fn index_watched(&self) -> HashMap<(u64, u64), Vec<String>> {
         let mut seen = HashSet::new();
         let dirs: Vec<(PathBuf, std::fs::Metadata)> = self
@@ -119,7 +121,7 @@ impl PathResolver {
             })
             .collect();
         let Some((cache_dir, settled)) = &self.cache else {
-            return index_dirs(&dirs, &self.watched);
+            return identify(&watched_entries(&dirs, &self.watched));
         };
         let mut key = Vec::new();
         let mut watched = self.watched.clone();
@@ -144,45 +146,53 @@ impl PathResolver {
         }
         let entry = crate::cache::entry(cache_dir, "links", &key);
         if let Some(json) = crate::cache::read(&entry)
-            && let Ok(files) = serde_json::from_slice::<Vec<((u64, u64), Vec<String>)>>(&json)
+            && let Ok(entries) = serde_json::from_slice::<Vec<(PathBuf, String)>>(&json)
         {
-            return files.into_iter().collect();
+            return identify(&entries);
         }
-        let files = index_dirs(&dirs, &self.watched);
+        let entries = watched_entries(&dirs, &self.watched);
         let settled = std::time::SystemTime::now() - *settled;
         let quiet = dirs.iter().all(|(_, meta)| {
             let ctime = std::time::UNIX_EPOCH
                 + std::time::Duration::new(meta.ctime().max(0) as u64, meta.ctime_nsec() as u32);
             meta.modified().is_ok_and(|m| m < settled) && ctime < settled
         });
-        if quiet && let Ok(json) = serde_json::to_vec(&files.iter().collect::<Vec<_>>()) {
+        if quiet && let Ok(json) = serde_json::to_vec(&entries) {
             crate::cache::write(&entry, &json);
         }
-        files
+        identify(&entries)
     }
 }
 
-/// The files behind `watched` names in `dirs`, by (device, inode).
-fn index_dirs(
+/// The entries of `dirs` with `watched` names: (path, name).
+fn watched_entries(
     dirs: &[(PathBuf, std::fs::Metadata)],
     watched: &[String],
-) -> HashMap<(u64, u64), Vec<String>> {
+) -> Vec<(PathBuf, String)> {
     let watched: HashSet<&str> = watched.iter().map(String::as_str).collect();
-    let mut files: HashMap<(u64, u64), Vec<String>> = HashMap::new();
+    let mut entries = Vec::new();
     for (dir, _) in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else {
+        let Ok(listed) = std::fs::read_dir(dir) else {
             continue;
         };
-        for entry in entries.flatten() {
+        for entry in listed.flatten() {
             let name = entry.file_name();
-            let Some(name) = name.to_str().filter(|n| watched.contains(n)) else {
-                continue;
-            };
-            if let Ok(meta) = std::fs::metadata(entry.path()) {
-                let names = files.entry((meta.dev(), meta.ino())).or_default();
-                if !names.iter().any(|n| n == name) {
-                    names.push(name.to_owned());
-                }
+            if let Some(name) = name.to_str().filter(|n| watched.contains(n)) {
+                entries.push((entry.path(), name.to_owned()));
+            }
+        }
+    }
+    entries
+}
+
+/// The files behind `entries` (symbolic links followed), by (device, inode).
+fn identify(entries: &[(PathBuf, String)]) -> HashMap<(u64, u64), Vec<String>> {
+    let mut files: HashMap<(u64, u64), Vec<String>> = HashMap::new();
+    for (path, name) in entries {
+        if let Ok(meta) = std::fs::metadata(path) {
+            let names = files.entry((meta.dev(), meta.ino())).or_default();
+            if !names.iter().any(|n| n == name) {
+                names.push(name.clone());
             }
         }
     }

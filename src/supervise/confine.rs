@@ -4,8 +4,10 @@
 //! - a seccomp filter refusing what would escape or blind the tracer: `clone` with
 //!   `CLONE_UNTRACED`, `ptrace`, `process_vm_writev` and `pidfd_getfd` fail with `EPERM`;
 //!   `clone3` fails with `ENOSYS` (its flags live in memory a filter cannot read, and libc
-//!   then falls back to `clone`); on x86_64 every x32 system call (the same calls under
-//!   other numbers) fails with `EPERM`;
+//!   then falls back to `clone`), and so does io_uring (whose file operations are no system
+//!   calls the watch could stop at); `open_by_handle_at` fails with `EPERM` (it reaches a
+//!   file through any mount, past the guard's read-only ones); on x86_64 every x32 system
+//!   call (the same calls under other numbers) fails with `EPERM`;
 //! - a filter that stops every call changing a file at the tracer, which sees what the
 //!   guard refused (see [`super::watch`]);
 //! - a Landlock domain: a process inside it may not ptrace, or open the memory of, any
@@ -71,6 +73,9 @@ impl Confinement {
                 (libc::SYS_ptrace, vec![]),
                 (libc::SYS_process_vm_writev, vec![]),
                 (libc::SYS_pidfd_getfd, vec![]),
+                // A file handle opens a file by its identity, through any mount of its file
+                // system: a writable one, past the guard's read-only mounts (root only).
+                (libc::SYS_open_by_handle_at, vec![]),
                 // Nothing may mount or unmount: the guard's read-only mounts stay.
                 (libc::SYS_mount, vec![]),
                 (libc::SYS_umount2, vec![]),
@@ -86,7 +91,19 @@ impl Confinement {
             libc::EPERM,
             arch,
         )?;
-        let enosys = filter(vec![(libc::SYS_clone3, vec![])], libc::ENOSYS, arch)?;
+        // io_uring runs file operations (opening, creating, renaming, linking) in the kernel
+        // without a system call of their own, which the watch would not see: as on hosts
+        // that disable it, programs fall back to plain calls.
+        let enosys = filter(
+            vec![
+                (libc::SYS_clone3, vec![]),
+                (libc::SYS_io_uring_setup, vec![]),
+                (libc::SYS_io_uring_enter, vec![]),
+                (libc::SYS_io_uring_register, vec![]),
+            ],
+            libc::ENOSYS,
+            arch,
+        )?;
         let watch = super::watch::filter(arch).map_err(ConfineError::Seccomp)?;
         Ok(Confinement {
             guard,

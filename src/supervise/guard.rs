@@ -22,6 +22,9 @@ use std::path::{Path, PathBuf};
 pub struct Guard {
     /// (path, flags of the mount it is on, to keep when remounting it read-only).
     paths: Vec<(CString, libc::c_ulong)>,
+    /// The directories above protected paths (and above where an absent one would be),
+    /// outermost first, each bind-mounted onto itself: see [`Guard::apply`].
+    pins: Vec<(CString, PathBuf)>,
     /// `/proc/self/uid_map` and `gid_map` contents, when a user namespace is needed.
     maps: Option<(Vec<u8>, Vec<u8>)>,
     /// Display names of what is protected, and of protected files with other hard links.
@@ -29,7 +32,10 @@ pub struct Guard {
     pub linked: Vec<PathBuf>,
     /// Protected paths that do not exist yet: a mount cannot keep them from being created,
     /// the watch does (see [`super::watch`]).
-    pub absent: Vec<PathBuf>,
+    pub absent: Vec<super::watch::Absent>,
+    /// Symbolic links on the way to protected paths: a mount cannot keep them either, the
+    /// watch puts them back.
+    pub links: Vec<super::watch::Link>,
 }
 
 impl Guard {
@@ -37,15 +43,22 @@ impl Guard {
     pub fn new(paths: &[PathBuf]) -> Guard {
         let mut guard = Guard {
             paths: Vec::new(),
+            pins: Vec::new(),
             maps: None,
             protected: Vec::new(),
             linked: Vec::new(),
             absent: Vec::new(),
+            links: Vec::new(),
         };
         for path in paths {
+            for link in super::watch::Link::on_the_way(path) {
+                if !guard.links.iter().any(|l| l.path == link.path) {
+                    guard.links.push(link);
+                }
+            }
             let Ok(real) = path.canonicalize() else {
                 if path.symlink_metadata().is_err() {
-                    guard.absent.push(super::watch::canonical(path));
+                    guard.absent.push(super::watch::Absent::new(path));
                 }
                 continue;
             };
@@ -67,6 +80,27 @@ impl Guard {
             guard.paths.push((c_path, kept_flags(stat.flags())));
             guard.protected.push(real);
         }
+        let mut above: Vec<PathBuf> = Vec::new();
+        let absent = guard.absent.iter().map(|a| &a.path);
+        let links = guard.links.iter().map(|l| &l.path);
+        for path in guard.protected.iter().chain(absent).chain(links) {
+            for dir in path.ancestors().skip(1) {
+                // `/` cannot be renamed; a protected directory is a mount point already.
+                if dir.parent().is_none()
+                    || above.iter().any(|d| d == dir)
+                    || guard.protected.iter().any(|p| p == dir)
+                    || !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir())
+                {
+                    continue;
+                }
+                above.push(dir.to_owned());
+            }
+        }
+        above.sort_by_key(|dir| dir.components().count());
+        guard.pins = above
+            .into_iter()
+            .filter_map(|dir| Some((CString::new(dir.as_os_str().as_bytes()).ok()?, dir)))
+            .collect();
         let uid = nix::unistd::geteuid().as_raw();
         if uid != 0 {
             let gid = nix::unistd::getegid().as_raw();
@@ -81,8 +115,19 @@ impl Guard {
     /// Applies the guard to the calling process: called in the child after `fork`, system
     /// calls only. Returns whether it could; the caller finds out by comparing mount
     /// namespaces, and goes on without the guard (it warns and records that).
+    ///
+    /// A read-only mount keeps what it covers from being changed, but not the path to it
+    /// from being moved: renaming a directory above it (`~/.config`, the project) and
+    /// putting another in its place would change what the path names. So every directory
+    /// above a protected path, and the nearest existing one above a protected path that does
+    /// not exist yet, is bind-mounted onto itself first: a mount point cannot be renamed
+    /// or removed (`EBUSY`), and what it holds stays writable. (Renaming across one of them
+    /// is then renaming across mounts, `EXDEV`, which `mv` turns into a copy.) Last, the
+    /// working directory is entered again by its path: the one inherited is the directory
+    /// under the new mounts, through which relative paths would reach the protected files
+    /// as they were.
     pub fn apply(&self) -> bool {
-        if self.paths.is_empty() {
+        if self.paths.is_empty() && self.pins.is_empty() {
             return true;
         }
         let flags = match self.maps {
@@ -116,6 +161,18 @@ impl Guard {
             {
                 return false;
             }
+            for (dir, _) in &self.pins {
+                let pinned = libc::mount(
+                    dir.as_ptr(),
+                    dir.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND | libc::MS_REC,
+                    std::ptr::null(),
+                );
+                if pinned != 0 {
+                    return false;
+                }
+            }
             for (path, kept) in &self.paths {
                 let bound = libc::mount(
                     path.as_ptr(),
@@ -135,6 +192,12 @@ impl Guard {
                 if !read_only {
                     return false;
                 }
+            }
+            // A directory that cannot be named again (deleted, or a path longer than the
+            // buffer) is left as it is: nothing can be created in a deleted directory.
+            let mut cwd = [0u8; 4096];
+            if !libc::getcwd(cwd.as_mut_ptr().cast(), cwd.len()).is_null() {
+                libc::chdir(cwd.as_ptr().cast());
             }
         }
         true
@@ -180,6 +243,7 @@ impl Guard {
         super::watch::Watch {
             protected: self.protected.clone(),
             absent: self.absent.clone(),
+            links: self.links.clone(),
         }
     }
 
@@ -201,10 +265,18 @@ impl Guard {
                     .then_some(*fields.get(4)?)
             })
             .collect();
-        self.protected.iter().all(|path| {
-            let shown = path.to_string_lossy().replace(' ', "\\040");
-            read_only.contains(&shown.as_str())
-        })
+        let points: Vec<&str> = mounts
+            .lines()
+            .filter_map(|line| line.split(' ').nth(4))
+            .collect();
+        let shown = |path: &Path| path.to_string_lossy().replace(' ', "\\040");
+        self.protected
+            .iter()
+            .all(|path| read_only.contains(&shown(path).as_str()))
+            && self
+                .pins
+                .iter()
+                .all(|(_, dir)| points.contains(&shown(dir).as_str()))
     }
 }
 

@@ -34,6 +34,10 @@ pub struct Image {
     /// The owner a set-user-ID (or set-group-ID) executable would switch to, when that is
     /// not already who runs it.
     pub set_id: Option<String>,
+    /// Variables the environment sets more than once, with different values: programs
+    /// differ in which one they read (the C library takes the first, Python the last), so
+    /// no one value can be judged or shown for them.
+    pub doubled: Vec<String>,
 }
 
 /// Why an image could not be read.
@@ -59,13 +63,20 @@ impl Image {
         let proc = PathBuf::from(format!("/proc/{pid}"));
         let stat = Stat::read(pid, &mut programs.scratch).map_err(fail("stat"))?;
         let (argv, env) = strings(pid, &stat).map_err(fail("arguments"))?;
-        let env = env
-            .into_iter()
-            .filter_map(|pair| {
-                let (name, value) = pair.split_once('=')?;
-                Some((name.to_owned(), value.to_owned()))
-            })
-            .collect();
+        let mut doubled = Vec::new();
+        let mut vars = BTreeMap::new();
+        for pair in &env {
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            if let Some(before) = vars.insert(name.to_owned(), value.to_owned())
+                && before != value
+                && !doubled.iter().any(|d| d == name)
+            {
+                doubled.push(name.to_owned());
+            }
+        }
+        let env = vars;
         let cwd = std::fs::read_link(proc.join("cwd"))
             .map_err(fail("cwd"))?
             .display()
@@ -113,6 +124,7 @@ impl Image {
             interpreter,
             loader,
             set_id,
+            doubled,
         })
     }
 }

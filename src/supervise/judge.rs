@@ -44,7 +44,7 @@ pub struct PolicyJudge<'scope, 'a: 'scope> {
     sender: Sender<(String, Result<Held, UserError>)>,
     receiver: Receiver<(String, Result<Held, UserError>)>,
     /// Held execs by command key: the first one's request stands for all of them.
-    in_flight: HashMap<String, Vec<(i32, Image)>>,
+    in_flight: HashMap<String, Group>,
     programs: Programs,
     /// Commands the reviewer of the whole command line approved: each covers one exec with
     /// exactly its arguments, so an approved command is not asked for twice.
@@ -64,6 +64,16 @@ pub struct PolicyJudge<'scope, 'a: 'scope> {
     pub refused: Option<Exit>,
     /// Refusals by command key: the same command again meets the same answer.
     decided: BTreeMap<String, (Exit, String)>,
+}
+
+/// The execs held for one command: the one a request was filed for, and those waiting to
+/// ask next.
+struct Group {
+    /// The exec the request was filed for, until its process is gone: an approval resumes
+    /// that process and no other (whatever later gets its number, above all).
+    filed: Option<(i32, Image)>,
+    /// The same command, held again meanwhile.
+    others: Vec<(i32, Image)>,
 }
 
 /// How a held exec's request ended.
@@ -149,8 +159,8 @@ impl<'scope, 'a: 'scope> PolicyJudge<'scope, 'a> {
         if let Some((exit, reason)) = self.decided.get(&key).cloned() {
             return self.refuse(Some(&image), image.pid, exit, &reason);
         }
-        if let Some(waiting) = self.in_flight.get_mut(&key) {
-            waiting.push((image.pid, image));
+        if let Some(group) = self.in_flight.get_mut(&key) {
+            group.others.push((image.pid, image));
             return Verdict::Hold;
         }
         self.file(key, image, evaluation);
@@ -164,8 +174,13 @@ impl<'scope, 'a: 'scope> PolicyJudge<'scope, 'a> {
         let bound = self.bound;
         let interrupted = Arc::clone(&self.interrupted);
         let sender = self.sender.clone();
-        self.in_flight
-            .insert(key.clone(), vec![(image.pid, image.clone())]);
+        self.in_flight.insert(
+            key.clone(),
+            Group {
+                filed: Some((image.pid, image.clone())),
+                others: Vec::new(),
+            },
+        );
         self.scope.spawn(move || {
             let held = seek_approval(flow, image, evaluation, reason, bound, interrupted);
             let _ = sender.send((key, held));
@@ -278,6 +293,17 @@ impl Judge for PolicyJudge<'_, '_> {
             &self.flow.decider.context,
             &image,
         );
+        if !image.doubled.is_empty() {
+            return self.refuse(
+                Some(&image),
+                pid,
+                Exit::Denied,
+                &format!(
+                    "its environment sets {} more than once, with different values, which programs read differently; set each once",
+                    image.doubled.join(", ")
+                ),
+            );
+        }
         if image.loader && loader_runs_program(&image) {
             return self.refuse(
                 Some(&image),
@@ -340,21 +366,23 @@ impl Judge for PolicyJudge<'_, '_> {
     fn answers(&mut self) -> Vec<(i32, Verdict)> {
         let mut out = Vec::new();
         while let Ok((key, held)) = self.receiver.try_recv() {
-            let Some(mut waiting) = self.in_flight.remove(&key) else {
+            let Some(Group { filed, mut others }) = self.in_flight.remove(&key) else {
                 continue;
             };
             let (exit, reason) = match held {
                 Ok(Held::Approved) => {
                     // The grant covers one exec; the others ask again, together.
-                    let (pid, _) = waiting.remove(0);
-                    self.allowed += 1;
-                    out.push((pid, Verdict::Allow));
-                    if let Some((_, next)) = waiting.first().cloned() {
+                    if let Some((pid, _)) = filed {
+                        self.allowed += 1;
+                        out.push((pid, Verdict::Allow));
+                    }
+                    if !others.is_empty() {
+                        let (_, next) = others.remove(0);
                         let evaluation =
                             evaluate(&self.flow.decider.policy, &self.flow.decider.context, &next);
                         self.file(key.clone(), next, evaluation);
                         if let Some(group) = self.in_flight.get_mut(&key) {
-                            group.extend(waiting.into_iter().skip(1));
+                            group.others = others;
                         }
                     }
                     continue;
@@ -363,7 +391,7 @@ impl Judge for PolicyJudge<'_, '_> {
                 Err(error) => (error.exit, error.message),
             };
             self.decided.insert(key, (exit, reason.clone()));
-            for (pid, image) in waiting {
+            for (pid, image) in filed.into_iter().chain(others) {
                 out.push((pid, self.refuse(Some(&image), pid, exit, &reason)));
             }
         }
@@ -383,18 +411,57 @@ impl Judge for PolicyJudge<'_, '_> {
                     );
                 }
             }
-            Outcome::Created { call, path } => {
+            Outcome::Created {
+                call,
+                path,
+                removed,
+            } => {
                 let path = path.display().to_string();
                 flow.record(
                     "guard_refused",
-                    json!({"pid": pid, "call": call, "path": path, "created": true, "killed": "tree"}),
+                    json!({"pid": pid, "call": call, "path": path, "created": true, "killed": "tree", "removed": removed}),
                 );
+                let then = if *removed {
+                    "and the path removed"
+                } else {
+                    "but the path could not be removed: check it and remove it yourself"
+                };
                 flow.warn(&format!(
-                    "the command created {}, which gatekeep protects; the whole command was stopped and the path removed",
+                    "the command created {}, which gatekeep protects; the whole command was stopped {then}",
                     crate::render::word(&path)
                 ));
                 self.refused.get_or_insert(Exit::Denied);
             }
+            Outcome::Unlinked {
+                call,
+                path,
+                restored,
+            } => {
+                let path = path.display().to_string();
+                flow.record(
+                    "guard_refused",
+                    json!({"pid": pid, "call": call, "path": path, "unlinked": true, "killed": "tree", "restored": restored}),
+                );
+                let then = if *restored {
+                    "and the link put back"
+                } else {
+                    "but the link could not be put back: check it"
+                };
+                flow.warn(&format!(
+                    "the command removed or replaced the link {}, on the way to a path gatekeep protects; the whole command was stopped {then}",
+                    crate::render::word(&path)
+                ));
+                self.refused.get_or_insert(Exit::Denied);
+            }
+        }
+    }
+
+    fn gone(&mut self, pid: i32) {
+        for group in self.in_flight.values_mut() {
+            if group.filed.as_ref().is_some_and(|(held, _)| *held == pid) {
+                group.filed = None;
+            }
+            group.others.retain(|(held, _)| *held != pid);
         }
     }
 

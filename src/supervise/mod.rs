@@ -14,6 +14,7 @@ mod confine;
 mod guard;
 mod image;
 mod judge;
+mod undo;
 mod watch;
 
 pub use confine::{ConfineError, Confinement};
@@ -63,6 +64,9 @@ pub trait Judge {
     }
     /// Descendants were still running when the command ended and had to be killed.
     fn leftovers(&mut self, _pids: &[i32]) {}
+    /// Process `pid` is gone (its number may be reused from now on): a verdict still to
+    /// come on it is not for whatever gets that number next.
+    fn gone(&mut self, _pid: i32) {}
     /// Process `pid` tried to change a protected path ([`Outcome::Refused`], reported to it
     /// as `EACCES`) or created one ([`Outcome::Created`]: the tree was killed and the path
     /// removed).
@@ -156,9 +160,11 @@ pub fn run(
         status: None,
         watch,
         pending: std::collections::HashMap::new(),
+        doomed: false,
     };
     let result = tracer.follow(judge, linger);
     forwarding.stop();
+    tracer.sweep(judge);
     let killed_leftovers = result.map_err(|errno| io_error(errno.into()))?;
     let (code, signal) = tracer.status.unwrap_or((None, Some(libc::SIGKILL)));
     Ok(Finished {
@@ -207,6 +213,9 @@ struct Tracer {
     watch: Watch,
     /// Watched calls on their way, by the tracee that made them (see [`watch`]).
     pending: std::collections::HashMap<Pid, watch::Made>,
+    /// The tree created a protected path: whatever of it stops again is killed (a child
+    /// whose fork was not reported yet when the tree was killed, above all).
+    doomed: bool,
 }
 
 impl Tracer {
@@ -220,10 +229,10 @@ impl Tracer {
             for (pid, verdict) in judge.answers() {
                 let pid = Pid::from_raw(pid);
                 match verdict {
-                    Verdict::Allow => {
+                    Verdict::Allow if !self.doomed => {
                         let _ = ptrace::cont(pid, None);
                     }
-                    Verdict::Kill => {
+                    Verdict::Allow | Verdict::Kill => {
                         let _ = kill(pid, Signal::SIGKILL);
                     }
                     Verdict::Hold => {}
@@ -241,6 +250,14 @@ impl Tracer {
                 Err(errno) => return Err(errno),
             };
             match status {
+                WaitStatus::Stopped(pid, _)
+                | WaitStatus::PtraceEvent(pid, _, _)
+                | WaitStatus::PtraceSyscall(pid)
+                    if self.doomed =>
+                {
+                    self.alive.insert(pid);
+                    let _ = kill(pid, Signal::SIGKILL);
+                }
                 WaitStatus::StillAlive => {
                     if let Some(deadline) = leftover_deadline
                         && Instant::now() >= deadline
@@ -261,9 +278,11 @@ impl Tracer {
                 }
                 WaitStatus::Exited(pid, code) => {
                     self.gone(pid, Some(code), None);
+                    judge.gone(pid.as_raw());
                 }
                 WaitStatus::Signaled(pid, signal, _) => {
                     self.gone(pid, None, Some(signal as i32));
+                    judge.gone(pid.as_raw());
                 }
                 WaitStatus::Stopped(pid, signal) => {
                     if signal == Signal::SIGSTOP
@@ -314,33 +333,61 @@ impl Tracer {
         let Ok(mut regs) = ptrace::getregs(pid) else {
             return 0;
         };
-        let outcome = self.watch.after(pid.as_raw(), made, return_value(&regs));
-        match &outcome {
+        let mut outcome = self.watch.after(pid.as_raw(), made, return_value(&regs));
+        match &mut outcome {
             Outcome::Fine => return 0,
             Outcome::Refused { .. } => {
                 set_return_value(&mut regs, -i64::from(libc::EACCES));
                 let _ = ptrace::setregs(pid, regs);
             }
-            Outcome::Created { path, .. } => {
-                // Nothing of the tree runs again, then the path goes.
+            Outcome::Created { .. } | Outcome::Unlinked { .. } => {
+                // Nothing of the tree runs again, then the path is as it was.
+                self.doomed = true;
                 for tracee in &self.alive {
                     let _ = kill(*tracee, Signal::SIGKILL);
                 }
                 let _ = kill(pid, Signal::SIGKILL);
-                let removed = match path.symlink_metadata() {
-                    Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
-                    Ok(_) => std::fs::remove_file(path),
-                    Err(_) => Ok(()),
-                };
-                if let Err(error) = removed {
-                    tracing::warn!(%error, path = %path.display(), "cannot remove a protected path the tree created");
-                }
+                self.undo(&mut outcome);
             }
         }
         judge.guarded(pid.as_raw(), &outcome);
         match outcome {
-            Outcome::Created { .. } => self.alive.len().max(1),
+            Outcome::Created { .. } | Outcome::Unlinked { .. } => self.alive.len().max(1),
             _ => 0,
+        }
+    }
+
+    /// Once the tree is gone: a protected path it created in a way the watch did not stop
+    /// at (none is known) is found now, removed and recorded.
+    fn sweep(&mut self, judge: &mut dyn Judge) {
+        if self.doomed {
+            return;
+        }
+        let found = self.watch.created("none seen");
+        for mut outcome in found.into_iter().chain(self.watch.unlinked("none seen")) {
+            self.undo(&mut outcome);
+            judge.guarded(self.root.as_raw(), &outcome);
+        }
+    }
+
+    /// Removes a protected path the tree created, or puts back a link it removed.
+    fn undo(&self, outcome: &mut Outcome) {
+        let (path, done, undone) = match outcome {
+            Outcome::Created { path, removed, .. } => {
+                let undone = self.watch.remove(path).map(|_| ());
+                (path, removed, undone)
+            }
+            Outcome::Unlinked { path, restored, .. } => {
+                let undone = self.watch.put_back(path).map(|_| ());
+                (path, restored, undone)
+            }
+            _ => return,
+        };
+        match undone {
+            Ok(()) => *done = true,
+            Err(error) => {
+                tracing::warn!(%error, path = %path.display(), "cannot undo what the tree did to a protected path");
+            }
         }
     }
 
@@ -383,8 +430,11 @@ impl Tracer {
                 if former != pid {
                     self.alive.remove(&former);
                     self.seen.remove(&former);
+                    self.pending.remove(&former);
                 }
             }
+            // A call the former leader was in (the exec ended it) has no return to watch.
+            self.pending.remove(&pid);
             match judge.judge(pid.as_raw()) {
                 Verdict::Allow => {
                     let _ = ptrace::cont(pid, None);

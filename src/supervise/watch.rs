@@ -285,6 +285,13 @@ const CALLS: &[Call] = &[
         names: &[Fd(0)],
         creates: false,
     },
+    // Binding a socket to a path creates it.
+    Call {
+        number: libc::SYS_bind,
+        name: "bind",
+        names: &[],
+        creates: true,
+    },
 ];
 
 /// The errors a read-only mount answers (writing, replacing a mount point, linking across
@@ -348,7 +355,20 @@ pub enum Outcome {
     /// Refused on a protected path: report `EACCES`, and record it.
     Refused { call: &'static str, path: PathBuf },
     /// A protected path that did not exist now does: kill the tree, remove it, record it.
-    Created { call: &'static str, path: PathBuf },
+    Created {
+        call: &'static str,
+        path: PathBuf,
+        /// Whether it could be removed (or was gone already).
+        removed: bool,
+    },
+    /// A symbolic link on the way to a protected path is gone or replaced: kill the tree,
+    /// put the link back, record it.
+    Unlinked {
+        call: &'static str,
+        path: PathBuf,
+        /// Whether it could be put back.
+        restored: bool,
+    },
 }
 
 /// The protected paths of one run, as the watch sees them.
@@ -357,7 +377,83 @@ pub struct Watch {
     /// Canonical protected paths that exist (files, or directories with all they hold).
     pub protected: Vec<PathBuf>,
     /// Protected paths that did not exist when the run started.
-    pub absent: Vec<PathBuf>,
+    pub absent: Vec<Absent>,
+    /// The symbolic links on the way to protected paths.
+    pub links: Vec<Link>,
+}
+
+/// A symbolic link on the way to a protected path (a settings directory that is a link
+/// into a dotfiles repository): what it points to is protected, the link itself is an
+/// entry of a writable directory, which the tree could remove and replace with a
+/// directory of its own.
+#[derive(Clone, Debug)]
+pub struct Link {
+    /// Where it is (its directory canonical).
+    pub path: PathBuf,
+    pub target: PathBuf,
+    /// Its own device and inode.
+    id: (u64, u64),
+}
+
+impl Link {
+    /// The links met on the way to `path`, outermost first.
+    pub fn on_the_way(path: &Path) -> Vec<Link> {
+        use std::os::unix::fs::MetadataExt as _;
+        let mut links = Vec::new();
+        let mut ancestors: Vec<&Path> = path.ancestors().collect();
+        ancestors.reverse();
+        for step in ancestors {
+            let (Some(parent), Some(name)) = (step.parent(), step.file_name()) else {
+                continue;
+            };
+            let Ok(meta) = step.symlink_metadata() else {
+                break;
+            };
+            if !meta.file_type().is_symlink() {
+                continue;
+            }
+            let (Ok(parent), Ok(target)) = (parent.canonicalize(), std::fs::read_link(step)) else {
+                break;
+            };
+            links.push(Link {
+                path: parent.join(name),
+                target,
+                id: (meta.dev(), meta.ino()),
+            });
+        }
+        links
+    }
+
+    /// Whether the link is still the one it was.
+    fn intact(&self) -> bool {
+        use std::os::unix::fs::MetadataExt as _;
+        self.path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink() && (m.dev(), m.ino()) == self.id)
+    }
+}
+
+/// A protected path that did not exist when the run started.
+#[derive(Clone, Debug)]
+pub struct Absent {
+    /// The path, canonical as far as it existed.
+    pub path: PathBuf,
+    /// The nearest directory above it that existed: for the tree, a mount point that
+    /// cannot be moved (see `Guard::apply`); what is below it, the tree made.
+    pub below: PathBuf,
+}
+
+impl Absent {
+    pub fn new(path: &Path) -> Absent {
+        let path = canonical(path);
+        let below = path
+            .ancestors()
+            .skip(1)
+            .find(|dir| dir.symlink_metadata().is_ok())
+            .unwrap_or(Path::new("/"))
+            .to_owned();
+        Absent { path, below }
+    }
 }
 
 impl Watch {
@@ -366,26 +462,31 @@ impl Watch {
         let Some(call) = CALLS.iter().find(|c| c.number == made.number) else {
             return Outcome::Fine;
         };
-        if ret >= 0 {
-            if call.creates
-                && let Some(path) = self.absent.iter().find(|p| p.symlink_metadata().is_ok())
-            {
-                return Outcome::Created {
-                    call: call.name,
-                    path: path.clone(),
-                };
-            }
-            return Outcome::Fine;
+        // Whatever the result: a call may create its file and fail after (an open whose
+        // flags the file system refuses once the file is made).
+        if call.creates
+            && let Some(outcome) = self.created(call.name)
+        {
+            return outcome;
         }
-        if !REFUSALS.contains(&ret) {
+        if let Some(outcome) = self.unlinked(call.name) {
+            return outcome;
+        }
+        if ret >= 0 || !REFUSALS.contains(&ret) {
             return Outcome::Fine;
         }
         for names in call.names {
             let Some(path) = resolve(pid, *names, &made.args) else {
                 continue;
             };
-            if self.protected.iter().any(|p| path.starts_with(p))
-                || self.absent.iter().any(|p| path.starts_with(p))
+            // A directory above a protected path is a mount point, which cannot be moved
+            // away (see `Guard::apply`).
+            let above = |p: &PathBuf| ret == -(libc::EBUSY as i64) && p.starts_with(&path);
+            if self
+                .protected
+                .iter()
+                .chain(self.absent.iter().map(|a| &a.path))
+                .any(|p| path.starts_with(p) || above(p))
             {
                 return Outcome::Refused {
                     call: call.name,
@@ -394,6 +495,55 @@ impl Watch {
             }
         }
         Outcome::Fine
+    }
+}
+
+impl Watch {
+    /// The first protected path that did not exist and now does, as made by `call`.
+    pub fn created(&self, call: &'static str) -> Option<Outcome> {
+        let absent = self
+            .absent
+            .iter()
+            .find(|a| a.path.symlink_metadata().is_ok())?;
+        Some(Outcome::Created {
+            call,
+            path: absent.path.clone(),
+            removed: false,
+        })
+    }
+
+    /// The first link on the way to a protected path that is gone or replaced, as by
+    /// `call`.
+    pub fn unlinked(&self, call: &'static str) -> Option<Outcome> {
+        let link = self.links.iter().find(|l| !l.intact())?;
+        Some(Outcome::Unlinked {
+            call,
+            path: link.path.clone(),
+            restored: false,
+        })
+    }
+
+    /// Puts the link at `path` back (see [`super::undo::put_back`]); returns where what
+    /// had taken its place went.
+    pub fn put_back(&self, path: &Path) -> std::io::Result<Option<PathBuf>> {
+        let Some(link) = self.links.iter().find(|l| l.path == path) else {
+            return Ok(None);
+        };
+        super::undo::put_back(&link.path, &link.target)
+    }
+
+    /// Removes the protected path `path` that the tree created, and nothing else: the
+    /// path is followed from the directory that existed above it (by descriptors, from
+    /// `/`, no symbolic link followed), so a link the tree put on the way is what goes —
+    /// not what it points to (another directory of gatekeep's, say). Returns what was
+    /// removed, if anything was there.
+    pub fn remove(&self, path: &Path) -> std::io::Result<Option<PathBuf>> {
+        let below = self
+            .absent
+            .iter()
+            .find(|a| a.path == path)
+            .map_or(Path::new("/"), |a| a.below.as_path());
+        super::undo::remove_below(path, below)
     }
 }
 

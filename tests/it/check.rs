@@ -200,6 +200,44 @@ fn writes_are_matched_by_target_and_unknown_targets_are_unprovable() {
 }
 
 #[test]
+fn a_hard_link_to_a_gated_program_replaced_behind_a_link_on_path_is_seen_through_the_cached_index()
+{
+    // PATH holds a symbolic link named pg_dump; the program it points to is replaced (an
+    // upgrade writes a new file) while the PATH directory stays as it was.
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY);
+    let bin = env.root().join("bin");
+    let program = env.write("opt/pg_dump", "#!/bin/sh\nexit 0\n");
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(&program, bin.join("pg_dump")).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let decision = |program: &str| {
+        let output = env
+            .gatekeep()
+            .env("PATH", &path)
+            .env("GATEKEEP_TEST_SETTLED_SECS", "0")
+            .args(["check", "--json", "--policy", policy.to_str().unwrap()])
+            .args(["--", program, "-h", "prod-db"])
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        json["decision"].as_str().unwrap().to_owned()
+    };
+    std::fs::hard_link(&program, env.root().join("dumper")).unwrap();
+    assert_eq!(
+        decision("./dumper"),
+        "approve",
+        "the index is built and kept"
+    );
+    let upgraded = env.write("opt/pg_dump.new", "#!/bin/sh\nexit 1\n");
+    std::fs::set_permissions(&upgraded, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&upgraded, &program).unwrap();
+    std::fs::hard_link(&program, env.root().join("dumper2")).unwrap();
+    assert_eq!(decision("./dumper2"), "approve");
+}
+
+#[test]
 fn agent_markers_are_detected() {
     let env = TestEnv::new();
     let policy = env.write("p.yaml", POLICY);

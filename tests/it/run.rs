@@ -260,3 +260,44 @@ fn invalid_configuration_fails_closed_with_location() {
         .stderr(predicate::str::contains("hint: see docs/config.md"));
     assert!(!marker.exists());
 }
+
+#[test]
+fn a_variable_the_caller_sets_twice_reaches_the_command_as_it_was_judged() {
+    // The caller's environment names DBHOST twice. gatekeep reads one value (the last);
+    // the C library, the other (the first): the command must see the value judged.
+    let env = TestEnv::new();
+    let policy = env.write(
+        "p.yaml",
+        "version: 1\nrules:\n  - id: prod\n    description: production\n    decision: deny\n    match: {program: printenv, env: {DBHOST: \"prod*\"}}\n",
+    );
+    let mut vars: Vec<String> = env
+        .vars()
+        .into_iter()
+        .map(|(name, value)| format!("{name}={}", value.to_string_lossy()))
+        .collect();
+    vars.extend(["DBHOST=prod-db".to_owned(), "DBHOST=dev-db".to_owned()]);
+    let listed = env.write("env", &vars.join("\n"));
+    let script = r#"import ctypes, sys
+libc = ctypes.CDLL(None)
+argv = [a.encode() for a in sys.argv[2:]]
+envp = open(sys.argv[1], "rb").read().split(b"\n")
+libc.execve(argv[0], (ctypes.c_char_p * (len(argv) + 1))(*argv, None),
+            (ctypes.c_char_p * (len(envp) + 1))(*envp, None))
+"#;
+    let output = env
+        .std_command("python3")
+        .args(["-c", script])
+        .arg(&listed)
+        .arg(assert_cmd::cargo::cargo_bin("gatekeep"))
+        .args(["run", "--policy"])
+        .arg(&policy)
+        .args(["--", "printenv", "DBHOST"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "dev-db\n",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -352,6 +352,48 @@ fn process_vm_writev_and_pidfd_getfd_are_refused() {
 }
 
 #[test]
+fn io_uring_is_not_available_to_the_tree() {
+    // Its file operations (IORING_OP_MKDIRAT, _OPENAT, _RENAMEAT…) run in the kernel with
+    // no system call the watch could stop at: an agent's settings directory created that
+    // way would go unseen.
+    let out = escape(r#"my $p = "\0" x 120; my $r = syscall(425, 1, $p); print "$r $!\n""#);
+    assert_eq!(out, "-1 Function not implemented\n");
+}
+
+#[test]
+fn a_file_handle_does_not_open_a_protected_file_for_writing() {
+    // open_by_handle_at opens a file by its identity through the mount of the descriptor it
+    // is given: `/`, writable, past the read-only mount of the file (a root tree can).
+    if std::env::consts::ARCH != "x86_64" {
+        return;
+    }
+    let env = TestEnv::new();
+    let config = env.write("config/gatekeep/config.yaml", "hook_wait: 40s\n");
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let code = r#"use Fcntl;
+my $h = pack("LL", 128, 0) . ("\0" x 128); my $m = "\0" x 8;
+if (syscall(303, -100, $ARGV[0], $h, $m, 0) < 0) { print "name: $!\n"; exit }
+sysopen(my $root, "/", O_RDONLY | O_DIRECTORY) or die;
+my $fd = syscall(304, fileno($root), $h, O_WRONLY | O_APPEND);
+if ($fd < 0) { print "open: $!\n"; exit }
+open(my $f, ">>&=", $fd) or die; print $f "supervise: never\n"; close $f; print "written\n";"#;
+    let output = env
+        .gatekeep()
+        .args(["run", "--supervise", "--policy", &policy, "--"])
+        .args(["perl", "-e", code])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "hook_wait: 40s\n",
+        "{stdout}"
+    );
+    assert_eq!(stdout, "open: Operation not permitted\n");
+}
+
+#[test]
 fn descendants_outliving_the_command_are_killed_after_the_grace_period() {
     let env = TestEnv::new();
     env.write("config/gatekeep/config.yaml", "supervise_linger: 1s\n");
@@ -869,6 +911,9 @@ try sh -c "echo '{}' > $HOME/.claude/settings.json"
 try sh -c "echo '{}' > $HOME/.claude/settings.local.json"
 try sh -c "echo x > $HOME/.codex/config.toml"
 try sh -c "echo '{}' > $ROOT/project/.claude/settings.local.json"
+try mv "$ROOT/config" "$ROOT/config-old"
+try mv "$ROOT/state" "$ROOT/state-old"
+try mv "$ROOT/project" "$ROOT/project-old"
 try sh -c "echo fine > $ROOT/project/notes.txt"
 "#;
     let output = gatekeep
@@ -894,7 +939,7 @@ try sh -c "echo fine > $ROOT/project/notes.txt"
 
 fn assert_guarded(env: &TestEnv, out: &str, err: &str) {
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 14, "{out}\n{err}");
+    assert_eq!(lines.len(), 17, "{out}\n{err}");
     let (last, guarded) = lines.split_last().unwrap();
     assert_eq!(*last, "sh WON", "other files stay writable: {out}");
     for line in guarded {
@@ -909,6 +954,38 @@ fn assert_guarded(env: &TestEnv, out: &str, err: &str) {
             .join("project/.claude/settings.local.json")
             .exists()
     );
+    // The directories above protected files stay where they are: none was moved away to
+    // be replaced by one of the tree's.
+    for moved in ["config-old", "state-old", "project-old"] {
+        assert!(!env.root().join(moved).exists(), "{moved}: {out}");
+    }
+}
+
+#[test]
+fn a_working_directory_inside_a_protected_directory_does_not_reach_around_the_guard() {
+    // The run starts in gatekeep's configuration directory (an agent's shell went there):
+    // the directory it inherits is the one under the read-only mount.
+    let env = TestEnv::new();
+    let config = env.write("config/gatekeep/config.yaml", "hook_wait: 40s\n");
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let output = env
+        .gatekeep()
+        .current_dir(config.parent().unwrap())
+        .args(["run", "--supervise", "--policy", &policy, "--"])
+        .args([
+            "bash",
+            "-c",
+            "echo 'supervise: never' >> config.yaml; echo $?",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "hook_wait: 40s\n",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "1\n");
 }
 
 #[test]
@@ -945,6 +1022,15 @@ fn a_refused_change_to_a_protected_file_is_a_permission_error_and_recorded() {
             "{call}: {refused:#?}\n{err}"
         );
     }
+    // Moving a directory above a protected file away is refused and recorded too.
+    let above = env.root().join("config").canonicalize().unwrap();
+    assert!(
+        refused
+            .iter()
+            .any(|r| r["call"].as_str().unwrap().starts_with("rename")
+                && r["path"] == above.display().to_string()),
+        "{refused:#?}"
+    );
     for record in &refused {
         assert!(record["pid"].as_u64().is_some(), "{record}");
     }
@@ -1015,6 +1101,106 @@ fn a_protected_path_that_does_not_exist_yet_cannot_be_created() {
 }
 
 #[test]
+fn a_settings_directory_that_is_a_link_cannot_be_swapped_for_another() {
+    // ~/.claude is a link into a dotfiles repository (as GNU stow makes it): the settings
+    // it points to are read-only, the link is an entry of the home directory.
+    let env = TestEnv::new();
+    let dotfiles = env.root().join("dotfiles/claude");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    std::fs::write(dotfiles.join("settings.json"), "{\"hooks\": {}}").unwrap();
+    std::fs::write(dotfiles.join("settings.local.json"), "{}").unwrap();
+    let link = env.root().join("home/.claude");
+    std::os::unix::fs::symlink(&dotfiles, &link).unwrap();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let output = env
+        .gatekeep()
+        .args(["run", "--supervise", "--policy", &policy, "--"])
+        .args(["bash", "-c"])
+        .arg(format!(
+            "rm {0} && mkdir {0} && echo '{{}}' > {0}/settings.json; echo after",
+            link.display()
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(126), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "", "{stderr}");
+    assert_eq!(std::fs::read_link(&link).unwrap(), dotfiles, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(link.join("settings.json")).unwrap(),
+        "{\"hooks\": {}}"
+    );
+    assert!(
+        env.log_records()
+            .iter()
+            .any(|r| r["event"] == "guard_refused" && r["unlinked"] == true),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_socket_bound_at_a_protected_path_is_a_creation_too() {
+    // Binding a Unix socket to a path makes a file there without any call that opens,
+    // makes a directory or links.
+    let env = TestEnv::new();
+    let gemini = env.root().join("home/.gemini");
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let output = env
+        .gatekeep()
+        .args(["run", "--supervise", "--policy", &policy, "--"])
+        .args([
+            "python3",
+            "-c",
+            "import socket, sys\ns = socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\nprint('bound')",
+        ])
+        .arg(&gemini)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(126), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "", "{stderr}");
+    assert!(gemini.symlink_metadata().is_err(), "{stderr}");
+}
+
+#[test]
+fn removing_a_created_protected_path_follows_no_link_the_tree_made() {
+    // `~/.deploy/gatekeep` is protected and does not exist, nor does `~/.deploy`. The tree
+    // makes `~/.deploy` a link to the state directory: the protected path now exists, and
+    // is gatekeep's audit log directory. What goes is the link, not the log.
+    let env = TestEnv::new();
+    let policy = env
+        .write(
+            "p.yaml",
+            &format!("{POLICY}protect: [\"~/.deploy/gatekeep\"]\n"),
+        )
+        .display()
+        .to_string();
+    let kept = env.write("state/gatekeep/kept", "");
+    let link = env.root().join("home/.deploy");
+    let output = env
+        .gatekeep()
+        .args(["run", "--supervise", "--policy", &policy, "--"])
+        .args(["ln", "-s"])
+        .arg(env.root().join("state"))
+        .arg(&link)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(126), "{stderr}");
+    assert!(
+        kept.exists(),
+        "gatekeep removed its own directory: {stderr}"
+    );
+    assert!(link.symlink_metadata().is_err(), "the link stays: {stderr}");
+    assert!(
+        env.log_records()
+            .iter()
+            .any(|r| r["event"] == "guard_refused" && r["created"] == true),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn the_guard_holds_for_an_unprivileged_user() {
     let env = TestEnv::new();
     let (out, err) = tamper(&env, true);
@@ -1043,6 +1229,53 @@ fn unserviced(setup: &Setup, line: &str) -> (Option<i32>, String, String) {
 /// The dynamic loader, as a shell word that finds it on this host.
 const LOADER: &str =
     "$(ls /lib64/ld-linux-*.so.* /lib/ld-linux*.so.* /lib/ld-musl-*.so.* 2>/dev/null | head -n 1)";
+
+#[test]
+fn a_variable_set_twice_with_different_values_is_refused() {
+    // A fetch from production needs approval. The environment names DBHOST twice: the C
+    // library reads the first value, a map of the environment keeps the last.
+    let setup = setup();
+    let policy = setup
+        .env
+        .write(
+            "prod.yaml",
+            &format!(
+                "{POLICY}  - id: prod-fetch\n    description: production\n    decision: approve\n    match: {{program: fetch, env: {{DBHOST: \"prod*\"}}}}\n"
+            ),
+        )
+        .display()
+        .to_string();
+    let bin = setup.env.root().join("bin");
+    // curl with one byte more: not the gated copy named pg_dump.
+    let mut fetch = std::fs::read("/usr/bin/curl").unwrap();
+    fetch.push(0);
+    std::fs::write(bin.join("fetch"), fetch).unwrap();
+    std::fs::set_permissions(
+        bin.join("fetch"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let script = r#"import ctypes, sys
+libc = ctypes.CDLL(None)
+argv = [sys.argv[1].encode(), b"-s", b"-o", b"/dev/null", sys.argv[2].encode()]
+env = [b"DBHOST=prod-db", b"DBHOST=dev-db"]
+libc.execve(argv[0], (ctypes.c_char_p * 6)(*argv, None), (ctypes.c_char_p * 3)(*env, None))
+"#;
+    let output = setup
+        .env
+        .gatekeep()
+        .env("PATH", &setup.path)
+        .args(["run", "--supervise", "--policy", &policy, "--"])
+        .args(["python3", "-c", script])
+        .arg(bin.join("fetch"))
+        .arg(setup.db.url())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(setup.db.connections(), 0, "{stderr}");
+    assert_eq!(output.status.code(), Some(126), "{stderr}");
+    assert!(stderr.contains("DBHOST more than once"), "{stderr}");
+}
 
 #[test]
 fn the_dynamic_loader_running_the_program_is_refused() {
@@ -1196,6 +1429,102 @@ fn the_rest_of_the_tree_goes_on_while_a_program_is_held() {
     let log = std::fs::read_to_string(marker.with_extension("log")).unwrap();
     assert_eq!(log, "tick\ntick\ntick\ndumped=0\n");
     assert_eq!(setup.db.connections(), 1);
+}
+
+#[test]
+fn an_approval_resumes_no_process_that_took_the_number_of_a_held_one() {
+    // The reviewer reads a dump of 127.0.0.9. The tree kills that held program and forks
+    // until a new process gets its number, which execs a dump of the real database and is
+    // held in turn. The approval of the first request is for a process that is gone.
+    // Numbers come round quickly in a PID namespace of 400 (pid_max per namespace).
+    let setup = setup();
+    let real = setup.db.url();
+    let shown = real.replace("127.0.0.1", "127.0.0.9");
+    let marker = setup.env.root().join("reused");
+    let script = format!(
+        r#"p=pg_dump
+until (exit) & c=$!; wait $c; [ $c -ge 310 ]; do :; done
+$p -s -o /dev/null {shown} & a=$!
+sleep 0.5; kill -9 $a; wait $a
+while :; do
+  until (exit) & c=$!; wait $c; [ $c -eq $((a - 1)) ]; do :; done
+  $p -s -o /dev/null {real} & b=$!
+  [ $b -eq $a ] && break
+  kill -9 $b; wait $b
+done
+echo $a > {marker}
+wait $b"#,
+        marker = marker.display()
+    );
+    let run = setup.service.as_user(&setup.env, "alice");
+    let mut command = std::process::Command::new("unshare");
+    command
+        .args([
+            "--user",
+            "--map-root-user",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+        ])
+        .args([
+            "sh",
+            "-c",
+            "echo 400 > /proc/sys/kernel/pid_max || exit 99; exec \"$@\"",
+        ])
+        .arg("sh")
+        .arg(run.get_program())
+        .args(["run", "--supervise", "--policy", &setup.policy, "--"])
+        .args(["bash", "-c", &script])
+        .env_clear()
+        .current_dir(setup.env.root())
+        .envs(run.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .env("PATH", &setup.path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = crate::service::KillOnDrop(command.spawn().unwrap());
+    let lines = crate::service::Lines::collect(child.0.stderr.take().unwrap());
+    // The bound only guards against a hang.
+    for _ in 0..1200 {
+        if marker.exists() || child.0.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if !marker.exists() {
+        let status = child.0.wait().unwrap();
+        if status.code() == Some(99) {
+            return crate::common::cannot_run_here("the kernel has no pid_max per namespace");
+        }
+        panic!("no number came round: {status:?} {}", lines.complete());
+    }
+    let first = request_id(&lines);
+    let bob = |args: &[&str]| {
+        let output = setup
+            .service
+            .as_user(&setup.env, "bob")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        output.stdout
+    };
+    bob(&["approve", &first, "-m", "a dump of .9 is fine"]);
+    // The program that took the number asked for itself: the reviewer refuses that.
+    let pending: serde_json::Value = serde_json::from_slice(&bob(&["requests", "--json"])).unwrap();
+    for request in pending.as_array().unwrap() {
+        let id = request["id"].as_str().unwrap();
+        if id != first {
+            bob(&["reject", id, "-m", "no"]);
+        }
+    }
+    child.0.wait().unwrap();
+    assert_eq!(
+        setup.db.connections(),
+        0,
+        "the approval resumed another program: {}",
+        lines.complete()
+    );
 }
 
 #[test]
