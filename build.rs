@@ -15,10 +15,11 @@ fn main() {
         .unwrap_or_default();
     names.sort();
     let mut code = String::from("[\n");
+    // The manifest directory of this build, read when the script runs: a value fixed
+    // when the script was compiled would name wherever the crate was first built.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
     for name in &names {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("policies")
-            .join(name);
+        let path = Path::new(&manifest_dir).join("policies").join(name);
         println!("cargo:rerun-if-changed={}", path.display());
         writeln!(
             code,

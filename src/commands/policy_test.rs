@@ -46,10 +46,13 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         }
     };
     let policy = sources.load()?;
-    let ctx = test_context();
     let mut out = anstream::stdout();
     let (mut passed, mut failed) = (0usize, 0usize);
     for rule in policy.rules().iter() {
+        let ctx = Context {
+            agent: rule.tests_as_agent,
+            ..test_context()
+        };
         for (example, expected, origin) in &rule.tests {
             let evaluation = match ToolCall::parse(example) {
                 Ok(call) if rule.is_tool_rule() => {

@@ -75,6 +75,9 @@ pub struct Rule {
     pub(super) value_options: ValueOptions,
     /// Example commands: (command, expected to match, location).
     pub tests: Vec<(String, bool, String)>,
+    /// The examples run as an AI agent's commands.
+    #[serde(default)]
+    pub tests_as_agent: bool,
     pub secrets: Vec<SecretUse>,
 }
 
@@ -536,6 +539,7 @@ impl Policy {
                     alternatives,
                     value_options,
                     tests,
+                    tests_as_agent: rule.tests.as_ref().is_some_and(|t| t.agent),
                     secrets,
                 });
             }

@@ -341,8 +341,8 @@ pub fn parse<'a>(
             if !takes_short(c) && !flag_short(c) && !whole_flag {
                 undeclared(&mut parsed, at);
             }
+            let attached = &bundle[offset + c.len_utf8()..];
             if takes_short(c) {
-                let attached = &bundle[offset + c.len_utf8()..];
                 let value = if attached.is_empty() {
                     i += 1;
                     args.get(i - 1).map(Cow::Borrowed)
@@ -353,6 +353,17 @@ pub fn parse<'a>(
                     }))
                 };
                 parsed.options.push((OptionName::Short(c), value));
+                break;
+            }
+            // `-n=false`: Go tools read a flag's own value after `=`.
+            if let Some(value) = attached.strip_prefix('=').filter(|_| !whole_flag) {
+                let value = Arg {
+                    text: value.to_owned(),
+                    ..arg.clone()
+                };
+                parsed
+                    .options
+                    .push((OptionName::Short(c), Some(Cow::Owned(value))));
                 break;
             }
             parsed.short_flags.push(c);
@@ -566,9 +577,7 @@ impl Matcher {
             }
         }
         for names in &self.flags {
-            let present = names
-                .iter()
-                .find(|wanted| flag_present(parsed, wanted, names, mode));
+            let present = flag_given(parsed, names, mode);
             match present {
                 Some(flag) => why.push(format!("flag {} present", display_option(flag))),
                 None if wild => why.push("flags are only known at run time".to_owned()),
@@ -700,55 +709,95 @@ fn display_option(name: &OptionName) -> String {
     }
 }
 
-/// Whether flag `wanted` (one of the rule's spellings `all`) is given. For an exemption
-/// (`Strict`) it must stand where the parse is certain, and its last word counts: a
-/// later `--no-` negation of a long flag takes it back.
-fn flag_present(parsed: &Parsed<'_>, wanted: &OptionName, all: &[OptionName], mode: Mode) -> bool {
+/// The spelling by which a flag (given as all its spellings) is given, if it is. For an
+/// exemption (`Strict`) its last word counts, as the programs read it: a later `--no-`
+/// negation of a long spelling, or a spelling given a false value (`--dry-run=false`,
+/// `-n=false`, as Go tools accept), takes it back. The last word that stands where the
+/// parse is certain decides, and a negation where it is not certain (after an option that
+/// may or may not take it as its value) leaves the flag unproven.
+fn flag_given<'r>(
+    parsed: &Parsed<'_>,
+    all: &'r [OptionName],
+    mode: Mode,
+) -> Option<&'r OptionName> {
     let options = || parsed.options.iter().zip(&parsed.option_at);
-    match wanted {
-        OptionName::Short(c) => {
-            parsed
-                .short_flags
-                .iter()
-                .zip(&parsed.short_flag_at)
-                .any(|(given, at)| given == c && parsed.provable(*at, mode))
-                || options().any(|((given, _), at)| given == wanted && parsed.provable(*at, mode))
-        }
-        OptionName::Long(_) => {
-            let mut present = false;
-            for ((given, _), at) in options() {
-                if !parsed.provable(*at, mode) {
-                    break;
-                }
-                if same_option(given, wanted, mode) {
-                    present = true;
-                } else if mode == Mode::Strict
-                    && let OptionName::Long(name) = given
-                    && let Some(negated) = name.strip_prefix("no-")
-                    && all
+    // Every word that gives the flag: where it stands, whether it turns the flag on, and
+    // which spelling it is.
+    let mut seen: Vec<(usize, bool, &OptionName)> = Vec::new();
+    for wanted in all {
+        match wanted {
+            OptionName::Short(c) => {
+                seen.extend(
+                    parsed
+                        .short_flags
                         .iter()
-                        .any(|w| matches!(w, OptionName::Long(l) if l == negated))
-                {
-                    present = false;
+                        .zip(&parsed.short_flag_at)
+                        .filter(|(given, _)| *given == c)
+                        .map(|(_, at)| (*at, true, wanted)),
+                );
+                seen.extend(
+                    options()
+                        .filter(|((given, _), _)| given == wanted)
+                        .map(|((_, value), at)| (*at, turns_on(value.as_deref()), wanted)),
+                );
+            }
+            OptionName::Long(long) => {
+                for ((given, value), at) in options() {
+                    if same_option(given, wanted, mode) {
+                        seen.push((*at, turns_on(value.as_deref()), wanted));
+                    } else if mode == Mode::Strict
+                        && let OptionName::Long(name) = given
+                        && name.strip_prefix("no-") == Some(long.as_str())
+                    {
+                        seen.push((*at, false, wanted));
+                    }
                 }
             }
-            present
-        }
-        OptionName::SingleDashLong(long) => {
-            parsed
-                .singles
-                .iter()
-                .zip(&parsed.single_at)
-                .any(|(arg, at)| {
+            OptionName::SingleDashLong(long) => {
+                for (arg, at) in parsed.singles.iter().zip(&parsed.single_at) {
                     let body = &arg.text[1..];
-                    (body == long || body.split_once('=').is_some_and(|(n, _)| n == long))
-                        && parsed.provable(*at, mode)
-                })
-                || options().any(|((given, _), at)| {
-                    same_option(given, wanted, mode) && parsed.provable(*at, mode)
-                })
+                    if body == long {
+                        seen.push((*at, true, wanted));
+                    } else if let Some((name, value)) = body.split_once('=')
+                        && name == long
+                    {
+                        seen.push((*at, is_true(value), wanted));
+                    }
+                }
+                seen.extend(
+                    options()
+                        .filter(|((given, _), _)| same_option(given, wanted, mode))
+                        .map(|((_, value), at)| (*at, turns_on(value.as_deref()), wanted)),
+                );
+            }
         }
     }
+    if mode != Mode::Strict {
+        // Matching: any word that names the flag, whatever value it gives it.
+        return seen.first().map(|(_, _, spelling)| *spelling);
+    }
+    seen.sort_by_key(|(at, _, _)| *at);
+    if seen
+        .iter()
+        .any(|(at, on, _)| !on && !parsed.provable(*at, mode))
+    {
+        return None;
+    }
+    seen.iter()
+        .rev()
+        .find(|(at, _, _)| parsed.provable(*at, mode))
+        .filter(|(_, on, _)| *on)
+        .map(|(_, _, spelling)| *spelling)
+}
+
+/// Whether a flag's word turns it on: without a value, or with a true one.
+fn turns_on(value: Option<&Arg>) -> bool {
+    value.is_none_or(|v| v.known && is_true(&v.text))
+}
+
+/// The values Go's flag parsing reads as true (`strconv.ParseBool`).
+fn is_true(text: &str) -> bool {
+    matches!(text, "1" | "t" | "T" | "true" | "TRUE" | "True")
 }
 
 /// Whether the groups of patterns appear, in order, among the positionals.

@@ -4,7 +4,8 @@
 //! used) and compiles regular expressions in full, so that whatever loads also matches.
 //! Literal, `prefix*`, `*suffix` and `*infix*` globs never need an automaton.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use globset::{GlobBuilder, GlobMatcher};
 use regex::Regex;
@@ -41,7 +42,7 @@ impl Pattern {
         if let Some(expr) = source.strip_prefix("re:") {
             // Compiled in full now: what parses (`\p{Bogus}` does) may still not compile,
             // and a policy that loads must never fail when a command is matched.
-            let regex = Regex::new(expr)
+            let regex = compile_regex(expr)
                 .map_err(|e| format!("invalid regex `{expr}`: {}", one_line(&e.to_string())))?;
             return Ok(Pattern {
                 source: source.to_owned(),
@@ -122,6 +123,24 @@ impl<'de> serde::Deserialize<'de> for Pattern {
         let source = String::deserialize(deserializer)?;
         Pattern::new(&source).map_err(serde::de::Error::custom)
     }
+}
+
+/// Compiles `expr` once per process: a policy may use one long expression in many
+/// alternatives (a URL whose host is not this machine, say), and every copy then shares
+/// the one compiled program.
+fn compile_regex(expr: &str) -> Result<Regex, regex::Error> {
+    static COMPILED: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+    let compiled = COMPILED.get_or_init(Mutex::default);
+    let known = |map: &HashMap<String, Regex>| map.get(expr).cloned();
+    if let Some(regex) = known(&compiled.lock().unwrap_or_else(PoisonError::into_inner)) {
+        return Ok(regex);
+    }
+    let regex = Regex::new(expr)?;
+    compiled
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(expr.to_owned(), regex.clone());
+    Ok(regex)
 }
 
 /// The first pattern of `patterns` that matches `text`.

@@ -92,6 +92,9 @@ pub struct TestsSpec {
     pub matches: Vec<Spanned<String>>,
     #[serde(default)]
     pub no_match: Vec<Spanned<String>>,
+    /// The examples run as an AI agent's commands (for rules that hold only agents).
+    #[serde(default)]
+    pub agent: bool,
 }
 
 /// The conditions of a rule: all keys must hold.

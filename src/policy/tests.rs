@@ -129,6 +129,38 @@ rules:
 }
 
 #[test]
+fn a_flag_exempts_only_while_its_last_word_turns_it_on() {
+    let yaml = r#"
+version: 1
+rules:
+  - id: prune
+    decision: approve
+    match: {program: restic, args: [prune], unless: {flags: ["-n|--dry-run"]}}
+"#;
+    for cmd in [
+        "restic prune --dry-run",
+        "restic prune -n",
+        "restic prune --dry-run=true",
+        "restic prune -n=1",
+        "restic prune --dry-run=false --dry-run",
+    ] {
+        check(yaml, cmd, Allow);
+    }
+    for cmd in [
+        "restic prune",
+        "restic prune --dry-run=false",
+        "restic prune -n=false",
+        "restic prune --dry-run --dry-run=false",
+        "restic prune -n --no-dry-run",
+        // `--weird` may take the next word as its value, or not: then the negation counts.
+        "restic prune --dry-run --weird --no-dry-run",
+        "restic prune -n --weird --dry-run=0",
+    ] {
+        check(yaml, cmd, Approve);
+    }
+}
+
+#[test]
 fn strictest_decision_and_defaults() {
     let yaml = format!(
         "{PG}\n  - id: rm-root\n    decision: deny\n    match: {{program: rm, args: ['/']}}\n"

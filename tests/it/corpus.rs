@@ -24,16 +24,26 @@ fn corpus_decisions_hold() {
         let (expected, command) = line
             .split_once('\t')
             .unwrap_or_else(|| panic!("line {}: expected DECISION<TAB>COMMAND", number + 1));
+        // `agent:DECISION`: the decision expected when an AI agent runs the line.
+        let (agent, expected) = match expected.trim().strip_prefix("agent:") {
+            Some(decision) => (true, decision),
+            None => (false, expected.trim()),
+        };
         let expected: Decision =
-            serde_json::from_value(serde_json::Value::String(expected.trim().to_owned()))
+            serde_json::from_value(serde_json::Value::String(expected.to_owned()))
                 .unwrap_or_else(|_| panic!("line {}: unknown decision {expected}", number + 1));
         cases += 1;
-        let evaluation = policy.evaluate(&analyze_script(command, &NoResolve), &ctx);
+        let as_caller = Context {
+            agent,
+            ..ctx.clone()
+        };
+        let evaluation = policy.evaluate(&analyze_script(command, &NoResolve), &as_caller);
         if evaluation.decision != expected {
             let rules: Vec<&str> = evaluation.hits.iter().map(|h| h.rule.as_str()).collect();
             failures.push(format!(
-                "line {}: `{command}`: expected {expected}, got {} (rules {rules:?}, opaque {:?})",
+                "line {}: `{command}`{}: expected {expected}, got {} (rules {rules:?}, opaque {:?})",
                 number + 1,
+                if agent { " as an agent" } else { "" },
                 evaluation.decision,
                 evaluation.opaque
             ));
