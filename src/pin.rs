@@ -389,7 +389,7 @@ fn sealed_copy(bytes: &[u8], exec: bool) -> std::io::Result<OwnedFd> {
 /// SHA-256 of the file at `path` (following symbolic links), for files that are bound
 /// but not run by gatekeep itself. Not a regular file: `None`.
 pub fn hash_path(path: &Path) -> Option<Result<String, std::io::Error>> {
-    let mut file = match File::open(path) {
+    let file = match File::open(path) {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
         Err(error) => return Some(Err(error)),
@@ -399,17 +399,27 @@ pub fn hash_path(path: &Path) -> Option<Result<String, std::io::Error>> {
         Err(error) => return Some(Err(error)),
         Ok(_) => {}
     }
+    Some(sha256_file(&file))
+}
+
+/// SHA-256 of a file's whole content, lowercase hex. It reads by offset: the descriptor's
+/// own position neither matters nor moves, so one open file can be hashed more than once.
+pub fn sha256_file(file: &File) -> std::io::Result<String> {
+    use std::os::unix::fs::FileExt as _;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
+    let mut offset = 0;
     loop {
-        match file.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buffer[..n]),
+        match file.read_at(&mut buffer, offset) {
+            Ok(0) => return Ok(hex::encode(hasher.finalize())),
+            Ok(n) => {
+                hasher.update(&buffer[..n]);
+                offset += n as u64;
+            }
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(error) => return Some(Err(error)),
+            Err(error) => return Err(error),
         }
     }
-    Some(Ok(hex::encode(hasher.finalize())))
 }
 
 #[cfg(test)]

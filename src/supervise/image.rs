@@ -9,8 +9,6 @@ use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest as _, Sha256};
-
 /// The new image of a process stopped at its exec event.
 #[derive(Clone, Debug)]
 pub struct Image {
@@ -235,24 +233,7 @@ pub fn digest_of(image: &Image) -> Result<String, ImageError> {
         source,
     };
     let file = File::open(format!("/proc/{}/exe", image.pid)).map_err(fail)?;
-    sha256(&file).map_err(fail)
-}
-
-/// SHA-256 of a file's whole content, lowercase hex (read by offset: the file's own
-/// position does not matter and does not move).
-fn sha256(file: &File) -> std::io::Result<String> {
-    use std::os::unix::fs::FileExt as _;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 16];
-    let mut offset = 0;
-    loop {
-        let read = file.read_at(&mut buffer, offset)?;
-        if read == 0 {
-            return Ok(hex::encode(hasher.finalize()));
-        }
-        hasher.update(&buffer[..read]);
-        offset += read as u64;
-    }
+    crate::pin::sha256_file(&file).map_err(fail)
 }
 
 fn split_nul(bytes: &[u8]) -> Vec<String> {
@@ -426,7 +407,7 @@ impl Programs {
         if let Some(digest) = self.cache.get(&key) {
             return Ok(digest.clone());
         }
-        let digest = sha256(file)?;
+        let digest = crate::pin::sha256_file(file)?;
         // A file its user can change may differ at the next exec with the same key (an
         // in-place write within one timestamp tick): never cached.
         if !self.writable(meta) {
