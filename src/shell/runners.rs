@@ -370,16 +370,6 @@ const RUNNERS: &[Runner] = &[
         place: None,
     },
     Runner {
-        words: &["bunx"],
-        values: &["-p", "--package"],
-        flags: &["--bun", "--silent", "--verbose"],
-        shell: &[],
-        program: &[],
-        rest: &[],
-        command: Command::Operands(0),
-        place: None,
-    },
-    Runner {
         words: &["bun", "x"],
         values: &["-p", "--package"],
         flags: &["--bun", "--silent", "--verbose"],
@@ -1093,10 +1083,17 @@ pub(crate) fn names() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|r| r.words[0])
         .chain(PERSONALITIES.iter().copied())
+        .chain(["bunx"])
 }
 
 /// The steps of a runner (`None` when `words` name none).
 pub(crate) fn unwrap(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
+    // `bunx` is `bun x`.
+    if name == "bunx" {
+        let mut with_x = vec![Arg::literal("x".to_owned())];
+        with_x.extend(args.iter().cloned());
+        return unwrap("bun", &with_x);
+    }
     // A personality name is `setarch` with its architecture given.
     if PERSONALITIES.contains(&name) {
         let mut with_arch = vec![Arg::literal(name.to_owned())];
