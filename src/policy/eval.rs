@@ -265,6 +265,9 @@ impl Policy {
         candidates.dedup();
         let mut declared = ValueOptions::default();
         for name in &command.names {
+            if let Some(known) = builtin_options(name) {
+                declared.merge(known);
+            }
             if let Some(known) = self.programs.get(name) {
                 declared.merge(known);
             }
@@ -302,4 +305,32 @@ impl Policy {
             }
         }
     }
+}
+
+/// The option grammar the program table gives `program`, as the matcher reads it (built
+/// once per program per process).
+fn builtin_options(program: &str) -> Option<&'static ValueOptions> {
+    static BUILT: std::sync::OnceLock<Vec<std::sync::OnceLock<ValueOptions>>> =
+        std::sync::OnceLock::new();
+    let grammar = crate::shell::grammar(program)?;
+    let built = BUILT.get_or_init(|| {
+        (0..crate::shell::grammar_count())
+            .map(|_| std::sync::OnceLock::new())
+            .collect()
+    });
+    Some(built[grammar.index].get_or_init(|| {
+        let mut options = ValueOptions::default();
+        for name in grammar
+            .values
+            .iter()
+            .filter_map(|n| matcher::OptionName::parse(n))
+        {
+            options.add(&name);
+        }
+        let flags = grammar.flags.iter().chain(grammar.optional);
+        for name in flags.filter_map(|n| matcher::OptionName::parse(n)) {
+            options.add_flag(&name);
+        }
+        options
+    }))
 }

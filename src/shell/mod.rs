@@ -4,8 +4,8 @@
 //! The only IO is program resolution, done through the [`Resolve`] trait so tests can
 //! stay hermetic.
 
+mod programs;
 mod resolve;
-mod runners;
 mod script;
 mod state;
 mod words;
@@ -14,12 +14,38 @@ mod wrappers;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use resolve::{NoResolve, PathResolver, Resolve, Resolved};
-pub use wrappers::WRAPPERS;
 
-/// Every program name the analysis treats as running other programs: the wrappers and the
-/// runners (for recognising hard links to them).
+/// Every program name the analysis treats as running other programs: the handlers and the
+/// program table's entries (for recognising hard links to them).
 pub fn runner_names() -> impl Iterator<Item = &'static str> {
-    WRAPPERS.iter().copied().chain(runners::names())
+    wrappers::HANDLERS.iter().copied().chain(programs::names())
+}
+
+/// What the program table says of a program's options, for the rule matcher.
+#[derive(Clone, Copy, Debug)]
+pub struct Grammar {
+    /// The entry's position in the table (stable for the life of the binary).
+    pub index: usize,
+    /// Options that take a value (the next word, or attached).
+    pub values: &'static [&'static str],
+    /// Options that take no separate value (their value, if any, is attached).
+    pub flags: &'static [&'static str],
+    pub optional: &'static [&'static str],
+}
+
+/// The built-in option grammar of `program`, if the table has one.
+pub fn grammar(program: &str) -> Option<Grammar> {
+    programs::grammar(program).map(|(index, p)| Grammar {
+        index,
+        values: p.values,
+        flags: p.flags,
+        optional: p.optional,
+    })
+}
+
+/// How many entries the program table has.
+pub fn grammar_count() -> usize {
+    programs::PROGRAMS.len()
 }
 
 /// One word of an analysed command.

@@ -224,14 +224,75 @@ fn interactive(program: &str) -> Vec<Step> {
     ))]
 }
 
-/// Every program name this module treats as running other code (for recognising hard
-/// links to them).
-pub const WRAPPERS: &[&str] = &[
-    "sudo", "doas", "su", "runuser", "env", "nice", "ionice", "nohup", "setsid", "time", "timeout",
-    "stdbuf", "chrt", "taskset", "xargs", "command", "exec", "watch", "flock", "ssh", "find",
-    "busybox", "toybox", "chroot", "unshare", "pkexec", "sg", "script", "strace", "ltrace", "sh",
-    "bash", "zsh", "dash", "ksh", "mksh", "ash", "yash", "python3", "python", "perl", "ruby",
-    "node", "awk", "gawk", "gatekeep",
+/// Every program name a handler here reads (for recognising hard links to them); the
+/// program table adds its own.
+pub const HANDLERS: &[&str] = &[
+    "sudo",
+    "su",
+    "runuser",
+    "gatekeep",
+    "env",
+    "gdb",
+    "git",
+    "make",
+    "gmake",
+    "sed",
+    "gsed",
+    "less",
+    "more",
+    "most",
+    "rsync",
+    "scp",
+    "sftp",
+    "xargs",
+    "watch",
+    "flock",
+    "ssh",
+    "find",
+    "sg",
+    "trap",
+    "sqlite3",
+    "sh",
+    "bash",
+    "zsh",
+    "dash",
+    "ksh",
+    "mksh",
+    "ash",
+    "yash",
+    "posh",
+    "rbash",
+    "lksh",
+    "oksh",
+    "bb",
+    "hush",
+    "fish",
+    "csh",
+    "tcsh",
+    "pwsh",
+    "powershell",
+    "nu",
+    "xonsh",
+    "elvish",
+    "rc",
+    "es",
+    "python3",
+    "python",
+    "python2",
+    "perl",
+    "ruby",
+    "node",
+    "nodejs",
+    "deno",
+    "bun",
+    "php",
+    "awk",
+    "gawk",
+    "mawk",
+    "nawk",
+    "pypy",
+    "pypy3",
+    "irb",
 ];
 
 /// Shells whose `-c` scripts are parsed with bash grammar.
@@ -258,204 +319,14 @@ const FOREIGN_SHELLS: &[&str] = &[
 /// it is an ordinary program.
 pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
     let args = &argv[1..];
-    if let Some(steps) = super::runners::unwrap(name, args) {
+    if let Some(steps) = super::programs::unwrap(name, args) {
         return Some(steps);
     }
     let steps = match name {
         "sudo" => sudo(args),
-        "doas" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "uC",
-                    long_values: &[],
-                },
-            );
-            let edit = Edit {
-                user: Some(user_of(&s, &["-u"], "root")),
-                ..Edit::default()
-            };
-            if s.rest.is_empty() && s.has(&["-s"]) {
-                interactive(name)
-            } else {
-                exec(s.rest, edit)
-            }
-        }
         "su" | "runuser" => su(name, args),
         "gatekeep" => gatekeep(args),
         "env" => env(args),
-        "nice" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "n",
-                    long_values: &["--adjustment"],
-                },
-            );
-            exec(s.rest, Edit::default())
-        }
-        "ionice" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "cnpPu",
-                    long_values: &["--class", "--classdata", "--pid", "--pgid", "--uid"],
-                },
-            );
-            if s.has(&["-p", "-P", "-u", "--pid", "--pgid", "--uid"]) {
-                Vec::new()
-            } else {
-                exec(s.rest, Edit::default())
-            }
-        }
-        "time" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "fo",
-                    long_values: &["format", "output"],
-                },
-            );
-            exec(s.rest, Edit::default())
-        }
-        // Wrappers whose options never take a separate value.
-        "nohup" | "setsid" | "builtin" | "unbuffer" | "catchsegv" | "fakeroot" | "tini"
-        | "dumb-init" | "chronic" | "ifne" | "rlwrap" | "torsocks" | "proxychains"
-        | "proxychains4" | "xvfb-run" | "dbus-launch" | "noglob" | "nocorrect" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "",
-                    long_values: &[],
-                },
-            );
-            exec(s.rest, Edit::default())
-        }
-        // Wrappers whose first operand is not the command.
-        "gosu" | "su-exec" | "setarch" | "faketime" => match args.split_first() {
-            Some((_, rest)) => {
-                let s = scan(
-                    rest,
-                    &Spec {
-                        short_values: "",
-                        long_values: &[],
-                    },
-                );
-                exec(s.rest, Edit::default())
-            }
-            None => Vec::new(),
-        },
-        "setpriv" | "prlimit" | "valgrind" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "p",
-                    long_values: &[
-                        "pid",
-                        "reuid",
-                        "regid",
-                        "groups",
-                        "inh-caps",
-                        "ambient-caps",
-                        "bounding-set",
-                        "securebits",
-                        "selinux-label",
-                        "apparmor-profile",
-                        "landlock-access",
-                        "landlock-rule",
-                    ],
-                },
-            );
-            if s.has(&["-p", "--pid"]) {
-                Vec::new()
-            } else {
-                exec(s.rest, Edit::default())
-            }
-        }
-        "numactl" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "NmCpiPbw",
-                    long_values: &[
-                        "cpunodebind",
-                        "membind",
-                        "physcpubind",
-                        "preferred",
-                        "interleave",
-                        "weighted-interleave",
-                        "balancing",
-                    ],
-                },
-            );
-            exec(s.rest, Edit::default())
-        }
-        "chpst" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "uUbe/nlLmdofpc",
-                    long_values: &[],
-                },
-            );
-            exec(s.rest, Edit::default())
-        }
-        "cgexec" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "g",
-                    long_values: &["sticky"],
-                },
-            );
-            exec(s.rest, Edit::default())
-        }
-        "nsenter" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "tSGwWe",
-                    long_values: &["target", "setuid", "setgid", "wd", "wdns", "env"],
-                },
-            );
-            if s.rest.is_empty() {
-                interactive(name)
-            } else {
-                exec(s.rest, Edit::default())
-            }
-        }
-        "systemd-run" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "upEMHG",
-                    long_values: &[
-                        "unit",
-                        "property",
-                        "setenv",
-                        "machine",
-                        "host",
-                        "uid",
-                        "gid",
-                        "nice",
-                        "working-directory",
-                        "slice",
-                        "description",
-                        "on-active",
-                        "on-boot",
-                        "on-startup",
-                        "on-unit-active",
-                        "on-unit-inactive",
-                        "on-calendar",
-                        "timer-property",
-                        "path-property",
-                        "socket-property",
-                        "service-type",
-                    ],
-                },
-            );
-            exec(s.rest, Edit::default())
-        }
         "gdb" => {
             if args.iter().any(|a| {
                 !a.known
@@ -495,96 +366,7 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
                 steps
             }
         }
-        "lldb" | "gdb-multiarch" | "cgdb" => vec![Step::Opaque(format!(
-            "`{name}` reads debugger commands, which can start programs"
-        ))],
-        "perf" => match args.split_first() {
-            Some((sub, rest))
-                if matches!(
-                    sub.text.as_str(),
-                    "stat" | "record" | "trace" | "sched" | "mem" | "c2c" | "lock" | "kmem"
-                ) =>
-            {
-                let s = scan(
-                    rest,
-                    &Spec {
-                        short_values: "eoptCcGFIjmrdlL",
-                        long_values: &[
-                            "event",
-                            "output",
-                            "pid",
-                            "tid",
-                            "cpu",
-                            "cgroup",
-                            "freq",
-                            "repeat",
-                            "delay",
-                            "interval-print",
-                            "call-graph",
-                        ],
-                    },
-                );
-                exec(s.rest, Edit::default())
-            }
-            _ => Vec::new(),
-        },
-        "kubecolor" => exec(
-            &[&[Arg::literal("kubectl")], args].concat(),
-            Edit::default(),
-        ),
-        "microk8s" | "k3s" | "k0s" => match args.first() {
-            Some(sub) if sub.known && sub.text.starts_with('-') => Vec::new(),
-            Some(_) => exec(args, Edit::default()),
-            None => Vec::new(),
-        },
-        "minikube" => match args.first() {
-            Some(sub) if sub.known && sub.text == "kubectl" => {
-                let inner = args
-                    .iter()
-                    .position(|a| a.text == "--")
-                    .map_or(&args[1..], |at| &args[at + 1..]);
-                exec(
-                    &[&[Arg::literal("kubectl")], inner].concat(),
-                    Edit::default(),
-                )
-            }
-            _ => Vec::new(),
-        },
-        "tmux" | "screen" | "byobu" | "parallel" | "sem" | "bwrap" | "firejail" | "at"
-        | "batch" | "expect" | "tclsh" | "wish" | "ed" | "ex" | "vim" | "vi" | "nvim" | "view"
-        | "emacs" | "guile" | "racket" | "sbcl" | "julia" | "R" | "ghci" | "jshell" | "lua"
-        | "luajit" => code_runner(name, args),
         "git" => git(args),
-        "crontab" => {
-            let listing = args
-                .iter()
-                .all(|a| a.known && a.text.starts_with('-') && a.text != "-")
-                && !args.is_empty();
-            if listing {
-                Vec::new()
-            } else {
-                vec![Step::Opaque(
-                    "`crontab` installs commands to run later".to_owned(),
-                )]
-            }
-        }
-        "tar" | "bsdtar" => {
-            let risky = |t: &str| {
-                t.starts_with("--to-command")
-                    || t.starts_with("--checkpoint-action")
-                    || t.starts_with("--use-compress-program")
-                    || t.starts_with("--rsh-command")
-                    || t.starts_with("--info-script")
-                    || t.starts_with("--new-volume-script")
-                    || t == "-I"
-                    || t == "-F"
-            };
-            if args.iter().any(|a| !a.known || risky(&a.text)) {
-                vec![Step::Opaque("`tar` is told to run a program".to_owned())]
-            } else {
-                Vec::new()
-            }
-        }
         "make" | "gmake" => make(args),
         "sed" | "gsed" => sed(args),
         "less" | "more" | "most" => {
@@ -593,20 +375,6 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
                 .any(|a| !a.known || a.text.starts_with('+') && a.text.contains('!'))
             {
                 vec![Step::Opaque(format!("`{name}` is told to run a command"))]
-            } else {
-                Vec::new()
-            }
-        }
-        "man" => {
-            if args.iter().any(|a| {
-                !a.known
-                    || matches!(a.text.as_str(), "-P" | "--pager" | "-H" | "--html")
-                    || a.text.starts_with("--pager=")
-                    || a.text.starts_with("-P")
-            }) {
-                vec![Step::Opaque(
-                    "`man` is given a pager or browser command".to_owned(),
-                )]
             } else {
                 Vec::new()
             }
@@ -625,67 +393,6 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
                 ))]
             } else {
                 Vec::new()
-            }
-        }
-        "zip" => {
-            if args.iter().any(|a| {
-                !a.known
-                    || matches!(a.text.as_str(), "-TT" | "--unzip-command")
-                    || a.text.starts_with("--unzip-command=")
-            }) {
-                vec![Step::Opaque(
-                    "`zip` is told to run a test command".to_owned(),
-                )]
-            } else {
-                Vec::new()
-            }
-        }
-        "timeout" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "sk",
-                    long_values: &["--signal", "--kill-after"],
-                },
-            );
-            exec(s.rest.get(1..).unwrap_or_default(), Edit::default())
-        }
-        "stdbuf" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "ioe",
-                    long_values: &["--input", "--output", "--error"],
-                },
-            );
-            exec(s.rest, Edit::default())
-        }
-        "chrt" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "TPD",
-                    long_values: &["--sched-runtime", "--sched-period", "--sched-deadline"],
-                },
-            );
-            if s.has(&["-p", "--pid"]) {
-                Vec::new()
-            } else {
-                exec(s.rest.get(1..).unwrap_or_default(), Edit::default())
-            }
-        }
-        "taskset" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "",
-                    long_values: &[],
-                },
-            );
-            if s.has(&["-p", "--pid"]) {
-                Vec::new()
-            } else {
-                exec(s.rest.get(1..).unwrap_or_default(), Edit::default())
             }
         }
         "xargs" => {
@@ -742,30 +449,6 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
                 exec(&inner, edit)
             }
         }
-        "command" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "",
-                    long_values: &[],
-                },
-            );
-            if s.has(&["-v", "-V"]) {
-                Vec::new()
-            } else {
-                exec(s.rest, Edit::default())
-            }
-        }
-        "exec" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "a",
-                    long_values: &[],
-                },
-            );
-            exec(s.rest, Edit::default())
-        }
         "watch" => {
             let s = scan(
                 args,
@@ -804,68 +487,6 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
         }
         "ssh" => ssh(args),
         "find" => find(args),
-        "busybox" | "toybox" => match args.first() {
-            Some(applet) if applet.known && applet.text.starts_with('-') => Vec::new(),
-            Some(_) => exec(args, Edit::default()),
-            None => Vec::new(),
-        },
-        "chroot" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "",
-                    long_values: &["--userspec", "--groups"],
-                },
-            );
-            match s.rest.split_first() {
-                Some((_, [])) => interactive(name),
-                Some((_, rest)) => exec(rest, Edit::default()),
-                None => Vec::new(),
-            }
-        }
-        "unshare" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "RwSG",
-                    long_values: &[
-                        "root",
-                        "wd",
-                        "setuid",
-                        "setgid",
-                        "propagation",
-                        "map-user",
-                        "map-group",
-                        "map-users",
-                        "map-groups",
-                        "setgroups",
-                    ],
-                },
-            );
-            if s.rest.is_empty() {
-                interactive(name)
-            } else {
-                exec(s.rest, Edit::default())
-            }
-        }
-        "pkexec" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "",
-                    long_values: &["--user"],
-                },
-            );
-            let edit = Edit {
-                user: Some(user_of(&s, &["--user"], "root")),
-                ..Edit::default()
-            };
-            if s.rest.is_empty() {
-                interactive(name)
-            } else {
-                exec(s.rest, edit)
-            }
-        }
         "sg" => match args {
             [_, flag, script, ..] if flag.known && flag.text == "-c" => {
                 vec![Step::Script(script.clone(), Edit::default())]
@@ -873,46 +494,6 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
             [_, script, ..] => vec![Step::Script(script.clone(), Edit::default())],
             _ => interactive(name),
         },
-        "script" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "cEIOBTm",
-                    long_values: &[
-                        "--command",
-                        "--echo",
-                        "--log-in",
-                        "--log-out",
-                        "--log-io",
-                        "--log-timing",
-                        "--logging-format",
-                    ],
-                },
-            );
-            match s.value(&["-c", "--command"]) {
-                Some(script) => {
-                    vec![Step::Script(script.clone(), Edit::default())]
-                }
-                None => interactive(name),
-            }
-        }
-        "strace" | "ltrace" => {
-            let s = scan(
-                args,
-                &Spec {
-                    short_values: "eoOpPsSuIbXaEn",
-                    long_values: &[
-                        "--output",
-                        "--attach",
-                        "--user",
-                        "--env",
-                        "--trace",
-                        "--string-limit",
-                    ],
-                },
-            );
-            exec(s.rest, Edit::default())
-        }
         "trap" => {
             // trap [-lpP] [--] ACTION SIGNAL...
             let mut rest = args;
@@ -950,25 +531,6 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
         _ => return interpreter(name, args),
     };
     Some(steps)
-}
-
-/// Programs that run code of their own (editors, multiplexers, schedulers, interpreters of
-/// other languages): with any argument, or reading commands from standard input, they are
-/// opaque. Alone on a terminal they are interactive tools.
-fn code_runner(name: &str, args: &[Arg]) -> Vec<Step> {
-    let harmless = args.iter().all(|a| {
-        a.known
-            && matches!(
-                a.text.as_str(),
-                "--version" | "-V" | "--help" | "-h" | "-ls" | "-list" | "ls" | "list-sessions"
-            )
-    });
-    if harmless && !args.is_empty() {
-        return Vec::new();
-    }
-    vec![Step::Opaque(format!(
-        "`{name}` runs commands or code that cannot be analysed"
-    ))]
 }
 
 /// git runs other programs through configuration (`-c alias.x=!cmd`, `core.pager`…) and

@@ -1,0 +1,497 @@
+//! The program table: what gatekeep knows about programs, as data (`programs.yaml`,
+//! checked and compiled in by build.rs). The shell analysis reads from it which programs
+//! run other programs and where their command starts; the rule matcher reads which
+//! options take a value; the hard-link watch list and docs/programs.md are built from it.
+//! The few programs whose grammar data cannot say keep a handler in `wrappers.rs`.
+
+use super::Arg;
+use super::wrappers::{Edit, Step};
+
+/// Where the command a program runs starts.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Command {
+    /// The operands after the options, skipping this many (a duration, a profile, a new
+    /// root), are the program and its arguments.
+    Operands(usize),
+    /// As `Operands`, and every word after the skipped operands is the command's, options
+    /// included (`docker run IMAGE -h …`: `-h` is the command's).
+    OperandsThen(usize),
+    /// The words after `--`.
+    AfterDashes,
+    /// Each operand is a shell command line.
+    EachOperandIsShell,
+    /// Only its options run commands (`script -c`).
+    None,
+}
+
+/// Who the command runs as.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum User {
+    /// The last value of these options, or the default when none is given.
+    Options(&'static [&'static str], Option<&'static str>),
+    /// This operand (`gosu USER CMD`).
+    Operand(usize),
+}
+
+/// One entry of the table; `programs.yaml` describes each field.
+#[derive(Debug)]
+pub(crate) struct Program {
+    /// The program and its subcommand words (`["ip", "netns", "exec"]`).
+    pub words: &'static [&'static str],
+    pub about: &'static str,
+    pub values: &'static [&'static str],
+    pub optional: &'static [&'static str],
+    pub flags: &'static [&'static str],
+    pub abbreviate: bool,
+    pub any_long_attached: bool,
+    pub command: Option<Command>,
+    pub shell: &'static [&'static str],
+    pub program: &'static [&'static str],
+    pub rest: &'static [&'static str],
+    pub place: Option<(usize, &'static str)>,
+    pub user: Option<User>,
+    pub cwd: &'static [&'static str],
+    pub inert: &'static [&'static str],
+    pub interactive: bool,
+    pub same_as: &'static [&'static str],
+    pub called_as: &'static [&'static str],
+    pub prepend: &'static [&'static str],
+    pub opaque: Option<&'static str>,
+    pub harmless: &'static [&'static str],
+    pub code: &'static [&'static str],
+    pub code_operands: bool,
+    pub old_style: bool,
+    pub reason: Option<&'static str>,
+    pub examples: &'static [&'static str],
+}
+
+/// Every entry, sorted by its words.
+pub(crate) static PROGRAMS: &[Program] = include!(concat!(env!("OUT_DIR"), "/programs.rs"));
+
+impl Program {
+    /// Whether the analysis reads this entry (rather than only the rule matcher).
+    pub fn runs_code(&self) -> bool {
+        self.command.is_some()
+            || self.opaque.is_some()
+            || !self.code.is_empty()
+            || self.code_operands
+            || !self.same_as.is_empty()
+    }
+
+    /// The role of an option: what follows it.
+    fn role(&self, name: &str) -> Option<Role> {
+        let is = |list: &[&str]| list.contains(&name);
+        Some(if is(self.shell) {
+            Role::Shell
+        } else if is(self.program) {
+            Role::Program
+        } else if is(self.rest) {
+            Role::Rest
+        } else if is(self.values) {
+            Role::Value
+        } else if is(self.optional) {
+            Role::Optional
+        } else if is(self.flags) || is(self.inert) || is(self.code) {
+            Role::Flag
+        } else {
+            return None;
+        })
+    }
+
+    /// The declared long option `given` names: an exact name or, where the program
+    /// allows it, an unambiguous abbreviation.
+    fn long_name(&self, given: &str) -> Option<&'static str> {
+        let all = [
+            self.values,
+            self.optional,
+            self.flags,
+            self.shell,
+            self.program,
+            self.rest,
+            self.inert,
+            self.code,
+        ];
+        let longs = || {
+            all.iter()
+                .flat_map(|list| list.iter().copied())
+                .filter(|n| n.starts_with("--"))
+        };
+        if let Some(exact) = longs().find(|n| *n == given) {
+            return Some(exact);
+        }
+        if !self.abbreviate || given.len() < 3 {
+            return None;
+        }
+        let mut matches = longs().filter(|n| n.starts_with(given));
+        let first = matches.next()?;
+        matches.all(|n| n == first).then_some(first)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Value,
+    Optional,
+    Flag,
+    Shell,
+    Program,
+    Rest,
+}
+
+/// The entry for `name` whose subcommand words `args` start with (the longest), and how
+/// many of `args` those words take.
+pub(crate) fn find(name: &str, args: &[Arg]) -> Option<(&'static Program, usize)> {
+    let start = PROGRAMS.partition_point(|p| p.words[0] < name);
+    PROGRAMS[start..]
+        .iter()
+        .take_while(|p| p.words[0] == name)
+        .filter(|p| {
+            p.words[1..].len() <= args.len()
+                && p.words[1..]
+                    .iter()
+                    .zip(args)
+                    .all(|(w, a)| a.known && a.text == *w)
+        })
+        .max_by_key(|p| p.words.len())
+        .map(|p| (p, p.words.len() - 1))
+}
+
+/// The entry of the program `name` itself (no subcommand words), for its option grammar.
+pub(crate) fn grammar(name: &str) -> Option<(usize, &'static Program)> {
+    let start = PROGRAMS.partition_point(|p| p.words[0] < name);
+    PROGRAMS
+        .get(start)
+        .filter(|p| p.words == [name])
+        .map(|p| (start, p))
+}
+
+/// Every name the analysis reads an entry for, other names included (for recognising
+/// hard links to them).
+pub(crate) fn names() -> impl Iterator<Item = &'static str> {
+    PROGRAMS
+        .iter()
+        .filter(|p| p.runs_code())
+        .flat_map(|p| std::iter::once(p.words[0]).chain(p.called_as.iter().copied()))
+}
+
+/// The steps of a program the table describes as running code (`None` when it does not).
+pub(crate) fn unwrap(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
+    let Some((program, used)) = find(name, args) else {
+        // Another name of a program, given as its first operand (`linux32`).
+        let program = PROGRAMS.iter().find(|p| p.called_as.contains(&name))?;
+        let mut with_name = vec![Arg::literal(name)];
+        with_name.extend(args.iter().cloned());
+        return unwrap(program.words[0], &with_name);
+    };
+    if !program.runs_code() {
+        return None;
+    }
+    let args = &args[used..];
+    let label = program.words.join(" ");
+    let opaque = |why: String| vec![Step::Opaque(format!("`{label}` {why}"))];
+    if !program.same_as.is_empty() {
+        let mut argv: Vec<Arg> = program.same_as.iter().map(|w| Arg::literal(*w)).collect();
+        argv.extend(args.iter().cloned());
+        return Some(vec![Step::Exec(argv, Edit::default())]);
+    }
+    if let Some(why) = program.opaque {
+        let harmless = !args.is_empty()
+            && args
+                .iter()
+                .all(|a| a.known && program.harmless.contains(&a.text.as_str()));
+        return Some(if harmless {
+            Vec::new()
+        } else {
+            opaque(why.to_owned())
+        });
+    }
+    if program.command.is_none() && !program.code_operands {
+        return Some(code_options(program, args, &label));
+    }
+    Some(scan(program, name, args).unwrap_or_else(|why| opaque(why)))
+}
+
+/// A program that runs code only when given one of its `code` options: is it?
+fn code_options(program: &Program, args: &[Arg], label: &str) -> Vec<Step> {
+    let reason = program
+        .reason
+        .unwrap_or("runs code that cannot be analysed");
+    let letters = |word: &str| {
+        program
+            .code
+            .iter()
+            .filter_map(|c| c.strip_prefix('-').filter(|l| l.len() == 1))
+            .any(|l| word.contains(l))
+    };
+    let hit = args.iter().enumerate().any(|(at, a)| {
+        if !a.known {
+            return true;
+        }
+        let text = a.text.as_str();
+        if at == 0 && program.old_style && !text.starts_with('-') {
+            return text.chars().all(|c| c.is_ascii_alphabetic()) && letters(text);
+        }
+        if text.starts_with("--") {
+            let name = text.split_once('=').map_or(text, |(n, _)| n);
+            return program.code.iter().any(|c| {
+                *c == name || (c.starts_with("--") && c.len() > 3 && c.starts_with(name))
+            });
+        }
+        text.starts_with('-')
+            && text.len() > 1
+            && (program
+                .code
+                .iter()
+                .any(|c| c.len() > 2 && !c.starts_with("--") && text.starts_with(c))
+                || letters(&text[1..]))
+    });
+    if hit {
+        vec![Step::Opaque(format!("`{label}` {reason}"))]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Reads a program's options as the program does, up to where its command starts, and
+/// returns what it runs; `Err` with the reason when that cannot be known.
+fn scan(program: &Program, name: &str, args: &[Arg]) -> Result<Vec<Step>, String> {
+    let mut operands: Vec<Arg> = Vec::new();
+    let mut after_dashes: Option<Vec<Arg>> = None;
+    let mut scripts: Vec<Arg> = Vec::new();
+    let mut run: Option<Arg> = None;
+    let mut given: Vec<(&'static str, Option<Arg>)> = Vec::new();
+    let mode = program.command.unwrap_or(Command::None);
+    // Whether, with `count` operands read, the command has started.
+    let started = |count: usize| match mode {
+        Command::Operands(skip) => count > skip,
+        Command::OperandsThen(skip) => count >= skip.max(1) && (skip > 0 || count > 0),
+        _ => false,
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        if started(operands.len()) {
+            // The command has started: the rest is its own.
+            operands.extend(args[i - 1..].iter().cloned());
+            break;
+        }
+        if !arg.known {
+            return Err("is given words only known at run time".to_owned());
+        }
+        let text = arg.text.as_str();
+        if text == "--" {
+            after_dashes = Some(args[i..].to_vec());
+            break;
+        }
+        if !text.starts_with('-') || text == "-" {
+            operands.push(arg.clone());
+            if started(operands.len()) && matches!(mode, Command::Operands(_)) {
+                // The program itself: the rest is its own.
+                operands.extend(args[i..].iter().cloned());
+                break;
+            }
+            continue;
+        }
+        let attached = |value: &str| {
+            Some(Arg {
+                text: value.to_owned(),
+                ..arg.clone()
+            })
+        };
+        // (name, role, attached value)
+        let (option, role, value) = if let Some(long) = text.strip_prefix("--") {
+            let (given_name, value) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (long, None),
+            };
+            match program.long_name(&format!("--{given_name}")) {
+                Some(option) => (option, program.role(option), value.and_then(attached)),
+                None if program.any_long_attached && value.is_some() => continue,
+                None => return Err(unknown(text)),
+            }
+        } else if let Some(option) = whole(program, text).filter(|_| text.len() > 2) {
+            // A single-dash option of several letters (`-ff`, `-chdir`).
+            (option, program.role(option), None)
+        } else {
+            // A bundle of letters: flags, then at most one option that takes the rest
+            // of the word (or the next word) as its value.
+            let mut found = None;
+            for (offset, c) in text[1..].char_indices() {
+                let letter = &text[1 + offset..1 + offset + c.len_utf8()];
+                let Some(option) = whole(program, &format!("-{letter}")) else {
+                    return Err(unknown(&format!("-{letter}")));
+                };
+                let role = program.role(option);
+                let rest = &text[1 + offset + c.len_utf8()..];
+                if role == Some(Role::Flag) {
+                    given.push((option, None));
+                    continue;
+                }
+                let value = if rest.is_empty() {
+                    None
+                } else {
+                    attached(rest)
+                };
+                found = Some((option, role, value));
+                break;
+            }
+            match found {
+                Some(found) => found,
+                None => continue,
+            }
+        };
+        let mut value = value;
+        if value.is_none()
+            && matches!(
+                role,
+                Some(Role::Value | Role::Shell | Role::Program | Role::Rest)
+            )
+        {
+            value = args.get(i).cloned();
+            i += 1;
+        }
+        match role {
+            Some(Role::Shell) => match value.clone() {
+                Some(script) => scripts.push(script),
+                None => return Err(format!("`{option}` has no command")),
+            },
+            Some(Role::Program) => run = value.clone(),
+            Some(Role::Rest) => {
+                let mut words: Vec<Arg> = value.clone().into_iter().collect();
+                words.extend(args.get(i..).unwrap_or_default().iter().cloned());
+                after_dashes = Some(words);
+                given.push((option, value));
+                break;
+            }
+            _ => {}
+        }
+        given.push((option, value));
+    }
+    let has = |names: &[&str]| given.iter().any(|(n, _)| names.contains(n));
+    if has(program.inert) {
+        return Ok(Vec::new());
+    }
+    if program.code_operands || has(program.code) {
+        // Every operand is code, and so is what a `code` option names.
+        if has(program.code) || !operands.is_empty() || after_dashes.is_some() {
+            return Err(program
+                .reason
+                .unwrap_or("runs code that cannot be analysed")
+                .to_owned());
+        }
+        return Ok(Vec::new());
+    }
+    let last = |names: &[&str]| {
+        given
+            .iter()
+            .rev()
+            .find(|(n, _)| names.contains(n))
+            .map(|(_, v)| v.clone())
+    };
+    let mut edit = Edit::default();
+    if let Some((at, kind)) = program.place {
+        match operands.get(at) {
+            Some(place) if place.known => edit.host = Some(format!("{kind}:{}", place.text)),
+            Some(_) => return Err(format!("runs in a {kind} only known at run time")),
+            None => {}
+        }
+    }
+    match program.user {
+        Some(User::Options(names, default)) => {
+            edit.user = match last(names) {
+                Some(Some(user)) if user.known => Some(user.text),
+                Some(_) => Some("$?".to_owned()),
+                None => default.map(str::to_owned),
+            };
+        }
+        Some(User::Operand(at)) => {
+            edit.user = operands.get(at).map(|u| {
+                if u.known {
+                    u.text.clone()
+                } else {
+                    "$?".to_owned()
+                }
+            });
+        }
+        None => {}
+    }
+    if let Some(dir) = last(program.cwd) {
+        match dir {
+            Some(dir) if dir.known => edit.cwd = Some(dir.text),
+            Some(_) => return Err("runs in a directory only known at run time".to_owned()),
+            None => {}
+        }
+    }
+    let mut steps: Vec<Step> = scripts
+        .into_iter()
+        .map(|script| Step::Script(script, edit.clone()))
+        .collect();
+    let mut command: Vec<Arg> = match mode {
+        // `--` before the command only ends the program's options.
+        Command::Operands(skip) | Command::OperandsThen(skip) => {
+            operands.extend(after_dashes.unwrap_or_default());
+            operands.get(skip..).unwrap_or_default().to_vec()
+        }
+        Command::AfterDashes => after_dashes.unwrap_or_default(),
+        Command::EachOperandIsShell => {
+            steps.extend(
+                operands
+                    .into_iter()
+                    .map(|script| Step::Script(script, edit.clone())),
+            );
+            Vec::new()
+        }
+        Command::None => Vec::new(),
+    };
+    if let Some(program) = run {
+        command.insert(0, program);
+    }
+    // A package runner's operand may name a package and version (`@scope/tool@1.2`): the
+    // program is the package's name.
+    if let Some(first) = command.first_mut()
+        && first.known
+        && matches!(
+            name,
+            "npx" | "bunx" | "uvx" | "pnpm" | "yarn" | "bun" | "npm" | "pipx" | "uv"
+        )
+    {
+        let bare = first.text.trim_start_matches('@');
+        let bare = bare.rsplit('/').next().unwrap_or(bare);
+        let bare = bare.split(['@', '=']).next().unwrap_or(bare);
+        if !bare.is_empty() && bare != first.text {
+            first.text = bare.to_owned();
+        }
+    }
+    if !command.is_empty() {
+        let mut argv: Vec<Arg> = program.prepend.iter().map(|w| Arg::literal(*w)).collect();
+        argv.extend(command);
+        steps.push(Step::Exec(argv, edit));
+    } else if steps.is_empty() && program.interactive {
+        return Err("starts an interactive shell".to_owned());
+    }
+    Ok(steps)
+}
+
+/// The declared option spelled exactly `text`, as a `'static` name.
+fn whole(program: &Program, text: &str) -> Option<&'static str> {
+    [
+        program.values,
+        program.optional,
+        program.flags,
+        program.shell,
+        program.program,
+        program.rest,
+        program.inert,
+        program.code,
+    ]
+    .iter()
+    .flat_map(|list| list.iter().copied())
+    .find(|n| *n == text)
+}
+
+fn unknown(option: &str) -> String {
+    format!(
+        "is given `{option}`, an option gatekeep does not know: where the command starts is uncertain"
+    )
+}
