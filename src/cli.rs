@@ -292,7 +292,8 @@ fn init_tracing(verbose: u8, env: &Environment) {
     let _ = result;
 }
 
-/// Files generated from the clap definition: completions for every shell and man pages.
+/// Generated files: completions for every shell and man pages from the clap definition,
+/// and docs/programs.md from the program table.
 /// Paths are relative to the repository root.
 pub fn generated_files() -> Vec<(PathBuf, Vec<u8>)> {
     use clap_complete::{Generator as _, Shell};
@@ -312,6 +313,10 @@ pub fn generated_files() -> Vec<(PathBuf, Vec<u8>)> {
     let mut command = Cli::command();
     command.build();
     man_pages(&command, "gatekeep", &mut files);
+    files.push((
+        PathBuf::from("docs/programs.md"),
+        crate::shell::programs_markdown().into_bytes(),
+    ));
     files
 }
 

@@ -43,6 +43,11 @@ pub fn grammar(program: &str) -> Option<Grammar> {
     })
 }
 
+/// docs/programs.md, generated from the program table.
+pub fn programs_markdown() -> String {
+    programs::markdown()
+}
+
 /// How many entries the program table has.
 pub fn grammar_count() -> usize {
     programs::PROGRAMS.len()

@@ -62,6 +62,7 @@ pub(crate) struct Program {
     pub code_operands: bool,
     pub old_style: bool,
     pub reason: Option<&'static str>,
+    #[cfg_attr(not(test), allow(dead_code))]
     pub examples: &'static [&'static str],
 }
 
@@ -208,7 +209,7 @@ pub(crate) fn unwrap(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
     if program.command.is_none() && !program.code_operands {
         return Some(code_options(program, args, &label));
     }
-    Some(scan(program, name, args).unwrap_or_else(|why| opaque(why)))
+    Some(scan(program, name, args).unwrap_or_else(opaque))
 }
 
 /// A program that runs code only when given one of its `code` options: is it?
@@ -494,4 +495,239 @@ fn unknown(option: &str) -> String {
     format!(
         "is given `{option}`, an option gatekeep does not know: where the command starts is uncertain"
     )
+}
+
+/// docs/programs.md: the table as documentation (generated, checked fresh by a test).
+pub(crate) fn markdown() -> String {
+    use std::fmt::Write as _;
+    let code = |items: &[&str]| {
+        items
+            .iter()
+            .map(|i| format!("`{i}`"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut out = String::from(
+        "# Programs gatekeep knows\n\n\
+         Generated from the program table (`src/shell/programs.yaml`) that the analysis and the \
+         rule matcher share; do not edit by hand. An option a program that runs other programs \
+         is not declared to have makes it opaque (where its command starts is uncertain); \
+         for the rule matcher, it makes every exemption after it unprovable. Administrators \
+         add option grammars under `programs:` in a policy file (see [policy.md](policy.md)); \
+         built-in entries cannot be removed.\n\n\
+         ## Programs that run other programs\n\n\
+         | Program | What it does | Its command | Context it sets |\n\
+         |---|---|---|---|\n",
+    );
+    for p in PROGRAMS
+        .iter()
+        .filter(|p| p.command.is_some() || !p.same_as.is_empty())
+    {
+        let name = p.words.join(" ");
+        let start = match (p.command, p.same_as) {
+            (_, same) if !same.is_empty() => format!("the same as `{}`", same.join(" ")),
+            (Some(Command::Operands(0)), _) => "its operands".to_owned(),
+            (Some(Command::Operands(1)), _) => "its operands after the first".to_owned(),
+            (Some(Command::Operands(n)), _) => format!("its operands after the first {n}"),
+            (Some(Command::OperandsThen(0)), _) => "every word after its options".to_owned(),
+            (Some(Command::OperandsThen(1)), _) => "every word after its first operand".to_owned(),
+            (Some(Command::OperandsThen(n)), _) => {
+                format!("every word after its first {n} operands")
+            }
+            (Some(Command::AfterDashes), _) => "the words after `--`".to_owned(),
+            (Some(Command::EachOperandIsShell), _) => "each operand, as a shell line".to_owned(),
+            (Some(Command::None) | None, _) => "none of its operands".to_owned(),
+        };
+        let mut runs = vec![start];
+        if !p.shell.is_empty() {
+            runs.push(format!("the shell line of {}", code(p.shell)));
+        }
+        if !p.program.is_empty() {
+            runs.push(format!("the program named by {}", code(p.program)));
+        }
+        if !p.rest.is_empty() {
+            runs.push(format!("the words from {} on", code(p.rest)));
+        }
+        if !p.inert.is_empty() {
+            runs.push(format!("nothing with {}", code(p.inert)));
+        }
+        if p.interactive {
+            runs.push("a shell when given no command".to_owned());
+        }
+        let mut context = Vec::new();
+        if let Some((at, kind)) = p.place {
+            context.push(format!("{kind}: operand {}", at + 1));
+        }
+        match p.user {
+            Some(User::Options(names, default)) => context.push(format!(
+                "user: {}{}",
+                code(names),
+                default
+                    .map(|d| format!(" (default {d})"))
+                    .unwrap_or_default()
+            )),
+            Some(User::Operand(at)) => context.push(format!("user: operand {}", at + 1)),
+            None => {}
+        }
+        if !p.cwd.is_empty() {
+            context.push(format!("directory: {}", code(p.cwd)));
+        }
+        let mut names = format!("`{name}`");
+        if !p.called_as.is_empty() {
+            write!(names, " (also {})", code(p.called_as)).unwrap();
+        }
+        writeln!(
+            out,
+            "| {names} | {} | {} | {} |",
+            p.about,
+            runs.join("; "),
+            context.join("; ")
+        )
+        .unwrap();
+    }
+    out.push_str(
+        "\n## Programs that run code gatekeep cannot read\n\n\
+         | Program | What it does | Opaque when |\n|---|---|---|\n",
+    );
+    for p in PROGRAMS
+        .iter()
+        .filter(|p| p.opaque.is_some() || !p.code.is_empty() || p.code_operands)
+    {
+        let when = if p.opaque.is_some() {
+            match p.harmless {
+                [] => "always".to_owned(),
+                harmless => format!("with any argument but {}", code(harmless)),
+            }
+        } else {
+            let mut when = Vec::new();
+            if !p.code.is_empty() {
+                when.push(format!("given {}", code(p.code)));
+            }
+            if p.code_operands {
+                when.push("given any operand".to_owned());
+            }
+            when.join(", or ")
+        };
+        writeln!(out, "| `{}` | {} | {when} |", p.words.join(" "), p.about).unwrap();
+    }
+    out.push_str(
+        "\n## Option grammars\n\n\
+         The options each program is declared to have, by arity. Options that take a value \
+         take the next word or an attached one; optional values are attached only.\n\n",
+    );
+    for p in PROGRAMS
+        .iter()
+        .filter(|p| !p.values.is_empty() || !p.flags.is_empty() || !p.optional.is_empty())
+    {
+        writeln!(out, "### `{}`\n", p.words.join(" ")).unwrap();
+        for (label, items) in [
+            ("take a value", p.values),
+            ("take an attached value, if any", p.optional),
+            ("take no value", p.flags),
+        ] {
+            if !items.is_empty() {
+                writeln!(out, "- {label}: {}", code(items)).unwrap();
+            }
+        }
+        out.push('\n');
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+    use crate::shell::{NoResolve, analyze_script};
+
+    /// The analysis of `line` as text: each command with the context it runs in, then
+    /// why anything is opaque.
+    fn render(line: &str) -> String {
+        let analysis = analyze_script(line, &NoResolve);
+        let mut out = String::new();
+        for command in &analysis.commands {
+            let words: Vec<String> = command
+                .argv
+                .iter()
+                .map(|a| match (a.known, a.text.contains([' ', '\''])) {
+                    (false, _) => format!("<{}>", a.text),
+                    (true, true) => format!("{:?}", a.text),
+                    (true, false) => a.text.clone(),
+                })
+                .collect();
+            write!(out, "  {}", words.join(" ")).unwrap();
+            for (key, value) in [
+                ("user", &command.user),
+                ("host", &command.host),
+                ("cwd", &command.cwd),
+            ] {
+                if let Some(value) = value {
+                    write!(out, "  [{key}={value}]").unwrap();
+                }
+            }
+            out.push('\n');
+        }
+        for why in &analysis.opaque {
+            writeln!(out, "  opaque: {why}").unwrap();
+        }
+        out
+    }
+
+    /// Each entry's examples, analysed, are kept as a snapshot: a change to the table or
+    /// to the analysis shows here as a reviewed difference.
+    #[test]
+    fn the_examples_of_every_entry_are_analysed_as_the_snapshot_says() {
+        let mut out = String::new();
+        for program in PROGRAMS.iter().filter(|p| !p.examples.is_empty()) {
+            writeln!(out, "## {}", program.words.join(" ")).unwrap();
+            for example in program.examples {
+                writeln!(out, "$ {example}").unwrap();
+                out.push_str(&render(example));
+            }
+        }
+        insta::assert_snapshot!("program_examples", out);
+    }
+
+    #[test]
+    fn every_entry_the_analysis_reads_has_an_example_and_a_description() {
+        for program in PROGRAMS.iter().filter(|p| p.runs_code()) {
+            let name = program.words.join(" ");
+            assert!(!program.examples.is_empty(), "`{name}` has no example");
+            assert!(!program.about.is_empty(), "`{name}` has no description");
+        }
+    }
+
+    #[test]
+    fn options_are_read_with_their_arity() {
+        // An optional value is attached or absent: `-w ls` runs `ls`.
+        assert_eq!(render("nsenter -w ls"), "  nsenter -w ls\n  ls\n");
+        assert_eq!(
+            render("nsenter -w/srv -t 1 rm -rf data"),
+            "  nsenter -w/srv -t 1 rm -rf data\n  rm -rf data  [cwd=/srv]\n"
+        );
+        // A required value may be attached to its letter, after flags.
+        assert_eq!(
+            render("doas -nuroot rm x"),
+            "  doas -nuroot rm x\n  rm x  [user=root]\n"
+        );
+        // GNU abbreviations of long options, where the program allows them.
+        assert_eq!(
+            render("timeout --sig=KILL 5 rm x"),
+            "  timeout --sig=KILL 5 rm x\n  rm x\n"
+        );
+        // An option the table does not know: where the command starts is uncertain.
+        assert!(render("timeout --bogus 5 rm x").contains("opaque"));
+        // With an option that acts on a running process, it runs nothing.
+        assert_eq!(render("ionice -p 42 -c 3"), "  ionice -p 42 -c 3\n");
+    }
+
+    #[test]
+    fn crontab_lists_without_installing_anything() {
+        assert_eq!(render("crontab -u alice -l"), "  crontab -u alice -l\n");
+        assert!(render("crontab -u alice -").contains("installs commands"));
+        assert!(render("crontab -u alice -e").contains("installs commands"));
+    }
 }

@@ -349,3 +349,90 @@ fn very_deep_nesting_is_opaque_not_a_crash() {
     let parens = format!("{}ls{}", "( ".repeat(5000), " )".repeat(5000));
     assert_eq!(env.check_json(&["--shell", &parens])["decision"], "approve");
 }
+
+/// The option grammar of programs is built in: a policy set that replaces the library
+/// (`--policy`) still reads `git push -o VALUE` as an option with its value, so a rule on
+/// the positional arguments sees `origin main`, not `ci.skip origin`.
+#[test]
+fn replacing_the_library_keeps_the_built_in_option_grammar() {
+    let env = TestEnv::new();
+    let policy = env.write(
+        "team.yaml",
+        "version: 1\nrules:\n  - id: force-push-main\n    decision: approve\n    match:\n      \
+         program: git\n      args: [push, \"*\", main]\n      flags: [\"--force\"]\n",
+    );
+    let policy = policy.to_str().unwrap();
+    for argv in [
+        ["git", "push", "-o", "ci.skip", "--force", "origin", "main"],
+        [
+            "git",
+            "push",
+            "--push-option",
+            "x",
+            "--force",
+            "origin",
+            "main",
+        ],
+    ] {
+        let mut args = vec!["--policy", policy, "--"];
+        args.extend(argv);
+        let json = env.check_json(&args);
+        assert_eq!(json["decision"], "approve", "{argv:?}: {json}");
+    }
+}
+
+/// An administrator may add to a program's grammar; a built-in option stays declared.
+#[test]
+fn a_policy_adds_options_to_a_program_and_removes_none() {
+    let env = TestEnv::new();
+    let policy = env.write(
+        "team.yaml",
+        "version: 1\nprograms:\n  kubectl:\n    value_options: [\"--password\"]\nrules:\n  \
+         - id: kubectl-delete\n    decision: approve\n    match:\n      program: kubectl\n      \
+         args: [delete]\n      unless: {any_arg: [\"--dry-run=client\"]}\n",
+    );
+    let policy = policy.to_str().unwrap();
+    let decide = |argv: &[&str]| {
+        let mut args = vec!["--policy", policy, "--"];
+        args.extend(argv);
+        env.check_json(&args)["decision"].clone()
+    };
+    // Declared here: `--password` takes `x` as its value, and the dry run is provable.
+    assert_eq!(
+        decide(&[
+            "kubectl",
+            "--password",
+            "x",
+            "delete",
+            "ns",
+            "prod",
+            "--dry-run=client"
+        ]),
+        "allow"
+    );
+    // Built in: `-n` takes a value; the dry run after it still holds.
+    assert_eq!(
+        decide(&[
+            "kubectl",
+            "-n",
+            "prod",
+            "delete",
+            "ns",
+            "prod",
+            "--dry-run=client"
+        ]),
+        "allow"
+    );
+    // Undeclared: `--token-ttl` may take the next word, so the dry run is unprovable.
+    assert_eq!(
+        decide(&[
+            "kubectl",
+            "--token-ttl",
+            "--dry-run=client",
+            "delete",
+            "ns",
+            "prod"
+        ]),
+        "approve"
+    );
+}
