@@ -52,6 +52,10 @@ struct Entry {
     optional: Vec<String>,
     #[serde(default)]
     flags: Vec<String>,
+    #[serde(default)]
+    pairs: Vec<String>,
+    #[serde(default)]
+    shell_flags: Vec<String>,
     #[serde(default = "yes")]
     abbreviate: bool,
     #[serde(default)]
@@ -161,6 +165,7 @@ fn compile_programs(manifest_dir: &Path, out_dir: &Path) {
         writeln!(
             code,
             "    Program {{ words: {}, about: {:?}, values: {}, optional: {}, flags: {}, \
+             pairs: {}, shell_flags: {}, \
              abbreviate: {}, any_long_attached: {}, command: {command}, shell: {}, \
              program: {}, rest: {}, place: {place}, user: {user}, cwd: {}, inert: {}, \
              interactive: {}, same_as: {}, called_as: {}, prepend: {}, opaque: {:?}, \
@@ -171,6 +176,8 @@ fn compile_programs(manifest_dir: &Path, out_dir: &Path) {
             list(&entry.values),
             list(&entry.optional),
             list(&entry.flags),
+            list(&entry.pairs),
+            list(&entry.shell_flags),
             entry.abbreviate,
             entry.any_long_attached,
             list(&entry.shell),
@@ -203,6 +210,8 @@ fn check(entry: &Entry) -> Result<(), String> {
         ("values", &entry.values),
         ("optional", &entry.optional),
         ("flags", &entry.flags),
+        ("pairs", &entry.pairs),
+        ("shell-flags", &entry.shell_flags),
         ("shell", &entry.shell),
         ("program", &entry.program),
         ("rest", &entry.rest),

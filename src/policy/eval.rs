@@ -278,11 +278,18 @@ impl Policy {
                 hits.push(self.damaged(i, index));
                 continue;
             };
-            let parsed = matcher::parse(command, &declared, &rule.value_options, &ctx.cwd);
+            let parsed = matcher::parse(command, &declared, &rule.value_options, &ctx.cwd, false);
+            // An abbreviated option may be one that takes no value: both readings are tried.
+            let other = parsed
+                .abbreviated
+                .then(|| matcher::parse(command, &declared, &rule.value_options, &ctx.cwd, true));
+            let readings = || std::iter::once(&parsed).chain(other.as_ref());
             let mut reasons = Vec::new();
             let exact = rule.alternatives.iter().any(|alternative| {
-                reasons.clear();
-                alternative.matches(command, &parsed, ctx, Mode::Match, &mut reasons)
+                readings().any(|parsed| {
+                    reasons.clear();
+                    alternative.matches(command, parsed, ctx, Mode::Match, &mut reasons)
+                })
             });
             // A rule that cannot be proven either way counts, with the `opaque` decision,
             // when it could make things stricter.
@@ -290,8 +297,10 @@ impl Policy {
                 && unknowns
                 && rule.decision > Decision::Allow
                 && rule.alternatives.iter().any(|alternative| {
-                    reasons.clear();
-                    alternative.matches(command, &parsed, ctx, Mode::Possible, &mut reasons)
+                    readings().any(|parsed| {
+                        reasons.clear();
+                        alternative.matches(command, parsed, ctx, Mode::Possible, &mut reasons)
+                    })
                 });
             if exact || unprovable {
                 hits.push(Hit {

@@ -100,14 +100,31 @@ impl ValueOptions {
         hit(self) || hit(extra)
     }
 
-    fn long_takes_value(&self, name: &str, extra: Option<&ValueOptions>) -> bool {
-        let hit = |set: &ValueOptions| {
-            set.long
-                .iter()
-                .any(|l| l == name || (name.len() >= 2 && l.starts_with(name)))
-        };
-        hit(self) || extra.is_some_and(hit)
+    /// Whether a long option takes the next word: exactly a declared value option, or
+    /// only by abbreviation. A program may have options gatekeep does not know, so an
+    /// abbreviation is never certain (`git push --de` is `--delete`, not `--depth`).
+    fn long_takes_value(&self, name: &str, extra: Option<&ValueOptions>) -> Takes {
+        let sets = || std::iter::once(self).chain(extra);
+        if sets().any(|set| set.long.iter().any(|l| l == name)) {
+            return Takes::Value;
+        }
+        if sets().any(|set| set.flag_long.iter().any(|l| l == name)) {
+            return Takes::Nothing;
+        }
+        if name.len() >= 2 && sets().any(|set| set.long.iter().any(|l| l.starts_with(name))) {
+            return Takes::Abbreviated;
+        }
+        Takes::Nothing
     }
+}
+
+/// Whether a long option takes the next word as its value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    Value,
+    Nothing,
+    /// It abbreviates a value option, and may abbreviate one gatekeep does not know.
+    Abbreviated,
 }
 
 /// How strictly to compare.
@@ -149,6 +166,9 @@ pub struct Parsed<'a> {
     /// Arguments that are patterns read as the text they are written (see [`fixed_pattern`]):
     /// good enough to match a rule, never to prove an exemption.
     patterns_at: Vec<usize>,
+    /// A long option abbreviated a value option: the program may read it as another option
+    /// that takes no value, so the other reading is tried too.
+    pub abbreviated: bool,
 }
 
 impl Parsed<'_> {
@@ -197,11 +217,15 @@ fn fixed_pattern(text: &str, cwd: Option<&str>) -> bool {
 }
 
 /// Parses `command`'s arguments with the given value-taking options.
+///
+/// An abbreviated long option is read as the value option it abbreviates, or with
+/// `abbreviation_is_flag` as an option that takes no value.
 pub fn parse<'a>(
     command: &'a Command,
     declared: &ValueOptions,
     rule: &ValueOptions,
     caller_cwd: &str,
+    abbreviation_is_flag: bool,
 ) -> Parsed<'a> {
     let cwd = match (&command.cwd, command.cwd_unknown) {
         (_, true) => None,
@@ -287,7 +311,14 @@ pub fn parse<'a>(
                         .options
                         .push((OptionName::Long(name.to_owned()), Some(Cow::Owned(value))));
                 }
-                None if declared.long_takes_value(long, Some(rule)) => {
+                None if declared.long_takes_value(long, Some(rule)) == Takes::Value
+                    || (declared.long_takes_value(long, Some(rule)) == Takes::Abbreviated
+                        && !abbreviation_is_flag) =>
+                {
+                    if declared.long_takes_value(long, Some(rule)) == Takes::Abbreviated {
+                        parsed.abbreviated = true;
+                        undeclared(&mut parsed, at);
+                    }
                     parsed.options.push((
                         OptionName::Long(long.to_owned()),
                         args.get(i).map(Cow::Borrowed),

@@ -42,6 +42,10 @@ pub(crate) struct Program {
     pub values: &'static [&'static str],
     pub optional: &'static [&'static str],
     pub flags: &'static [&'static str],
+    /// Options that take two words (`nix --arg NAME EXPR`).
+    pub pairs: &'static [&'static str],
+    /// Flags that make the command's words one shell line (`pnpm exec -c`).
+    pub shell_flags: &'static [&'static str],
     pub abbreviate: bool,
     pub any_long_attached: bool,
     pub command: Option<Command>,
@@ -92,7 +96,9 @@ impl Program {
             Role::Value
         } else if is(self.optional) {
             Role::Optional
-        } else if is(self.flags) || is(self.inert) || is(self.code) {
+        } else if is(self.pairs) {
+            Role::Pair
+        } else if is(self.flags) || is(self.shell_flags) || is(self.inert) || is(self.code) {
             Role::Flag
         } else {
             return None;
@@ -106,6 +112,8 @@ impl Program {
             self.values,
             self.optional,
             self.flags,
+            self.pairs,
+            self.shell_flags,
             self.shell,
             self.program,
             self.rest,
@@ -132,6 +140,7 @@ impl Program {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Role {
     Value,
+    Pair,
     Optional,
     Flag,
     Shell,
@@ -139,22 +148,83 @@ enum Role {
     Rest,
 }
 
-/// The entry for `name` whose subcommand words `args` start with (the longest), and how
-/// many of `args` those words take.
-pub(crate) fn find(name: &str, args: &[Arg]) -> Option<(&'static Program, usize)> {
+/// What the table has for a command.
+pub(crate) enum Found {
+    /// This entry, and how many of the arguments its subcommand words (and the program's
+    /// own options before them) take.
+    Entry(&'static Program, usize),
+    /// A subcommand that runs other programs may stand after an option the program is not
+    /// declared to have: where it starts is uncertain.
+    Uncertain(String),
+}
+
+/// The entry for `name` and its subcommand words (the longest that matches), which may
+/// follow the program's own options (`kubectl -n prod exec`).
+pub(crate) fn find(name: &str, args: &[Arg]) -> Option<Found> {
     let start = PROGRAMS.partition_point(|p| p.words[0] < name);
-    PROGRAMS[start..]
-        .iter()
-        .take_while(|p| p.words[0] == name)
-        .filter(|p| {
-            p.words[1..].len() <= args.len()
-                && p.words[1..]
-                    .iter()
-                    .zip(args)
-                    .all(|(w, a)| a.known && a.text == *w)
-        })
-        .max_by_key(|p| p.words.len())
-        .map(|p| (p, p.words.len() - 1))
+    let entries = PROGRAMS[start..].iter().take_while(|p| p.words[0] == name);
+    let at = |p: &&Program, from: usize| {
+        args.len() >= from + p.words.len() - 1
+            && p.words[1..]
+                .iter()
+                .zip(&args[from..])
+                .all(|(w, a)| a.known && a.text == *w)
+    };
+    let longest = |from: usize| {
+        entries
+            .clone()
+            .filter(|p| p.words.len() > 1 && at(p, from))
+            .max_by_key(|p| p.words.len())
+    };
+    if let Some(p) = longest(0) {
+        return Some(Found::Entry(p, p.words.len() - 1));
+    }
+    let own = entries.clone().find(|p| p.words.len() == 1);
+    if entries.clone().any(|p| p.words.len() > 1) {
+        // Skip the program's own options; one it is not declared to have may take the
+        // next word as its value.
+        let mut i = 0;
+        let mut uncertain = false;
+        while let Some(arg) = args.get(i).filter(|a| a.known) {
+            let text = arg.text.as_str();
+            if !text.starts_with('-') || text == "-" || text == "--" {
+                break;
+            }
+            let option = match text.strip_prefix("--") {
+                Some(long) => {
+                    let given = long.split_once('=').map_or(long, |(n, _)| n);
+                    own.and_then(|p| p.long_name(&format!("--{given}")))
+                }
+                None => own.and_then(|p| whole(p, text).or_else(|| whole(p, &text[..2]))),
+            };
+            let attached = text.contains('=') || (!text.starts_with("--") && text.len() > 2);
+            match option.and_then(|o| own.and_then(|p| p.role(o))) {
+                Some(Role::Flag | Role::Optional) => i += 1,
+                Some(Role::Pair) => i += if attached { 2 } else { 3 },
+                Some(_) => i += if attached { 1 } else { 2 },
+                None => {
+                    if !attached && longest(i + 2).is_some() {
+                        return Some(Found::Uncertain(format!(
+                            "`{name}` is given `{text}`, an option gatekeep does not know, \
+                             before a subcommand that runs other programs"
+                        )));
+                    }
+                    uncertain = true;
+                    i += 1;
+                }
+            }
+        }
+        if let Some(p) = longest(i).filter(|_| i > 0) {
+            if uncertain {
+                return Some(Found::Uncertain(format!(
+                    "`{name}` is given an option gatekeep does not know before `{}`",
+                    p.words[1..].join(" ")
+                )));
+            }
+            return Some(Found::Entry(p, i + p.words.len() - 1));
+        }
+    }
+    own.map(|p| Found::Entry(p, 0))
 }
 
 /// The entry of the program `name` itself (no subcommand words), for its option grammar.
@@ -177,7 +247,11 @@ pub(crate) fn names() -> impl Iterator<Item = &'static str> {
 
 /// The steps of a program the table describes as running code (`None` when it does not).
 pub(crate) fn unwrap(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
-    let Some((program, used)) = find(name, args) else {
+    let found = find(name, args);
+    if let Some(Found::Uncertain(why)) = found {
+        return Some(vec![Step::Opaque(why)]);
+    }
+    let Some(Found::Entry(program, used)) = found else {
         // Another name of a program, given as its first operand (`linux32`).
         let program = PROGRAMS.iter().find(|p| p.called_as.contains(&name))?;
         let mut with_name = vec![Arg::literal(name)];
@@ -346,10 +420,14 @@ fn scan(program: &Program, name: &str, args: &[Arg]) -> Result<Vec<Step>, String
         if value.is_none()
             && matches!(
                 role,
-                Some(Role::Value | Role::Shell | Role::Program | Role::Rest)
+                Some(Role::Value | Role::Pair | Role::Shell | Role::Program | Role::Rest)
             )
         {
             value = args.get(i).cloned();
+            i += 1;
+        }
+        if role == Some(Role::Pair) {
+            // The second word of the pair.
             i += 1;
         }
         match role {
@@ -448,6 +526,24 @@ fn scan(program: &Program, name: &str, args: &[Arg]) -> Result<Vec<Step>, String
     if let Some(program) = run {
         command.insert(0, program);
     }
+    if has(program.shell_flags) && !command.is_empty() {
+        // The command's words, joined, are one shell line.
+        let known = command.iter().all(|a| a.known);
+        let line = command
+            .iter()
+            .map(|a| a.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        steps.push(Step::Script(
+            if known {
+                Arg::literal(line)
+            } else {
+                Arg::dynamic(line)
+            },
+            edit,
+        ));
+        return Ok(steps);
+    }
     // A package runner's operand may name a package and version (`@scope/tool@1.2`): the
     // program is the package's name.
     if let Some(first) = command.first_mut()
@@ -480,6 +576,8 @@ fn whole(program: &Program, text: &str) -> Option<&'static str> {
         program.values,
         program.optional,
         program.flags,
+        program.pairs,
+        program.shell_flags,
         program.shell,
         program.program,
         program.rest,

@@ -94,6 +94,8 @@ pub(crate) struct Analyzer<'r> {
     opaque: Vec<String>,
     /// Variables assigned by the script; they may be exported to later commands.
     assigned: BTreeMap<String, Arg>,
+    /// The line sets `CDPATH`: a relative `cd` may land anywhere it lists.
+    cdpath: bool,
     /// Where `cd` has taken the script: `None` the caller's directory, `Some(None)` somewhere
     /// only known at run time, `Some(Some(dir))` a known directory (relative to the caller's
     /// when not absolute).
@@ -115,6 +117,7 @@ impl<'r> Analyzer<'r> {
             commands: Vec::new(),
             opaque: Vec::new(),
             assigned: BTreeMap::new(),
+            cdpath: false,
             script_cwd: None,
             arithmetic: false,
             code_in_data: false,
@@ -402,7 +405,10 @@ impl<'r> Analyzer<'r> {
 
     fn assign(&mut self, assignment: &ast::Assignment, frame: &Frame) -> (String, Arg) {
         let name = match &assignment.name {
-            ast::AssignmentName::VariableName(name) => name.clone(),
+            ast::AssignmentName::VariableName(name) => {
+                self.cdpath |= name == "CDPATH";
+                name.clone()
+            }
             ast::AssignmentName::ArrayElementName(name, index) => {
                 // The subscript is evaluated as arithmetic, command substitutions included.
                 self.arithmetic = true;
@@ -620,6 +626,15 @@ impl<'r> Analyzer<'r> {
                         .into_iter()
                         .flatten(),
                 )
+                // Relative to a directory only known at run time, a target is unknown.
+                .map(|target| {
+                    let unknown_dir = frame.cwd.is_none() && self.script_cwd == Some(None);
+                    if unknown_dir && target.known && !target.text.starts_with('/') {
+                        Arg::dynamic(target.text)
+                    } else {
+                        target
+                    }
+                })
                 .collect(),
         };
         let index = self.commands.len();
@@ -716,6 +731,14 @@ impl<'r> Analyzer<'r> {
             "enable" if argv.iter().any(|a| a.text.starts_with("-f")) => {
                 Some("`enable -f` loads a builtin from a file".to_owned())
             }
+            "export" | "declare" | "typeset" | "local" | "readonly"
+                if argv
+                    .iter()
+                    .any(|a| !a.known || a.text.starts_with("CDPATH=")) =>
+            {
+                self.cdpath = true;
+                None
+            }
             "cd" | "pushd" | "popd" => {
                 let target = argv
                     .iter()
@@ -733,6 +756,17 @@ impl<'r> Analyzer<'r> {
                     }
                     (_, Some(dir)) if dir.text.starts_with('/') => {
                         Some(super::normalize_path(&dir.text))
+                    }
+                    // With CDPATH set, `cd etc` may be `/etc` (only `./` and `../` do not
+                    // search it).
+                    (_, Some(dir))
+                        if self.cdpath
+                            && !(dir.text == "."
+                                || dir.text == ".."
+                                || dir.text.starts_with("./")
+                                || dir.text.starts_with("../")) =>
+                    {
+                        None
                     }
                     (_, Some(dir)) => match &self.script_cwd {
                         Some(None) => None,

@@ -487,13 +487,20 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
         }
         "ssh" => ssh(args),
         "find" => find(args),
-        "sg" => match args {
-            [_, flag, script, ..] if flag.known && flag.text == "-c" => {
-                vec![Step::Script(script.clone(), Edit::default())]
+        "sg" => {
+            // `sg [-] GROUP [-c] COMMAND`: `-` asks for a login environment.
+            let args = match args.split_first() {
+                Some((dash, rest)) if dash.known && dash.text == "-" => rest,
+                _ => args,
+            };
+            match args {
+                [_, flag, script, ..] if flag.known && flag.text == "-c" => {
+                    vec![Step::Script(script.clone(), Edit::default())]
+                }
+                [_, script, ..] => vec![Step::Script(script.clone(), Edit::default())],
+                _ => interactive(name),
             }
-            [_, script, ..] => vec![Step::Script(script.clone(), Edit::default())],
-            _ => interactive(name),
-        },
+        }
         "trap" => {
             // trap [-lpP] [--] ACTION SIGNAL...
             let mut rest = args;
@@ -544,7 +551,8 @@ fn git(args: &[Arg]) -> Vec<Step> {
             )];
         }
         let text = arg.text.as_str();
-        if text == "-c"
+        // `-c NAME=VALUE`, or attached: `-cNAME=VALUE`.
+        if text.starts_with("-c")
             || text == "--config-env"
             || text.starts_with("--config-env=")
             || text == "--exec-path"
@@ -566,22 +574,34 @@ fn git(args: &[Arg]) -> Vec<Step> {
     }
     let rest = &args[i.min(args.len())..];
     let sub = rest.first().map(|a| a.text.as_str()).unwrap_or_default();
+    // git's subcommands accept any unambiguous abbreviation of a long option
+    // (`--exe` is `--exec`): an option counts when it abbreviates a named one.
+    let given = |names: &[&str]| {
+        rest.iter().any(|a| {
+            let name = a.text.split_once('=').map_or(a.text.as_str(), |(n, _)| n);
+            names.iter().any(|full| {
+                name == *full
+                    || (name.len() >= 4 && name.starts_with("--") && full.starts_with(name))
+                    || (full.len() == 2 && name.len() > 2 && !name.starts_with("--") && {
+                        // `-xCMD`, `-OCMD`: a short option with its value attached.
+                        name.starts_with(full)
+                    })
+            })
+        })
+    };
     let risky = match sub {
-        "rebase" => rest
-            .iter()
-            .any(|a| a.text == "-x" || a.text.starts_with("--exec") || a.text.starts_with("-x")),
+        "rebase" => given(&["-x", "--exec"]),
         "bisect" => rest.get(1).is_some_and(|a| a.text == "run"),
         "submodule" => rest.iter().any(|a| a.text == "foreach"),
+        "grep" => given(&["-O", "--open-files-in-pager"]),
         "filter-branch" | "filter-repo" | "difftool" | "mergetool" | "daemon" | "instaweb"
         | "web--browse" => true,
-        "fetch" | "pull" | "push" | "clone" | "ls-remote" | "archive" => {
-            rest.iter().any(|a| {
-                a.text.starts_with("--upload-pack")
-                    || a.text.starts_with("--receive-pack")
-                    || a.text.starts_with("--exec")
-                    || a.text.contains("ext::")
-            }) || (matches!(sub, "clone" | "ls-remote")
-                && rest.iter().any(|a| a.text.starts_with("-u")))
+        "fetch" | "pull" | "push" | "clone" | "ls-remote" | "archive" | "send-pack"
+        | "fetch-pack" => {
+            given(&["--upload-pack", "--receive-pack", "--exec"])
+                || rest.iter().any(|a| a.text.contains("ext::"))
+                || (matches!(sub, "clone" | "ls-remote" | "archive")
+                    && rest.iter().any(|a| a.text.starts_with("-u")))
         }
         _ => false,
     };
@@ -962,7 +982,8 @@ fn env(args: &[Arg]) -> Vec<Step> {
             for (offset, c) in bundle.char_indices() {
                 match c {
                     'i' => edit.clear_env = true,
-                    'u' | 'C' | 'S' | 'a' => {
+                    // BSD's `-P ALTPATH` searches the program there: like setting PATH.
+                    'u' | 'C' | 'S' | 'a' | 'P' => {
                         let attached = &bundle[offset + 1..];
                         let value = if attached.is_empty() {
                             i += 1;
@@ -973,6 +994,13 @@ fn env(args: &[Arg]) -> Vec<Step> {
                         match (c, value) {
                             ('u', Some(v)) => edit.unset.push(v),
                             ('C', Some(v)) => edit.cwd = Some(v),
+                            ('P', Some(v)) => edit.set.push((
+                                "PATH".to_owned(),
+                                Arg {
+                                    text: v,
+                                    ..arg.clone()
+                                },
+                            )),
                             ('S', Some(v)) => {
                                 let split = split_string(&Arg {
                                     text: v,
@@ -1565,8 +1593,23 @@ fn sqlite3(args: &[Arg]) -> Vec<Step> {
 
 /// Python modules that run code given as arguments or read it from standard input.
 const CODE_MODULES: &[&str] = &[
-    "timeit", "pdb", "cProfile", "profile", "trace", "code", "runpy", "doctest", "IPython",
-    "asyncio", "idlelib", "pydoc",
+    "timeit",
+    "pdb",
+    "cProfile",
+    "profile",
+    "trace",
+    "code",
+    "runpy",
+    "doctest",
+    "IPython",
+    "asyncio",
+    "idlelib",
+    "pydoc",
+    "pickle",
+    "pickletools",
+    "sqlite3",
+    "pstats",
+    "tkinter",
 ];
 
 /// A script path that is really standard input (or another descriptor), however it is
@@ -1659,38 +1702,53 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
         .any(|t| matches!(*t, "--version" | "-V" | "-v" | "--help" | "-h"));
     match family {
         "python" => {
-            for (i, text) in known.iter().enumerate() {
+            // Short options bundle (`-Im code` is `-I -m code`); `-c`, `-m`, `-W` and
+            // `-X` take the rest of the word or the next one as their value.
+            let mut i = 0;
+            while let Some(&text) = known.get(i) {
                 if loads_code(family, text) {
                     return opaque("reads code from standard input after the script");
                 }
-                if *text == "-m" || text.starts_with("-m") && text.len() > 2 {
-                    let module = if *text == "-m" {
-                        known.get(i + 1).copied().unwrap_or_default()
-                    } else {
-                        &text[2..]
-                    };
-                    return if CODE_MODULES.contains(&module) {
-                        opaque("runs code given on the command line")
-                    } else {
-                        Some(Vec::new())
-                    };
-                }
-                if text.starts_with('-') && !text.starts_with("--") && text.contains('c') {
-                    return opaque("runs code given on the command line");
-                }
-                if *text == "-W" || *text == "-X" {
-                    continue;
-                }
-                if !text.starts_with('-') && (i == 0 || !matches!(known[i - 1], "-W" | "-X")) {
+                if text == "-" || !text.starts_with('-') {
                     return if reads_stdin(text) {
                         opaque("reads code from standard input")
                     } else {
                         Some(vec![Step::Reads(i + 1)])
                     };
                 }
-                if *text == "-" {
-                    break;
+                if let Some(long) = text.strip_prefix("--") {
+                    if long == "check-hash-based-pycs" {
+                        i += 1;
+                    }
+                    i += 1;
+                    continue;
                 }
+                for (offset, letter) in text[1..].char_indices() {
+                    let rest = &text[1 + offset + letter.len_utf8()..];
+                    match letter {
+                        'c' => return opaque("runs code given on the command line"),
+                        'm' => {
+                            let module = if rest.is_empty() {
+                                known.get(i + 1).copied().unwrap_or_default()
+                            } else {
+                                rest
+                            };
+                            return if CODE_MODULES.contains(&module) {
+                                opaque("runs a module that runs code it is given")
+                            } else {
+                                Some(Vec::new())
+                            };
+                        }
+                        'W' | 'X' => {
+                            if rest.is_empty() {
+                                i += 1;
+                            }
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                i += 1;
             }
             if version {
                 Some(Vec::new())
