@@ -81,6 +81,8 @@ struct Entry {
     called_as: Vec<String>,
     #[serde(default)]
     prepend: Vec<String>,
+    #[serde(default)]
+    package_operand: bool,
     opaque: Option<String>,
     #[serde(default)]
     harmless: Vec<String>,
@@ -168,7 +170,8 @@ fn compile_programs(manifest_dir: &Path, out_dir: &Path) {
              pairs: {}, shell_flags: {}, \
              abbreviate: {}, any_long_attached: {}, command: {command}, shell: {}, \
              program: {}, rest: {}, place: {place}, user: {user}, cwd: {}, inert: {}, \
-             interactive: {}, same_as: {}, called_as: {}, prepend: {}, opaque: {:?}, \
+             interactive: {}, same_as: {}, called_as: {}, prepend: {}, package_operand: {}, \
+             opaque: {:?}, \
              harmless: {}, code: {}, code_operands: {}, old_style: {}, reason: {:?}, \
              examples: {} }},",
             list(&words),
@@ -189,6 +192,7 @@ fn compile_programs(manifest_dir: &Path, out_dir: &Path) {
             list(&entry.same_as),
             list(&entry.called_as),
             list(&entry.prepend),
+            entry.package_operand,
             entry.opaque,
             list(&entry.harmless),
             list(&entry.code),

@@ -311,27 +311,30 @@ pub fn parse<'a>(
                         .options
                         .push((OptionName::Long(name.to_owned()), Some(Cow::Owned(value))));
                 }
-                None if declared.long_takes_value(long, Some(rule)) == Takes::Value
-                    || (declared.long_takes_value(long, Some(rule)) == Takes::Abbreviated
-                        && !abbreviation_is_flag) =>
-                {
-                    if declared.long_takes_value(long, Some(rule)) == Takes::Abbreviated {
+                None => {
+                    let takes = declared.long_takes_value(long, Some(rule));
+                    if takes == Takes::Abbreviated {
+                        // Either reading may be the program's: no exemption after it.
                         parsed.abbreviated = true;
                         undeclared(&mut parsed, at);
                     }
-                    parsed.options.push((
-                        OptionName::Long(long.to_owned()),
-                        args.get(i).map(Cow::Borrowed),
-                    ));
-                    i += 1;
-                }
-                None => {
-                    if !declared.long_is_flag(long, rule) {
-                        undeclared(&mut parsed, at);
+                    let value = match takes {
+                        Takes::Value => true,
+                        Takes::Abbreviated => !abbreviation_is_flag,
+                        Takes::Nothing => {
+                            if !declared.long_is_flag(long, rule) {
+                                undeclared(&mut parsed, at);
+                            }
+                            false
+                        }
+                    };
+                    let value = value.then(|| args.get(i).map(Cow::Borrowed)).flatten();
+                    if value.is_some() {
+                        i += 1;
                     }
                     parsed
                         .options
-                        .push((OptionName::Long(long.to_owned()), None))
+                        .push((OptionName::Long(long.to_owned()), value));
                 }
             }
             record(&mut parsed);

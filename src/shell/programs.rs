@@ -60,6 +60,7 @@ pub(crate) struct Program {
     pub same_as: &'static [&'static str],
     pub called_as: &'static [&'static str],
     pub prepend: &'static [&'static str],
+    pub package_operand: bool,
     pub opaque: Option<&'static str>,
     pub harmless: &'static [&'static str],
     pub code: &'static [&'static str],
@@ -108,7 +109,26 @@ impl Program {
     /// The declared long option `given` names: an exact name or, where the program
     /// allows it, an unambiguous abbreviation.
     fn long_name(&self, given: &str) -> Option<&'static str> {
-        let all = [
+        let longs = || self.options().filter(|n| n.starts_with("--"));
+        if let Some(exact) = longs().find(|n| *n == given) {
+            return Some(exact);
+        }
+        if !self.abbreviate || given.len() < 3 {
+            return None;
+        }
+        let mut matches = longs().filter(|n| n.starts_with(given));
+        let first = matches.next()?;
+        matches.all(|n| n == first).then_some(first)
+    }
+
+    /// The declared option spelled exactly `text`, as a `'static` name.
+    fn whole(&self, text: &str) -> Option<&'static str> {
+        self.options().find(|n| *n == text)
+    }
+
+    /// Every option the entry declares, whatever its role.
+    fn options(&self) -> impl Iterator<Item = &'static str> + use<> {
+        [
             self.values,
             self.optional,
             self.flags,
@@ -119,21 +139,10 @@ impl Program {
             self.rest,
             self.inert,
             self.code,
-        ];
-        let longs = || {
-            all.iter()
-                .flat_map(|list| list.iter().copied())
-                .filter(|n| n.starts_with("--"))
-        };
-        if let Some(exact) = longs().find(|n| *n == given) {
-            return Some(exact);
-        }
-        if !self.abbreviate || given.len() < 3 {
-            return None;
-        }
-        let mut matches = longs().filter(|n| n.starts_with(given));
-        let first = matches.next()?;
-        matches.all(|n| n == first).then_some(first)
+        ]
+        .into_iter()
+        .flatten()
+        .copied()
     }
 }
 
@@ -161,8 +170,7 @@ pub(crate) enum Found {
 /// The entry for `name` and its subcommand words (the longest that matches), which may
 /// follow the program's own options (`kubectl -n prod exec`).
 pub(crate) fn find(name: &str, args: &[Arg]) -> Option<Found> {
-    let start = PROGRAMS.partition_point(|p| p.words[0] < name);
-    let entries = PROGRAMS[start..].iter().take_while(|p| p.words[0] == name);
+    let entries = entries(name).iter();
     let at = |p: &&Program, from: usize| {
         args.len() >= from + p.words.len() - 1
             && p.words[1..]
@@ -179,7 +187,7 @@ pub(crate) fn find(name: &str, args: &[Arg]) -> Option<Found> {
     if let Some(p) = longest(0) {
         return Some(Found::Entry(p, p.words.len() - 1));
     }
-    let own = entries.clone().find(|p| p.words.len() == 1);
+    let own = entries.clone().next().filter(|p| p.words.len() == 1);
     if entries.clone().any(|p| p.words.len() > 1) {
         // Skip the program's own options; one it is not declared to have may take the
         // next word as its value.
@@ -195,7 +203,14 @@ pub(crate) fn find(name: &str, args: &[Arg]) -> Option<Found> {
                     let given = long.split_once('=').map_or(long, |(n, _)| n);
                     own.and_then(|p| p.long_name(&format!("--{given}")))
                 }
-                None => own.and_then(|p| whole(p, text).or_else(|| whole(p, &text[..2]))),
+                None => own.and_then(|p| {
+                    // The whole word, or its first letter with what follows attached.
+                    let letter = text
+                        .char_indices()
+                        .nth(2)
+                        .map_or(text, |(at, _)| &text[..at]);
+                    p.whole(text).or_else(|| p.whole(letter))
+                }),
             };
             let attached = text.contains('=') || (!text.starts_with("--") && text.len() > 2);
             match option.and_then(|o| own.and_then(|p| p.role(o))) {
@@ -234,6 +249,14 @@ pub(crate) fn grammar(name: &str) -> Option<(usize, &'static Program)> {
         .get(start)
         .filter(|p| p.words == [name])
         .map(|p| (start, p))
+}
+
+/// The entries whose first word is `name`: together in the table, which is sorted by
+/// words.
+fn entries(name: &str) -> &'static [Program] {
+    let start = PROGRAMS.partition_point(|p| p.words[0] < name);
+    let len = PROGRAMS[start..].partition_point(|p| p.words[0] == name);
+    &PROGRAMS[start..start + len]
 }
 
 /// Every name the analysis reads an entry for, other names included (for recognising
@@ -283,7 +306,7 @@ pub(crate) fn unwrap(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
     if program.command.is_none() && !program.code_operands {
         return Some(code_options(program, args, &label));
     }
-    Some(scan(program, name, args).unwrap_or_else(opaque))
+    Some(scan(program, args).unwrap_or_else(opaque))
 }
 
 /// A program that runs code only when given one of its `code` options: is it?
@@ -329,7 +352,7 @@ fn code_options(program: &Program, args: &[Arg], label: &str) -> Vec<Step> {
 
 /// Reads a program's options as the program does, up to where its command starts, and
 /// returns what it runs; `Err` with the reason when that cannot be known.
-fn scan(program: &Program, name: &str, args: &[Arg]) -> Result<Vec<Step>, String> {
+fn scan(program: &Program, args: &[Arg]) -> Result<Vec<Step>, String> {
     let mut operands: Vec<Arg> = Vec::new();
     let mut after_dashes: Option<Vec<Arg>> = None;
     let mut scripts: Vec<Arg> = Vec::new();
@@ -385,7 +408,7 @@ fn scan(program: &Program, name: &str, args: &[Arg]) -> Result<Vec<Step>, String
                 None if program.any_long_attached && value.is_some() => continue,
                 None => return Err(unknown(text)),
             }
-        } else if let Some(option) = whole(program, text).filter(|_| text.len() > 2) {
+        } else if let Some(option) = program.whole(text).filter(|_| text.len() > 2) {
             // A single-dash option of several letters (`-ff`, `-chdir`).
             (option, program.role(option), None)
         } else {
@@ -394,7 +417,7 @@ fn scan(program: &Program, name: &str, args: &[Arg]) -> Result<Vec<Step>, String
             let mut found = None;
             for (offset, c) in text[1..].char_indices() {
                 let letter = &text[1 + offset..1 + offset + c.len_utf8()];
-                let Some(option) = whole(program, &format!("-{letter}")) else {
+                let Some(option) = program.whole(&format!("-{letter}")) else {
                     return Err(unknown(&format!("-{letter}")));
                 };
                 let role = program.role(option);
@@ -548,10 +571,7 @@ fn scan(program: &Program, name: &str, args: &[Arg]) -> Result<Vec<Step>, String
     // program is the package's name.
     if let Some(first) = command.first_mut()
         && first.known
-        && matches!(
-            name,
-            "npx" | "bunx" | "uvx" | "pnpm" | "yarn" | "bun" | "npm" | "pipx" | "uv"
-        )
+        && program.package_operand
     {
         let bare = first.text.trim_start_matches('@');
         let bare = bare.rsplit('/').next().unwrap_or(bare);
@@ -568,25 +588,6 @@ fn scan(program: &Program, name: &str, args: &[Arg]) -> Result<Vec<Step>, String
         return Err("starts an interactive shell".to_owned());
     }
     Ok(steps)
-}
-
-/// The declared option spelled exactly `text`, as a `'static` name.
-fn whole(program: &Program, text: &str) -> Option<&'static str> {
-    [
-        program.values,
-        program.optional,
-        program.flags,
-        program.pairs,
-        program.shell_flags,
-        program.shell,
-        program.program,
-        program.rest,
-        program.inert,
-        program.code,
-    ]
-    .iter()
-    .flat_map(|list| list.iter().copied())
-    .find(|n| *n == text)
 }
 
 fn unknown(option: &str) -> String {
@@ -820,6 +821,16 @@ mod tests {
         assert!(render("timeout --bogus 5 rm x").contains("opaque"));
         // With an option that acts on a running process, it runs nothing.
         assert_eq!(render("ionice -p 42 -c 3"), "  ionice -p 42 -c 3\n");
+    }
+
+    #[test]
+    fn an_option_before_a_subcommand_is_read_by_characters() {
+        // A letter of several bytes: read as an unknown option, not cut in the middle.
+        let analysis = render("npm -é exec rm x");
+        assert!(
+            analysis.contains("an option gatekeep does not know"),
+            "{analysis}"
+        );
     }
 
     #[test]

@@ -603,6 +603,7 @@ impl<'r> Analyzer<'r> {
         paths.extend(resolved.paths);
         paths.dedup();
 
+        let cwd_unknown = frame.cwd.is_none() && self.script_cwd == Some(None);
         let recorded = Command {
             argv: argv.clone(),
             names: names.clone(),
@@ -614,7 +615,7 @@ impl<'r> Analyzer<'r> {
                 .cwd
                 .clone()
                 .or_else(|| self.script_cwd.clone().flatten()),
-            cwd_unknown: frame.cwd.is_none() && self.script_cwd == Some(None),
+            cwd_unknown,
             stdin_args: frame.stdin_args,
             scripts: Vec::new(),
             writes: std::mem::take(&mut self.redirected)
@@ -628,8 +629,7 @@ impl<'r> Analyzer<'r> {
                 )
                 // Relative to a directory only known at run time, a target is unknown.
                 .map(|target| {
-                    let unknown_dir = frame.cwd.is_none() && self.script_cwd == Some(None);
-                    if unknown_dir && target.known && !target.text.starts_with('/') {
+                    if cwd_unknown && target.known && !target.text.starts_with('/') {
                         Arg::dynamic(target.text)
                     } else {
                         target

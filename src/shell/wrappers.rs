@@ -582,10 +582,8 @@ fn git(args: &[Arg]) -> Vec<Step> {
             names.iter().any(|full| {
                 name == *full
                     || (name.len() >= 4 && name.starts_with("--") && full.starts_with(name))
-                    || (full.len() == 2 && name.len() > 2 && !name.starts_with("--") && {
-                        // `-xCMD`, `-OCMD`: a short option with its value attached.
-                        name.starts_with(full)
-                    })
+                    // `-xCMD`, `-OCMD`: a short option with its value attached.
+                    || (full.len() == 2 && !name.starts_with("--") && name.starts_with(full))
             })
         })
     };

@@ -392,47 +392,25 @@ fn a_policy_adds_options_to_a_program_and_removes_none() {
          args: [delete]\n      unless: {any_arg: [\"--dry-run=client\"]}\n",
     );
     let policy = policy.to_str().unwrap();
-    let decide = |argv: &[&str]| {
+    // The command as plain words, evaluated as an argument vector.
+    let decide = |command: &str| {
         let mut args = vec!["--policy", policy, "--"];
-        args.extend(argv);
+        args.extend(command.split_whitespace());
         env.check_json(&args)["decision"].clone()
     };
     // Declared here: `--password` takes `x` as its value, and the dry run is provable.
     assert_eq!(
-        decide(&[
-            "kubectl",
-            "--password",
-            "x",
-            "delete",
-            "ns",
-            "prod",
-            "--dry-run=client"
-        ]),
+        decide("kubectl --password x delete ns prod --dry-run=client"),
         "allow"
     );
     // Built in: `-n` takes a value; the dry run after it still holds.
     assert_eq!(
-        decide(&[
-            "kubectl",
-            "-n",
-            "prod",
-            "delete",
-            "ns",
-            "prod",
-            "--dry-run=client"
-        ]),
+        decide("kubectl -n prod delete ns prod --dry-run=client"),
         "allow"
     );
     // Undeclared: `--token-ttl` may take the next word, so the dry run is unprovable.
     assert_eq!(
-        decide(&[
-            "kubectl",
-            "--token-ttl",
-            "--dry-run=client",
-            "delete",
-            "ns",
-            "prod"
-        ]),
+        decide("kubectl --token-ttl --dry-run=client delete ns prod"),
         "approve"
     );
 }
