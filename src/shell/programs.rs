@@ -826,7 +826,7 @@ mod tests {
     #[test]
     fn an_option_before_a_subcommand_is_read_by_characters() {
         // A letter of several bytes: read as an unknown option, not cut in the middle.
-        let analysis = render("npm -é exec rm x");
+        let analysis = render("kubectl -é exec pod -- rm x");
         assert!(
             analysis.contains("an option gatekeep does not know"),
             "{analysis}"
