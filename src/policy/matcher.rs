@@ -155,6 +155,10 @@ pub struct Parsed<'a> {
     /// The command line itself changed directory (`cd`), so bare relative words are paths
     /// relative to a directory the policy author never saw.
     moved: bool,
+    /// Where a relative `cd` took the command, relative to the caller's directory (`..`):
+    /// a relative path then also has a form relative to the caller's directory
+    /// (`cd .. && rm -rf build` removes `../build`).
+    relative_cwd: Option<String>,
     /// Where each positional, option and short flag stood among the arguments.
     positional_at: Vec<usize>,
     option_at: Vec<usize>,
@@ -242,6 +246,11 @@ pub fn parse<'a>(
         wild: command.stdin_args || relative_unknown,
         cwd,
         moved: command.cwd.is_some(),
+        relative_cwd: command
+            .cwd
+            .as_ref()
+            .filter(|dir| !command.cwd_unknown && !dir.starts_with(['/', '~']))
+            .cloned(),
         ..Parsed::default()
     };
     let args = &command.argv[1..];
@@ -490,6 +499,12 @@ fn path_forms(text: &str, parsed: Option<&Parsed<'_>>) -> Vec<String> {
         && (text.contains('/') || text == "." || text == ".." || parsed.moved)
     {
         forms.push(crate::shell::normalize_path(&format!("{cwd}/{text}")));
+        if let Some(dir) = &parsed.relative_cwd {
+            let from_caller = crate::shell::normalize_path(&format!("{dir}/{text}"));
+            if from_caller != text {
+                forms.push(from_caller);
+            }
+        }
     }
     forms
 }

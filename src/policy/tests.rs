@@ -167,8 +167,10 @@ fn strictest_decision_and_defaults() {
     );
     check(&yaml, "pg_dump -h prod x; rm /", Deny);
     check("version: 1\ndefault: deny\n", "ls", Deny);
-    check("version: 1\nopaque: deny\n", "eval ls", Deny);
-    check("version: 1\n", "eval ls", Approve);
+    check("version: 1\nopaque: deny\n", "eval \"$CMD\"", Deny);
+    check("version: 1\n", "eval \"$CMD\"", Approve);
+    // Words all known: `eval` runs them as a line, analysed like any other.
+    check("version: 1\nopaque: deny\n", "eval ls", Allow);
 }
 
 #[test]

@@ -382,6 +382,10 @@ fn scan(program: &Program, args: &[Arg]) -> Result<Vec<Step>, String> {
             after_dashes = Some(args[i..].to_vec());
             break;
         }
+        if text == "--help" && program.long_name(text).is_none() {
+            // Before its command starts, the program prints its usage and runs nothing.
+            return Ok(Vec::new());
+        }
         if !text.starts_with('-') || text == "-" {
             operands.push(arg.clone());
             if started(operands.len()) && matches!(mode, Command::Operands(_)) {

@@ -47,6 +47,27 @@ const HIJACK_VARIABLES: &[&str] = &[
     "DYLD_INSERT_LIBRARIES",
 ];
 
+/// Variables whose value is a command line a program runs through the shell (with
+/// arguments of its own after it): a known value is analysed like any other command
+/// instead of making the line opaque.
+const COMMAND_VARIABLES: &[&str] = &[
+    "GIT_SSH_COMMAND",
+    "GIT_SSH",
+    "GIT_ASKPASS",
+    "SSH_ASKPASS",
+    "GIT_EDITOR",
+    "GIT_SEQUENCE_EDITOR",
+    "GIT_PAGER",
+    "GIT_EXTERNAL_DIFF",
+    "GIT_PROXY_COMMAND",
+    "KUBE_EDITOR",
+    "SUDO_EDITOR",
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
+    "MANPAGER",
+];
+
 /// The context a command inherits from the wrappers and shells around it.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Frame {
@@ -108,6 +129,8 @@ pub(crate) struct Analyzer<'r> {
     state: super::state::LineState,
     /// Output redirections of the simple command being read, for the command it records.
     redirected: Vec<Arg>,
+    /// Functions whose bodies are being read, innermost last.
+    defining: Vec<String>,
 }
 
 impl<'r> Analyzer<'r> {
@@ -123,6 +146,7 @@ impl<'r> Analyzer<'r> {
             code_in_data: false,
             state: super::state::LineState::default(),
             redirected: Vec::new(),
+            defining: Vec::new(),
         }
     }
 
@@ -205,8 +229,12 @@ impl<'r> Analyzer<'r> {
                 self.redirects(redirects.iter().flat_map(|r| &r.0), frame);
             }
             ast::Command::Function(function) => {
+                // The body is judged where it is defined: a shell that stays open (an
+                // agent's) may call it from a later line that looks harmless on its own.
+                self.defining.push(function.fname.value.clone());
                 self.compound(&function.body.0, frame);
                 self.redirects(function.body.1.iter().flat_map(|r| &r.0), frame);
+                self.defining.pop();
             }
             ast::Command::ExtendedTest(test, redirects) => {
                 self.arithmetic = true;
@@ -442,7 +470,7 @@ impl<'r> Analyzer<'r> {
                 Arg::dynamic(format!("{name}=(…)"))
             }
         };
-        if is_hijack_variable(&name) {
+        if is_hijack_variable(&name) && !COMMAND_VARIABLES.contains(&name.as_str()) {
             self.opaque(format!(
                 "setting `{name}` lets a program load code of the caller's choosing"
             ));
@@ -517,6 +545,13 @@ impl<'r> Analyzer<'r> {
             local.env.unset.remove(name);
             local.env.set.insert(name.clone(), value.clone());
         }
+        if argv[0].known && self.defining.contains(&argv[0].text) {
+            self.opaque(format!(
+                "the function `{}` calls itself: it may never end, or fill the machine with \
+                 processes",
+                argv[0].text
+            ));
+        }
         self.command(argv, local);
     }
 
@@ -563,11 +598,23 @@ impl<'r> Analyzer<'r> {
             ));
         }
         let is_gatekeep = program.text.rsplit('/').next() == Some("gatekeep");
+        let mut commands_in_variables = Vec::new();
         for (name, value) in &frame.env.set {
             // Where gatekeep finds the user's policies.
             let moves_policies = is_gatekeep
                 && matches!(name.as_str(), "HOME" | "XDG_CONFIG_HOME" | "XDG_CACHE_HOME");
-            if is_hijack_variable(name) || moves_policies {
+            if COMMAND_VARIABLES.contains(&name.as_str()) && value.known && !value.free {
+                // A pager reads its standard input; the others get a file, a host or a
+                // prompt after the command.
+                commands_in_variables.push(match name.as_str() {
+                    n if n.ends_with("PAGER") => value.text.clone(),
+                    // git's own words after an ssh command: the host and what runs there.
+                    "GIT_SSH_COMMAND" | "GIT_SSH" => {
+                        format!("{} git-server git-upload-pack repository", value.text)
+                    }
+                    _ => format!("{} \"$1\"", value.text),
+                });
+            } else if is_hijack_variable(name) || moves_policies {
                 self.opaque(format!(
                     "setting `{name}` lets a program load code of the caller's choosing"
                 ));
@@ -578,6 +625,18 @@ impl<'r> Analyzer<'r> {
                 && !SHELL_BUILTINS.contains(&program.text.as_str())
             {
                 self.opaque("PATH is only known at run time".to_owned());
+            }
+        }
+        if !commands_in_variables.is_empty() {
+            // What the variables name runs with the rest of this command's context, but
+            // without them (so a value naming the variable does not recurse).
+            let mut inner = frame.clone();
+            inner.depth += 1;
+            for name in COMMAND_VARIABLES {
+                inner.env.set.remove(*name);
+            }
+            for line in commands_in_variables {
+                self.script(&line, &inner);
             }
         }
         let basename = program
@@ -593,7 +652,9 @@ impl<'r> Analyzer<'r> {
             .filter(|v| v.known)
             .map(|v| v.text.as_str());
         let resolved = self.resolver.resolve(&program.text, path_var);
+        let canonical = canonical_name(&program.text);
         let mut names = vec![basename];
+        names.extend(canonical);
         names.extend(resolved.names);
         names.dedup();
         let mut paths = Vec::new();
@@ -651,6 +712,22 @@ impl<'r> Analyzer<'r> {
 
     /// Follows what a recorded command runs in turn.
     fn follow(&mut self, index: usize, names: &[String], argv: &[Arg], frame: &Frame) {
+        if names[0] == "eval" && argv.len() > 1 && argv[1..].iter().all(|a| a.known && !a.free) {
+            // `eval` with words all known runs them, joined, as a line of the shell.
+            let line = argv[1..]
+                .iter()
+                .map(|a| a.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.script(
+                &line,
+                &Frame {
+                    depth: frame.depth + 1,
+                    ..frame.clone()
+                },
+            );
+            return;
+        }
         if let Some(reason) = self.builtin(&names[0], argv) {
             self.opaque(reason);
             return;
@@ -951,6 +1028,16 @@ fn too_nested(source: &str) -> bool {
         }
     }
     source.len() > MAX_BYTES || openings > MAX_OPENINGS || deepest > MAX_PAREN_DEPTH
+}
+
+/// The name a program answers to on a file system that ignores case or on Windows
+/// (`GIT`, `git.exe`, `C:\\Git\\bin\\git.exe` are git there), when it differs from the
+/// basename. Rules then see both, which can only make a match more likely.
+fn canonical_name(program: &str) -> Option<String> {
+    let last = program.rsplit(['/', '\\']).next().unwrap_or(program);
+    let lower = last.to_lowercase();
+    let bare = lower.strip_suffix(".exe").unwrap_or(&lower);
+    (bare != last && !bare.is_empty()).then(|| bare.to_owned())
 }
 
 fn is_hijack_variable(name: &str) -> bool {

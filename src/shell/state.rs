@@ -236,6 +236,33 @@ fn key(text: &str, cwd: Option<&str>) -> String {
 
 /// The files a program writes by its arguments (`None`: one whose name is only known at
 /// run time, or many: an archive, a clone, an install).
+/// The file a download into directory `dir` creates: named after the last URL's path, or
+/// the directory itself when the name is not known.
+fn in_directory(dir: Arg, operands: &[&Arg]) -> Arg {
+    let dir_text = dir.text.trim_end_matches('/');
+    let name = operands
+        .iter()
+        .rev()
+        .find(|a| a.text.contains("://"))
+        .filter(|a| a.known)
+        .and_then(|url| {
+            let path = url.text.split(['?', '#']).next().unwrap_or_default();
+            let after_host = path.split_once("://").map(|(_, rest)| rest)?;
+            let (_, file) = after_host.split_once('/')?;
+            file.rsplit('/')
+                .next()
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+        });
+    Arg {
+        text: match name {
+            Some(name) => format!("{dir_text}/{name}"),
+            None => format!("{dir_text}/"),
+        },
+        ..dir
+    }
+}
+
 pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
     let operands: Vec<&Arg> = args
         .iter()
@@ -282,6 +309,26 @@ pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
     let first = args.first().map(|a| a.text.as_str()).unwrap_or_default();
     match program {
         "tee" | "touch" | "truncate" => operands.into_iter().cloned().map(Some).collect(),
+        "sort" => value_of(&["-o", "--output"]),
+        "base64" | "gbase64" | "iconv" | "gpg" | "gpg2" | "pandoc" => value_of(&["-o", "--output"]),
+        "find" | "bfs" => value_of(&["-fprint", "-fprint0", "-fprintf", "-fls"]),
+        "openssl" => value_of(&["-out", "-keyout"]),
+        "uniq" | "xxd" => operands
+            .get(1)
+            .map(|a| Some((*a).clone()))
+            .into_iter()
+            .collect(),
+        "yq" if args.iter().any(|a| a.text == "--inplace" || a.text == "-i") => operands
+            .last()
+            .map(|a| Some((*a).clone()))
+            .into_iter()
+            .collect(),
+        "wget" if !value_of(&["-P", "--directory-prefix"]).is_empty() => {
+            value_of(&["-P", "--directory-prefix"])
+                .into_iter()
+                .map(|dir| dir.map(|d| in_directory(d, &operands)))
+                .collect()
+        }
         "sed" | "perl"
             if args
                 .iter()
@@ -308,6 +355,11 @@ pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
             .collect(),
         "curl" => {
             let mut out = value_of(&["-o", "--output"]);
+            out.extend(
+                value_of(&["--output-dir"])
+                    .into_iter()
+                    .map(|dir| dir.map(|d| in_directory(d, &operands))),
+            );
             if args.iter().any(|a| {
                 matches!(
                     a.text.as_str(),

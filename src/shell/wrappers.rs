@@ -544,6 +544,7 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
 /// through some subcommands (`rebase -x`, `bisect run`, `submodule foreach`…).
 fn git(args: &[Arg]) -> Vec<Step> {
     let mut i = 0;
+    let mut configs: Vec<(String, &str)> = Vec::new();
     while let Some(arg) = args.get(i) {
         if !arg.known {
             return vec![Step::Opaque(
@@ -552,8 +553,27 @@ fn git(args: &[Arg]) -> Vec<Step> {
         }
         let text = arg.text.as_str();
         // `-c NAME=VALUE`, or attached: `-cNAME=VALUE`.
-        if text.starts_with("-c")
-            || text == "--config-env"
+        if let Some(attached) = text.strip_prefix("-c") {
+            let pair = if attached.is_empty() {
+                i += 1;
+                match args.get(i) {
+                    Some(value) if value.known && !value.free => value.text.as_str(),
+                    _ => {
+                        return vec![Step::Opaque(
+                            "`git` configuration on the command line is only known at run time"
+                                .to_owned(),
+                        )];
+                    }
+                }
+            } else {
+                attached
+            };
+            let (name, value) = pair.split_once('=').unwrap_or((pair, "true"));
+            configs.push((name.to_ascii_lowercase(), value));
+            i += 1;
+            continue;
+        }
+        if text == "--config-env"
             || text.starts_with("--config-env=")
             || text == "--exec-path"
             || text.starts_with("--exec-path=")
@@ -574,6 +594,37 @@ fn git(args: &[Arg]) -> Vec<Step> {
     }
     let rest = &args[i.min(args.len())..];
     let sub = rest.first().map(|a| a.text.as_str()).unwrap_or_default();
+    let mut steps = Vec::new();
+    for (name, value) in &configs {
+        match git_config(name, value) {
+            GitConfig::Harmless => {}
+            GitConfig::Runs(line) => steps.push(Step::Script(Arg::literal(line), Edit::default())),
+            GitConfig::Alias(alias) if alias != sub => {}
+            GitConfig::Alias(_) if value.starts_with('!') => steps.push(Step::Script(
+                Arg::literal(format!("{} \"$@\"", &value[1..])),
+                Edit::default(),
+            )),
+            GitConfig::Alias(_) if value.contains(['"', '\'', '\\']) => {
+                return vec![Step::Opaque(format!(
+                    "the `git` alias `{sub}` is quoted in ways gatekeep does not read"
+                ))];
+            }
+            GitConfig::Alias(_) => {
+                // The alias stands for its words; the configuration stays, so aliases
+                // defined in terms of other aliases are read too.
+                let mut argv = vec![Arg::literal("git")];
+                argv.extend_from_slice(&args[..i]);
+                argv.extend(value.split_whitespace().map(Arg::literal));
+                argv.extend_from_slice(&rest[1..]);
+                return vec![Step::Exec(argv, Edit::default())];
+            }
+            GitConfig::Unknown => {
+                return vec![Step::Opaque(format!(
+                    "`git` configuration `{name}` on the command line may run programs"
+                ))];
+            }
+        }
+    }
     // git's subcommands accept any unambiguous abbreviation of a long option
     // (`--exe` is `--exec`): an option counts when it abbreviates a named one.
     let given = |names: &[&str]| {
@@ -604,11 +655,101 @@ fn git(args: &[Arg]) -> Vec<Step> {
         _ => false,
     };
     if risky {
-        vec![Step::Opaque(format!(
+        steps.push(Step::Opaque(format!(
             "`git {sub}` runs commands given on the command line"
-        ))]
+        )));
+    }
+    steps
+}
+
+/// What one `git -c NAME=VALUE` does.
+enum GitConfig {
+    /// Changes output or metadata, runs nothing.
+    Harmless,
+    /// Names a command git runs through the shell (with arguments of its own after it).
+    Runs(String),
+    /// Defines an alias (its name).
+    Alias(String),
+    /// Anything else: hooks, includes, filters gatekeep does not read.
+    Unknown,
+}
+
+fn git_config(name: &str, value: &str) -> GitConfig {
+    const HARMLESS: &[&str] = &[
+        "user.name",
+        "user.email",
+        "author.name",
+        "author.email",
+        "committer.name",
+        "committer.email",
+        "init.defaultbranch",
+        "core.quotepath",
+        "core.autocrlf",
+        "core.safecrlf",
+        "core.filemode",
+        "core.ignorecase",
+        "core.abbrev",
+        "commit.gpgsign",
+        "tag.gpgsign",
+        "gc.auto",
+        "protocol.version",
+        "safe.directory",
+        "merge.conflictstyle",
+        "pull.rebase",
+        "pull.ff",
+        "column.ui",
+        "log.showsignature",
+        "diff.noprefix",
+        "diff.renames",
+        "maintenance.auto",
+        "fetch.prune",
+        "advice.detachedhead",
+    ];
+    const HARMLESS_SECTIONS: &[&str] = &["color.", "advice.", "i18n.", "status."];
+    // Keys whose value is a shell command git runs.
+    const COMMAND_KEYS: &[&str] = &[
+        "core.sshcommand",
+        "core.pager",
+        "core.editor",
+        "core.askpass",
+        "core.gitproxy",
+        "core.fsmonitor",
+        "sequence.editor",
+        "diff.external",
+        "gpg.program",
+    ];
+    const COMMAND_SUFFIXES: &[&str] = &[
+        ".textconv",
+        ".command",
+        ".cmd",
+        ".driver",
+        ".clean",
+        ".smudge",
+        ".process",
+        ".program",
+        ".uploadpack",
+        ".receivepack",
+        ".packobjectshook",
+    ];
+    let boolean = matches!(
+        value.to_ascii_lowercase().as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "1" | "0" | ""
+    );
+    if let Some(alias) = name.strip_prefix("alias.") {
+        GitConfig::Alias(alias.to_owned())
+    } else if HARMLESS.contains(&name)
+        || HARMLESS_SECTIONS.iter().any(|s| name.starts_with(s))
+        || ((name.starts_with("pager.") || name == "core.pager" || name == "core.fsmonitor")
+            && boolean)
+    {
+        GitConfig::Harmless
+    } else if COMMAND_KEYS.contains(&name)
+        || name.starts_with("pager.")
+        || (name.contains('.') && COMMAND_SUFFIXES.iter().any(|s| name.ends_with(s)))
+    {
+        GitConfig::Runs(format!("{value} \"$@\""))
     } else {
-        Vec::new()
+        GitConfig::Unknown
     }
 }
 
@@ -1662,6 +1803,50 @@ fn loads_code(family: &str, text: &str) -> bool {
 }
 
 /// Interpreters given code on the command line, or reading it from standard input.
+/// Whether Python `code` does nothing but print literals (`print('ok')`, `print(1 + 2)`):
+/// its only name is `print`, every string is a plain literal (no f-string, no prefix).
+fn only_prints_literals(code: &str) -> bool {
+    let mut chars = code.chars().peekable();
+    let mut printed = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                let mut closed = false;
+                while let Some(inner) = chars.next() {
+                    if inner == '\\' {
+                        chars.next();
+                    } else if inner == c {
+                        closed = true;
+                        break;
+                    } else if inner == '\n' {
+                        return false;
+                    }
+                }
+                if !closed {
+                    return false;
+                }
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                let mut word = String::from(c);
+                while let Some(&next) = chars
+                    .peek()
+                    .filter(|n| n.is_ascii_alphanumeric() || **n == '_')
+                {
+                    word.push(next);
+                    chars.next();
+                }
+                if word != "print" || chars.peek() != Some(&'(') {
+                    return false;
+                }
+                printed = true;
+            }
+            c if c.is_ascii_digit() || " \t\n;(),.+-*/%".contains(c) => {}
+            _ => return false,
+        }
+    }
+    printed
+}
+
 fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
     let family = if name.starts_with("python") || name.starts_with("pypy") {
         "python"
@@ -1724,7 +1909,18 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
                 for (offset, letter) in text[1..].char_indices() {
                     let rest = &text[1 + offset + letter.len_utf8()..];
                     match letter {
-                        'c' => return opaque("runs code given on the command line"),
+                        'c' => {
+                            let code = if rest.is_empty() {
+                                known.get(i + 1).copied().unwrap_or_default()
+                            } else {
+                                rest
+                            };
+                            return if only_prints_literals(code) {
+                                Some(Vec::new())
+                            } else {
+                                opaque("runs code given on the command line")
+                            };
+                        }
                         'm' => {
                             let module = if rest.is_empty() {
                                 known.get(i + 1).copied().unwrap_or_default()

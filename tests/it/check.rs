@@ -414,3 +414,38 @@ fn a_policy_adds_options_to_a_program_and_removes_none() {
         "approve"
     );
 }
+
+#[test]
+fn a_relative_cd_above_the_workspace_takes_relative_paths_with_it() {
+    let env = TestEnv::new();
+    let project = env.root().join("work/projects/app");
+    std::fs::create_dir_all(&project).unwrap();
+    let decide = |line: &str| {
+        let output = env
+            .gatekeep()
+            .current_dir(&project)
+            .args(["check", "--json", "--agent", "--shell", line])
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        json["decision"].as_str().unwrap().to_owned()
+    };
+    // `build` after `cd ..` is the project's sibling, outside the agent's workspace.
+    for line in [
+        "cd .. && rm -rf build",
+        "{ cd ..; echo ok; } && rm -rf build",
+        "( cd ../..; rm -rf app )",
+        "cleanup() { cd ..; }; cleanup && rm -rf build",
+        "pushd .. && rm -rf build",
+    ] {
+        assert_eq!(decide(line), "approve", "{line}");
+    }
+    // Down into the workspace, or to an absolute place the rules know, it stays as before.
+    for line in [
+        "cd src && rm -rf target",
+        "rm -rf build",
+        "cd /tmp && rm -rf build",
+    ] {
+        assert_eq!(decide(line), "allow", "{line}");
+    }
+}
