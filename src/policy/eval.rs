@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::Decision;
 use super::compile::{Approval, Policy, SecretUse};
 use super::matcher::{self, Mode, ValueOptions};
-use crate::shell::{Analysis, Command};
+use crate::shell::{Analysis, Arg, Command};
 
 /// Who runs the command, where. Filled by the command layer; tests build it directly.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -89,6 +89,8 @@ pub const DEFAULT_RULE: &str = "<default>";
 impl Policy {
     /// Decides what happens to the analysed command line.
     pub fn evaluate(&self, analysis: &Analysis, ctx: &Context) -> Evaluation {
+        let resolved = with_caller_tmpdir(analysis, ctx);
+        let analysis = resolved.as_ref().unwrap_or(analysis);
         let mut hits = Vec::new();
         for (index, command) in analysis.commands.iter().enumerate() {
             self.evaluate_command(index, command, ctx, &mut hits);
@@ -342,4 +344,85 @@ fn builtin_options(program: &str) -> Option<&'static ValueOptions> {
         }
         options
     }))
+}
+
+/// `$TMPDIR` as the caller's shell expands it: its value in the caller's environment
+/// (empty when unset, as the shell makes it), for words that are nothing but `$TMPDIR` and
+/// a literal rest (`"$TMPDIR/build"`, `${TMPDIR}/x`). A line that sets `TMPDIR` itself
+/// keeps such words unknown: bash expands them before a prefix assignment takes effect,
+/// and a script may change the variable between commands. `None` when nothing changes.
+fn with_caller_tmpdir(analysis: &Analysis, ctx: &Context) -> Option<Analysis> {
+    const NAME: &str = "TMPDIR";
+    let mentions = |arg: &Arg| !arg.known && arg.text.contains(NAME);
+    if !analysis
+        .commands
+        .iter()
+        .any(|c| c.argv.iter().chain(&c.writes).any(mentions))
+    {
+        return None;
+    }
+    // Builtins that may change the variable in ways the analysis does not follow (`unset`,
+    // a nameref, a sourced file): if one may touch it, no word is trusted.
+    let may_change = analysis.commands.iter().any(|c| {
+        let name = c.argv[0].text.as_str();
+        matches!(name, "source" | ".")
+            || (matches!(
+                name,
+                "unset"
+                    | "declare"
+                    | "typeset"
+                    | "local"
+                    | "readonly"
+                    | "export"
+                    | "read"
+                    | "mapfile"
+                    | "readarray"
+                    | "printf"
+                    | "getopts"
+                    | "eval"
+                    | "let"
+            ) && c.argv[1..]
+                .iter()
+                .any(|a| !a.known || a.text.contains(NAME)))
+    });
+    if may_change || !analysis.opaque.is_empty() {
+        return None;
+    }
+    let value = ctx.env.get(NAME).map_or("", String::as_str);
+    // A value with characters the shell would split or glob stays unknown.
+    if value.contains(|c: char| c.is_whitespace() || "*?[]{}$`\\\"'".contains(c)) {
+        return None;
+    }
+    let expand = |arg: &Arg| -> Option<Arg> {
+        let rest = arg.text.strip_prefix("${TMPDIR}").or_else(|| {
+            arg.text
+                .strip_prefix("$TMPDIR")
+                .filter(|r| !r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+        })?;
+        // The rest must be literal text: no other expansion, quote or glob.
+        if rest.contains(|c: char| "$`\\\"'*?[{".contains(c)) {
+            return None;
+        }
+        Some(Arg::literal(format!("{value}{rest}")))
+    };
+    let mut resolved = analysis.clone();
+    for command in &mut resolved.commands {
+        // A shell some program started expands its words in its own environment.
+        if command.nested || command.env.lookup(NAME).is_some() {
+            continue;
+        }
+        for arg in command
+            .argv
+            .iter_mut()
+            .skip(1)
+            .chain(command.writes.iter_mut())
+        {
+            if mentions(arg)
+                && let Some(known) = expand(arg)
+            {
+                *arg = known;
+            }
+        }
+    }
+    Some(resolved)
 }

@@ -132,6 +132,10 @@ pub struct Command {
     pub cwd_unknown: bool,
     /// Arguments are appended from standard input at run time (`xargs`).
     pub stdin_args: bool,
+    /// The words were read from a script that some program runs (`sh -c`, `ssh`, `sudo
+    /// sh -c`…), so a shell started there expanded them, in an environment gatekeep does
+    /// not see; otherwise the shell reading the line did, in the caller's environment.
+    pub nested: bool,
     /// Indexes into `argv` of files the program reads as code: an interpreter's script
     /// operand (`bash x.sh`, `python3 x.py`), the file `source` reads.
     pub scripts: Vec<usize>,

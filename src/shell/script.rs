@@ -77,6 +77,8 @@ pub(crate) struct Frame {
     env: EnvChange,
     stdin_args: bool,
     depth: usize,
+    /// The words being read are a script some program runs, not the line itself.
+    nested: bool,
 }
 
 impl Frame {
@@ -198,6 +200,8 @@ impl<'r> Analyzer<'r> {
             Ok(program) => {
                 let frame = Frame {
                     depth: frame.depth + 1,
+                    // Only the line itself is read at depth 0.
+                    nested: frame.nested || frame.depth > 0,
                     ..frame.clone()
                 };
                 for list in &program.complete_commands {
@@ -678,6 +682,7 @@ impl<'r> Analyzer<'r> {
                 .or_else(|| self.script_cwd.clone().flatten()),
             cwd_unknown,
             stdin_args: frame.stdin_args,
+            nested: frame.nested,
             scripts: Vec::new(),
             writes: std::mem::take(&mut self.redirected)
                 .into_iter()

@@ -508,6 +508,7 @@ pub fn analysis(image: &Image) -> Analysis {
             cwd: None,
             cwd_unknown: false,
             stdin_args: false,
+            nested: false,
             writes: Vec::new(),
             scripts: Vec::new(),
         }],

@@ -449,3 +449,51 @@ fn a_relative_cd_above_the_workspace_takes_relative_paths_with_it() {
         assert_eq!(decide(line), "allow", "{line}");
     }
 }
+
+#[test]
+fn tmpdir_is_read_from_the_callers_environment_unless_the_line_sets_it() {
+    let env = TestEnv::new();
+    let decide = |tmpdir: Option<&str>, line: &str| {
+        let mut command = env.gatekeep();
+        command.env_remove("TMPDIR");
+        if let Some(dir) = tmpdir {
+            command.env("TMPDIR", dir);
+        }
+        let output = command
+            .args(["check", "--json", "--agent", "--shell", line])
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        json["decision"].as_str().unwrap().to_owned()
+    };
+    let tmp = Some("/tmp/agent-7");
+    assert_eq!(decide(tmp, "rm -rf $TMPDIR/build"), "allow");
+    assert_eq!(decide(tmp, "rm -rf \"${TMPDIR}/build\""), "allow");
+    // Unset, the shell expands it to nothing: the path is at the root.
+    assert_eq!(decide(None, "rm -rf $TMPDIR/etc"), "deny");
+    assert_eq!(decide(None, "rm -rf $TMPDIR/test-dir"), "approve");
+    // A value the shell would split, or a line that sets the variable, stays unknown.
+    assert_eq!(decide(Some("/tmp/a b"), "rm -rf $TMPDIR/build"), "approve");
+    assert_eq!(decide(tmp, "TMPDIR=/ rm -rf $TMPDIR/etc"), "approve");
+    assert_eq!(
+        decide(tmp, "export TMPDIR=/; rm -rf $TMPDIR/etc"),
+        "approve"
+    );
+    assert_eq!(decide(tmp, "unset TMPDIR; rm -rf $TMPDIR/etc"), "approve");
+    assert_eq!(decide(tmp, "rm -rf $TMPDIR/../../etc"), "deny");
+    assert_eq!(
+        decide(tmp, "declare -n v=TMPDIR; unset v; rm -rf $TMPDIR/etc"),
+        "approve"
+    );
+    assert_eq!(
+        decide(tmp, "source ./env.sh; rm -rf $TMPDIR/etc"),
+        "approve"
+    );
+    // A shell another program starts has an environment of its own.
+    assert_eq!(decide(tmp, "sudo sh -c 'rm -rf $TMPDIR/etc'"), "approve");
+    assert_eq!(
+        decide(tmp, "systemd-run sh -c 'rm -rf $TMPDIR/etc'"),
+        "approve"
+    );
+    assert_eq!(decide(tmp, "sudo rm -rf $TMPDIR/build"), "allow");
+}
