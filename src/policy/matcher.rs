@@ -464,27 +464,37 @@ fn same_option(given: &OptionName, wanted: &OptionName, mode: Mode) -> bool {
 
 /// The ways a word may name a file: normalised (`/tmp/../etc` is `/etc`), and resolved
 /// against the working directory when it is a relative path.
+/// A path through a process's `/proc/PID/root` or `/proc/PID/cwd` link, as the file it
+/// names: the links are followed before any `..` after them, so the rest is read from the
+/// root (for `root`, and for another process's `cwd`, whose directory is unknown and is
+/// most often the root) or from the command's own directory (`/proc/self/cwd`).
+fn through_proc(text: &str, cwd: Option<&str>) -> Vec<String> {
+    let segments: Vec<&str> = text.split('/').filter(|s| !s.is_empty()).collect();
+    let [first, pid, link, rest @ ..] = segments.as_slice() else {
+        return Vec::new();
+    };
+    if *first != "proc" || !matches!(*link, "root" | "cwd") {
+        return Vec::new();
+    }
+    let rest = rest.join("/");
+    let mut forms = vec![crate::shell::normalize_path(&format!("/{rest}"))];
+    if *link == "cwd"
+        && matches!(*pid, "self" | "thread-self")
+        && let Some(cwd) = cwd
+    {
+        forms.push(crate::shell::normalize_path(&format!("{cwd}/{rest}")));
+    }
+    forms
+}
+
 fn path_forms(text: &str, parsed: Option<&Parsed<'_>>) -> Vec<String> {
     let mut forms = Vec::new();
     if text.starts_with('/') {
         let normal = crate::shell::normalize_path(text);
-        // The root as a process sees it through /proc is the root.
-        let through_proc = normal
-            .strip_prefix("/proc/")
-            .and_then(|rest| rest.split_once('/'))
-            .and_then(|(_, rest)| rest.strip_prefix("root"))
-            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
-            .map(|rest| {
-                if rest.is_empty() {
-                    "/".to_owned()
-                } else {
-                    rest.to_owned()
-                }
-            });
         if normal != text {
             forms.push(normal);
         }
-        forms.extend(through_proc);
+        forms.extend(through_proc(text, parsed.and_then(|p| p.cwd.as_deref())));
     } else if let Some((key, value)) = text.split_once('=').filter(|(_, v)| v.starts_with('/')) {
         // `of=//dev/sda`, `--target=/./etc`
         let normal = crate::shell::normalize_path(value);
@@ -661,7 +671,10 @@ impl Matcher {
                 .iter()
                 .find_map(|target| value_matches(target, patterns, mode, Some(parsed)));
             // A write to a file only known at run time may be to any of them.
-            let unknown = command.writes.iter().any(|t| !t.known || t.free);
+            let unknown = command
+                .writes
+                .iter()
+                .any(|t| !t.known || (t.free && !fixed_pattern(&t.text, parsed.cwd.as_deref())));
             match hit {
                 Some(explained) => why.push(format!("writes {explained}")),
                 None if unknown && mode == Mode::Possible => {

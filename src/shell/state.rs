@@ -54,6 +54,20 @@ fn reads_implicitly(program: &str) -> &'static [&'static str] {
 
 /// Programs whose configuration a command changes, and how to tell.
 fn configures(program: &str, args: &[&str]) -> Option<&'static str> {
+    // git's own options come before its subcommand (`git -C . config …`).
+    let args = if program == "git" {
+        let mut i = 0;
+        while let Some(arg) = args.get(i).filter(|a| a.starts_with('-')) {
+            let takes_value = matches!(
+                *arg,
+                "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--config-env"
+            );
+            i += if takes_value { 2 } else { 1 };
+        }
+        &args[i.min(args.len())..]
+    } else {
+        args
+    };
     let first = args.first().copied().unwrap_or_default();
     let second = args.get(1).copied().unwrap_or_default();
     match program {
@@ -236,6 +250,74 @@ fn key(text: &str, cwd: Option<&str>) -> String {
 
 /// The files a program writes by its arguments (`None`: one whose name is only known at
 /// run time, or many: an archive, a clone, an install).
+/// The files a sed script writes with `w FILE` or the `w FILE` flag of `s`: GNU sed reads
+/// the name to the end of the line.
+fn sed_writes(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in script.lines() {
+        for command in line.split(';') {
+            let command = command.trim_start_matches(|c: char| {
+                c.is_ascii_digit() || c.is_whitespace() || matches!(c, ',' | '$' | '!' | '{' | '}')
+            });
+            let mut chars = command.chars();
+            match (chars.next(), chars.next()) {
+                (Some('w' | 'W'), Some(c)) if c.is_whitespace() => {
+                    // The rest of the line, `;` included, is the name.
+                    let at = line.find(command).map_or(0, |i| i + 1);
+                    out.push(line[at..].trim().to_owned());
+                    break;
+                }
+                (Some('s'), Some(delimiter)) if !delimiter.is_alphanumeric() => {
+                    let parts: Vec<&str> = command[1 + delimiter.len_utf8()..]
+                        .splitn(3, delimiter)
+                        .collect();
+                    if let Some(flags) = parts.get(2)
+                        && let Some(at) = flags.find('w')
+                        && flags[..at].chars().all(|c| c.is_ascii_alphanumeric())
+                    {
+                        let rest = &line[line.find(flags).unwrap_or(0) + at + 1..];
+                        out.push(rest.trim().to_owned());
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out.retain(|f| !f.is_empty() && f != "/dev/stdout" && f != "/dev/stderr");
+    out
+}
+
+/// The files an awk program's `print … > FILE` and `printf … >> FILE` write: a string
+/// literal is that file, anything else a file only known at run time. (`print | "cmd"`
+/// runs a command, which the awk handler makes opaque.)
+fn awk_writes(program: &str) -> Vec<Option<Arg>> {
+    let mut out = Vec::new();
+    let mut rest = program;
+    while let Some(at) = rest.find("print") {
+        let statement = &rest[at..];
+        let end = statement.find([';', '}', '\n']).unwrap_or(statement.len());
+        let statement = &statement[..end];
+        if let Some(arrow) = statement.find('>') {
+            let target = statement[arrow..].trim_start_matches('>').trim();
+            let number = target
+                .split_whitespace()
+                .next()
+                .filter(|t| t.chars().all(|c| c.is_ascii_digit()));
+            out.push(
+                match target.strip_prefix('"').and_then(|t| t.split_once('"')) {
+                    Some((name, _)) if !name.contains('\\') => Some(Arg::literal(name)),
+                    // `print $1 > 5` writes the file `5`.
+                    _ if number.is_some() => number.map(Arg::literal),
+                    _ => Some(Arg::dynamic(target)),
+                },
+            );
+        }
+        rest = &rest[at + 5..];
+    }
+    out
+}
+
 /// The file a download into directory `dir` creates: named after the last URL's path, or
 /// the directory itself when the name is not known.
 fn in_directory(dir: Arg, operands: &[&Arg]) -> Arg {
@@ -329,20 +411,106 @@ pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
                 .map(|dir| dir.map(|d| in_directory(d, &operands)))
                 .collect()
         }
-        "sed" | "perl"
+        "sed" | "gsed" => {
+            let in_place = args.iter().any(|a| {
+                a.text.starts_with("-i")
+                    || a.text.starts_with("--in-place")
+                    || (a.text.starts_with('-')
+                        && !a.text.starts_with("--")
+                        && a.text.contains('i'))
+            });
+            let mut out: Vec<Option<Arg>> = if in_place {
+                operands
+                    .iter()
+                    .skip(1)
+                    .map(|a| Some((*a).clone()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            // `w FILE` and `s///w FILE` write files of their own.
+            for script in args.iter().filter(|a| a.known) {
+                out.extend(
+                    sed_writes(&script.text)
+                        .into_iter()
+                        .map(|f| Some(Arg::literal(f))),
+                );
+            }
+            out
+        }
+        "perl"
             if args
                 .iter()
                 .any(|a| a.text.starts_with("-i") || a.text == "--in-place") =>
         {
             operands.into_iter().skip(1).cloned().map(Some).collect()
         }
+        "awk" | "gawk" | "mawk" | "nawk" => args
+            .iter()
+            .filter(|a| a.known && a.text.contains("print"))
+            .flat_map(|a| awk_writes(&a.text))
+            .collect(),
         "cp" | "mv" | "install" | "ln" | "rsync" | "scp" => {
-            let mut out = value_of(&["-t", "--target-directory"]);
-            if out.is_empty() {
-                out.extend(operands.last().map(|a| Some((*a).clone())));
+            let directories = value_of(&["-t", "--target-directory"]);
+            let (sources, destinations): (Vec<&Arg>, Vec<Option<Arg>>) = if directories.is_empty() {
+                let Some((last, sources)) = operands.split_last() else {
+                    return Vec::new();
+                };
+                (sources.to_vec(), vec![Some((*last).clone())])
+            } else {
+                // The operands are all sources (the directory's value is among them).
+                let values: Vec<&str> = directories
+                    .iter()
+                    .flatten()
+                    .map(|d| d.text.as_str())
+                    .collect();
+                let sources = operands
+                    .iter()
+                    .copied()
+                    .filter(|a| !values.contains(&a.text.as_str()))
+                    .collect();
+                (sources, directories.clone())
+            };
+            let mut out = destinations.clone();
+            // A destination may be a directory: each source lands there under its name.
+            for destination in destinations.into_iter().flatten() {
+                for source in &sources {
+                    let name = source.text.rsplit(['/', ':']).next().unwrap_or_default();
+                    if source.known && !name.is_empty() && name != "." && name != ".." {
+                        out.push(Some(Arg {
+                            text: format!("{}/{name}", destination.text.trim_end_matches('/')),
+                            ..destination.clone()
+                        }));
+                    }
+                }
             }
             out
         }
+        // Deleting a file changes it as much as writing it; a tree, everything under it.
+        "rm" | "unlink" | "shred" | "srm" | "rmdir" => operands
+            .iter()
+            .flat_map(|a| {
+                let inside = Arg {
+                    text: format!("{}/", a.text.trim_end_matches('/')),
+                    ..(*a).clone()
+                };
+                [Some((*a).clone()), Some(inside)]
+            })
+            .collect(),
+        "sudoedit" => operands.into_iter().cloned().map(Some).collect(),
+        "sudo" if args.iter().any(|a| a.text == "-e" || a.text == "--edit") => {
+            operands.into_iter().cloned().map(Some).collect()
+        }
+        "ddrescue" => operands
+            .get(1)
+            .map(|a| Some((*a).clone()))
+            .into_iter()
+            .collect(),
+        "qemu-img" if first == "convert" => operands
+            .last()
+            .map(|a| Some((*a).clone()))
+            .into_iter()
+            .collect(),
         "dd" => args
             .iter()
             .filter_map(|a| a.text.strip_prefix("of=").map(|v| (a, v)))
@@ -374,6 +542,21 @@ pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
             let mut out = value_of(&["-O", "--output-document"]);
             if out.is_empty() {
                 out.push(None);
+            }
+            out
+        }
+        "tar" | "bsdtar"
+            if args.iter().any(|a| {
+                a.text == "--create"
+                    || (a.text.starts_with('-')
+                        && !a.text.starts_with("--")
+                        && a.text.contains('c'))
+            }) || (!first.starts_with('-') && first.contains('c')) =>
+        {
+            let mut out = value_of(&["-f", "--file"]);
+            // Old style: `tar cf FILE …` takes the file from the next word.
+            if out.is_empty() && !first.starts_with('-') && first.contains('f') {
+                out.extend(args.get(1).map(|a| Some(a.clone())));
             }
             out
         }

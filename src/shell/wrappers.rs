@@ -1803,6 +1803,17 @@ fn loads_code(family: &str, text: &str) -> bool {
 }
 
 /// Interpreters given code on the command line, or reading it from standard input.
+/// Whether an awk program may run commands: `system()`, a pipe to or from a command,
+/// `getline` from one, or gawk's indirect call (`@f()`, where `f` may name `system`).
+fn awk_runs_commands(program: &str) -> bool {
+    program.contains("system")
+        || program.contains('|')
+        || program.contains("getline")
+        || program
+            .match_indices('@')
+            .any(|(at, _)| program[at + 1..].starts_with(|c: char| c.is_alphabetic() || c == '_'))
+}
+
 /// Whether Python `code` does nothing but print literals (`print('ok')`, `print(1 + 2)`):
 /// its only name is `print`, every string is a plain literal (no f-string, no prefix).
 fn only_prints_literals(code: &str) -> bool {
@@ -2016,11 +2027,7 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
             let sources = s.values(&["-e", "--source"]);
             if !sources.is_empty() {
                 let text = sources.join("\n");
-                return if text.contains("$?")
-                    || text.contains("system")
-                    || text.contains('|')
-                    || text.contains("getline")
-                {
+                return if text.contains("$?") || awk_runs_commands(&text) {
                     opaque("program runs commands")
                 } else {
                     Some(Vec::new())
@@ -2028,11 +2035,7 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
             }
             match s.rest.first() {
                 Some(program) if !program.known => opaque("program is only known at run time"),
-                Some(program)
-                    if program.text.contains("system")
-                        || program.text.contains('|')
-                        || program.text.contains("getline") =>
-                {
+                Some(program) if awk_runs_commands(&program.text) => {
                     opaque("program runs commands")
                 }
                 _ => Some(Vec::new()),
