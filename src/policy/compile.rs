@@ -201,6 +201,7 @@ impl Compiler<'_> {
             && spec.flags.is_none()
             && spec.any_arg.is_none()
             && spec.writes.is_none()
+            && spec.reads.is_none()
             && spec.when.is_none()
             && spec.tool.is_none();
         if empty {
@@ -213,6 +214,7 @@ impl Compiler<'_> {
             || spec.flags.is_some()
             || spec.any_arg.is_some()
             || spec.writes.is_some()
+            || spec.reads.is_some()
             || spec.unless.is_some();
         if spec.tool.is_some() && command_keys {
             self.problem(
@@ -265,6 +267,9 @@ impl Compiler<'_> {
         }
         if let Some(writes) = &spec.writes {
             matcher.writes = Some(self.patterns(writes));
+        }
+        if let Some(reads) = &spec.reads {
+            matcher.reads = Some(self.patterns(reads));
         }
         if let Some(when) = &spec.when {
             matcher.when = When {

@@ -438,6 +438,9 @@ pub struct Matcher {
     /// Files the command writes.
     #[serde(default)]
     pub writes: Option<Vec<Pattern>>,
+    /// Files whose contents may reach the command.
+    #[serde(default)]
+    pub reads: Option<Vec<Pattern>>,
     /// Any of these cancels the match.
     pub unless: Vec<Matcher>,
     pub when: When,
@@ -679,6 +682,23 @@ impl Matcher {
                 Some(explained) => why.push(format!("writes {explained}")),
                 None if unknown && mode == Mode::Possible => {
                     why.push("writes a file only known at run time".to_owned())
+                }
+                None => return false,
+            }
+        }
+        if let Some(patterns) = &self.reads {
+            let hit = command
+                .reads
+                .iter()
+                .find_map(|source| value_matches(source, patterns, mode, Some(parsed)));
+            let unknown = command
+                .reads
+                .iter()
+                .any(|s| !s.known || (s.free && !fixed_pattern(&s.text, parsed.cwd.as_deref())));
+            match hit {
+                Some(explained) => why.push(format!("reads {explained}")),
+                None if unknown && mode == Mode::Possible => {
+                    why.push("reads a file only known at run time".to_owned())
                 }
                 None => return false,
             }

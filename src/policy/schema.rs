@@ -116,6 +116,10 @@ pub struct MatchSpec {
     /// Files the command writes (redirections, and files written by arguments).
     #[serde(default)]
     pub writes: Option<Patterns>,
+    /// Files whose contents may reach the command (input redirections, pipes, command
+    /// substitutions).
+    #[serde(default)]
+    pub reads: Option<Patterns>,
     #[serde(default)]
     pub unless: Option<Box<MatchList>>,
     /// An agent's tool call (hook mode) by tool name, instead of a command.

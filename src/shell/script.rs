@@ -79,6 +79,8 @@ pub(crate) struct Frame {
     depth: usize,
     /// The words being read are a script some program runs, not the line itself.
     nested: bool,
+    /// What flows into the commands read here (see [`Command::reads`]).
+    reads: Vec<Arg>,
 }
 
 impl Frame {
@@ -131,6 +133,9 @@ pub(crate) struct Analyzer<'r> {
     state: super::state::LineState,
     /// Output redirections of the simple command being read, for the command it records.
     redirected: Vec<Arg>,
+    /// Input redirections and what command substitutions read, for the simple command
+    /// being read.
+    fed: Vec<Arg>,
     /// Functions whose bodies are being read, innermost last.
     defining: Vec<String>,
 }
@@ -148,6 +153,7 @@ impl<'r> Analyzer<'r> {
             code_in_data: false,
             state: super::state::LineState::default(),
             redirected: Vec::new(),
+            fed: Vec::new(),
             defining: Vec::new(),
         }
     }
@@ -218,8 +224,13 @@ impl<'r> Analyzer<'r> {
     fn list(&mut self, list: &CompoundList, frame: &Frame) {
         for item in &list.0 {
             for (_, pipeline) in item.0.iter() {
+                // Each stage reads what the stages before it read and named.
+                let mut stage = frame.clone();
                 for command in &pipeline.seq {
-                    self.node(command, frame);
+                    let start = self.commands.len();
+                    self.node(command, &stage);
+                    let upstream = flowing(&self.commands[start..]);
+                    stage.reads.extend(upstream);
                 }
             }
         }
@@ -229,7 +240,20 @@ impl<'r> Analyzer<'r> {
         match command {
             ast::Command::Simple(simple) => self.simple(simple, frame),
             ast::Command::Compound(compound, redirects) => {
-                self.compound(compound, frame);
+                // `{ …; } < FILE`: the body reads the file.
+                let mut body = frame.clone();
+                for redirect in redirects.iter().flat_map(|r| &r.0) {
+                    if let IoRedirect::File(
+                        _,
+                        ast::IoFileRedirectKind::Read,
+                        IoFileRedirectTarget::Filename(word),
+                    ) = redirect
+                    {
+                        body.reads
+                            .extend(words::expand(&word.value, Mode::Single).args);
+                    }
+                }
+                self.compound(compound, &body);
                 self.redirects(redirects.iter().flat_map(|r| &r.0), frame);
             }
             ast::Command::Function(function) => {
@@ -364,6 +388,9 @@ impl<'r> Analyzer<'r> {
                 IoRedirect::File(_, kind, target) => match target {
                     IoFileRedirectTarget::Filename(word) => {
                         let targets = self.expand(&word.value, Mode::Single, frame);
+                        if matches!(kind, Kind::Read | Kind::ReadAndWrite) {
+                            self.fed.extend(targets.iter().cloned());
+                        }
                         if matches!(
                             kind,
                             Kind::Write | Kind::Append | Kind::Clobber | Kind::ReadAndWrite
@@ -423,7 +450,10 @@ impl<'r> Analyzer<'r> {
         }
         self.opaque.extend(expansion.opaque);
         for script in &expansion.substitutions {
+            let start = self.commands.len();
             self.script(script, frame);
+            let read = flowing(&self.commands[start..]);
+            self.fed.extend(read);
         }
         if expansion
             .args
@@ -484,6 +514,7 @@ impl<'r> Analyzer<'r> {
 
     fn simple(&mut self, simple: &ast::SimpleCommand, frame: &Frame) {
         let mut local = frame.clone();
+        self.fed.clear();
         let mut argv = Vec::new();
         let mut prefix_assignments = Vec::new();
         for item in simple.prefix.iter().flat_map(|p| &p.0) {
@@ -549,6 +580,7 @@ impl<'r> Analyzer<'r> {
             local.env.unset.remove(name);
             local.env.set.insert(name.clone(), value.clone());
         }
+        local.reads.extend(std::mem::take(&mut self.fed));
         if argv[0].known && self.defining.contains(&argv[0].text) {
             self.opaque(format!(
                 "the function `{}` calls itself: it may never end, or fill the machine with \
@@ -683,6 +715,7 @@ impl<'r> Analyzer<'r> {
             cwd_unknown,
             stdin_args: frame.stdin_args,
             nested: frame.nested,
+            reads: frame.reads.clone(),
             scripts: Vec::new(),
             writes: std::mem::take(&mut self.redirected)
                 .into_iter()
@@ -1033,6 +1066,21 @@ fn too_nested(source: &str) -> bool {
         }
     }
     source.len() > MAX_BYTES || openings > MAX_OPENINGS || deepest > MAX_PAREN_DEPTH
+}
+
+/// What the commands of a pipeline stage or a command substitution pass on to the command
+/// they feed: their known words and what they read in turn.
+fn flowing(commands: &[Command]) -> Vec<Arg> {
+    commands
+        .iter()
+        .flat_map(|c| {
+            c.argv[1..]
+                .iter()
+                .filter(|a| a.known && !a.text.starts_with('-'))
+                .chain(&c.reads)
+                .cloned()
+        })
+        .collect()
 }
 
 /// The name a program answers to on a file system that ignores case or on Windows

@@ -510,6 +510,7 @@ pub fn analysis(image: &Image) -> Analysis {
             stdin_args: false,
             nested: false,
             writes: Vec::new(),
+            reads: Vec::new(),
             scripts: Vec::new(),
         }],
         opaque: Vec::new(),
