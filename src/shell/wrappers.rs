@@ -323,6 +323,7 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
         return Some(steps);
     }
     let steps = match name {
+        "pnpm" | "yarn" => return package_manager_fallback(name, args),
         "sudo" => sudo(args),
         "su" | "runuser" => su(name, args),
         "gatekeep" => gatekeep(args),
@@ -538,6 +539,174 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
         _ => return interpreter(name, args),
     };
     Some(steps)
+}
+
+/// `pnpm WORD …` and `yarn WORD …` with a word that is none of their commands run the
+/// project's script of that name or, failing that, the installed program `WORD` (as
+/// `pnpm exec` does): the program is judged. `None` for their own commands.
+fn package_manager_fallback(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
+    const PNPM: &[&str] = &[
+        "add",
+        "adduser",
+        "approve-builds",
+        "audit",
+        "bin",
+        "bugs",
+        "c",
+        "cache",
+        "cat-file",
+        "cat-index",
+        "config",
+        "create",
+        "dedupe",
+        "deploy",
+        "deprecate",
+        "dist-tag",
+        "dlx",
+        "docs",
+        "doctor",
+        "edit",
+        "env",
+        "exec",
+        "explore",
+        "fetch",
+        "find-hash",
+        "fund",
+        "get",
+        "help",
+        "i",
+        "ignored-builds",
+        "import",
+        "info",
+        "init",
+        "install",
+        "install-test",
+        "it",
+        "la",
+        "licenses",
+        "link",
+        "list",
+        "ll",
+        "ln",
+        "login",
+        "logout",
+        "ls",
+        "m",
+        "multi",
+        "outdated",
+        "owner",
+        "pack",
+        "patch",
+        "patch-commit",
+        "patch-remove",
+        "ping",
+        "prune",
+        "publish",
+        "rb",
+        "rebuild",
+        "recursive",
+        "remove",
+        "repo",
+        "rm",
+        "root",
+        "run",
+        "run-script",
+        "sbom",
+        "search",
+        "self-update",
+        "server",
+        "set",
+        "setup",
+        "show",
+        "stars",
+        "start",
+        "store",
+        "t",
+        "team",
+        "test",
+        "token",
+        "tst",
+        "un",
+        "undeprecate",
+        "uninstall",
+        "unlink",
+        "unpublish",
+        "up",
+        "update",
+        "upgrade",
+        "v",
+        "version",
+        "view",
+        "whoami",
+        "why",
+    ];
+    const YARN: &[&str] = &[
+        "add",
+        "audit",
+        "autoclean",
+        "bin",
+        "cache",
+        "check",
+        "config",
+        "constraints",
+        "create",
+        "dedupe",
+        "dlx",
+        "exec",
+        "explain",
+        "generate-lock-entry",
+        "global",
+        "help",
+        "import",
+        "info",
+        "init",
+        "install",
+        "licenses",
+        "link",
+        "list",
+        "login",
+        "logout",
+        "node",
+        "npm",
+        "outdated",
+        "owner",
+        "pack",
+        "patch",
+        "patch-commit",
+        "plugin",
+        "policies",
+        "publish",
+        "rebuild",
+        "remove",
+        "run",
+        "search",
+        "set",
+        "stage",
+        "tag",
+        "team",
+        "test",
+        "unlink",
+        "unplug",
+        "up",
+        "upgrade",
+        "upgrade-interactive",
+        "version",
+        "versions",
+        "why",
+        "workspace",
+        "workspaces",
+    ];
+    let first = args.first()?;
+    if !first.known {
+        return Some(vec![Step::Opaque(format!(
+            "`{name}` is given a command only known at run time"
+        ))]);
+    }
+    let own = if name == "pnpm" { PNPM } else { YARN };
+    if first.text.starts_with('-') || own.contains(&first.text.as_str()) {
+        return None;
+    }
+    Some(vec![Step::Exec(args.to_vec(), Edit::default())])
 }
 
 /// git runs other programs through configuration (`-c alias.x=!cmd`, `core.pager`…) and
@@ -2064,6 +2233,18 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
             {
                 return opaque("runs code given on the command line");
             }
+            // deno names what to do first: `deno run FILE` runs a file (or standard input
+            // with `-`); `deno task`, `fmt`, `lint`… run no code given here.
+            let (known, offset) = match (name, known.first().copied()) {
+                ("deno", Some("run" | "serve" | "test" | "bench" | "check" | "compile")) => {
+                    (&known[1..], 1)
+                }
+                ("deno", Some("repl")) => return opaque("starts an interactive interpreter"),
+                ("deno", Some(sub)) if !sub.starts_with('-') && !sub.contains(['.', '/']) => {
+                    return Some(Vec::new());
+                }
+                _ => (&known[..], 0),
+            };
             // The script operand: the first word after options written as `--name=value`
             // (another option may take the next word as its value: then none is known).
             let first = known
@@ -2071,7 +2252,11 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
                 .position(|t| !(t.starts_with('-') && t.contains('=')));
             match first {
                 Some(i) if !known[i].starts_with('-') && !reads_stdin(known[i]) => {
-                    Some(vec![Step::Reads(i + 1)])
+                    Some(vec![Step::Reads(offset + i + 1)])
+                }
+                // `deno run -A -`: flags, then `-`.
+                Some(_) if known.iter().any(|t| reads_stdin(t)) => {
+                    opaque("reads code from standard input")
                 }
                 // No script: the interpreter reads its code from standard input.
                 None if !version => opaque("reads code from standard input"),
