@@ -293,6 +293,9 @@ pub const HANDLERS: &[&str] = &[
     "pypy",
     "pypy3",
     "irb",
+    "rg",
+    "ansible",
+    "parallel",
 ];
 
 /// Shells whose `-c` scripts are parsed with bash grammar.
@@ -324,6 +327,9 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
     }
     let steps = match name {
         "pnpm" | "yarn" => return package_manager_fallback(name, args),
+        "rg" => return ripgrep(args),
+        "ansible" => ansible(args),
+        "parallel" => parallel(args),
         "sudo" => sudo(args),
         "su" | "runuser" => su(name, args),
         "gatekeep" => gatekeep(args),
@@ -539,6 +545,310 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
         _ => return interpreter(name, args),
     };
     Some(steps)
+}
+
+/// ripgrep runs the program of `--pre` on every file it searches (with the file's path)
+/// and the one of `--hostname-bin`; its options take no abbreviations.
+fn ripgrep(args: &[Arg]) -> Option<Vec<Step>> {
+    let mut steps = Vec::new();
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        i += 1;
+        if arg.known && arg.text == "--" {
+            break;
+        }
+        let (option, attached) = match arg.text.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => (arg.text.as_str(), None),
+        };
+        if !arg.known || !matches!(option, "--pre" | "--hostname-bin") {
+            // Other value options (`-e PATTERN`…) may hold `--pre` as a pattern: the
+            // program would not run then, and running it is the stricter reading.
+            continue;
+        }
+        let program = match attached {
+            Some(value) => Arg {
+                text: value.to_owned(),
+                ..arg.clone()
+            },
+            None => match args.get(i) {
+                Some(next) => {
+                    i += 1;
+                    next.clone()
+                }
+                None => continue,
+            },
+        };
+        if !program.known || program.free {
+            steps.push(Step::Opaque(format!(
+                "`rg {option}` runs a program only known at run time"
+            )));
+        } else if option == "--pre" {
+            steps.push(Step::Exec(
+                vec![program, Arg::dynamic("FILE")],
+                Edit::default(),
+            ));
+        } else {
+            steps.push(Step::Exec(vec![program], Edit::default()));
+        }
+    }
+    (!steps.is_empty()).then_some(steps)
+}
+
+/// Ansible's ad-hoc commands: the `command` module (the default), `shell` and `raw` run
+/// their `-a` text on every host of the pattern (as root with `-b`); modules that only
+/// gather facts run nothing; any other module changes hosts in ways not read here.
+fn ansible(args: &[Arg]) -> Vec<Step> {
+    let spec = Spec {
+        short_values: "aBCefiklMmPTtu",
+        long_values: &[
+            "--args",
+            "--module-name",
+            "--inventory",
+            "--inventory-file",
+            "--limit",
+            "--user",
+            "--become-user",
+            "--become-method",
+            "--extra-vars",
+            "--forks",
+            "--connection",
+            "--timeout",
+            "--tree",
+            "--background",
+            "--poll",
+            "--private-key",
+            "--key-file",
+            "--vault-password-file",
+            "--vault-id",
+            "--module-path",
+            "--playbook-dir",
+            "--ssh-common-args",
+            "--ssh-extra-args",
+            "--scp-extra-args",
+            "--sftp-extra-args",
+        ],
+    };
+    let s = scan(args, &spec);
+    // argparse lets options and the host pattern come in any order.
+    let mut s = s;
+    let mut positionals: Vec<&Arg> = Vec::new();
+    while let Some((first, after)) = s.rest.split_first() {
+        if first.known && first.text == "--" {
+            break;
+        }
+        positionals.push(first);
+        let more = scan(after, &spec);
+        s.opts.extend(more.opts);
+        s.rest = more.rest;
+    }
+    let module = s
+        .values(&["-m", "--module-name"])
+        .last()
+        .copied()
+        .unwrap_or("command");
+    let module = module.strip_prefix("ansible.builtin.").unwrap_or(module);
+    let pattern = positionals.first().map_or("all", |a| a.text.as_str());
+    let as_root = s.has(&["-b", "--become"]) || s.value(&["--become-user"]).is_some();
+    let edit = Edit {
+        host: Some(format!("ansible:{pattern}")),
+        user: as_root.then(|| {
+            s.value(&["--become-user"])
+                .map_or("root".to_owned(), |u| u.text.clone())
+        }),
+        ..Edit::default()
+    };
+    let text = s.value(&["-a", "--args"]);
+    match (module, text) {
+        ("ping" | "setup" | "gather_facts" | "debug" | "service_facts" | "package_facts", _) => {
+            Vec::new()
+        }
+        ("command" | "shell" | "raw" | "win_shell" | "win_command", Some(text)) => {
+            vec![Step::Script(text.clone(), edit)]
+        }
+        ("command" | "shell" | "raw", None) => Vec::new(),
+        (module, _) => vec![Step::Opaque(format!(
+            "`ansible -m {module}` changes the hosts in ways gatekeep does not read"
+        ))],
+    }
+}
+
+/// GNU parallel runs its command (through the shell) once per argument after `:::`
+/// (`{}` is replaced by the argument, or it is appended), or per line of standard input.
+fn parallel(args: &[Arg]) -> Vec<Step> {
+    const VALUES: &[&str] = &[
+        "-j",
+        "--jobs",
+        "-N",
+        "--max-args",
+        "-n",
+        "-L",
+        "--max-lines",
+        "--delay",
+        "--timeout",
+        "--retries",
+        "--joblog",
+        "--results",
+        "--res",
+        "--tmpdir",
+        "--colsep",
+        "-C",
+        "-d",
+        "--delimiter",
+        "--halt",
+        "--memfree",
+        "--load",
+        "-I",
+        "--replace",
+        "--env",
+        "--tagstring",
+        "--basefile",
+        "--workdir",
+        "--wd",
+        "--shebang-wrap",
+        "-E",
+        "--eof",
+        "--sshdelay",
+        "--block",
+        "--block-size",
+        "--header",
+        "--rpl",
+        "--plus",
+    ];
+    const FLAGS: &[&str] = &[
+        "-k",
+        "--keep-order",
+        "-q",
+        "--quote",
+        "-X",
+        "-m",
+        "-u",
+        "--ungroup",
+        "--line-buffer",
+        "--lb",
+        "--group",
+        "--bar",
+        "--progress",
+        "--eta",
+        "-v",
+        "--verbose",
+        "--tag",
+        "--no-notice",
+        "--will-cite",
+        "-0",
+        "--null",
+        "-r",
+        "--no-run-if-empty",
+        "--halt-on-error",
+        "--pipe",
+        "--shuf",
+        "--citation",
+        "--silent",
+        "--keep",
+        "--xapply",
+        "--link",
+    ];
+    let mut i = 0;
+    let mut remote = false;
+    while let Some(arg) = args.get(i).filter(|a| a.known && a.text.starts_with('-')) {
+        let text = arg.text.as_str();
+        let name = match text.split_once('=') {
+            Some((n, _)) => n,
+            // `-j4`: a short option with its value attached.
+            None if !text.starts_with("--") && text.len() > 2 => &text[..2],
+            None => text,
+        };
+        if matches!(
+            name,
+            "--version" | "--help" | "-h" | "--dry-run" | "--dryrun"
+        ) {
+            return Vec::new();
+        }
+        if matches!(name, "-S" | "--sshlogin" | "--slf" | "--sshloginfile") {
+            remote = true;
+            i += if text.contains('=') { 1 } else { 2 };
+        } else if matches!(name, "-a" | "--arg-file" | "--a") {
+            return vec![Step::Opaque(
+                "`parallel` reads its arguments from a file".to_owned(),
+            )];
+        } else if VALUES.contains(&name) {
+            i += if text.contains('=') || (text.len() > 2 && !text.starts_with("--")) {
+                1
+            } else {
+                2
+            };
+        } else if FLAGS.contains(&name) {
+            i += 1;
+        } else {
+            return vec![Step::Opaque(format!(
+                "`parallel` is given `{text}`, an option gatekeep does not know"
+            ))];
+        }
+    }
+    let rest = &args[i.min(args.len())..];
+    let separator = rest
+        .iter()
+        .position(|a| a.known && matches!(a.text.as_str(), ":::" | "::::" | ":::+" | "::::+"));
+    let command = &rest[..separator.unwrap_or(rest.len())];
+    if command.iter().any(|a| !a.known) {
+        return vec![Step::Opaque(
+            "the `parallel` command is only known at run time".to_owned(),
+        )];
+    }
+    let template = command
+        .iter()
+        .map(|a| a.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let edit = Edit {
+        host: remote.then(|| "parallel:sshlogin".to_owned()),
+        ..Edit::default()
+    };
+    let inputs: Vec<&Arg> = match separator {
+        Some(at) if rest[at].text == ":::" => rest[at + 1..]
+            .iter()
+            .take_while(|a| !(a.known && a.text.starts_with(":::")))
+            .collect(),
+        Some(_) => {
+            return vec![Step::Opaque(
+                "`parallel` reads its arguments from files (`::::`)".to_owned(),
+            )];
+        }
+        None => {
+            // One line of standard input at a time: like xargs.
+            return vec![Step::Script(
+                Arg::literal(format!("{template} \"$INPUT\"")),
+                Edit {
+                    stdin_args: true,
+                    ..edit
+                },
+            )];
+        }
+    };
+    if template.is_empty() {
+        // The arguments are the commands.
+        return inputs
+            .into_iter()
+            .map(|a| Step::Script(a.clone(), edit.clone()))
+            .collect();
+    }
+    inputs
+        .into_iter()
+        .take(32)
+        .map(|input| {
+            let quoted = if input.known {
+                format!("'{}'", input.text.replace('\'', r"'\''"))
+            } else {
+                "\"$INPUT\"".to_owned()
+            };
+            let line = if template.contains("{}") {
+                template.replace("{}", &quoted)
+            } else {
+                format!("{template} {quoted}")
+            };
+            Step::Script(Arg::literal(line), edit.clone())
+        })
+        .collect()
 }
 
 /// `pnpm WORD …` and `yarn WORD …` with a word that is none of their commands run the
