@@ -91,6 +91,8 @@ impl Policy {
     pub fn evaluate(&self, analysis: &Analysis, ctx: &Context) -> Evaluation {
         let resolved = with_caller_tmpdir(analysis, ctx);
         let analysis = resolved.as_ref().unwrap_or(analysis);
+        let searched = with_caller_cdpath(analysis, ctx);
+        let analysis = searched.as_ref().unwrap_or(analysis);
         let mut hits = Vec::new();
         for (index, command) in analysis.commands.iter().enumerate() {
             self.evaluate_command(index, command, ctx, &mut hits);
@@ -422,6 +424,32 @@ fn with_caller_tmpdir(analysis: &Analysis, ctx: &Context) -> Option<Analysis> {
             {
                 *arg = known;
             }
+        }
+    }
+    Some(resolved)
+}
+
+/// With `CDPATH` in the caller's environment, `cd NAME` may land in any directory it lists
+/// (only `/`, `.`, `..` and what starts with `./` or `../` are not searched): where a
+/// relative `cd` took a command is then only known at run time. `None` when nothing
+/// changes.
+fn with_caller_cdpath(analysis: &Analysis, ctx: &Context) -> Option<Analysis> {
+    let searched = ctx
+        .env
+        .get("CDPATH")
+        .is_some_and(|path| path.split(':').any(|dir| !dir.is_empty() && dir != "."));
+    let lands_anywhere = |command: &Command| {
+        command.cwd.as_deref().is_some_and(|dir| {
+            !dir.starts_with(['/', '~']) && dir != "." && dir != ".." && !dir.starts_with("../")
+        }) && !command.cwd_unknown
+    };
+    if !searched || !analysis.commands.iter().any(lands_anywhere) {
+        return None;
+    }
+    let mut resolved = analysis.clone();
+    for command in &mut resolved.commands {
+        if lands_anywhere(command) {
+            command.cwd_unknown = true;
         }
     }
     Some(resolved)

@@ -497,3 +497,27 @@ fn tmpdir_is_read_from_the_callers_environment_unless_the_line_sets_it() {
     );
     assert_eq!(decide(tmp, "sudo rm -rf $TMPDIR/build"), "allow");
 }
+
+#[test]
+fn cdpath_in_the_callers_environment_makes_a_relative_cd_land_anywhere() {
+    let env = TestEnv::new();
+    let decide = |cdpath: Option<&str>, line: &str| {
+        let mut command = env.gatekeep();
+        command.env_remove("CDPATH");
+        if let Some(path) = cdpath {
+            command.env("CDPATH", path);
+        }
+        let output = command
+            .args(["check", "--json", "--shell", line])
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        json["decision"].as_str().unwrap().to_owned()
+    };
+    // With CDPATH=/, `cd etc` is /etc, and `rm -f passwd` removes /etc/passwd.
+    assert_eq!(decide(Some("/"), "cd etc && rm -f passwd"), "approve");
+    assert_eq!(decide(None, "cd etc && rm -f passwd"), "allow");
+    assert_eq!(decide(Some(""), "cd etc && rm -f passwd"), "allow");
+    // `..` and absolute directories are never searched.
+    assert_eq!(decide(Some("/"), "cd /tmp && rm -f passwd"), "allow");
+}
