@@ -96,6 +96,31 @@ fn configures(program: &str, args: &[&str]) -> Option<&'static str> {
         "pip" | "pip3" if first == "config" && matches!(second, "set" | "unset" | "edit") => {
             Some("pip")
         }
+        // The current context (cluster, user, namespace) every later kubectl command uses.
+        "kubectl" | "oc" => {
+            let words: Vec<&str> = args
+                .iter()
+                .copied()
+                .filter(|a| !a.starts_with('-'))
+                .collect();
+            (words.first() == Some(&"config")
+                && words.get(1).is_some_and(|w| {
+                    matches!(
+                        *w,
+                        "use-context"
+                            | "use"
+                            | "set-context"
+                            | "set-cluster"
+                            | "set-credentials"
+                            | "set"
+                            | "unset"
+                            | "delete-context"
+                            | "delete-cluster"
+                            | "rename-context"
+                    )
+                }))
+            .then_some("kubectl")
+        }
         _ => None,
     }
 }
@@ -157,9 +182,33 @@ impl LineState {
     ) -> Option<String> {
         let program = names.first().map(String::as_str).unwrap_or_default();
         let first = argv.first()?;
+        // Reading the cluster (what a context switch is usually for) changes nothing there.
+        let reads_cluster = || {
+            let verb = argv[1..]
+                .iter()
+                .find(|a| a.known && !a.text.starts_with('-'))
+                .map(|a| a.text.as_str());
+            argv[1..].iter().all(|a| a.known)
+                && matches!(
+                    verb,
+                    Some(
+                        "get"
+                            | "describe"
+                            | "logs"
+                            | "top"
+                            | "explain"
+                            | "api-resources"
+                            | "api-versions"
+                            | "version"
+                            | "cluster-info"
+                            | "events"
+                    )
+                )
+        };
         if let Some(configured) = names
             .iter()
             .find_map(|n| self.configured.iter().find(|c| **c == n.as_str()))
+            .filter(|c| !(**c == "kubectl" && reads_cluster()))
         {
             return Some(format!(
                 "`{program}` runs with {configured} configuration changed earlier in the line"
