@@ -98,11 +98,34 @@ fn configures(program: &str, args: &[&str]) -> Option<&'static str> {
         }
         // The current context (cluster, user, namespace) every later kubectl command uses.
         "kubectl" | "oc" => {
-            let words: Vec<&str> = args
-                .iter()
-                .copied()
-                .filter(|a| !a.starts_with('-'))
-                .collect();
+            // Words that are not options, nor the values of kubectl's own value options.
+            let mut words: Vec<&str> = Vec::new();
+            let mut skip = false;
+            for arg in args {
+                if std::mem::take(&mut skip) {
+                    continue;
+                }
+                if arg.starts_with('-') {
+                    skip = !arg.contains('=')
+                        && matches!(
+                            *arg,
+                            "--kubeconfig"
+                                | "--context"
+                                | "--cluster"
+                                | "--user"
+                                | "-n"
+                                | "--namespace"
+                                | "-s"
+                                | "--server"
+                                | "--token"
+                                | "--as"
+                                | "--as-group"
+                                | "--request-timeout"
+                        );
+                    continue;
+                }
+                words.push(arg);
+            }
             (words.first() == Some(&"config")
                 && words.get(1).is_some_and(|w| {
                     matches!(
