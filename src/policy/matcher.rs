@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use super::eval::Context;
 use super::pattern::{Pattern, first_match};
-use crate::shell::{Arg, Command};
+use crate::shell::{Arg, Command, Input};
 
 /// An option name as written in a rule: `-h`, `--host` or a single-dash long name such as
 /// terraform's `-destroy`.
@@ -429,6 +429,12 @@ pub struct Matcher {
     /// Files the command writes.
     #[serde(default)]
     pub writes: Option<Vec<Pattern>>,
+    /// The text the command reads on standard input, when the line shows it.
+    #[serde(default)]
+    pub stdin: Option<Vec<Pattern>>,
+    /// Where the command's standard input comes from.
+    #[serde(default)]
+    pub stdin_from: Option<Vec<InputKind>>,
     /// Any of these cancels the match.
     pub unless: Vec<Matcher>,
     pub when: When,
@@ -507,12 +513,66 @@ fn value_matches(
         .chain(value.text.strip_prefix('=').map(str::to_owned))
         .collect();
     candidates.extend(path_forms(&value.text, parsed));
-    for text in &candidates {
-        if let Some(pattern) = first_match(patterns, text) {
-            return Some(format!("`{text}` matched `{}`", pattern.source()));
+    for (at, text) in candidates.iter().enumerate() {
+        // A `sql:` pattern judges the value as it is written, never a path form of it.
+        let hit = patterns
+            .iter()
+            .filter(|p| at == 0 || !p.is_sql())
+            .find(|p| p.is_match(text));
+        if let Some(pattern) = hit {
+            return Some(explain(text, pattern));
         }
     }
     None
+}
+
+/// "`TEXT` matched `PATTERN`", with what a `sql:` pattern found.
+fn explain(text: &str, pattern: &Pattern) -> String {
+    let mut shown: String = text.chars().take(120).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    match pattern.detail(text) {
+        Some(detail) => format!("`{shown}` matched `{}`: {detail}", pattern.source()),
+        None => format!("`{shown}` matched `{}`", pattern.source()),
+    }
+}
+
+/// Where a command's standard input comes from, as `stdin_from` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputKind {
+    /// Text the line shows (a here-document, a here-string, a literal `echo` piped in).
+    Text,
+    /// A file (`< FILE`).
+    File,
+    /// Something only known at run time: another program's output, an expanded
+    /// here-document.
+    Runtime,
+    /// The caller's own standard input, when it is not a terminal.
+    Caller,
+    /// The caller's terminal.
+    Terminal,
+}
+
+impl InputKind {
+    pub const NAMES: [(&'static str, InputKind); 5] = [
+        ("text", InputKind::Text),
+        ("file", InputKind::File),
+        ("runtime", InputKind::Runtime),
+        ("caller", InputKind::Caller),
+        ("terminal", InputKind::Terminal),
+    ];
+
+    fn of(input: Option<&Input>, ctx: &Context) -> Self {
+        match input {
+            Some(Input::Text(_)) => InputKind::Text,
+            Some(Input::File(_)) => InputKind::File,
+            Some(Input::Unknown(_)) => InputKind::Runtime,
+            None if ctx.tty => InputKind::Terminal,
+            None => InputKind::Caller,
+        }
+    }
 }
 
 impl Matcher {
@@ -654,6 +714,30 @@ impl Matcher {
                 }
                 None => return false,
             }
+        }
+        if let Some(patterns) = &self.stdin {
+            // Only text the line shows; input it cannot show is for `stdin_from`.
+            let Some(Input::Text(text)) = &command.stdin else {
+                return false;
+            };
+            match first_match(patterns, text) {
+                Some(pattern) => why.push(format!("standard input {}", explain(text, pattern))),
+                None => return false,
+            }
+        }
+        if let Some(kinds) = &self.stdin_from {
+            let kind = InputKind::of(command.stdin.as_ref(), ctx);
+            if !kinds.contains(&kind) {
+                return false;
+            }
+            let from = match &command.stdin {
+                Some(Input::File(file)) => format!("the file `{}`", file.text),
+                Some(Input::Unknown(what)) => what.clone(),
+                Some(Input::Text(_)) => "text the line shows".to_owned(),
+                None if ctx.tty => "the terminal".to_owned(),
+                None => "the caller's standard input, which is not a terminal".to_owned(),
+            };
+            why.push(format!("standard input comes from {from}"));
         }
         if self
             .unless

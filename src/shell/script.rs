@@ -10,7 +10,7 @@ use brush_parser::{ParserOptions, word};
 
 use super::words::{self, Mode};
 use super::wrappers::{self, Edit, Step};
-use super::{Analysis, Arg, CODE_LOADING_VARIABLES, Command, EnvChange, Resolve};
+use super::{Analysis, Arg, CODE_LOADING_VARIABLES, Command, EnvChange, Input, Resolve};
 
 /// How deeply wrappers and nested scripts may go before the analysis gives up.
 const MAX_DEPTH: usize = 24;
@@ -55,6 +55,8 @@ pub(crate) struct Frame {
     cwd: Option<String>,
     env: EnvChange,
     stdin_args: bool,
+    /// Standard input given by a redirection or pipe around the command.
+    stdin: Option<Input>,
     depth: usize,
 }
 
@@ -108,6 +110,8 @@ pub(crate) struct Analyzer<'r> {
     state: super::state::LineState,
     /// Output redirections of the simple command being read, for the command it records.
     redirected: Vec<Arg>,
+    /// Standard input given to the shell itself (`exec < FILE`), for every later command.
+    shell_stdin: Option<Input>,
 }
 
 impl<'r> Analyzer<'r> {
@@ -123,6 +127,7 @@ impl<'r> Analyzer<'r> {
             code_in_data: false,
             state: super::state::LineState::default(),
             redirected: Vec::new(),
+            shell_stdin: None,
         }
     }
 
@@ -190,8 +195,20 @@ impl<'r> Analyzer<'r> {
     fn list(&mut self, list: &CompoundList, frame: &Frame) {
         for item in &list.0 {
             for (_, pipeline) in item.0.iter() {
+                let mut piped: Option<Input> = None;
                 for command in &pipeline.seq {
-                    self.node(command, frame);
+                    let before = self.commands.len();
+                    match piped.take() {
+                        Some(input) => {
+                            let frame = Frame {
+                                stdin: Some(input),
+                                ..frame.clone()
+                            };
+                            self.node(command, &frame);
+                        }
+                        None => self.node(command, frame),
+                    }
+                    piped = Some(super::input::output_of(&self.commands[before..]));
                 }
             }
         }
@@ -201,6 +218,18 @@ impl<'r> Analyzer<'r> {
         match command {
             ast::Command::Simple(simple) => self.simple(simple, frame),
             ast::Command::Compound(compound, redirects) => {
+                let input = super::input::redirected(redirects.iter().flat_map(|r| &r.0));
+                let inner;
+                let frame = match input {
+                    Some(input) => {
+                        inner = Frame {
+                            stdin: Some(input),
+                            ..frame.clone()
+                        };
+                        &inner
+                    }
+                    None => frame,
+                };
                 self.compound(compound, frame);
                 self.redirects(redirects.iter().flat_map(|r| &r.0), frame);
             }
@@ -492,6 +521,24 @@ impl<'r> Analyzer<'r> {
                 }
             }
         }
+        let input = super::input::redirected(
+            simple
+                .prefix
+                .iter()
+                .flat_map(|p| &p.0)
+                .chain(simple.suffix.iter().flat_map(|s| &s.0))
+                .filter_map(|item| match item {
+                    CommandPrefixOrSuffixItem::IoRedirect(redirect) => Some(redirect),
+                    _ => None,
+                }),
+        );
+        if let Some(input) = input {
+            // `exec < FILE` gives the shell itself, and so every later command, that input.
+            if argv.len() == 1 && argv[0].known && argv[0].text == "exec" {
+                self.shell_stdin = Some(input.clone());
+            }
+            local.stdin = Some(input);
+        }
         if argv.is_empty() {
             // A bare assignment changes the shell's variables for the commands after it.
             self.assigned.extend(prefix_assignments);
@@ -617,6 +664,7 @@ impl<'r> Analyzer<'r> {
                 .or_else(|| self.script_cwd.clone().flatten()),
             cwd_unknown,
             stdin_args: frame.stdin_args,
+            stdin: frame.stdin.clone().or_else(|| self.shell_stdin.clone()),
             scripts: Vec::new(),
             writes: std::mem::take(&mut self.redirected)
                 .into_iter()

@@ -510,6 +510,7 @@ pub fn analysis(image: &Image) -> Analysis {
             stdin_args: false,
             writes: Vec::new(),
             scripts: Vec::new(),
+            stdin: None,
         }],
         opaque: Vec::new(),
     }
