@@ -47,6 +47,9 @@ pub struct ValueOptions {
     flag_short: Vec<char>,
     #[serde(default)]
     flag_long: Vec<String>,
+    /// Short options whose value can only be attached (`-pSECRET`): the rest of the bundle.
+    #[serde(default)]
+    optional_short: Vec<char>,
 }
 
 impl ValueOptions {
@@ -72,7 +75,22 @@ impl ValueOptions {
         }
     }
 
+    /// Declares `name` as an option whose value, if any, is attached (`-pSECRET`,
+    /// `--password=SECRET`).
+    pub fn add_optional(&mut self, name: &OptionName) {
+        match name {
+            OptionName::Short(c) if !self.optional_short.contains(c) => {
+                self.optional_short.push(*c)
+            }
+            OptionName::Short(_) => {}
+            other => self.add_flag(other),
+        }
+    }
+
     pub fn merge(&mut self, other: &ValueOptions) {
+        for c in &other.optional_short {
+            self.add_optional(&OptionName::Short(*c));
+        }
         for c in &other.flag_short {
             self.add_flag(&OptionName::Short(*c));
         }
@@ -250,6 +268,7 @@ pub fn parse<'a>(
     let takes_short = |c: char| declared.short.contains(&c) || rule.short.contains(&c);
     let takes_single = |s: &str| declared.single.iter().chain(&rule.single).any(|n| n == s);
     let flag_short = |c: char| declared.flag_short.contains(&c) || rule.flag_short.contains(&c);
+    let optional_short = |c: char| declared.optional_short.contains(&c);
     let undeclared = |parsed: &mut Parsed<'_>, at: usize| {
         parsed.undeclared_at.get_or_insert(at);
     };
@@ -372,10 +391,21 @@ pub fn parse<'a>(
                 .chain(&rule.flag_long)
                 .any(|f| f == name);
         for (offset, c) in bundle.char_indices() {
+            let attached = &bundle[offset + c.len_utf8()..];
+            if optional_short(c) && !takes_short(c) && !whole_flag {
+                // The rest of the bundle is its value (`-pSECRET`), or it has none.
+                let value = (!attached.is_empty()).then(|| {
+                    Cow::Owned(Arg {
+                        text: attached.to_owned(),
+                        ..arg.clone()
+                    })
+                });
+                parsed.options.push((OptionName::Short(c), value));
+                break;
+            }
             if !takes_short(c) && !flag_short(c) && !whole_flag {
                 undeclared(&mut parsed, at);
             }
-            let attached = &bundle[offset + c.len_utf8()..];
             if takes_short(c) {
                 let value = if attached.is_empty() {
                     i += 1;
@@ -568,7 +598,7 @@ impl InputKind {
         match input {
             Some(Input::Text(_)) => InputKind::Text,
             Some(Input::File(_)) => InputKind::File,
-            Some(Input::Unknown(_)) => InputKind::Runtime,
+            Some(Input::Unknown(_) | Input::Expanded(_)) => InputKind::Runtime,
             None if ctx.tty => InputKind::Terminal,
             None => InputKind::Caller,
         }
@@ -716,13 +746,18 @@ impl Matcher {
             }
         }
         if let Some(patterns) = &self.stdin {
-            // Only text the line shows; input it cannot show is for `stdin_from`.
-            let Some(Input::Text(text)) = &command.stdin else {
-                return false;
-            };
-            match first_match(patterns, text) {
-                Some(pattern) => why.push(format!("standard input {}", explain(text, pattern))),
-                None => return false,
+            // Text the line shows; text with run-time expansions may be anything; input
+            // the line does not show at all is for `stdin_from`.
+            match &command.stdin {
+                Some(Input::Text(text)) => match first_match(patterns, text) {
+                    Some(pattern) => why.push(format!("standard input {}", explain(text, pattern))),
+                    None => return false,
+                },
+                Some(Input::Expanded(text)) if mode == Mode::Possible => why.push(format!(
+                    "standard input `{}` is only known at run time",
+                    text.chars().take(120).collect::<String>()
+                )),
+                _ => return false,
             }
         }
         if let Some(kinds) = &self.stdin_from {
@@ -733,6 +768,7 @@ impl Matcher {
             let from = match &command.stdin {
                 Some(Input::File(file)) => format!("the file `{}`", file.text),
                 Some(Input::Unknown(what)) => what.clone(),
+                Some(Input::Expanded(_)) => "text with run-time expansions".to_owned(),
                 Some(Input::Text(_)) => "text the line shows".to_owned(),
                 None if ctx.tty => "the terminal".to_owned(),
                 None => "the caller's standard input, which is not a terminal".to_owned(),

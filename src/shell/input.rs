@@ -32,11 +32,10 @@ pub(crate) fn redirected<'a>(redirects: impl Iterator<Item = &'a IoRedirect>) ->
                         .map(|line| line.trim_start_matches('\t'))
                         .collect();
                 }
-                let expands = doc.requires_expansion && body.contains(['$', '`', '\\']);
-                input = Some(if expands {
-                    Input::Unknown("a here-document with expansions".to_owned())
-                } else {
+                input = Some(if !doc.requires_expansion {
                     Input::Text(body)
+                } else {
+                    heredoc_text(&body).map_or(Input::Expanded(body), Input::Text)
                 });
             }
             IoRedirect::HereString(fd, word) if fd.unwrap_or(0) == 0 => {
@@ -44,13 +43,36 @@ pub(crate) fn redirected<'a>(redirects: impl Iterator<Item = &'a IoRedirect>) ->
                 input = Some(if value.known {
                     Input::Text(format!("{}\n", value.text))
                 } else {
-                    Input::Unknown(format!("<<< {}", value.text))
+                    Input::Expanded(value.text)
                 });
             }
             _ => {}
         }
     }
     input
+}
+
+/// The text of a here-document whose delimiter is not quoted, when it expands nothing: a
+/// backslash only escapes `$`, `` ` ``, `\` and a newline there.
+fn heredoc_text(body: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' | '`' => return None,
+            '\\' => match chars.next() {
+                Some(next @ ('$' | '`' | '\\')) => out.push(next),
+                Some('\n') => {}
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            c => out.push(c),
+        }
+    }
+    Some(out)
 }
 
 fn shown(target: &IoFileRedirectTarget) -> String {
@@ -172,5 +194,16 @@ mod tests {
         assert_eq!(printf(&["100%% %s", "x"]).unwrap(), "100% x");
         assert_eq!(printf(&["%d", "1"]), None);
         assert_eq!(printf(&["\\x44ROP TABLE t"]), None);
+    }
+
+    #[test]
+    fn unquoted_here_documents_are_text_until_they_expand() {
+        assert_eq!(
+            heredoc_text("\\set t users\ndrop table :t;\n").unwrap(),
+            "\\set t users\ndrop table :t;\n"
+        );
+        assert_eq!(heredoc_text("price \\$5\n").unwrap(), "price $5\n");
+        assert_eq!(heredoc_text("drop table $T\n"), None);
+        assert_eq!(heredoc_text("x `id`"), None);
     }
 }

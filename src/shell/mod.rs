@@ -157,6 +157,9 @@ pub enum Input {
     /// Text the line shows: a here-document or here-string without run-time expansions,
     /// the output of a literal `echo` or `printf` piped in.
     Text(String),
+    /// A here-document or here-string with run-time expansions, as written: shown, but
+    /// only known at run time.
+    Expanded(String),
     /// A file (`< FILE`, `cat FILE |`).
     File(Arg),
     /// Something only known at run time (another program's output, an expanded
@@ -180,6 +183,7 @@ impl Command {
                 .writes
                 .iter()
                 .any(|target| !target.known || target.free)
+            || matches!(self.stdin, Some(Input::Expanded(_)))
     }
 }
 

@@ -32,17 +32,22 @@ impl Script {
     }
 }
 
-/// Reads `text` as the usual client of `dialect` does.
-pub(super) fn read(dialect: Dialect, text: &str) -> Script {
+/// Reads `text` as the usual client of `dialect` does. Where a server setting the text
+/// cannot show changes how strings end (PostgreSQL's `standard_conforming_strings`, MySQL's
+/// `NO_BACKSLASH_ESCAPES`), it is read both ways, and whatever either reading finds counts.
+pub(super) fn read(dialect: Dialect, text: &str) -> Vec<Script> {
+    let both = text.contains('\\');
     match dialect {
-        Dialect::Postgres => psql(text),
-        Dialect::Mysql => mysql(text),
-        Dialect::Sqlite | Dialect::Duckdb => dot_commands(text),
-        Dialect::Mssql => sqlcmd(text),
-        _ => Script {
+        Dialect::Postgres if both => vec![psql(text, false), psql(text, true)],
+        Dialect::Postgres => vec![psql(text, false)],
+        Dialect::Mysql if both => vec![mysql(text, true), mysql(text, false)],
+        Dialect::Mysql => vec![mysql(text, true)],
+        Dialect::Sqlite | Dialect::Duckdb => vec![dot_commands(text)],
+        Dialect::Mssql => vec![sqlcmd(text)],
+        _ => vec![Script {
             sql: text.to_owned(),
             findings: Vec::new(),
-        },
+        }],
     }
 }
 
@@ -163,17 +168,17 @@ struct MetaArg {
 
 /// Reads a psql script: SQL, meta-commands (`\…`), variables (`:name`). A text given with
 /// `-c` that does not start with a backslash is sent to the server as it is, without
-/// meta-commands or variables; reading it as a script is stricter, never laxer.
-fn psql(text: &str) -> Script {
+/// meta-commands or variables; reading it as a script is stricter, never laxer. With
+/// `backslash_strings`, a backslash escapes in every string, as when the server runs with
+/// `standard_conforming_strings` off.
+fn psql(text: &str, backslash_strings: bool) -> Script {
     let mut out = Script::default();
-    let lower = text.to_lowercase();
-    // How the server and psql split strings depends on these settings.
-    for setting in ["standard_conforming_strings", "client_encoding"] {
-        if lower.contains(setting) {
-            out.unreadable(format!(
-                "the SQL changes `{setting}`, which changes how psql splits it"
-            ));
-        }
+    // Where psql splits strings depends on the client encoding: a text that changes it is
+    // not read.
+    if text.to_lowercase().contains("client_encoding") {
+        out.unreadable(
+            "the SQL changes `client_encoding`, which changes how psql splits it".to_owned(),
+        );
     }
     let mut chars: Vec<char> = text.chars().collect();
     let mut vars: HashMap<String, Option<String>> = HashMap::new();
@@ -207,16 +212,28 @@ fn psql(text: &str) -> Script {
                 out.sql.push(' ');
             }
             '\'' => {
-                let escapes = i > 0
-                    && matches!(chars[i - 1], 'e' | 'E')
-                    && !(i > 1 && ident_char(chars[i - 2]));
+                let escapes = backslash_strings
+                    || (i > 0
+                        && matches!(chars[i - 1], 'e' | 'E')
+                        && !(i > 1 && ident_char(chars[i - 2])));
                 let end = quoted_end(&chars, i, '\'', escapes);
                 if escapes && backslash_after_wide(&chars[i..end]) {
                     out.unreadable(
                         "a backslash after a non-ASCII character in an escape string may be read differently in another client encoding".to_owned(),
                     );
                 }
-                out.sql.extend(&chars[i..end]);
+                // The parser gets the string as this reading ends it: a plain literal.
+                match string_value(&chars, i, end, '\'', escapes) {
+                    Some(value) => {
+                        if escapes && !backslash_strings {
+                            out.sql.pop();
+                        }
+                        out.sql.push('\'');
+                        out.sql.push_str(&value.replace('\'', "''"));
+                        out.sql.push('\'');
+                    }
+                    None => out.sql.extend(&chars[i..end]),
+                }
                 i = end;
             }
             '"' => {
@@ -319,6 +336,50 @@ fn quoted_end(chars: &[char], start: usize, quote: char, escapes: bool) -> usize
         }
     }
     chars.len()
+}
+
+/// The value of the closed string literal between `start` (its opening quote) and `end`
+/// (just past its closing one); `None` when it never closes.
+fn string_value(
+    chars: &[char],
+    start: usize,
+    end: usize,
+    quote: char,
+    escapes: bool,
+) -> Option<String> {
+    if end <= start + 1 || end > chars.len() || chars[end - 1] != quote {
+        return None;
+    }
+    // An escaped closing quote at the very end means the string never closed.
+    let inner = &chars[start + 1..end - 1];
+    let mut out = String::new();
+    let mut i = 0;
+    while i < inner.len() {
+        match inner[i] {
+            '\\' if escapes => {
+                let next = *inner.get(i + 1)?;
+                out.push(match next {
+                    'n' => '\n',
+                    't' => '\t',
+                    'r' => '\r',
+                    'b' => '\u{8}',
+                    'f' => '\u{c}',
+                    '0' => '\0',
+                    other => other,
+                });
+                i += 2;
+            }
+            c if c == quote => {
+                out.push(c);
+                i += 2;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
 }
 
 /// In a client encoding such as SJIS or GBK, a backslash after a multi-byte character can
@@ -652,8 +713,10 @@ fn mysql_command(name: &str) -> Option<MysqlCommand> {
 
 /// Reads text as the mysql client does: its commands (long names first on a line, `\x`
 /// anywhere outside quotes), `DELIMITER`, comments (`#`, `-- `, `/* */`) and the
-/// executable comments the server runs (`/*! … */`, `/*M! … */`).
-fn mysql(text: &str) -> Script {
+/// executable comments the server runs (`/*! … */`, `/*M! … */`). Without
+/// `backslash_escapes`, a backslash escapes nothing in strings, as with the server's
+/// `NO_BACKSLASH_ESCAPES` mode.
+fn mysql(text: &str, backslash_escapes: bool) -> Script {
     let mut out = Script::default();
     let chars: Vec<char> = text.chars().collect();
     let mut delimiter: Vec<char> = vec![';'];
@@ -706,14 +769,23 @@ fn mysql(text: &str) -> Script {
         }
         match c {
             '\'' | '"' | '`' => {
-                let escapes = c != '`';
+                let escapes = c != '`' && backslash_escapes;
                 let end = quoted_end(&chars, i, c, escapes);
                 if escapes && backslash_after_wide(&chars[i..end]) {
                     out.unreadable(
                         "a backslash after a non-ASCII character in a string may be read differently in another character set".to_owned(),
                     );
                 }
-                out.sql.extend(&chars[i..end]);
+                // The parser gets each string as this reading ends it.
+                match string_value(&chars, i, end, c, escapes).filter(|_| c != '`') {
+                    Some(value) => {
+                        out.sql.push('\'');
+                        out.sql
+                            .push_str(&value.replace('\\', "\\\\").replace('\'', "''"));
+                        out.sql.push('\'');
+                    }
+                    None => out.sql.extend(&chars[i..end]),
+                }
                 statement_empty = false;
                 i = end;
             }

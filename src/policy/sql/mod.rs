@@ -191,9 +191,18 @@ pub fn read(dialect: Dialect, text: &str) -> Vec<Finding> {
     if text.len() > MAX_BYTES {
         return vec![Finding::unreadable("the SQL is too long to read")];
     }
-    let script = client::read(dialect, text);
-    let mut findings = script.findings;
-    findings.extend(parse(dialect, &script.sql, 0));
+    let mut findings: Vec<Finding> = Vec::new();
+    for script in client::read(dialect, text) {
+        let found = script
+            .findings
+            .into_iter()
+            .chain(parse(dialect, &script.sql, 0));
+        for finding in found {
+            if !findings.contains(&finding) {
+                findings.push(finding);
+            }
+        }
+    }
     findings
 }
 

@@ -71,6 +71,13 @@ fn destructive_statements_are_found_however_they_are_hidden() {
             &[PROGRAM],
         ),
         ("select dblink_exec('dbname=x', 'drop table t')", &[DROP]),
+        // With standard_conforming_strings off (by SET, PGOPTIONS or the server's own
+        // configuration), a backslash escapes the quote: both readings count.
+        (
+            "set standard_conforming_strings = off; select 'a\\'' ; drop table t; select ''",
+            &[DROP],
+        ),
+        ("select E'it\\'s'; drop table t", &[DROP]),
     ];
     for (text, want) in cases {
         assert_eq!(pg(text), *want, "{text}");
@@ -87,7 +94,6 @@ fn what_cannot_be_read_is_unreadable() {
         "execute never_prepared",
         "create function f() returns void as $$ begin drop table t; end $$ language plpgsql",
         "select dblink_exec(conn, q)",
-        "set standard_conforming_strings = off; select 'a\\'' ; drop table t; select ''",
         "select E'\u{81}\\'; drop table t; --'",
         "\\i evil.sql",
         "select 1 \\gexec",
@@ -141,7 +147,9 @@ fn mysql_client_commands_and_comments() {
         [DROP]
     );
     assert_eq!(my("use shop; select 1"), []);
-    assert_eq!(my("select 'it''s \\' ; drop table t'"), []);
+    assert_eq!(my("select 'it''s'; select \"x\""), []);
+    // Under NO_BACKSLASH_ESCAPES the string ends at the backslash: both readings count.
+    assert_eq!(my("select 'a\\'; drop table t; -- '"), [DROP]);
 }
 
 #[test]
