@@ -45,6 +45,12 @@ const HIJACK_VARIABLES: &[&str] = &[
     "LD_AUDIT",
     "BASH_FUNC",
     "DYLD_INSERT_LIBRARIES",
+    // Database clients' start-up files, pagers and editors: SQL or programs nobody sees.
+    "PSQLRC",
+    "PSQL_PAGER",
+    "PSQL_WATCH_PAGER",
+    "PSQL_EDITOR",
+    "MYSQL_HOME",
 ];
 
 /// The context a command inherits from the wrappers and shells around it.
@@ -664,7 +670,11 @@ impl<'r> Analyzer<'r> {
                 .or_else(|| self.script_cwd.clone().flatten()),
             cwd_unknown,
             stdin_args: frame.stdin_args,
-            stdin: frame.stdin.clone().or_else(|| self.shell_stdin.clone()),
+            stdin: frame
+                .stdin
+                .clone()
+                .or_else(|| self.shell_stdin.clone())
+                .map(|input| self.written_input(input, frame.cwd.as_deref())),
             scripts: Vec::new(),
             writes: std::mem::take(&mut self.redirected)
                 .into_iter()
@@ -695,6 +705,21 @@ impl<'r> Analyzer<'r> {
         let before = self.state.clone();
         self.follow(index, &names, &argv, &frame);
         self.follow_state(&before, index, &names, &argv, &frame);
+    }
+
+    /// A file the line wrote before it is read holds text the line produced at run time.
+    fn written_input(&self, input: Input, cwd: Option<&str>) -> Input {
+        match input {
+            Input::File(file)
+                if self.state.may_have_written(
+                    &file,
+                    cwd.or(self.script_cwd.clone().flatten().as_deref()),
+                ) =>
+            {
+                Input::Expanded(format!("`{}`, written earlier in the line", file.text))
+            }
+            other => other,
+        }
     }
 
     /// Follows what a recorded command runs in turn.
