@@ -4,8 +4,9 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AlterTableOperation, CopyTarget, CreateFunctionBody, Expr, FunctionArg, FunctionArgExpr,
-    FunctionArguments, MergeAction, ObjectName, ObjectNamePart, Statement, Visit, Visitor,
+    AlterColumnOperation, AlterTableOperation, BinaryOperator, CopyTarget, CreateFunctionBody,
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, MergeAction, ObjectName, ObjectNamePart,
+    Statement, Visit, Visitor,
 };
 
 use super::{Class, Dialect, Finding};
@@ -98,13 +99,14 @@ fn literal(expr: &Expr) -> Option<String> {
 }
 
 /// Whether a filter keeps some rows out: it names a column, and none of its `OR` branches
-/// is a constant (`WHERE id = 4 OR 1 = 1` filters nothing).
+/// is a constant (`WHERE id = 4 OR 1 = 1` filters nothing) or compares an expression with
+/// itself (`WHERE id = id`).
 fn filters(selection: Option<&Expr>) -> bool {
     fn branches<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
         match expr {
             Expr::BinaryOp {
                 left,
-                op: sqlparser::ast::BinaryOperator::Or,
+                op: BinaryOperator::Or,
                 right,
             } => {
                 branches(left, out);
@@ -119,7 +121,17 @@ fn filters(selection: Option<&Expr>) -> bool {
     };
     let mut all = Vec::new();
     branches(selection, &mut all);
-    all.iter().all(|branch| names_column(branch))
+    all.iter()
+        .all(|branch| names_column(branch) && !to_itself(branch))
+}
+
+/// `x = x`, `x >= x`, `x <= x`: true wherever `x` is not null.
+fn to_itself(expr: &Expr) -> bool {
+    matches!(
+        expr,
+        Expr::BinaryOp { left, op: BinaryOperator::Eq | BinaryOperator::GtEq | BinaryOperator::LtEq, right }
+            if left == right
+    )
 }
 
 fn names_column(expr: &Expr) -> bool {
@@ -216,6 +228,22 @@ impl Walker {
                 if drops {
                     self.found(Class::Drop, format!("`{}` drops", shown()));
                 }
+                // A new type computed from no column replaces every value of the column.
+                let rewrites = alter.operations.iter().any(|op| {
+                    matches!(
+                        op,
+                        AlterTableOperation::AlterColumn {
+                            op: AlterColumnOperation::SetDataType { using: Some(using), .. },
+                            ..
+                        } if !names_column(using)
+                    )
+                });
+                if rewrites {
+                    self.found(
+                        Class::UpdateAll,
+                        format!("`{}` replaces every value of a column", shown()),
+                    );
+                }
             }
             Statement::CreateTable(create) if create.or_replace => self.found(
                 Class::Drop,
@@ -227,6 +255,14 @@ impl Walker {
             } => self.found(
                 Class::ServerProgram,
                 format!("`COPY … PROGRAM '{command}'` runs a program on the server"),
+            ),
+            Statement::Copy {
+                to: true,
+                target: CopyTarget::File { filename },
+                ..
+            } => self.found(
+                Class::ServerProgram,
+                format!("`COPY … TO '{filename}'` writes a file on the server"),
             ),
             Statement::CreateFunction(function) => {
                 let language = function.language.as_ref().map(|l| l.value.to_lowercase());
@@ -376,6 +412,10 @@ impl Walker {
             (Dialect::Postgres, "lo_unlink" | "pg_drop_replication_slot") => {
                 self.found(Class::Drop, format!("`{name}` drops"))
             }
+            (Dialect::Postgres, "lo_export" | "pg_file_write") => self.found(
+                Class::ServerProgram,
+                format!("`{name}` writes a file on the server"),
+            ),
             (Dialect::Sqlite | Dialect::Duckdb, "edit") => {
                 self.found(Class::Shell, format!("`{name}()` runs an editor"))
             }

@@ -63,6 +63,15 @@ fn line_end(chars: &[char], from: usize) -> usize {
         .map_or(chars.len(), |p| from + p)
 }
 
+/// Where a `--` (or `#`) comment starting at `from` ends: at a line feed or a carriage
+/// return. A client that only ends it at a line feed reads more as comment, never less.
+fn comment_end(chars: &[char], from: usize) -> usize {
+    chars[from..]
+        .iter()
+        .position(|&c| c == '\n' || c == '\r')
+        .map_or(chars.len(), |p| from + p)
+}
+
 fn string(chars: &[char]) -> String {
     chars.iter().collect()
 }
@@ -190,7 +199,7 @@ fn psql(text: &str, backslash_strings: bool) -> Script {
         let prev_ident = i > 0 && ident_char(chars[i - 1]);
         match c {
             '-' if next == Some('-') => {
-                i = line_end(&chars, i);
+                i = comment_end(&chars, i);
                 out.sql.push(' ');
             }
             '/' if next == Some('*') => {
@@ -790,7 +799,7 @@ fn mysql(text: &str, backslash_escapes: bool) -> Script {
                 i = end;
             }
             '#' => {
-                i = line_end(&chars, i);
+                i = comment_end(&chars, i);
                 out.sql.push(' ');
             }
             '-' if next == Some('-') => {
@@ -798,7 +807,7 @@ fn mysql(text: &str, backslash_escapes: bool) -> Script {
                     .get(i + 2)
                     .is_none_or(|c| c.is_whitespace() || c.is_control())
                 {
-                    i = line_end(&chars, i);
+                    i = comment_end(&chars, i);
                     out.sql.push(' ');
                 } else {
                     // Not a comment to mysql: keep the parser from reading one.
@@ -952,7 +961,7 @@ fn dot_commands(text: &str) -> Script {
                 .iter()
                 .position(|&c| c == ']')
                 .map_or(chars.len(), |p| i + p + 1),
-            '-' if next == Some('-') => line_end(&chars, i),
+            '-' if next == Some('-') => comment_end(&chars, i),
             '/' if next == Some('*') => {
                 find(&chars, i + 2, &['*', '/']).map_or(chars.len(), |e| e + 2)
             }

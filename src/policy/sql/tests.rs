@@ -47,6 +47,9 @@ fn destructive_statements_are_found_however_they_are_hidden() {
         ("select 1; drop table t", &[DROP]),
         ("/* harmless */ DrOp TaBlE t", &[DROP]),
         ("select 1 -- comment\n; drop table t", &[DROP]),
+        ("select 1 -- comment\r; drop table t", &[DROP]),
+        ("select x$$; drop table t; --$$", &[DROP]),
+        ("select 1 \\;drop table t", &[DROP]),
         ("ALTER TABLE users DROP COLUMN email", &[DROP]),
         ("truncate audit_log", &[Some(Class::Truncate)]),
         ("delete from sessions;", &[DELETE_ALL]),
@@ -54,6 +57,15 @@ fn destructive_statements_are_found_however_they_are_hidden() {
         ("delete from t where 1 = 1", &[DELETE_ALL]),
         ("delete from t where id = 4 or true", &[DELETE_ALL]),
         ("update t set a = 1", &[UPDATE_ALL]),
+        ("delete from t where id = id", &[DELETE_ALL]),
+        (
+            "ALTER TABLE t ALTER COLUMN c TYPE int USING 0",
+            &[UPDATE_ALL],
+        ),
+        (
+            "COPY (SELECT 1) TO '/var/lib/postgresql/.psqlrc'",
+            &[PROGRAM],
+        ),
         (
             "WITH gone AS (DELETE FROM orders RETURNING *) SELECT count(*) FROM gone",
             &[DELETE_ALL],
