@@ -18,8 +18,9 @@ pub(crate) fn redirected<'a>(redirects: impl Iterator<Item = &'a IoRedirect>) ->
                         IoFileRedirectKind::Read | IoFileRedirectKind::ReadAndWrite,
                         IoFileRedirectTarget::Filename(word),
                     ) => Some(Input::File(single(&word.value))),
+                    // `<&3`, `< <(…)`: text the line may show, only known at run time.
                     (IoFileRedirectKind::Read | IoFileRedirectKind::DuplicateInput, target) => {
-                        Some(Input::Unknown(format!("<{}", shown(target))))
+                        Some(Input::Expanded(format!("<{}", shown(target))))
                     }
                     _ => input,
                 };
@@ -95,10 +96,24 @@ fn single(raw: &str) -> Arg {
 }
 
 /// What the commands recorded for one stage of a pipeline write to the next: the text of a
-/// literal `echo` or `printf`, what `cat` passes on (its own input, or one file), and
-/// otherwise something only known at run time.
+/// literal `echo` or `printf`, what `cat` and `tee` pass on (their own input, or one file).
+/// Output computed at run time from text the line shows (printed with escapes, decoded,
+/// rewritten) is that text hidden: only known at run time, but from the line. Anything
+/// else (a generator, a program reading files) is input the line does not show.
 pub(crate) fn output_of(commands: &[Command]) -> Input {
-    let unknown = |what: &str| Input::Unknown(format!("the output of `{what}`"));
+    let from_line = commands.iter().any(|c| {
+        matches!(c.stdin, Some(Input::Text(_) | Input::Expanded(_)))
+            || matches!(c.names.first().map(String::as_str), Some("echo" | "printf"))
+    });
+    let unknown = |what: &str| {
+        if from_line {
+            Input::Expanded(format!(
+                "the output of `{what}`, computed from text in the line"
+            ))
+        } else {
+            Input::Unknown(format!("the output of `{what}`"))
+        }
+    };
     let [command] = commands else {
         return unknown("several commands");
     };
@@ -108,14 +123,17 @@ pub(crate) fn output_of(commands: &[Command]) -> Input {
         return unknown(program);
     }
     let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    let passed_on = || command.stdin.clone().unwrap_or_else(|| unknown(program));
     match program {
         "echo" => echo(&texts).map_or_else(|| unknown(program), Input::Text),
         "printf" => printf(&texts).map_or_else(|| unknown(program), Input::Text),
         "cat" => match texts.as_slice() {
-            [] | ["-"] => command.stdin.clone().unwrap_or_else(|| unknown(program)),
+            [] | ["-"] => passed_on(),
             [file] if !file.starts_with('-') => Input::File(Arg::literal(*file)),
             _ => unknown(program),
         },
+        // `tee FILE…` writes its input to the files and passes it on.
+        "tee" => passed_on(),
         _ => unknown(program),
     }
 }

@@ -493,13 +493,15 @@ fn psql_meta(
     }
     let (args, end) = meta_args(chars, j, vars, out);
     let base = name.trim_end_matches(['+', 'S', 'x']);
-    let pipe = args
-        .first()
-        .filter(|a| !a.quoted && a.text.starts_with('|'));
+    // `\g (format=csv) |cmd`: the output target may follow options.
+    let pipe = args.iter().find(|a| !a.quoted && a.text.starts_with('|'));
     match name.as_str() {
         "o" | "out" | "g" | "gx" | "w" | "write" if pipe.is_some() => out.class(
             Class::Shell,
-            format!("`{shown} {}` pipes into a shell command", args[0].text),
+            format!(
+                "`{shown} {}` pipes into a shell command",
+                pipe.map_or("", |p| p.text.as_str())
+            ),
         ),
         "setenv" => out.class(
             Class::Shell,
@@ -846,6 +848,10 @@ fn mysql(text: &str, backslash_escapes: bool) -> Script {
                             MysqlCommand::Shell
                             | MysqlCommand::Unreadable(_)
                             | MysqlCommand::Delimiter => end,
+                            // These take an argument, up to `;` or the end of the line.
+                            _ if matches!(short.as_str(), "\\u" | "\\r" | "\\R" | "\\T") => {
+                                (i..end).find(|&k| chars[k] == ';').map_or(end, |k| k + 1)
+                            }
                             _ => i + 2,
                         };
                         if matches!(command, MysqlCommand::Sends) {

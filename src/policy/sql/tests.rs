@@ -122,6 +122,7 @@ fn psql_meta_commands_are_judged_and_skipped() {
     assert_eq!(pg("\\!rm -rf /"), [SHELL]);
     assert_eq!(pg("select 1 \\o |sh"), [SHELL]);
     assert_eq!(pg("select 1 \\g |mail x"), [SHELL]);
+    assert_eq!(pg("select 1 \\g (format=csv) |sh"), [SHELL]);
     assert_eq!(pg("\\o '|not a pipe'"), []);
     assert_eq!(pg("\\copy t to program 'gzip > x'"), [SHELL]);
     assert_eq!(pg("\\copy t to 'x.csv' csv"), []);
@@ -159,6 +160,7 @@ fn mysql_client_commands_and_comments() {
         [DROP]
     );
     assert_eq!(my("use shop; select 1"), []);
+    assert_eq!(my("\\u shop\nselect 1"), []);
     assert_eq!(my("select 'it''s'; select \"x\""), []);
     // Under NO_BACKSLASH_ESCAPES the string ends at the backslash: both readings count.
     assert_eq!(my("select 'a\\'; drop table t; -- '"), [DROP]);
