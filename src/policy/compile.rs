@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde_saphyr::{Location, Spanned};
 use sha2::{Digest, Sha256};
 
-use super::matcher::{Matcher, OptionName, ValueOptions, When};
+use super::matcher::{InputKind, Matcher, OptionName, ValueOptions, When};
 use super::pattern::Pattern;
 use super::schema::{ApprovalSpec, FileSpec, MatchSpec, Patterns, RuleSpec};
 use super::{Decision, Source};
@@ -202,6 +202,8 @@ impl Compiler<'_> {
             && spec.any_arg.is_none()
             && spec.writes.is_none()
             && spec.reads.is_none()
+            && spec.stdin.is_none()
+            && spec.stdin_from.is_none()
             && spec.when.is_none()
             && spec.tool.is_none();
         if empty {
@@ -215,6 +217,8 @@ impl Compiler<'_> {
             || spec.any_arg.is_some()
             || spec.writes.is_some()
             || spec.reads.is_some()
+            || spec.stdin.is_some()
+            || spec.stdin_from.is_some()
             || spec.unless.is_some();
         if spec.tool.is_some() && command_keys {
             self.problem(
@@ -271,6 +275,26 @@ impl Compiler<'_> {
         if let Some(reads) = &spec.reads {
             matcher.reads = Some(self.patterns(reads));
         }
+        if let Some(stdin) = &spec.stdin {
+            matcher.stdin = Some(self.patterns(stdin));
+        }
+        if let Some(kinds) = &spec.stdin_from {
+            let mut known = Vec::new();
+            for kind in kinds {
+                match InputKind::NAMES.iter().find(|(n, _)| *n == kind.value) {
+                    Some((_, k)) => known.push(*k),
+                    None => self.problem(
+                        kind.referenced,
+                        format!(
+                            "unknown standard input `{}` (use {})",
+                            kind.value,
+                            InputKind::NAMES.map(|(n, _)| n).join(", ")
+                        ),
+                    ),
+                }
+            }
+            matcher.stdin_from = Some(known);
+        }
         if let Some(when) = &spec.when {
             matcher.when = When {
                 user: when.user.as_ref().map(|p| self.patterns(p)),
@@ -281,6 +305,9 @@ impl Compiler<'_> {
             };
         }
         if let Some(unless) = &spec.unless {
+            for spec in &unless.0 {
+                self.no_sql_exemption(spec);
+            }
             matcher.unless = unless
                 .0
                 .iter()
@@ -288,6 +315,30 @@ impl Compiler<'_> {
                 .collect();
         }
         matcher
+    }
+
+    /// A `sql:` pattern matches SQL it cannot read: in `unless`, that would exempt it.
+    fn no_sql_exemption(&mut self, spec: &MatchSpec) {
+        let lists = spec
+            .options
+            .iter()
+            .flat_map(|m| m.0.iter().map(|(_, p)| p))
+            .chain(spec.env.iter().flat_map(|m| m.0.iter().map(|(_, p)| p)))
+            .chain(spec.args.iter().flatten())
+            .chain(&spec.any_arg)
+            .chain(&spec.writes)
+            .chain(&spec.stdin);
+        for pattern in lists.flat_map(|p| &p.0) {
+            if pattern.value.starts_with("sql:") {
+                self.problem(
+                    pattern.referenced,
+                    format!(
+                        "`{}` cannot be used in `unless`: unreadable SQL matches it, so it would exempt SQL nobody read (match the SQL to hold in `match`)",
+                        pattern.value
+                    ),
+                );
+            }
+        }
     }
 
     fn secrets(&mut self, rule: &RuleSpec) -> Vec<SecretUse> {

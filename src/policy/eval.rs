@@ -340,9 +340,19 @@ fn builtin_options(program: &str) -> Option<&'static ValueOptions> {
         {
             options.add(&name);
         }
-        let flags = grammar.flags.iter().chain(grammar.optional);
-        for name in flags.filter_map(|n| matcher::OptionName::parse(n)) {
+        for name in grammar
+            .flags
+            .iter()
+            .filter_map(|n| matcher::OptionName::parse(n))
+        {
             options.add_flag(&name);
+        }
+        for name in grammar
+            .optional
+            .iter()
+            .filter_map(|n| matcher::OptionName::parse(n))
+        {
+            options.add_optional(&name);
         }
         options
     }))

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use super::eval::Context;
 use super::pattern::{Pattern, first_match};
-use crate::shell::{Arg, Command};
+use crate::shell::{Arg, Command, Input};
 
 /// An option name as written in a rule: `-h`, `--host` or a single-dash long name such as
 /// terraform's `-destroy`.
@@ -47,6 +47,9 @@ pub struct ValueOptions {
     flag_short: Vec<char>,
     #[serde(default)]
     flag_long: Vec<String>,
+    /// Short options whose value can only be attached (`-pSECRET`): the rest of the bundle.
+    #[serde(default)]
+    optional_short: Vec<char>,
 }
 
 impl ValueOptions {
@@ -72,7 +75,22 @@ impl ValueOptions {
         }
     }
 
+    /// Declares `name` as an option whose value, if any, is attached (`-pSECRET`,
+    /// `--password=SECRET`).
+    pub fn add_optional(&mut self, name: &OptionName) {
+        match name {
+            OptionName::Short(c) if !self.optional_short.contains(c) => {
+                self.optional_short.push(*c)
+            }
+            OptionName::Short(_) => {}
+            other => self.add_flag(other),
+        }
+    }
+
     pub fn merge(&mut self, other: &ValueOptions) {
+        for c in &other.optional_short {
+            self.add_optional(&OptionName::Short(*c));
+        }
         for c in &other.flag_short {
             self.add_flag(&OptionName::Short(*c));
         }
@@ -259,6 +277,7 @@ pub fn parse<'a>(
     let takes_short = |c: char| declared.short.contains(&c) || rule.short.contains(&c);
     let takes_single = |s: &str| declared.single.iter().chain(&rule.single).any(|n| n == s);
     let flag_short = |c: char| declared.flag_short.contains(&c) || rule.flag_short.contains(&c);
+    let optional_short = |c: char| declared.optional_short.contains(&c);
     let undeclared = |parsed: &mut Parsed<'_>, at: usize| {
         parsed.undeclared_at.get_or_insert(at);
     };
@@ -381,10 +400,21 @@ pub fn parse<'a>(
                 .chain(&rule.flag_long)
                 .any(|f| f == name);
         for (offset, c) in bundle.char_indices() {
+            let attached = &bundle[offset + c.len_utf8()..];
+            if optional_short(c) && !takes_short(c) && !whole_flag {
+                // The rest of the bundle is its value (`-pSECRET`), or it has none.
+                let value = (!attached.is_empty()).then(|| {
+                    Cow::Owned(Arg {
+                        text: attached.to_owned(),
+                        ..arg.clone()
+                    })
+                });
+                parsed.options.push((OptionName::Short(c), value));
+                break;
+            }
             if !takes_short(c) && !flag_short(c) && !whole_flag {
                 undeclared(&mut parsed, at);
             }
-            let attached = &bundle[offset + c.len_utf8()..];
             if takes_short(c) {
                 let value = if attached.is_empty() {
                     i += 1;
@@ -441,6 +471,12 @@ pub struct Matcher {
     /// Files whose contents may reach the command.
     #[serde(default)]
     pub reads: Option<Vec<Pattern>>,
+    /// The text the command reads on standard input, when the line shows it.
+    #[serde(default)]
+    pub stdin: Option<Vec<Pattern>>,
+    /// Where the command's standard input comes from.
+    #[serde(default)]
+    pub stdin_from: Option<Vec<InputKind>>,
     /// Any of these cancels the match.
     pub unless: Vec<Matcher>,
     pub when: When,
@@ -535,12 +571,66 @@ fn value_matches(
         .chain(value.text.strip_prefix('=').map(str::to_owned))
         .collect();
     candidates.extend(path_forms(&value.text, parsed));
-    for text in &candidates {
-        if let Some(pattern) = first_match(patterns, text) {
-            return Some(format!("`{text}` matched `{}`", pattern.source()));
+    for (at, text) in candidates.iter().enumerate() {
+        // A `sql:` pattern judges the value as it is written, never a path form of it.
+        let hit = patterns
+            .iter()
+            .filter(|p| at == 0 || !p.is_sql())
+            .find(|p| p.is_match(text));
+        if let Some(pattern) = hit {
+            return Some(explain(text, pattern));
         }
     }
     None
+}
+
+/// "`TEXT` matched `PATTERN`", with what a `sql:` pattern found.
+fn explain(text: &str, pattern: &Pattern) -> String {
+    let mut shown: String = text.chars().take(120).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    match pattern.detail(text) {
+        Some(detail) => format!("`{shown}` matched `{}`: {detail}", pattern.source()),
+        None => format!("`{shown}` matched `{}`", pattern.source()),
+    }
+}
+
+/// Where a command's standard input comes from, as `stdin_from` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputKind {
+    /// Text the line shows (a here-document, a here-string, a literal `echo` piped in).
+    Text,
+    /// A file (`< FILE`).
+    File,
+    /// Something only known at run time: another program's output, an expanded
+    /// here-document.
+    Runtime,
+    /// The caller's own standard input, when it is not a terminal.
+    Caller,
+    /// The caller's terminal.
+    Terminal,
+}
+
+impl InputKind {
+    pub const NAMES: [(&'static str, InputKind); 5] = [
+        ("text", InputKind::Text),
+        ("file", InputKind::File),
+        ("runtime", InputKind::Runtime),
+        ("caller", InputKind::Caller),
+        ("terminal", InputKind::Terminal),
+    ];
+
+    fn of(input: Option<&Input>, ctx: &Context) -> Self {
+        match input {
+            Some(Input::Text(_)) => InputKind::Text,
+            Some(Input::File(_)) => InputKind::File,
+            Some(Input::Unknown(_) | Input::Expanded(_)) => InputKind::Runtime,
+            None if ctx.tty => InputKind::Terminal,
+            None => InputKind::Caller,
+        }
+    }
 }
 
 impl Matcher {
@@ -702,6 +792,36 @@ impl Matcher {
                 }
                 None => return false,
             }
+        }
+        if let Some(patterns) = &self.stdin {
+            // Text the line shows; text with run-time expansions may be anything; input
+            // the line does not show at all is for `stdin_from`.
+            match &command.stdin {
+                Some(Input::Text(text)) => match first_match(patterns, text) {
+                    Some(pattern) => why.push(format!("standard input {}", explain(text, pattern))),
+                    None => return false,
+                },
+                Some(Input::Expanded(text)) if mode == Mode::Possible => why.push(format!(
+                    "standard input `{}` is only known at run time",
+                    text.chars().take(120).collect::<String>()
+                )),
+                _ => return false,
+            }
+        }
+        if let Some(kinds) = &self.stdin_from {
+            let kind = InputKind::of(command.stdin.as_ref(), ctx);
+            if !kinds.contains(&kind) {
+                return false;
+            }
+            let from = match &command.stdin {
+                Some(Input::File(file)) => format!("the file `{}`", file.text),
+                Some(Input::Unknown(what)) => what.clone(),
+                Some(Input::Expanded(_)) => "text with run-time expansions".to_owned(),
+                Some(Input::Text(_)) => "text the line shows".to_owned(),
+                None if ctx.tty => "the terminal".to_owned(),
+                None => "the caller's standard input, which is not a terminal".to_owned(),
+            };
+            why.push(format!("standard input comes from {from}"));
         }
         if self
             .unless

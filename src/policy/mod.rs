@@ -10,6 +10,7 @@ mod pattern;
 mod rules;
 mod schema;
 mod sources;
+mod sql;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,5 @@
-//! Value patterns: globs by default, regular expressions after `re:`.
+//! Value patterns: globs by default, regular expressions after `re:`, SQL judged by a
+//! parser after `sql:` (see [`super::sql`]).
 //!
 //! Loading a policy validates globs (their automata are built the first time a pattern is
 //! used) and compiles regular expressions in full, so that whatever loads also matches.
@@ -9,6 +10,8 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use globset::{GlobBuilder, GlobMatcher};
 use regex::Regex;
+
+use super::sql::SqlPattern;
 
 /// One pattern, validated.
 #[derive(Clone, Debug)]
@@ -25,6 +28,7 @@ enum Kind {
     Infix(String),
     Glob(OnceLock<GlobMatcher>),
     Regex(OnceLock<Regex>),
+    Sql(Box<SqlPattern>),
 }
 
 fn glob_builder(source: &str) -> GlobBuilder<'_> {
@@ -39,6 +43,12 @@ fn glob_builder(source: &str) -> GlobBuilder<'_> {
 impl Pattern {
     /// Validates `source`; the error is a message for the policy author.
     pub fn new(source: &str) -> Result<Self, String> {
+        if let Some(spec) = source.strip_prefix("sql:") {
+            return Ok(Pattern {
+                source: source.to_owned(),
+                kind: Kind::Sql(Box::new(SqlPattern::parse(spec)?)),
+            });
+        }
         if let Some(expr) = source.strip_prefix("re:") {
             // Compiled in full now: what parses (`\p{Bogus}` does) may still not compile,
             // and a policy that loads must never fail when a command is matched.
@@ -93,6 +103,24 @@ impl Pattern {
             Kind::Regex(cell) => cell
                 .get_or_init(|| Regex::new(&self.source[3..]).expect("compiled when loaded"))
                 .is_match(text),
+            Kind::Sql(sql) => sql.first_match(text).is_some(),
+        }
+    }
+
+    /// Whether this is a `sql:` pattern, which judges a whole text (never a path form of
+    /// it) and cannot prove an exemption.
+    pub fn is_sql(&self) -> bool {
+        matches!(self.kind, Kind::Sql(_))
+    }
+
+    /// What a `sql:` pattern found in `text`, for the explanation of a match.
+    pub fn detail(&self, text: &str) -> Option<String> {
+        match &self.kind {
+            Kind::Sql(sql) => sql.first_match(text).map(|finding| match finding.class {
+                Some(class) => format!("{} ({})", finding.what, class.name()),
+                None => format!("{} (unreadable SQL matches)", finding.what),
+            }),
+            _ => None,
         }
     }
 

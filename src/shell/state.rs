@@ -195,6 +195,19 @@ impl LineState {
 
     /// Why the command (program `names[0]`, `argv`, environment values `env`) depends on
     /// what the line wrote or configured before it, if it does.
+    /// Whether `file` may have been written earlier in the line.
+    pub(crate) fn may_have_written(&self, file: &Arg, cwd: Option<&str>) -> bool {
+        if self.written_unknown {
+            return true;
+        }
+        let key = key(&file.text, cwd);
+        (!file.known && !self.written.is_empty())
+            || self
+                .written
+                .iter()
+                .any(|w| key == *w || key.starts_with(&format!("{w}/")))
+    }
+
     pub(crate) fn depends(
         &self,
         names: &[String],

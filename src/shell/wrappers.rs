@@ -2115,7 +2115,7 @@ fn zsh(args: &[Arg]) -> Vec<Step> {
 
 /// sqlite3's dot-commands that only read or format: any other (`.shell`, `.system`,
 /// `.output |cmd`, `.read FILE`, `.load LIB`, …) can run programs or code.
-const SQLITE_READ_ONLY_DOT: &[&str] = &[
+pub(crate) const SQLITE_READ_ONLY_DOT: &[&str] = &[
     ".tables",
     ".schema",
     ".indexes",

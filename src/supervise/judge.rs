@@ -512,6 +512,7 @@ pub fn analysis(image: &Image) -> Analysis {
             writes: Vec::new(),
             reads: Vec::new(),
             scripts: Vec::new(),
+            stdin: None,
         }],
         opaque: Vec::new(),
     }

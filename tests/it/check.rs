@@ -200,6 +200,46 @@ fn writes_are_matched_by_target_and_unknown_targets_are_unprovable() {
 }
 
 #[test]
+fn sql_is_read_with_a_parser_wherever_the_line_shows_it() {
+    let env = TestEnv::new();
+    let decision = |args: &[&str]| {
+        env.check_json(args)["decision"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // A here-document is read as psql reads it: a variable set in it, a comment before
+    // the statement and a harmless statement first hide nothing.
+    let script = "psql app <<'EOF'\n\\set t users\nselect 1;\n/* tidy */ DROP TABLE :t;\nEOF";
+    env.gatekeep()
+        .args(["check", "--", "bash", "-c", script])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("rule psql-destructive-sql"))
+        .stdout(predicate::str::contains("`DROP TABLE users` drops (drop)"));
+    assert_eq!(
+        decision(&["--", "bash", "-c", "echo 'select 1' | psql app"]),
+        "allow"
+    );
+    assert_eq!(
+        decision(&["--", "psql", "-c", "select 1 \\! rm -rf ~"]),
+        "approve"
+    );
+    // SQL the line does not show: this test's standard input is not a terminal, so psql
+    // would read SQL nobody saw. Held for another server, not on this machine.
+    assert_eq!(decision(&["--", "psql", "-h", "prod-db", "app"]), "approve");
+    assert_eq!(decision(&["--", "psql", "app"]), "allow");
+    assert_eq!(
+        decision(&["--", "bash", "-c", "psql -h localhost -f migrate.sql"]),
+        "allow"
+    );
+    assert_eq!(
+        decision(&["--", "bash", "-c", "generate | psql -h prod-db"]),
+        "approve"
+    );
+}
+
+#[test]
 fn a_hard_link_to_a_gated_program_replaced_behind_a_link_on_path_is_seen_through_the_cached_index()
 {
     // PATH holds a symbolic link named pg_dump; the program it points to is replaced (an
