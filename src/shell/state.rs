@@ -403,6 +403,23 @@ fn awk_writes(program: &str) -> Vec<Option<Arg>> {
     out
 }
 
+/// Files written in bulk into the directories given (each as `DIR/`), or into the
+/// working directory when none is.
+fn into_directory(directories: Vec<Option<Arg>>) -> Vec<Option<Arg>> {
+    if directories.is_empty() {
+        return vec![None];
+    }
+    directories
+        .into_iter()
+        .map(|dir| {
+            dir.map(|d| Arg {
+                text: format!("{}/", d.text.trim_end_matches('/')),
+                ..d
+            })
+        })
+        .collect()
+}
+
 /// The file a download into directory `dir` creates: named after the last URL's path, or
 /// the directory itself when the name is not known.
 fn in_directory(dir: Arg, operands: &[&Arg]) -> Arg {
@@ -646,7 +663,10 @@ pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
             out
         }
         // Extracting, cloning, applying or installing writes files no one listed.
-        "unzip" | "7z" | "cpio" | "patch" => vec![None],
+        // Extracted into a named directory: what lands there is unknown, the directory is
+        // not (`tar -x -C ~/.ssh`).
+        "unzip" => into_directory(value_of(&["-d"])),
+        "7z" | "cpio" | "patch" => vec![None],
         "tar" | "bsdtar"
             if args.iter().any(|a| {
                 a.text == "--extract"
@@ -656,7 +676,7 @@ pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
                         && a.text.contains('x'))
             }) || (!first.starts_with('-') && first.contains('x')) =>
         {
-            vec![None]
+            into_directory(value_of(&["-C", "--directory"]))
         }
         "git"
             if matches!(
