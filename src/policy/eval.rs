@@ -397,7 +397,15 @@ fn with_caller_tmpdir(analysis: &Analysis, ctx: &Context) -> Option<Analysis> {
                 .iter()
                 .any(|a| !a.known || a.text.contains(NAME)))
     });
-    if may_change || !analysis.opaque.is_empty() {
+    // A line that sets the variable anywhere (a function or a loop body may run after the
+    // assignment, though read before it), or sets IFS (which splits the value), keeps it
+    // unknown everywhere.
+    let set_anywhere = analysis.commands.iter().any(|c| {
+        ["IFS", NAME]
+            .iter()
+            .any(|n| c.env.set.contains_key(*n) || c.env.unset.contains(*n))
+    });
+    if may_change || set_anywhere || !analysis.opaque.is_empty() {
         return None;
     }
     let value = ctx.env.get(NAME).map_or("", String::as_str);

@@ -508,7 +508,11 @@ fn same_option(given: &OptionName, wanted: &OptionName, mode: Mode) -> bool {
 /// root (for `root`, and for another process's `cwd`, whose directory is unknown and is
 /// most often the root) or from the command's own directory (`/proc/self/cwd`).
 fn through_proc(text: &str, cwd: Option<&str>) -> Vec<String> {
-    let segments: Vec<&str> = text.split('/').filter(|s| !s.is_empty()).collect();
+    let mut segments: Vec<&str> = text.split('/').filter(|s| !s.is_empty()).collect();
+    // A thread's links are its process's: `/proc/PID/task/TID/root`.
+    if segments.get(2) == Some(&"task") && segments.len() > 4 {
+        segments.drain(2..4);
+    }
     let [first, pid, link, rest @ ..] = segments.as_slice() else {
         return Vec::new();
     };
@@ -526,14 +530,72 @@ fn through_proc(text: &str, cwd: Option<&str>) -> Vec<String> {
     forms
 }
 
+/// A path with `..` after a directory that is a symbolic link on usual systems
+/// (`/var/run` is `/run`, `/bin` is `/usr/bin`): `..` steps out of the link's target, not
+/// out of the name, so `/var/run/../etc` is `/etc`.
+fn through_links(text: &str) -> Vec<String> {
+    const LINKS: &[(&str, &str)] = &[
+        ("/var/run", "/run"),
+        ("/var/lock", "/run/lock"),
+        ("/bin", "/usr/bin"),
+        ("/sbin", "/usr/sbin"),
+        ("/lib", "/usr/lib"),
+        ("/lib32", "/usr/lib32"),
+        ("/lib64", "/usr/lib64"),
+        ("/libx32", "/usr/libx32"),
+        ("/etc", "/private/etc"),
+        ("/tmp", "/private/tmp"),
+        ("/var", "/private/var"),
+    ];
+    if !text.contains("..") {
+        return Vec::new();
+    }
+    let squeezed = text
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect::<Vec<_>>();
+    let squeezed = format!("/{}", squeezed.join("/"));
+    LINKS
+        .iter()
+        .filter_map(|(link, target)| {
+            let rest = squeezed.strip_prefix(link)?;
+            rest.starts_with('/').then(|| {
+                let resolved = crate::shell::normalize_path(&format!("{target}{rest}"));
+                // Back under /private: the name macOS users see.
+                resolved
+                    .strip_prefix("/private")
+                    .filter(|r| r.starts_with('/'))
+                    .map_or(resolved.clone(), str::to_owned)
+            })
+        })
+        .collect()
+}
+
 fn path_forms(text: &str, parsed: Option<&Parsed<'_>>) -> Vec<String> {
     let mut forms = Vec::new();
-    if text.starts_with('/') {
-        let normal = crate::shell::normalize_path(text);
+    if let Some(rest) = text.strip_prefix("~/") {
+        // `~/.ssh/./authorized_keys` is `~/.ssh/authorized_keys`.
+        let normal = crate::shell::normalize_path(&format!("/{rest}"));
+        let normal = format!("~{normal}");
         if normal != text {
             forms.push(normal);
         }
-        forms.extend(through_proc(text, parsed.and_then(|p| p.cwd.as_deref())));
+        return forms;
+    }
+    if text.starts_with('/') {
+        let normal = crate::shell::normalize_path(text);
+        let cwd = parsed.and_then(|p| p.cwd.as_deref());
+        forms.extend(through_proc(text, cwd));
+        // `/proc/self/../self/root`: the links again after `.` and `..` are read.
+        forms.extend(through_proc(&normal, cwd));
+        forms.extend(through_links(text));
+        // macOS keeps /etc, /var and /tmp under /private.
+        if let Some(rest) = normal.strip_prefix("/private/") {
+            forms.push(format!("/{rest}"));
+        }
+        if normal != text {
+            forms.push(normal);
+        }
     } else if let Some((key, value)) = text.split_once('=').filter(|(_, v)| v.starts_with('/')) {
         // `of=//dev/sda`, `--target=/./etc`
         let normal = crate::shell::normalize_path(value);
@@ -567,6 +629,7 @@ fn value_matches(
     if !value.known {
         return (mode == Mode::Possible).then(|| value.text.clone());
     }
+    let moved_path = parsed.is_some_and(|p| moved_path(p, &value.text));
     let mut candidates: Vec<String> = std::iter::once(value.text.clone())
         .chain(value.text.strip_prefix('=').map(str::to_owned))
         .collect();
@@ -575,7 +638,13 @@ fn value_matches(
         // A `sql:` pattern judges the value as it is written, never a path form of it.
         let hit = patterns
             .iter()
-            .filter(|p| at == 0 || !p.is_sql())
+            .filter(|p| {
+                if at == 0 {
+                    !moved_path || p.is_sql()
+                } else {
+                    !p.is_sql()
+                }
+            })
             .find(|p| p.is_match(text));
         if let Some(pattern) = hit {
             return Some(explain(text, pattern));
@@ -1003,6 +1072,16 @@ fn is_true(text: &str) -> bool {
 }
 
 /// Whether the groups of patterns appear, in order, among the positionals.
+/// After a relative `cd`, a relative path as written names another file than the policy
+/// author would read it as (`cd src && rm -rf ../build` removes `build`): only its
+/// resolved forms count.
+fn moved_path(parsed: &Parsed<'_>, text: &str) -> bool {
+    parsed.relative_cwd.is_some()
+        && !text.starts_with(['/', '~', '-'])
+        && !text.contains("://")
+        && (text.contains('/') || text == "..")
+}
+
 fn subsequence(parsed: &Parsed<'_>, groups: &[Vec<Pattern>], mode: Mode) -> bool {
     let mut remaining = parsed
         .positionals
@@ -1013,7 +1092,7 @@ fn subsequence(parsed: &Parsed<'_>, groups: &[Vec<Pattern>], mode: Mode) -> bool
     'groups: for group in groups {
         for arg in remaining.by_ref() {
             let hit = if arg.known {
-                first_match(group, &arg.text).is_some()
+                (!moved_path(parsed, &arg.text) && first_match(group, &arg.text).is_some())
                     || path_forms(&arg.text, Some(parsed))
                         .iter()
                         .any(|f| first_match(group, f).is_some())

@@ -40,6 +40,9 @@ const HIJACK_VARIABLES: &[&str] = &[
     "BROWSER",
     "SHELL",
     "MAKEFLAGS",
+    "TAR_OPTIONS",
+    "PYTHONUSERBASE",
+    "PYTHONHOME",
     "LD_PRELOAD",
     "LD_LIBRARY_PATH",
     "LD_AUDIT",
@@ -72,6 +75,10 @@ const COMMAND_VARIABLES: &[&str] = &[
     "VISUAL",
     "PAGER",
     "MANPAGER",
+    "RSYNC_RSH",
+    "AWS_PAGER",
+    "SUDO_ASKPASS",
+    "KUBECTL_EXTERNAL_DIFF",
 ];
 
 /// The context a command inherits from the wrappers and shells around it.
@@ -146,6 +153,10 @@ pub(crate) struct Analyzer<'r> {
     fed: Vec<Arg>,
     /// Functions whose bodies are being read, innermost last.
     defining: Vec<String>,
+    /// The functions the line defines, to read again where they are called.
+    functions: BTreeMap<String, ast::FunctionBody>,
+    /// The directories `pushd` left behind, as `script_cwd` values.
+    directories: Vec<Option<Option<String>>>,
     /// Standard input given to the shell itself (`exec < FILE`), for every later command.
     shell_stdin: Option<Input>,
 }
@@ -165,6 +176,8 @@ impl<'r> Analyzer<'r> {
             redirected: Vec::new(),
             fed: Vec::new(),
             defining: Vec::new(),
+            functions: BTreeMap::new(),
+            directories: Vec::new(),
             shell_stdin: None,
         }
     }
@@ -234,13 +247,17 @@ impl<'r> Analyzer<'r> {
 
     fn list(&mut self, list: &CompoundList, frame: &Frame) {
         for item in &list.0 {
+            let before = self.script_cwd.clone();
             for (_, pipeline) in item.0.iter() {
                 // Each stage reads what the stages before it read and named, and what
                 // the stage before it writes.
                 let mut stage = frame.clone();
                 let mut piped: Option<Input> = None;
+                // The stages of a pipeline run in subshells: a `cd` there stays there.
+                let subshells = pipeline.seq.len() > 1;
                 for command in &pipeline.seq {
                     let start = self.commands.len();
+                    let cwd = self.script_cwd.clone();
                     let here = match piped.take() {
                         Some(input) => Frame {
                             stdin: Some(input),
@@ -249,10 +266,20 @@ impl<'r> Analyzer<'r> {
                         None => stage.clone(),
                     };
                     self.node(command, &here);
+                    if subshells {
+                        self.script_cwd = cwd;
+                    }
                     piped = Some(super::input::output_of(&self.commands[start..]));
                     let upstream = flowing(&self.commands[start..]);
                     stage.reads.extend(upstream);
                 }
+            }
+            // A change of directory that may not have happened (a `cd` that fails, one
+            // after `&&` or `||`, in a branch not taken) leaves the line in one of two
+            // directories: unknown, unless the first is the caller's own (then the commands
+            // after it stay where the caller would have them anyway).
+            if self.script_cwd != before && before.is_some() {
+                self.script_cwd = Some(None);
             }
         }
     }
@@ -277,29 +304,73 @@ impl<'r> Analyzer<'r> {
                 if let Some(input) = super::input::redirected(redirects.iter().flat_map(|r| &r.0)) {
                     body.stdin = Some(input);
                 }
+                let start = self.commands.len();
                 self.compound(compound, &body);
-                self.redirects(redirects.iter().flat_map(|r| &r.0), frame);
+                self.block_redirects(start, redirects.iter().flat_map(|r| &r.0), frame);
             }
             ast::Command::Function(function) => {
-                // The body is judged where it is defined: a shell that stays open (an
-                // agent's) may call it from a later line that looks harmless on its own.
+                // The body is judged where it is defined (a shell that stays open, an
+                // agent's, may call it from a later line that looks harmless on its own),
+                // and again where the line calls it, in the directory and state of then.
+                self.functions
+                    .insert(function.fname.value.clone(), function.body.clone());
                 self.defining.push(function.fname.value.clone());
+                // Defining a function moves nowhere: a `cd` in it counts where it is called.
+                let (cwd, directories) = (self.script_cwd.clone(), self.directories.clone());
+                let start = self.commands.len();
                 self.compound(&function.body.0, frame);
-                self.redirects(function.body.1.iter().flat_map(|r| &r.0), frame);
+                self.block_redirects(start, function.body.1.iter().flat_map(|r| &r.0), frame);
+                (self.script_cwd, self.directories) = (cwd, directories);
                 self.defining.pop();
             }
             ast::Command::ExtendedTest(test, redirects) => {
                 self.arithmetic = true;
+                let start = self.commands.len();
                 self.test_expr(&test.expr, frame);
-                self.redirects(redirects.iter().flat_map(|r| &r.0), frame);
+                self.block_redirects(start, redirects.iter().flat_map(|r| &r.0), frame);
             }
         }
+    }
+
+    /// The redirections of a block (`{ …; } > FILE`, a loop, a test, a function's body):
+    /// every command recorded in it writes their targets, as bash opens them for the
+    /// whole block. A block that records no command still opens them.
+    fn block_redirects<'a>(
+        &mut self,
+        start: usize,
+        redirects: impl Iterator<Item = &'a IoRedirect>,
+        frame: &Frame,
+    ) {
+        let pending = std::mem::take(&mut self.redirected);
+        self.redirects(redirects, frame);
+        let targets = std::mem::replace(&mut self.redirected, pending);
+        if targets.is_empty() {
+            return;
+        }
+        if self.commands.len() == start {
+            self.record_redirection_only(targets, frame);
+        } else {
+            for command in &mut self.commands[start..] {
+                command.writes.extend(targets.iter().cloned());
+            }
+        }
+    }
+
+    /// A redirection with no command (`> FILE`, an empty block's): the shell opens, and
+    /// creates or truncates, its targets. Recorded as the null command `:` writing them.
+    fn record_redirection_only(&mut self, targets: Vec<Arg>, frame: &Frame) {
+        self.redirected = targets;
+        self.command(vec![Arg::literal(":")], frame.clone());
     }
 
     fn compound(&mut self, compound: &CompoundCommand, frame: &Frame) {
         match compound {
             CompoundCommand::BraceGroup(group) => self.list(&group.list, frame),
-            CompoundCommand::Subshell(subshell) => self.list(&subshell.list, frame),
+            CompoundCommand::Subshell(subshell) => {
+                let cwd = self.script_cwd.clone();
+                self.list(&subshell.list, frame);
+                self.script_cwd = cwd;
+            }
             CompoundCommand::ForClause(clause) => {
                 for value in clause.values.iter().flatten() {
                     self.expand(&value.value, Mode::Command, frame);
@@ -307,7 +378,7 @@ impl<'r> Analyzer<'r> {
                 // The loop variable takes each value in turn: which one a command sees is
                 // known only at run time.
                 self.unknown_variable(&clause.variable_name);
-                self.list(&clause.body.list, frame);
+                self.loop_body(&clause.body.list, frame);
             }
             CompoundCommand::ArithmeticForClause(clause) => {
                 self.arithmetic_text(
@@ -317,7 +388,7 @@ impl<'r> Analyzer<'r> {
                         .map(|e| e.value.as_str()),
                     frame,
                 );
-                self.list(&clause.body.list, frame);
+                self.loop_body(&clause.body.list, frame);
             }
             CompoundCommand::CaseClause(clause) => {
                 self.expand(&clause.value.value, Mode::Single, frame);
@@ -342,12 +413,26 @@ impl<'r> Analyzer<'r> {
             }
             CompoundCommand::WhileClause(clause) | CompoundCommand::UntilClause(clause) => {
                 self.list(&clause.0, frame);
-                self.list(&clause.1.list, frame);
+                self.loop_body(&clause.1.list, frame);
             }
             CompoundCommand::Arithmetic(arithmetic) => {
                 self.arithmetic_text([arithmetic.expr.value.as_str()].into_iter(), frame)
             }
             CompoundCommand::Coprocess(coprocess) => self.node(&coprocess.body, frame),
+        }
+    }
+
+    /// A loop's body: read once, and again when the first pass changed the directory or
+    /// the line's state, as the next pass starts there.
+    fn loop_body(&mut self, body: &CompoundList, frame: &Frame) {
+        let (cwd, state) = (self.script_cwd.clone(), self.state.clone());
+        self.list(body, frame);
+        if self.script_cwd != cwd {
+            // Each pass may move again: where the later ones run is unknown.
+            self.script_cwd = Some(None);
+        }
+        if self.script_cwd != cwd || self.state != state {
+            self.list(body, frame);
         }
     }
 
@@ -429,7 +514,10 @@ impl<'r> Analyzer<'r> {
                         self.expand(&word.value, Mode::Single, frame);
                     }
                     IoFileRedirectTarget::ProcessSubstitution(_, subshell) => {
-                        self.list(&subshell.list, frame)
+                        let start = self.commands.len();
+                        self.list(&subshell.list, frame);
+                        let read = flowing(&self.commands[start..]);
+                        self.fed.extend(read);
                     }
                     IoFileRedirectTarget::Fd(_) => {}
                 },
@@ -458,7 +546,10 @@ impl<'r> Analyzer<'r> {
                 let mut scripts = Vec::new();
                 collect_substitutions(&pieces, &mut scripts);
                 for script in scripts {
+                    let start = self.commands.len();
                     self.script(&script, frame);
+                    let read = flowing(&self.commands[start..]);
+                    self.fed.extend(read);
                 }
             }
             Err(_) => self.opaque("cannot parse a here-document".to_owned()),
@@ -475,7 +566,10 @@ impl<'r> Analyzer<'r> {
         self.opaque.extend(expansion.opaque);
         for script in &expansion.substitutions {
             let start = self.commands.len();
+            // A command substitution runs in a subshell: a `cd` there stays there.
+            let cwd = self.script_cwd.clone();
             self.script(script, frame);
+            self.script_cwd = cwd;
             let read = flowing(&self.commands[start..]);
             self.fed.extend(read);
         }
@@ -600,7 +694,26 @@ impl<'r> Analyzer<'r> {
         if argv.is_empty() {
             // A bare assignment changes the shell's variables for the commands after it.
             self.assigned.extend(prefix_assignments);
+            let targets = std::mem::take(&mut self.redirected);
+            if !targets.is_empty() {
+                self.record_redirection_only(targets, frame);
+            }
             return;
+        }
+        // `declare -n`: a name reference; a later assignment to it may set any variable.
+        if argv[0].known
+            && matches!(argv[0].text.as_str(), "declare" | "typeset" | "local")
+            && argv[1..].iter().any(|a| {
+                !a.known
+                    || (a.text.starts_with('-')
+                        && !a.text.starts_with("--")
+                        && a.text.contains('n'))
+            })
+        {
+            self.opaque(format!(
+                "`{}` declares a name reference: an assignment through it may set any variable",
+                argv[0].text
+            ));
         }
         // Builtins that set variables from what they read or compute: the values are only
         // known at run time, and so is every later command's environment that has them.
@@ -629,6 +742,20 @@ impl<'r> Analyzer<'r> {
                  processes",
                 argv[0].text
             ));
+        } else if argv[0].known
+            && let Some(body) = self.functions.get(&argv[0].text).cloned()
+        {
+            self.defining.push(argv[0].text.clone());
+            let start = self.commands.len();
+            self.compound(&body.0, &local);
+            self.block_redirects(start, body.1.iter().flat_map(|r| &r.0), &local);
+            self.defining.pop();
+            if matches!(argv[0].text.as_str(), "cd" | "pushd" | "popd") {
+                // A function in place of the builtin: its own `cd` decides.
+                self.command(argv, local);
+                self.script_cwd = Some(None);
+                return;
+            }
         }
         self.command(argv, local);
     }
@@ -681,7 +808,13 @@ impl<'r> Analyzer<'r> {
             // Where gatekeep finds the user's policies.
             let moves_policies = is_gatekeep
                 && matches!(name.as_str(), "HOME" | "XDG_CONFIG_HOME" | "XDG_CACHE_HOME");
-            if COMMAND_VARIABLES.contains(&name.as_str()) && value.known && !value.free {
+            if COMMAND_VARIABLES.contains(&name.as_str())
+                && value.known
+                && !value.free
+                && super::wrappers::plain_viewer(&value.text)
+            {
+                // A plain editor or pager: nothing to analyse.
+            } else if COMMAND_VARIABLES.contains(&name.as_str()) && value.known && !value.free {
                 // A pager reads its standard input; the others get a file, a host or a
                 // prompt after the command.
                 commands_in_variables.push(match name.as_str() {
@@ -921,6 +1054,29 @@ impl<'r> Analyzer<'r> {
                     .iter()
                     .skip(1)
                     .find(|a| !(a.known && a.text.starts_with('-') && a.text.len() > 1));
+                // The directory stack: `pushd DIR` keeps where the line was, `popd` goes
+                // back there; rotations (`+N`, `-N`) and swaps go anywhere on it.
+                let rotates = target.is_some_and(|t| {
+                    t.known && (t.text.starts_with('+') || t.text.starts_with('-'))
+                });
+                match (name, target) {
+                    ("popd", None) => {
+                        self.script_cwd = self.directories.pop().unwrap_or(Some(None));
+                        return None;
+                    }
+                    ("popd", Some(_)) | ("pushd", None) => {
+                        self.directories.clear();
+                        self.script_cwd = Some(None);
+                        return None;
+                    }
+                    ("pushd", Some(_)) if rotates => {
+                        self.directories.clear();
+                        self.script_cwd = Some(None);
+                        return None;
+                    }
+                    ("pushd", Some(_)) => self.directories.push(self.script_cwd.clone()),
+                    _ => {}
+                }
                 self.script_cwd = Some(match (name, target) {
                     ("popd", _) | (_, None) => None,
                     (_, Some(dir))
@@ -1149,9 +1305,22 @@ fn flowing(commands: &[Command]) -> Vec<Arg> {
 /// (`GIT`, `git.exe`, `C:\\Git\\bin\\git.exe` are git there), when it differs from the
 /// basename. Rules then see both, which can only make a match more likely.
 fn canonical_name(program: &str) -> Option<String> {
+    // GNU tools as Homebrew installs them beside the system's own (`grm`, `gdd`).
+    const GNU: &[&str] = &[
+        "rm", "cp", "mv", "dd", "ln", "chmod", "chown", "chgrp", "shred", "truncate", "tee",
+        "install", "find", "xargs", "tar", "env", "timeout", "nice", "nohup", "stdbuf", "touch",
+        "mkdir", "rmdir", "unlink", "split", "sort",
+    ];
     let last = program.rsplit(['/', '\\']).next().unwrap_or(program);
     let lower = last.to_lowercase();
-    let bare = lower.strip_suffix(".exe").unwrap_or(&lower);
+    let bare = [".exe", ".cmd", ".bat", ".ps1", ".com"]
+        .iter()
+        .find_map(|suffix| lower.strip_suffix(suffix))
+        .unwrap_or(&lower);
+    let bare = bare
+        .strip_prefix('g')
+        .filter(|rest| GNU.contains(rest))
+        .unwrap_or(bare);
     (bare != last && !bare.is_empty()).then(|| bare.to_owned())
 }
 

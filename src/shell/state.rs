@@ -60,7 +60,13 @@ fn configures(program: &str, args: &[&str]) -> Option<&'static str> {
         while let Some(arg) = args.get(i).filter(|a| a.starts_with('-')) {
             let takes_value = matches!(
                 *arg,
-                "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--config-env"
+                "-C" | "-c"
+                    | "--git-dir"
+                    | "--work-tree"
+                    | "--namespace"
+                    | "--config-env"
+                    | "--attr-source"
+                    | "--super-prefix"
             );
             i += if takes_value { 2 } else { 1 };
         }
@@ -149,7 +155,7 @@ fn configures(program: &str, args: &[&str]) -> Option<&'static str> {
 }
 
 /// The state of one command line as its commands run, in order.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct LineState {
     /// Files written so far (normalised; relative ones as written), and directories written
     /// into (everything under them counts).
@@ -335,6 +341,26 @@ fn key(text: &str, cwd: Option<&str>) -> String {
 
 /// The files a program writes by its arguments (`None`: one whose name is only known at
 /// run time, or many: an archive, a clone, an install).
+/// Whether a word given to sudo asks it to edit files: `-e`, `--edit`, or `e` in a bundle
+/// of flags before any option that takes a value (`-Ae`).
+fn sudo_edits(word: &str) -> bool {
+    if word == "--edit" {
+        return true;
+    }
+    let Some(letters) = word.strip_prefix('-').filter(|l| !l.starts_with('-')) else {
+        return false;
+    };
+    for c in letters.chars() {
+        if c == 'e' {
+            return true;
+        }
+        if "ugCDhprtTUc".contains(c) {
+            return false;
+        }
+    }
+    false
+}
+
 /// The files a sed script writes with `w FILE` or the `w FILE` flag of `s`: GNU sed reads
 /// the name to the end of the line.
 fn sed_writes(script: &str) -> Vec<String> {
@@ -369,7 +395,23 @@ fn sed_writes(script: &str) -> Vec<String> {
             }
         }
     }
+    // Any `w NAME` after a non-word character (an address such as `/re/` or `1~2`, a
+    // delimiter, `;`): read as a write, which can only hold more back.
+    for line in script.lines() {
+        for (at, _) in line.match_indices(['w', 'W']) {
+            let before = line[..at].chars().next_back();
+            let after = line[at + 1..].chars().next();
+            // A letter before it makes a word (`sw`, a flag of `s` is read above); a digit is
+            // an address (`1~1w`).
+            if before.is_none_or(|c| !c.is_alphabetic() && c != '_')
+                && after.is_some_and(char::is_whitespace)
+            {
+                out.push(line[at + 1..].trim().to_owned());
+            }
+        }
+    }
     out.retain(|f| !f.is_empty() && f != "/dev/stdout" && f != "/dev/stderr");
+    out.dedup();
     out
 }
 
@@ -464,6 +506,31 @@ pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
                     && !arg.text.starts_with("--")
                     && arg.text.len() > 2;
                 let letter = &name[1..];
+                // GNU getopt takes an unambiguous abbreviation of a long option
+                // (`--target=` is `--target-directory=`); any abbreviation counts here.
+                let long_given = arg
+                    .text
+                    .strip_prefix("--")
+                    .map(|given| given.split_once('=').map_or(given, |(n, _)| n))
+                    .filter(|given| {
+                        given.len() >= 3
+                            && name.len() > 2 + given.len()
+                            && name.starts_with("--")
+                            && name[2..].starts_with(given)
+                    });
+                if let Some(given) = long_given {
+                    match arg.text.split_once('=') {
+                        Some((_, value)) => out.push(Some(Arg {
+                            text: value.to_owned(),
+                            ..arg.clone()
+                        })),
+                        None if arg.text.len() == 2 + given.len() => {
+                            out.push(args.get(i + 1).cloned())
+                        }
+                        None => {}
+                    }
+                    continue;
+                }
                 if arg.text == *name {
                     out.push(args.get(i + 1).cloned());
                 } else if bundled && let Some(at) = arg.text[1..].find(letter) {
@@ -532,11 +599,12 @@ pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
             };
             // `w FILE` and `s///w FILE` write files of their own.
             for script in args.iter().filter(|a| a.known) {
-                out.extend(
-                    sed_writes(&script.text)
-                        .into_iter()
-                        .map(|f| Some(Arg::literal(f))),
-                );
+                let text = script.text.as_str();
+                let text = text
+                    .strip_prefix("--expression=")
+                    .or_else(|| text.strip_prefix("-e").filter(|t| !t.is_empty()))
+                    .unwrap_or(text);
+                out.extend(sed_writes(text).into_iter().map(|f| Some(Arg::literal(f))));
             }
             out
         }
@@ -574,10 +642,16 @@ pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
                 (sources, directories.clone())
             };
             let mut out = destinations.clone();
-            // A destination may be a directory: each source lands there under its name.
+            let parents = args.iter().any(|a| a.text == "--parents");
+            // A destination may be a directory: each source lands there under its name
+            // (with `--parents`, under its whole path).
             for destination in destinations.into_iter().flatten() {
                 for source in &sources {
-                    let name = source.text.rsplit(['/', ':']).next().unwrap_or_default();
+                    let name = if parents {
+                        source.text.trim_start_matches('/')
+                    } else {
+                        source.text.rsplit(['/', ':']).next().unwrap_or_default()
+                    };
                     if source.known && !name.is_empty() && name != "." && name != ".." {
                         out.push(Some(Arg {
                             text: format!("{}/{name}", destination.text.trim_end_matches('/')),
@@ -600,9 +674,16 @@ pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
             })
             .collect(),
         "sudoedit" => operands.into_iter().cloned().map(Some).collect(),
-        "sudo" if args.iter().any(|a| a.text == "-e" || a.text == "--edit") => {
+        "sudo" if args.iter().any(|a| sudo_edits(&a.text)) => {
             operands.into_iter().cloned().map(Some).collect()
         }
+        "gcc" | "cc" | "clang" | "g++" | "c++" | "clang++" | "tcc" | "ld" | "as" | "rustc" => {
+            value_of(&["-o", "--output"])
+        }
+        // `patch -o FILE` writes there; without it, the files its input names.
+        "patch" if !value_of(&["-o", "--output"]).is_empty() => value_of(&["-o", "--output"]),
+        "go" if first == "build" => value_of(&["-o"]),
+        "sponge" => operands.into_iter().cloned().map(Some).collect(),
         "ddrescue" => operands
             .get(1)
             .map(|a| Some((*a).clone()))
@@ -613,7 +694,7 @@ pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
             .map(|a| Some((*a).clone()))
             .into_iter()
             .collect(),
-        "dd" => args
+        "dd" | "dcfldd" | "dc3dd" => args
             .iter()
             .filter_map(|a| a.text.strip_prefix("of=").map(|v| (a, v)))
             .map(|(a, v)| {

@@ -328,6 +328,27 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
     let steps = match name {
         "pnpm" | "yarn" => return package_manager_fallback(name, args),
         "rg" => return ripgrep(args),
+        // The multi-call coreutils: `coreutils rm …`, `coreutils --coreutils-prog=rm …`.
+        "coreutils" => {
+            let (program, rest) = match args.first() {
+                Some(a) if a.known && a.text.starts_with("--coreutils-prog=") => (
+                    Arg::literal(&a.text["--coreutils-prog=".len()..]),
+                    &args[1..],
+                ),
+                Some(a) if a.known && !a.text.starts_with('-') => (a.clone(), &args[1..]),
+                _ => return None,
+            };
+            let mut argv = vec![program];
+            argv.extend_from_slice(rest);
+            vec![Step::Exec(argv, Edit::default())]
+        }
+        // git's own commands under their installed names (`git-config` in git's exec
+        // path): the same as `git config`.
+        git if git.starts_with("git-") && git.len() > 4 && !git.contains('.') => {
+            let mut argv = vec![Arg::literal("git"), Arg::literal(&git[4..])];
+            argv.extend_from_slice(args);
+            vec![Step::Exec(argv, Edit::default())]
+        }
         "ansible" => ansible(args),
         "parallel" => parallel(args),
         "sudo" => sudo(args),
@@ -386,7 +407,8 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
                 Vec::new()
             }
         }
-        "rsync" | "scp" | "sftp" => {
+        "rsync" => rsync(args),
+        "scp" | "sftp" => {
             let risky = |t: &str| {
                 matches!(t, "-e" | "--rsh" | "--rsync-path" | "-S" | "-o" | "-F")
                     || t.starts_with("--rsh=")
@@ -545,6 +567,156 @@ pub(crate) fn unwrap(name: &str, argv: &[Arg]) -> Option<Vec<Step>> {
         _ => return interpreter(name, args),
     };
     Some(steps)
+}
+
+/// Whether a command line that a program runs as its editor or pager is a plain one: a
+/// known editor or pager with at most the flags that only change how it shows text
+/// (`vim`, `code --wait`, `less -R`). Those run nothing given to them here, and an editor
+/// opened on a message is what the person at the terminal types into.
+pub(crate) fn plain_viewer(line: &str) -> bool {
+    const EDITORS: &[&str] = &[
+        "vi",
+        "vim",
+        "nvim",
+        "nano",
+        "pico",
+        "emacs",
+        "emacsclient",
+        "micro",
+        "hx",
+        "kak",
+        "code",
+        "codium",
+        "subl",
+        "mate",
+        "gedit",
+        "kate",
+        "zed",
+        "ne",
+        "joe",
+        "mcedit",
+    ];
+    const EDITOR_FLAGS: &[&str] = &[
+        "-w",
+        "--wait",
+        "-n",
+        "--new-window",
+        "-nw",
+        "-r",
+        "--reuse-window",
+        "-t",
+    ];
+    const PAGERS: &[&str] = &[
+        "less",
+        "more",
+        "most",
+        "cat",
+        "bat",
+        "batcat",
+        "delta",
+        "diff-so-fancy",
+    ];
+    const PAGER_FLAGS: &[&str] = &[
+        "-R",
+        "-r",
+        "-F",
+        "-X",
+        "-S",
+        "-FRX",
+        "-RFX",
+        "-FR",
+        "-RF",
+        "-FX",
+        "-XR",
+        "-XF",
+        "-K",
+        "-FRSX",
+        "--paging=never",
+        "--plain",
+        "-p",
+        "--quit-if-one-screen",
+        "--RAW-CONTROL-CHARS",
+    ];
+    let mut words = line.split_whitespace();
+    let Some(program) = words.next().map(|p| p.rsplit('/').next().unwrap_or(p)) else {
+        return false;
+    };
+    let allowed = if EDITORS.contains(&program) {
+        EDITOR_FLAGS
+    } else if PAGERS.contains(&program) {
+        PAGER_FLAGS
+    } else {
+        return false;
+    };
+    words.all(|w| allowed.contains(&w))
+}
+
+/// rsync's remote shell (`-e`, `--rsh`, also at the end of a bundle of flags: `-avze
+/// CMD`) is a command line it runs with the host and `rsync --server` after it: judged
+/// like any other. `--rsync-path` names what runs on the other side, which is not read.
+fn rsync(args: &[Arg]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        i += 1;
+        if !arg.known {
+            return vec![Step::Opaque(
+                "`rsync` options are only known at run time".to_owned(),
+            )];
+        }
+        let text = arg.text.as_str();
+        if text == "--" {
+            break;
+        }
+        let shell = if text == "--rsh" {
+            i += 1;
+            Some(args.get(i - 1))
+        } else if let Some(value) = text.strip_prefix("--rsh=") {
+            steps.push(Step::Script(
+                Arg {
+                    text: format!("{value} remote-host rsync --server"),
+                    ..arg.clone()
+                },
+                Edit::default(),
+            ));
+            None
+        } else if !text.starts_with("--") && text.starts_with('-') && text.contains('e') {
+            let rest = &text[text.find('e').map_or(text.len(), |at| at + 1)..];
+            if rest.is_empty() {
+                i += 1;
+                Some(args.get(i - 1))
+            } else {
+                steps.push(Step::Script(
+                    Arg {
+                        text: format!("{rest} remote-host rsync --server"),
+                        ..arg.clone()
+                    },
+                    Edit::default(),
+                ));
+                None
+            }
+        } else {
+            if text.starts_with("--rsync-path") || text == "--config" {
+                return vec![Step::Opaque(
+                    "`rsync` is told to run a command on the other side".to_owned(),
+                )];
+            }
+            None
+        };
+        match shell {
+            Some(Some(value)) if value.known && !value.free => steps.push(Step::Script(
+                Arg::literal(format!("{} remote-host rsync --server", value.text)),
+                Edit::default(),
+            )),
+            Some(_) => {
+                return vec![Step::Opaque(
+                    "`rsync` runs a remote shell only known at run time".to_owned(),
+                )];
+            }
+            None => {}
+        }
+    }
+    steps
 }
 
 /// ripgrep runs the program of `--pre` on every file it searches (with the file's path)
@@ -1061,7 +1233,10 @@ fn git(args: &[Arg]) -> Vec<Step> {
                 "`git` configuration on the command line can run programs".to_owned(),
             )];
         }
-        if matches!(text, "-C" | "--git-dir" | "--work-tree" | "--namespace") {
+        if matches!(
+            text,
+            "-C" | "--git-dir" | "--work-tree" | "--namespace" | "--attr-source" | "--super-prefix"
+        ) {
             i += 2;
             continue;
         }
@@ -1077,8 +1252,10 @@ fn git(args: &[Arg]) -> Vec<Step> {
     for (name, value) in &configs {
         match git_config(name, value) {
             GitConfig::Harmless => {}
+            GitConfig::Runs(_) if plain_viewer(value) => {}
             GitConfig::Runs(line) => steps.push(Step::Script(Arg::literal(line), Edit::default())),
-            GitConfig::Alias(alias) if alias != sub => {}
+            // Configuration names ignore case: `alias.Pwn` answers `git PWN`.
+            GitConfig::Alias(alias) if !alias.eq_ignore_ascii_case(sub) => {}
             GitConfig::Alias(_) if value.starts_with('!') => steps.push(Step::Script(
                 Arg::literal(format!("{} \"$@\"", &value[1..])),
                 Edit::default(),
@@ -1183,8 +1360,31 @@ fn git_config(name: &str, value: &str) -> GitConfig {
         "maintenance.auto",
         "fetch.prune",
         "advice.detachedhead",
+        "merge.ff",
+        "tag.sort",
+        "branch.sort",
+        "rebase.autosquash",
+        "rebase.autostash",
+        "push.default",
+        "push.autosetupremote",
+        "core.longpaths",
+        "core.symlinks",
+        "diff.algorithm",
+        "diff.colormoved",
+        "diff.mnemonicprefix",
+        "credential.usehttppath",
+        "fetch.parallel",
+        "submodule.recurse",
     ];
-    const HARMLESS_SECTIONS: &[&str] = &["color.", "advice.", "i18n.", "status."];
+    const HARMLESS_SECTIONS: &[&str] = &[
+        "color.",
+        "advice.",
+        "i18n.",
+        "status.",
+        "versionsort.",
+        "log.",
+        "format.",
+    ];
     // Keys whose value is a shell command git runs.
     const COMMAND_KEYS: &[&str] = &[
         "core.sshcommand",
@@ -1226,7 +1426,13 @@ fn git_config(name: &str, value: &str) -> GitConfig {
         || name.starts_with("pager.")
         || (name.contains('.') && COMMAND_SUFFIXES.iter().any(|s| name.ends_with(s)))
     {
-        GitConfig::Runs(format!("{value} \"$@\""))
+        // A pager reads its standard input; the other commands get arguments of git's.
+        let pager = name == "core.pager" || name.starts_with("pager.");
+        GitConfig::Runs(if pager {
+            value.to_owned()
+        } else {
+            format!("{value} \"$@\"")
+        })
     } else {
         GitConfig::Unknown
     }
@@ -2325,12 +2531,28 @@ fn only_prints_literals(code: &str) -> bool {
                     word.push(next);
                     chars.next();
                 }
-                if word != "print" || chars.peek() != Some(&'(') {
+                // `import sys; print(sys.version)`: names that only describe the interpreter.
+                const DESCRIBE: &[&str] = &[
+                    "import",
+                    "sys",
+                    "platform",
+                    "version",
+                    "version_info",
+                    "executable",
+                    "prefix",
+                    "maxsize",
+                    "python_version",
+                    "byteorder",
+                    "hexversion",
+                ];
+                if word == "print" && chars.peek() == Some(&'(') {
+                    printed = true;
+                } else if !DESCRIBE.contains(&word.as_str()) {
                     return false;
                 }
-                printed = true;
             }
             c if c.is_ascii_digit() || " \t\n;(),.+-*/%".contains(c) => {}
+            '[' | ']' | ':' => {}
             _ => return false,
         }
     }
