@@ -414,6 +414,14 @@ fn with_caller_tmpdir(analysis: &Analysis, ctx: &Context) -> Option<Analysis> {
         return None;
     }
     let expand = |arg: &Arg| -> Option<Arg> {
+        // `${TMPDIR:-/tmp}`: the default stands when the value is empty.
+        if let Some(after) = arg.text.strip_prefix("${TMPDIR:-")
+            && let Some((default, rest)) = after.split_once('}')
+            && !format!("{default}{rest}").contains(|c: char| "$`\\\"'*?[{".contains(c))
+        {
+            let base = if value.is_empty() { default } else { value };
+            return Some(Arg::literal(format!("{base}{rest}")));
+        }
         let rest = arg.text.strip_prefix("${TMPDIR}").or_else(|| {
             arg.text
                 .strip_prefix("$TMPDIR")

@@ -94,6 +94,8 @@ pub(crate) struct Frame {
     depth: usize,
     /// The words being read are a script some program runs, not the line itself.
     nested: bool,
+    /// The depth at which `cwd` was set.
+    cwd_depth: usize,
     /// What flows into the commands read here (see [`Command::reads`]).
     reads: Vec<Arg>,
 }
@@ -111,6 +113,7 @@ impl Frame {
         }
         if edit.cwd.is_some() {
             next.cwd = edit.cwd;
+            next.cwd_depth = next.depth;
         }
         if edit.clear_env {
             next.env = EnvChange {
@@ -157,8 +160,13 @@ pub(crate) struct Analyzer<'r> {
     functions: BTreeMap<String, ast::FunctionBody>,
     /// The directories `pushd` left behind, as `script_cwd` values.
     directories: Vec<Option<Option<String>>>,
+    /// The depth of the script `script_cwd` belongs to.
+    script_depth: usize,
     /// Standard input given to the shell itself (`exec < FILE`), for every later command.
     shell_stdin: Option<Input>,
+    /// Files the shell itself opened for reading (`exec 3< FILE`): any later command may
+    /// read them through the descriptor.
+    shell_reads: Vec<Arg>,
 }
 
 impl<'r> Analyzer<'r> {
@@ -178,7 +186,9 @@ impl<'r> Analyzer<'r> {
             defining: Vec::new(),
             functions: BTreeMap::new(),
             directories: Vec::new(),
+            script_depth: 0,
             shell_stdin: None,
+            shell_reads: Vec::new(),
         }
     }
 
@@ -228,14 +238,38 @@ impl<'r> Analyzer<'r> {
         let mut parser = brush_parser::Parser::new(source.as_bytes(), &options);
         match parser.parse_program() {
             Ok(program) => {
-                let frame = Frame {
+                let mut frame = Frame {
                     depth: frame.depth + 1,
                     // Only the line itself is read at depth 0.
                     nested: frame.nested || frame.depth > 0,
                     ..frame.clone()
                 };
+                // A script some program runs is another shell: it starts in the directory
+                // its program gives it (a wrapper's, or where the line was), and its own
+                // `cd` decides for its commands and goes no further.
+                let outer = (
+                    self.script_cwd.clone(),
+                    self.directories.clone(),
+                    self.script_depth,
+                );
+                if frame.depth > 1 {
+                    match (&frame.cwd, &outer.0) {
+                        (Some(_), _) | (None, None) => self.script_cwd = None,
+                        (None, Some(Some(dir))) => {
+                            frame.cwd = Some(dir.clone());
+                            frame.cwd_depth = frame.depth;
+                            self.script_cwd = None;
+                        }
+                        (None, Some(None)) => {}
+                    }
+                    self.directories.clear();
+                    self.script_depth = frame.depth;
+                }
                 for list in &program.complete_commands {
                     self.list(list, &frame);
+                }
+                if frame.depth > 1 {
+                    (self.script_cwd, self.directories, self.script_depth) = outer;
                 }
             }
             Err(error) => self.opaque(format!(
@@ -735,6 +769,9 @@ impl<'r> Analyzer<'r> {
             local.env.unset.remove(name);
             local.env.set.insert(name.clone(), value.clone());
         }
+        if argv.len() == 1 && argv[0].known && argv[0].text == "exec" {
+            self.shell_reads.extend(self.fed.iter().cloned());
+        }
         local.reads.extend(std::mem::take(&mut self.fed));
         if argv[0].known && self.defining.contains(&argv[0].text) {
             self.opaque(format!(
@@ -875,7 +912,19 @@ impl<'r> Analyzer<'r> {
         paths.extend(resolved.paths);
         paths.dedup();
 
-        let cwd_unknown = frame.cwd.is_none() && self.script_cwd == Some(None);
+        // A directory a wrapper gives wins over the `cd` of the script around it; the `cd`
+        // of a script the wrapper runs wins over the wrapper's.
+        let scripted = frame.cwd.is_none() || self.script_depth >= frame.cwd_depth;
+        let cwd_unknown = scripted && self.script_cwd == Some(None);
+        let cwd = match (&frame.cwd, &self.script_cwd) {
+            (Some(given), Some(Some(dir))) if scripted => Some(if dir.starts_with('/') {
+                dir.clone()
+            } else {
+                super::normalize_path(&format!("{given}/{dir}"))
+            }),
+            (Some(given), _) => Some(given.clone()),
+            (None, script) => script.clone().flatten(),
+        };
         let recorded = Command {
             argv: argv.clone(),
             names: names.clone(),
@@ -883,14 +932,16 @@ impl<'r> Analyzer<'r> {
             env: frame.env.clone(),
             user: frame.user.clone(),
             host: frame.host.clone(),
-            cwd: frame
-                .cwd
-                .clone()
-                .or_else(|| self.script_cwd.clone().flatten()),
+            cwd,
             cwd_unknown,
             stdin_args: frame.stdin_args,
             nested: frame.nested,
-            reads: frame.reads.clone(),
+            reads: frame
+                .reads
+                .iter()
+                .chain(&self.shell_reads)
+                .cloned()
+                .collect(),
             stdin: frame
                 .stdin
                 .clone()
