@@ -772,6 +772,15 @@ impl<'r> Analyzer<'r> {
         if argv.len() == 1 && argv[0].known && argv[0].text == "exec" {
             self.shell_reads.extend(self.fed.iter().cloned());
         }
+        // `shopt -s cdable_vars`: `cd NAME` may go to the directory in variable NAME.
+        if argv[0].known
+            && argv[0].text == "shopt"
+            && argv[1..]
+                .iter()
+                .any(|a| !a.known || a.text == "cdable_vars")
+        {
+            self.cdpath = true;
+        }
         local.reads.extend(std::mem::take(&mut self.fed));
         if argv[0].known && self.defining.contains(&argv[0].text) {
             self.opaque(format!(
@@ -800,6 +809,8 @@ impl<'r> Analyzer<'r> {
     /// From here on, variable `name` holds a value known only at run time (and, as any
     /// variable the line sets, may be exported to the commands after it).
     fn unknown_variable(&mut self, name: &str) {
+        // A CDPATH only known at run time may list any directory.
+        self.cdpath |= name == "CDPATH";
         self.assigned
             .insert(name.to_owned(), Arg::dynamic(format!("${name}")));
     }
