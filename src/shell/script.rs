@@ -978,6 +978,23 @@ impl<'r> Analyzer<'r> {
                 })
                 .collect(),
         };
+        // A path through a symbolic link the line made names what the link points at.
+        let through = recorded
+            .argv
+            .iter()
+            .skip(1)
+            .chain(&recorded.writes)
+            .filter(|a| a.known)
+            .find_map(|a| {
+                self.state
+                    .through_link(&a.text, recorded.cwd.as_deref())
+                    .map(|link| (a.text.clone(), link.to_owned()))
+            });
+        if let Some((path, link)) = through {
+            self.opaque(format!(
+                "`{path}` goes through `{link}`, a symbolic link made earlier in the line"
+            ));
+        }
         let index = self.commands.len();
         self.commands.push(recorded);
         if matches!(names[0].as_str(), "source" | ".") && argv.get(1).is_some_and(|a| a.known) {

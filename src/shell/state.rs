@@ -164,6 +164,9 @@ pub(crate) struct LineState {
     written_unknown: bool,
     /// Programs whose configuration changed.
     configured: BTreeSet<&'static str>,
+    /// Symbolic links the line made (normalised like `written`): a path through one names
+    /// whatever the link points at.
+    links: Vec<String>,
 }
 
 impl LineState {
@@ -191,12 +194,34 @@ impl LineState {
         if let Some(configured) = configures(program, &args) {
             self.configured.insert(configured);
         }
+        let symbolic = program == "ln"
+            && args.iter().any(|a| {
+                *a == "--symbolic"
+                    || (a.starts_with('-') && !a.starts_with("--") && a.contains('s'))
+            });
         for target in written_by(program, &argv[1..]) {
             match target {
-                Some(arg) => self.wrote(&arg, cwd),
+                Some(arg) => {
+                    if symbolic && arg.known {
+                        self.links.push(key(&arg.text, cwd));
+                    }
+                    self.wrote(&arg, cwd)
+                }
                 None => self.written_unknown = true,
             }
         }
+    }
+
+    /// The symbolic link the line made that `path` (in `cwd`) goes through, if any.
+    pub(crate) fn through_link(&self, path: &str, cwd: Option<&str>) -> Option<&str> {
+        let path = key(path, cwd);
+        self.links
+            .iter()
+            .find(|link| {
+                path.strip_prefix(link.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+            })
+            .map(String::as_str)
     }
 
     /// Why the command (program `names[0]`, `argv`, environment values `env`) depends on
@@ -339,8 +364,6 @@ fn key(text: &str, cwd: Option<&str>) -> String {
     }
 }
 
-/// The files a program writes by its arguments (`None`: one whose name is only known at
-/// run time, or many: an archive, a clone, an install).
 /// Whether a word given to sudo asks it to edit files: `-e`, `--edit`, or `e` in a bundle
 /// of flags before any option that takes a value (`-Ae`).
 fn sudo_edits(word: &str) -> bool {
@@ -489,6 +512,8 @@ fn in_directory(dir: Arg, operands: &[&Arg]) -> Arg {
     }
 }
 
+/// The files a program writes by its arguments (`None`: one whose name is only known at
+/// run time, or many: an archive, a clone, an install).
 pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
     let operands: Vec<&Arg> = args
         .iter()
