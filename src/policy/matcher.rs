@@ -572,6 +572,20 @@ fn through_links(text: &str) -> Vec<String> {
 }
 
 fn path_forms(text: &str, parsed: Option<&Parsed<'_>>) -> Vec<String> {
+    let mut forms = path_forms_of(text, parsed);
+    // A directory written as such (`DIR/`: what is put in it, an archive extracted there,
+    // a tree deleted) keeps its slash, so `/etc/sudoers.d/*` sees it.
+    if text.ends_with('/') && text.len() > 1 {
+        for form in &mut forms {
+            if !form.ends_with('/') {
+                form.push('/');
+            }
+        }
+    }
+    forms
+}
+
+fn path_forms_of(text: &str, parsed: Option<&Parsed<'_>>) -> Vec<String> {
     let mut forms = Vec::new();
     if let Some(rest) = text.strip_prefix("~/") {
         // `~/.ssh/./authorized_keys` is `~/.ssh/authorized_keys`.
