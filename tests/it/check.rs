@@ -461,14 +461,9 @@ fn a_relative_cd_above_the_workspace_takes_relative_paths_with_it() {
     let project = env.root().join("work/projects/app");
     std::fs::create_dir_all(&project).unwrap();
     let decide = |line: &str| {
-        let output = env
-            .gatekeep()
-            .current_dir(&project)
-            .args(["check", "--json", "--agent", "--shell", line])
-            .output()
-            .unwrap();
-        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        json["decision"].as_str().unwrap().to_owned()
+        let mut command = env.gatekeep();
+        command.current_dir(&project);
+        shell_decision(command, true, line)
     };
     // `build` after `cd ..` is the project's sibling, outside the agent's workspace.
     for line in [
@@ -499,12 +494,7 @@ fn tmpdir_is_read_from_the_callers_environment_unless_the_line_sets_it() {
         if let Some(dir) = tmpdir {
             command.env("TMPDIR", dir);
         }
-        let output = command
-            .args(["check", "--json", "--agent", "--shell", line])
-            .output()
-            .unwrap();
-        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        json["decision"].as_str().unwrap().to_owned()
+        shell_decision(command, true, line)
     };
     let tmp = Some("/tmp/agent-7");
     assert_eq!(decide(tmp, "rm -rf $TMPDIR/build"), "allow");
@@ -547,12 +537,7 @@ fn cdpath_in_the_callers_environment_makes_a_relative_cd_land_anywhere() {
         if let Some(path) = cdpath {
             command.env("CDPATH", path);
         }
-        let output = command
-            .args(["check", "--json", "--shell", line])
-            .output()
-            .unwrap();
-        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        json["decision"].as_str().unwrap().to_owned()
+        shell_decision(command, false, line)
     };
     // With CDPATH=/, `cd etc` is /etc, and `rm -f passwd` removes /etc/passwd.
     assert_eq!(decide(Some("/"), "cd etc && rm -f passwd"), "approve");
@@ -560,4 +545,16 @@ fn cdpath_in_the_callers_environment_makes_a_relative_cd_land_anywhere() {
     assert_eq!(decide(Some(""), "cd etc && rm -f passwd"), "allow");
     // `..` and absolute directories are never searched.
     assert_eq!(decide(Some("/"), "cd /tmp && rm -f passwd"), "allow");
+}
+
+/// The decision `check --json --shell LINE` gives (as an agent's with `agent`), run as
+/// `command`: gatekeep in its directory and environment.
+fn shell_decision(mut command: assert_cmd::Command, agent: bool, line: &str) -> String {
+    command.args(["check", "--json"]);
+    if agent {
+        command.arg("--agent");
+    }
+    let output = command.args(["--shell", line]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    json["decision"].as_str().unwrap().to_owned()
 }
