@@ -968,9 +968,20 @@ impl<'r> Analyzer<'r> {
                         .into_iter()
                         .flatten(),
                 )
-                // Relative to a directory only known at run time, a target is unknown.
+                // Relative to a directory only known at run time, a target is unknown; so
+                // is one under a descriptor (`/dev/fd/3/x`: whatever directory it holds).
                 .map(|target| {
-                    if cwd_unknown && target.known && !target.text.starts_with('/') {
+                    let under_descriptor = ["/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/"]
+                        .iter()
+                        .any(|p| {
+                            target
+                                .text
+                                .strip_prefix(p)
+                                .is_some_and(|rest| rest.contains('/'))
+                        });
+                    if (cwd_unknown && target.known && !target.text.starts_with('/'))
+                        || under_descriptor
+                    {
                         Arg::dynamic(target.text)
                     } else {
                         target

@@ -668,6 +668,21 @@ pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
             };
             let mut out = destinations.clone();
             let parents = args.iter().any(|a| a.text == "--parents");
+            // `-T`: the destination is the directory the source's contents fill.
+            let into_itself = args.iter().any(|a| {
+                a.text == "--no-target-directory"
+                    || (a.text.starts_with('-')
+                        && !a.text.starts_with("--")
+                        && a.text.contains('T'))
+            });
+            if into_itself {
+                out.extend(destinations.iter().flatten().map(|d| {
+                    Some(Arg {
+                        text: format!("{}/", d.text.trim_end_matches('/')),
+                        ..d.clone()
+                    })
+                }));
+            }
             // A destination may be a directory: each source lands there under its name
             // (with `--parents`, under its whole path).
             for destination in destinations.into_iter().flatten() {
