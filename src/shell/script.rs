@@ -989,6 +989,11 @@ impl<'r> Analyzer<'r> {
                 })
                 .collect(),
         };
+        // A file the line wrote earlier carries what went into it.
+        let named: Vec<&Arg> = recorded.argv[1..].iter().chain(&recorded.reads).collect();
+        let carried = self.state.sources_of(&named, recorded.cwd.as_deref());
+        let mut recorded = recorded;
+        recorded.reads.extend(carried);
         // A path through a symbolic link the line made names what the link points at.
         let through = recorded
             .argv
@@ -1109,6 +1114,11 @@ impl<'r> Analyzer<'r> {
             self.opaque(reason);
         }
         if let Some(program) = names.first() {
+            let (reads, writes) = (
+                self.commands[index].reads.clone(),
+                self.commands[index].writes.clone(),
+            );
+            self.state.fed_files(argv, &reads, &writes, cwd.as_deref());
             self.state.after(program, argv, cwd.as_deref());
         }
     }

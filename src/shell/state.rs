@@ -167,6 +167,9 @@ pub(crate) struct LineState {
     /// Symbolic links the line made (normalised like `written`): a path through one names
     /// whatever the link points at.
     links: Vec<String>,
+    /// What went into each file the line wrote (normalised like `written`): the words and
+    /// input files of the command that wrote it (`cp ~/.ssh/id_rsa notes.txt`).
+    sources: Vec<(String, Vec<Arg>)>,
 }
 
 impl LineState {
@@ -189,6 +192,46 @@ impl LineState {
     }
 
     /// Records what a command writes by its arguments and whose configuration it changes.
+    /// Records what went into the files the command (`argv`, reading `reads`) wrote: a
+    /// later command that reads one of them reads that too.
+    pub(crate) fn fed_files(
+        &mut self,
+        argv: &[Arg],
+        reads: &[Arg],
+        writes: &[Arg],
+        cwd: Option<&str>,
+    ) {
+        let inputs: Vec<Arg> = argv[1..]
+            .iter()
+            .filter(|a| a.known && !a.text.starts_with('-'))
+            .chain(reads)
+            .cloned()
+            .collect();
+        if inputs.is_empty() {
+            return;
+        }
+        for target in writes.iter().filter(|t| t.known) {
+            let file = key(&target.text, cwd);
+            let inputs = inputs.iter().filter(|a| a.text != target.text).cloned();
+            match self.sources.iter_mut().find(|(f, _)| *f == file) {
+                Some((_, known)) => known.extend(inputs),
+                None => self.sources.push((file, inputs.collect())),
+            }
+        }
+    }
+
+    /// What went into the files among `words` (in `cwd`) that the line wrote earlier.
+    pub(crate) fn sources_of(&self, words: &[&Arg], cwd: Option<&str>) -> Vec<Arg> {
+        let mut out = Vec::new();
+        for word in words.iter().filter(|w| w.known) {
+            let file = key(&word.text, cwd);
+            if let Some((_, inputs)) = self.sources.iter().find(|(f, _)| *f == file) {
+                out.extend(inputs.iter().cloned());
+            }
+        }
+        out
+    }
+
     pub(crate) fn after(&mut self, program: &str, argv: &[Arg], cwd: Option<&str>) {
         let args: Vec<&str> = argv[1..].iter().map(|a| a.text.as_str()).collect();
         if let Some(configured) = configures(program, &args) {

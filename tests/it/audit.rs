@@ -316,13 +316,6 @@ fn tail_filters_and_show_groups_a_run() {
 #[test]
 fn tail_follows_appends_and_rotations() {
     let (env, _log) = logged(1);
-    let mut tail = env
-        .gatekeep_std()
-        .args(["log", "tail", "-f", "-n", "0", "--event", "exit"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
     let policy = env.write("p2.yaml", "version: 1\n");
     env.gatekeep()
         .args(["run", "--policy"])
@@ -330,6 +323,15 @@ fn tail_follows_appends_and_rotations() {
         .args(["--", "sh", "-c", "exit 5"])
         .assert()
         .code(5);
+    // The last record already there is shown first: once it is, the tail is following,
+    // and nothing appended after can slip past it.
+    let mut tail = env
+        .gatekeep_std()
+        .args(["log", "tail", "-f", "-n", "1", "--event", "exit"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
     assert!(lines.next().unwrap().unwrap().contains("exit 5"));
     env.gatekeep().args(["log", "rotate"]).assert().success();
     env.gatekeep()
