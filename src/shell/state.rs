@@ -223,6 +223,9 @@ impl LineState {
     /// What went into the files among `words` (in `cwd`) that the line wrote earlier.
     pub(crate) fn sources_of(&self, words: &[&Arg], cwd: Option<&str>) -> Vec<Arg> {
         let mut out = Vec::new();
+        if self.sources.is_empty() {
+            return out;
+        }
         for word in words.iter().filter(|w| w.known) {
             let file = key(&word.text, cwd);
             if let Some((_, inputs)) = self.sources.iter().find(|(f, _)| *f == file) {
@@ -257,6 +260,10 @@ impl LineState {
 
     /// The symbolic link the line made that `path` (in `cwd`) goes through, if any.
     pub(crate) fn through_link(&self, path: &str, cwd: Option<&str>) -> Option<&str> {
+        // Most lines make no link: no path to normalise then.
+        if self.links.is_empty() {
+            return None;
+        }
         let path = key(path, cwd);
         self.links
             .iter()
