@@ -31,6 +31,9 @@ _gatekeep() {
             gatekeep,hook)
                 cmd="gatekeep__subcmd__hook"
                 ;;
+            gatekeep,keygen)
+                cmd="gatekeep__subcmd__keygen"
+                ;;
             gatekeep,log)
                 cmd="gatekeep__subcmd__log"
                 ;;
@@ -84,6 +87,9 @@ _gatekeep() {
                 ;;
             gatekeep__subcmd__help,hook)
                 cmd="gatekeep__subcmd__help__subcmd__hook"
+                ;;
+            gatekeep__subcmd__help,keygen)
+                cmd="gatekeep__subcmd__help__subcmd__keygen"
                 ;;
             gatekeep__subcmd__help,log)
                 cmd="gatekeep__subcmd__help__subcmd__log"
@@ -263,7 +269,7 @@ _gatekeep() {
 
     case "${cmd}" in
         gatekeep)
-            opts="-v -h -V --verbose --help --version check policy run serve wait requests approve reject review login logout secret token log hook shell-prefix completions help"
+            opts="-v -h -V --verbose --help --version check policy run serve wait requests approve reject review login logout secret token keygen log hook shell-prefix completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,7 +345,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help)
-            opts="check policy run serve wait requests approve reject review login logout secret token log hook shell-prefix completions help"
+            opts="check policy run serve wait requests approve reject review login logout secret token keygen log hook shell-prefix completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -409,6 +415,20 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help__subcmd__hook)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__keygen)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -795,6 +815,20 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__keygen)
+            opts="-v -h -V --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -1425,7 +1459,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__serve)
-            opts="-v -h -V --config --listen --data --dev --verbose --help --version"
+            opts="-v -h -V --config --listen --data --dev --rotate-key --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

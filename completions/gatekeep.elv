@@ -37,6 +37,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand logout 'Forget the stored token and pinned key'
             cand secret 'Store, list and remove the secrets this host releases to commands'
             cand token 'Manage service tokens'
+            cand keygen 'Write a new signing key for the approval service (shared by its replicas)'
             cand log 'Read, verify and rotate the audit log'
             cand hook 'Answer an AI agent''s PreToolUse hook (JSON on stdin and stdout; always exits 0)'
             cand shell-prefix 'Run an agent''s command as its shell prefix would: judged, then run supervised'
@@ -130,6 +131,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand --listen 'Address to listen on (default 127.0.0.1:8787; port 0 picks a free one)'
             cand --data 'Data directory (database, signing key, audit log)'
             cand --dev 'Development mode: throw-away data, two generated users, loopback only'
+            cand --rotate-key 'Make the configured signing key the database''s key from now on (after a deliberate key change; grants signed with the old key stop verifying)'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help'
@@ -281,6 +283,14 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         }
         &'gatekeep;token;help;help'= {
         }
+        &'gatekeep;keygen'= {
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'gatekeep;log'= {
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -416,6 +426,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand logout 'Forget the stored token and pinned key'
             cand secret 'Store, list and remove the secrets this host releases to commands'
             cand token 'Manage service tokens'
+            cand keygen 'Write a new signing key for the approval service (shared by its replicas)'
             cand log 'Read, verify and rotate the audit log'
             cand hook 'Answer an AI agent''s PreToolUse hook (JSON on stdin and stdout; always exits 0)'
             cand shell-prefix 'Run an agent''s command as its shell prefix would: judged, then run supervised'
@@ -468,6 +479,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand new 'Print a new token and its `token_sha256` for the service''s users list'
         }
         &'gatekeep;help;token;new'= {
+        }
+        &'gatekeep;help;keygen'= {
         }
         &'gatekeep;help;log'= {
             cand verify 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable'

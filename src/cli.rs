@@ -56,6 +56,8 @@ pub enum Command {
     Secret(commands::secret::Command),
     /// Manage service tokens.
     Token(commands::token::Args),
+    /// Write a new signing key for the approval service (shared by its replicas).
+    Keygen(commands::keygen::Args),
     /// Read, verify and rotate the audit log.
     #[command(subcommand)]
     Log(LogCommand),
@@ -208,6 +210,7 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Run(args) => commands::run::run(args, env),
         Command::Serve(args) => commands::serve::run(args, env),
         Command::Token(args) => commands::token::run(args),
+        Command::Keygen(args) => commands::keygen::run(args),
         Command::Secret(command) => commands::secret::run(command, env),
         Command::Wait(args) => commands::wait::run(args, env),
         Command::Requests(args) => commands::requests::run(args, env),

@@ -10,8 +10,8 @@ use crate::exit::UserError;
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Base URL of the approval service.
-    #[serde(default)]
+    /// Base URL of the approval service; a list (or commas) for replicas tried in turn.
+    #[serde(default, deserialize_with = "one_or_many")]
     pub server: Option<String>,
     /// Audit log path (overridden by `GATEKEEP_LOG` and `--log`).
     #[serde(default)]
@@ -154,4 +154,18 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+/// A string, or a list of strings joined with commas.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Option::<OneOrMany>::deserialize(d)?.map(|v| match v {
+        OneOrMany::One(s) => s,
+        OneOrMany::Many(list) => list.join(","),
+    }))
 }

@@ -25,6 +25,9 @@ pub const GATEKEEP_TOKEN: &str = "GATEKEEP_TOKEN";
 pub const GATEKEEP_SERVER_KEY: &str = "GATEKEEP_SERVER_KEY";
 /// PEM file of extra CA certificates to trust for the approval service.
 pub const GATEKEEP_CA_CERT: &str = "GATEKEEP_CA_CERT";
+/// The approval service's database (a SQLite path or a `postgres://` URL); overrides
+/// `database:` in its configuration.
+pub const GATEKEEP_DATABASE_URL: &str = "GATEKEEP_DATABASE_URL";
 /// Default for `run --reason`.
 pub const GATEKEEP_REASON: &str = "GATEKEEP_REASON";
 /// Set by a supervising `gatekeep run` for its tree: the name of its socket, by which a
@@ -90,6 +93,7 @@ pub const ALL: &[&str] = &[
     GATEKEEP_TOKEN,
     GATEKEEP_SERVER_KEY,
     GATEKEEP_CA_CERT,
+    GATEKEEP_DATABASE_URL,
     GATEKEEP_BLESS,
     GATEKEEP_TEST_ADMIN_POLICY_DIR,
     GATEKEEP_TEST_PANIC,

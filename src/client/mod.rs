@@ -68,11 +68,30 @@ impl ClientError {
 
 /// An authenticated client of one service.
 pub struct ApiClient {
-    base: String,
+    /// The service's URLs: replicas tried in turn.
+    bases: Vec<String>,
+    /// The one in use.
+    current: std::sync::atomic::AtomicUsize,
     token: String,
     http: reqwest::blocking::Client,
     /// When set, no call runs past it (a hook must answer before the agent gives up).
     deadline: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// The service's URLs from `server:` or `GATEKEEP_SERVER`: one, or several separated by
+/// commas or spaces (replicas, tried in turn).
+pub fn split_servers(text: &str) -> Vec<String> {
+    let bases: Vec<String> = text
+        .split([',', ' ', '\n'])
+        .map(|s| s.trim().trim_end_matches('/'))
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if bases.is_empty() {
+        vec![String::new()]
+    } else {
+        bases
+    }
 }
 
 /// Installs the ring provider for rustls (this build carries no other), once.
@@ -103,7 +122,8 @@ impl ApiClient {
             .build()
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
         Ok(ApiClient {
-            base: base.trim_end_matches('/').to_owned(),
+            bases: split_servers(base),
+            current: std::sync::atomic::AtomicUsize::new(0),
             token: token.trim().to_owned(),
             http,
             deadline: std::sync::Mutex::new(None),
@@ -116,11 +136,47 @@ impl ApiClient {
         *self.deadline.lock().unwrap_or_else(|e| e.into_inner()) = Some(deadline);
     }
 
+    /// The URL of the replica in use.
     pub fn base(&self) -> &str {
-        &self.base
+        &self.bases[self.current.load(std::sync::atomic::Ordering::Relaxed) % self.bases.len()]
     }
 
+    /// Moves to the next replica, when there is one; says whether it did.
+    fn fail_over(&self) -> bool {
+        if self.bases.len() < 2 {
+            return false;
+        }
+        let from = self.base().to_owned();
+        self.current
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(%from, to = %self.base(), "moving to another replica of the service");
+        true
+    }
+
+    /// Sends the request `build` makes; when the replica in use cannot be reached or its
+    /// proxy says it is down (502, 503, 504), the same request goes to the next replica
+    /// (every call is safe to repeat: creates carry an idempotency key, consumes the
+    /// grant's nonce, reviews count once per reviewer).
     fn send<T: DeserializeOwned>(
+        &self,
+        build: impl Fn() -> reqwest::blocking::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let mut tries = self.bases.len();
+        loop {
+            tries -= 1;
+            match self.send_once(build()) {
+                Err(
+                    ClientError::Unreachable(_)
+                    | ClientError::Api {
+                        status: 502..=504, ..
+                    },
+                ) if tries > 0 && self.fail_over() => {}
+                other => return other,
+            }
+        }
+    }
+
+    fn send_once<T: DeserializeOwned>(
         &self,
         request: reqwest::blocking::RequestBuilder,
     ) -> Result<T, ClientError> {
@@ -161,7 +217,7 @@ impl ApiClient {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        format!("{}{path}", self.base())
     }
 
     /// A URL whose last path segments are percent-encoded.
@@ -176,65 +232,83 @@ impl ApiClient {
         url.to_string()
     }
 
-    pub fn create(&self, request: &NewRequest) -> Result<Created, ClientError> {
-        self.send(self.http.post(self.url("/v1/requests")).json(request))
+    /// Files a request. `key` (the run id) makes the call safe to retry: the service
+    /// answers a retry with the request the first call filed.
+    pub fn create(&self, request: &NewRequest, key: Option<&str>) -> Result<Created, ClientError> {
+        self.send(|| {
+            let call = self.http.post(self.url("/v1/requests")).json(request);
+            match key {
+                Some(key) => call.header("idempotency-key", key),
+                None => call,
+            }
+        })
     }
 
     /// Long-polls a request for up to `wait` seconds.
     pub fn get(&self, id: &str, wait: u64) -> Result<RequestView, ClientError> {
-        self.send(
+        self.send(|| {
             self.http
                 .get(self.url(&format!("/v1/requests/{id}")))
-                .query(&[("wait", wait)]),
-        )
+                .query(&[("wait", wait)])
+        })
     }
 
     pub fn pending(&self) -> Result<Vec<RequestView>, ClientError> {
-        let value: Value = self.send(
+        let value: Value = self.send(|| {
             self.http
                 .get(self.url("/v1/requests"))
-                .query(&[("status", "pending")]),
-        )?;
+                .query(&[("status", "pending")])
+        })?;
         serde_json::from_value(value["requests"].clone())
             .map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
     pub fn mine_for_digest(&self, digest: &str) -> Result<Vec<RequestView>, ClientError> {
-        let value: Value = self.send(
+        let value: Value = self.send(|| {
             self.http
                 .get(self.url("/v1/requests"))
-                .query(&[("digest", digest), ("mine", "true")]),
-        )?;
+                .query(&[("digest", digest), ("mine", "true")])
+        })?;
         serde_json::from_value(value["requests"].clone())
             .map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
     pub fn review(&self, id: &str, review: &NewReview) -> Result<RequestView, ClientError> {
-        self.send(
+        self.send(|| {
             self.http
                 .post(self.url(&format!("/v1/requests/{id}/reviews")))
-                .json(review),
-        )
+                .json(review)
+        })
     }
 
     pub fn cancel(&self, id: &str) -> Result<RequestView, ClientError> {
-        self.send(
+        self.send(|| {
             self.http
-                .post(self.url(&format!("/v1/requests/{id}/cancel"))),
-        )
+                .post(self.url(&format!("/v1/requests/{id}/cancel")))
+        })
     }
 
     /// Uses the approved request once; the answer holds the values of its secrets.
-    pub fn consume(&self, id: &str) -> Result<crate::approval::Consumed, ClientError> {
-        self.send(
-            self.http
-                .post(self.url(&format!("/v1/requests/{id}/consume"))),
-        )
+    /// `nonce` (the grant's) makes a retry get the same answer.
+    pub fn consume(
+        &self,
+        id: &str,
+        nonce: Option<&str>,
+    ) -> Result<crate::approval::Consumed, ClientError> {
+        self.send(|| {
+            let call = self
+                .http
+                .post(self.url(&format!("/v1/requests/{id}/consume")));
+            match nonce {
+                Some(nonce) => call.json(&serde_json::json!({ "nonce": nonce })),
+                None => call,
+            }
+        })
     }
 
     /// The service's signing key (hex), from `GET /v1/keys`.
     pub fn public_key(&self) -> Result<String, ClientError> {
-        let value: Value = self.send(self.http.get(self.url("/v1/keys")))?;
+        let value: Value = self.send(|| self.http.get(self.url("/v1/keys")))?;
         value["keys"][0]["public_key"]
             .as_str()
             .map(str::to_owned)
@@ -243,7 +317,7 @@ impl ApiClient {
 
     /// Sends record lines that extend the log's witnessed chain.
     pub fn witness(&self, proof: &WitnessProof) -> Result<Witnessed, ClientError> {
-        self.send(self.http.post(self.url("/v1/witness")).json(proof))
+        self.send(|| self.http.post(self.url("/v1/witness")).json(proof))
     }
 
     /// The witnessed log at `path` of this host and user, with every head.
@@ -253,11 +327,11 @@ impl ApiClient {
         user: &str,
         path: &str,
     ) -> Result<Option<WitnessedLog>, ClientError> {
-        let value: Value = self.send(
+        let value: Value = self.send(|| {
             self.http
                 .get(self.url_with_segments("/v1/witness", &[host, user]))
-                .query(&[("path", path)]),
-        )?;
+                .query(&[("path", path)])
+        })?;
         let logs: Vec<WitnessedLog> = serde_json::from_value(value["logs"].clone())
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
         Ok(logs.into_iter().find(|log| log.path == path))

@@ -4,6 +4,7 @@ pub mod approve;
 pub mod check;
 pub mod completions;
 pub mod hook;
+pub mod keygen;
 pub mod log_rotate;
 pub mod log_show;
 pub mod log_tail;

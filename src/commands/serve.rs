@@ -25,6 +25,10 @@ pub struct Args {
     /// Development mode: throw-away data, two generated users, loopback only.
     #[arg(long)]
     pub dev: bool,
+    /// Make the configured signing key the database's key from now on (after a
+    /// deliberate key change; grants signed with the old key stop verifying).
+    #[arg(long, conflicts_with = "dev")]
+    pub rotate_key: bool,
 }
 
 fn random_token() -> Result<String, UserError> {
@@ -108,18 +112,33 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("{scheme}://{local}"));
+        let database = env
+            .get(crate::env_vars::GATEKEEP_DATABASE_URL)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .or(config.database.clone())
+            .map(|d| server::Database::parse(&d));
+        if args.rotate_key {
+            rotate_key(&database, config.signing_key.as_deref(), &data_dir).await?;
+        }
         let state = AppState::open(Setup {
             data_dir: data_dir.clone(),
-            database: config.database.clone(),
+            database,
+            signing_key: config.signing_key.clone(),
+            replica: config.replica.clone(),
             users,
             limits,
             public_url: Some(url.clone()),
             tls: tls.is_some(),
             secrets,
             policy,
-        })?;
-        state.start_webhooks(config.webhooks.clone());
-        state.start_channels(config.slack.clone(), config.teams.clone());
+        })
+        .await?;
+        state.start(
+            config.webhooks.clone(),
+            config.slack.clone(),
+            config.teams.clone(),
+        );
         let mut dev_file = None;
         if let Some((requester, reviewer)) = &dev_tokens {
             let dev = DevServer {
@@ -167,8 +186,10 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         let mut term = catch(tokio::signal::unix::SignalKind::terminate())?;
         let mut interrupt = catch(tokio::signal::unix::SignalKind::interrupt())?;
         eprintln!(
-            "gatekeep: serving on {scheme}://{local} (key {})",
-            &state.key.key_id()[..16]
+            "gatekeep: serving on {scheme}://{local} (key {}, {} database, replica {})",
+            &state.key.key_id()[..16],
+            state.store.kind(),
+            state.replica
         );
         let reload_state = Arc::clone(&state);
         let reload_env = env.clone();
@@ -223,4 +244,40 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         eprintln!("gatekeep: stopped");
         Ok::<_, anyhow::Error>(Exit::Success)
     })
+}
+
+/// `serve --rotate-key`: records the configured key as the database's signing key.
+async fn rotate_key(
+    database: &Option<server::Database>,
+    signing_key: Option<&std::path::Path>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let path = signing_key
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| data_dir.join("signing.key"));
+    let key = server::read_key(&path).map_err(|e| {
+        UserError::new(format!(
+            "cannot read the signing key {}: {e}",
+            path.display()
+        ))
+    })?;
+    let database = database
+        .clone()
+        .unwrap_or_else(|| server::Database::Sqlite(data_dir.join("gatekeep.db")));
+    let store = server::store::open(&database).await.map_err(|e| {
+        UserError::new(format!(
+            "cannot open the database {}: {e}",
+            database.display()
+        ))
+    })?;
+    store
+        .rotate_signing_key(&key.key_id())
+        .await
+        .map_err(|e| UserError::new(format!("cannot record the new key: {e}")))?;
+    eprintln!(
+        "gatekeep: the database's signing key is now {} ({}); restart every replica with this key",
+        &key.key_id()[..16],
+        path.display()
+    );
+    Ok(())
 }

@@ -577,7 +577,7 @@ impl Flow<'_> {
             &self.redactor,
         );
         loop {
-            match connected.client.create(&new) {
+            match connected.client.create(&new, Some(&self.run_id)) {
                 Ok(created) => return Ok(Ok((created, new))),
                 Err(ClientError::Unreachable(error)) if Instant::now() < deadline => {
                     self.warn(&format!("{error}; retrying"));
@@ -686,7 +686,8 @@ impl Flow<'_> {
         }
         // Local secrets are read before the grant is used, so a missing one costs nothing.
         let mut released = self.release(evaluation, &[SecretSource::Keyring], &BTreeMap::new())?;
-        let consumed = match approval.client.consume(&view.id) {
+        let nonce = view.grant.as_ref().map(|g| g.payload.nonce.as_str());
+        let consumed = match approval.client.consume(&view.id, nonce) {
             Ok(consumed) => consumed,
             Err(error) => {
                 self.record(

@@ -1,6 +1,7 @@
 //! Reviewer channels: Slack (Block Kit messages with Approve / Reject buttons, updated in
 //! place) and Microsoft Teams (Adaptive Cards that open the review page). Messages go out
-//! from background tasks, so a slow chat service never delays the API.
+//! from the outbox worker, so a slow chat service never delays the API, a failed post is
+//! retried, and a retry never posts twice where a post already went through.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sha2::Digest as _;
 
 use super::Store;
 use super::messages::{slack_blocks, slack_notification, teams_card};
@@ -90,69 +92,83 @@ impl Channels {
         self.slack.as_ref()
     }
 
-    /// Sends what an event calls for, in the background.
-    pub fn on_event(self: &Arc<Self>, kind: &str, view: &RequestView) {
-        let view = view.clone();
-        let this = Arc::clone(self);
-        let kind = kind.to_owned();
-        tokio::spawn(async move {
-            match kind.as_str() {
-                "request.created" => this.created(&view).await,
-                "request.approved" | "request.rejected" | "request.expired"
-                | "request.cancelled" => this.resolved(&view).await,
-                _ => {}
+    /// Sends what an event calls for to Slack (`sink` [`super::outbox::SLACK`]) or Teams.
+    /// Each post that went through is remembered, so a retry only sends what failed.
+    pub async fn deliver(&self, sink: &str, kind: &str, view: &RequestView) -> Result<(), String> {
+        let created = kind == "request.created";
+        let resolved = matches!(
+            kind,
+            "request.approved" | "request.rejected" | "request.expired" | "request.cancelled"
+        );
+        if !created && !resolved {
+            return Ok(());
+        }
+        let posted = self
+            .store
+            .messages(&view.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut errors = Vec::new();
+        match (sink, &self.slack, &self.teams) {
+            (super::outbox::SLACK, Some(slack), _) if created => {
+                for channel in targets(&slack.channels, view) {
+                    if posted.iter().any(|(k, c, _)| k == "slack" && *c == channel) {
+                        continue;
+                    }
+                    let body = json!({"channel": channel, "text": slack_notification(view), "blocks": slack_blocks(view)});
+                    match self.slack_call(slack, "chat.postMessage", &body).await {
+                        Ok(answer) => {
+                            let (Some(channel), Some(ts)) =
+                                (answer["channel"].as_str(), answer["ts"].as_str())
+                            else {
+                                continue;
+                            };
+                            self.store
+                                .put_message(&view.id, "slack", channel, ts)
+                                .await
+                                .map_err(|e| e.to_string())?;
+                        }
+                        Err(error) => errors.push(format!("chat.postMessage: {error}")),
+                    }
+                }
             }
-        });
-    }
-
-    async fn created(&self, view: &RequestView) {
-        if let Some(slack) = &self.slack {
-            for channel in targets(&slack.channels, view) {
-                let body = json!({"channel": channel, "text": slack_notification(view), "blocks": slack_blocks(view)});
-                match self.slack_call(slack, "chat.postMessage", &body).await {
-                    Ok(answer) => {
-                        let (Some(channel), Some(ts)) =
-                            (answer["channel"].as_str(), answer["ts"].as_str())
-                        else {
-                            continue;
-                        };
-                        if let Err(error) = self.store.put_message(&view.id, "slack", channel, ts) {
-                            tracing::warn!(%error, "cannot remember the Slack message");
+            (super::outbox::SLACK, Some(slack), _) => {
+                for (_, channel, ts) in posted.iter().filter(|(k, _, _)| k == "slack") {
+                    let body = json!({"channel": channel, "ts": ts, "text": slack_notification(view), "blocks": slack_blocks(view)});
+                    if let Err(error) = self.slack_call(slack, "chat.update", &body).await {
+                        errors.push(format!("chat.update: {error}"));
+                    }
+                }
+            }
+            (super::outbox::TEAMS, _, Some(teams)) => {
+                let done = format!("teams {kind}");
+                for url in targets(&teams.groups, view) {
+                    // The URL carries the webhook's secret: only its digest is kept.
+                    let digest = hex::encode(sha2::Sha256::digest(url.as_bytes()));
+                    if posted.iter().any(|(k, c, _)| *k == done && *c == digest) {
+                        continue;
+                    }
+                    match self.http.post(&url).json(&teams_card(view)).send().await {
+                        Ok(answer) if answer.status().is_success() => self
+                            .store
+                            .put_message(&view.id, &done, &digest, "")
+                            .await
+                            .map_err(|e| e.to_string())?,
+                        Ok(answer) => {
+                            errors.push(format!("teams webhook answered {}", answer.status()))
+                        }
+                        Err(error) => {
+                            errors.push(format!("teams webhook: {}", error.without_url()))
                         }
                     }
-                    Err(error) => eprintln!(
-                        "gatekeep: slack chat.postMessage failed for {}: {error}",
-                        view.id
-                    ),
                 }
             }
+            _ => {}
         }
-        if let Some(teams) = &self.teams {
-            for url in targets(&teams.groups, view) {
-                self.teams_post(&url, view).await;
-            }
-        }
-    }
-
-    async fn resolved(&self, view: &RequestView) {
-        if let Some(slack) = &self.slack {
-            for (kind, channel, ts) in self.store.messages(&view.id).unwrap_or_default() {
-                if kind != "slack" {
-                    continue;
-                }
-                let body = json!({"channel": channel, "ts": ts, "text": slack_notification(view), "blocks": slack_blocks(view)});
-                if let Err(error) = self.slack_call(slack, "chat.update", &body).await {
-                    eprintln!(
-                        "gatekeep: slack chat.update failed for {}: {error}",
-                        view.id
-                    );
-                }
-            }
-        }
-        if let Some(teams) = &self.teams {
-            for url in targets(&teams.groups, view) {
-                self.teams_post(&url, view).await;
-            }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
         }
     }
 
@@ -222,23 +238,6 @@ impl Channels {
                 tracing::warn!(error = %error.without_url(), "cannot answer the Slack user");
             }
         });
-    }
-
-    async fn teams_post(&self, url: &str, view: &RequestView) {
-        let result = self.http.post(url).json(&teams_card(view)).send().await;
-        match result {
-            Ok(answer) if answer.status().is_success() => {}
-            Ok(answer) => eprintln!(
-                "gatekeep: teams webhook answered {} for {}",
-                answer.status(),
-                view.id
-            ),
-            Err(error) => eprintln!(
-                "gatekeep: teams webhook failed for {}: {}",
-                view.id,
-                error.without_url()
-            ),
-        }
     }
 }
 

@@ -82,8 +82,17 @@ pub struct ServerConfig {
     pub listen: Option<SocketAddr>,
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
+    /// A SQLite file (default: `gatekeep.db` in the data directory) or a `postgres://`
+    /// URL shared by every replica.
     #[serde(default)]
-    pub database: Option<PathBuf>,
+    pub database: Option<String>,
+    /// The Ed25519 signing key file (`gatekeep keygen PATH`); required with PostgreSQL,
+    /// where every replica must sign with the same key.
+    #[serde(default)]
+    pub signing_key: Option<PathBuf>,
+    /// This replica's name in its audit log and its outbox leases (default: the host name).
+    #[serde(default)]
+    pub replica: Option<String>,
     /// The base URL people use to reach the service (for review links).
     #[serde(default)]
     pub public_url: Option<String>,

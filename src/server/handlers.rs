@@ -12,11 +12,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AppState, Identities, MAX_WAIT_SECONDS, StoredRequest, User, bar};
-use crate::approval::{
-    ApiError, Created, GrantPayload, NewRequest, NewReview, RequestView, Review, SatisfiedApproval,
-    Status, Verdict,
-};
+use super::lifecycle::{self, Refusal, Transition};
+use super::store::Filed;
+use super::{AppState, Identities, MAX_WAIT_SECONDS, REREAD_SECONDS, StoredRequest, User, bar};
+use crate::approval::{ApiError, Created, NewRequest, NewReview, RequestView, Status, Verdict};
 
 /// An error answer.
 pub struct Failure(StatusCode, String, Option<&'static str>);
@@ -82,6 +81,17 @@ impl IntoResponse for Refused {
             )
                 .into_response(),
         }
+    }
+}
+
+impl From<Refusal> for Failure {
+    fn from(refusal: Refusal) -> Self {
+        let status = match &refusal {
+            Refusal::Forbidden(_) => StatusCode::FORBIDDEN,
+            Refusal::Hidden(_) => StatusCode::NOT_FOUND,
+            Refusal::Conflict(_) => StatusCode::CONFLICT,
+        };
+        fail(status, refusal.message())
     }
 }
 
@@ -172,37 +182,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
-pub(super) fn now() -> jiff::Timestamp {
-    jiff::Timestamp::now()
-}
-
-pub(super) fn stamp(ts: jiff::Timestamp) -> String {
-    ts.round(jiff::Unit::Second).unwrap_or(ts).to_string()
+/// The database's clock.
+pub(super) async fn now(state: &AppState) -> Result<jiff::Timestamp, Failure> {
+    Ok(state.store.now().await?)
 }
 
 pub(super) fn audit(state: &AppState, event: &str, fields: Value) {
     if let Err(error) = state.audit.append(event, fields) {
         tracing::error!(%error, event, "cannot write the service audit log");
     }
-}
-
-/// Moves a pending or approved request past its expiry to `expired` (the server's clock
-/// decides). Returns whether it changed.
-fn expire(state: &AppState, request: &mut StoredRequest) -> bool {
-    let now = now().as_second();
-    let grant_expired = request.status == Status::Approved
-        && request
-            .grant
-            .as_ref()
-            .and_then(|g| g.payload.expires_at.parse::<jiff::Timestamp>().ok())
-            .is_some_and(|t| now >= t.as_second());
-    if (request.status == Status::Pending && now >= request.expires_unix) || grant_expired {
-        request.status = Status::Expired;
-        audit(state, "request_expired", json!({"id": request.id}));
-        state.notify("request.expired", request);
-        return true;
-    }
-    false
 }
 
 pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
@@ -233,31 +221,7 @@ pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
 
 /// Whether `user` may review `r`: never the requester, only reviewers, only named approvers.
 pub(super) fn may_review(user: &User, r: &StoredRequest) -> Result<(), Failure> {
-    if user.name == r.requester {
-        return Err(Failure(
-            StatusCode::FORBIDDEN,
-            "a requester can never review their own request".into(),
-            None,
-        ));
-    }
-    if !user.can_review {
-        return Err(fail(
-            StatusCode::FORBIDDEN,
-            format!("{} may not review requests", user.name),
-        ));
-    }
-    if !r
-        .request
-        .approvals
-        .iter()
-        .any(|a| Identities::is_approver(user, &a.approvers))
-    {
-        return Err(fail(
-            StatusCode::FORBIDDEN,
-            format!("{} is not among the approvers of this request", user.name),
-        ));
-    }
-    Ok(())
+    Ok(lifecycle::may_review(user, r)?)
 }
 
 /// Whether `user` is named among the approvers of `r` (whatever else applies).
@@ -268,12 +232,24 @@ pub(super) fn may_review_any(user: &User, r: &StoredRequest) -> bool {
         .any(|a| Identities::is_approver(user, &a.approvers))
 }
 
-fn may_see(user: &User, r: &StoredRequest) -> bool {
-    user.name == r.requester || may_review(user, r).is_ok()
-}
-
+/// The process is up (load balancers: keep it in rotation only when `/readyz` says so).
 pub async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// The replica can serve: its database answers and has the schema this build expects.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.store.ready().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {error}\n"),
+            )
+                .into_response()
+        }
+    }
 }
 
 pub async fn keys(State(state): State<Arc<AppState>>) -> Json<Value> {
@@ -282,11 +258,31 @@ pub async fn keys(State(state): State<Arc<AppState>>) -> Json<Value> {
     )
 }
 
+/// The header carrying a create's idempotency key (the client's run id).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 pub async fn create(
     State(state): State<Arc<AppState>>,
     Caller(user): Caller,
+    headers: axum::http::HeaderMap,
     Body(mut request): Body<NewRequest>,
 ) -> Result<(StatusCode, Json<Created>), Refused> {
+    let key = match headers.get(IDEMPOTENCY_KEY) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 200)
+                .ok_or_else(|| {
+                    fail(
+                        StatusCode::BAD_REQUEST,
+                        "Idempotency-Key must be 1 to 200 visible characters",
+                    )
+                })?
+                .to_owned(),
+        ),
+    };
     if request.digest != request.facts().digest() {
         return Err(Failure(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -358,13 +354,13 @@ pub async fn create(
                 .unwrap_or(u64::MAX),
         )
         .clamp(1, state.limits.max_ttl);
-    let created = now();
+    let created = now(&state).await?;
     let expires = created
         .checked_add(jiff::SignedDuration::from_secs(ttl as i64))
         .unwrap_or(created);
     let log_head_conflict = match &request.log_head {
         Some(head) => {
-            super::witness::head_conflict(&*state.store, &request.host, &request.user, head)?
+            super::witness::head_conflict(&*state.store, &request.host, &request.user, head).await?
         }
         None => None,
     };
@@ -373,18 +369,37 @@ pub async fn create(
         requester: user.name.clone(),
         request,
         status: Status::Pending,
-        created_at: stamp(created),
-        expires_at: stamp(expires),
+        created_at: lifecycle::stamp(created),
+        expires_at: lifecycle::stamp(expires),
         expires_unix: expires.as_second(),
         reviews: Vec::new(),
         grant: None,
         consumed_at: None,
         log_head_conflict,
     };
-    {
-        let _write = state.writes.lock().await;
-        state.store.insert(&stored)?;
-    }
+    let stored = match state.store.create(&stored, key.as_deref()).await? {
+        Filed::New(stored) => stored,
+        // A retry (after a lost answer, maybe through another replica): the request
+        // already filed, if it is for the same command.
+        Filed::Existing(existing) => {
+            if existing.request.digest != stored.request.digest {
+                return Err(Failure(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "this Idempotency-Key was already used for another command".into(),
+                    Some("use a new key (the run id) for every run"),
+                )
+                .into());
+            }
+            let created = Created {
+                id: existing.id.clone(),
+                status: lifecycle::status_at(&existing, now(&state).await?),
+                expires_at: existing.expires_at.clone(),
+                review_url: state.review_url(&existing.id),
+                approvals: existing.request.approvals.clone(),
+            };
+            return Ok((StatusCode::OK, Json(created)));
+        }
+    };
     audit(
         &state,
         "request_created",
@@ -395,8 +410,7 @@ pub async fn create(
                "digest": stored.request.digest, "expires_at": stored.expires_at,
                "log_head_conflict": stored.log_head_conflict}),
     );
-    state.notify("request.created", &stored);
-    state.changed();
+    state.outbox_poke.notify_one();
     let created = Created {
         id: stored.id.clone(),
         status: Status::Pending,
@@ -433,23 +447,15 @@ pub struct WaitQuery {
     wait: Option<u64>,
 }
 
-/// A request as it stands now: past its expiry it is marked expired (and saved) first.
-/// Callers hold `state.writes`.
-fn current(state: &AppState, id: &str) -> Result<StoredRequest, Failure> {
-    let mut request = state
+/// A request as a reader sees it now (past its time it reads as expired; only the
+/// sweeper records that).
+pub(super) async fn current(state: &AppState, id: &str) -> Result<StoredRequest, Failure> {
+    let request = state
         .store
-        .get(id)?
+        .get(id)
+        .await?
         .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no request {id}")))?;
-    if expire(state, &mut request) {
-        state.store.update(&request)?;
-        state.changed();
-    }
-    Ok(request)
-}
-
-async fn load(state: &AppState, id: &str) -> Result<StoredRequest, Failure> {
-    let _write = state.writes.lock().await;
-    current(state, id)
+    Ok(lifecycle::as_seen(request, now(state).await?))
 }
 
 pub async fn show(
@@ -458,31 +464,34 @@ pub async fn show(
     Path(id): Path<String>,
     Params(query): Params<WaitQuery>,
 ) -> Result<Json<RequestView>, Failure> {
-    let mut changes = state.changes.subscribe();
-    let first = load(&state, &id).await?;
-    if !may_see(&user, &first) {
+    // Subscribed before the first read: a change in between still wakes this poll.
+    let mut waiter = state.store.waiters().subscribe(&id);
+    let first = current(&state, &id).await?;
+    if !lifecycle::may_see(&user, &first) {
         return Err(fail(StatusCode::NOT_FOUND, format!("no request {id}")));
     }
     let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT_SECONDS));
     let deadline = tokio::time::Instant::now() + wait;
-    let mut current = first.clone();
-    while current.status == Status::Pending && current.reviews.len() == first.reviews.len() {
-        // Wake for changes, and at the request's own expiry.
-        let until_expiry =
-            Duration::from_secs((current.expires_unix - now().as_second()).max(0) as u64 + 1);
+    let mut seen = first.clone();
+    while seen.status == Status::Pending && seen.reviews.len() == first.reviews.len() {
+        // Wake for changes, at the request's own expiry, and now and then regardless.
+        let until_expiry = Duration::from_secs(
+            (seen.expires_unix - jiff::Timestamp::now().as_second()).max(0) as u64 + 1,
+        );
         let sleep = deadline
             .saturating_duration_since(tokio::time::Instant::now())
-            .min(until_expiry);
+            .min(until_expiry)
+            .min(Duration::from_secs(REREAD_SECONDS));
         if sleep.is_zero() {
             break;
         }
-        let _ = tokio::time::timeout(sleep, changes.changed()).await;
-        current = load(&state, &id).await?;
+        let _ = tokio::time::timeout(sleep, waiter.changed()).await;
+        seen = current(&state, &id).await?;
         if tokio::time::Instant::now() >= deadline {
             break;
         }
     }
-    Ok(Json(view(&state, &current)))
+    Ok(Json(view(&state, &seen)))
 }
 
 #[derive(Deserialize)]
@@ -505,26 +514,35 @@ pub async fn list(
             .digest
             .as_deref()
             .ok_or_else(|| fail(StatusCode::BAD_REQUEST, "mine=true needs digest=…"))?;
-        state.store.by_requester_digest(&user.name, digest)?
+        state.store.by_requester_digest(&user.name, digest).await?
     } else {
         let status = match query.status.as_deref() {
             None => Status::Pending,
             Some(s) => Status::parse(s)
                 .ok_or_else(|| fail(StatusCode::BAD_REQUEST, format!("unknown status {s}")))?,
         };
-        state
-            .store
-            .with_status(status)?
+        let mut found = state.store.with_status(status).await?;
+        // Requests past their time that the sweeper has not moved yet read as expired.
+        if status == Status::Expired {
+            for stored in [Status::Pending, Status::Approved] {
+                found.extend(state.store.with_status(stored).await?);
+            }
+        }
+        found
             .into_iter()
             .filter(|r| may_review(&user, r).is_ok())
             .collect()
     };
+    let at = now(&state).await?;
+    let wanted = match query.status.as_deref() {
+        _ if query.digest.is_some() => None,
+        None => Some(Status::Pending),
+        Some(s) => Status::parse(s),
+    };
     let mut views = Vec::new();
-    for mut request in found {
-        if expire(&state, &mut request) {
-            state.store.update(&request)?;
-        }
-        if query.status.is_none() && query.digest.is_none() && request.status != Status::Pending {
+    for request in found {
+        let request = lifecycle::as_seen(request, at);
+        if wanted.is_some_and(|w| w != request.status) {
             continue;
         }
         views.push(view(&state, &request));
@@ -542,6 +560,22 @@ pub async fn review(
     Ok(Json(view(&state, &request)))
 }
 
+/// Runs `rule` on request `id` in the store's transaction; afterwards records what
+/// happened in this replica's audit log.
+async fn change(
+    state: &AppState,
+    id: &str,
+    rule: super::store::Rule,
+) -> Result<(StoredRequest, Transition), Failure> {
+    let (request, transition) = state
+        .store
+        .change(id, rule)
+        .await?
+        .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no request {id}")))??;
+    state.committed(&transition);
+    Ok((request, transition))
+}
+
 /// Records a review with every rule enforced, whichever channel it came from.
 pub(super) async fn apply_review(
     state: &Arc<AppState>,
@@ -549,155 +583,24 @@ pub(super) async fn apply_review(
     id: &str,
     review: NewReview,
 ) -> Result<StoredRequest, Failure> {
-    let state = state.as_ref();
-    let _write = state.writes.lock().await;
-    let mut request = current(state, id)?;
-    may_review(user, &request)?;
-    if request.status != Status::Pending {
-        return Err(fail(
-            StatusCode::CONFLICT,
-            format!("request {id} is {}", request.status.as_str()),
-        ));
-    }
-    let at = stamp(now());
-    let duplicate = request
-        .reviews
-        .iter()
-        .any(|r| r.reviewer == user.name && r.verdict == review.verdict);
-    if !duplicate {
-        request.reviews.push(Review {
-            reviewer: user.name.clone(),
-            verdict: review.verdict,
-            comment: review.comment.clone(),
-            at: at.clone(),
-        });
-    }
-    audit(
-        state,
-        "review",
-        json!({"id": id, "reviewer": user.name, "verdict": review.verdict, "comment": review.comment}),
-    );
-    if review.verdict == Verdict::Reject {
-        request.status = Status::Rejected;
-        audit(
-            state,
-            "request_rejected",
-            json!({"id": id, "reviewer": user.name}),
-        );
-    } else if let Some(approvals) = satisfied(state, &request) {
-        let issued = now();
-        let lifetime = issued
-            .checked_add(jiff::SignedDuration::from_secs(
-                state.limits.grant_lifetime as i64,
-            ))
-            .unwrap_or(issued);
-        let expires = if lifetime.as_second() > request.expires_unix {
-            jiff::Timestamp::from_second(request.expires_unix).unwrap_or(lifetime)
-        } else {
-            lifetime
-        };
-        let payload = GrantPayload {
-            request_id: request.id.clone(),
-            digest: request.request.digest.clone(),
-            requester: request.requester.clone(),
-            approvals,
-            issued_at: stamp(issued),
-            expires_at: stamp(expires),
-            nonce: uuid::Uuid::new_v4().to_string(),
-        };
-        request.grant = Some(state.key.sign(payload));
-        request.status = Status::Approved;
-        audit(
-            state,
-            "request_approved",
-            json!({"id": id, "reviewers": request.reviews.iter().map(|r| &r.reviewer).collect::<Vec<_>>()}),
-        );
-    }
-    state.store.update(&request)?;
-    state.notify("request.reviewed", &request);
-    match request.status {
-        Status::Approved => state.notify("request.approved", &request),
-        Status::Rejected => state.notify("request.rejected", &request),
-        _ => {}
-    }
-    state.changed();
-    Ok(request)
-}
-
-/// Each requirement with the distinct approvers who meet it, when all are met.
-fn satisfied(state: &AppState, request: &StoredRequest) -> Option<Vec<SatisfiedApproval>> {
-    let identities = state.identities();
-    let mut all = Vec::new();
-    for requirement in &request.request.approvals {
-        let mut by: Vec<String> = request
-            .reviews
-            .iter()
-            .filter(|r| r.verdict == Verdict::Approve && r.reviewer != request.requester)
-            .filter(|r| {
-                identities.get(&r.reviewer).is_some_and(|u| {
-                    u.can_review && Identities::is_approver(u, &requirement.approvers)
-                })
-            })
-            .map(|r| r.reviewer.clone())
-            .collect();
-        by.sort();
-        by.dedup();
-        if by.len() < requirement.quorum as usize {
-            return None;
-        }
-        all.push(SatisfiedApproval {
-            rule: requirement.rule.clone(),
-            approvers: requirement.approvers.clone(),
-            quorum: requirement.quorum,
-            approved_by: by,
-        });
-    }
-    Some(all)
-}
-
-fn requester_action(state: &AppState, user: &User, id: &str) -> Result<StoredRequest, Failure> {
-    let request = current(state, id)?;
-    if request.requester != user.name {
-        return Err(fail(
-            StatusCode::FORBIDDEN,
-            "only the requester may do this",
-        ));
-    }
-    Ok(request)
-}
-
-/// A requester's own move on their request: `from` one status `to` another, recorded,
-/// announced and answered the same way for cancel and consume.
-/// `check` runs on the request just before the move and may refuse it.
-async fn requester_move<T>(
-    state: &AppState,
-    user: &User,
-    id: &str,
-    (from, to): (Status, Status),
-    check: impl FnOnce(&StoredRequest) -> Result<T, Failure>,
-) -> Result<(RequestView, T), Failure> {
-    let _write = state.writes.lock().await;
-    let mut request = requester_action(state, user, id)?;
-    if request.status != from {
-        return Err(fail(
-            StatusCode::CONFLICT,
-            format!("request {id} is {}", request.status.as_str()),
-        ));
-    }
-    let checked = check(&request)?;
-    request.status = to;
-    if to == Status::Consumed {
-        request.consumed_at = Some(stamp(now()));
-    }
-    state.store.update(&request)?;
-    audit(
-        state,
-        &format!("request_{}", to.as_str()),
-        json!({"id": id}),
-    );
-    state.notify(&format!("request.{}", to.as_str()), &request);
-    state.changed();
-    Ok((view(state, &request), checked))
+    let (owned, user) = (Arc::clone(state), user.clone());
+    let rule = Box::new(move |r: &mut StoredRequest, now: jiff::Timestamp| {
+        let identities = owned.identities();
+        let sign = |payload| owned.key.sign(payload);
+        lifecycle::review(
+            r,
+            &user,
+            &identities,
+            &review,
+            now,
+            lifecycle::Issue {
+                grant_lifetime: owned.limits.grant_lifetime,
+                nonce: uuid::Uuid::new_v4().to_string(),
+                sign: &sign,
+            },
+        )
+    });
+    Ok(change(state, id, rule).await?.0)
 }
 
 pub async fn cancel(
@@ -705,32 +608,59 @@ pub async fn cancel(
     Caller(user): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, Failure> {
-    let moved = (Status::Pending, Status::Cancelled);
-    let (view, ()) = requester_move(&state, &user, &id, moved, |_| Ok(())).await?;
-    Ok(Json(view))
+    let rule = Box::new(move |r: &mut StoredRequest, now| lifecycle::cancel(r, &user, now));
+    let (request, _) = change(&state, &id, rule).await?;
+    Ok(Json(view(&state, &request)))
+}
+
+/// `POST /v1/requests/{id}/consume`: optionally `{"nonce": …}`, the grant's nonce, which
+/// makes a retry safe.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumeBody {
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
 /// Uses an approved request once. The answer carries the values of the secrets the
-/// request names, checked against each secret's own requirement as configured now.
+/// request names, checked against each secret's own requirement as configured now. A
+/// retry naming the grant's nonce gets the same answer.
 pub async fn consume(
     State(state): State<Arc<AppState>>,
     Caller(user): Caller,
     Peer(peer): Peer,
     Path(id): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<Response, Failure> {
-    let moved = (Status::Approved, Status::Consumed);
-    let (view, values) = requester_move(&state, &user, &id, moved, |r| {
-        release(&state, &user, r, peer)
-    })
-    .await?;
+    let body: ConsumeBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ConsumeBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            Failure(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("bad consume body: {e}"),
+                Some(r#"send nothing, or {"nonce": "<the grant's nonce>"}"#),
+            )
+        })?
+    };
+    let (owned, who) = (Arc::clone(&state), user.clone());
+    let rule = Box::new(move |r: &mut StoredRequest, now| {
+        let mut transition = lifecycle::consume(r, &who, body.nonce.as_deref(), now)?;
+        transition.secret_values =
+            release(&owned, &who, r, peer).map_err(|f| Refusal::Forbidden(f.message()))?;
+        Ok(transition)
+    });
+    let (request, transition) = change(&state, &id, rule).await?;
+    let values = transition.secret_values;
     if !values.is_empty() {
         audit(
             &state,
             "secrets_released",
-            json!({"id": id, "to": user.name, "secrets": values.keys().collect::<Vec<_>>()}),
+            json!({"id": id, "to": user.name, "secrets": values.keys().collect::<Vec<_>>(),
+                   "retry": transition.replay}),
         );
     }
-    let mut body = serde_json::to_value(&view)
+    let mut body = serde_json::to_value(view(&state, &request))
         .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     if !values.is_empty() {
         body["secret_values"] = json!(values);
@@ -829,7 +759,7 @@ pub async fn slack_interactions(
         header("x-slack-request-timestamp"),
         &body,
         header("x-slack-signature"),
-        now().as_second(),
+        jiff::Timestamp::now().as_second(),
     ) {
         return Err(fail(StatusCode::UNAUTHORIZED, "bad Slack signature"));
     }
@@ -921,7 +851,7 @@ pub async fn slack_interactions(
     // An approval only where the whole request was shown: a message that had to cut
     // something offers no Approve button, and a click from an older message is refused.
     if verdict == Verdict::Approve
-        && let Ok(Some(request)) = state.store.get(&id)
+        && let Ok(Some(request)) = state.store.get(&id).await
         && !super::messages::slack_shows_all(&view(&state, &request))
     {
         tell(format!(

@@ -7,8 +7,10 @@ mod bar;
 mod channels;
 mod config;
 mod handlers;
+pub mod lifecycle;
 mod messages;
-mod store;
+mod outbox;
+pub mod store;
 mod web;
 pub mod webhooks;
 mod witness;
@@ -20,13 +22,13 @@ use std::sync::{Arc, RwLock};
 use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
-use tokio::sync::{Mutex, watch};
+use tokio::sync::Mutex;
 
 pub use channels::{SlackConfig, TeamsConfig, verify_slack};
 pub use config::{
     Identities, Limits, SecretConfig, ServerConfig, ServerSecret, Tls, User, token_sha256,
 };
-pub use store::{SqliteStore, Store, StoreError, StoredRequest};
+pub use store::{Database, Store, StoreError, StoredRequest};
 
 use crate::approval::KeyPair;
 use crate::audit::AuditLog;
@@ -39,26 +41,30 @@ pub const WITNESS_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 pub use witness::MAX_LINES as WITNESS_MAX_LINES;
 /// Longest long-poll wait, in seconds.
 pub const MAX_WAIT_SECONDS: u64 = 60;
+/// How often a long-poll reads its request again even when nothing woke it: the safety
+/// net under the wake-ups.
+pub const REREAD_SECONDS: u64 = 5;
 
 /// Shared state of a running service.
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub identities: RwLock<Identities>,
-    pub key: KeyPair,
+    pub key: Arc<KeyPair>,
     pub limits: Limits,
     /// Base URL for review links, without a trailing slash.
     pub public_url: RwLock<String>,
+    /// This replica's own audit log.
     pub audit: AuditLog,
-    /// Bumped on every change, so long-polls wake up.
-    pub changes: watch::Sender<u64>,
-    /// Serialises read-modify-write of requests.
-    pub writes: Mutex<()>,
-    /// Webhook events go here; delivery happens in the background.
-    pub outbox: RwLock<webhooks::Outbox>,
+    /// This replica's name (its audit log and its leases on outbox rows carry it).
+    pub replica: String,
+    /// Serialises witness checks and writes on this replica.
+    pub witness_writes: Mutex<()>,
+    /// Wakes this replica's outbox worker after a change it made.
+    pub outbox_poke: Arc<tokio::sync::Notify>,
     /// Slack and Teams, when configured.
     pub channels: RwLock<Option<Arc<channels::Channels>>>,
-    /// Browser sessions of the review page.
-    pub sessions: web::Sessions,
+    /// Webhook receivers.
+    pub webhooks: RwLock<Vec<webhooks::Webhook>>,
     /// Whether the service is served over TLS (cookies are then `Secure`).
     pub tls: bool,
     /// Named secrets and their values (never written anywhere).
@@ -122,24 +128,6 @@ impl AppState {
         format!("{base}/requests/{id}")
     }
 
-    /// Queues a webhook event about `request`.
-    pub fn notify(&self, kind: &str, request: &StoredRequest) {
-        let outbox = self
-            .outbox
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        let view = handlers::view(self, request);
-        outbox.send(
-            kind,
-            webhooks::request_body(&view),
-            webhooks::display_body(&view),
-        );
-        if let Some(channels) = self.channels() {
-            channels.on_event(kind, &view);
-        }
-    }
-
     pub(crate) fn channels(&self) -> Option<Arc<channels::Channels>> {
         self.channels
             .read()
@@ -147,73 +135,100 @@ impl AppState {
             .clone()
     }
 
-    /// Starts the Slack and Teams channels on the current runtime.
-    pub fn start_channels(&self, slack: Option<SlackConfig>, teams: Option<TeamsConfig>) {
-        let channels = channels::Channels::new(slack, teams, Arc::clone(&self.store));
+    pub(crate) fn webhooks(&self) -> Vec<webhooks::Webhook> {
+        self.webhooks
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Starts the background work of this replica on the current runtime: the outbox
+    /// worker delivering events to the webhooks, Slack and Teams, and the sweeper that
+    /// expires requests. Every replica runs both; the database shares the work out.
+    pub fn start(
+        self: &Arc<Self>,
+        hooks: Vec<webhooks::Webhook>,
+        slack: Option<SlackConfig>,
+        teams: Option<TeamsConfig>,
+    ) {
+        let mut sinks: Vec<String> = hooks.iter().map(webhooks::sink).collect();
+        if slack.is_some() {
+            sinks.push(outbox::SLACK.to_owned());
+        }
+        if teams.is_some() {
+            sinks.push(outbox::TEAMS.to_owned());
+        }
+        self.store.set_sinks(sinks);
+        *self
+            .webhooks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = hooks;
         *self
             .channels
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = channels;
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            channels::Channels::new(slack, teams, Arc::clone(&self.store));
+        outbox::start(Arc::downgrade(self));
+        outbox::start_sweeper(Arc::downgrade(self));
     }
 
-    /// Starts webhook delivery on the current runtime; failures are logged and audited.
-    pub fn start_webhooks(self: &Arc<Self>, hooks: Vec<webhooks::Webhook>) {
-        let state = Arc::downgrade(self);
-        let outbox = webhooks::Outbox::start(hooks, move |hook, event, error| {
-            // Recorded first, then said: whoever reads the message finds the record.
-            if let Some(state) = state.upgrade() {
-                let _ = state.audit.append("webhook_failed", serde_json::json!({"url": hook.url, "event": event.kind, "delivery": event.id, "error": error}));
-            }
-            eprintln!(
-                "gatekeep: webhook {} failed for {} ({}): {error}",
-                hook.url, event.kind, event.id
-            );
-        });
-        *self
-            .outbox
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = outbox;
+    /// After a change this replica committed: its audit records, and a nudge to the
+    /// outbox worker.
+    pub(crate) fn committed(&self, transition: &lifecycle::Transition) {
+        for (event, fields) in &transition.audit {
+            handlers::audit(self, event, fields.clone());
+        }
+        if !transition.events.is_empty() {
+            self.outbox_poke.notify_one();
+        }
     }
+}
 
-    fn changed(&self) {
-        self.changes.send_modify(|v| *v += 1);
-    }
+/// Reads an Ed25519 signing key written by `gatekeep keygen` (hex seed, one line).
+pub fn read_key(path: &Path) -> std::io::Result<KeyPair> {
+    let text = std::fs::read_to_string(path)?;
+    let seed: [u8; 32] = hex::decode(text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            std::io::Error::other(format!("{} is not a gatekeep signing key", path.display()))
+        })?;
+    Ok(KeyPair::from_seed(seed))
+}
+
+/// Writes a new signing key to `path` (created 0600; an existing file is never
+/// overwritten).
+pub fn write_new_key(path: &Path) -> std::io::Result<KeyPair> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let key = KeyPair::generate()?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    writeln!(file, "{}", hex::encode(key.seed()))?;
+    file.sync_all()?;
+    Ok(key)
 }
 
 /// Loads the signing key from `data_dir/signing.key`, creating it (0600) on first start.
 pub fn load_or_create_key(data_dir: &Path) -> std::io::Result<KeyPair> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
     let path = data_dir.join("signing.key");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let seed: [u8; 32] = hex::decode(text.trim())
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| {
-                    std::io::Error::other(format!("{} is not a valid key", path.display()))
-                })?;
-            Ok(KeyPair::from_seed(seed))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = KeyPair::generate()?;
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)?;
-            writeln!(file, "{}", hex::encode(key.seed()))?;
-            file.sync_all()?;
-            Ok(key)
-        }
-        Err(e) => Err(e),
+    match read_key(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_new_key(&path),
+        other => other,
     }
 }
 
 /// Everything needed to start a service.
 pub struct Setup {
     pub data_dir: PathBuf,
-    pub database: Option<PathBuf>,
+    pub database: Option<Database>,
+    /// The signing key file; required with PostgreSQL.
+    pub signing_key: Option<PathBuf>,
+    /// This replica's name (default: the host name).
+    pub replica: Option<String>,
     pub users: Vec<User>,
     pub limits: Limits,
     pub public_url: Option<String>,
@@ -224,11 +239,11 @@ pub struct Setup {
 
 impl AppState {
     /// Opens the data directory (created 0700), database, signing key and audit log.
-    pub fn open(setup: Setup) -> Result<Arc<AppState>, crate::exit::UserError> {
+    pub async fn open(setup: Setup) -> Result<Arc<AppState>, crate::exit::UserError> {
+        use crate::exit::UserError;
         use std::os::unix::fs::DirBuilderExt as _;
-        let fail = |what: &str, e: &dyn std::fmt::Display| {
-            crate::exit::UserError::new(format!("cannot {what}: {e}"))
-        };
+        let fail =
+            |what: &str, e: &dyn std::fmt::Display| UserError::new(format!("cannot {what}: {e}"));
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -237,21 +252,67 @@ impl AppState {
         let database = setup
             .database
             .clone()
-            .unwrap_or_else(|| setup.data_dir.join("gatekeep.db"));
-        let store = SqliteStore::open(&database).map_err(|e| fail("open the database", &e))?;
-        let key =
-            load_or_create_key(&setup.data_dir).map_err(|e| fail("load the signing key", &e))?;
+            .unwrap_or_else(|| Database::Sqlite(setup.data_dir.join("gatekeep.db")));
+        let key = match (&setup.signing_key, &database) {
+            (Some(path), _) => read_key(path).map_err(|e| {
+                UserError::new(format!(
+                    "cannot read the signing key {}: {e}",
+                    path.display()
+                ))
+                .hint("make one with `gatekeep keygen PATH`")
+            })?,
+            (None, Database::Postgres(_)) => {
+                return Err(UserError::new(
+                    "a service on PostgreSQL needs `signing_key: PATH` in its configuration",
+                )
+                .hint("make the key once with `gatekeep keygen PATH` and give every replica the same file"));
+            }
+            (None, Database::Sqlite(_)) => {
+                load_or_create_key(&setup.data_dir).map_err(|e| fail("load the signing key", &e))?
+            }
+        };
+        let store = store::open(&database).await.map_err(|e| {
+            UserError::new(format!(
+                "cannot open the database {}: {e}",
+                database.display()
+            ))
+            .hint(match database {
+                Database::Postgres(_) => "check the URL, that the server is up, and its sslmode",
+                Database::Sqlite(_) => "check that the file is readable and writable",
+            })
+        })?;
+        let recorded = store
+            .signing_key(&key.key_id())
+            .await
+            .map_err(|e| fail("read the database", &e))?;
+        if recorded != key.key_id() {
+            return Err(UserError::new(format!(
+                "the signing key (id {}) is not the one this database was first used with (id {})",
+                &key.key_id()[..16],
+                &recorded[..recorded.len().min(16)]
+            ))
+            .hint("give every replica the same signing_key file; to change keys on purpose, run `gatekeep serve --rotate-key`"));
+        }
+        let replica = setup
+            .replica
+            .clone()
+            .unwrap_or_else(crate::environment::hostname);
+        // One audit log per replica, named by replica, so replicas sharing a directory
+        // never interleave their chains.
+        let audit_name = match &database {
+            Database::Sqlite(_) => "audit.jsonl".to_owned(),
+            Database::Postgres(_) => format!("audit-{}.jsonl", file_safe(&replica)),
+        };
         let audit = AuditLog::new(
-            setup.data_dir.join("audit.jsonl"),
+            setup.data_dir.join(audit_name),
             None,
             crate::environment::hostname(),
-            "gatekeep-serve".to_owned(),
+            format!("gatekeep-serve@{replica}"),
         );
-        let (changes, _) = watch::channel(0);
         Ok(Arc::new(AppState {
-            store: Arc::new(store),
+            store,
             identities: RwLock::new(Identities::new(setup.users)),
-            key,
+            key: Arc::new(key),
             limits: setup.limits,
             public_url: RwLock::new(
                 setup
@@ -261,11 +322,11 @@ impl AppState {
                     .to_owned(),
             ),
             audit,
-            changes,
-            writes: Mutex::new(()),
-            outbox: RwLock::new(webhooks::Outbox::none()),
+            replica,
+            witness_writes: Mutex::new(()),
+            outbox_poke: Arc::new(tokio::sync::Notify::new()),
             channels: RwLock::new(None),
-            sessions: web::Sessions::default(),
+            webhooks: RwLock::new(Vec::new()),
             tls: setup.tls,
             secrets: RwLock::new(setup.secrets),
             policy: RwLock::new(setup.policy.map(Arc::new)),
@@ -273,10 +334,24 @@ impl AppState {
     }
 }
 
+/// A name made safe for a file name: letters, digits, `-`, `_` and `.` kept.
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// The API v1 routes.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
         .route("/v1/keys", get(handlers::keys))
         .route("/v1/requests", post(handlers::create).get(handlers::list))
         .route("/v1/requests/{id}", get(handlers::show))

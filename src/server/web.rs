@@ -1,9 +1,9 @@
 //! The web review page: server-rendered HTML, no JavaScript. A login with a token creates a
-//! server-side session (the cookie holds only its random id); forms carry a per-session
-//! CSRF token; reviews go through the same rules as the API.
+//! session in the database (the cookie holds only its random id; the database only the
+//! id's digest), so any replica serves it; forms carry a per-session CSRF token; reviews
+//! go through the same rules as the API.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -20,17 +20,7 @@ use crate::render;
 const SESSION_SECONDS: i64 = 8 * 3600;
 const COOKIE: &str = "gatekeep_session";
 
-/// One logged-in browser.
-#[derive(Clone, Debug)]
-pub struct Session {
-    pub user: String,
-    pub csrf: String,
-    pub expires: i64,
-}
-
-/// Sessions by id, in memory (a restart logs everyone out).
-#[derive(Default, Debug)]
-pub struct Sessions(Mutex<HashMap<String, Session>>);
+use super::store::Session;
 
 fn random_hex() -> String {
     let mut bytes = [0u8; 32];
@@ -38,37 +28,22 @@ fn random_hex() -> String {
     hex::encode(bytes)
 }
 
-impl Sessions {
-    fn create(&self, user: &str) -> (String, Session) {
-        let id = random_hex();
-        let session = Session {
-            user: user.to_owned(),
-            csrf: random_hex(),
-            expires: jiff::Timestamp::now().as_second() + SESSION_SECONDS,
-        };
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(id.clone(), session.clone());
-        (id, session)
-    }
+/// The key a session is stored under: the digest of its id, never the id.
+fn session_key(id: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(id.as_bytes()))
+}
 
-    fn get(&self, id: &str) -> Option<Session> {
-        let mut map = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = jiff::Timestamp::now().as_second();
-        map.retain(|_, s| s.expires > now);
-        map.get(id).cloned()
-    }
-
-    fn remove(&self, id: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(id);
-    }
+/// A new session for `user`: its id (for the cookie).
+async fn create_session(state: &AppState, user: &str) -> Result<String, super::StoreError> {
+    let id = random_hex();
+    let session = Session {
+        user: user.to_owned(),
+        csrf: random_hex(),
+        expires_unix: jiff::Timestamp::now().as_second() + SESSION_SECONDS,
+    };
+    state.store.put_session(&session_key(&id), &session).await?;
+    Ok(id)
 }
 
 fn escape(text: &str) -> String {
@@ -117,14 +92,20 @@ fn page(title: &str, body: &str, refresh: bool) -> Html<String> {
     ))
 }
 
-fn session_of(state: &AppState, headers: &HeaderMap) -> Option<(String, Session)> {
+async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<(String, Session)> {
     let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
     let id = cookies.split(';').find_map(|c| {
         c.trim()
             .strip_prefix(&format!("{COOKIE}="))
             .map(str::to_owned)
     })?;
-    state.sessions.get(&id).map(|s| (id, s))
+    match state.store.session(&session_key(&id)).await {
+        Ok(session) => session.map(|s| (id, s)),
+        Err(error) => {
+            tracing::warn!(%error, "cannot read sessions");
+            None
+        }
+    }
 }
 
 fn user_of(state: &AppState, session: &Session) -> Option<User> {
@@ -147,7 +128,7 @@ fn login_page(message: &str) -> Response {
 
 /// `GET /`: the requests you may review, and recent decisions.
 pub async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let Some((_, session)) = session_of(&state, &headers) else {
+    let Some((_, session)) = session_of(&state, &headers).await else {
         return login_page("");
     };
     let Some(user) = user_of(&state, &session) else {
@@ -156,6 +137,7 @@ pub async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Re
     let pending: Vec<StoredRequest> = state
         .store
         .with_status(Status::Pending)
+        .await
         .unwrap_or_default()
         .into_iter()
         .filter(|r| super::handlers::may_review(&user, r).is_ok())
@@ -179,6 +161,7 @@ pub async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Re
         for request in state
             .store
             .with_status(status)
+            .await
             .unwrap_or_default()
             .iter()
             .rev()
@@ -224,13 +207,13 @@ pub async fn detail(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let Some((_, session)) = session_of(&state, &headers) else {
+    let Some((_, session)) = session_of(&state, &headers).await else {
         return login_page("");
     };
     let Some(user) = user_of(&state, &session) else {
         return login_page("your identity is no longer known");
     };
-    let Ok(Some(request)) = state.store.get(&id) else {
+    let Ok(request) = super::handlers::current(&state, &id).await else {
         return (
             StatusCode::NOT_FOUND,
             page("Not found", "<p>No such request.</p>", false),
@@ -335,7 +318,21 @@ pub async fn login(State(state): State<Arc<AppState>>, Form(form): Form<LoginFor
     let Some(user) = state.identities().authenticate(&form.token).cloned() else {
         return login_page("That token is not valid.");
     };
-    let (id, _) = state.sessions.create(&user.name);
+    let id = match create_session(&state, &user.name).await {
+        Ok(id) => id,
+        Err(error) => {
+            tracing::error!(%error, "cannot store a session");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                page(
+                    "Unavailable",
+                    "<p>Sign-in is unavailable; try again.</p>",
+                    false,
+                ),
+            )
+                .into_response();
+        }
+    };
     let secure = if state.tls { "; Secure" } else { "" };
     let cookie = format!(
         "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{secure}"
@@ -362,10 +359,11 @@ pub async fn logout(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some((id, session)) = session_of(&state, &headers)
+    if let Some((id, session)) = session_of(&state, &headers).await
         && csrf_ok(&session, &form.csrf)
+        && let Err(error) = state.store.remove_session(&session_key(&id)).await
     {
-        state.sessions.remove(&id);
+        tracing::warn!(%error, "cannot end a session");
     }
     let mut response = Redirect::to("/").into_response();
     response.headers_mut().insert(
@@ -390,7 +388,7 @@ pub async fn review(
     Path(id): Path<String>,
     Form(form): Form<ReviewForm>,
 ) -> Response {
-    let Some((_, session)) = session_of(&state, &headers) else {
+    let Some((_, session)) = session_of(&state, &headers).await else {
         return login_page("");
     };
     if !csrf_ok(&session, &form.csrf) {

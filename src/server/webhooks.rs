@@ -1,13 +1,11 @@
 //! Generic webhooks: every request event is POSTed as JSON to each configured URL, signed
-//! with HMAC-SHA256, retried with backoff, and never in the way of the API: handlers only
-//! queue events, a background task delivers them.
-
-use std::time::Duration;
+//! with HMAC-SHA256. Events are outbox rows written with the change; the outbox worker of
+//! any replica delivers them, retries with backoff, and the event id is the stable
+//! delivery id receivers deduplicate on (delivery is at least once).
 
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 /// One configured receiver.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -66,114 +64,41 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     )
 }
 
-/// The sending side: cheap to clone, never blocks.
-#[derive(Clone, Debug)]
-pub struct Outbox {
-    queue: Option<mpsc::UnboundedSender<Event>>,
+/// The outbox receiver name of a webhook.
+pub fn sink(hook: &Webhook) -> String {
+    format!("webhook:{}", hook.url)
 }
 
-impl Outbox {
-    /// No webhooks: events are dropped.
-    pub fn none() -> Outbox {
-        Outbox { queue: None }
-    }
-
-    /// Starts the delivery task on the current runtime. `failed` is told of every delivery
-    /// that gave up.
-    pub fn start(
-        hooks: Vec<Webhook>,
-        failed: impl Fn(&Webhook, &Event, String) + Send + Sync + 'static,
-    ) -> Outbox {
-        if hooks.is_empty() {
-            return Outbox::none();
-        }
-        let (queue, mut events) = mpsc::unbounded_channel::<Event>();
-        let failed = std::sync::Arc::new(failed);
-        crate::client::ensure_crypto_provider();
-        tokio::spawn(async move {
-            let client = match reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-            {
-                Ok(client) => client,
-                Err(error) => {
-                    tracing::error!(%error, "webhooks disabled: no HTTP client");
-                    return;
-                }
-            };
-            while let Some(event) = events.recv().await {
-                for hook in hooks
-                    .iter()
-                    .filter(|h| h.events.is_empty() || h.events.contains(&event.kind))
-                {
-                    let (client, hook, event, failed) = (
-                        client.clone(),
-                        hook.clone(),
-                        event.clone(),
-                        std::sync::Arc::clone(&failed),
-                    );
-                    tokio::spawn(async move {
-                        if let Err(error) = deliver(&client, &hook, &event).await {
-                            failed(&hook, &event, error);
-                        }
-                    });
-                }
-            }
-        });
-        Outbox { queue: Some(queue) }
-    }
-
-    /// Queues an event of `kind` about `request`, with its `display` form.
-    pub fn send(&self, kind: &str, request: Value, display: Value) {
-        if let Some(queue) = &self.queue {
-            let event = Event {
-                id: uuid::Uuid::now_v7().to_string(),
-                kind: kind.to_owned(),
-                created_at: jiff::Timestamp::now()
-                    .round(jiff::Unit::Second)
-                    .unwrap_or_else(|_| jiff::Timestamp::now())
-                    .to_string(),
-                request,
-                display,
-            };
-            let _ = queue.send(event);
-        }
-    }
+/// Whether `hook` wants events of `kind`.
+pub fn wants(hook: &Webhook, kind: &str) -> bool {
+    hook.events.is_empty() || hook.events.iter().any(|e| e == kind)
 }
 
-async fn deliver(client: &reqwest::Client, hook: &Webhook, event: &Event) -> Result<(), String> {
+/// One attempt to deliver `event` to `hook`.
+pub async fn deliver(
+    client: &reqwest::Client,
+    hook: &Webhook,
+    event: &Event,
+) -> Result<(), String> {
     let body = serde_json::to_vec(event).map_err(|e| e.to_string())?;
-    let mut delay = Duration::from_millis(500);
-    let mut last = String::new();
-    for attempt in 1..=hook.attempts.max(1) {
-        let timestamp = jiff::Timestamp::now().as_second();
-        let answer = client
-            .post(&hook.url)
-            .header("content-type", "application/json")
-            .header("x-gatekeep-event", &event.kind)
-            .header("x-gatekeep-delivery", &event.id)
-            .header(
-                "x-gatekeep-signature",
-                signature(&hook.secret, timestamp, &body),
-            )
-            .body(body.clone())
-            .send()
-            .await;
-        match answer {
-            Ok(answer) if answer.status().is_success() => return Ok(()),
-            Ok(answer) => last = format!("HTTP {}", answer.status()),
-            Err(error) => last = error.without_url().to_string(),
-        }
-        tracing::debug!(url = %hook.url, attempt, error = %last, "webhook delivery failed");
-        if attempt < hook.attempts {
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(30));
-        }
+    let timestamp = jiff::Timestamp::now().as_second();
+    let answer = client
+        .post(&hook.url)
+        .header("content-type", "application/json")
+        .header("x-gatekeep-event", &event.kind)
+        .header("x-gatekeep-delivery", &event.id)
+        .header(
+            "x-gatekeep-signature",
+            signature(&hook.secret, timestamp, &body),
+        )
+        .body(body)
+        .send()
+        .await;
+    match answer {
+        Ok(answer) if answer.status().is_success() => Ok(()),
+        Ok(answer) => Err(format!("HTTP {}", answer.status())),
+        Err(error) => Err(error.without_url().to_string()),
     }
-    Err(format!(
-        "gave up after {} attempts: {last}",
-        hook.attempts.max(1)
-    ))
 }
 
 /// A request view for webhooks: the grant is left out (it is the requester's to use).

@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::handlers::{Body, Caller, Failure, Params, audit, fail, now, stamp};
+use super::handlers::{Body, Caller, Failure, Params, audit, fail, now};
+use super::lifecycle::stamp;
 use super::store::{LogKey, WitnessLog};
 use super::{AppState, Store, StoreError};
 use crate::approval::{LogHead, WitnessProof, Witnessed, WitnessedHead};
@@ -151,14 +152,17 @@ pub async fn put_witness(
         user: &proof.user,
         path: &proof.path,
     };
-    // One witness change at a time: the check and the write see the same state.
-    let _write = state.writes.lock().await;
-    let log = state.store.witness_log(key)?;
+    // One witness change at a time on this replica: the check and the write see the
+    // same state. Across replicas the records' primary key refuses a second writer of
+    // the same sequence numbers.
+    let _write = state.witness_writes.lock().await;
+    let log = state.store.witness_log(key).await?;
     let held = match &log {
         Some(log) => {
             state
                 .store
-                .witness_hashes(log.id, links[0].seq.saturating_sub(1), last.seq)?
+                .witness_hashes(log.id, links[0].seq.saturating_sub(1), last.seq)
+                .await?
         }
         None => Vec::new(),
     };
@@ -181,12 +185,13 @@ pub async fn put_witness(
             let head = WitnessedHead {
                 seq: *seq,
                 hash: hash.clone(),
-                at: stamp(now()),
+                at: stamp(now(&state).await?),
                 identity: caller.name.clone(),
             };
             state
                 .store
-                .witness_extend(key, &proof.chain_id, &plan.new, &head)?;
+                .witness_extend(key, &proof.chain_id, &plan.new, &head)
+                .await?;
             audit(
                 &state,
                 "witness",
@@ -220,14 +225,15 @@ pub async fn list_witnesses(
 ) -> Result<Json<Value>, Failure> {
     let logs = state
         .store
-        .witnessed_logs(&host, &user, query.path.as_deref())?;
+        .witnessed_logs(&host, &user, query.path.as_deref())
+        .await?;
     Ok(Json(json!({ "logs": logs })))
 }
 
 /// How a request's log head contradicts the witnessed log, if it does: another chain at
 /// the witnessed path, or a record the witness holds with another hash. A head past the
 /// witnessed records, or of a log the witness does not know, cannot be checked.
-pub fn head_conflict(
+pub async fn head_conflict(
     store: &dyn Store,
     host: &str,
     user: &str,
@@ -237,7 +243,7 @@ pub fn head_conflict(
         return Ok(None);
     };
     let key = LogKey { host, user, path };
-    let Some(log) = store.witness_log(key)? else {
+    let Some(log) = store.witness_log(key).await? else {
         return Ok(None);
     };
     let Some(latest) = &log.latest else {
@@ -255,7 +261,7 @@ pub fn head_conflict(
     if head.seq > latest.seq {
         return Ok(None);
     }
-    let held = store.witness_hashes(log.id, head.seq, head.seq)?;
+    let held = store.witness_hashes(log.id, head.seq, head.seq).await?;
     Ok(match held.first() {
         Some((_, hash)) if *hash != head.hash => Some(format!(
             "record {} of the requester's log differs from the witnessed record ({witnessed}): the log was rewritten or truncated",

@@ -1,0 +1,330 @@
+//! The request lifecycle as pure rules: each takes the request as stored, the time by the
+//! database's clock and who is acting, and either changes the request and says what
+//! happened (events to deliver, records for the service's audit log) or refuses. They do
+//! no IO: the store runs them inside its transaction, handlers only extract and respond.
+//!
+//! ```text
+//! pending ──review (quorum met)──► approved ──consume──► consumed
+//!    │  └──review (reject)──► rejected        │
+//!    ├──cancel──► cancelled                    └──(grant expires)──► expired
+//!    └──(time runs out)──► expired
+//! ```
+//!
+//! Expiry is computed on every read ([`status_at`]) and never emits anything there; only
+//! the sweeper's [`expire`] moves a request to `expired`, once.
+
+use serde_json::{Value, json};
+
+use super::config::{Identities, User};
+use super::store::StoredRequest;
+use crate::approval::{GrantPayload, NewReview, Review, SatisfiedApproval, Status, Verdict};
+
+/// Why a rule refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The caller may not do this to this request (HTTP 403).
+    Forbidden(String),
+    /// The caller may not even see the request (HTTP 404).
+    Hidden(String),
+    /// The request is not in a state that allows it (HTTP 409).
+    Conflict(String),
+}
+
+impl Refusal {
+    pub fn message(&self) -> &str {
+        match self {
+            Refusal::Forbidden(m) | Refusal::Hidden(m) | Refusal::Conflict(m) => m,
+        }
+    }
+}
+
+/// What a rule did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Transition {
+    /// Event types to deliver (`request.approved`…), in order.
+    pub events: Vec<&'static str>,
+    /// Records for the service's audit log: (event, fields).
+    pub audit: Vec<(&'static str, Value)>,
+    /// Secret values released by a consume (never stored).
+    pub secret_values: std::collections::BTreeMap<String, String>,
+    /// Nothing was changed: the rule answered a retry with what it answered before.
+    pub replay: bool,
+}
+
+impl Transition {
+    fn event(mut self, kind: &'static str) -> Self {
+        self.events.push(kind);
+        self
+    }
+
+    fn audit(mut self, event: &'static str, fields: Value) -> Self {
+        self.audit.push((event, fields));
+        self
+    }
+
+    /// Whether the request was changed (and must be written).
+    pub fn changed(&self) -> bool {
+        !self.replay
+    }
+}
+
+/// A time as the API writes it: RFC 3339, whole seconds.
+pub fn stamp(ts: jiff::Timestamp) -> String {
+    ts.round(jiff::Unit::Second).unwrap_or(ts).to_string()
+}
+
+/// When the request stops being usable: its own expiry, or its grant's (the store keeps
+/// it as a column, so the sweeper finds what is due with an index).
+pub fn deadline(r: &StoredRequest) -> Option<i64> {
+    match r.status {
+        Status::Pending => Some(r.expires_unix),
+        Status::Approved => r
+            .grant
+            .as_ref()
+            .and_then(|g| g.payload.expires_at.parse::<jiff::Timestamp>().ok())
+            .map(|t| t.as_second())
+            .or(Some(r.expires_unix)),
+        _ => None,
+    }
+}
+
+/// Whether the request's time has run out at `now` (it is pending or approved, and past
+/// its expiry or its grant's).
+pub fn is_due(r: &StoredRequest, now: jiff::Timestamp) -> bool {
+    deadline(r).is_some_and(|d| now.as_second() >= d)
+}
+
+/// The status a reader sees at `now`: past its time, a pending or approved request is
+/// expired whether or not the sweeper has got to it.
+pub fn status_at(r: &StoredRequest, now: jiff::Timestamp) -> Status {
+    if is_due(r, now) {
+        Status::Expired
+    } else {
+        r.status
+    }
+}
+
+/// The request as a reader sees it at `now`.
+pub fn as_seen(mut r: StoredRequest, now: jiff::Timestamp) -> StoredRequest {
+    r.status = status_at(&r, now);
+    r
+}
+
+fn not_now(r: &StoredRequest, now: jiff::Timestamp) -> Refusal {
+    Refusal::Conflict(format!(
+        "request {} is {}",
+        r.id,
+        status_at(r, now).as_str()
+    ))
+}
+
+/// Whether `user` may review `r`: never the requester, only reviewers, only named approvers.
+pub fn may_review(user: &User, r: &StoredRequest) -> Result<(), Refusal> {
+    if user.name == r.requester {
+        return Err(Refusal::Forbidden(
+            "a requester can never review their own request".into(),
+        ));
+    }
+    if !user.can_review {
+        return Err(Refusal::Forbidden(format!(
+            "{} may not review requests",
+            user.name
+        )));
+    }
+    if !r
+        .request
+        .approvals
+        .iter()
+        .any(|a| Identities::is_approver(user, &a.approvers))
+    {
+        return Err(Refusal::Forbidden(format!(
+            "{} is not among the approvers of this request",
+            user.name
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `user` may see `r` at all: its requester or one who may review it.
+pub fn may_see(user: &User, r: &StoredRequest) -> bool {
+    user.name == r.requester || may_review(user, r).is_ok()
+}
+
+/// Each requirement with the distinct approvers who meet it (as `identities` are
+/// configured now), when all are met.
+pub fn satisfied(identities: &Identities, r: &StoredRequest) -> Option<Vec<SatisfiedApproval>> {
+    let mut all = Vec::new();
+    for requirement in &r.request.approvals {
+        let mut by: Vec<String> = r
+            .reviews
+            .iter()
+            .filter(|v| v.verdict == Verdict::Approve && v.reviewer != r.requester)
+            .filter(|v| {
+                identities.get(&v.reviewer).is_some_and(|u| {
+                    u.can_review && Identities::is_approver(u, &requirement.approvers)
+                })
+            })
+            .map(|v| v.reviewer.clone())
+            .collect();
+        by.sort();
+        by.dedup();
+        if by.len() < requirement.quorum as usize {
+            return None;
+        }
+        all.push(SatisfiedApproval {
+            rule: requirement.rule.clone(),
+            approvers: requirement.approvers.clone(),
+            quorum: requirement.quorum,
+            approved_by: by,
+        });
+    }
+    Some(all)
+}
+
+/// What a grant is issued with besides the request: its lifetime and a fresh nonce.
+pub struct Issue<'a> {
+    pub grant_lifetime: u64,
+    pub nonce: String,
+    /// Signs the payload (the only IO-free step that needs the key).
+    pub sign: &'a dyn Fn(GrantPayload) -> crate::approval::Grant,
+}
+
+/// A review by `user`. A rejection ends the request; an approval that completes every
+/// requirement approves it, and only then is the grant signed, so of two concurrent
+/// approvals exactly one transaction issues it.
+pub fn review(
+    r: &mut StoredRequest,
+    user: &User,
+    identities: &Identities,
+    review: &NewReview,
+    now: jiff::Timestamp,
+    issue: Issue<'_>,
+) -> Result<Transition, Refusal> {
+    may_review(user, r)?;
+    if status_at(r, now) != Status::Pending {
+        return Err(not_now(r, now));
+    }
+    let duplicate = r
+        .reviews
+        .iter()
+        .any(|v| v.reviewer == user.name && v.verdict == review.verdict);
+    if !duplicate {
+        r.reviews.push(Review {
+            reviewer: user.name.clone(),
+            verdict: review.verdict,
+            comment: review.comment.clone(),
+            at: stamp(now),
+        });
+    }
+    let mut done = Transition::default()
+        .audit(
+            "review",
+            json!({"id": r.id, "reviewer": user.name, "verdict": review.verdict, "comment": review.comment}),
+        )
+        .event("request.reviewed");
+    if review.verdict == Verdict::Reject {
+        r.status = Status::Rejected;
+        done = done
+            .audit(
+                "request_rejected",
+                json!({"id": r.id, "reviewer": user.name}),
+            )
+            .event("request.rejected");
+    } else if let Some(approvals) = satisfied(identities, r) {
+        let lifetime = now
+            .checked_add(jiff::SignedDuration::from_secs(issue.grant_lifetime as i64))
+            .unwrap_or(now);
+        let expires = if lifetime.as_second() > r.expires_unix {
+            jiff::Timestamp::from_second(r.expires_unix).unwrap_or(lifetime)
+        } else {
+            lifetime
+        };
+        r.grant = Some((issue.sign)(GrantPayload {
+            request_id: r.id.clone(),
+            digest: r.request.digest.clone(),
+            requester: r.requester.clone(),
+            approvals,
+            issued_at: stamp(now),
+            expires_at: stamp(expires),
+            nonce: issue.nonce,
+        }));
+        r.status = Status::Approved;
+        done = done
+            .audit(
+                "request_approved",
+                json!({"id": r.id, "reviewers": r.reviews.iter().map(|v| &v.reviewer).collect::<Vec<_>>()}),
+            )
+            .event("request.approved");
+    }
+    Ok(done)
+}
+
+fn requester_only(user: &User, r: &StoredRequest) -> Result<(), Refusal> {
+    if r.requester != user.name {
+        return Err(Refusal::Forbidden("only the requester may do this".into()));
+    }
+    Ok(())
+}
+
+/// The requester withdraws a pending request.
+pub fn cancel(
+    r: &mut StoredRequest,
+    user: &User,
+    now: jiff::Timestamp,
+) -> Result<Transition, Refusal> {
+    requester_only(user, r)?;
+    if status_at(r, now) != Status::Pending {
+        return Err(not_now(r, now));
+    }
+    r.status = Status::Cancelled;
+    Ok(Transition::default()
+        .audit("request_cancelled", json!({"id": r.id}))
+        .event("request.cancelled"))
+}
+
+/// The requester uses an approved request, once. A retry that names the grant's nonce
+/// gets the same answer as the consume it retries (its answer may have been lost);
+/// without the nonce, or with another, a second consume is refused.
+pub fn consume(
+    r: &mut StoredRequest,
+    user: &User,
+    nonce: Option<&str>,
+    now: jiff::Timestamp,
+) -> Result<Transition, Refusal> {
+    requester_only(user, r)?;
+    let grant_nonce = r.grant.as_ref().map(|g| g.payload.nonce.as_str());
+    if r.status == Status::Consumed && nonce.is_some() && nonce == grant_nonce {
+        return Ok(Transition {
+            replay: true,
+            ..Transition::default()
+        });
+    }
+    if status_at(r, now) != Status::Approved {
+        return Err(not_now(r, now));
+    }
+    if nonce.is_some() && nonce != grant_nonce {
+        return Err(Refusal::Conflict(format!(
+            "request {} was approved with another grant",
+            r.id
+        )));
+    }
+    r.status = Status::Consumed;
+    r.consumed_at = Some(stamp(now));
+    Ok(Transition::default()
+        .audit("request_consumed", json!({"id": r.id}))
+        .event("request.consumed"))
+}
+
+/// The sweeper: a request whose time ran out becomes `expired`, once.
+pub fn expire(r: &mut StoredRequest, now: jiff::Timestamp) -> Result<Transition, Refusal> {
+    if !is_due(r, now) {
+        return Err(not_now(r, now));
+    }
+    r.status = Status::Expired;
+    Ok(Transition::default()
+        .audit("request_expired", json!({"id": r.id}))
+        .event("request.expired"))
+}
+
+#[cfg(test)]
+mod tests;

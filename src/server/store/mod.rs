@@ -1,0 +1,273 @@
+//! What the service keeps, behind one async, transactional trait with two implementations:
+//! SQLite (embedded, one replica) and PostgreSQL (any number of replicas).
+//!
+//! Every read-modify-write of a request runs in one transaction holding the request's row
+//! (`SELECT … FOR UPDATE`, SQLite `BEGIN IMMEDIATE`): the store reads it, hands it to a
+//! [`Rule`] (a lifecycle rule with the handler's checks), and writes the result together
+//! with the events the rule emitted. Events become outbox rows in the same transaction, and
+//! waiters of the request are woken once it commits (directly, or through `pg_notify`).
+
+mod postgres;
+mod schema;
+mod sqlite;
+mod waiters;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+pub use waiters::Waiters;
+
+use super::lifecycle::{Refusal, Transition};
+use crate::approval::{Grant, NewRequest, Review, Status, WitnessedHead, WitnessedLog};
+
+/// Everything the service keeps about one request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRequest {
+    pub id: String,
+    pub requester: String,
+    pub request: NewRequest,
+    pub status: Status,
+    pub created_at: String,
+    pub expires_at: String,
+    /// Expiry as Unix seconds (the database's clock decides).
+    pub expires_unix: i64,
+    pub reviews: Vec<Review>,
+    pub grant: Option<Grant>,
+    pub consumed_at: Option<String>,
+    /// How the request's log head contradicts the witness, when it does (shown to
+    /// reviewers).
+    #[serde(default)]
+    pub log_head_conflict: Option<String>,
+}
+
+/// A witnessed log as the store keys it, with its chain and latest head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessLog {
+    pub id: i64,
+    pub chain_id: String,
+    pub latest: Option<WitnessedHead>,
+}
+
+/// Which log: host, local user and path.
+#[derive(Clone, Copy, Debug)]
+pub struct LogKey<'a> {
+    pub host: &'a str,
+    pub user: &'a str,
+    pub path: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("database: {0}")]
+pub struct StoreError(pub(crate) String);
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+/// A change to one request, run inside the store's transaction: it gets the request as
+/// stored and the database's clock, and either changes the request (returning what
+/// happened) or refuses. A refusal writes nothing.
+pub type Rule =
+    Box<dyn FnOnce(&mut StoredRequest, jiff::Timestamp) -> Result<Transition, Refusal> + Send>;
+
+/// What `create` did.
+#[derive(Debug)]
+pub enum Filed {
+    /// A new request.
+    New(StoredRequest),
+    /// The requester already filed one under this idempotency key: that one.
+    Existing(StoredRequest),
+}
+
+/// One event waiting in the outbox for one receiver.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The event's id: the stable delivery id receivers deduplicate on.
+    pub event_id: String,
+    pub sink: String,
+    pub kind: String,
+    pub request_id: String,
+    /// When the event happened (RFC 3339).
+    pub created_at: String,
+    /// The request as it was right after the change.
+    pub request: StoredRequest,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// A browser session of the review page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub user: String,
+    pub csrf: String,
+    pub expires_unix: i64,
+}
+
+/// Persistent state of the service.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn kind(&self) -> &'static str;
+    /// Who is woken when a request changes.
+    fn waiters(&self) -> &Arc<Waiters>;
+    /// Whether the database answers (migrations ran when the store was opened).
+    async fn ready(&self) -> Result<(), StoreError>;
+    /// The database's clock.
+    async fn now(&self) -> Result<jiff::Timestamp, StoreError>;
+    /// Records `key_id` as the service's signing key on first use; afterwards answers
+    /// the key id recorded (which the caller compares).
+    async fn signing_key(&self, key_id: &str) -> Result<String, StoreError>;
+    /// Replaces the recorded signing key id (an operator's rotation).
+    async fn rotate_signing_key(&self, key_id: &str) -> Result<(), StoreError>;
+    /// The receivers events are delivered to; set once before serving.
+    fn set_sinks(&self, sinks: Vec<String>);
+
+    /// Files `request` (its `request.created` event with it), unless `key` names a request
+    /// the same requester already filed: then that one, unchanged.
+    async fn create(&self, request: &StoredRequest, key: Option<&str>)
+    -> Result<Filed, StoreError>;
+    async fn get(&self, id: &str) -> Result<Option<StoredRequest>, StoreError>;
+    /// Runs `rule` on request `id` in one transaction holding its row; writes the changed
+    /// request and the transition's events, or nothing when the rule refuses.
+    /// `Ok(None)`: no such request.
+    async fn change(
+        &self,
+        id: &str,
+        rule: Rule,
+    ) -> Result<Option<Result<(StoredRequest, Transition), Refusal>>, StoreError>;
+    async fn with_status(&self, status: Status) -> Result<Vec<StoredRequest>, StoreError>;
+    async fn by_requester_digest(
+        &self,
+        requester: &str,
+        digest: &str,
+    ) -> Result<Vec<StoredRequest>, StoreError>;
+    /// Moves requests whose time ran out to `expired`, each exactly once with its event,
+    /// skipping rows another replica holds. Returns the ones this call moved.
+    async fn expire_due(&self, limit: u32) -> Result<Vec<StoredRequest>, StoreError>;
+
+    /// Claims up to `limit` deliveries that are due and not leased by anyone, for
+    /// `lease`. Of one request's events for one receiver only the oldest undelivered is
+    /// ever claimable, so receivers see each request's events in order.
+    async fn claim(
+        &self,
+        owner: &str,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// The delivery is done (`error` set when it was given up).
+    async fn delivered(
+        &self,
+        event_id: &str,
+        sink: &str,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// The delivery failed; it is due again after `delay`.
+    async fn retry_later(
+        &self,
+        event_id: &str,
+        sink: &str,
+        delay: std::time::Duration,
+        error: &str,
+    ) -> Result<(), StoreError>;
+    /// Deliveries not done yet (for tests and `/readyz` detail).
+    async fn undelivered(&self) -> Result<u64, StoreError>;
+
+    async fn put_session(&self, id: &str, session: &Session) -> Result<(), StoreError>;
+    /// The session, if it exists and has not expired.
+    async fn session(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    async fn remove_session(&self, id: &str) -> Result<(), StoreError>;
+
+    /// The witnessed log `key`, if any.
+    async fn witness_log(&self, key: LogKey<'_>) -> Result<Option<WitnessLog>, StoreError>;
+    /// The record hashes the witness holds for `log` with `seq` in `from..=to`, in order.
+    async fn witness_hashes(
+        &self,
+        log: i64,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, String)>, StoreError>;
+    /// In one transaction: creates the log `key` of `chain_id` when it is new, adds the
+    /// record hashes, and records `head` (the last of them) as a witnessed head.
+    async fn witness_extend(
+        &self,
+        key: LogKey<'_>,
+        chain_id: &str,
+        records: &[(u64, String)],
+        head: &WitnessedHead,
+    ) -> Result<(), StoreError>;
+    /// Every witnessed log of one host and user (only the one at `path`, when given), with
+    /// every head.
+    async fn witnessed_logs(
+        &self,
+        host: &str,
+        user: &str,
+        path: Option<&str>,
+    ) -> Result<Vec<WitnessedLog>, StoreError>;
+    /// Remembers a chat message posted about a request (to update it later).
+    async fn put_message(
+        &self,
+        request_id: &str,
+        kind: &str,
+        channel: &str,
+        ts: &str,
+    ) -> Result<(), StoreError>;
+    /// The chat messages posted about a request: (kind, channel, message id).
+    async fn messages(&self, request_id: &str)
+    -> Result<Vec<(String, String, String)>, StoreError>;
+}
+
+/// Where the service keeps its data: a SQLite file or a PostgreSQL URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Database {
+    /// `postgres://…` and `postgresql://…` are PostgreSQL; anything else is a SQLite file.
+    pub fn parse(text: &str) -> Database {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Database::Postgres(text.to_owned())
+        } else {
+            Database::Sqlite(text.into())
+        }
+    }
+
+    /// How to name it in messages: a PostgreSQL URL without its password.
+    pub fn display(&self) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(url) => postgres::redacted(url),
+        }
+    }
+}
+
+/// Opens (and migrates) the store.
+pub async fn open(database: &Database) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match database {
+        Database::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
+        Database::Postgres(url) => Arc::new(PostgresStore::open(url).await?),
+    })
+}
+
+/// The events that are outbox rows: every request event.
+pub const EVENT_KINDS: &[&str] = super::webhooks::EVENTS;
+
+/// SQL integers are signed; a `seq` past `i64::MAX` cannot occur in a real log.
+fn to_sql(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,444 @@
+//! One suite, run against both stores: SQLite in a temporary directory, and PostgreSQL
+//! in a fresh database of the cluster `tests/postgres.sh` starts (its URL in
+//! `GATEKEEP_TEST_DATABASE_URL`; without it the PostgreSQL half fails under CI and says
+//! loudly that it did not run elsewhere).
+
+use std::sync::Arc;
+
+use super::*;
+use crate::approval::{KeyPair, NewReview, Verdict};
+use crate::server::config::{Identities, User};
+use crate::server::lifecycle::{self, Issue};
+
+pub(crate) fn user(name: &str, groups: &[&str]) -> User {
+    User {
+        name: name.into(),
+        token_sha256: "0".repeat(64),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        can_review: true,
+        agent: false,
+        slack_id: None,
+        email: None,
+    }
+}
+
+/// A pending request by alice needing `quorum` approvals from group ops, expiring at
+/// `expires` (Unix seconds).
+pub(crate) fn request(quorum: u32, expires: i64) -> StoredRequest {
+    let new: NewRequest = serde_json::from_value(serde_json::json!({
+        "argv": ["pg_dump", "prod"], "cwd": "/srv", "resolved_path": "/usr/bin/pg_dump",
+        "binary_sha256": "00", "host": "box", "user": "alice", "agent": false,
+        "rules": ["r"], "approvals": [{"rule": "r", "approvers": ["group:ops"], "quorum": quorum}],
+        "digest": "d1",
+    }))
+    .expect("a request body");
+    StoredRequest {
+        id: uuid::Uuid::now_v7().to_string(),
+        requester: "alice".into(),
+        request: new,
+        status: Status::Pending,
+        created_at: "2026-01-01T00:00:00Z".into(),
+        expires_at: "2099-01-01T00:00:00Z".into(),
+        expires_unix: expires,
+        reviews: Vec::new(),
+        grant: None,
+        consumed_at: None,
+        log_head_conflict: None,
+    }
+}
+
+fn far() -> i64 {
+    jiff::Timestamp::now().as_second() + 3600
+}
+
+fn identities() -> Arc<Identities> {
+    Arc::new(Identities::new(vec![
+        user("alice", &["ops"]),
+        user("bob", &["ops"]),
+        user("carol", &["ops"]),
+    ]))
+}
+
+fn review_rule(key: Arc<KeyPair>, reviewer: &str) -> Rule {
+    let (who, all) = (user(reviewer, &["ops"]), identities());
+    Box::new(move |r, now| {
+        let sign = |payload| key.sign(payload);
+        lifecycle::review(
+            r,
+            &who,
+            &all,
+            &NewReview {
+                verdict: Verdict::Approve,
+                comment: None,
+            },
+            now,
+            Issue {
+                grant_lifetime: 600,
+                nonce: uuid::Uuid::new_v4().to_string(),
+                sign: &sign,
+            },
+        )
+    })
+}
+
+async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .expect("opens");
+    (Arc::new(store), dir)
+}
+
+/// The test cluster's URL, or `None` (said loudly) outside CI.
+pub(crate) fn cluster_url() -> Option<String> {
+    match std::env::var("GATEKEEP_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!(
+                "CI is set but GATEKEEP_TEST_DATABASE_URL is not: run the tests under tests/postgres.sh"
+            )
+        }
+        _ => {
+            eprintln!(
+                "NOT RUN against PostgreSQL: GATEKEEP_TEST_DATABASE_URL is not set (run under tests/postgres.sh)"
+            );
+            None
+        }
+    }
+}
+
+/// A fresh, empty database on the test cluster; its URL.
+pub(crate) async fn fresh_database(url: &str) -> String {
+    let connect = postgres::connect_options(url).expect("the test URL parses");
+    let (client, connection) = connect
+        .config
+        .connect(connect.tls.clone())
+        .await
+        .expect("the test cluster answers");
+    let driver = tokio::spawn(connection);
+    let name = format!("gk_{}", uuid::Uuid::new_v4().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("creates a database");
+    drop(client);
+    let _ = driver.await;
+    let mut parsed = url::Url::parse(url).expect("a URL");
+    parsed.set_path(&format!("/{name}"));
+    parsed.to_string()
+}
+
+async fn postgres() -> Option<Arc<dyn Store>> {
+    let url = fresh_database(&cluster_url()?).await;
+    Some(Arc::new(PostgresStore::open(&url).await.expect("opens")))
+}
+
+/// Runs `case` against SQLite, then PostgreSQL.
+macro_rules! both {
+    ($name:ident, $case:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $name() {
+            let (store, _dir) = sqlite().await;
+            $case(store).await;
+            if let Some(store) = postgres().await {
+                $case(store).await;
+            }
+        }
+    };
+}
+
+both!(a_retried_create_files_one_request, idempotent_create);
+both!(two_concurrent_approvals_issue_one_grant, concurrent_quorum);
+both!(
+    of_eight_concurrent_consumers_exactly_one_succeeds,
+    single_use
+);
+both!(expiry_happens_once_with_one_event, expiry_once);
+both!(the_outbox_keeps_order_leases_and_retries, outbox);
+both!(the_signing_key_is_recorded_once, signing_key_once);
+both!(sessions_live_in_the_database, sessions);
+both!(waiters_wake_on_commit, wake_on_commit);
+
+async fn idempotent_create(store: Arc<dyn Store>) {
+    let first = request(1, far());
+    assert!(matches!(
+        store.create(&first, Some("run-1")).await.unwrap(),
+        Filed::New(_)
+    ));
+    let retry = request(1, far());
+    match store.create(&retry, Some("run-1")).await.unwrap() {
+        Filed::Existing(existing) => assert_eq!(existing.id, first.id),
+        other => panic!("a retry filed again: {other:?}"),
+    }
+    assert!(store.get(&retry.id).await.unwrap().is_none());
+    // Keys are per requester; no key never matches.
+    let mut bobs = request(1, far());
+    bobs.requester = "bob".into();
+    assert!(matches!(
+        store.create(&bobs, Some("run-1")).await.unwrap(),
+        Filed::New(_)
+    ));
+    for _ in 0..2 {
+        assert!(matches!(
+            store.create(&request(1, far()), None).await.unwrap(),
+            Filed::New(_)
+        ));
+    }
+}
+
+async fn concurrent_quorum(store: Arc<dyn Store>) {
+    let key = Arc::new(KeyPair::generate().unwrap());
+    let r = request(2, far());
+    store.create(&r, None).await.unwrap();
+    let mut tasks = Vec::new();
+    for reviewer in ["bob", "carol"] {
+        let (store, rule, id) = (
+            Arc::clone(&store),
+            review_rule(Arc::clone(&key), reviewer),
+            r.id.clone(),
+        );
+        tasks.push(tokio::spawn(async move { store.change(&id, rule).await }));
+    }
+    let mut approvals = 0;
+    for task in tasks {
+        let (_, transition) = task.await.unwrap().unwrap().unwrap().unwrap();
+        approvals += transition
+            .events
+            .iter()
+            .filter(|e| **e == "request.approved")
+            .count();
+    }
+    assert_eq!(approvals, 1, "exactly one transaction approves");
+    let stored = store.get(&r.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, Status::Approved);
+    assert_eq!(stored.reviews.len(), 2, "both reviews are kept");
+    let grant = stored.grant.expect("a grant");
+    let mut by = grant.payload.approvals[0].approved_by.clone();
+    by.sort();
+    assert_eq!(by, ["bob", "carol"]);
+}
+
+async fn approved(store: &Arc<dyn Store>) -> StoredRequest {
+    let key = Arc::new(KeyPair::generate().unwrap());
+    let r = request(1, far());
+    store.create(&r, None).await.unwrap();
+    store
+        .change(&r.id, review_rule(key, "bob"))
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    store.get(&r.id).await.unwrap().unwrap()
+}
+
+async fn single_use(store: Arc<dyn Store>) {
+    let r = approved(&store).await;
+    let nonce = r.grant.as_ref().unwrap().payload.nonce.clone();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (store, id) = (Arc::clone(&store), r.id.clone());
+        tasks.push(tokio::spawn(async move {
+            let alice = user("alice", &[]);
+            let rule: Rule = Box::new(move |r, now| lifecycle::consume(r, &alice, None, now));
+            store.change(&id, rule).await.unwrap().unwrap()
+        }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(refusal) => assert!(refusal.message().contains("consumed"), "{refusal:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+    // A retry naming the grant's nonce gets the answer again, and changes nothing.
+    let alice = user("alice", &[]);
+    let retry: Rule = Box::new(move |r, now| lifecycle::consume(r, &alice, Some(&nonce), now));
+    let (_, transition) = store.change(&r.id, retry).await.unwrap().unwrap().unwrap();
+    assert!(transition.replay && transition.events.is_empty());
+}
+
+async fn expiry_once(store: Arc<dyn Store>) {
+    store.set_sinks(vec!["hook".into()]);
+    let past = jiff::Timestamp::now().as_second() - 5;
+    let r = request(1, past);
+    store.create(&r, None).await.unwrap();
+    let live = request(1, far());
+    store.create(&live, None).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            store.expire_due(10).await.unwrap().len()
+        }));
+    }
+    let mut moved = 0;
+    for task in tasks {
+        moved += task.await.unwrap();
+    }
+    assert_eq!(moved, 1, "one sweep expires it, once");
+    assert_eq!(
+        store.get(&r.id).await.unwrap().unwrap().status,
+        Status::Expired
+    );
+    assert_eq!(
+        store.get(&live.id).await.unwrap().unwrap().status,
+        Status::Pending
+    );
+    // created ×2 and expired ×1, one delivery each to the one receiver.
+    assert_eq!(store.undelivered().await.unwrap(), 3);
+    store.set_sinks(Vec::new());
+}
+
+async fn outbox(store: Arc<dyn Store>) {
+    store.set_sinks(vec!["a".into(), "b".into()]);
+    let r = request(1, far());
+    store.create(&r, None).await.unwrap();
+    let alice = user("alice", &[]);
+    let cancel: Rule = Box::new(move |r, now| lifecycle::cancel(r, &alice, now));
+    store.change(&r.id, cancel).await.unwrap().unwrap().unwrap();
+    let lease = std::time::Duration::from_secs(60);
+    // Only the oldest event per request and receiver is claimable.
+    let first = store.claim("one", lease, 10).await.unwrap();
+    let kinds: Vec<(&str, &str)> = first
+        .iter()
+        .map(|d| (d.sink.as_str(), d.kind.as_str()))
+        .collect();
+    assert_eq!(kinds, [("a", "request.created"), ("b", "request.created")]);
+    assert_eq!(
+        first[0].event_id, first[1].event_id,
+        "one delivery id per event"
+    );
+    // Leased: nobody else gets them, and the later event waits behind them.
+    assert!(store.claim("two", lease, 10).await.unwrap().is_empty());
+    store
+        .delivered(&first[0].event_id, "a", None)
+        .await
+        .unwrap();
+    let next = store.claim("two", lease, 10).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(
+        (next[0].sink.as_str(), next[0].kind.as_str()),
+        ("a", "request.cancelled")
+    );
+    assert_eq!(
+        next[0].request.status,
+        Status::Cancelled,
+        "the request as of the event"
+    );
+    // A failure comes back when due, counting the attempt.
+    store
+        .retry_later(
+            &next[0].event_id,
+            "a",
+            std::time::Duration::ZERO,
+            "HTTP 500",
+        )
+        .await
+        .unwrap();
+    let again = store
+        .claim("two", std::time::Duration::ZERO, 10)
+        .await
+        .unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 1));
+    // A lease that ran out (its replica died) is claimed by another, same delivery id.
+    let taken = store.claim("three", lease, 10).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].event_id, again[0].event_id);
+    store.set_sinks(Vec::new());
+}
+
+async fn signing_key_once(store: Arc<dyn Store>) {
+    assert_eq!(store.signing_key("k1").await.unwrap(), "k1");
+    assert_eq!(
+        store.signing_key("k2").await.unwrap(),
+        "k1",
+        "the first key stays"
+    );
+    store.rotate_signing_key("k2").await.unwrap();
+    assert_eq!(store.signing_key("k3").await.unwrap(), "k2");
+}
+
+async fn sessions(store: Arc<dyn Store>) {
+    let live = Session {
+        user: "bob".into(),
+        csrf: "c".into(),
+        expires_unix: far(),
+    };
+    store.put_session("s1", &live).await.unwrap();
+    assert_eq!(store.session("s1").await.unwrap(), Some(live));
+    let old = Session {
+        user: "bob".into(),
+        csrf: "c".into(),
+        expires_unix: 1,
+    };
+    store.put_session("s2", &old).await.unwrap();
+    assert_eq!(store.session("s2").await.unwrap(), None, "expired");
+    store.remove_session("s1").await.unwrap();
+    assert_eq!(store.session("s1").await.unwrap(), None);
+}
+
+async fn wake_on_commit(store: Arc<dyn Store>) {
+    let r = request(1, far());
+    store.create(&r, None).await.unwrap();
+    let mut waiter = store.waiters().subscribe(&r.id);
+    let alice = user("alice", &[]);
+    let cancel: Rule = Box::new(move |r, now| lifecycle::cancel(r, &alice, now));
+    store.change(&r.id, cancel).await.unwrap().unwrap().unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), waiter.changed())
+        .await
+        .expect("the waiter is woken by the commit");
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_gatekeep_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    drop(SqliteStore::open(&path).await.unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("INSERT INTO schema_version (version) VALUES (99)", [])
+        .unwrap();
+    let error = SqliteStore::open(&path)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(error.contains("version 99, newer"), "{error}");
+    let Some(url) = cluster_url() else { return };
+    let url = fresh_database(&url).await;
+    drop(PostgresStore::open(&url).await.unwrap());
+    let connect = postgres::connect_options(&url).unwrap();
+    let (client, connection) = connect.config.connect(connect.tls.clone()).await.unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute("INSERT INTO schema_version (version) VALUES (99)")
+        .await
+        .unwrap();
+    let error = PostgresStore::open(&url)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(error.contains("version 99, newer"), "{error}");
+}
+
+#[tokio::test]
+async fn a_database_of_the_single_process_service_is_migrated_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let r = request(1, 4_000_000_000);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(schema::MIGRATIONS[0].sqlite).unwrap();
+        conn.execute(
+            "INSERT INTO requests (id, requester, digest, status, body) VALUES (?1, 'alice', 'd1', 'pending', ?2)",
+            rusqlite::params![r.id, serde_json::to_string(&r).unwrap()],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(store.get(&r.id).await.unwrap(), Some(r.clone()));
+    // The expiry column was filled from the body: it is not due.
+    assert!(store.expire_due(10).await.unwrap().is_empty());
+}
