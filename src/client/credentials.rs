@@ -177,7 +177,10 @@ impl Connection {
                 None => return Ok(None),
             },
         };
-        if !connection.server.starts_with("https://") && !is_loopback_url(&connection.server) {
+        if super::split_servers(&connection.server)
+            .iter()
+            .any(|url| !url.starts_with("https://") && !is_loopback_url(url))
+        {
             return Err(UserError::new(format!(
                 "refusing to talk to {} over plain http",
                 connection.server

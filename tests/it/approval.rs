@@ -689,6 +689,11 @@ fn the_service_speaks_tls_with_a_private_ca() {
         service.url
     );
     let url = service.url.replace("127.0.0.1", "localhost");
+    // Clients that connect and never start a handshake hold only their own connection.
+    let address = service.url.trim_start_matches("https://").to_owned();
+    let silent: Vec<std::net::TcpStream> = (0..3)
+        .map(|_| std::net::TcpStream::connect(&address).unwrap())
+        .collect();
     let trusted = env
         .gatekeep_std()
         .env("GATEKEEP_SERVER", &url)
@@ -702,6 +707,18 @@ fn the_service_speaks_tls_with_a_private_ca() {
         "{}",
         String::from_utf8_lossy(&trusted.stderr)
     );
+    // Served while the silent ones still wait for their handshakes: none was given up
+    // on (closed) to make way for it.
+    for mut stream in silent {
+        use std::io::Read as _;
+        stream.set_nonblocking(true).unwrap();
+        let mut byte = [0u8; 1];
+        let read = stream.read(&mut byte);
+        assert!(
+            matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "a silent connection was closed before the other was served: {read:?}"
+        );
+    }
     let untrusted = env
         .gatekeep_std()
         .env("GATEKEEP_SERVER", &url)

@@ -17,6 +17,7 @@ mod lint;
 mod pty;
 mod quickstart;
 mod render;
+mod replicas;
 mod run;
 mod secrets;
 mod server_policy;

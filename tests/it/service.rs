@@ -107,6 +107,36 @@ impl Service {
         Service::launch(env, config, data, listen, tokens)
     }
 
+    /// One replica `name` of a service on a shared database: its own configuration file
+    /// and data directory, the same users and tokens as its siblings.
+    pub fn start_replica(
+        env: &TestEnv,
+        name: &str,
+        users: &[UserSpec<'_>],
+        tokens: &BTreeMap<String, String>,
+        extra: &str,
+    ) -> Service {
+        let config = env.write(
+            &format!("service-{name}/server.yaml"),
+            &config_text(users, tokens, &format!("replica: {name}\n{extra}")),
+        );
+        let data = env.root().join(format!("service-{name}/data"));
+        Service::launch(env, config, data, "127.0.0.1:0", tokens.clone())
+    }
+
+    /// Tokens for `users`, one each.
+    pub fn tokens_for(users: &[UserSpec<'_>]) -> BTreeMap<String, String> {
+        users
+            .iter()
+            .map(|(name, _, _)| {
+                (
+                    (*name).to_owned(),
+                    format!("tok-{name}-{}", uuid::Uuid::new_v4()),
+                )
+            })
+            .collect()
+    }
+
     fn launch(
         env: &TestEnv,
         config: PathBuf,
@@ -170,6 +200,12 @@ impl Service {
         )
         .unwrap();
         self.log.wait_for("identities reloaded");
+    }
+
+    /// Kills the service with SIGKILL, for good.
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     pub fn pid(&self) -> i32 {

@@ -1,0 +1,440 @@
+//! Several `gatekeep serve` replicas on one PostgreSQL database (the cluster
+//! `tests/postgres.sh` starts; its URL in `GATEKEEP_TEST_DATABASE_URL`). Without it these
+//! tests fail under CI and say loudly elsewhere that they did not run.
+
+use std::process::Command;
+
+use crate::common::TestEnv;
+use crate::service::{Service, UserSpec, http, request_id};
+
+const USERS: &[UserSpec<'_>] = &[
+    ("alice", &["dev"], false),
+    ("bob", &["ops"], true),
+    ("carol", &["ops"], true),
+];
+
+const ONE: &str = "version: 1\nrules:\n  - id: touch\n    decision: approve\n    match: {program: touch}\n    approval: {approvers: [group:ops]}\n";
+const TWO: &str = "version: 1\nrules:\n  - id: touch\n    decision: approve\n    match: {program: touch}\n    approval: {approvers: [group:ops], quorum: 2}\n";
+
+/// The test cluster's URL, or `None` (said loudly) outside CI.
+fn cluster() -> Option<String> {
+    match std::env::var("GATEKEEP_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!(
+                "CI is set but GATEKEEP_TEST_DATABASE_URL is not: run the tests under tests/postgres.sh"
+            )
+        }
+        _ => {
+            eprintln!(
+                "NOT RUN: GATEKEEP_TEST_DATABASE_URL is not set (run under tests/postgres.sh)"
+            );
+            None
+        }
+    }
+}
+
+fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([url, "-Atc", sql])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Two replicas on a fresh database with one shared signing key.
+struct Pair {
+    a: Service,
+    b: Service,
+    database: String,
+}
+
+fn pair(env: &TestEnv, extra: &str) -> Option<Pair> {
+    let cluster = cluster()?;
+    let name = format!("gk_{}", uuid::Uuid::new_v4().simple());
+    psql(&cluster, &format!("CREATE DATABASE {name}"));
+    let mut url = url::Url::parse(&cluster).unwrap();
+    url.set_path(&format!("/{name}"));
+    let database = url.to_string();
+    let key = env.root().join("signing.key");
+    let made = env.gatekeep_std().arg("keygen").arg(&key).output().unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let tokens = Service::tokens_for(USERS);
+    let extra = format!(
+        "database: \"{database}\"\nsigning_key: {}\n{extra}",
+        key.display()
+    );
+    let a = Service::start_replica(env, "a", USERS, &tokens, &extra);
+    let b = Service::start_replica(env, "b", USERS, &tokens, &extra);
+    Some(Pair { a, b, database })
+}
+
+fn approve(service: &Service, env: &TestEnv, user: &str, id: &str) -> std::process::Child {
+    service
+        .as_user(env, user)
+        .args(["approve", id])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn audit_count(service: &Service, event: &str) -> usize {
+    let mut count = 0;
+    for entry in std::fs::read_dir(&service.data).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("audit-")
+        {
+            let text = std::fs::read_to_string(&path).unwrap();
+            count += text.matches(&format!("\"event\":\"{event}\"")).count();
+        }
+    }
+    count
+}
+
+#[test]
+fn a_waiter_on_one_replica_runs_after_an_approval_on_the_other() {
+    let env = TestEnv::new();
+    let Some(pair) = pair(&env, "") else { return };
+    let policy = env.write("p.yaml", ONE).display().to_string();
+    let marker = env.root().join("made");
+    let (mut child, lines) = pair.a.run_in_background(
+        &env,
+        "alice",
+        &["--policy", &policy, "--", "touch", marker.to_str().unwrap()],
+    );
+    let id = request_id(&lines);
+    assert!(approve(&pair.b, &env, "bob", &id).wait().unwrap().success());
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(0),
+        "{}",
+        lines.complete()
+    );
+    assert!(marker.exists());
+    assert_eq!(pair.b.status("alice", &id), "consumed");
+    assert_eq!(pair.a.status("alice", &id), "consumed");
+    // Both replicas serve the one key clients pin.
+    let keys = |s: &Service| {
+        http()
+            .get(format!("{}/v1/keys", s.url))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    assert_eq!(keys(&pair.a), keys(&pair.b));
+}
+
+#[test]
+fn two_approvals_at_once_on_two_replicas_issue_one_grant_and_keep_both_reviews() {
+    let env = TestEnv::new();
+    let Some(pair) = pair(&env, "") else { return };
+    let policy = env.write("p.yaml", TWO).display().to_string();
+    let marker = env.root().join("made");
+    let (mut child, lines) = pair.a.run_in_background(
+        &env,
+        "alice",
+        &["--policy", &policy, "--", "touch", marker.to_str().unwrap()],
+    );
+    let id = request_id(&lines);
+    let mut bob = approve(&pair.a, &env, "bob", &id);
+    let mut carol = approve(&pair.b, &env, "carol", &id);
+    assert!(bob.wait().unwrap().success() && carol.wait().unwrap().success());
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(0),
+        "{}",
+        lines.complete()
+    );
+    let view: serde_json::Value = http()
+        .get(format!("{}/v1/requests/{id}", pair.b.url))
+        .bearer_auth(pair.b.token("alice"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(view["reviews"].as_array().unwrap().len(), 2);
+    let mut by: Vec<&str> = view["grant"]["payload"]["approvals"][0]["approved_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    by.sort();
+    assert_eq!(by, ["bob", "carol"]);
+    assert_eq!(
+        audit_count(&pair.a, "request_approved") + audit_count(&pair.b, "request_approved"),
+        1,
+        "one transaction approved it"
+    );
+}
+
+#[test]
+fn of_eight_consumers_on_two_replicas_exactly_one_succeeds() {
+    let env = TestEnv::new();
+    let Some(pair) = pair(&env, "") else { return };
+    let policy = env.write("p.yaml", ONE).display().to_string();
+    let filed = pair
+        .a
+        .as_user(&env, "alice")
+        .args([
+            "run",
+            "--no-wait",
+            "--json",
+            "--policy",
+            &policy,
+            "--",
+            "touch",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(filed.status.code(), Some(120), "{filed:?}");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&filed.stdout),
+        String::from_utf8_lossy(&filed.stderr)
+    );
+    let id = text
+        .split("\"request_id\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no request id in {text}"))
+        .to_owned();
+    assert!(approve(&pair.b, &env, "bob", &id).wait().unwrap().success());
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+    let mut threads = Vec::new();
+    for n in 0..8 {
+        let url = if n % 2 == 0 {
+            pair.a.url.clone()
+        } else {
+            pair.b.url.clone()
+        };
+        let (token, id, barrier) = (
+            pair.a.token("alice").to_owned(),
+            id.clone(),
+            barrier.clone(),
+        );
+        threads.push(std::thread::spawn(move || {
+            barrier.wait();
+            http()
+                .post(format!("{url}/v1/requests/{id}/consume"))
+                .bearer_auth(token)
+                .send()
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut codes: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    codes.sort();
+    assert_eq!(codes, [200, 409, 409, 409, 409, 409, 409, 409]);
+}
+
+#[test]
+fn a_create_retried_on_the_other_replica_files_one_request() {
+    let env = TestEnv::new();
+    let Some(pair) = pair(&env, "") else { return };
+    let mut body = serde_json::json!({
+        "argv": ["touch", "x"], "cwd": "/tmp", "resolved_path": "/usr/bin/touch",
+        "binary_sha256": "00", "host": "box", "user": "alice", "agent": false,
+        "rules": ["touch"], "approvals": [{"rule": "touch", "approvers": ["group:ops"], "quorum": 1}],
+        "digest": "",
+    });
+    let request: gatekeep::approval::NewRequest = serde_json::from_value(body.clone()).unwrap();
+    body["digest"] = serde_json::json!(request.facts().digest());
+    let create = |service: &Service| {
+        let answer = http()
+            .post(format!("{}/v1/requests", service.url))
+            .bearer_auth(service.token("alice"))
+            .header("idempotency-key", "run-0193")
+            .json(&body)
+            .send()
+            .unwrap();
+        let status = answer.status().as_u16();
+        let created: serde_json::Value = answer.json().unwrap();
+        (
+            status,
+            created["id"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    let (first, id) = create(&pair.a);
+    let (again, same) = create(&pair.b);
+    assert_eq!((first, again), (201, 200));
+    assert_eq!(id, same);
+    assert_eq!(psql(&pair.database, "SELECT count(*) FROM requests"), "1");
+}
+
+#[test]
+fn a_client_whose_replica_dies_moves_to_the_next_without_filing_again() {
+    let env = TestEnv::new();
+    let Some(mut pair) = pair(&env, "") else {
+        return;
+    };
+    let policy = env.write("p.yaml", ONE).display().to_string();
+    let marker = env.root().join("made");
+    let mut child = pair
+        .a
+        .as_user(&env, "alice")
+        .env("GATEKEEP_SERVER", format!("{},{}", pair.a.url, pair.b.url))
+        .args([
+            "run",
+            "--policy",
+            &policy,
+            "--",
+            "touch",
+            marker.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = crate::service::Lines::collect(child.stderr.take().unwrap());
+    let mut child = crate::service::KillOnDrop(child);
+    let id = request_id(&lines);
+    pair.a.kill9();
+    assert!(approve(&pair.b, &env, "bob", &id).wait().unwrap().success());
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(0),
+        "{}",
+        lines.complete()
+    );
+    assert!(marker.exists());
+    assert_eq!(pair.b.status("alice", &id), "consumed");
+    assert_eq!(psql(&pair.database, "SELECT count(*) FROM requests"), "1");
+}
+
+#[test]
+fn expiry_with_two_sweepers_emits_one_event_delivered_once() {
+    let env = TestEnv::new();
+    let (hook, seen, _) = crate::service::endpoint("ok", false);
+    let extra = format!(
+        "requests: {{default_ttl: 1s, max_ttl: 1s}}\nwebhooks:\n  - {{url: \"{hook}/events\", secret: s3cret}}\n"
+    );
+    let Some(pair) = pair(&env, &extra) else {
+        return;
+    };
+    let policy = env.write("p.yaml", ONE).display().to_string();
+    let filed = pair
+        .a
+        .as_user(&env, "alice")
+        .args(["run", "--no-wait", "--policy", &policy, "--", "touch", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(filed.status.code(), Some(120), "{filed:?}");
+    // Both sweepers run every second; wait (bounded) until the expiry is delivered.
+    for _ in 0..600 {
+        let expired = psql(
+            &pair.database,
+            "SELECT count(*) FROM events WHERE kind = 'request.expired'",
+        );
+        let open = psql(
+            &pair.database,
+            "SELECT count(*) FROM deliveries WHERE done_unix IS NULL",
+        );
+        if expired == "1" && open == "0" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        psql(
+            &pair.database,
+            "SELECT count(*) FROM events WHERE kind = 'request.expired'"
+        ),
+        "1"
+    );
+    assert_eq!(
+        psql(
+            &pair.database,
+            "SELECT count(*) FROM deliveries WHERE done_unix IS NULL"
+        ),
+        "0"
+    );
+    let received = seen.lock().unwrap().clone();
+    let expired: Vec<_> = received
+        .iter()
+        .filter(|r| r.header("x-gatekeep-event") == "request.expired")
+        .collect();
+    assert_eq!(expired.len(), 1, "delivered once");
+    assert_eq!(
+        audit_count(&pair.a, "request_expired") + audit_count(&pair.b, "request_expired"),
+        1
+    );
+}
+
+#[test]
+fn a_replica_refuses_another_signing_key_and_postgres_needs_one() {
+    let env = TestEnv::new();
+    let Some(pair) = pair(&env, "") else { return };
+    let other = env.root().join("other.key");
+    assert!(
+        env.gatekeep_std()
+            .arg("keygen")
+            .arg(&other)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let config = env.write(
+        "c/server.yaml",
+        &format!(
+            "database: \"{}\"\nsigning_key: {}\n",
+            pair.database,
+            other.display()
+        ),
+    );
+    let refused = env
+        .gatekeep_std()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(env.root().join("c/data"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(125), "{stderr}");
+    assert!(
+        stderr.contains("is not the one this database was first used with"),
+        "{stderr}"
+    );
+    let password = url::Url::parse(&pair.database)
+        .unwrap()
+        .password()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !stderr.contains(&password),
+        "the database password never shows"
+    );
+    let keyless = env.write(
+        "d/server.yaml",
+        &format!("database: \"{}\"\n", pair.database),
+    );
+    let refused = env
+        .gatekeep_std()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&keyless)
+        .arg("--data")
+        .arg(env.root().join("d/data"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(125), "{stderr}");
+    assert!(stderr.contains("needs `signing_key: PATH`"), "{stderr}");
+    // Neither replica's output ever shows the password either.
+    assert!(!pair.a.log.text().contains(&password) && !pair.b.log.text().contains(&password));
+}
