@@ -438,3 +438,124 @@ fn a_replica_refuses_another_signing_key_and_postgres_needs_one() {
     // Neither replica's output ever shows the password either.
     assert!(!pair.a.log.text().contains(&password) && !pair.b.log.text().contains(&password));
 }
+
+/// The nginx example of docs/deploy.md, filled in for two replicas, listening on a free
+/// port; nginx runs until the guard is dropped.
+fn nginx(env: &TestEnv, a: &Service, b: &Service) -> (crate::service::KillOnDrop, String) {
+    let nginx = which("nginx").unwrap_or_else(|| {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "nginx is missing under CI"
+        );
+        panic!("nginx is missing: apt-get install nginx")
+    });
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deploy.md")).unwrap();
+    let example = doc
+        .split("```nginx\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/deploy.md has an nginx example");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let dir = env.root().join("nginx");
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    let d = dir.display();
+    let conf = format!(
+        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n{}\n}}\n",
+        example
+            .replace("REPLICA_A", a.url.trim_start_matches("http://"))
+            .replace("REPLICA_B", b.url.trim_start_matches("http://"))
+            .replace("LISTEN", &listen)
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let child = Command::new(nginx)
+        .args(["-p"])
+        .arg(&dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let guard = crate::service::KillOnDrop(child);
+    let url = format!("http://{listen}");
+    // Bounded: waits for nginx to answer, not a timing assertion.
+    for _ in 0..200 {
+        if http()
+            .get(format!("{url}/readyz"))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return (guard, url);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!(
+        "nginx never answered: {}",
+        std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+    );
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+}
+
+#[test]
+fn behind_nginx_a_client_finishes_when_the_replica_it_waited_on_dies() {
+    let env = TestEnv::new();
+    let Some(mut pair) = pair(&env, "") else {
+        return;
+    };
+    let (_nginx, url) = nginx(&env, &pair.a, &pair.b);
+    let policy = env.write("p.yaml", ONE).display().to_string();
+    let marker = env.root().join("made");
+    let mut child = pair
+        .a
+        .as_user(&env, "alice")
+        .env("GATEKEEP_SERVER", &url)
+        .args([
+            "run",
+            "--policy",
+            &policy,
+            "--",
+            "touch",
+            marker.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = crate::service::Lines::collect(child.stderr.take().unwrap());
+    let mut child = crate::service::KillOnDrop(child);
+    let id = request_id(&lines);
+    // Whichever replica holds the long-poll, one of them dies now.
+    pair.a.kill9();
+    let approved = pair
+        .b
+        .as_user(&env, "bob")
+        .env("GATEKEEP_SERVER", &url)
+        .args(["approve", &id])
+        .output()
+        .unwrap();
+    assert!(approved.status.success(), "{approved:?}");
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(0),
+        "{}",
+        lines.complete()
+    );
+    assert!(marker.exists());
+    assert_eq!(pair.b.status("alice", &id), "consumed");
+    assert_eq!(psql(&pair.database, "SELECT count(*) FROM requests"), "1");
+}
