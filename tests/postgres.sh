@@ -44,7 +44,9 @@ as_owner() {
 dir=$(mktemp -d "${TMPDIR:-/tmp}/gatekeep-pg.XXXXXX")
 chmod 0755 "$dir"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+sleeper=
 stop() {
+    [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
     as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$dir"
 }
@@ -79,6 +81,11 @@ export GATEKEEP_TEST_PG_AS_POSTGRES=$([ "$(id -u)" -eq 0 ] && echo 1 || echo 0)
 if [ "$#" -eq 0 ]; then
     echo "GATEKEEP_TEST_DATABASE_URL=$GATEKEEP_TEST_DATABASE_URL"
     echo "PostgreSQL is running in $dir; Ctrl-C stops it."
-    while true; do sleep 3600; done
+    # Waiting on a background sleep lets the traps run as soon as a signal arrives.
+    while true; do
+        sleep 3600 &
+        sleeper=$!
+        wait "$sleeper" || true
+    done
 fi
 "$@"

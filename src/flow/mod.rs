@@ -687,7 +687,26 @@ impl Flow<'_> {
         // Local secrets are read before the grant is used, so a missing one costs nothing.
         let mut released = self.release(evaluation, &[SecretSource::Keyring], &BTreeMap::new())?;
         let nonce = view.grant.as_ref().map(|g| g.payload.nonce.as_str());
-        let consumed = match approval.client.consume(&view.id, nonce) {
+        // A consume that got no answer is repeated with the grant's nonce: the service
+        // answers a repeat of a consume that went through the same way.
+        let mut tries = 0;
+        let answer = loop {
+            let answer = approval.client.consume(&view.id, nonce);
+            let transient = matches!(
+                &answer,
+                Err(ClientError::Unreachable(_)
+                    | ClientError::Api {
+                        status: 502..=504,
+                        ..
+                    })
+            );
+            tries += 1;
+            if !transient || tries >= 20 || nonce.is_none() {
+                break answer;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        };
+        let consumed = match answer {
             Ok(consumed) => consumed,
             Err(error) => {
                 self.record(

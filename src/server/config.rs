@@ -101,6 +101,8 @@ pub struct ServerConfig {
     #[serde(default)]
     pub requests: RequestLimits,
     #[serde(default)]
+    pub deliveries: DeliveryLimits,
+    #[serde(default)]
     pub users: Vec<User>,
     /// Receivers of signed JSON events.
     #[serde(default)]
@@ -173,6 +175,28 @@ pub struct Limits {
     pub default_ttl: u64,
     pub max_ttl: u64,
     pub grant_lifetime: u64,
+    /// Seconds a replica holds a claimed delivery before another may take it over.
+    pub delivery_lease: u64,
+}
+
+/// `deliveries:` in the file: how events reach webhooks, Slack and Teams.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryLimits {
+    /// How long a replica holds a delivery it claimed; when it dies mid-delivery, another
+    /// replica sends the event again after this (same delivery id).
+    #[serde(default = "lease")]
+    pub lease: String,
+}
+
+fn lease() -> String {
+    "30s".to_owned()
+}
+
+impl Default for DeliveryLimits {
+    fn default() -> Self {
+        Self { lease: lease() }
+    }
 }
 
 impl ServerConfig {
@@ -292,6 +316,7 @@ impl ServerConfig {
             default_ttl: parse_duration(&r.default_ttl)?,
             max_ttl: parse_duration(&r.max_ttl)?,
             grant_lifetime: parse_duration(&r.grant_lifetime)?,
+            delivery_lease: parse_duration(&self.deliveries.lease)?,
         })
     }
 }

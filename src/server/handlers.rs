@@ -95,10 +95,16 @@ impl From<Refusal> for Failure {
     }
 }
 
+/// The database failed (most often: it cannot be reached, or is restarting). The answer
+/// is 503, which clients retry: nothing was changed.
 impl From<super::StoreError> for Failure {
     fn from(e: super::StoreError) -> Self {
         tracing::error!(error = %e, "storage failure");
-        fail(StatusCode::INTERNAL_SERVER_ERROR, "storage failure")
+        Failure(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage unavailable".into(),
+            Some("the service's database did not answer; retry"),
+        )
     }
 }
 

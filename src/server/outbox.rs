@@ -1,5 +1,5 @@
 //! The replica's background work over the shared database: the outbox worker, which
-//! claims due deliveries (`SKIP LOCKED`, with a lease), delivers them and records the
+//! claims due deliveries (`SKIP LOCKED`, with a lease, `deliveries: {lease}`), delivers them and records the
 //! outcome, and the sweeper, which expires requests whose time ran out. Every replica runs
 //! both; a replica that dies mid-delivery leaves a lease that runs out, and another
 //! replica delivers the event again under the same delivery id.
@@ -18,8 +18,6 @@ pub const SLACK: &str = "slack";
 /// The outbox receiver name of the Teams channel.
 pub const TEAMS: &str = "teams";
 
-/// How long a claimed delivery is this replica's before another may take it.
-const LEASE: Duration = Duration::from_secs(30);
 /// How often the worker looks for work when nothing nudged it.
 const POLL: Duration = Duration::from_secs(1);
 /// How often the sweeper runs.
@@ -48,7 +46,8 @@ pub fn start(state: Weak<AppState>) {
         loop {
             let Some(live) = state.upgrade() else { return };
             let poke = std::sync::Arc::clone(&live.outbox_poke);
-            let claimed = live.store.claim(&live.replica, LEASE, 32).await;
+            let lease = Duration::from_secs(live.limits.delivery_lease);
+            let claimed = live.store.claim(&live.replica, lease, 32).await;
             let busy = match claimed {
                 Ok(deliveries) => {
                     let busy = !deliveries.is_empty();

@@ -559,3 +559,200 @@ fn behind_nginx_a_client_finishes_when_the_replica_it_waited_on_dies() {
     assert_eq!(pair.b.status("alice", &id), "consumed");
     assert_eq!(psql(&pair.database, "SELECT count(*) FROM requests"), "1");
 }
+
+/// A PostgreSQL cluster of the test's own (one it may restart without disturbing the
+/// others), from `tests/postgres.sh`; stopped and removed when dropped.
+struct OwnCluster {
+    script: std::process::Child,
+    url: String,
+    dir: String,
+}
+
+impl OwnCluster {
+    fn start() -> Option<OwnCluster> {
+        // The shared cluster's presence says PostgreSQL is meant to be tested here.
+        cluster()?;
+        use std::io::BufRead as _;
+        let mut script = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/postgres.sh"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(script.stdout.take().unwrap());
+        let (mut first, mut second) = (String::new(), String::new());
+        out.read_line(&mut first).unwrap();
+        out.read_line(&mut second).unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("GATEKEEP_TEST_DATABASE_URL=")
+            .expect("the URL")
+            .to_owned();
+        let dir = second
+            .strip_prefix("PostgreSQL is running in ")
+            .and_then(|rest| rest.split(';').next())
+            .expect("the directory")
+            .to_owned();
+        Some(OwnCluster { script, url, dir })
+    }
+
+    fn restart(&self) {
+        let pg_ctl = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|mut versions| versions.next())
+            .map(|v| v.unwrap().path().join("bin/pg_ctl"))
+            .filter(|p| p.exists())
+            .unwrap_or_else(|| "pg_ctl".into());
+        let data = format!("{}/data", self.dir);
+        let log = format!("{}/server.log", self.dir);
+        let mut command = if nix::unistd::geteuid().is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&pg_ctl);
+            c
+        } else {
+            Command::new(&pg_ctl)
+        };
+        let out = command
+            .args(["-D", &data, "-l", &log, "-m", "fast", "-w", "restart"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.script.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.script.wait();
+    }
+}
+
+#[test]
+fn clients_waiting_while_postgres_restarts_resume() {
+    let env = TestEnv::new();
+    let Some(own) = OwnCluster::start() else {
+        return;
+    };
+    let key = env.root().join("signing.key");
+    assert!(
+        env.gatekeep_std()
+            .arg("keygen")
+            .arg(&key)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let tokens = Service::tokens_for(USERS);
+    let extra = format!(
+        "database: \"{}\"\nsigning_key: {}\n",
+        own.url,
+        key.display()
+    );
+    let a = Service::start_replica(&env, "a", USERS, &tokens, &extra);
+    let b = Service::start_replica(&env, "b", USERS, &tokens, &extra);
+    let policy = env.write("p.yaml", ONE).display().to_string();
+    let mut waiting = Vec::new();
+    for n in 0..3 {
+        let marker = env.root().join(format!("made-{n}"));
+        let (child, lines) = a.run_in_background(
+            &env,
+            "alice",
+            &["--policy", &policy, "--", "touch", marker.to_str().unwrap()],
+        );
+        let id = request_id(&lines);
+        waiting.push((child, lines, id, marker));
+    }
+    own.restart();
+    for (_, _, id, _) in &waiting {
+        assert!(approve(&b, &env, "bob", id).wait().unwrap().success());
+    }
+    for (mut child, lines, id, marker) in waiting {
+        assert_eq!(
+            child.wait().unwrap().code(),
+            Some(0),
+            "{}",
+            lines.complete()
+        );
+        assert!(marker.exists());
+        assert_eq!(a.status("alice", &id), "consumed");
+    }
+}
+
+#[test]
+fn an_event_a_dying_replica_was_delivering_is_delivered_again_under_the_same_id() {
+    let env = TestEnv::new();
+    let (hook, seen, release) = crate::service::endpoint("ok", true);
+    let release = release.unwrap();
+    let Some(cluster) = cluster() else { return };
+    let name = format!("gk_{}", uuid::Uuid::new_v4().simple());
+    psql(&cluster, &format!("CREATE DATABASE {name}"));
+    let mut url = url::Url::parse(&cluster).unwrap();
+    url.set_path(&format!("/{name}"));
+    let database = url.to_string();
+    let key = env.root().join("signing.key");
+    assert!(
+        env.gatekeep_std()
+            .arg("keygen")
+            .arg(&key)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let tokens = Service::tokens_for(USERS);
+    let extra = format!(
+        "database: \"{database}\"\nsigning_key: {}\ndeliveries: {{lease: 1s}}\nwebhooks:\n  - {{url: \"{hook}/events\", secret: s3cret, events: [request.created]}}\n",
+        key.display()
+    );
+    // Only A runs at first: it claims the event and hangs in the receiver.
+    let mut a = Service::start_replica(&env, "a", USERS, &tokens, &extra);
+    let policy = env.write("p.yaml", ONE).display().to_string();
+    let filed = a
+        .as_user(&env, "alice")
+        .args(["run", "--no-wait", "--policy", &policy, "--", "touch", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(filed.status.code(), Some(120), "{filed:?}");
+    for _ in 0..600 {
+        if !seen.lock().unwrap().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(seen.lock().unwrap().len(), 1, "A is delivering");
+    a.kill9();
+    // The receiver answers from now on; B takes the delivery over when A's lease ends.
+    for _ in 0..8 {
+        release.send(()).unwrap();
+    }
+    let _b = Service::start_replica(&env, "b", USERS, &tokens, &extra);
+    for _ in 0..600 {
+        if psql(
+            &database,
+            "SELECT count(*) FROM deliveries WHERE done_unix IS NULL",
+        ) == "0"
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        psql(
+            &database,
+            "SELECT count(*) FROM deliveries WHERE done_unix IS NULL"
+        ),
+        "0"
+    );
+    let received = seen.lock().unwrap().clone();
+    assert!(received.len() >= 2, "delivered again after A died");
+    let ids: std::collections::BTreeSet<&str> = received
+        .iter()
+        .map(|r| r.header("x-gatekeep-delivery"))
+        .collect();
+    assert_eq!(ids.len(), 1, "one delivery id for the one event: {ids:?}");
+    assert_eq!(
+        psql(&database, "SELECT lease_owner IS NULL FROM deliveries"),
+        "t"
+    );
+}

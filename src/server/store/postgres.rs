@@ -381,7 +381,9 @@ impl PostgresStore {
             connect.config.clone(),
             connect.tls.clone(),
             ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
+                // A connection is checked before reuse: after the database restarts, a
+                // dead one is replaced instead of failing a request.
+                recycling_method: RecyclingMethod::Verified,
             },
         );
         let pool = Pool::builder(manager)
