@@ -769,89 +769,62 @@ pub async fn slack_interactions(
     ) {
         return Err(fail(StatusCode::UNAUTHORIZED, "bad Slack signature"));
     }
-    let payload = url::form_urlencoded::parse(&body)
-        .find(|(key, _)| key == "payload")
-        .and_then(|(_, value)| serde_json::from_str::<Value>(&value).ok())
+    let interaction = super::slack::parse(&body)
         .ok_or_else(|| fail(StatusCode::BAD_REQUEST, "no interaction payload"))?;
-    let slack_user = payload["user"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let response_url = payload["response_url"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
     let tell = |text: String| {
-        if !response_url.is_empty() {
-            channels.ephemeral(response_url.clone(), text);
+        if !interaction.response_url.is_empty() {
+            channels.ephemeral(interaction.response_url.clone(), text);
         }
     };
-    let user = state.identities().by_slack_id(&slack_user).cloned();
-    let via = format!(
-        "via Slack by {}",
-        payload["user"]["username"].as_str().unwrap_or(&slack_user)
-    );
-    // The reason modal was submitted: reject with the reason.
-    if payload["type"] == "view_submission" && payload["view"]["callback_id"] == "gatekeep_reject" {
-        let id = payload["view"]["private_metadata"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let reason = payload["view"]["state"]["values"]["reason"]["text"]["value"]
-            .as_str()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        let error = match user {
-            None => Some(format!(
-                "Your Slack account ({slack_user}) is not linked to a gatekeep identity."
-            )),
-            Some(user) => {
-                let comment = Some(if reason.is_empty() {
-                    via
-                } else {
-                    format!("{reason} ({via})")
-                });
-                apply_review(
-                    &state,
-                    &user,
-                    &id,
-                    NewReview {
+    let slack_user = &interaction.slack_user;
+    let user = state.identities().by_slack_id(slack_user).cloned();
+    let unlinked =
+        || format!("Your Slack account ({slack_user}) is not linked to a gatekeep identity.");
+    let (verdict, id, trigger_id) = match &interaction.action {
+        super::slack::Action::Ignored => return Ok(StatusCode::OK.into_response()),
+        // The reason modal was submitted: reject with the reason.
+        super::slack::Action::RejectWithReason { id, reason } => {
+            let error = match user {
+                None => Some(unlinked()),
+                Some(user) => {
+                    let comment = Some(if reason.is_empty() {
+                        interaction.via()
+                    } else {
+                        format!("{reason} ({})", interaction.via())
+                    });
+                    let review = NewReview {
                         verdict: Verdict::Reject,
                         comment,
-                    },
-                )
-                .await
-                .err()
-                .map(|f| f.message())
-            }
-        };
-        return Ok(match error {
-            None => StatusCode::OK.into_response(),
-            Some(message) => {
-                Json(json!({"response_action": "errors", "errors": {"reason": message}}))
-                    .into_response()
-            }
-        });
-    }
-    let action = &payload["actions"][0];
-    let verdict = match action["action_id"].as_str() {
-        Some("gatekeep_approve") => Verdict::Approve,
-        Some("gatekeep_reject") => Verdict::Reject,
-        _ => return Ok(StatusCode::OK.into_response()),
+                    };
+                    apply_review(&state, &user, id, review)
+                        .await
+                        .err()
+                        .map(|f| f.message())
+                }
+            };
+            return Ok(match error {
+                None => StatusCode::OK.into_response(),
+                Some(message) => {
+                    Json(json!({"response_action": "errors", "errors": {"reason": message}}))
+                        .into_response()
+                }
+            });
+        }
+        super::slack::Action::Button {
+            verdict,
+            id,
+            trigger_id,
+        } => (*verdict, id.clone(), trigger_id.clone()),
     };
-    let id = action["value"].as_str().unwrap_or_default().to_owned();
     let Some(user) = user else {
-        tell(format!(
-            "Your Slack account ({slack_user}) is not linked to a gatekeep identity."
-        ));
+        tell(unlinked());
         return Ok(StatusCode::OK.into_response());
     };
     if verdict == Verdict::Reject
-        && let Some(trigger) = payload["trigger_id"].as_str()
+        && let Some(trigger) = trigger_id
     {
         // Ask for a reason first; the modal's submission records the rejection.
-        channels.ask_reason(trigger.to_owned(), id);
+        channels.ask_reason(trigger, id);
         return Ok(StatusCode::OK.into_response());
     }
     // An approval only where the whole request was shown: a message that had to cut
@@ -866,17 +839,11 @@ pub async fn slack_interactions(
         ));
         return Ok(StatusCode::OK.into_response());
     }
-    match apply_review(
-        &state,
-        &user,
-        &id,
-        NewReview {
-            verdict,
-            comment: Some(via),
-        },
-    )
-    .await
-    {
+    let review = NewReview {
+        verdict,
+        comment: Some(interaction.via()),
+    };
+    match apply_review(&state, &user, &id, review).await {
         Ok(request) => audit(
             &state,
             "slack_review",

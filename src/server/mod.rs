@@ -10,6 +10,7 @@ mod handlers;
 pub mod lifecycle;
 mod messages;
 mod outbox;
+mod slack;
 pub mod store;
 mod web;
 pub mod webhooks;
@@ -43,7 +44,7 @@ pub use witness::MAX_LINES as WITNESS_MAX_LINES;
 pub const MAX_WAIT_SECONDS: u64 = 60;
 /// How often a long-poll reads its request again even when nothing woke it: the safety
 /// net under the wake-ups.
-pub const REREAD_SECONDS: u64 = 5;
+pub const REREAD_SECONDS: u64 = 15;
 
 /// Shared state of a running service.
 pub struct AppState {

@@ -152,9 +152,9 @@ pub async fn put_witness(
         user: &proof.user,
         path: &proof.path,
     };
-    // One witness change at a time on this replica: the check and the write see the
-    // same state. Across replicas the records' primary key refuses a second writer of
-    // the same sequence numbers.
+    // One witness change at a time on this replica; across replicas the store refuses a
+    // write when the log's latest head is no longer the one the proof was checked
+    // against.
     let _write = state.witness_writes.lock().await;
     let log = state.store.witness_log(key).await?;
     let held = match &log {
@@ -190,7 +190,13 @@ pub async fn put_witness(
             };
             state
                 .store
-                .witness_extend(key, &proof.chain_id, &plan.new, &head)
+                .witness_extend(
+                    key,
+                    &proof.chain_id,
+                    latest.as_ref().map(|h| h.seq),
+                    &plan.new,
+                    &head,
+                )
                 .await?;
             audit(
                 &state,

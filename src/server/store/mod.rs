@@ -197,12 +197,15 @@ pub trait Store: Send + Sync + 'static {
         from: u64,
         to: u64,
     ) -> Result<Vec<(u64, String)>, StoreError>;
-    /// In one transaction: creates the log `key` of `chain_id` when it is new, adds the
-    /// record hashes, and records `head` (the last of them) as a witnessed head.
+    /// In one transaction holding the log's row: creates the log `key` of `chain_id` when
+    /// it is new, checks that its latest witnessed head is still `expected` (what the
+    /// caller checked the proof against; another replica may have moved it since), adds
+    /// the record hashes, and records `head` (the last of them) as a witnessed head.
     async fn witness_extend(
         &self,
         key: LogKey<'_>,
         chain_id: &str,
+        expected: Option<u64>,
         records: &[(u64, String)],
         head: &WitnessedHead,
     ) -> Result<(), StoreError>;
@@ -263,6 +266,11 @@ pub async fn open(database: &Database) -> Result<Arc<dyn Store>, StoreError> {
 
 /// The events that are outbox rows: every request event.
 pub const EVENT_KINDS: &[&str] = super::webhooks::EVENTS;
+
+/// The error when another replica extended the log between the check and the write.
+fn witness_moved() -> StoreError {
+    StoreError("the witnessed log was extended meanwhile; send the proof again".into())
+}
 
 /// SQL integers are signed; a `seq` past `i64::MAX` cannot occur in a real log.
 fn to_sql(seq: u64) -> i64 {

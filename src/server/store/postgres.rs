@@ -863,6 +863,7 @@ impl Store for PostgresStore {
         &self,
         key: LogKey<'_>,
         chain_id: &str,
+        expected: Option<u64>,
         records: &[(u64, String)],
         head: &WitnessedHead,
     ) -> Result<(), StoreError> {
@@ -874,13 +875,21 @@ impl Store for PostgresStore {
             &[&key.host, &key.user, &key.path, &chain_id],
         )
         .await?;
+        // The log's row is held until commit: replicas extend one log in turn.
         let log: i64 = tx
             .query_one(
-                "SELECT id FROM witness_logs WHERE host = $1 AND \"user\" = $2 AND path = $3",
+                "SELECT id FROM witness_logs WHERE host = $1 AND \"user\" = $2 AND path = $3 FOR UPDATE",
                 &[&key.host, &key.user, &key.path],
             )
             .await?
             .get(0);
+        let latest: Option<i64> = tx
+            .query_one("SELECT max(seq) FROM witness_heads WHERE log = $1", &[&log])
+            .await?
+            .get(0);
+        if latest != expected.map(to_sql) {
+            return Err(super::witness_moved());
+        }
         let insert = tx
             .prepare("INSERT INTO witness_records (log, seq, hash) VALUES ($1, $2, $3)")
             .await?;

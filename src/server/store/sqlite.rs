@@ -629,6 +629,7 @@ impl Store for SqliteStore {
         &self,
         key: LogKey<'_>,
         chain_id: &str,
+        expected: Option<u64>,
         records: &[(u64, String)],
         head: &WitnessedHead,
     ) -> Result<(), StoreError> {
@@ -650,6 +651,14 @@ impl Store for SqliteStore {
                 params![host, user, path],
                 |row| row.get(0),
             )?;
+            let latest: Option<i64> = tx.query_row(
+                "SELECT max(seq) FROM witness_heads WHERE log = ?1",
+                params![log],
+                |row| row.get(0),
+            )?;
+            if latest != expected.map(to_sql) {
+                return Err(super::witness_moved());
+            }
             {
                 let mut insert = tx.prepare_cached(
                     "INSERT INTO witness_records (log, seq, hash) VALUES (?1, ?2, ?3)",

@@ -158,6 +158,10 @@ both!(the_outbox_keeps_order_leases_and_retries, outbox);
 both!(the_signing_key_is_recorded_once, signing_key_once);
 both!(sessions_live_in_the_database, sessions);
 both!(waiters_wake_on_commit, wake_on_commit);
+both!(
+    a_witness_write_against_a_moved_head_is_refused,
+    witness_race
+);
 
 async fn idempotent_create(store: Arc<dyn Store>) {
     let first = request(1, far());
@@ -441,4 +445,39 @@ async fn a_database_of_the_single_process_service_is_migrated_in_place() {
     assert_eq!(store.get(&r.id).await.unwrap(), Some(r.clone()));
     // The expiry column was filled from the body: it is not due.
     assert!(store.expire_due(10).await.unwrap().is_empty());
+}
+
+async fn witness_race(store: Arc<dyn Store>) {
+    use crate::approval::WitnessedHead;
+    let key = LogKey {
+        host: "box",
+        user: "alice",
+        path: "/var/log/gk.jsonl",
+    };
+    let head = |seq: u64| WitnessedHead {
+        seq,
+        hash: format!("{seq:064x}"),
+        at: "2026-01-01T00:00:00Z".into(),
+        identity: "alice".into(),
+    };
+    let records = |from: u64, to: u64| -> Vec<(u64, String)> {
+        (from..=to).map(|s| (s, format!("{s:064x}"))).collect()
+    };
+    store
+        .witness_extend(key, "chain", None, &records(1, 3), &head(3))
+        .await
+        .unwrap();
+    // A second writer that checked its proof before the first wrote is refused.
+    let error = store
+        .witness_extend(key, "chain", None, &records(1, 2), &head(2))
+        .await
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("extended meanwhile"), "{error}");
+    store
+        .witness_extend(key, "chain", Some(3), &records(4, 5), &head(5))
+        .await
+        .unwrap();
+    let log = store.witness_log(key).await.unwrap().unwrap();
+    assert_eq!(log.latest.unwrap().seq, 5);
 }
