@@ -471,8 +471,7 @@ async fn witness_race(store: Arc<dyn Store>) {
     let error = store
         .witness_extend(key, "chain", None, &records(1, 2), &head(2))
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(error.to_string().contains("extended meanwhile"), "{error}");
     store
         .witness_extend(key, "chain", Some(3), &records(4, 5), &head(5))
