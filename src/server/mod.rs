@@ -159,6 +159,7 @@ impl AppState {
         if teams.is_some() {
             sinks.push(outbox::TEAMS.to_owned());
         }
+        let delivering = !sinks.is_empty();
         self.store.set_sinks(sinks);
         *self
             .webhooks
@@ -169,7 +170,9 @@ impl AppState {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) =
             channels::Channels::new(slack, teams, Arc::clone(&self.store));
-        outbox::start(Arc::downgrade(self));
+        if delivering {
+            outbox::start(Arc::downgrade(self));
+        }
         outbox::start_sweeper(Arc::downgrade(self));
     }
 

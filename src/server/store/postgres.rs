@@ -254,8 +254,14 @@ async fn write_events(
     events: &[&str],
     at: jiff::Timestamp,
 ) -> Result<(), StoreError> {
-    let body = serde_json::to_string(request)?;
-    for kind in events {
+    // Events are kept for delivery only: with no receiver configured there is nothing
+    // to keep (the change is still announced to waiters).
+    let body = if sinks.is_empty() {
+        String::new()
+    } else {
+        serde_json::to_string(request)?
+    };
+    for kind in events.iter().filter(|_| !sinks.is_empty()) {
         let seq: i64 = tx
             .query_one(
                 "INSERT INTO events (id, request_id, kind, created_at, request) VALUES ($1, $2, $3, $4, $5)

@@ -71,7 +71,9 @@ fn write_events(
     events: &[&str],
     at: jiff::Timestamp,
 ) -> Result<(), StoreError> {
-    if events.is_empty() {
+    // Events are kept for delivery only: with no receiver configured there is nothing
+    // to keep.
+    if events.is_empty() || sinks.is_empty() {
         return Ok(());
     }
     let body = serde_json::to_string(request)?;
