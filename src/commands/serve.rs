@@ -117,7 +117,11 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
             .or(config.database.clone())
-            .map(|d| server::Database::parse(&d));
+            .map(|d| server::Database::parse(&d))
+            .transpose()
+            .map_err(|e| {
+                UserError::new(e).hint("database: takes a postgres:// URL or a SQLite file path")
+            })?;
         if args.rotate_key {
             rotate_key(&database, config.signing_key.as_deref(), &data_dir).await?;
         }

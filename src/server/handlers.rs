@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sha2::Digest as _;
 
 use super::lifecycle::{self, Refusal, Transition};
 use super::store::Filed;
@@ -199,6 +200,15 @@ pub(super) fn audit(state: &AppState, event: &str, fields: Value) {
     }
 }
 
+/// The request as `user` may see it: the grant (and its nonce) only for the requester.
+pub(super) fn view_for(state: &AppState, r: &StoredRequest, user: &User) -> RequestView {
+    let mut view = view(state, r);
+    if user.name != r.requester {
+        view.grant = None;
+    }
+    view
+}
+
 pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
     RequestView {
         id: r.id.clone(),
@@ -247,13 +257,11 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     match state.store.ready().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        // The cause goes to the service's log, not to whoever asks.
         Err(error) => {
             tracing::warn!(%error, "not ready");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("not ready: {error}\n"),
-            )
-                .into_response()
+            eprintln!("gatekeep: not ready: {error}");
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
         }
     }
 }
@@ -381,6 +389,8 @@ pub async fn create(
         reviews: Vec::new(),
         grant: None,
         consumed_at: None,
+        consumed_nonce: None,
+        released: Default::default(),
         log_head_conflict,
     };
     let stored = match state.store.create(&stored, key.as_deref()).await? {
@@ -497,7 +507,7 @@ pub async fn show(
             break;
         }
     }
-    Ok(Json(view(&state, &seen)))
+    Ok(Json(view_for(&state, &seen, &user)))
 }
 
 #[derive(Deserialize)]
@@ -551,7 +561,7 @@ pub async fn list(
         if wanted.is_some_and(|w| w != request.status) {
             continue;
         }
-        views.push(view(&state, &request));
+        views.push(view_for(&state, &request, &user));
     }
     Ok(Json(json!({"requests": views})))
 }
@@ -563,7 +573,7 @@ pub async fn review(
     Body(review): Body<NewReview>,
 ) -> Result<Json<RequestView>, Failure> {
     let request = apply_review(&state, &user, &id, review).await?;
-    Ok(Json(view(&state, &request)))
+    Ok(Json(view_for(&state, &request, &user)))
 }
 
 /// Runs `rule` on request `id` in the store's transaction; afterwards records what
@@ -614,9 +624,10 @@ pub async fn cancel(
     Caller(user): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, Failure> {
-    let rule = Box::new(move |r: &mut StoredRequest, now| lifecycle::cancel(r, &user, now));
+    let who = user.clone();
+    let rule = Box::new(move |r: &mut StoredRequest, now| lifecycle::cancel(r, &who, now));
     let (request, _) = change(&state, &id, rule).await?;
-    Ok(Json(view(&state, &request)))
+    Ok(Json(view_for(&state, &request, &user)))
 }
 
 /// `POST /v1/requests/{id}/consume`: optionally `{"nonce": …}`, the grant's nonce, which
@@ -652,8 +663,23 @@ pub async fn consume(
     let (owned, who) = (Arc::clone(&state), user.clone());
     let rule = Box::new(move |r: &mut StoredRequest, now| {
         let mut transition = lifecycle::consume(r, &who, body.nonce.as_deref(), now)?;
-        transition.secret_values =
-            release(&owned, &who, r, peer).map_err(|f| Refusal::Forbidden(f.message()))?;
+        let values = release(&owned, &who, r, peer).map_err(|f| Refusal::Forbidden(f.message()))?;
+        let digests = values
+            .iter()
+            .map(|(name, value)| (name.clone(), hex::encode(sha2::Sha256::digest(value))))
+            .collect();
+        if transition.replay {
+            // The same answer, or none: a secret changed since is not handed out again.
+            if digests != r.released {
+                return Err(Refusal::Conflict(format!(
+                    "the secrets of request {} changed since it was consumed",
+                    r.id
+                )));
+            }
+        } else {
+            r.released = digests;
+        }
+        transition.secret_values = values;
         Ok(transition)
     });
     let (request, transition) = change(&state, &id, rule).await?;

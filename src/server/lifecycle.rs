@@ -282,9 +282,13 @@ pub fn cancel(
         .event("request.cancelled"))
 }
 
-/// The requester uses an approved request, once. A retry that names the grant's nonce
-/// gets the same answer as the consume it retries (its answer may have been lost);
-/// without the nonce, or with another, a second consume is refused.
+/// How long after a consume a repeat of it (its answer lost on the way) is answered
+/// again.
+pub const REPLAY_SECONDS: i64 = 120;
+
+/// The requester uses an approved request, once. A repeat within [`REPLAY_SECONDS`] that
+/// names the nonce the consume itself named gets the same answer (the first answer may
+/// have been lost); anything else is refused once the request is consumed.
 pub fn consume(
     r: &mut StoredRequest,
     user: &User,
@@ -293,7 +297,15 @@ pub fn consume(
 ) -> Result<Transition, Refusal> {
     requester_only(user, r)?;
     let grant_nonce = r.grant.as_ref().map(|g| g.payload.nonce.as_str());
-    if r.status == Status::Consumed && nonce.is_some() && nonce == grant_nonce {
+    let consumed_at = r
+        .consumed_at
+        .as_deref()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    if r.status == Status::Consumed
+        && nonce.is_some()
+        && r.consumed_nonce.as_deref() == nonce
+        && consumed_at.is_some_and(|at| now.as_second() - at.as_second() <= REPLAY_SECONDS)
+    {
         return Ok(Transition {
             replay: true,
             ..Transition::default()
@@ -310,6 +322,7 @@ pub fn consume(
     }
     r.status = Status::Consumed;
     r.consumed_at = Some(stamp(now));
+    r.consumed_nonce = nonce.map(str::to_owned);
     Ok(Transition::default()
         .audit("request_consumed", json!({"id": r.id}))
         .event("request.consumed"))

@@ -47,12 +47,26 @@ pub fn start(state: Weak<AppState>) {
             let Some(live) = state.upgrade() else { return };
             let poke = std::sync::Arc::clone(&live.outbox_poke);
             let lease = Duration::from_secs(live.limits.delivery_lease);
-            let claimed = live.store.claim(&live.replica, lease, 32).await;
+            // Each send gets half the lease, and none starts unless it would end inside
+            // the lease: once the lease runs out (and another replica may send the same
+            // event), nothing of this replica's is still on its way.
+            let budget = (lease / 2).max(Duration::from_millis(500));
+            let claimed_at = tokio::time::Instant::now();
+            let claimed = live.store.claim(&live.replica, lease, 8).await;
             let busy = match claimed {
                 Ok(deliveries) => {
                     let busy = !deliveries.is_empty();
                     for delivery in deliveries {
-                        deliver(&live, &client, delivery).await;
+                        if claimed_at.elapsed() + budget > lease {
+                            break;
+                        }
+                        let sent =
+                            tokio::time::timeout(budget, deliver(&live, &client, &delivery)).await;
+                        let outcome = sent.unwrap_or_else(|_| Sent::Failed {
+                            attempts: u32::MAX,
+                            error: format!("no answer within {} ms", budget.as_millis()),
+                        });
+                        record(&live, &delivery, outcome).await;
                     }
                     busy
                 }
@@ -69,23 +83,28 @@ pub fn start(state: Weak<AppState>) {
     });
 }
 
-async fn deliver(state: &AppState, client: &reqwest::Client, delivery: Delivery) {
+/// What one attempt came to.
+enum Sent {
+    Done,
+    /// Nothing to send (no longer configured, or not wanted): done, with why.
+    Skipped(Option<&'static str>),
+    /// Failed; `attempts` is the receiver's limit (`u32::MAX`: the limit is unknown
+    /// here, keep trying).
+    Failed {
+        attempts: u32,
+        error: String,
+    },
+}
+
+async fn deliver(state: &AppState, client: &reqwest::Client, delivery: &Delivery) -> Sent {
     let view = super::handlers::view(state, &delivery.request);
-    let (attempts, outcome) = if let Some(url) = delivery.sink.strip_prefix("webhook:") {
+    if delivery.sink.starts_with("webhook:") {
         let hooks = state.webhooks();
-        let Some(hook) = hooks.iter().find(|h| h.url == url) else {
-            // No longer configured here: nothing to send it to.
-            finish(
-                state,
-                &delivery,
-                Some("the webhook is no longer configured"),
-            )
-            .await;
-            return;
+        let Some(hook) = hooks.iter().find(|h| webhooks::sink(h) == delivery.sink) else {
+            return Sent::Skipped(Some("the webhook is no longer configured"));
         };
         if !webhooks::wants(hook, &delivery.kind) {
-            finish(state, &delivery, None).await;
-            return;
+            return Sent::Skipped(None);
         }
         let event = Event {
             id: delivery.event_id.clone(),
@@ -94,80 +113,104 @@ async fn deliver(state: &AppState, client: &reqwest::Client, delivery: Delivery)
             request: webhooks::request_body(&view),
             display: webhooks::display_body(&view),
         };
-        (
-            hook.attempts.max(1),
-            webhooks::deliver(client, hook, &event).await,
-        )
+        match webhooks::deliver(client, hook, &event).await {
+            Ok(()) => Sent::Done,
+            Err(error) => Sent::Failed {
+                attempts: hook.attempts.max(1),
+                error,
+            },
+        }
     } else {
         let Some(channels) = state.channels() else {
-            finish(
-                state,
-                &delivery,
-                Some("the channel is no longer configured"),
-            )
-            .await;
-            return;
+            return Sent::Skipped(Some("the channel is no longer configured"));
         };
-        (
-            CHANNEL_ATTEMPTS,
-            channels
-                .deliver(&delivery.sink, &delivery.kind, &view)
-                .await,
-        )
-    };
-    match outcome {
-        Ok(()) => finish(state, &delivery, None).await,
-        Err(error) if delivery.attempts + 1 >= attempts => {
-            let error = format!("gave up after {attempts} attempts: {error}");
-            // Recorded first, then said: whoever reads the message finds the record.
-            let (record, fields) = match delivery.sink.strip_prefix("webhook:") {
-                Some(url) => ("webhook_failed", json!({"url": url})),
-                None => ("delivery_failed", json!({"sink": delivery.sink})),
-            };
-            let mut fields = fields;
-            fields["event"] = json!(delivery.kind);
-            fields["delivery"] = json!(delivery.event_id);
-            fields["request"] = json!(delivery.request_id);
-            fields["error"] = json!(error);
-            super::handlers::audit(state, record, fields);
-            eprintln!(
-                "gatekeep: {} failed for {} ({}): {error}",
-                sink_name(&delivery.sink),
-                delivery.kind,
-                delivery.event_id
-            );
-            finish(state, &delivery, Some(&error)).await;
-        }
-        Err(error) => {
-            tracing::debug!(sink = %sink_name(&delivery.sink), attempt = delivery.attempts + 1, %error, "delivery failed");
-            if let Err(e) = state
-                .store
-                .retry_later(
-                    &delivery.event_id,
-                    &delivery.sink,
-                    backoff(delivery.attempts),
-                    &error,
-                )
-                .await
-            {
-                tracing::warn!(error = %e, "cannot record a failed delivery; its lease will run out");
-            }
+        match channels
+            .deliver(&delivery.sink, &delivery.kind, &view)
+            .await
+        {
+            Ok(()) => Sent::Done,
+            Err(error) => Sent::Failed {
+                attempts: CHANNEL_ATTEMPTS,
+                error,
+            },
         }
     }
 }
 
-/// How a receiver is named in records and messages (a webhook by its URL).
-fn sink_name(sink: &str) -> String {
-    match sink.strip_prefix("webhook:") {
-        Some(url) => format!("webhook {url}"),
-        None => sink.to_owned(),
+/// Records what an attempt came to: done, given up (audited), or due again later.
+async fn record(state: &AppState, delivery: &Delivery, sent: Sent) {
+    let (attempts, error) = match sent {
+        Sent::Done => return finish(state, delivery, None).await,
+        Sent::Skipped(why) => return finish(state, delivery, why).await,
+        Sent::Failed { attempts, error } => (attempts, error),
+    };
+    let attempts = if attempts == u32::MAX {
+        match delivery.sink.starts_with("webhook:") {
+            true => state
+                .webhooks()
+                .iter()
+                .find(|h| webhooks::sink(h) == delivery.sink)
+                .map_or(1, |h| h.attempts.max(1)),
+            false => CHANNEL_ATTEMPTS,
+        }
+    } else {
+        attempts
+    };
+    if delivery.attempts + 1 >= attempts {
+        let error = format!("gave up after {attempts} attempts: {error}");
+        let name = sink_name(state, &delivery.sink);
+        let (record, mut fields) = match delivery.sink.starts_with("webhook:") {
+            true => (
+                "webhook_failed",
+                json!({"url": name.trim_start_matches("webhook ")}),
+            ),
+            false => ("delivery_failed", json!({"sink": name})),
+        };
+        fields["event"] = json!(delivery.kind);
+        fields["delivery"] = json!(delivery.event_id);
+        fields["request"] = json!(delivery.request_id);
+        fields["error"] = json!(error);
+        // Recorded first, then said: whoever reads the message finds the record.
+        super::handlers::audit(state, record, fields);
+        eprintln!(
+            "gatekeep: {name} failed for {} ({}): {error}",
+            delivery.kind, delivery.event_id
+        );
+        finish(state, delivery, Some(&error)).await;
+    } else {
+        tracing::debug!(sink = %delivery.sink, attempt = delivery.attempts + 1, %error, "delivery failed");
+        if let Err(e) = state
+            .store
+            .retry_later(
+                &state.replica,
+                &delivery.event_id,
+                &delivery.sink,
+                backoff(delivery.attempts),
+                &error,
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "cannot record a failed delivery; its lease will run out");
+        }
     }
+}
+
+/// How a receiver is named in records and messages: a webhook by its URL as
+/// configured here (the database keeps only a digest of it).
+fn sink_name(state: &AppState, sink: &str) -> String {
+    if sink.starts_with("webhook:") {
+        let hooks = state.webhooks();
+        if let Some(hook) = hooks.iter().find(|h| webhooks::sink(h) == sink) {
+            return format!("webhook {}", hook.url);
+        }
+    }
+    sink.to_owned()
 }
 
 async fn finish(state: &AppState, delivery: &Delivery, error: Option<&str>) {
     if let Err(e) = state
         .store
-        .delivered(&delivery.event_id, &delivery.sink, error)
+        .delivered(&state.replica, &delivery.event_id, &delivery.sink, error)
         .await
     {
         tracing::warn!(error = %e, "cannot record a delivery; it may be sent again");

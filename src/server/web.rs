@@ -35,12 +35,14 @@ fn session_key(id: &str) -> String {
 }
 
 /// A new session for `user`: its id (for the cookie).
-async fn create_session(state: &AppState, user: &str) -> Result<String, super::StoreError> {
+async fn create_session(state: &AppState, user: &User) -> Result<String, super::StoreError> {
     let id = random_hex();
     let session = Session {
-        user: user.to_owned(),
+        user: user.name.clone(),
+        token_sha256: user.token_sha256.clone(),
         csrf: random_hex(),
-        expires_unix: jiff::Timestamp::now().as_second() + SESSION_SECONDS,
+        // The database's clock, which also decides when the session has expired.
+        expires_unix: state.store.now().await?.as_second() + SESSION_SECONDS,
     };
     state.store.put_session(&session_key(&id), &session).await?;
     Ok(id)
@@ -108,8 +110,19 @@ async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<(String, Se
     }
 }
 
+/// The session's user, while they still have the token they signed in with.
 fn user_of(state: &AppState, session: &Session) -> Option<User> {
-    state.identities().get(&session.user).cloned()
+    state
+        .identities()
+        .get(&session.user)
+        .filter(|u| {
+            bool::from(
+                u.token_sha256
+                    .as_bytes()
+                    .ct_eq(session.token_sha256.as_bytes()),
+            )
+        })
+        .cloned()
 }
 
 fn login_page(message: &str) -> Response {
@@ -318,7 +331,7 @@ pub async fn login(State(state): State<Arc<AppState>>, Form(form): Form<LoginFor
     let Some(user) = state.identities().authenticate(&form.token).cloned() else {
         return login_page("That token is not valid.");
     };
-    let id = match create_session(&state, &user.name).await {
+    let id = match create_session(&state, &user).await {
         Ok(id) => id,
         Err(error) => {
             tracing::error!(%error, "cannot store a session");

@@ -64,9 +64,14 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     )
 }
 
-/// The outbox receiver name of a webhook.
+/// The outbox receiver name of a webhook: a digest of its URL (which may carry a token),
+/// the same on every replica configured with it.
 pub fn sink(hook: &Webhook) -> String {
-    format!("webhook:{}", hook.url)
+    use sha2::Digest as _;
+    format!(
+        "webhook:{}",
+        &hex::encode(sha2::Sha256::digest(hook.url.as_bytes()))[..32]
+    )
 }
 
 /// Whether `hook` wants events of `kind`.

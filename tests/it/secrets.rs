@@ -534,3 +534,55 @@ fn on_a_terminal_the_value_is_typed_twice_and_never_echoed() {
     let index = std::fs::read_to_string(env.root().join("data/gatekeep/secrets.json")).unwrap();
     assert!(index.contains("\"value\": \"s3cr3t-typed\""), "{index}");
 }
+
+#[test]
+fn a_repeated_consume_gets_the_same_secret_only_with_the_nonce_and_while_unchanged() {
+    let s = setup();
+    let (mut child, _stdout, stderr) = s.run("alice", "export");
+    let id = pending_id(&stderr);
+    s.review("bob", "approve", &id);
+    s.review("carol", "approve", &id);
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(0),
+        "{}",
+        stderr.complete()
+    );
+    let show = |user: &str| -> Value {
+        http()
+            .get(format!("{}/v1/requests/{id}", s.service.url))
+            .bearer_auth(s.service.token(user))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    // Reviewers never see the grant, so never its nonce; the requester does.
+    assert!(show("carol")["grant"].is_null());
+    let nonce = show("alice")["grant"]["payload"]["nonce"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let consume = |nonce: &str| {
+        let answer = http()
+            .post(format!("{}/v1/requests/{id}/consume", s.service.url))
+            .bearer_auth(s.service.token("alice"))
+            .json(&serde_json::json!({ "nonce": nonce }))
+            .send()
+            .unwrap();
+        let status = answer.status().as_u16();
+        (status, answer.json::<Value>().unwrap())
+    };
+    // The run consumed with the grant's nonce; its repeat gets the same answer.
+    let (status, again) = consume(&nonce);
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["secret_values"]["prod-db-readonly"], DB_PASSWORD);
+    assert_eq!(consume("another-nonce").0, 409);
+    // A value changed since is not handed out on a repeat.
+    let file = s.env.root().join("service/db-password");
+    std::fs::write(&file, "rotated-value\n").unwrap();
+    s.service.reconfigure(|text| text);
+    let (status, refused) = consume(&nonce);
+    assert_eq!(status, 409, "{refused}");
+    assert!(!refused.to_string().contains("rotated-value"));
+}

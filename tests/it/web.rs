@@ -135,4 +135,49 @@ fn sessions_cookies_and_csrf() {
         .text()
         .unwrap();
     assert!(after.contains("name=\"token\""), "signed out");
+    // Sessions are kept in the database, digested: the cookie's id is nowhere in it.
+    let id = session.split('=').nth(1).unwrap();
+    let db = std::fs::read(service.data.join("gatekeep.db")).unwrap_or_default();
+    let wal = std::fs::read(service.data.join("gatekeep.db-wal")).unwrap_or_default();
+    for bytes in [db, wal] {
+        assert!(!bytes.windows(id.len()).any(|w| w == id.as_bytes()));
+    }
+    // A session ends when its user's token is replaced (a leaked token rotated out).
+    let login = http
+        .post(format!("{}/login", service.url))
+        .form(&[("token", service.token("bob"))])
+        .send()
+        .unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let signed_in = |session: &str| {
+        http.get(format!("{}/", service.url))
+            .header("cookie", session)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+            .contains("Signed in as <strong>bob</strong>")
+    };
+    assert!(signed_in(&session));
+    let old = crate::service::config_text(&[("bob", &["reviewers"], true)], &service.tokens, "");
+    let old_line = old
+        .lines()
+        .find(|l| l.contains("name: bob"))
+        .unwrap()
+        .to_owned();
+    service.reconfigure(|text| {
+        let fresh = old_line.replace(
+            old_line
+                .split("token_sha256: ")
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .next()
+                .unwrap(),
+            &"ab".repeat(32),
+        );
+        text.replace(&old_line, &fresh)
+    });
+    assert!(!signed_in(&session), "the old token's session is over");
 }

@@ -118,6 +118,24 @@ fn only_the_requester_consumes_and_only_the_grant_nonce_replays() {
         "no nonce, no replay"
     );
     assert!(consume(&mut r, &alice, Some("n2"), at(1_002)).is_err());
+    // Only soon after: a nonce is no key to the request's secrets for ever.
+    let last = 1_001 + REPLAY_SECONDS;
+    assert!(
+        consume(&mut r, &alice, Some("n1"), at(last))
+            .unwrap()
+            .replay
+    );
+    assert!(consume(&mut r, &alice, Some("n1"), at(last + 1)).is_err());
+}
+
+#[test]
+fn a_consume_without_the_nonce_is_never_replayed() {
+    let mut r = request(1, 10_000);
+    let bob = user("bob", &["ops"]);
+    approve(&mut r, &bob, &Identities::new(vec![bob.clone()]), at(1_000)).unwrap();
+    let alice = user("alice", &[]);
+    consume(&mut r, &alice, None, at(1_001)).unwrap();
+    assert!(consume(&mut r, &alice, Some("n1"), at(1_002)).is_err());
 }
 
 #[test]

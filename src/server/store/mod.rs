@@ -37,6 +37,14 @@ pub struct StoredRequest {
     pub reviews: Vec<Review>,
     pub grant: Option<Grant>,
     pub consumed_at: Option<String>,
+    /// The grant nonce the consume named, when it named one: only a repeat naming the
+    /// same nonce, soon after, is answered again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumed_nonce: Option<String>,
+    /// Digests of the secret values the consume released, by name: a repeat releases
+    /// them again only while they are unchanged.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub released: std::collections::BTreeMap<String, String>,
     /// How the request's log head contradicts the witness, when it does (shown to
     /// reviewers).
     #[serde(default)]
@@ -110,6 +118,9 @@ pub struct Delivery {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
     pub user: String,
+    /// The digest of the token the user signed in with: the session ends when the
+    /// user's token is replaced.
+    pub token_sha256: String,
     pub csrf: String,
     pub expires_unix: i64,
 }
@@ -130,7 +141,8 @@ pub trait Store: Send + Sync + 'static {
     async fn signing_key(&self, key_id: &str) -> Result<String, StoreError>;
     /// Replaces the recorded signing key id (an operator's rotation).
     async fn rotate_signing_key(&self, key_id: &str) -> Result<(), StoreError>;
-    /// The receivers events are delivered to; set once before serving.
+    /// The receivers events are delivered to; set once before serving. This replica
+    /// claims deliveries to these only (one that another replica knows stays for it).
     fn set_sinks(&self, sinks: Vec<String>);
 
     /// Files `request` (its `request.created` event with it), unless `key` names a request
@@ -156,25 +168,30 @@ pub trait Store: Send + Sync + 'static {
     /// skipping rows another replica holds. Returns the ones this call moved.
     async fn expire_due(&self, limit: u32) -> Result<Vec<StoredRequest>, StoreError>;
 
-    /// Claims up to `limit` deliveries that are due and not leased by anyone, for
-    /// `lease`. Of one request's events for one receiver only the oldest undelivered is
-    /// ever claimable, so receivers see each request's events in order.
+    /// Claims up to `limit` deliveries to this replica's receivers that are due and not
+    /// leased by anyone, for `lease`. Of one request's events for one receiver only the
+    /// oldest undelivered is ever claimable, so receivers see each request's events in
+    /// order.
     async fn claim(
         &self,
         owner: &str,
         lease: std::time::Duration,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError>;
-    /// The delivery is done (`error` set when it was given up).
+    /// The delivery `owner` claimed is done (`error` set when it was given up). Nothing
+    /// changes when `owner` no longer holds it (its lease ran out and another took it).
     async fn delivered(
         &self,
+        owner: &str,
         event_id: &str,
         sink: &str,
         error: Option<&str>,
     ) -> Result<(), StoreError>;
-    /// The delivery failed; it is due again after `delay`.
+    /// The delivery `owner` claimed failed; it is due again after `delay` (nothing
+    /// changes when `owner` no longer holds it).
     async fn retry_later(
         &self,
+        owner: &str,
         event_id: &str,
         sink: &str,
         delay: std::time::Duration,
@@ -238,12 +255,25 @@ pub enum Database {
 }
 
 impl Database {
-    /// `postgres://…` and `postgresql://…` are PostgreSQL; anything else is a SQLite file.
-    pub fn parse(text: &str) -> Database {
-        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            Database::Postgres(text.to_owned())
-        } else {
-            Database::Sqlite(text.into())
+    /// `postgres://…` and `postgresql://…` (any case) are PostgreSQL; a path is a SQLite
+    /// file. Any other URL is refused, and named without its password.
+    pub fn parse(text: &str) -> Result<Database, String> {
+        let text = text.trim();
+        match text.split_once("://") {
+            Some((scheme, _))
+                if scheme.eq_ignore_ascii_case("postgres")
+                    || scheme.eq_ignore_ascii_case("postgresql") =>
+            {
+                Ok(Database::Postgres(format!(
+                    "postgres://{}",
+                    &text[scheme.len() + 3..]
+                )))
+            }
+            Some(_) => Err(format!(
+                "database {} is neither a postgres:// URL nor a file path",
+                postgres::redacted(text)
+            )),
+            None => Ok(Database::Sqlite(text.into())),
         }
     }
 

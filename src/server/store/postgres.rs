@@ -1,10 +1,11 @@
 //! PostgreSQL: any number of replicas on one database. A pool (deadpool) for queries,
 //! and one dedicated connection per replica that LISTENs for changes other replicas make.
 //!
-//! TLS is rustls: `sslmode` is honoured (`disable`, `prefer` — the default —, `require`,
-//! `verify-ca`, `verify-full`), and whenever TLS is used the server's certificate is
-//! verified, against `sslrootcert=PATH` or the system's roots. Only `sslverify=none` in
-//! the URL turns verification off, with a warning at start.
+//! TLS is rustls: `sslmode` is honoured (`disable`, `prefer`, `require`, `verify-ca`,
+//! `verify-full`); without it, TLS is required for a server on another host and preferred
+//! on this one. Whenever TLS is used the server's certificate is verified, against
+//! `sslrootcert=PATH` or the system's roots. Only `sslverify=none` in the URL turns
+//! verification off, with a warning at start.
 
 use std::str::FromStr as _;
 use std::sync::{Arc, RwLock};
@@ -120,7 +121,16 @@ pub fn connect_options(url: &str) -> Result<Connect, StoreError> {
             _ => keep.push((key.into_owned(), value.into_owned())),
         }
     }
+    // Without sslmode, a server on another host is spoken to over verified TLS only: a
+    // plain fallback would let anyone on the path turn TLS off.
+    let local = parsed.host_str().is_none_or(|h| {
+        h == "localhost"
+            || h.trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
     let driver_mode = match mode.as_deref() {
+        None if !local => "require",
         None | Some("prefer") | Some("allow") => "prefer",
         Some("disable") => "disable",
         Some("require" | "verify-ca" | "verify-full") => "require",
@@ -329,8 +339,15 @@ async fn migrate(connect: &Connect) -> Result<(), StoreError> {
 /// have been missed) and it reconnects with backoff.
 async fn listen(connect: Arc<Connect>, waiters: Arc<Waiters>) {
     let mut delay = std::time::Duration::from_millis(100);
+    // A connection that died silently is noticed within a minute, not TCP's two hours.
+    let mut config = connect.config.clone();
+    config
+        .keepalives(true)
+        .keepalives_idle(std::time::Duration::from_secs(30))
+        .keepalives_interval(std::time::Duration::from_secs(10))
+        .keepalives_retries(3);
     loop {
-        match connect.config.connect(connect.tls.clone()).await {
+        match config.connect(connect.tls.clone()).await {
             Ok((client, mut connection)) => {
                 let (notes, mut incoming) = tokio::sync::mpsc::unbounded_channel();
                 let driver = tokio::spawn(async move {
@@ -656,12 +673,13 @@ impl Store for PostgresStore {
                  FROM deliveries d JOIN events e ON e.seq = d.event_seq
                  WHERE d.done_unix IS NULL AND d.due_unix <= $1
                    AND (d.lease_until IS NULL OR d.lease_until <= $1)
+                   AND d.sink = ANY($3)
                    AND NOT EXISTS (SELECT 1 FROM deliveries o
                                    WHERE o.request_id = d.request_id AND o.sink = d.sink
                                      AND o.done_unix IS NULL AND o.event_seq < d.event_seq)
                  ORDER BY d.event_seq LIMIT $2
                  FOR UPDATE OF d SKIP LOCKED",
-                &[&at, &i64::from(limit)],
+                &[&at, &i64::from(limit), &self.sinks()],
             )
             .await?;
         let until = at + i64::try_from(lease.as_secs()).unwrap_or(i64::MAX / 2);
@@ -691,6 +709,7 @@ impl Store for PostgresStore {
 
     async fn delivered(
         &self,
+        owner: &str,
         event_id: &str,
         sink: &str,
         error: Option<&str>,
@@ -701,8 +720,8 @@ impl Store for PostgresStore {
             .execute(
                 "UPDATE deliveries SET done_unix = $3, error = $4, lease_owner = NULL, lease_until = NULL,
                         attempts = attempts + 1
-                 WHERE sink = $2 AND event_seq = (SELECT seq FROM events WHERE id = $1)",
-                &[&event_id, &sink, &at, &error],
+                 WHERE sink = $2 AND event_seq = (SELECT seq FROM events WHERE id = $1) AND lease_owner = $5",
+                &[&event_id, &sink, &at, &error, &owner],
             )
             .await?;
         Ok(())
@@ -710,6 +729,7 @@ impl Store for PostgresStore {
 
     async fn retry_later(
         &self,
+        owner: &str,
         event_id: &str,
         sink: &str,
         delay: std::time::Duration,
@@ -722,8 +742,8 @@ impl Store for PostgresStore {
             .execute(
                 "UPDATE deliveries SET due_unix = $3, error = $4, lease_owner = NULL, lease_until = NULL,
                         attempts = attempts + 1
-                 WHERE sink = $2 AND event_seq = (SELECT seq FROM events WHERE id = $1)",
-                &[&event_id, &sink, &due, &error],
+                 WHERE sink = $2 AND event_seq = (SELECT seq FROM events WHERE id = $1) AND lease_owner = $5",
+                &[&event_id, &sink, &due, &error, &owner],
             )
             .await?;
         Ok(())
@@ -750,8 +770,8 @@ impl Store for PostgresStore {
             .await?;
         client
             .execute(
-                "INSERT INTO sessions (id, \"user\", csrf, expires_unix) VALUES ($1, $2, $3, $4)",
-                &[&id, &session.user, &session.csrf, &session.expires_unix],
+                "INSERT INTO sessions (id, \"user\", token_sha256, csrf, expires_unix) VALUES ($1, $2, $3, $4, $5)",
+                &[&id, &session.user, &session.token_sha256, &session.csrf, &session.expires_unix],
             )
             .await?;
         Ok(())
@@ -762,14 +782,15 @@ impl Store for PostgresStore {
         let at = clock(&client).await?.as_second();
         Ok(client
             .query_opt(
-                "SELECT \"user\", csrf, expires_unix FROM sessions WHERE id = $1 AND expires_unix > $2",
+                "SELECT \"user\", token_sha256, csrf, expires_unix FROM sessions WHERE id = $1 AND expires_unix > $2",
                 &[&id, &at],
             )
             .await?
             .map(|row| Session {
                 user: row.get(0),
-                csrf: row.get(1),
-                expires_unix: row.get(2),
+                token_sha256: row.get(1),
+                csrf: row.get(2),
+                expires_unix: row.get(3),
             }))
     }
 
@@ -979,6 +1000,23 @@ mod tests {
     }
 
     #[test]
+    fn database_urls_are_recognised_whatever_their_case_and_others_refused() {
+        use super::super::Database;
+        assert_eq!(
+            Database::parse(" Postgres://u:s3cret@h/db ").unwrap(),
+            Database::Postgres("postgres://u:s3cret@h/db".into())
+        );
+        assert_eq!(
+            Database::parse("/var/lib/gatekeep/gatekeep.db").unwrap(),
+            Database::Sqlite("/var/lib/gatekeep/gatekeep.db".into())
+        );
+        let error = Database::parse("mysql://u:s3cret@h/db").unwrap_err();
+        assert!(error.contains("mysql://u:***@h/db"), "{error}");
+        let shown = Database::Postgres("postgres://u:s3cret@h/db".into()).display();
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
     fn sslmode_is_honoured_and_verification_is_on_unless_the_url_says_otherwise() {
         let disabled = connect_options("postgres://u:p@h/db?sslmode=disable").expect("parses");
         assert_eq!(
@@ -993,12 +1031,18 @@ mod tests {
             );
             assert!(!c.unverified, "{mode} verifies");
         }
-        let default = connect_options("postgres://u:p@h/db").expect("parses");
+        // Without sslmode: TLS required for another host, preferred on this one.
+        let remote = connect_options("postgres://u:p@db.internal/db").expect("parses");
         assert_eq!(
-            default.config.get_ssl_mode(),
+            remote.config.get_ssl_mode(),
+            tokio_postgres::config::SslMode::Require
+        );
+        assert!(!remote.unverified);
+        let local = connect_options("postgres://u:p@127.0.0.1/db").expect("parses");
+        assert_eq!(
+            local.config.get_ssl_mode(),
             tokio_postgres::config::SslMode::Prefer
         );
-        assert!(!default.unverified);
         let unverified =
             connect_options("postgres://u:p@h/db?sslmode=require&sslverify=none").expect("parses");
         assert!(unverified.unverified);

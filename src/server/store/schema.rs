@@ -128,6 +128,7 @@ pub const MIGRATIONS: &[Migration] = &[
             CREATE TABLE sessions (
                 id TEXT PRIMARY KEY,
                 user TEXT NOT NULL,
+                token_sha256 TEXT NOT NULL,
                 csrf TEXT NOT NULL,
                 expires_unix INTEGER NOT NULL
             );
@@ -164,6 +165,7 @@ pub const MIGRATIONS: &[Migration] = &[
             CREATE TABLE sessions (
                 id TEXT PRIMARY KEY,
                 \"user\" TEXT NOT NULL,
+                token_sha256 TEXT NOT NULL,
                 csrf TEXT NOT NULL,
                 expires_unix BIGINT NOT NULL
             );

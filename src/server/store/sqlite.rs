@@ -384,6 +384,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
         let owner = owner.to_owned();
+        let mine = serde_json::to_string(&self.sinks())?;
         self.with(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let at = now().as_second();
@@ -393,12 +394,13 @@ impl Store for SqliteStore {
                      FROM deliveries d JOIN events e ON e.seq = d.event_seq
                      WHERE d.done_unix IS NULL AND d.due_unix <= ?1
                        AND (d.lease_until IS NULL OR d.lease_until <= ?1)
+                       AND d.sink IN (SELECT value FROM json_each(?3))
                        AND NOT EXISTS (SELECT 1 FROM deliveries o
                                        WHERE o.request_id = d.request_id AND o.sink = d.sink
                                          AND o.done_unix IS NULL AND o.event_seq < d.event_seq)
                      ORDER BY d.event_seq LIMIT ?2",
                 )?
-                .query_map(params![at, limit], |row| {
+                .query_map(params![at, limit, mine], |row| {
                     Ok((
                         row.get(0)?,
                         row.get(1)?,
@@ -436,6 +438,7 @@ impl Store for SqliteStore {
 
     async fn delivered(
         &self,
+        owner: &str,
         event_id: &str,
         sink: &str,
         error: Option<&str>,
@@ -445,12 +448,13 @@ impl Store for SqliteStore {
             sink.to_owned(),
             error.map(str::to_owned),
         );
+        let owner = owner.to_owned();
         self.with(move |conn| {
             conn.execute(
                 "UPDATE deliveries SET done_unix = ?3, error = ?4, lease_owner = NULL, lease_until = NULL,
                         attempts = attempts + 1
-                 WHERE sink = ?2 AND event_seq = (SELECT seq FROM events WHERE id = ?1)",
-                params![event_id, sink, now().as_second(), error],
+                 WHERE sink = ?2 AND event_seq = (SELECT seq FROM events WHERE id = ?1) AND lease_owner = ?5",
+                params![event_id, sink, now().as_second(), error, owner],
             )?;
             Ok(())
         })
@@ -459,19 +463,21 @@ impl Store for SqliteStore {
 
     async fn retry_later(
         &self,
+        owner: &str,
         event_id: &str,
         sink: &str,
         delay: std::time::Duration,
         error: &str,
     ) -> Result<(), StoreError> {
         let (event_id, sink, error) = (event_id.to_owned(), sink.to_owned(), error.to_owned());
+        let owner = owner.to_owned();
         self.with(move |conn| {
             let due = now().as_second() + i64::try_from(delay.as_secs()).unwrap_or(3600);
             conn.execute(
                 "UPDATE deliveries SET due_unix = ?3, error = ?4, lease_owner = NULL, lease_until = NULL,
                         attempts = attempts + 1
-                 WHERE sink = ?2 AND event_seq = (SELECT seq FROM events WHERE id = ?1)",
-                params![event_id, sink, due, error],
+                 WHERE sink = ?2 AND event_seq = (SELECT seq FROM events WHERE id = ?1) AND lease_owner = ?5",
+                params![event_id, sink, due, error, owner],
             )?;
             Ok(())
         })
@@ -498,8 +504,8 @@ impl Store for SqliteStore {
                 params![now().as_second()],
             )?;
             conn.execute(
-                "INSERT INTO sessions (id, user, csrf, expires_unix) VALUES (?1, ?2, ?3, ?4)",
-                params![id, session.user, session.csrf, session.expires_unix],
+                "INSERT INTO sessions (id, user, token_sha256, csrf, expires_unix) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, session.user, session.token_sha256, session.csrf, session.expires_unix],
             )?;
             Ok(())
         })
@@ -511,13 +517,14 @@ impl Store for SqliteStore {
         self.with(move |conn| {
             Ok(conn
                 .query_row(
-                    "SELECT user, csrf, expires_unix FROM sessions WHERE id = ?1 AND expires_unix > ?2",
+                    "SELECT user, token_sha256, csrf, expires_unix FROM sessions WHERE id = ?1 AND expires_unix > ?2",
                     params![id, now().as_second()],
                     |row| {
                         Ok(Session {
                             user: row.get(0)?,
-                            csrf: row.get(1)?,
-                            expires_unix: row.get(2)?,
+                            token_sha256: row.get(1)?,
+                            csrf: row.get(2)?,
+                            expires_unix: row.get(3)?,
                         })
                     },
                 )

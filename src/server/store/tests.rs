@@ -43,6 +43,8 @@ pub(crate) fn request(quorum: u32, expires: i64) -> StoredRequest {
         reviews: Vec::new(),
         grant: None,
         consumed_at: None,
+        consumed_nonce: None,
+        released: Default::default(),
         log_head_conflict: None,
     }
 }
@@ -238,28 +240,35 @@ async fn approved(store: &Arc<dyn Store>) -> StoredRequest {
 async fn single_use(store: Arc<dyn Store>) {
     let r = approved(&store).await;
     let nonce = r.grant.as_ref().unwrap().payload.nonce.clone();
+    // Eight at once, half naming the grant's nonce: one moves the request, the others
+    // are refused, or (with the nonce the winner named) told the same answer again.
     let mut tasks = Vec::new();
-    for _ in 0..8 {
-        let (store, id) = (Arc::clone(&store), r.id.clone());
+    for n in 0..8 {
+        let (store, id, nonce) = (Arc::clone(&store), r.id.clone(), nonce.clone());
         tasks.push(tokio::spawn(async move {
             let alice = user("alice", &[]);
-            let rule: Rule = Box::new(move |r, now| lifecycle::consume(r, &alice, None, now));
+            let rule: Rule = Box::new(move |r, now| {
+                lifecycle::consume(r, &alice, (n % 2 == 0).then_some(nonce.as_str()), now)
+            });
             store.change(&id, rule).await.unwrap().unwrap()
         }));
     }
-    let mut won = 0;
+    let (mut moved, mut replays) = (0, 0);
     for task in tasks {
         match task.await.unwrap() {
-            Ok(_) => won += 1,
+            Ok((_, t)) if t.replay => replays += 1,
+            Ok(_) => moved += 1,
             Err(refusal) => assert!(refusal.message().contains("consumed"), "{refusal:?}"),
         }
     }
-    assert_eq!(won, 1);
-    // A retry naming the grant's nonce gets the answer again, and changes nothing.
-    let alice = user("alice", &[]);
-    let retry: Rule = Box::new(move |r, now| lifecycle::consume(r, &alice, Some(&nonce), now));
-    let (_, transition) = store.change(&r.id, retry).await.unwrap().unwrap().unwrap();
-    assert!(transition.replay && transition.events.is_empty());
+    assert_eq!(moved, 1, "exactly one consume moves the request");
+    let stored = store.get(&r.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, Status::Consumed);
+    match stored.consumed_nonce {
+        // The winner named the nonce: the other three that did were answered again.
+        Some(_) => assert_eq!(replays, 3),
+        None => assert_eq!(replays, 0, "no nonce, no replay"),
+    }
 }
 
 async fn expiry_once(store: Arc<dyn Store>) {
@@ -315,8 +324,17 @@ async fn outbox(store: Arc<dyn Store>) {
     );
     // Leased: nobody else gets them, and the later event waits behind them.
     assert!(store.claim("two", lease, 10).await.unwrap().is_empty());
+    // Only the holder of the lease records the outcome.
     store
-        .delivered(&first[0].event_id, "a", None)
+        .delivered("two", &first[0].event_id, "a", None)
+        .await
+        .unwrap();
+    assert!(
+        store.claim("two", lease, 10).await.unwrap().is_empty(),
+        "still one's"
+    );
+    store
+        .delivered("one", &first[0].event_id, "a", None)
         .await
         .unwrap();
     let next = store.claim("two", lease, 10).await.unwrap();
@@ -333,6 +351,7 @@ async fn outbox(store: Arc<dyn Store>) {
     // A failure comes back when due, counting the attempt.
     store
         .retry_later(
+            "two",
             &next[0].event_id,
             "a",
             std::time::Duration::ZERO,
@@ -345,6 +364,12 @@ async fn outbox(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!((again.len(), again[0].attempts), (1, 1));
+    // A replica claims deliveries to the receivers it knows only: "a"'s is due and free,
+    // "b"'s are leased or behind a leased one.
+    store.set_sinks(vec!["b".into()]);
+    let theirs = store.claim("three", lease, 10).await.unwrap();
+    assert!(theirs.is_empty(), "{theirs:?}");
+    store.set_sinks(vec!["a".into(), "b".into()]);
     // A lease that ran out (its replica died) is claimed by another, same delivery id.
     let taken = store.claim("three", lease, 10).await.unwrap();
     assert_eq!(taken.len(), 1);
@@ -366,6 +391,7 @@ async fn signing_key_once(store: Arc<dyn Store>) {
 async fn sessions(store: Arc<dyn Store>) {
     let live = Session {
         user: "bob".into(),
+        token_sha256: "t".into(),
         csrf: "c".into(),
         expires_unix: far(),
     };
@@ -373,6 +399,7 @@ async fn sessions(store: Arc<dyn Store>) {
     assert_eq!(store.session("s1").await.unwrap(), Some(live));
     let old = Session {
         user: "bob".into(),
+        token_sha256: "t".into(),
         csrf: "c".into(),
         expires_unix: 1,
     };
