@@ -75,7 +75,7 @@ pub fn wait_for_decision(
             }
             Err(error) => {
                 on_progress(Progress::Retrying(&error));
-                if matches!(error, ClientError::Api { status, .. } if status != 502 && status != 503 && status != 504)
+                if matches!(error, ClientError::Api { status, .. } if !matches!(status, 429 | 502..=504))
                 {
                     // The service answered and refused: retrying will not help.
                     return Outcome::Failed(error);

@@ -54,6 +54,13 @@ pub struct RequestLimits {
     pub max_ttl: String,
     #[serde(default = "default_ttl")]
     pub grant_lifetime: String,
+    /// Long-polls one identity may hold on one replica at once; more are answered 429.
+    #[serde(default = "max_waits_per_user")]
+    pub max_waits_per_user: usize,
+}
+
+fn max_waits_per_user() -> usize {
+    256
 }
 
 fn default_ttl() -> String {
@@ -70,6 +77,7 @@ impl Default for RequestLimits {
             default_ttl: default_ttl(),
             max_ttl: max_ttl(),
             grant_lifetime: default_ttl(),
+            max_waits_per_user: max_waits_per_user(),
         }
     }
 }
@@ -102,6 +110,8 @@ pub struct ServerConfig {
     pub requests: RequestLimits,
     #[serde(default)]
     pub deliveries: DeliveryLimits,
+    #[serde(default)]
+    pub connections: ConnectionLimits,
     #[serde(default)]
     pub users: Vec<User>,
     /// Receivers of signed JSON events.
@@ -177,6 +187,42 @@ pub struct Limits {
     pub grant_lifetime: u64,
     /// Seconds a replica holds a claimed delivery before another may take it over.
     pub delivery_lease: u64,
+    /// Long-polls one identity may hold at once.
+    pub max_waits_per_user: usize,
+    /// Seconds a connection has to send a request's headers (and an idle one is kept).
+    pub header_timeout: u64,
+    /// Connections held at once.
+    pub max_connections: usize,
+}
+
+/// `connections:` in the file: what one client connection may hold.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionLimits {
+    /// Time to send a request's headers; also how long an idle keep-alive connection is
+    /// kept.
+    #[serde(default = "header_timeout")]
+    pub header_timeout: String,
+    /// Connections held at once; more are closed as they arrive.
+    #[serde(default = "max_connections")]
+    pub max: usize,
+}
+
+fn header_timeout() -> String {
+    "10s".to_owned()
+}
+
+fn max_connections() -> usize {
+    16_384
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: header_timeout(),
+            max: max_connections(),
+        }
+    }
 }
 
 /// `deliveries:` in the file: how events reach webhooks, Slack and Teams.
@@ -317,6 +363,9 @@ impl ServerConfig {
             max_ttl: parse_duration(&r.max_ttl)?,
             grant_lifetime: parse_duration(&r.grant_lifetime)?,
             delivery_lease: parse_duration(&self.deliveries.lease)?,
+            max_waits_per_user: r.max_waits_per_user.max(1),
+            header_timeout: parse_duration(&self.connections.header_timeout)?.max(1),
+            max_connections: self.connections.max.max(1),
         })
     }
 }

@@ -487,6 +487,11 @@ pub async fn show(
         return Err(fail(StatusCode::NOT_FOUND, format!("no request {id}")));
     }
     let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT_SECONDS));
+    let _slot = if wait.is_zero() {
+        None
+    } else {
+        Some(WaitSlot::take(&state, &user.name)?)
+    };
     let deadline = tokio::time::Instant::now() + wait;
     let mut seen = first.clone();
     while seen.status == Status::Pending && seen.reviews.len() == first.reviews.len() {
@@ -508,6 +513,49 @@ pub async fn show(
         }
     }
     Ok(Json(view_for(&state, &seen, &user)))
+}
+
+/// One of an identity's long-polls; given back when dropped.
+struct WaitSlot {
+    waits: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    user: String,
+}
+
+impl WaitSlot {
+    fn take(state: &AppState, user: &str) -> Result<WaitSlot, Failure> {
+        let mut waits = state
+            .waits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let held = waits.entry(user.to_owned()).or_default();
+        if *held >= state.limits.max_waits_per_user {
+            return Err(Failure(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("{user} already holds {held} waiting requests"),
+                Some("wait for some of them to end, then ask again"),
+            ));
+        }
+        *held += 1;
+        Ok(WaitSlot {
+            waits: Arc::clone(&state.waits),
+            user: user.to_owned(),
+        })
+    }
+}
+
+impl Drop for WaitSlot {
+    fn drop(&mut self) {
+        let mut waits = self
+            .waits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(held) = waits.get_mut(&self.user) {
+            *held -= 1;
+            if *held == 0 {
+                waits.remove(&self.user);
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -62,6 +62,8 @@ pub struct AppState {
     pub witness_writes: Mutex<()>,
     /// Wakes this replica's outbox worker after a change it made.
     pub outbox_poke: Arc<tokio::sync::Notify>,
+    /// Long-polls held now, by identity.
+    pub waits: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
     /// Slack and Teams, when configured.
     pub channels: RwLock<Option<Arc<channels::Channels>>>,
     /// Webhook receivers.
@@ -329,6 +331,7 @@ impl AppState {
             replica,
             witness_writes: Mutex::new(()),
             outbox_poke: Arc::new(tokio::sync::Notify::new()),
+            waits: Arc::default(),
             channels: RwLock::new(None),
             webhooks: RwLock::new(Vec::new()),
             tls: setup.tls,
@@ -418,21 +421,103 @@ pub async fn serve(
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = (
+        std::time::Duration::from_secs(state.limits.header_timeout),
+        state.limits.max_connections,
+    );
     let app = router(state);
     match tls {
-        None => {
-            // The peer address tells the handlers whether a plain-HTTP client is local.
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
+        None => serve_connections(PlainListener(listener), app, limits, shutdown).await,
         Some(acceptor) => {
-            axum::serve(TlsListener::new(listener, acceptor)?, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            let listener = TlsListener::new(listener, acceptor)?;
+            serve_connections(listener, app, limits, shutdown).await
         }
     }
+}
+
+/// Plain TCP connections.
+struct PlainListener(TcpListener);
+
+impl axum::serve::Listener for PlainListener {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok(accepted) => return accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+/// Serves HTTP/1.1 on each accepted connection, with the peer's address for handlers
+/// (`ConnectInfo`). A client must send each request's headers within `header_timeout`
+/// (an idle keep-alive connection is closed after as long), and at most `max` are held
+/// at once (`connections:` in the configuration): a client that connects and says
+/// nothing, or many of them, holds only what it opened, and not for long. On shutdown, accepting stops and open
+/// connections finish what they are answering.
+async fn serve_connections<L>(
+    mut listener: L,
+    app: Router,
+    (header_timeout, max): (std::time::Duration, usize),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
+    let slots = Arc::new(tokio::sync::Semaphore::new(max));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = shutdown;
+    loop {
+        let (io, addr) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            tracing::warn!(%addr, "too many connections; closing a new one");
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(
+            app.clone()
+                .layer(axum::Extension(axum::extract::ConnectInfo(addr))),
+        );
+        let mut stopping = stopping.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(error) = result {
+                        tracing::debug!(%error, %addr, "connection ended");
+                    }
+                }
+                _ = stopping.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+    }
+    let _ = stop.send(true);
+    // Every connection gives its slot back once it has finished.
+    let _ = slots
+        .acquire_many(u32::try_from(max).unwrap_or(u32::MAX))
+        .await;
+    Ok(())
 }
 
 /// Builds a TLS acceptor from PEM certificate chain and key files.

@@ -414,3 +414,144 @@ fn bad_input_on_every_route_is_a_clear_4xx() {
         .unwrap();
     assert_eq!(health.status().as_u16(), 200);
 }
+
+/// Whether the server closed `stream` (a read sees the end) rather than keeping it open
+/// (a read would block).
+fn closed_by_server(stream: &mut TcpStream) -> bool {
+    stream.set_nonblocking(true).unwrap();
+    let mut byte = [0u8; 1];
+    let closed = match stream.read(&mut byte) {
+        Ok(0) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+        Err(_) => true,
+        Ok(_) => false,
+    };
+    stream.set_nonblocking(false).unwrap();
+    closed
+}
+
+/// Waits (bounded; not a timing assertion) until the server closes `stream`.
+fn until_closed(stream: &mut TcpStream) -> bool {
+    (0..400).any(|_| {
+        let closed = closed_by_server(stream);
+        if !closed {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        closed
+    })
+}
+
+#[test]
+fn a_client_that_says_nothing_is_let_go() {
+    let env = TestEnv::new();
+    let service = Service::start(&env, USERS, "connections: {header_timeout: 1s}");
+    let address = service.url.trim_start_matches("http://").to_owned();
+    // Silent, or stuck halfway through its headers: closed after the header timeout.
+    let mut silent = TcpStream::connect(&address).unwrap();
+    let mut halfway = TcpStream::connect(&address).unwrap();
+    halfway
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    assert!(until_closed(&mut silent), "a silent connection is let go");
+    assert!(until_closed(&mut halfway), "a half-sent request is let go");
+}
+
+/// A keep-alive connection that has been answered once (so the server holds it).
+fn held_connection(address: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"ok\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "answered: {seen:?}");
+        seen.push(byte[0]);
+    }
+    stream
+}
+
+#[test]
+fn connections_past_the_cap_are_closed_unanswered() {
+    let env = TestEnv::new();
+    let service = Service::start(&env, USERS, "connections: {max: 3}");
+    let address = service.url.trim_start_matches("http://").to_owned();
+    let mut held: Vec<TcpStream> = (0..3).map(|_| held_connection(&address)).collect();
+    let mut fourth = TcpStream::connect(&address).unwrap();
+    let _ = fourth.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = fourth.read_to_end(&mut answer);
+    assert!(answer.is_empty(), "over the cap: closed unanswered");
+    // A slot given back serves again (bounded: the server notices the close).
+    drop(held.pop());
+    let served = (0..200).any(|_| {
+        let ok = http()
+            .get(format!("{}/healthz", service.url))
+            .send()
+            .is_ok_and(|r| r.status().is_success());
+        if !ok {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        ok
+    });
+    assert!(served);
+}
+
+#[test]
+fn one_identity_holds_only_so_many_long_polls() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let service = Service::start(&env, USERS, "requests: {max_waits_per_user: 1}");
+    let filed = service
+        .as_user(&env, "alice")
+        .args(["run", "--no-wait", "--policy", &policy, "--", "touch", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(filed.status.code(), Some(120), "{filed:?}");
+    let stderr = String::from_utf8_lossy(&filed.stderr);
+    let id = stderr
+        .split("approval requested: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no request id in {stderr}"))
+        .to_owned();
+    let url = format!("{}/v1/requests/{id}?wait=30", service.url);
+    let token = service.token("alice").to_owned();
+    let first = {
+        let (url, token) = (url.clone(), token.clone());
+        std::thread::spawn(move || {
+            http()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    // The second is refused while the first waits (bounded until the first is held).
+    let mut second = 0;
+    for _ in 0..200 {
+        second = http()
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16();
+        if second == 429 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(second, 429);
+    let cancelled = http()
+        .post(format!("{}/v1/requests/{id}/cancel", service.url))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert!(cancelled.status().is_success());
+    assert_eq!(first.join().unwrap(), 200);
+    let after = http().get(&url).bearer_auth(&token).send().unwrap();
+    assert_eq!(after.status().as_u16(), 200, "the slot was given back");
+}
