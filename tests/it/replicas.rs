@@ -756,3 +756,99 @@ fn an_event_a_dying_replica_was_delivering_is_delivered_again_under_the_same_id(
         "t"
     );
 }
+
+#[test]
+fn a_key_change_is_an_explicit_rotation() {
+    let env = TestEnv::new();
+    let Some(mut pair) = pair(&env, "") else {
+        return;
+    };
+    pair.a.kill9();
+    pair.b.kill9();
+    let new_key = env.root().join("new.key");
+    let made = env
+        .gatekeep_std()
+        .arg("keygen")
+        .arg(&new_key)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let public = String::from_utf8_lossy(&made.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("public_key: ").map(str::to_owned))
+        .expect("keygen prints the public key");
+    // keygen never overwrites a key.
+    let again = env
+        .gatekeep_std()
+        .arg("keygen")
+        .arg(&new_key)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(125));
+    let tokens = Service::tokens_for(USERS);
+    let with_key = |key: &std::path::Path| {
+        format!(
+            "database: \"{}\"\nsigning_key: {}\n",
+            pair.database,
+            key.display()
+        )
+    };
+    // Without --rotate-key the new key is refused (covered above); with it, recorded.
+    let config = env.write(
+        "rotate/server.yaml",
+        &crate::service::config_text(USERS, &tokens, &with_key(&new_key)),
+    );
+    let mut rotated = env
+        .gatekeep_std()
+        .args([
+            "serve",
+            "--rotate-key",
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+        ])
+        .arg(&config)
+        .arg("--data")
+        .arg(env.root().join("rotate/data"))
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = crate::service::Lines::collect(rotated.stderr.take().unwrap());
+    let mut rotated = crate::service::KillOnDrop(rotated);
+    log.wait_for("the database's signing key is now");
+    let line = log.wait_for("serving on ");
+    let url = line
+        .split("serving on ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let keys: serde_json::Value = http()
+        .get(format!("{url}/v1/keys"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(keys["keys"][0]["public_key"], public.as_str());
+    rotated.kill().unwrap();
+    rotated.wait().unwrap();
+    // The old key is the stranger now.
+    let old = env.root().join("signing.key");
+    let config = env.write("old/server.yaml", &with_key(&old));
+    let refused = env
+        .gatekeep_std()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(env.root().join("old/data"))
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("not the one this database was first used with")
+    );
+}
