@@ -435,6 +435,37 @@ pub async fn serve(
     }
 }
 
+/// The router, with the connection's peer address put on each request (what
+/// `ConnectInfo` extracts): one shared router for every connection.
+#[derive(Clone)]
+struct WithPeer {
+    app: Router,
+    addr: SocketAddr,
+}
+
+impl<B> tower_service::Service<axum::http::Request<B>> for WithPeer
+where
+    Router: tower_service::Service<axum::http::Request<B>>,
+{
+    type Response = <Router as tower_service::Service<axum::http::Request<B>>>::Response;
+    type Error = <Router as tower_service::Service<axum::http::Request<B>>>::Error;
+    type Future = <Router as tower_service::Service<axum::http::Request<B>>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        tower_service::Service::poll_ready(&mut self.app, context)
+    }
+
+    fn call(&mut self, mut request: axum::http::Request<B>) -> Self::Future {
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.addr));
+        self.app.call(request)
+    }
+}
+
 /// Plain TCP connections.
 struct PlainListener(TcpListener);
 
@@ -487,10 +518,10 @@ where
             tracing::warn!(%addr, "too many connections; closing a new one");
             continue;
         };
-        let service = hyper_util::service::TowerToHyperService::new(
-            app.clone()
-                .layer(axum::Extension(axum::extract::ConnectInfo(addr))),
-        );
+        let service = hyper_util::service::TowerToHyperService::new(WithPeer {
+            app: app.clone(),
+            addr,
+        });
         let mut stopping = stopping.clone();
         tokio::spawn(async move {
             let _slot = slot;
