@@ -429,7 +429,7 @@ pub async fn serve(
     match tls {
         None => serve_connections(PlainListener(listener), app, limits, shutdown).await,
         Some(acceptor) => {
-            let listener = TlsListener::new(listener, acceptor)?;
+            let listener = TlsListener::new(listener, acceptor, limits)?;
             serve_connections(listener, app, limits, shutdown).await
         }
     }
@@ -586,9 +586,16 @@ struct TlsListener {
 }
 
 impl TlsListener {
-    fn new(tcp: TcpListener, acceptor: tokio_rustls::TlsAcceptor) -> std::io::Result<TlsListener> {
+    /// Handshakes get `timeout` each, and at most `max` are under way at once (more
+    /// connections are closed as they arrive).
+    fn new(
+        tcp: TcpListener,
+        acceptor: tokio_rustls::TlsAcceptor,
+        (timeout, max): (std::time::Duration, usize),
+    ) -> std::io::Result<TlsListener> {
         let local = tcp.local_addr()?;
         let (done, ready) = tokio::sync::mpsc::channel(64);
+        let handshakes = Arc::new(tokio::sync::Semaphore::new(max));
         let accepting = tokio::spawn(async move {
             loop {
                 let (stream, addr) = match tcp.accept().await {
@@ -599,13 +606,14 @@ impl TlsListener {
                         continue;
                     }
                 };
+                let Ok(slot) = Arc::clone(&handshakes).try_acquire_owned() else {
+                    tracing::warn!(%addr, "too many TLS handshakes under way; closing a new connection");
+                    continue;
+                };
                 let (acceptor, done) = (acceptor.clone(), done.clone());
                 tokio::spawn(async move {
-                    let handshake = tokio::time::timeout(
-                        std::time::Duration::from_secs(10),
-                        acceptor.accept(stream),
-                    )
-                    .await;
+                    let handshake = tokio::time::timeout(timeout, acceptor.accept(stream)).await;
+                    drop(slot);
                     match handshake {
                         Ok(Ok(tls)) => {
                             let _ = done.send((tls, addr)).await;

@@ -666,6 +666,62 @@ fn the_service_keeps_its_own_verifiable_log() {
     }
 }
 
+/// A certificate and key for localhost, as the `tls:` line of a service configuration.
+fn tls_line(env: &TestEnv) -> String {
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .self_signed(&leaf_key)
+        .unwrap();
+    let cert = env.write("tls/cert.pem", &leaf.pem());
+    let key = env.write("tls/key.pem", &leaf_key.serialize_pem());
+    format!("tls: {{cert: {}, key: {}}}", cert.display(), key.display())
+}
+
+#[test]
+fn tls_handshakes_are_bounded_in_time_and_number() {
+    use std::io::Read as _;
+    let env = TestEnv::new();
+    let extra = format!(
+        "{}\nconnections: {{header_timeout: 3s, max: 2}}",
+        tls_line(&env)
+    );
+    let service = Service::start(&env, USERS, &extra);
+    let address = service.url.trim_start_matches("https://").to_owned();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::blocking::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let healthz = format!("{}/healthz", service.url);
+    let mut silent: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| std::net::TcpStream::connect(&address).unwrap())
+        .collect();
+    // Two handshakes under way (never started by their clients): a third client is
+    // turned away, however well it would shake hands.
+    assert!(
+        client.get(&healthz).send().is_err(),
+        "over the number under way"
+    );
+    // A handshake that never starts is given up after the timeout: the connection closes,
+    // and its place serves again.
+    for stream in &mut silent {
+        let mut byte = [0u8; 1];
+        assert!(matches!(stream.read(&mut byte), Ok(0) | Err(_)), "closed");
+    }
+    let served = (0..100).any(|_| {
+        let ok = client
+            .get(&healthz)
+            .send()
+            .is_ok_and(|r| r.status().is_success());
+        if !ok {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        ok
+    });
+    assert!(served);
+}
+
 #[test]
 fn the_service_speaks_tls_with_a_private_ca() {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
