@@ -51,6 +51,40 @@ pub struct StoredRequest {
     pub log_head_conflict: Option<String>,
 }
 
+impl StoredRequest {
+    /// Reads the JSON body a store keeps.
+    fn from_body(body: &str) -> Result<StoredRequest, StoreError> {
+        serde_json::from_str(body).map_err(StoreError::from)
+    }
+
+    /// The `expires_unix` column: when the request stops being usable (its grant's
+    /// expiry once approved), so the sweeper finds what is due with an index.
+    fn deadline_column(&self) -> i64 {
+        super::lifecycle::deadline(self).unwrap_or(self.expires_unix)
+    }
+}
+
+/// The receivers a store writes deliveries for, set once before serving and read by
+/// every transaction that writes events.
+#[derive(Default)]
+struct Sinks(std::sync::RwLock<Vec<String>>);
+
+impl Sinks {
+    fn get(&self) -> Vec<String> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, sinks: Vec<String>) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = sinks;
+    }
+}
+
 /// A witnessed log as the store keys it, with its chain and latest head.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WitnessLog {

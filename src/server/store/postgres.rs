@@ -8,7 +8,7 @@
 //! verification off, with a warning at start.
 
 use std::str::FromStr as _;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::AsyncMessage;
@@ -20,7 +20,7 @@ use super::{
     to_sql,
 };
 use crate::approval::{Status, WitnessedHead, WitnessedLog};
-use crate::server::lifecycle::{Refusal, Transition};
+use crate::server::lifecycle::{Refusal, Transition, stamp};
 
 /// The channel changes are announced on; the payload is the request id.
 const CHANNEL: &str = "gatekeep_requests";
@@ -28,7 +28,7 @@ const CHANNEL: &str = "gatekeep_requests";
 pub struct PostgresStore {
     pool: Pool,
     waiters: Arc<Waiters>,
-    sinks: Arc<RwLock<Vec<String>>>,
+    sinks: super::Sinks,
     listener: tokio::task::JoinHandle<()>,
 }
 
@@ -229,18 +229,6 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
 
 type Client = deadpool_postgres::Object;
 
-fn parse(body: &str) -> Result<StoredRequest, StoreError> {
-    serde_json::from_str(body).map_err(StoreError::from)
-}
-
-fn stamp(ts: jiff::Timestamp) -> String {
-    crate::server::lifecycle::stamp(ts)
-}
-
-fn deadline(request: &StoredRequest) -> i64 {
-    crate::server::lifecycle::deadline(request).unwrap_or(request.expires_unix)
-}
-
 /// The database's clock.
 async fn clock(
     client: &impl deadpool_postgres::GenericClient,
@@ -421,7 +409,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             waiters,
-            sinks: Arc::new(RwLock::new(Vec::new())),
+            sinks: super::Sinks::default(),
             listener,
         })
     }
@@ -431,10 +419,7 @@ impl PostgresStore {
     }
 
     fn sinks(&self) -> Vec<String> {
-        self.sinks
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.sinks.get()
     }
 
     async fn query(
@@ -448,7 +433,7 @@ impl PostgresStore {
             .query(&statement, args)
             .await?
             .iter()
-            .map(|row| parse(row.get(0)))
+            .map(|row| StoredRequest::from_body(row.get(0)))
             .collect()
     }
 }
@@ -508,10 +493,7 @@ impl Store for PostgresStore {
     }
 
     fn set_sinks(&self, sinks: Vec<String>) {
-        *self
-            .sinks
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = sinks;
+        self.sinks.set(sinks);
     }
 
     async fn create(
@@ -547,7 +529,7 @@ impl Store for PostgresStore {
                     &[&request.requester, &key],
                 )
                 .await?;
-            return Ok(Filed::Existing(parse(row.get(0))?));
+            return Ok(Filed::Existing(StoredRequest::from_body(row.get(0))?));
         }
         let at = clock(&tx).await?;
         write_events(&tx, &self.sinks(), request, &["request.created"], at).await?;
@@ -563,7 +545,7 @@ impl Store for PostgresStore {
         client
             .query_opt(&statement, &[&id])
             .await?
-            .map(|row| parse(row.get(0)))
+            .map(|row| StoredRequest::from_body(row.get(0)))
             .transpose()
     }
 
@@ -580,7 +562,7 @@ impl Store for PostgresStore {
         else {
             return Ok(None);
         };
-        let mut request = parse(row.get(0))?;
+        let mut request = StoredRequest::from_body(row.get(0))?;
         let at = clock(&tx).await?;
         let transition = match rule(&mut request, at) {
             Ok(t) => t,
@@ -593,7 +575,7 @@ impl Store for PostgresStore {
                     &request.id,
                     &request.status.as_str(),
                     &serde_json::to_string(&request)?,
-                    &deadline(&request),
+                    &request.deadline_column(),
                 ],
             )
             .await?;
@@ -638,7 +620,7 @@ impl Store for PostgresStore {
         let sinks = self.sinks();
         let mut moved = Vec::new();
         for row in rows {
-            let mut request = parse(row.get(0))?;
+            let mut request = StoredRequest::from_body(row.get(0))?;
             let Ok(transition) = crate::server::lifecycle::expire(&mut request, at) else {
                 continue;
             };
@@ -699,7 +681,7 @@ impl Store for PostgresStore {
                 kind: row.get(3),
                 request_id: row.get(4),
                 created_at: row.get(5),
-                request: parse(row.get(6))?,
+                request: StoredRequest::from_body(row.get(6))?,
                 attempts: attempts.max(0) as u32,
             });
         }

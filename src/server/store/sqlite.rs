@@ -2,7 +2,7 @@
 //! One replica only: a second process on the same file would never be woken.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -12,17 +12,12 @@ use super::{
     to_sql,
 };
 use crate::approval::{Status, WitnessedHead, WitnessedLog};
-use crate::server::lifecycle::{Refusal, Transition};
-
-/// The `expires_unix` column: when the request stops being usable.
-fn deadline(request: &StoredRequest) -> i64 {
-    crate::server::lifecycle::deadline(request).unwrap_or(request.expires_unix)
-}
+use crate::server::lifecycle::{Refusal, Transition, stamp};
 
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     waiters: Arc<Waiters>,
-    sinks: Arc<RwLock<Vec<String>>>,
+    sinks: super::Sinks,
 }
 
 fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
@@ -32,10 +27,6 @@ fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
 
 fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
-}
-
-fn stamp(ts: jiff::Timestamp) -> String {
-    crate::server::lifecycle::stamp(ts)
 }
 
 /// Runs the migrations the database has not had.
@@ -93,10 +84,6 @@ fn write_events(
     Ok(())
 }
 
-fn parse(body: &str) -> Result<StoredRequest, StoreError> {
-    serde_json::from_str(body).map_err(StoreError::from)
-}
-
 impl SqliteStore {
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let path = path.to_owned();
@@ -113,7 +100,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             waiters: Arc::new(Waiters::default()),
-            sinks: Arc::new(RwLock::new(Vec::new())),
+            sinks: super::Sinks::default(),
         })
     }
 
@@ -129,10 +116,7 @@ impl SqliteStore {
     }
 
     fn sinks(&self) -> Vec<String> {
-        self.sinks
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.sinks.get()
     }
 
     async fn query(
@@ -147,7 +131,7 @@ impl SqliteStore {
                     row.get::<_, String>(0)
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
-            bodies.iter().map(|b| parse(b)).collect()
+            bodies.iter().map(|b| StoredRequest::from_body(b)).collect()
         })
         .await
     }
@@ -205,10 +189,7 @@ impl Store for SqliteStore {
     }
 
     fn set_sinks(&self, sinks: Vec<String>) {
-        *self
-            .sinks
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = sinks;
+        self.sinks.set(sinks);
     }
 
     async fn create(
@@ -229,7 +210,7 @@ impl Store for SqliteStore {
                         )
                         .optional()?;
                     if let Some(body) = existing {
-                        return Ok(Filed::Existing(parse(&body)?));
+                        return Ok(Filed::Existing(StoredRequest::from_body(&body)?));
                     }
                 }
                 tx.execute(
@@ -266,7 +247,7 @@ impl Store for SqliteStore {
                     |row| row.get(0),
                 )
                 .optional()?;
-            body.map(|b| parse(&b)).transpose()
+            body.map(|b| StoredRequest::from_body(&b)).transpose()
         })
         .await
     }
@@ -288,7 +269,7 @@ impl Store for SqliteStore {
                     )
                     .optional()?;
                 let Some(body) = body else { return Ok(None) };
-                let mut request = parse(&body)?;
+                let mut request = StoredRequest::from_body(&body)?;
                 let at = now();
                 let transition = match rule(&mut request, at) {
                     Ok(t) => t,
@@ -301,7 +282,7 @@ impl Store for SqliteStore {
                             request.id,
                             request.status.as_str(),
                             serde_json::to_string(&request)?,
-                            deadline(&request)
+                            request.deadline_column()
                         ],
                     )?;
                     write_events(&tx, &sinks, &request, &transition.events, at)?;
@@ -352,7 +333,7 @@ impl Store for SqliteStore {
                     .collect::<Result<_, _>>()?;
                 let mut moved = Vec::new();
                 for body in bodies {
-                    let mut request = parse(&body)?;
+                    let mut request = StoredRequest::from_body(&body)?;
                     let Ok(transition) = crate::server::lifecycle::expire(&mut request, at) else {
                         continue;
                     };
@@ -426,7 +407,7 @@ impl Store for SqliteStore {
                     kind,
                     request_id,
                     created_at,
-                    request: parse(&body)?,
+                    request: StoredRequest::from_body(&body)?,
                     attempts,
                 });
             }
