@@ -62,9 +62,8 @@ pub fn start(state: Weak<AppState>) {
                         }
                         let sent =
                             tokio::time::timeout(budget, deliver(&live, &client, &delivery)).await;
-                        let outcome = sent.unwrap_or_else(|_| Sent::Failed {
-                            attempts: u32::MAX,
-                            error: format!("no answer within {} ms", budget.as_millis()),
+                        let outcome = sent.unwrap_or_else(|_| {
+                            Sent::Failed(format!("no answer within {} ms", budget.as_millis()))
                         });
                         record(&live, &delivery, outcome).await;
                     }
@@ -88,22 +87,33 @@ enum Sent {
     Done,
     /// Nothing to send (no longer configured, or not wanted): done, with why.
     Skipped(Option<&'static str>),
-    /// Failed; `attempts` is the receiver's limit (`u32::MAX`: the limit is unknown
-    /// here, keep trying).
-    Failed {
-        attempts: u32,
-        error: String,
-    },
+    Failed(String),
+}
+
+/// The webhook configured here for an outbox receiver name.
+fn hook_for(state: &AppState, sink: &str) -> Option<webhooks::Webhook> {
+    state
+        .webhooks()
+        .into_iter()
+        .find(|h| webhooks::sink(h) == sink)
+}
+
+/// Attempts a receiver gets before a delivery is given up.
+fn attempts_for(state: &AppState, sink: &str) -> u32 {
+    if sink.starts_with("webhook:") {
+        hook_for(state, sink).map_or(1, |h| h.attempts.max(1))
+    } else {
+        CHANNEL_ATTEMPTS
+    }
 }
 
 async fn deliver(state: &AppState, client: &reqwest::Client, delivery: &Delivery) -> Sent {
     let view = super::handlers::view(state, &delivery.request);
     if delivery.sink.starts_with("webhook:") {
-        let hooks = state.webhooks();
-        let Some(hook) = hooks.iter().find(|h| webhooks::sink(h) == delivery.sink) else {
+        let Some(hook) = hook_for(state, &delivery.sink) else {
             return Sent::Skipped(Some("the webhook is no longer configured"));
         };
-        if !webhooks::wants(hook, &delivery.kind) {
+        if !webhooks::wants(&hook, &delivery.kind) {
             return Sent::Skipped(None);
         }
         let event = Event {
@@ -113,12 +123,9 @@ async fn deliver(state: &AppState, client: &reqwest::Client, delivery: &Delivery
             request: webhooks::request_body(&view),
             display: webhooks::display_body(&view),
         };
-        match webhooks::deliver(client, hook, &event).await {
+        match webhooks::deliver(client, &hook, &event).await {
             Ok(()) => Sent::Done,
-            Err(error) => Sent::Failed {
-                attempts: hook.attempts.max(1),
-                error,
-            },
+            Err(error) => Sent::Failed(error),
         }
     } else {
         let Some(channels) = state.channels() else {
@@ -129,33 +136,19 @@ async fn deliver(state: &AppState, client: &reqwest::Client, delivery: &Delivery
             .await
         {
             Ok(()) => Sent::Done,
-            Err(error) => Sent::Failed {
-                attempts: CHANNEL_ATTEMPTS,
-                error,
-            },
+            Err(error) => Sent::Failed(error),
         }
     }
 }
 
 /// Records what an attempt came to: done, given up (audited), or due again later.
 async fn record(state: &AppState, delivery: &Delivery, sent: Sent) {
-    let (attempts, error) = match sent {
+    let error = match sent {
         Sent::Done => return finish(state, delivery, None).await,
         Sent::Skipped(why) => return finish(state, delivery, why).await,
-        Sent::Failed { attempts, error } => (attempts, error),
+        Sent::Failed(error) => error,
     };
-    let attempts = if attempts == u32::MAX {
-        match delivery.sink.starts_with("webhook:") {
-            true => state
-                .webhooks()
-                .iter()
-                .find(|h| webhooks::sink(h) == delivery.sink)
-                .map_or(1, |h| h.attempts.max(1)),
-            false => CHANNEL_ATTEMPTS,
-        }
-    } else {
-        attempts
-    };
+    let attempts = attempts_for(state, &delivery.sink);
     if delivery.attempts + 1 >= attempts {
         let error = format!("gave up after {attempts} attempts: {error}");
         let name = sink_name(state, &delivery.sink);
@@ -198,13 +191,10 @@ async fn record(state: &AppState, delivery: &Delivery, sent: Sent) {
 /// How a receiver is named in records and messages: a webhook by its URL as
 /// configured here (the database keeps only a digest of it).
 fn sink_name(state: &AppState, sink: &str) -> String {
-    if sink.starts_with("webhook:") {
-        let hooks = state.webhooks();
-        if let Some(hook) = hooks.iter().find(|h| webhooks::sink(h) == sink) {
-            return format!("webhook {}", hook.url);
-        }
+    match hook_for(state, sink) {
+        Some(hook) => format!("webhook {}", hook.url),
+        None => sink.to_owned(),
     }
-    sink.to_owned()
 }
 
 async fn finish(state: &AppState, delivery: &Delivery, error: Option<&str>) {
