@@ -54,16 +54,26 @@ struct Pair {
     database: String,
 }
 
-fn pair(env: &TestEnv, extra: &str) -> Option<Pair> {
-    let cluster = cluster()?;
+/// A fresh, empty database on the test cluster; its URL.
+fn fresh_database(cluster: &str) -> String {
     let name = format!("gk_{}", uuid::Uuid::new_v4().simple());
-    psql(&cluster, &format!("CREATE DATABASE {name}"));
-    let mut url = url::Url::parse(&cluster).unwrap();
+    psql(cluster, &format!("CREATE DATABASE {name}"));
+    let mut url = url::Url::parse(cluster).unwrap();
     url.set_path(&format!("/{name}"));
-    let database = url.to_string();
+    url.to_string()
+}
+
+/// A new signing key at `signing.key` in the test's directory.
+fn keygen(env: &TestEnv) -> std::path::PathBuf {
     let key = env.root().join("signing.key");
     let made = env.gatekeep_std().arg("keygen").arg(&key).output().unwrap();
     assert!(made.status.success(), "{made:?}");
+    key
+}
+
+fn pair(env: &TestEnv, extra: &str) -> Option<Pair> {
+    let database = fresh_database(&cluster()?);
+    let key = keygen(env);
     let tokens = Service::tokens_for(USERS);
     let extra = format!(
         "database: \"{database}\"\nsigning_key: {}\n{extra}",
@@ -283,25 +293,12 @@ fn a_client_whose_replica_dies_moves_to_the_next_without_filing_again() {
     };
     let policy = env.write("p.yaml", ONE).display().to_string();
     let marker = env.root().join("made");
-    let mut child = pair
-        .a
-        .as_user(&env, "alice")
-        .env("GATEKEEP_SERVER", format!("{},{}", pair.a.url, pair.b.url))
-        .args([
-            "run",
-            "--policy",
-            &policy,
-            "--",
-            "touch",
-            marker.to_str().unwrap(),
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = crate::service::Lines::collect(child.stderr.take().unwrap());
-    let mut child = crate::service::KillOnDrop(child);
+    let (mut child, lines) = pair.a.run_in_background_at(
+        &env,
+        &format!("{},{}", pair.a.url, pair.b.url),
+        "alice",
+        &["--policy", &policy, "--", "touch", marker.to_str().unwrap()],
+    );
     let id = request_id(&lines);
     pair.a.kill9();
     assert!(approve(&pair.b, &env, "bob", &id).wait().unwrap().success());
@@ -519,25 +516,12 @@ fn behind_nginx_a_client_finishes_when_the_replica_it_waited_on_dies() {
     let (_nginx, url) = nginx(&env, &pair.a, &pair.b);
     let policy = env.write("p.yaml", ONE).display().to_string();
     let marker = env.root().join("made");
-    let mut child = pair
-        .a
-        .as_user(&env, "alice")
-        .env("GATEKEEP_SERVER", &url)
-        .args([
-            "run",
-            "--policy",
-            &policy,
-            "--",
-            "touch",
-            marker.to_str().unwrap(),
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = crate::service::Lines::collect(child.stderr.take().unwrap());
-    let mut child = crate::service::KillOnDrop(child);
+    let (mut child, lines) = pair.a.run_in_background_at(
+        &env,
+        &url,
+        "alice",
+        &["--policy", &policy, "--", "touch", marker.to_str().unwrap()],
+    );
     let id = request_id(&lines);
     // Whichever replica holds the long-poll, one of them dies now.
     pair.a.kill9();
@@ -633,16 +617,7 @@ fn clients_waiting_while_postgres_restarts_resume() {
     let Some(own) = OwnCluster::start() else {
         return;
     };
-    let key = env.root().join("signing.key");
-    assert!(
-        env.gatekeep_std()
-            .arg("keygen")
-            .arg(&key)
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    let key = keygen(&env);
     let tokens = Service::tokens_for(USERS);
     let extra = format!(
         "database: \"{}\"\nsigning_key: {}\n",
@@ -685,21 +660,8 @@ fn an_event_a_dying_replica_was_delivering_is_delivered_again_under_the_same_id(
     let (hook, seen, release) = crate::service::endpoint("ok", true);
     let release = release.unwrap();
     let Some(cluster) = cluster() else { return };
-    let name = format!("gk_{}", uuid::Uuid::new_v4().simple());
-    psql(&cluster, &format!("CREATE DATABASE {name}"));
-    let mut url = url::Url::parse(&cluster).unwrap();
-    url.set_path(&format!("/{name}"));
-    let database = url.to_string();
-    let key = env.root().join("signing.key");
-    assert!(
-        env.gatekeep_std()
-            .arg("keygen")
-            .arg(&key)
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    let database = fresh_database(&cluster);
+    let key = keygen(&env);
     let tokens = Service::tokens_for(USERS);
     let extra = format!(
         "database: \"{database}\"\nsigning_key: {}\ndeliveries: {{lease: 1s}}\nwebhooks:\n  - {{url: \"{hook}/events\", secret: s3cret, events: [request.created]}}\n",
@@ -817,15 +779,7 @@ fn a_key_change_is_an_explicit_rotation() {
     let log = crate::service::Lines::collect(rotated.stderr.take().unwrap());
     let mut rotated = crate::service::KillOnDrop(rotated);
     log.wait_for("the database's signing key is now");
-    let line = log.wait_for("serving on ");
-    let url = line
-        .split("serving on ")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_owned();
+    let url = crate::service::served_url(&log);
     let keys: serde_json::Value = http()
         .get(format!("{url}/v1/keys"))
         .send()

@@ -155,15 +155,7 @@ impl Service {
             .spawn()
             .unwrap();
         let log = Lines::collect(child.stderr.take().unwrap());
-        let line = log.wait_for("serving on ");
-        let url = line
-            .split("serving on ")
-            .nth(1)
-            .unwrap()
-            .split(' ')
-            .next()
-            .unwrap()
-            .replace("0.0.0.0", "127.0.0.1");
+        let url = served_url(&log);
         Service {
             child,
             url,
@@ -232,8 +224,21 @@ impl Service {
         user: &str,
         args: &[&str],
     ) -> (KillOnDrop, Lines) {
+        self.run_in_background_at(env, &self.url, user, args)
+    }
+
+    /// The same, with the client pointed at `server` (a proxy, or a list of replicas)
+    /// instead of this service.
+    pub fn run_in_background_at(
+        &self,
+        env: &TestEnv,
+        server: &str,
+        user: &str,
+        args: &[&str],
+    ) -> (KillOnDrop, Lines) {
         let mut child = self
             .as_user(env, user)
+            .env("GATEKEEP_SERVER", server)
             .arg("run")
             .args(args)
             .stdin(Stdio::null())
@@ -244,6 +249,18 @@ impl Service {
         let lines = Lines::collect(child.stderr.take().unwrap());
         (KillOnDrop(child), lines)
     }
+}
+
+/// The URL a starting `gatekeep serve` says it serves on (as clients reach it).
+pub fn served_url(log: &Lines) -> String {
+    let line = log.wait_for("serving on ");
+    line.split("serving on ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .replace("0.0.0.0", "127.0.0.1")
 }
 
 impl Drop for Service {
