@@ -515,25 +515,34 @@ fn one_identity_holds_only_so_many_long_polls() {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no request id in {stderr}"))
         .to_owned();
-    let url = format!("{}/v1/requests/{id}?wait=30", service.url);
+    let url = format!("{}/v1/requests/{id}?wait=20", service.url);
+    let probe = format!("{}/v1/requests/{id}?wait=1", service.url);
     let token = service.token("alice").to_owned();
+    // The long one asks again while the short probe below holds the one slot.
     let first = {
         let (url, token) = (url.clone(), token.clone());
         std::thread::spawn(move || {
-            http()
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .unwrap()
-                .status()
-                .as_u16()
+            for _ in 0..200 {
+                let status = http()
+                    .get(&url)
+                    .bearer_auth(&token)
+                    .send()
+                    .unwrap()
+                    .status()
+                    .as_u16();
+                if status != 429 {
+                    return status;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            429
         })
     };
-    // The second is refused while the first waits (bounded until the first is held).
+    // A second is refused while the first waits (bounded until the first is held).
     let mut second = 0;
     for _ in 0..200 {
         second = http()
-            .get(&url)
+            .get(&probe)
             .bearer_auth(&token)
             .send()
             .unwrap()
