@@ -130,3 +130,22 @@ fn agents_md_shows_every_event_and_error_code() {
         );
     }
 }
+
+#[test]
+fn ci_runs_the_test_command_the_readme_names() {
+    let readme = read("README.md");
+    let ci = read(".ci/run");
+    let testing = readme
+        .split("## Testing")
+        .nth(1)
+        .and_then(|s| s.split("```sh\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("README.md has a Testing section with a sh block");
+    for line in testing.lines() {
+        let command = line.split('#').next().unwrap().trim().trim_end_matches(')');
+        assert!(
+            ci.lines().any(|l| l.trim().starts_with(command)),
+            ".ci/run does not run `{command}` from README.md"
+        );
+    }
+}

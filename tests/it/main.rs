@@ -8,6 +8,7 @@ mod check;
 mod common;
 mod corpus;
 mod deception;
+mod doc_examples;
 mod docs;
 mod events;
 mod faults;
