@@ -576,7 +576,7 @@ impl Policy {
                 );
             }
             let file_approval = compiler.approval(spec.approval.as_ref(), &Approval::builtin());
-            protect.extend(spec.protect.iter().cloned());
+            protect.extend(spec.protect.iter().map(|p| p.value.clone()));
             require_supervision |= spec.require_supervision;
             files.push(FileDefaults {
                 layer,

@@ -5,7 +5,8 @@
 //! may leave the library out (`builtin: false`) or drop single built-in rules (`drop:`);
 //! nothing drops an administrator's or a user's rule. A project's files sit where the agent
 //! they judge can write, so they may only add holds: no `allow`, no opting out, no programs'
-//! option tables (they change how every rule reads a command), no secrets.
+//! option tables (they change how every rule reads a command), no secrets, no protected
+//! paths (they feed the guard of gatekeep's own files, which a bad one would switch off).
 
 use std::collections::BTreeMap;
 
@@ -211,6 +212,19 @@ fn project(source: &Source, spec: &FileSpec, problems: &mut Vec<Problem>) {
                 format!("a project policy cannot set `{key}: allow` ({ONLY})"),
             ));
         }
+    }
+    // The guard of gatekeep's own files protects these too, and a guard that cannot be set
+    // up is left out of the run as a whole (with a warning): a path chosen to break it
+    // would take the protection of the user's policies with it.
+    for path in &spec.protect {
+        problems.push(problem(
+            source,
+            path.referenced,
+            format!(
+                "a project policy cannot add protected paths (`{}`): ask for it in the user's or the administrator's policy",
+                path.value
+            ),
+        ));
     }
     for (name, _) in spec.programs.iter().flat_map(|m| &m.0) {
         problems.push(problem(

@@ -30,7 +30,7 @@ pub struct FileSpec {
     /// More files and directories a supervised command may not change (`~/` is the home
     /// directory).
     #[serde(default)]
-    pub protect: Vec<String>,
+    pub protect: Vec<Spanned<String>>,
     /// Refuse a command that should run supervised where supervision cannot start.
     #[serde(default)]
     pub require_supervision: bool,
