@@ -1,6 +1,7 @@
 //! `gatekeep policy list`: the policy layers in force, their files and rules.
 
 use std::io::Write as _;
+use std::path::Path;
 
 use serde_json::json;
 
@@ -8,7 +9,7 @@ use crate::cli::PolicyArgs;
 use crate::decide::Decider;
 use crate::environment::Environment;
 use crate::exit::Exit;
-use crate::policy::{Layer, Summary};
+use crate::policy::{Layer, PROJECT_DIR, Summary, project_root};
 use crate::render;
 
 #[derive(Debug, clap::Args)]
@@ -21,6 +22,21 @@ pub struct Args {
     /// Print one JSON object instead of a report.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Where a layer without files would come from, in parentheses.
+fn absent(layer: Layer, env: &Environment, decider: &Decider) -> String {
+    let paths = crate::paths::Paths::from_env(env);
+    let place = match layer {
+        Layer::Builtin => return String::new(),
+        Layer::Admin => paths.admin_policies.display().to_string(),
+        Layer::User => paths.user_policies.display().to_string(),
+        Layer::Project => match project_root(Path::new(&decider.context.cwd)) {
+            Some(root) => root.join(PROJECT_DIR).display().to_string(),
+            None => "not in a git repository".to_owned(),
+        },
+    };
+    format!(" ({})", render::text(&place))
 }
 
 fn plural(n: usize, one: &str) -> String {
@@ -94,7 +110,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             .layer(layer)
             .map_or_else(String::new, |l| format!(" ({})", render::text(&l.origin)));
         if files.is_empty() {
-            writeln!(out, "{layer}: none")?;
+            writeln!(out, "{layer}: none{}", absent(layer, env, &decider))?;
             continue;
         }
         if layer == Layer::Builtin

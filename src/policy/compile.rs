@@ -101,7 +101,8 @@ pub struct Summary {
 pub(super) struct FileDefaults {
     pub layer: Layer,
     pub default: Decision,
-    pub opaque: Decision,
+    /// `None`: a built-in file that does not name it, and leaves it to the others.
+    pub opaque: Option<Decision>,
     pub approval: Approval,
 }
 
@@ -581,7 +582,11 @@ impl Policy {
             files.push(FileDefaults {
                 layer,
                 default: spec.default.as_ref().map_or(Decision::Allow, |d| d.value),
-                opaque: spec.opaque.as_ref().map_or(Decision::Approve, |d| d.value),
+                opaque: match (&spec.opaque, layer) {
+                    (Some(d), _) => Some(d.value),
+                    (None, Layer::Builtin) => None,
+                    (None, _) => Some(Decision::Approve),
+                },
                 approval: file_approval.clone(),
             });
             for (name, program) in spec.programs.iter().flat_map(|m| &m.0) {
@@ -717,7 +722,23 @@ impl Policy {
             )
         };
         let default = pick(|f| f.default, Decision::Allow);
-        let opaque = pick(|f| f.opaque, Decision::Approve);
+        // The library does not name `opaque`, so a user's `opaque: supervise` holds with
+        // it; without an administrator's or user's file the fallback `approve` stands, and
+        // a project's file can only raise it.
+        let fallback = !files
+            .iter()
+            .any(|f| matches!(f.layer, Layer::Admin | Layer::User));
+        let builtin_approval = Approval::builtin();
+        let opaque = files
+            .iter()
+            .filter_map(|f| Some((f.opaque?, &f.approval)))
+            .chain(fallback.then_some((Decision::Approve, &builtin_approval)))
+            .rev()
+            .max_by_key(|(decision, _)| *decision)
+            .map_or_else(
+                || (Decision::Approve, Approval::builtin()),
+                |(decision, approval)| (decision, approval.clone()),
+            );
         let mut layer_defaults: Vec<(Layer, Decision, Approval)> = Vec::new();
         for file in &files {
             match layer_defaults.iter_mut().find(|(l, _, _)| *l == file.layer) {

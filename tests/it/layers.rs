@@ -710,3 +710,31 @@ fn policy_init_writes_a_starter_that_keeps_the_library() {
         .code(125)
         .stderr(predicates::str::contains("is not inside a git repository"));
 }
+
+/// The library names no `opaque`: a user's `opaque: supervise` holds with it, and a
+/// project's cannot lower the `approve` that applies without one.
+#[test]
+fn a_users_opaque_choice_holds_with_the_library_and_a_projects_cannot_lower_it() {
+    let env = TestEnv::new();
+    let repo = repository(&env);
+    let opaque = ["--shell", "eval \"$X\""];
+    assert_eq!(decision_in(&env, &repo, &opaque), "approve");
+    env.write(
+        "repo/.gatekeep/policies/p.yaml",
+        "version: 1\nopaque: supervise\n",
+    );
+    assert_eq!(decision_in(&env, &repo, &opaque), "approve");
+    env.write(
+        "config/gatekeep/policies/mine.yaml",
+        "version: 1\nopaque: supervise\n",
+    );
+    assert_eq!(decision_in(&env, &repo, &opaque), "supervise");
+    // The library's rules still apply around it.
+    assert_eq!(decision_in(&env, &repo, &["--", "rm", "-rf", "/"]), "deny");
+    // A project's stricter `opaque` raises it.
+    env.write(
+        "repo/.gatekeep/policies/p.yaml",
+        "version: 1\nopaque: deny\n",
+    );
+    assert_eq!(decision_in(&env, &repo, &opaque), "deny");
+}
