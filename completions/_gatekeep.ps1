@@ -49,7 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             break
         }
         'gatekeep;check' {
-            [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator''s /etc/gatekeep/policies always applies)')
+            [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'Policy file or directory of *.yaml; repeatable. Takes the place of the user''s policy directory (the built-in library, the administrator''s and the project''s still apply)')
             [CompletionResult]::new('--shell', '--shell', [CompletionResultType]::ParameterName, 'Evaluate a shell command line (bash syntax) instead of an argument vector')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object instead of a report')
             [CompletionResult]::new('--agent', '--agent', [CompletionResultType]::ParameterName, 'Evaluate as if the caller were an AI agent')
@@ -70,7 +70,9 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('lint', 'lint', [CompletionResultType]::ParameterValue, 'Validate policy files; problems are printed as FILE:LINE:COL: message')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Run every rule''s example commands through the full engine')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the policy sources in force and their rule counts')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the policy layers in force, their files and rule counts (--rules: every rule)')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print one rule in force as written, with its file, line and layer')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter policy file that adds to the built-in library')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -93,7 +95,31 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             break
         }
         'gatekeep;policy;list' {
-            [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator''s /etc/gatekeep/policies always applies)')
+            [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'Policy file or directory of *.yaml; repeatable. Takes the place of the user''s policy directory (the built-in library, the administrator''s and the project''s still apply)')
+            [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'List every rule in force with its decision, layer and place')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object instead of a report')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gatekeep;policy;show' {
+            [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'Policy file or directory of *.yaml; repeatable. Takes the place of the user''s policy directory (the built-in library, the administrator''s and the project''s still apply)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object instead of the rule')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gatekeep;policy;init' {
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Write the repository''s file (.gatekeep/policies/project.yaml at the root of the repository holding the working directory) instead of the user''s')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite the file when it exists')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -105,7 +131,9 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
         'gatekeep;policy;help' {
             [CompletionResult]::new('lint', 'lint', [CompletionResultType]::ParameterValue, 'Validate policy files; problems are printed as FILE:LINE:COL: message')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Run every rule''s example commands through the full engine')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the policy sources in force and their rule counts')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the policy layers in force, their files and rule counts (--rules: every rule)')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print one rule in force as written, with its file, line and layer')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter policy file that adds to the built-in library')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -118,11 +146,17 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
         'gatekeep;policy;help;list' {
             break
         }
+        'gatekeep;policy;help;show' {
+            break
+        }
+        'gatekeep;policy;help;init' {
+            break
+        }
         'gatekeep;policy;help;help' {
             break
         }
         'gatekeep;run' {
-            [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator''s /etc/gatekeep/policies always applies)')
+            [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'Policy file or directory of *.yaml; repeatable. Takes the place of the user''s policy directory (the built-in library, the administrator''s and the project''s still apply)')
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why the command is needed (shown to reviewers, recorded in the log)')
             [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)')
             [CompletionResult]::new('--agent-session', '--agent-session', [CompletionResultType]::ParameterName, 'The agent''s session id, shown to reviewers and recorded in the log')
@@ -436,7 +470,7 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             break
         }
         'gatekeep;hook' {
-            [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator''s /etc/gatekeep/policies always applies)')
+            [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'Policy file or directory of *.yaml; repeatable. Takes the place of the user''s policy directory (the built-in library, the administrator''s and the project''s still apply)')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for a reviewer before answering "deny, retry later" (default: `hook_wait` in the configuration, else 50s; keep it under the agent''s hook timeout)')
             [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)')
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the approval service token from this file')
@@ -494,7 +528,9 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
         'gatekeep;help;policy' {
             [CompletionResult]::new('lint', 'lint', [CompletionResultType]::ParameterValue, 'Validate policy files; problems are printed as FILE:LINE:COL: message')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Run every rule''s example commands through the full engine')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the policy sources in force and their rule counts')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the policy layers in force, their files and rule counts (--rules: every rule)')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print one rule in force as written, with its file, line and layer')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter policy file that adds to the built-in library')
             break
         }
         'gatekeep;help;policy;lint' {
@@ -504,6 +540,12 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             break
         }
         'gatekeep;help;policy;list' {
+            break
+        }
+        'gatekeep;help;policy;show' {
+            break
+        }
+        'gatekeep;help;policy;init' {
             break
         }
         'gatekeep;help;run' {

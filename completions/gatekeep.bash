@@ -145,11 +145,17 @@ _gatekeep() {
             gatekeep__subcmd__help__subcmd__log,witness)
                 cmd="gatekeep__subcmd__help__subcmd__log__subcmd__witness"
                 ;;
+            gatekeep__subcmd__help__subcmd__policy,init)
+                cmd="gatekeep__subcmd__help__subcmd__policy__subcmd__init"
+                ;;
             gatekeep__subcmd__help__subcmd__policy,lint)
                 cmd="gatekeep__subcmd__help__subcmd__policy__subcmd__lint"
                 ;;
             gatekeep__subcmd__help__subcmd__policy,list)
                 cmd="gatekeep__subcmd__help__subcmd__policy__subcmd__list"
+                ;;
+            gatekeep__subcmd__help__subcmd__policy,show)
+                cmd="gatekeep__subcmd__help__subcmd__policy__subcmd__show"
                 ;;
             gatekeep__subcmd__help__subcmd__policy,test)
                 cmd="gatekeep__subcmd__help__subcmd__policy__subcmd__test"
@@ -205,11 +211,17 @@ _gatekeep() {
             gatekeep__subcmd__policy,help)
                 cmd="gatekeep__subcmd__policy__subcmd__help"
                 ;;
+            gatekeep__subcmd__policy,init)
+                cmd="gatekeep__subcmd__policy__subcmd__init"
+                ;;
             gatekeep__subcmd__policy,lint)
                 cmd="gatekeep__subcmd__policy__subcmd__lint"
                 ;;
             gatekeep__subcmd__policy,list)
                 cmd="gatekeep__subcmd__policy__subcmd__list"
+                ;;
+            gatekeep__subcmd__policy,show)
+                cmd="gatekeep__subcmd__policy__subcmd__show"
                 ;;
             gatekeep__subcmd__policy,test)
                 cmd="gatekeep__subcmd__policy__subcmd__test"
@@ -217,11 +229,17 @@ _gatekeep() {
             gatekeep__subcmd__policy__subcmd__help,help)
                 cmd="gatekeep__subcmd__policy__subcmd__help__subcmd__help"
                 ;;
+            gatekeep__subcmd__policy__subcmd__help,init)
+                cmd="gatekeep__subcmd__policy__subcmd__help__subcmd__init"
+                ;;
             gatekeep__subcmd__policy__subcmd__help,lint)
                 cmd="gatekeep__subcmd__policy__subcmd__help__subcmd__lint"
                 ;;
             gatekeep__subcmd__policy__subcmd__help,list)
                 cmd="gatekeep__subcmd__policy__subcmd__help__subcmd__list"
+                ;;
+            gatekeep__subcmd__policy__subcmd__help,show)
+                cmd="gatekeep__subcmd__policy__subcmd__help__subcmd__show"
                 ;;
             gatekeep__subcmd__policy__subcmd__help,test)
                 cmd="gatekeep__subcmd__policy__subcmd__help__subcmd__test"
@@ -555,8 +573,22 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help__subcmd__policy)
-            opts="lint test list"
+            opts="lint test list show init"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__policy__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -583,6 +615,20 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help__subcmd__policy__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__policy__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1099,7 +1145,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__policy)
-            opts="-v -h -V --verbose --help --version lint test list help"
+            opts="-v -h -V --verbose --help --version lint test list show init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1113,7 +1159,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__policy__subcmd__help)
-            opts="lint test list help"
+            opts="lint test list show init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1127,6 +1173,20 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__policy__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__policy__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1168,9 +1228,37 @@ _gatekeep() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gatekeep__subcmd__policy__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gatekeep__subcmd__policy__subcmd__help__subcmd__test)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__policy__subcmd__init)
+            opts="-v -h -V --project --force --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1197,7 +1285,25 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__policy__subcmd__list)
-            opts="-v -h -V --policy --verbose --help --version"
+            opts="-v -h -V --policy --rules --json --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --policy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__policy__subcmd__show)
+            opts="-v -h -V --policy --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -45,7 +45,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gatekeep;check'= {
-            cand --policy 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator''s /etc/gatekeep/policies always applies)'
+            cand --policy 'Policy file or directory of *.yaml; repeatable. Takes the place of the user''s policy directory (the built-in library, the administrator''s and the project''s still apply)'
             cand --shell 'Evaluate a shell command line (bash syntax) instead of an argument vector'
             cand --json 'Print one JSON object instead of a report'
             cand --agent 'Evaluate as if the caller were an AI agent'
@@ -65,7 +65,9 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand --version 'Print version'
             cand lint 'Validate policy files; problems are printed as FILE:LINE:COL: message'
             cand test 'Run every rule''s example commands through the full engine'
-            cand list 'Show the policy sources in force and their rule counts'
+            cand list 'Show the policy layers in force, their files and rule counts (--rules: every rule)'
+            cand show 'Print one rule in force as written, with its file, line and layer'
+            cand init 'Write a commented starter policy file that adds to the built-in library'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gatekeep;policy;lint'= {
@@ -85,7 +87,29 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand --version 'Print version'
         }
         &'gatekeep;policy;list'= {
-            cand --policy 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator''s /etc/gatekeep/policies always applies)'
+            cand --policy 'Policy file or directory of *.yaml; repeatable. Takes the place of the user''s policy directory (the built-in library, the administrator''s and the project''s still apply)'
+            cand --rules 'List every rule in force with its decision, layer and place'
+            cand --json 'Print one JSON object instead of a report'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;policy;show'= {
+            cand --policy 'Policy file or directory of *.yaml; repeatable. Takes the place of the user''s policy directory (the built-in library, the administrator''s and the project''s still apply)'
+            cand --json 'Print one JSON object instead of the rule'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;policy;init'= {
+            cand --project 'Write the repository''s file (.gatekeep/policies/project.yaml at the root of the repository holding the working directory) instead of the user''s'
+            cand --force 'Overwrite the file when it exists'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help'
@@ -96,7 +120,9 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;policy;help'= {
             cand lint 'Validate policy files; problems are printed as FILE:LINE:COL: message'
             cand test 'Run every rule''s example commands through the full engine'
-            cand list 'Show the policy sources in force and their rule counts'
+            cand list 'Show the policy layers in force, their files and rule counts (--rules: every rule)'
+            cand show 'Print one rule in force as written, with its file, line and layer'
+            cand init 'Write a commented starter policy file that adds to the built-in library'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gatekeep;policy;help;lint'= {
@@ -105,10 +131,14 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         }
         &'gatekeep;policy;help;list'= {
         }
+        &'gatekeep;policy;help;show'= {
+        }
+        &'gatekeep;policy;help;init'= {
+        }
         &'gatekeep;policy;help;help'= {
         }
         &'gatekeep;run'= {
-            cand --policy 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator''s /etc/gatekeep/policies always applies)'
+            cand --policy 'Policy file or directory of *.yaml; repeatable. Takes the place of the user''s policy directory (the built-in library, the administrator''s and the project''s still apply)'
             cand --reason 'Why the command is needed (shown to reviewers, recorded in the log)'
             cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
             cand --agent-session 'The agent''s session id, shown to reviewers and recorded in the log'
@@ -385,7 +415,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;log;help;help'= {
         }
         &'gatekeep;hook'= {
-            cand --policy 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator''s /etc/gatekeep/policies always applies)'
+            cand --policy 'Policy file or directory of *.yaml; repeatable. Takes the place of the user''s policy directory (the built-in library, the administrator''s and the project''s still apply)'
             cand --wait 'How long to wait for a reviewer before answering "deny, retry later" (default: `hook_wait` in the configuration, else 50s; keep it under the agent''s hook timeout)'
             cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
             cand --token-file 'Read the approval service token from this file'
@@ -438,13 +468,19 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;help;policy'= {
             cand lint 'Validate policy files; problems are printed as FILE:LINE:COL: message'
             cand test 'Run every rule''s example commands through the full engine'
-            cand list 'Show the policy sources in force and their rule counts'
+            cand list 'Show the policy layers in force, their files and rule counts (--rules: every rule)'
+            cand show 'Print one rule in force as written, with its file, line and layer'
+            cand init 'Write a commented starter policy file that adds to the built-in library'
         }
         &'gatekeep;help;policy;lint'= {
         }
         &'gatekeep;help;policy;test'= {
         }
         &'gatekeep;help;policy;list'= {
+        }
+        &'gatekeep;help;policy;show'= {
+        }
+        &'gatekeep;help;policy;init'= {
         }
         &'gatekeep;help;run'= {
         }

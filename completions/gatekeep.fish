@@ -46,35 +46,51 @@ complete -c gatekeep -n "__fish_gatekeep_needs_command" -f -a "hook" -d 'Answer 
 complete -c gatekeep -n "__fish_gatekeep_needs_command" -f -a "shell-prefix" -d 'Run an agent\'s command as its shell prefix would: judged, then run supervised'
 complete -c gatekeep -n "__fish_gatekeep_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c gatekeep -n "__fish_gatekeep_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -l policy -d 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator\'s /etc/gatekeep/policies always applies)' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -l policy -d 'Policy file or directory of *.yaml; repeatable. Takes the place of the user\'s policy directory (the built-in library, the administrator\'s and the project\'s still apply)' -r -F
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -l shell -d 'Evaluate a shell command line (bash syntax) instead of an argument vector' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -l json -d 'Print one JSON object instead of a report'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -l agent -d 'Evaluate as if the caller were an AI agent'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -s h -l help -d 'Print help'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -s V -l version -d 'Print version'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list help" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list help" -s h -l help -d 'Print help'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list help" -s V -l version -d 'Print version'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list help" -f -a "lint" -d 'Validate policy files; problems are printed as FILE:LINE:COL: message'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list help" -f -a "test" -d 'Run every rule\'s example commands through the full engine'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list help" -f -a "list" -d 'Show the policy sources in force and their rule counts'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -f -a "lint" -d 'Validate policy files; problems are printed as FILE:LINE:COL: message'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -f -a "test" -d 'Run every rule\'s example commands through the full engine'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -f -a "list" -d 'Show the policy layers in force, their files and rule counts (--rules: every rule)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -f -a "show" -d 'Print one rule in force as written, with its file, line and layer'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -f -a "init" -d 'Write a commented starter policy file that adds to the built-in library'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from lint" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from lint" -s h -l help -d 'Print help'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from lint" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from test" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -l policy -d 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator\'s /etc/gatekeep/policies always applies)' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -l policy -d 'Policy file or directory of *.yaml; repeatable. Takes the place of the user\'s policy directory (the built-in library, the administrator\'s and the project\'s still apply)' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -l rules -d 'List every rule in force with its decision, layer and place'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON object instead of a report'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from show" -l policy -d 'Policy file or directory of *.yaml; repeatable. Takes the place of the user\'s policy directory (the built-in library, the administrator\'s and the project\'s still apply)' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON object instead of the rule'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from init" -l project -d 'Write the repository\'s file (.gatekeep/policies/project.yaml at the root of the repository holding the working directory) instead of the user\'s'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from init" -l force -d 'Overwrite the file when it exists'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "lint" -d 'Validate policy files; problems are printed as FILE:LINE:COL: message'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "test" -d 'Run every rule\'s example commands through the full engine'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "list" -d 'Show the policy sources in force and their rule counts'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "list" -d 'Show the policy layers in force, their files and rule counts (--rules: every rule)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print one rule in force as written, with its file, line and layer'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "init" -d 'Write a commented starter policy file that adds to the built-in library'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l policy -d 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator\'s /etc/gatekeep/policies always applies)' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l policy -d 'Policy file or directory of *.yaml; repeatable. Takes the place of the user\'s policy directory (the built-in library, the administrator\'s and the project\'s still apply)' -r -F
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l reason -d 'Why the command is needed (shown to reviewers, recorded in the log)' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l log -d 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)' -r -F
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l agent-session -d 'The agent\'s session id, shown to reviewers and recorded in the log' -r
@@ -206,7 +222,7 @@ complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_s
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'Close the current segment and start a new file'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "witness" -d 'Send the log\'s head to the approval service as a witness'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand hook" -l policy -d 'Policy file or directory of *.yaml; repeatable. Replaces the user-level policies (the administrator\'s /etc/gatekeep/policies always applies)' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand hook" -l policy -d 'Policy file or directory of *.yaml; repeatable. Takes the place of the user\'s policy directory (the built-in library, the administrator\'s and the project\'s still apply)' -r -F
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand hook" -l wait -d 'How long to wait for a reviewer before answering "deny, retry later" (default: `hook_wait` in the configuration, else 50s; keep it under the agent\'s hook timeout)' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand hook" -l log -d 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)' -r -F
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand hook" -l token-file -d 'Read the approval service token from this file' -r -F
@@ -240,7 +256,9 @@ complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and not __fish_s
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and not __fish_seen_subcommand_from check policy run serve wait requests approve reject review login logout secret token keygen log hook shell-prefix completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "lint" -d 'Validate policy files; problems are printed as FILE:LINE:COL: message'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "test" -d 'Run every rule\'s example commands through the full engine'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "list" -d 'Show the policy sources in force and their rule counts'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "list" -d 'Show the policy layers in force, their files and rule counts (--rules: every rule)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "show" -d 'Print one rule in force as written, with its file, line and layer'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "init" -d 'Write a commented starter policy file that adds to the built-in library'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and __fish_seen_subcommand_from secret" -f -a "set" -d 'Store a secret: typed at a prompt, or read from stdin (one trailing newline dropped)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and __fish_seen_subcommand_from secret" -f -a "list" -d 'List stored secrets: names and where they are, never values'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and __fish_seen_subcommand_from secret" -f -a "rm" -d 'Forget a secret'

@@ -76,8 +76,12 @@ pub enum PolicyCommand {
     Lint(commands::policy_lint::Args),
     /// Run every rule's example commands through the full engine.
     Test(commands::policy_test::Args),
-    /// Show the policy sources in force and their rule counts.
+    /// Show the policy layers in force, their files and rule counts (--rules: every rule).
     List(commands::policy_list::Args),
+    /// Print one rule in force as written, with its file, line and layer.
+    Show(commands::policy_show::Args),
+    /// Write a commented starter policy file that adds to the built-in library.
+    Init(commands::policy_init::Args),
 }
 
 /// `gatekeep log …`
@@ -115,8 +119,8 @@ impl LogArgs {
 /// Policy selection shared by the commands that evaluate.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct PolicyArgs {
-    /// Policy file or directory of *.yaml; repeatable. Replaces the user-level policies
-    /// (the administrator's /etc/gatekeep/policies always applies).
+    /// Policy file or directory of *.yaml; repeatable. Takes the place of the user's policy
+    /// directory (the built-in library, the administrator's and the project's still apply).
     #[arg(long = "policy", value_name = "PATH")]
     pub policies: Vec<PathBuf>,
 }
@@ -207,6 +211,8 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Policy(PolicyCommand::Lint(args)) => commands::policy_lint::run(args, env),
         Command::Policy(PolicyCommand::Test(args)) => commands::policy_test::run(args, env),
         Command::Policy(PolicyCommand::List(args)) => commands::policy_list::run(args, env),
+        Command::Policy(PolicyCommand::Show(args)) => commands::policy_show::run(args, env),
+        Command::Policy(PolicyCommand::Init(args)) => commands::policy_init::run(args, env),
         Command::Run(args) => commands::run::run(args, env),
         Command::Serve(args) => commands::serve::run(args, env),
         Command::Token(args) => commands::token::run(args),

@@ -23,7 +23,7 @@ pub struct Decider {
 }
 
 impl Decider {
-    /// Loads the policies in force (`explicit` replaces the user-level sources).
+    /// Loads the policies in force (`explicit` takes the place of the user's directory).
     pub fn new(
         env: &Environment,
         explicit: &[PathBuf],
@@ -40,7 +40,8 @@ impl Decider {
         context: Context,
     ) -> Result<Decider, UserError> {
         let paths = Paths::from_env(env);
-        let sources = SourceSet::discover(&paths, env, explicit)?;
+        let sources =
+            SourceSet::discover(&paths, env, explicit, std::path::Path::new(&context.cwd))?;
         let policy = sources.load_cached(&paths.cache_dir)?;
         let mut watched = policy.program_names();
         watched.extend(shell::runner_names().map(str::to_owned));
@@ -50,7 +51,7 @@ impl Decider {
             watched,
         );
         // The cache is the user's: not where an administrator's programs are looked up.
-        if sources.admin.is_empty() {
+        if !sources.has_admin() {
             let settled = env
                 .get(crate::env_vars::GATEKEEP_TEST_SETTLED_SECS)
                 .filter(|_| cfg!(debug_assertions))
@@ -114,6 +115,17 @@ impl Decider {
                 .hint("simplify the command, or run it from a script file the policy names")
                 .kind("too_complex")
         })
+    }
+
+    /// What the caller should be told about the policies in force: one line each.
+    pub fn warnings(&self) -> Vec<String> {
+        self.policy
+            .builtin_off()
+            .map(|at| {
+                format!("the built-in rule library is switched off by `builtin: false` at {at}")
+            })
+            .into_iter()
+            .collect()
     }
 
     /// Evaluates an analysis against the loaded policy.

@@ -50,6 +50,8 @@ struct CheckJson<'a> {
     opaque: &'a [String],
     /// Whether `gatekeep run` would supervise the command while it runs.
     supervised: bool,
+    /// What the caller should know about the policies in force (`builtin: false`).
+    warnings: Vec<String>,
 }
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
@@ -64,6 +66,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         None => decider.analyze_argv(&args.command),
     }?;
     let evaluation = decider.evaluate(&analysis);
+    let warnings = decider.warnings();
     let mut out = anstream::stdout();
     if args.json {
         let mut seen = Vec::new();
@@ -93,9 +96,13 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                 || Config::load(&Paths::from_env(env).config_file)?
                     .supervise
                     .applies(decider.context.agent),
+            warnings,
         };
         writeln!(out, "{}", render::json_line(&serde_json::to_value(&json)?))?;
     } else {
+        for warning in &warnings {
+            eprintln!("gatekeep: warning: {warning}");
+        }
         write_report(&mut out, &evaluation)?;
     }
     Ok(Exit::Success)

@@ -19,9 +19,12 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let mut out = anstream::stdout();
     let mut sources = Vec::new();
     let mut unreadable = 0;
-    if args.paths.is_empty() {
-        sources = SourceSet::discover(&Paths::from_env(env), env, &[])?.all();
-    }
+    let discovered = if args.paths.is_empty() {
+        let cwd = PathBuf::from(env.context(false).cwd);
+        Some(SourceSet::discover(&Paths::from_env(env), env, &[], &cwd)?)
+    } else {
+        None
+    };
     for path in &args.paths {
         match read_path(path) {
             Ok(found) => sources.extend(found),
@@ -31,8 +34,11 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             }
         }
     }
-    let files = sources.len();
-    match Policy::load(&sources) {
+    let (files, loaded) = match &discovered {
+        Some(set) => (set.files().len(), Policy::load_layers(&set.files())),
+        None => (sources.len(), Policy::load(&sources)),
+    };
+    match loaded {
         Ok(policy) if unreadable == 0 => {
             eprintln!(
                 "gatekeep: {} rules in {files} files, no problems",

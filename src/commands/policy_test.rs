@@ -30,7 +30,8 @@ pub fn test_context() -> Context {
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let sources = if args.paths.is_empty() {
-        SourceSet::discover(&Paths::from_env(env), env, &[])?
+        let cwd = PathBuf::from(env.context(false).cwd);
+        SourceSet::discover(&Paths::from_env(env), env, &[], &cwd)?
     } else {
         let mut user = Vec::new();
         for path in &args.paths {
@@ -39,11 +40,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                     .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?,
             );
         }
-        SourceSet {
-            admin: Vec::new(),
-            user,
-            user_origin: "arguments".to_owned(),
-        }
+        SourceSet::single("arguments", user)
     };
     let policy = sources.load()?;
     let mut out = anstream::stdout();

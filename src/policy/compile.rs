@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde_saphyr::{Location, Spanned};
 use sha2::{Digest, Sha256};
 
+use super::layers::{self, Layer};
 use super::matcher::{InputKind, Matcher, OptionName, ValueOptions, When};
 use super::pattern::Pattern;
 use super::schema::{ApprovalSpec, FileSpec, MatchSpec, Patterns, RuleSpec};
@@ -79,13 +80,29 @@ pub struct Rule {
     #[serde(default)]
     pub tests_as_agent: bool,
     pub secrets: Vec<SecretUse>,
+    /// The layer of the file that defines it.
+    #[serde(default)]
+    pub layer: Layer,
+}
+
+/// One loaded file: its layer, and how many of its rules are in force.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Summary {
+    pub layer: Layer,
+    pub origin: String,
+    /// Rules in force.
+    pub rules: usize,
+    /// Built-in rules left out by `drop:`, or all of a built-in file's under `builtin: false`.
+    pub dropped: usize,
 }
 
 /// A file's contribution to the global settings.
 #[derive(Debug)]
 pub(super) struct FileDefaults {
+    pub layer: Layer,
     pub default: Decision,
-    pub opaque: Decision,
+    /// `None`: a built-in file that does not name it, and leaves it to the others.
+    pub opaque: Option<Decision>,
     pub approval: Approval,
 }
 
@@ -104,9 +121,18 @@ pub struct Policy {
     pub(super) tools: Vec<usize>,
     pub(super) programs: HashMap<String, ValueOptions>,
     pub(super) default: (Decision, Approval),
+    /// Each layer's default, for the commands none of that layer's rules speak about, in
+    /// load order (the administrator's first).
+    pub(super) layer_defaults: Vec<(Layer, Decision, Approval)>,
+    /// The layer of each rule, in load order.
+    pub(super) rule_layers: Vec<Layer>,
     pub(super) opaque: (Decision, Approval),
     digest: String,
-    summaries: Vec<(String, usize)>,
+    summaries: Vec<Summary>,
+    /// Where the built-in library was switched off (`FILE:LINE:COL`).
+    builtin_off: Option<String>,
+    /// Built-in rules left out by `drop:`, each with where (`FILE:LINE:COL`).
+    dropped: BTreeMap<String, String>,
     /// Paths every loaded file asks supervision to keep read-only.
     #[serde(default)]
     protect: Vec<String>,
@@ -370,13 +396,13 @@ impl Compiler<'_> {
                     continue;
                 }
             };
-            if from == SecretSource::Server && rule.decision != Decision::Approve {
+            if from == SecretSource::Server && rule.decision.value != Decision::Approve {
                 self.problem(
                     spec.from.referenced,
                     "a secret `from: server` is released with an approval: the rule's decision must be `approve`",
                 );
             }
-            if rule.decision == Decision::Deny {
+            if rule.decision.value == Decision::Deny {
                 self.problem(env.referenced, "a `deny` rule releases no secrets");
             }
             if spec.name.value.trim().is_empty() {
@@ -475,9 +501,36 @@ fn yaml_problem(origin: &str, error: &serde_saphyr::Error) -> Problem {
 }
 
 impl Policy {
-    /// Loads and validates `sources`, in order. Every problem is reported, not just the first.
+    /// Loads and validates `sources`, in order, as one layer. Every problem is reported,
+    /// not just the first.
     pub fn load(sources: &[Source]) -> Result<Policy, PolicyError> {
+        let files: Vec<(Layer, &Source)> = sources.iter().map(|s| (Layer::User, s)).collect();
+        Policy::load_layers(&files)
+    }
+
+    /// Loads and validates the files of every layer (see [`layers`]): each layer's rules
+    /// apply, the strictest decision wins.
+    pub fn load_layers(sources: &[(Layer, &Source)]) -> Result<Policy, PolicyError> {
+        let mut sources = sources.to_vec();
+        sources.sort_by_key(|(layer, _)| layer.load_rank());
         let mut problems = Vec::new();
+        let parsed: Vec<(Layer, &Source, Result<FileSpec, Problem>)> = sources
+            .iter()
+            .map(|(layer, source)| {
+                let spec = serde_saphyr::from_str::<FileSpec>(&source.text)
+                    .map_err(|error| yaml_problem(&source.origin, &error));
+                (*layer, *source, spec)
+            })
+            .collect();
+        let with_library = parsed.iter().any(|(l, _, _)| *l == Layer::Builtin);
+        let plan = {
+            let view: Vec<(Layer, &Source, Option<&FileSpec>)> = parsed
+                .iter()
+                .map(|(l, s, spec)| (*l, *s, spec.as_ref().ok()))
+                .collect();
+            layers::plan(&view, with_library)
+        };
+        problems.extend(plan.problems);
         let mut rules: Vec<Rule> = Vec::new();
         let mut ids: BTreeMap<String, String> = BTreeMap::new();
         let mut programs: HashMap<String, ValueOptions> = HashMap::new();
@@ -486,16 +539,27 @@ impl Policy {
         let mut require_supervision = false;
         let mut summaries = Vec::new();
         let mut hasher = Sha256::new();
-        for source in sources {
+        for (layer, source, spec) in parsed {
+            let summary = |rules, dropped| Summary {
+                layer,
+                origin: source.origin.clone(),
+                rules,
+                dropped,
+            };
+            if layer == Layer::Builtin && plan.builtin_off.is_some() {
+                let count = spec.as_ref().map_or(0, |s| s.rules.len());
+                summaries.push(summary(0, count));
+                continue;
+            }
             hasher.update(source.origin.as_bytes());
             hasher.update([0]);
             hasher.update((source.text.len() as u64).to_be_bytes());
             hasher.update(source.text.as_bytes());
-            let spec: FileSpec = match serde_saphyr::from_str(&source.text) {
+            let spec = match spec {
                 Ok(spec) => spec,
-                Err(error) => {
-                    problems.push(yaml_problem(&source.origin, &error));
-                    summaries.push((source.origin.clone(), 0));
+                Err(problem) => {
+                    problems.push(problem);
+                    summaries.push(summary(0, 0));
                     continue;
                 }
             };
@@ -513,11 +577,16 @@ impl Policy {
                 );
             }
             let file_approval = compiler.approval(spec.approval.as_ref(), &Approval::builtin());
-            protect.extend(spec.protect.iter().cloned());
+            protect.extend(spec.protect.iter().map(|p| p.value.clone()));
             require_supervision |= spec.require_supervision;
             files.push(FileDefaults {
-                default: spec.default.unwrap_or(Decision::Allow),
-                opaque: spec.opaque.unwrap_or(Decision::Approve),
+                layer,
+                default: spec.default.as_ref().map_or(Decision::Allow, |d| d.value),
+                opaque: match (&spec.opaque, layer) {
+                    (Some(d), _) => Some(d.value),
+                    (None, Layer::Builtin) => None,
+                    (None, _) => Some(Decision::Approve),
+                },
                 approval: file_approval.clone(),
             });
             for (name, program) in spec.programs.iter().flat_map(|m| &m.0) {
@@ -537,12 +606,29 @@ impl Policy {
                     }
                 }
             }
-            let count = spec.rules.len();
+            let mut count = 0;
+            let mut dropped = 0;
             for rule in &spec.rules {
+                if layer == Layer::Builtin && plan.dropped.contains_key(&rule.id.value) {
+                    dropped += 1;
+                    continue;
+                }
+                count += 1;
                 let at = rule.id.referenced;
                 let origin = format!("{}:{}:{}", source.origin, at.line(), at.column());
                 if rule.id.value.trim().is_empty() {
                     compiler.problem(at, "rule id must not be empty");
+                }
+                if rule.id.value.starts_with('<') {
+                    // `<default>` and `<opaque>` name the defaults in evaluations and
+                    // approval requirements; a rule by that name would stand in for them.
+                    compiler.problem(
+                        at,
+                        format!(
+                            "rule id `{}` is reserved (ids starting with `<` name the defaults)",
+                            rule.id.value
+                        ),
+                    );
                 }
                 if let Some(first) = ids.insert(rule.id.value.clone(), origin.clone()) {
                     compiler.problem(
@@ -589,7 +675,7 @@ impl Policy {
                 rules.push(Rule {
                     id: rule.id.value.clone(),
                     description: rule.description.clone(),
-                    decision: rule.decision,
+                    decision: rule.decision.value,
                     approval,
                     origin,
                     alternatives,
@@ -597,9 +683,10 @@ impl Policy {
                     tests,
                     tests_as_agent: rule.tests.as_ref().is_some_and(|t| t.agent),
                     secrets,
+                    layer,
                 });
             }
-            summaries.push((source.origin.clone(), count));
+            summaries.push(summary(count, dropped));
             problems.extend(compiler.problems);
         }
         if !problems.is_empty() {
@@ -635,7 +722,35 @@ impl Policy {
             )
         };
         let default = pick(|f| f.default, Decision::Allow);
-        let opaque = pick(|f| f.opaque, Decision::Approve);
+        // The library does not name `opaque`, so a user's `opaque: supervise` holds with
+        // it; without an administrator's or user's file the fallback `approve` stands, and
+        // a project's file can only raise it.
+        let fallback = !files
+            .iter()
+            .any(|f| matches!(f.layer, Layer::Admin | Layer::User));
+        let builtin_approval = Approval::builtin();
+        let opaque = files
+            .iter()
+            .filter_map(|f| Some((f.opaque?, &f.approval)))
+            .chain(fallback.then_some((Decision::Approve, &builtin_approval)))
+            .rev()
+            .max_by_key(|(decision, _)| *decision)
+            .map_or_else(
+                || (Decision::Approve, Approval::builtin()),
+                |(decision, approval)| (decision, approval.clone()),
+            );
+        let mut layer_defaults: Vec<(Layer, Decision, Approval)> = Vec::new();
+        for file in &files {
+            match layer_defaults.iter_mut().find(|(l, _, _)| *l == file.layer) {
+                // The strictest of the layer's files; among equals, the first.
+                Some(slot) if file.default > slot.1 => {
+                    *slot = (file.layer, file.default, file.approval.clone());
+                }
+                Some(_) => {}
+                None => layer_defaults.push((file.layer, file.default, file.approval.clone())),
+            }
+        }
+        let rule_layers = rules.iter().map(|r| r.layer).collect();
         let mut secret_names: Vec<String> = rules
             .iter()
             .flat_map(|r| r.secrets.iter().map(|s| s.env.clone()))
@@ -650,9 +765,13 @@ impl Policy {
             tools,
             programs,
             default,
+            layer_defaults,
+            rule_layers,
             opaque,
             digest: hex::encode(hasher.finalize()),
             summaries,
+            builtin_off: plan.builtin_off,
+            dropped: plan.dropped,
             protect,
             require_supervision,
         })
@@ -668,9 +787,25 @@ impl Policy {
         &self.digest
     }
 
-    /// Each source with the number of rules it defines.
-    pub fn summaries(&self) -> &[(String, usize)] {
+    /// Each source: its layer and the number of its rules in force.
+    pub fn summaries(&self) -> &[Summary] {
         &self.summaries
+    }
+
+    /// Where the built-in library was switched off (`FILE:LINE:COL` of `builtin: false`).
+    pub fn builtin_off(&self) -> Option<&str> {
+        self.builtin_off.as_deref()
+    }
+
+    /// Where built-in rule `id` was dropped, when it was.
+    pub fn dropped(&self, id: &str) -> Option<&str> {
+        self.dropped.get(id).map(String::as_str)
+    }
+
+    /// The layer of rule `id`.
+    pub fn rule_layer(&self, id: &str) -> Option<Layer> {
+        let index = self.rules.ids().iter().position(|i| i == id)?;
+        self.rule_layers.get(index).copied()
     }
 
     /// The paths the policies ask supervision to keep read-only, `~/` expanded with `home`.

@@ -97,9 +97,22 @@ impl Policy {
         for (index, command) in analysis.commands.iter().enumerate() {
             self.evaluate_command(index, command, ctx, &mut hits);
         }
-        // The default applies to every command no rule spoke about.
-        let unmatched = (0..analysis.commands.len()).any(|i| hits.iter().all(|h| h.command != i));
-        let unmatched = unmatched || analysis.commands.is_empty() && analysis.opaque.is_empty();
+        // Each layer's default applies when some command none of its rules spoke about: a
+        // rule of one layer never stands in for another layer's default.
+        let nothing = analysis.commands.is_empty() && analysis.opaque.is_empty();
+        let unmatched: Vec<(Decision, &Approval)> = self
+            .layer_defaults
+            .iter()
+            .filter(|(layer, _, _)| {
+                nothing
+                    || (0..analysis.commands.len()).any(|i| {
+                        !hits
+                            .iter()
+                            .any(|h| h.command == i && self.rule_layer(&h.rule) == Some(*layer))
+                    })
+            })
+            .map(|(_, decision, approval)| (*decision, approval))
+            .collect();
         let runtime_words = analysis
             .commands
             .iter()
@@ -112,7 +125,7 @@ impl Policy {
                 runtime_words,
             ),
             analysis.opaque.clone(),
-            unmatched,
+            &unmatched,
         )
     }
 
@@ -150,7 +163,7 @@ impl Policy {
             hits,
             (vec![vec![tool.to_owned()]], vec![Vec::new()]),
             Vec::new(),
-            false,
+            &[],
         )
     }
 
@@ -160,7 +173,7 @@ impl Policy {
         hits: Vec<Hit>,
         (commands, runtime_words): (Vec<Vec<String>>, Vec<Vec<usize>>),
         opaque: Vec<String>,
-        unmatched: bool,
+        unmatched: &[(Decision, &Approval)],
     ) -> Evaluation {
         let opaque_decision = self.opaque.0;
         let mut contributions: Vec<(Decision, String, &Approval)> = Vec::new();
@@ -175,8 +188,8 @@ impl Policy {
         if !opaque.is_empty() {
             contributions.push((opaque_decision, OPAQUE_RULE.to_owned(), &self.opaque.1));
         }
-        if unmatched {
-            contributions.push((self.default.0, DEFAULT_RULE.to_owned(), &self.default.1));
+        for (decision, approval) in unmatched {
+            contributions.push((*decision, DEFAULT_RULE.to_owned(), approval));
         }
         let decision = contributions
             .iter()

@@ -5,6 +5,7 @@
 
 mod compile;
 mod eval;
+mod layers;
 mod matcher;
 mod pattern;
 mod rules;
@@ -15,10 +16,14 @@ mod sql;
 use serde::{Deserialize, Serialize};
 
 pub use compile::{
-    Approval, Policy, PolicyError, Problem, Rule, SecretSource, SecretUse, ToolCall, parse_duration,
+    Approval, Policy, PolicyError, Problem, Rule, SecretSource, SecretUse, Summary, ToolCall,
+    parse_duration,
 };
 pub use eval::{ApprovalRequirement, Context, DEFAULT_RULE, Evaluation, Hit, OPAQUE_RULE};
-pub use sources::{Source, SourceSet, embedded_sources, read_path};
+pub use layers::{Layer, close_ids};
+pub use sources::{
+    LayerSources, PROJECT_DIR, Source, SourceSet, embedded_sources, project_root, read_path,
+};
 
 /// What happens to a command. Ordered from least to most strict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -13,10 +13,16 @@ use super::Decision;
 #[serde(deny_unknown_fields)]
 pub struct FileSpec {
     pub version: Spanned<u32>,
+    /// `false`: the built-in library is not loaded (administrator and user files only).
     #[serde(default)]
-    pub default: Option<Decision>,
+    pub builtin: Option<Spanned<bool>>,
+    /// Built-in rules left out, by id (administrator and user files only).
     #[serde(default)]
-    pub opaque: Option<Decision>,
+    pub drop: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub default: Option<Spanned<Decision>>,
+    #[serde(default)]
+    pub opaque: Option<Spanned<Decision>>,
     #[serde(default)]
     pub approval: Option<ApprovalSpec>,
     #[serde(default)]
@@ -24,7 +30,7 @@ pub struct FileSpec {
     /// More files and directories a supervised command may not change (`~/` is the home
     /// directory).
     #[serde(default)]
-    pub protect: Vec<String>,
+    pub protect: Vec<Spanned<String>>,
     /// Refuse a command that should run supervised where supervision cannot start.
     #[serde(default)]
     pub require_supervision: bool,
@@ -64,7 +70,7 @@ pub struct RuleSpec {
     pub id: Spanned<String>,
     #[serde(default)]
     pub description: Option<String>,
-    pub decision: Decision,
+    pub decision: Spanned<Decision>,
     #[serde(rename = "match")]
     pub matcher: Spanned<MatchList>,
     #[serde(default)]

@@ -15,6 +15,7 @@ use crate::service::{KillOnDrop, Lines, Service, UserSpec, http, request_id};
 
 const POLICY: &str = r#"
 version: 1
+builtin: false
 approval: {approvers: ["group:reviewers"], timeout: 5m}
 rules:
   - id: tool-needs-ok

@@ -8,6 +8,7 @@ use crate::common::TestEnv;
 
 const POLICY: &str = r#"
 version: 1
+builtin: false
 rules:
   - id: prod-db-export
     description: Export of a production database
@@ -427,7 +428,7 @@ fn a_policy_adds_options_to_a_program_and_removes_none() {
     let env = TestEnv::new();
     let policy = env.write(
         "team.yaml",
-        "version: 1\nprograms:\n  kubectl:\n    value_options: [\"--password\"]\nrules:\n  \
+        "version: 1\nbuiltin: false\nprograms:\n  kubectl:\n    value_options: [\"--password\"]\nrules:\n  \
          - id: kubectl-delete\n    decision: approve\n    match:\n      program: kubectl\n      \
          args: [delete]\n      unless: {any_arg: [\"--dry-run=client\"]}\n",
     );

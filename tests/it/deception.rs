@@ -12,6 +12,7 @@ use crate::service::{Seen, Service, UserSpec, endpoint, wait_for_calls};
 
 const POLICY: &str = r#"
 version: 1
+builtin: false
 approval: {approvers: ["group:reviewers"]}
 rules:
   - id: db-dump

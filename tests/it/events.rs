@@ -8,6 +8,7 @@ use crate::service::{KillOnDrop, Lines, Service, UserSpec};
 
 const POLICY: &str = r#"
 version: 1
+builtin: false
 approval: {approvers: ["group:reviewers"], timeout: 5m}
 rules:
   - id: rm-root
@@ -370,7 +371,7 @@ fn the_command_cannot_reach_the_json_fd_through_proc() {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let policy = dir.path().join("p.yaml");
-    std::fs::write(&policy, "version: 1\n").unwrap();
+    std::fs::write(&policy, "version: 1\nbuiltin: false\n").unwrap();
     let gatekeep = assert_cmd::cargo::cargo_bin("gatekeep");
     let root = dir.path().display().to_string();
     let output = std::process::Command::new("setpriv")

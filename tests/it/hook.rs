@@ -11,6 +11,7 @@ use crate::service::{KillOnDrop, Lines, Service, UserSpec, http};
 
 const POLICY: &str = r#"
 version: 1
+builtin: false
 approval: {approvers: ["group:reviewers"], timeout: 5m}
 rules:
   - id: ls-is-fine

@@ -14,6 +14,7 @@ mod events;
 mod faults;
 mod generated;
 mod hook;
+mod layers;
 mod lint;
 mod pty;
 mod quickstart;

@@ -10,6 +10,7 @@ use crate::common::TestEnv;
 
 const POLICY: &str = r#"
 version: 1
+builtin: false
 rules:
   - id: rm-root
     description: Recursive delete of the root

@@ -36,6 +36,7 @@ rules:
 /// The requester's own policy: a much lower bar for the same commands.
 const WEAK_POLICY: &str = r#"
 version: 1
+builtin: false
 approval: {approvers: ["group:reviewers"], quorum: 1, timeout: 5m}
 rules:
   - {id: pg-dump, decision: approve, match: {program: pg_dump}}

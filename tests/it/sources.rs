@@ -46,14 +46,15 @@ fn administrator_policies_cannot_be_switched_off() {
 }
 
 #[test]
-fn user_directory_replaces_the_library_and_env_list_replaces_both() {
+fn a_user_file_adds_to_the_library_and_env_list_takes_the_directorys_place() {
     let env = TestEnv::new();
     env.write("config/gatekeep/policies/mine.yaml", APPROVE_LS);
     assert_eq!(env.check_json(&["--", "ls"])["decision"], "approve");
-    assert_eq!(
-        env.check_json(&["--", "rm", "-rf", "/"])["decision"],
-        "allow"
-    );
+    // The library still applies: a policy file of one's own switches nothing off.
+    let json = env.check_json(&["--", "rm", "-rf", "/"]);
+    assert_eq!(json["decision"], "deny", "{json}");
+    assert_eq!(json["rules"][0]["id"], "rm-recursive-system-path", "{json}");
+    assert_eq!(json["warnings"], serde_json::json!([]));
     let a = env.write("a.yaml", DENY_RM);
     let b = env.write("b.yaml", "version: 1\ndefault: approve\n");
     let list = format!("{}:{}", a.display(), b.display());
@@ -66,6 +67,21 @@ fn user_directory_replaces_the_library_and_env_list_replaces_both() {
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["decision"], "approve");
     assert_eq!(json["approvals"][0]["rule"], "<default>");
+    // The list replaces the user's directory, not the library.
+    let output = env
+        .gatekeep()
+        .env("GATEKEEP_POLICY", &list)
+        .args(["check", "--json", "--", "rm", "-rf", "/"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["decision"], "deny");
+    assert_eq!(json["rules"][0]["id"], "rm-recursive-system-path", "{json}");
+    assert_eq!(
+        env.check_json(&["--policy", a.to_str().unwrap(), "--", "ls"])["decision"],
+        "allow",
+        "--policy takes the directory's place: its `ls` rule is not in force"
+    );
 }
 
 #[test]

@@ -15,6 +15,7 @@ use crate::service::{Service, UserSpec, request_id};
 
 const POLICY: &str = r#"
 version: 1
+builtin: false
 opaque: allow
 approval: {approvers: ["group:dba"], timeout: 30s}
 rules:
@@ -574,6 +575,7 @@ fn an_already_traced_gatekeep_runs_unsupervised_with_a_warning_or_refuses() {
 
 const SUPERVISE_OPAQUE: &str = r#"
 version: 1
+builtin: false
 opaque: supervise
 approval: {approvers: ["group:dba"], timeout: 30s}
 rules:
