@@ -49,8 +49,15 @@ pub enum Command {
     Review(commands::review::Args),
     /// Store a token for the approval service and pin its key.
     Login(commands::login::Args),
-    /// Forget the stored token and pinned key.
+    /// Forget a stored login (token and pinned key), or every one with --all.
     Logout(commands::login::LogoutArgs),
+    /// Show the service, the identity it knows you as, the token's source and the pinned key.
+    Whoami(commands::whoami::Args),
+    /// Check the service, its key, the policies, the audit log and supervision.
+    Status(commands::status::Args),
+    /// The development server (`serve --dev`).
+    #[command(subcommand)]
+    Dev(DevCommand),
     /// Store, list and remove the secrets this host releases to commands.
     #[command(subcommand)]
     Secret(commands::secret::Command),
@@ -78,6 +85,13 @@ pub enum PolicyCommand {
     Test(commands::policy_test::Args),
     /// Show the policy sources in force and their rule counts.
     List(commands::policy_list::Args),
+}
+
+/// `gatekeep dev …`
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Print the running development server's `export` lines again.
+    Credentials(commands::dev_credentials::Args),
 }
 
 /// `gatekeep log …`
@@ -223,6 +237,9 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Review(args) => commands::review::run(args, env),
         Command::Login(args) => commands::login::run(args, env),
         Command::Logout(args) => commands::login::logout(args, env),
+        Command::Whoami(args) => commands::whoami::run(args, env),
+        Command::Status(args) => commands::status::run(args, env),
+        Command::Dev(DevCommand::Credentials(args)) => commands::dev_credentials::run(args, env),
         Command::Log(LogCommand::Verify(args)) => commands::log_verify::run(args, env),
         Command::Log(LogCommand::Tail(args)) => commands::log_tail::run(args, env),
         Command::Log(LogCommand::Show(args)) => commands::log_show::run(args, env),

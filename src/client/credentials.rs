@@ -133,6 +133,8 @@ pub struct Connection {
     pub token_source: TokenSource,
     /// The login in use, when its token or key came from one.
     pub login: Option<Login>,
+    /// Where `public_key` came from: `GATEKEEP_SERVER_KEY`, `login` or `development server`.
+    pub key_source: Option<&'static str>,
 }
 
 impl Connection {
@@ -202,10 +204,13 @@ impl Connection {
                         }
                     },
                 };
-                let public_key = env
-                    .get(env_vars::GATEKEEP_SERVER_KEY)
-                    .map(str::to_owned)
-                    .or_else(|| login.as_ref().map(|l| l.public_key.clone()));
+                let (public_key, key_source) = match env.get(env_vars::GATEKEEP_SERVER_KEY) {
+                    Some(key) => (Some(key.to_owned()), Some(env_vars::GATEKEEP_SERVER_KEY)),
+                    None => match &login {
+                        Some(login) => (Some(login.public_key.clone()), Some("login")),
+                        None => (None, None),
+                    },
+                };
                 Connection {
                     server,
                     token,
@@ -213,6 +218,7 @@ impl Connection {
                     source: "configured",
                     token_source,
                     login,
+                    key_source,
                 }
             }
             None => match DevServer::read(&paths) {
@@ -228,6 +234,7 @@ impl Connection {
                         source: "development server",
                         token_source,
                         login: None,
+                        key_source: Some("development server"),
                     }
                 }
                 None => return Ok(None),

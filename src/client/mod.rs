@@ -5,6 +5,7 @@ mod cause;
 mod credentials;
 pub mod keyring;
 pub mod logins;
+mod resolve;
 pub mod secret_store;
 mod wait;
 pub mod witness;
@@ -15,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use credentials::{Connection, DevServer, TokenSource, connect, is_loopback_url};
+pub use resolve::request_id;
 pub use wait::{Outcome, Progress, wait_for_decision};
 
 use crate::approval::{
