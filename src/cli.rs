@@ -298,7 +298,10 @@ fn init_tracing(verbose: u8, env: &Environment) {
         .get(env_vars::RUST_LOG)
         .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
     {
-        Some(filter) => builder.with_env_filter(filter).try_init(),
+        Some(filter) => builder
+            .with_env_filter(filter)
+            .try_init()
+            .map_err(|e| e.to_string()),
         None => {
             let level = match verbose {
                 0 => LevelFilter::WARN,
@@ -306,7 +309,26 @@ fn init_tracing(verbose: u8, env: &Environment) {
                 2 => LevelFilter::DEBUG,
                 _ => LevelFilter::TRACE,
             };
-            builder.with_max_level(level).try_init()
+            // The certificate verifier logs its refusal as an error of its own; the
+            // client's error names the certificate problem already, on one line.
+            let targets = tracing_subscriber::filter::Targets::new()
+                .with_default(level)
+                .with_target(
+                    "rustls_platform_verifier",
+                    if verbose >= 2 {
+                        level
+                    } else {
+                        LevelFilter::OFF
+                    },
+                );
+            use tracing_subscriber::layer::SubscriberExt as _;
+            use tracing_subscriber::util::SubscriberInitExt as _;
+            builder
+                .with_max_level(level)
+                .finish()
+                .with(targets)
+                .try_init()
+                .map_err(|e| e.to_string())
         }
     };
     let _ = result;

@@ -110,15 +110,19 @@ fn classify(error: &reqwest::Error) -> (Cause, Option<String>) {
         if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
             return (Cause::Tls, Some(certificate_problem(tls)));
         }
-        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-            if let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
-                return (Cause::Tls, Some(certificate_problem(tls)));
-            }
-            match io.kind() {
+        // An I/O error's `source` skips what it wraps: look inside, however deep.
+        let mut io = inner.downcast_ref::<std::io::Error>();
+        while let Some(error) = io {
+            match error.kind() {
                 std::io::ErrorKind::ConnectionRefused => return (Cause::Refused, None),
                 std::io::ErrorKind::TimedOut => return (Cause::Timeout, None),
                 _ => {}
             }
+            let wrapped = error.get_ref();
+            if let Some(tls) = wrapped.and_then(|e| e.downcast_ref::<rustls::Error>()) {
+                return (Cause::Tls, Some(certificate_problem(tls)));
+            }
+            io = wrapped.and_then(|e| e.downcast_ref::<std::io::Error>());
         }
         // The connector names a failed lookup so; nothing typed says it.
         dns |= inner.to_string().starts_with("dns error");

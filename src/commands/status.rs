@@ -156,7 +156,7 @@ fn service(env: &Environment, config: &Config, token_file: Option<&std::path::Pa
         None if key.pinned.is_none() => Check::warn(
             "service key",
             key.describe(),
-            "`gatekeep login` pins the key (or set GATEKEEP_SERVER_KEY); grants are checked against it",
+            "`gatekeep login` pins the key (or set GATEKEEP_SERVER_KEY); until then grants are checked against the key the service sends",
         ),
         None => Check::warn(
             "service key",

@@ -473,7 +473,7 @@ impl Flow<'_> {
         let mut existing = None;
         if wait.reuse {
             let mine = client.mine_for_digest(&connected.digest).map_err(|e| {
-                UserError::new(format!("the approval service cannot be asked: {e}"))
+                e.to_user_error("the approval service cannot be asked")
                     .kind("service_unreachable")
             })?;
             let latest = |status: Status| {

@@ -13,6 +13,7 @@ mod events;
 mod faults;
 mod generated;
 mod hook;
+mod identity;
 mod lint;
 mod pty;
 mod quickstart;
