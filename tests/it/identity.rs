@@ -455,8 +455,41 @@ fn a_certificate_the_client_does_not_trust_is_named() {
         (output.status.code(), text(&output.stderr))
     };
     assert!(
-        said.contains("the certificate is not valid for this host name")
-            || said.contains("the certificate's issuer is unknown"),
+        said.contains(&format!(
+            "at {}: TLS handshake failed: the certificate is not valid for this host name",
+            service.url
+        )),
+        "{said}"
+    );
+}
+
+#[test]
+fn an_expired_certificate_is_named() {
+    let env = TestEnv::new();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2001, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2002, 1, 1);
+    let leaf = params.self_signed(&leaf_key).unwrap();
+    let cert = env.write("tls/cert.pem", &leaf.pem());
+    let key = env.write("tls/key.pem", &leaf_key.serialize_pem());
+    let tls = format!("tls: {{cert: {}, key: {}}}", cert.display(), key.display());
+    let service = Service::start(&env, USERS, &tls);
+    let url = service.url.replace("127.0.0.1", "localhost");
+    let output = env
+        .gatekeep_std()
+        .env("GATEKEEP_SERVER", &url)
+        .env("GATEKEEP_TOKEN", service.token("bob"))
+        .env("GATEKEEP_CA_CERT", &cert)
+        .arg("requests")
+        .output()
+        .unwrap();
+    let said = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(125));
+    assert!(
+        said.contains(&format!(
+            "at {url}: TLS handshake failed: the certificate has expired"
+        )),
         "{said}"
     );
 }
