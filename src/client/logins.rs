@@ -177,8 +177,11 @@ impl Logins {
             }
             !(same || older)
         });
-        if let Some(identity) = &login.identity {
-            self.use_identity(&login.server, identity);
+        match &login.identity {
+            Some(identity) => self.use_identity(&login.server, identity),
+            // The unnamed login of a service that does not say whose a token is: in use as
+            // long as nothing is marked.
+            None => self.in_use.retain(|s, _| !same_server(s, &login.server)),
         }
         self.logins.push(login);
         (added, dropped)

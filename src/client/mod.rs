@@ -27,14 +27,14 @@ use crate::approval::{
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The service answered with an error.
-    #[error("{url} answered {status}: {}{}", .body.error, token_note(*.status, .token_source.as_ref()))]
+    #[error("{url} answered {status}: {}{}", .body.error, token_note(*.status, .token_source.as_deref()))]
     Api {
         status: u16,
         body: ApiError,
         /// The service URL that answered.
         url: String,
         /// Where the token sent came from, when known.
-        token_source: Option<TokenSource>,
+        token_source: Option<Box<TokenSource>>,
     },
     /// The service could not be reached (worth retrying). The message names the URL and
     /// the cause.
@@ -265,7 +265,7 @@ impl ApiClient {
                 status: status.as_u16(),
                 body,
                 url: self.base().to_owned(),
-                token_source: self.token_source.clone(),
+                token_source: self.token_source.clone().map(Box::new),
             });
         }
         if bytes.is_empty() {

@@ -59,15 +59,27 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let key = client
         .public_key()
         .map_err(|e| e.to_user_error("cannot fetch the service key"))?;
-    let me = client
-        .me()
-        .map_err(|e| e.to_user_error("the service did not accept the token"))?;
+    let identity = match client.me() {
+        Ok(me) => Some(me.name),
+        // A service from before `/v1/me`: the token is checked, its owner stays unknown.
+        Err(crate::client::ClientError::Api { status: 404, .. }) if args.identity.is_none() => {
+            client
+                .pending()
+                .map_err(|e| e.to_user_error("the service did not accept the token"))?;
+            None
+        }
+        Err(e) => {
+            return Err(e
+                .to_user_error("the service did not accept the token")
+                .into());
+        }
+    };
     if let Some(wanted) = &args.identity
-        && *wanted != me.name
+        && Some(wanted) != identity.as_ref()
     {
         return Err(UserError::new(format!(
             "the token given is {}'s, not {wanted}'s; nothing was stored",
-            me.name
+            identity.as_deref().unwrap_or("someone else")
         ))
         .hint("give the token of the identity named by --as, or leave --as out")
         .into());
@@ -84,7 +96,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     }
     let mut login = Login {
         server: server.clone(),
-        identity: Some(me.name.clone()),
+        identity: identity.clone(),
         public_key: key.clone(),
         token: None,
     };
@@ -100,22 +112,21 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         }
     }
     let path = write(&logins, &paths)?;
+    let who = identity.as_deref().unwrap_or("(identity unknown)");
     match added {
-        Added::New => eprintln!("gatekeep: logged in to {server} as {}", me.name),
+        Added::New => eprintln!("gatekeep: logged in to {server} as {who}"),
         Added::Replaced => eprintln!(
-            "gatekeep: logged in to {server} as {} (replacing the stored login of {0})",
-            me.name
+            "gatekeep: logged in to {server} as {who} (replacing the stored login of {who})"
         ),
     }
     let others: Vec<&str> = logins
         .for_server(&server)
         .map(Login::who)
-        .filter(|who| *who != me.name)
+        .filter(|other| *other != who)
         .collect();
     if !others.is_empty() {
         eprintln!(
-            "gatekeep: {} is now in use for {server}; also stored: {} (`gatekeep login --server {server} --as NAME` switches)",
-            me.name,
+            "gatekeep: {who} is now in use for {server}; also stored: {} (`gatekeep login --server {server} --as NAME` switches)",
             others.join(", ")
         );
     }
