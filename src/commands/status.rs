@@ -81,7 +81,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let mut checks = service(env, &config, args.token_file.as_deref());
     checks.push(policies(env));
     checks.push(audit_log(env, &paths, &config));
-    checks.push(supervision());
+    checks.push(supervision(config.require_supervision));
     let ok = checks.iter().all(|c| c.state != State::Fail);
     let mut out = anstream::stdout();
     if args.json {
@@ -230,12 +230,19 @@ fn audit_log(env: &Environment, paths: &Paths, config: &Config) -> Check {
     }
 }
 
-/// A supervised tree can start here (ptrace, the seccomp filter and the Landlock domain).
-fn supervision() -> Check {
+/// A supervised tree can start here (ptrace, the seccomp filter and the Landlock domain);
+/// a failure when the configuration requires it.
+fn supervision(required: bool) -> Check {
     if crate::supervise::available() {
         Check::ok(
             "supervision",
             "ptrace, seccomp and Landlock can confine a command here",
+        )
+    } else if required {
+        Check::fail(
+            "supervision",
+            "a supervised command cannot start here (ptrace, seccomp or Landlock is not available), and `require_supervision` is set",
+            Some("supervised runs are refused here: run where ptrace, seccomp and Landlock are allowed".into()),
         )
     } else {
         Check::warn(

@@ -345,6 +345,23 @@ fn request_ids_are_taken_by_a_unique_prefix_of_eight_or_more_characters() {
         "{}",
         text(&waited.stderr)
     );
+    // And runs the approved command by it.
+    let ran = service
+        .as_user(&env, "alice")
+        .args([
+            "run",
+            "--request",
+            unique,
+            "--policy",
+            &policy,
+            "--",
+            "touch",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(ran.status.code(), Some(0), "{}", text(&ran.stderr));
+    assert!(env.root().join("x").exists());
     // Someone who may not see them learns nothing from a prefix: not even that it is
     // ambiguous.
     let stranger = review("dave", common);
