@@ -171,8 +171,7 @@ impl Connection {
             .or_else(|| config.server.clone());
         let connection = match server {
             Some(server) => {
-                let logins =
-                    Logins::read(&paths).map_err(|e| UserError::new(e).kind("no_service"))?;
+                let logins = Logins::read(&paths)?;
                 let wanted = env.get(env_vars::GATEKEEP_IDENTITY);
                 let login = match logins.pick(&server, wanted) {
                     Ok(login) => login.cloned(),

@@ -100,7 +100,15 @@ impl Logins {
 
     /// The logins in the file; none when there is no file. A file that does not parse
     /// is an error (it is never overwritten unread).
-    pub fn read(paths: &Paths) -> Result<Logins, String> {
+    pub fn read(paths: &Paths) -> Result<Logins, crate::exit::UserError> {
+        Self::read_file(paths).map_err(|e| {
+            crate::exit::UserError::new(e)
+                .hint("fix or remove the file; `gatekeep login` writes it again")
+                .kind("no_service")
+        })
+    }
+
+    fn read_file(paths: &Paths) -> Result<Logins, String> {
         let path = Self::path(paths);
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,

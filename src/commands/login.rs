@@ -43,7 +43,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         .into());
     }
     let paths = Paths::from_env(env);
-    let mut logins = Logins::read(&paths).map_err(UserError::new)?;
+    let mut logins = Logins::read(&paths)?;
     if let Some(name) = &args.identity
         && logins
             .for_server(&server)
@@ -149,7 +149,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
 
 pub fn logout(args: LogoutArgs, env: &Environment) -> anyhow::Result<Exit> {
     let paths = Paths::from_env(env);
-    let mut logins = Logins::read(&paths).map_err(UserError::new)?;
+    let mut logins = Logins::read(&paths)?;
     let path = Logins::path(&paths);
     if args.all {
         if logins.logins.is_empty() {
