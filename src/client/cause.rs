@@ -156,3 +156,23 @@ fn certificate_problem(error: &rustls::Error) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_is_found_again_in_its_message() {
+        for cause in [Cause::Refused, Cause::Dns, Cause::Tls, Cause::Timeout] {
+            let message = format!(
+                "cannot reach the approval service at https://gk.example: {}: more",
+                cause.opening()
+            );
+            assert_eq!(Cause::of_message(&message), cause);
+        }
+        assert_eq!(
+            Cause::of_message("cannot reach the approval service at https://gk.example: odd"),
+            Cause::Other
+        );
+    }
+}

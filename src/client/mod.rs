@@ -242,9 +242,10 @@ impl ApiClient {
         if let Some(deadline) = deadline {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
-                return Err(ClientError::Unreachable(
-                    "no time left before the deadline".to_owned(),
-                ));
+                return Err(ClientError::Unreachable(format!(
+                    "cannot reach the approval service at {}: timed out (no time left before the deadline)",
+                    self.base()
+                )));
             }
             request = request.timeout(left);
         }
