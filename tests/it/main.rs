@@ -6,6 +6,7 @@ mod binding;
 mod channels;
 mod check;
 mod common;
+mod connection_errors;
 mod corpus;
 mod deception;
 mod docs;
