@@ -37,7 +37,10 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'Reject a request')
             [CompletionResult]::new('review', 'review', [CompletionResultType]::ParameterValue, 'Review pending requests interactively')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store a token for the approval service and pin its key')
-            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Forget the stored token and pinned key')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Forget a stored login (token and pinned key), or every one with --all')
+            [CompletionResult]::new('whoami', 'whoami', [CompletionResultType]::ParameterValue, 'Show the service, the identity it knows you as, the token''s source and the pinned key')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Check the service, its key, the policies, the audit log and supervision')
+            [CompletionResult]::new('dev', 'dev', [CompletionResultType]::ParameterValue, 'The development server (`serve --dev`)')
             [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Store, list and remove the secrets this host releases to commands')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Manage service tokens')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Write a new signing key for the approval service (shared by its replicas)')
@@ -247,6 +250,7 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
         }
         'gatekeep;login' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The service''s base URL (https://…, or http:// on loopback)')
+            [CompletionResult]::new('--as', '--as', [CompletionResultType]::ParameterName, 'The identity to use for this service: switches to a stored login of that name without asking for a token; otherwise the token given must be that identity''s')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -256,12 +260,68 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             break
         }
         'gatekeep;logout' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The service to log out of (default: GATEKEEP_SERVER, then the configuration''s `server`, then the only service logged in to)')
+            [CompletionResult]::new('--as', '--as', [CompletionResultType]::ParameterName, 'The identity to log out (default: GATEKEEP_IDENTITY, then the one in use)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Remove every stored login, of every service and identity')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gatekeep;whoami' {
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the approval service token from this file')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (`"gatekeep": 1` is its schema version)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gatekeep;status' {
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the approval service token from this file')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (`"gatekeep": 1` is its schema version)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gatekeep;dev' {
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('credentials', 'credentials', [CompletionResultType]::ParameterValue, 'Print the running development server''s `export` lines again')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gatekeep;dev;credentials' {
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gatekeep;dev;help' {
+            [CompletionResult]::new('credentials', 'credentials', [CompletionResultType]::ParameterValue, 'Print the running development server''s `export` lines again')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gatekeep;dev;help;credentials' {
+            break
+        }
+        'gatekeep;dev;help;help' {
             break
         }
         'gatekeep;secret' {
@@ -511,7 +571,10 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'Reject a request')
             [CompletionResult]::new('review', 'review', [CompletionResultType]::ParameterValue, 'Review pending requests interactively')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store a token for the approval service and pin its key')
-            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Forget the stored token and pinned key')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Forget a stored login (token and pinned key), or every one with --all')
+            [CompletionResult]::new('whoami', 'whoami', [CompletionResultType]::ParameterValue, 'Show the service, the identity it knows you as, the token''s source and the pinned key')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Check the service, its key, the policies, the audit log and supervision')
+            [CompletionResult]::new('dev', 'dev', [CompletionResultType]::ParameterValue, 'The development server (`serve --dev`)')
             [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Store, list and remove the secrets this host releases to commands')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Manage service tokens')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Write a new signing key for the approval service (shared by its replicas)')
@@ -573,6 +636,19 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             break
         }
         'gatekeep;help;logout' {
+            break
+        }
+        'gatekeep;help;whoami' {
+            break
+        }
+        'gatekeep;help;status' {
+            break
+        }
+        'gatekeep;help;dev' {
+            [CompletionResult]::new('credentials', 'credentials', [CompletionResultType]::ParameterValue, 'Print the running development server''s `export` lines again')
+            break
+        }
+        'gatekeep;help;dev;credentials' {
             break
         }
         'gatekeep;help;secret' {

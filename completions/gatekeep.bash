@@ -25,6 +25,9 @@ _gatekeep() {
             gatekeep,completions)
                 cmd="gatekeep__subcmd__completions"
                 ;;
+            gatekeep,dev)
+                cmd="gatekeep__subcmd__dev"
+                ;;
             gatekeep,help)
                 cmd="gatekeep__subcmd__help"
                 ;;
@@ -67,11 +70,29 @@ _gatekeep() {
             gatekeep,shell-prefix)
                 cmd="gatekeep__subcmd__shell__subcmd__prefix"
                 ;;
+            gatekeep,status)
+                cmd="gatekeep__subcmd__status"
+                ;;
             gatekeep,token)
                 cmd="gatekeep__subcmd__token"
                 ;;
             gatekeep,wait)
                 cmd="gatekeep__subcmd__wait"
+                ;;
+            gatekeep,whoami)
+                cmd="gatekeep__subcmd__whoami"
+                ;;
+            gatekeep__subcmd__dev,credentials)
+                cmd="gatekeep__subcmd__dev__subcmd__credentials"
+                ;;
+            gatekeep__subcmd__dev,help)
+                cmd="gatekeep__subcmd__dev__subcmd__help"
+                ;;
+            gatekeep__subcmd__dev__subcmd__help,credentials)
+                cmd="gatekeep__subcmd__dev__subcmd__help__subcmd__credentials"
+                ;;
+            gatekeep__subcmd__dev__subcmd__help,help)
+                cmd="gatekeep__subcmd__dev__subcmd__help__subcmd__help"
                 ;;
             gatekeep__subcmd__help,approve)
                 cmd="gatekeep__subcmd__help__subcmd__approve"
@@ -81,6 +102,9 @@ _gatekeep() {
                 ;;
             gatekeep__subcmd__help,completions)
                 cmd="gatekeep__subcmd__help__subcmd__completions"
+                ;;
+            gatekeep__subcmd__help,dev)
+                cmd="gatekeep__subcmd__help__subcmd__dev"
                 ;;
             gatekeep__subcmd__help,help)
                 cmd="gatekeep__subcmd__help__subcmd__help"
@@ -124,11 +148,20 @@ _gatekeep() {
             gatekeep__subcmd__help,shell-prefix)
                 cmd="gatekeep__subcmd__help__subcmd__shell__subcmd__prefix"
                 ;;
+            gatekeep__subcmd__help,status)
+                cmd="gatekeep__subcmd__help__subcmd__status"
+                ;;
             gatekeep__subcmd__help,token)
                 cmd="gatekeep__subcmd__help__subcmd__token"
                 ;;
             gatekeep__subcmd__help,wait)
                 cmd="gatekeep__subcmd__help__subcmd__wait"
+                ;;
+            gatekeep__subcmd__help,whoami)
+                cmd="gatekeep__subcmd__help__subcmd__whoami"
+                ;;
+            gatekeep__subcmd__help__subcmd__dev,credentials)
+                cmd="gatekeep__subcmd__help__subcmd__dev__subcmd__credentials"
                 ;;
             gatekeep__subcmd__help__subcmd__log,rotate)
                 cmd="gatekeep__subcmd__help__subcmd__log__subcmd__rotate"
@@ -287,7 +320,7 @@ _gatekeep() {
 
     case "${cmd}" in
         gatekeep)
-            opts="-v -h -V --verbose --help --version check policy run serve wait requests approve reject review login logout secret token keygen log hook shell-prefix completions help"
+            opts="-v -h -V --verbose --help --version check policy run serve wait requests approve reject review login logout whoami status dev secret token keygen log hook shell-prefix completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -362,8 +395,78 @@ _gatekeep() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gatekeep__subcmd__dev)
+            opts="-v -h -V --verbose --help --version credentials help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__dev__subcmd__credentials)
+            opts="-v -h -V --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__dev__subcmd__help)
+            opts="credentials help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__dev__subcmd__help__subcmd__credentials)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__dev__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gatekeep__subcmd__help)
-            opts="check policy run serve wait requests approve reject review login logout secret token keygen log hook shell-prefix completions help"
+            opts="check policy run serve wait requests approve reject review login logout whoami status dev secret token keygen log hook shell-prefix completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,6 +510,34 @@ _gatekeep() {
         gatekeep__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__dev)
+            opts="credentials"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__dev__subcmd__credentials)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -796,6 +927,20 @@ _gatekeep() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gatekeep__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gatekeep__subcmd__help__subcmd__token)
             opts="new"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -825,6 +970,20 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help__subcmd__wait)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__whoami)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1113,13 +1272,17 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__login)
-            opts="-v -h -V --server --verbose --help --version"
+            opts="-v -h -V --server --as --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1131,12 +1294,20 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__logout)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --server --as --all --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1604,6 +1775,24 @@ _gatekeep() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gatekeep__subcmd__status)
+            opts="-v -h -V --json --token-file --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gatekeep__subcmd__token)
             opts="-v -h -V --verbose --help --version new help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1685,6 +1874,24 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__whoami)
+            opts="-v -h -V --json --token-file --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -34,7 +34,10 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand reject 'Reject a request'
             cand review 'Review pending requests interactively'
             cand login 'Store a token for the approval service and pin its key'
-            cand logout 'Forget the stored token and pinned key'
+            cand logout 'Forget a stored login (token and pinned key), or every one with --all'
+            cand whoami 'Show the service, the identity it knows you as, the token''s source and the pinned key'
+            cand status 'Check the service, its key, the policies, the audit log and supervision'
+            cand dev 'The development server (`serve --dev`)'
             cand secret 'Store, list and remove the secrets this host releases to commands'
             cand token 'Manage service tokens'
             cand keygen 'Write a new signing key for the approval service (shared by its replicas)'
@@ -222,6 +225,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         }
         &'gatekeep;login'= {
             cand --server 'The service''s base URL (https://…, or http:// on loopback)'
+            cand --as 'The identity to use for this service: switches to a stored login of that name without asking for a token; otherwise the token given must be that identity''s'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help'
@@ -230,12 +234,61 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand --version 'Print version'
         }
         &'gatekeep;logout'= {
+            cand --server 'The service to log out of (default: GATEKEEP_SERVER, then the configuration''s `server`, then the only service logged in to)'
+            cand --as 'The identity to log out (default: GATEKEEP_IDENTITY, then the one in use)'
+            cand --all 'Remove every stored login, of every service and identity'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'gatekeep;whoami'= {
+            cand --token-file 'Read the approval service token from this file'
+            cand --json 'Print one JSON object (`"gatekeep": 1` is its schema version)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;status'= {
+            cand --token-file 'Read the approval service token from this file'
+            cand --json 'Print one JSON object (`"gatekeep": 1` is its schema version)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;dev'= {
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand credentials 'Print the running development server''s `export` lines again'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gatekeep;dev;credentials'= {
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;dev;help'= {
+            cand credentials 'Print the running development server''s `export` lines again'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gatekeep;dev;help;credentials'= {
+        }
+        &'gatekeep;dev;help;help'= {
         }
         &'gatekeep;secret'= {
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -453,7 +506,10 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand reject 'Reject a request'
             cand review 'Review pending requests interactively'
             cand login 'Store a token for the approval service and pin its key'
-            cand logout 'Forget the stored token and pinned key'
+            cand logout 'Forget a stored login (token and pinned key), or every one with --all'
+            cand whoami 'Show the service, the identity it knows you as, the token''s source and the pinned key'
+            cand status 'Check the service, its key, the policies, the audit log and supervision'
+            cand dev 'The development server (`serve --dev`)'
             cand secret 'Store, list and remove the secrets this host releases to commands'
             cand token 'Manage service tokens'
             cand keygen 'Write a new signing key for the approval service (shared by its replicas)'
@@ -499,6 +555,15 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;help;login'= {
         }
         &'gatekeep;help;logout'= {
+        }
+        &'gatekeep;help;whoami'= {
+        }
+        &'gatekeep;help;status'= {
+        }
+        &'gatekeep;help;dev'= {
+            cand credentials 'Print the running development server''s `export` lines again'
+        }
+        &'gatekeep;help;dev;credentials'= {
         }
         &'gatekeep;help;secret'= {
             cand set 'Store a secret: typed at a prompt, or read from stdin (one trailing newline dropped)'

@@ -49,8 +49,15 @@ pub enum Command {
     Review(commands::review::Args),
     /// Store a token for the approval service and pin its key.
     Login(commands::login::Args),
-    /// Forget the stored token and pinned key.
+    /// Forget a stored login (token and pinned key), or every one with --all.
     Logout(commands::login::LogoutArgs),
+    /// Show the service, the identity it knows you as, the token's source and the pinned key.
+    Whoami(commands::whoami::Args),
+    /// Check the service, its key, the policies, the audit log and supervision.
+    Status(commands::status::Args),
+    /// The development server (`serve --dev`).
+    #[command(subcommand)]
+    Dev(DevCommand),
     /// Store, list and remove the secrets this host releases to commands.
     #[command(subcommand)]
     Secret(commands::secret::Command),
@@ -82,6 +89,13 @@ pub enum PolicyCommand {
     Show(commands::policy_show::Args),
     /// Write a commented starter policy file that adds to the built-in library.
     Init(commands::policy_init::Args),
+}
+
+/// `gatekeep dev …`
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Print the running development server's `export` lines again.
+    Credentials(commands::dev_credentials::Args),
 }
 
 /// `gatekeep log …`
@@ -229,6 +243,9 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Review(args) => commands::review::run(args, env),
         Command::Login(args) => commands::login::run(args, env),
         Command::Logout(args) => commands::login::logout(args, env),
+        Command::Whoami(args) => commands::whoami::run(args, env),
+        Command::Status(args) => commands::status::run(args, env),
+        Command::Dev(DevCommand::Credentials(args)) => commands::dev_credentials::run(args, env),
         Command::Log(LogCommand::Verify(args)) => commands::log_verify::run(args, env),
         Command::Log(LogCommand::Tail(args)) => commands::log_tail::run(args, env),
         Command::Log(LogCommand::Show(args)) => commands::log_show::run(args, env),
@@ -287,7 +304,10 @@ fn init_tracing(verbose: u8, env: &Environment) {
         .get(env_vars::RUST_LOG)
         .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
     {
-        Some(filter) => builder.with_env_filter(filter).try_init(),
+        Some(filter) => builder
+            .with_env_filter(filter)
+            .try_init()
+            .map_err(|e| e.to_string()),
         None => {
             let level = match verbose {
                 0 => LevelFilter::WARN,
@@ -295,7 +315,26 @@ fn init_tracing(verbose: u8, env: &Environment) {
                 2 => LevelFilter::DEBUG,
                 _ => LevelFilter::TRACE,
             };
-            builder.with_max_level(level).try_init()
+            // The certificate verifier logs its refusal as an error of its own; the
+            // client's error names the certificate problem already, on one line.
+            let targets = tracing_subscriber::filter::Targets::new()
+                .with_default(level)
+                .with_target(
+                    "rustls_platform_verifier",
+                    if verbose >= 2 {
+                        level
+                    } else {
+                        LevelFilter::OFF
+                    },
+                );
+            use tracing_subscriber::layer::SubscriberExt as _;
+            use tracing_subscriber::util::SubscriberInitExt as _;
+            builder
+                .with_max_level(level)
+                .finish()
+                .with(targets)
+                .try_init()
+                .map_err(|e| e.to_string())
         }
     };
     let _ = result;

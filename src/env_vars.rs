@@ -21,6 +21,9 @@ pub const GATEKEEP_LOG: &str = "GATEKEEP_LOG";
 pub const GATEKEEP_SERVER: &str = "GATEKEEP_SERVER";
 /// Bearer token for the approval service.
 pub const GATEKEEP_TOKEN: &str = "GATEKEEP_TOKEN";
+/// Which of several logins for the configured service to use (an identity's name), instead
+/// of the one `gatekeep login` marked in use.
+pub const GATEKEEP_IDENTITY: &str = "GATEKEEP_IDENTITY";
 /// The service's Ed25519 public key (hex), when not pinned by `gatekeep login`.
 pub const GATEKEEP_SERVER_KEY: &str = "GATEKEEP_SERVER_KEY";
 /// PEM file of extra CA certificates to trust for the approval service.
@@ -91,6 +94,7 @@ pub const ALL: &[&str] = &[
     GATEKEEP_SUPERVISOR,
     GATEKEEP_SERVER,
     GATEKEEP_TOKEN,
+    GATEKEEP_IDENTITY,
     GATEKEEP_SERVER_KEY,
     GATEKEEP_CA_CERT,
     GATEKEEP_DATABASE_URL,

@@ -3,6 +3,7 @@
 
 pub mod bind;
 mod grant;
+pub mod ids;
 mod readable;
 
 pub use grant::{Grant, GrantError, GrantPayload, KeyPair, SatisfiedApproval, verify_grant};
@@ -422,6 +423,18 @@ impl Created {
             &self.approvals
         }
     }
+}
+
+/// The caller's own identity as the service knows it (`GET /v1/me`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub name: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Whether this identity may review requests (never an agent's).
+    pub can_review: bool,
+    /// Whether the service has this identity configured as an AI agent.
+    pub agent: bool,
 }
 
 /// An error answer: `{"error": "...", "hint": "..."}`.

@@ -117,6 +117,13 @@ impl AuditLog {
             .map_err(io("open", &self.path))
     }
 
+    /// Whether records could be appended now: takes the writer lock and opens the log
+    /// (creating what is missing, as the first append would), writing nothing.
+    pub fn check_writable(&self) -> Result<(), AuditError> {
+        let _lock = self.lock()?;
+        self.open().map(drop)
+    }
+
     /// Appends one record with the given event name and fields, durably.
     pub fn append(&self, event: &str, fields: Value) -> Result<Appended, AuditError> {
         self.append_all(&[(event, fields)])

@@ -1,5 +1,5 @@
-//! Where the approval service is and how to authenticate: flags, environment, the login
-//! store, and the development server's discovery file.
+//! Where the approval service is and how to authenticate: flags, environment, the logins
+//! (`logins.rs`), and the development server's discovery file.
 
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -13,6 +13,8 @@ use crate::environment::Environment;
 use crate::exit::UserError;
 use crate::paths::Paths;
 
+use super::logins::{Login, Logins, Stored};
+
 /// What `gatekeep serve --dev` leaves for local clients while it runs.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DevServer {
@@ -23,7 +25,7 @@ pub struct DevServer {
 }
 
 impl DevServer {
-    fn path(paths: &Paths) -> PathBuf {
+    pub fn path(paths: &Paths) -> PathBuf {
         paths.log_file.with_file_name("dev-server.json")
     }
 
@@ -62,31 +64,6 @@ pub(crate) fn write_private_json(path: &Path, value: &impl Serialize) -> std::io
     Ok(path.to_owned())
 }
 
-/// A server's public key as the user pinned it at login.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Pinned {
-    pub server: String,
-    pub public_key: String,
-    /// The token, when the OS keyring is not used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-}
-
-impl Pinned {
-    pub fn path(paths: &Paths) -> PathBuf {
-        paths.config_file.with_file_name("login.json")
-    }
-
-    pub fn read(paths: &Paths) -> Option<Pinned> {
-        serde_json::from_slice(&std::fs::read(Self::path(paths)).ok()?).ok()
-    }
-
-    /// Writes the login file with mode 0600.
-    pub fn write(&self, paths: &Paths) -> std::io::Result<PathBuf> {
-        write_private_json(&Self::path(paths), self)
-    }
-}
-
 /// Whether `url` is `https://`, or `http://` to a loopback address.
 pub fn is_loopback_url(url: &str) -> bool {
     let Ok(parsed) = reqwest::Url::parse(url) else {
@@ -100,6 +77,49 @@ pub fn is_loopback_url(url: &str) -> bool {
     }
 }
 
+/// Where the token in use came from (for `whoami`, and for errors that name it; never
+/// the token itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `GATEKEEP_TOKEN`.
+    Env,
+    /// `--token-file PATH`.
+    File(PathBuf),
+    /// The OS keyring entry of a login.
+    Keyring { account: String },
+    /// The login file (where the OS keyring was not available at login).
+    LoginFile(PathBuf),
+    /// The running development server's file.
+    DevServer(PathBuf),
+}
+
+impl TokenSource {
+    /// A stable name for programs (`whoami --json`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TokenSource::Env => "env",
+            TokenSource::File(_) => "token_file",
+            TokenSource::Keyring { .. } => "keyring",
+            TokenSource::LoginFile(_) => "login_file",
+            TokenSource::DevServer(_) => "dev_server",
+        }
+    }
+}
+
+impl std::fmt::Display for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenSource::Env => write!(f, "{}", env_vars::GATEKEEP_TOKEN),
+            TokenSource::File(path) => write!(f, "--token-file {}", path.display()),
+            TokenSource::Keyring { account } => write!(f, "the OS keyring (entry {account})"),
+            TokenSource::LoginFile(path) => write!(f, "the login file {}", path.display()),
+            TokenSource::DevServer(path) => {
+                write!(f, "the development server file {}", path.display())
+            }
+        }
+    }
+}
+
 /// How to reach and trust the approval service.
 #[derive(Clone, Debug)]
 pub struct Connection {
@@ -109,20 +129,26 @@ pub struct Connection {
     pub public_key: Option<String>,
     /// Where the settings came from, for messages.
     pub source: &'static str,
+    /// Where the token came from.
+    pub token_source: TokenSource,
+    /// The login in use, when its token or key came from one.
+    pub login: Option<Login>,
+    /// Where `public_key` came from: `GATEKEEP_SERVER_KEY`, `login` or `development server`.
+    pub key_source: Option<&'static str>,
 }
 
 impl Connection {
     /// Finds the service: `GATEKEEP_SERVER` (with `GATEKEEP_TOKEN` or `--token-file`), else
-    /// the configuration's `server` with the login, else a running development server.
+    /// the configuration's `server` with a login (the identity in `GATEKEEP_IDENTITY`, else
+    /// the one in use), else a running development server.
     pub fn discover(
         env: &Environment,
         config: &Config,
         token_file: Option<&Path>,
     ) -> Result<Option<Connection>, UserError> {
         let paths = Paths::from_env(env);
-        let pinned = Pinned::read(&paths);
         let explicit_token = match token_file {
-            Some(path) => Some(
+            Some(path) => Some((
                 std::fs::read_to_string(path)
                     .map_err(|e| {
                         UserError::new(format!(
@@ -133,8 +159,11 @@ impl Connection {
                     })?
                     .trim()
                     .to_owned(),
-            ),
-            None => env.get(env_vars::GATEKEEP_TOKEN).map(str::to_owned),
+                TokenSource::File(path.to_owned()),
+            )),
+            None => env
+                .get(env_vars::GATEKEEP_TOKEN)
+                .map(|t| (t.to_owned(), TokenSource::Env)),
         };
         let server = env
             .get(env_vars::GATEKEEP_SERVER)
@@ -142,38 +171,71 @@ impl Connection {
             .or_else(|| config.server.clone());
         let connection = match server {
             Some(server) => {
-                let pinned_here = pinned
-                    .as_ref()
-                    .filter(|p| p.server.trim_end_matches('/') == server.trim_end_matches('/'));
-                let token = explicit_token
-                    .or_else(|| pinned_here.and_then(|p| p.token.clone()))
-                    .or_else(|| {
-                        pinned_here
-                            .and_then(|p| super::keyring::load(super::keyring::TOKENS, &p.server))
-                    })
-                    .ok_or_else(|| {
-                        UserError::new(format!("no token for the approval service {server}"))
+                let logins = Logins::read(&paths)?;
+                let wanted = env.get(env_vars::GATEKEEP_IDENTITY);
+                let login = match logins.pick(&server, wanted) {
+                    Ok(login) => login.cloned(),
+                    // An explicit token needs no login; the key is the service's, whoever
+                    // logged in.
+                    Err(_) if explicit_token.is_some() => {
+                        logins.for_server(&server).next().cloned()
+                    }
+                    Err(names) => return Err(choose_login(&server, wanted, &names)),
+                };
+                let (token, token_source) = match explicit_token {
+                    Some(explicit) => explicit,
+                    None => match login.as_ref().and_then(|l| Some((l, l.token()?))) {
+                        Some((_, (token, Stored::File))) => {
+                            (token, TokenSource::LoginFile(Logins::path(&paths)))
+                        }
+                        Some((login, (token, Stored::Keyring))) => (
+                            token,
+                            TokenSource::Keyring {
+                                account: login.keyring_account(),
+                            },
+                        ),
+                        None => {
+                            return Err(UserError::new(format!(
+                                "no token for the approval service {server}"
+                            ))
                             .hint("set GATEKEEP_TOKEN, pass --token-file, or run `gatekeep login`")
-                            .kind("no_service")
-                    })?;
-                let public_key = env
-                    .get(env_vars::GATEKEEP_SERVER_KEY)
-                    .map(str::to_owned)
-                    .or_else(|| pinned_here.map(|p| p.public_key.clone()));
+                            .kind("no_service"));
+                        }
+                    },
+                };
+                let (public_key, key_source) = match env.get(env_vars::GATEKEEP_SERVER_KEY) {
+                    Some(key) => (Some(key.to_owned()), Some(env_vars::GATEKEEP_SERVER_KEY)),
+                    None => match &login {
+                        Some(login) => (Some(login.public_key.clone()), Some("login")),
+                        None => (None, None),
+                    },
+                };
                 Connection {
                     server,
                     token,
                     public_key,
                     source: "configured",
+                    token_source,
+                    login,
+                    key_source,
                 }
             }
             None => match DevServer::read(&paths) {
-                Some(dev) => Connection {
-                    server: dev.url,
-                    token: explicit_token.unwrap_or(dev.requester_token),
-                    public_key: Some(dev.public_key),
-                    source: "development server",
-                },
+                Some(dev) => {
+                    let (token, token_source) = explicit_token.unwrap_or((
+                        dev.requester_token,
+                        TokenSource::DevServer(DevServer::path(&paths)),
+                    ));
+                    Connection {
+                        server: dev.url,
+                        token,
+                        public_key: Some(dev.public_key),
+                        source: "development server",
+                        token_source,
+                        login: None,
+                        key_source: Some("development server"),
+                    }
+                }
                 None => return Ok(None),
             },
         };
@@ -192,6 +254,35 @@ impl Connection {
     }
 }
 
+/// The error when the login to use for `server` is not clear.
+fn choose_login(server: &str, wanted: Option<&str>, names: &[String]) -> UserError {
+    let message = match wanted {
+        Some(wanted) => format!(
+            "no login as {wanted} for {server} ({} set it); logins there: {}",
+            env_vars::GATEKEEP_IDENTITY,
+            list_or_none(names)
+        ),
+        None => format!(
+            "several logins for {server} and none in use: {}",
+            list_or_none(names)
+        ),
+    };
+    UserError::new(message)
+        .hint(format!(
+            "choose one with `gatekeep login --server {server} --as NAME`, or set {}",
+            env_vars::GATEKEEP_IDENTITY
+        ))
+        .kind("no_service")
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
 /// Connects to the configured service, or explains how to configure one.
 pub fn connect(
     env: &Environment,
@@ -203,6 +294,7 @@ pub fn connect(
             .hint("set GATEKEEP_SERVER and GATEKEEP_TOKEN, or run `gatekeep login`")
     })?;
     let client = super::ApiClient::new(&connection.server, &connection.token)
-        .map_err(|e| UserError::new(e.to_string()))?;
+        .map_err(|e| e.to_user_error("cannot set up the client"))?
+        .with_token_source(connection.token_source.clone());
     Ok((client, connection))
 }

@@ -1,8 +1,11 @@
 //! The client side of the approval service: finding the server and credentials, and the
 //! API v1 calls (blocking HTTP, rustls with the ring provider).
 
+mod cause;
 mod credentials;
 pub mod keyring;
+pub mod logins;
+mod resolve;
 pub mod secret_store;
 mod wait;
 pub mod witness;
@@ -12,7 +15,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use credentials::{Connection, DevServer, Pinned, connect, is_loopback_url};
+pub use credentials::{Connection, DevServer, TokenSource, connect, is_loopback_url};
+pub use resolve::request_id;
 pub use wait::{Outcome, Progress, wait_for_decision};
 
 use crate::approval::{
@@ -23,17 +27,61 @@ use crate::approval::{
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The service answered with an error.
-    #[error("{status}: {}", .body.error)]
-    Api { status: u16, body: ApiError },
-    /// The service could not be reached (worth retrying).
-    #[error("cannot reach the approval service: {0}")]
+    #[error("{url} answered {status}: {}{}", .body.error, token_note(*.status, .token_source.as_deref()))]
+    Api {
+        status: u16,
+        body: ApiError,
+        /// The service URL that answered.
+        url: String,
+        /// Where the token sent came from, when known.
+        token_source: Option<Box<TokenSource>>,
+    },
+    /// The service could not be reached (worth retrying). The message names the URL and
+    /// the cause.
+    #[error("{0}")]
     Unreachable(String),
     /// The answer made no sense.
     #[error("unexpected answer from the approval service: {0}")]
     Protocol(String),
 }
 
+/// For a 401: which token was refused.
+fn token_note(status: u16, source: Option<&TokenSource>) -> String {
+    match source {
+        Some(source) if status == 401 => format!(" (the token from {source})"),
+        _ => String::new(),
+    }
+}
+
 impl ClientError {
+    /// What to do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ClientError::Unreachable(message) => {
+                Some(cause::Cause::of_message(message).hint().to_owned())
+            }
+            ClientError::Api { status: 401, .. } => Some(
+                "the service does not know this token: check it, or log in again with `gatekeep login`"
+                    .to_owned(),
+            ),
+            ClientError::Api { body, .. } => body.hint.clone(),
+            ClientError::Protocol(_) => None,
+        }
+    }
+
+    /// The error for people: `doing` (what failed, e.g. "cannot fetch request X"), the
+    /// cause, and its hint.
+    pub fn to_user_error(&self, doing: &str) -> crate::exit::UserError {
+        let error = crate::exit::UserError::new(format!("{doing}: {self}")).kind(match self {
+            ClientError::Unreachable(_) => "service_unreachable",
+            _ => "service_refused",
+        });
+        match self.hint() {
+            Some(hint) => error.hint(hint),
+            None => error,
+        }
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             ClientError::Api { status, .. } => Some(*status),
@@ -46,12 +94,12 @@ impl ClientError {
     pub fn filing_refused(&self) -> crate::exit::UserError {
         use crate::exit::{Exit, UserError};
         match self {
-            ClientError::Api { status: 403, body } if !body.denied_by.is_empty() => {
-                UserError::new(body.error.clone())
-                    .hint("the approval service's own policy refuses it; nothing was run")
-                    .exit(Exit::Denied)
-                    .kind("service_denied")
-            }
+            ClientError::Api {
+                status: 403, body, ..
+            } if !body.denied_by.is_empty() => UserError::new(body.error.clone())
+                .hint("the approval service's own policy refuses it; nothing was run")
+                .exit(Exit::Denied)
+                .kind("service_denied"),
             ClientError::Api {
                 body: ApiError {
                     hint: Some(hint), ..
@@ -60,8 +108,7 @@ impl ClientError {
             } => UserError::new(format!("the approval service refused the request: {self}"))
                 .hint(hint.clone())
                 .kind("service_refused"),
-            _ => UserError::new(format!("the approval service refused the request: {self}"))
-                .kind("service_refused"),
+            _ => self.to_user_error("the approval service refused the request"),
         }
     }
 }
@@ -73,6 +120,8 @@ pub struct ApiClient {
     /// The one in use.
     current: std::sync::atomic::AtomicUsize,
     token: String,
+    /// Where the token came from, named when the service refuses it.
+    token_source: Option<TokenSource>,
     http: reqwest::blocking::Client,
     /// When set, no call runs past it (a hook must answer before the agent gives up).
     deadline: std::sync::Mutex<Option<std::time::Instant>>,
@@ -125,9 +174,17 @@ impl ApiClient {
             bases: split_servers(base),
             current: std::sync::atomic::AtomicUsize::new(0),
             token: token.trim().to_owned(),
+            token_source: None,
             http,
             deadline: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Names where the token came from in the errors of later calls.
+    #[must_use]
+    pub fn with_token_source(mut self, source: TokenSource) -> ApiClient {
+        self.token_source = Some(source);
+        self
     }
 
     /// Bounds every later call by `deadline`: a call that would run past it fails as
@@ -185,19 +242,20 @@ impl ApiClient {
         if let Some(deadline) = deadline {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
-                return Err(ClientError::Unreachable(
-                    "no time left before the deadline".to_owned(),
-                ));
+                return Err(ClientError::Unreachable(format!(
+                    "cannot reach the approval service at {}: timed out (no time left before the deadline)",
+                    self.base()
+                )));
             }
             request = request.timeout(left);
         }
         let response = request
             .send()
-            .map_err(|e| ClientError::Unreachable(e.without_url().to_string()))?;
+            .map_err(|e| ClientError::Unreachable(cause::describe(self.base(), &e)))?;
         let status = response.status();
         let bytes = response
             .bytes()
-            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+            .map_err(|e| ClientError::Unreachable(cause::describe(self.base(), &e)))?;
         if !status.is_success() {
             let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| ApiError {
                 error: String::from_utf8_lossy(&bytes).trim().to_owned(),
@@ -207,6 +265,8 @@ impl ApiClient {
             return Err(ClientError::Api {
                 status: status.as_u16(),
                 body,
+                url: self.base().to_owned(),
+                token_source: self.token_source.clone().map(Box::new),
             });
         }
         if bytes.is_empty() {
@@ -261,6 +321,23 @@ impl ApiClient {
         })?;
         serde_json::from_value(value["requests"].clone())
             .map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    /// The requests whose id starts with `prefix` that the caller may see (at most a
+    /// few; the service refuses prefixes under `approval::ids::MIN_PREFIX` characters).
+    pub fn by_prefix(&self, prefix: &str) -> Result<Vec<RequestView>, ClientError> {
+        let value: Value = self.send(|| {
+            self.http
+                .get(self.url("/v1/requests"))
+                .query(&[("prefix", prefix)])
+        })?;
+        serde_json::from_value(value["requests"].clone())
+            .map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    /// Who the service says the caller is (`GET /v1/me`).
+    pub fn me(&self) -> Result<crate::approval::Me, ClientError> {
+        self.send(|| self.http.get(self.url("/v1/me")))
     }
 
     pub fn mine_for_digest(&self, digest: &str) -> Result<Vec<RequestView>, ClientError> {

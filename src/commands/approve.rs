@@ -10,7 +10,7 @@ use crate::render;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The request id.
+    /// The request id, or a unique prefix of at least 8 characters.
     pub id: String,
     /// A comment for the requester (and the record).
     #[arg(short = 'm', long = "message", value_name = "COMMENT")]
@@ -35,17 +35,14 @@ pub fn refuse_agents(env: &Environment) -> Result<(), UserError> {
 pub fn run(args: Args, env: &Environment, verdict: Verdict) -> anyhow::Result<Exit> {
     refuse_agents(env)?;
     let (client, _) = client::connect(env, args.token_file.as_deref())?;
+    let id = client::request_id(&client, &args.id)?;
     let review = NewReview {
         verdict,
         comment: args.comment.clone(),
     };
-    let view = client.review(&args.id, &review).map_err(|e| {
-        UserError::new(format!(
-            "cannot review {}: {}",
-            render::text(&args.id),
-            render::text(&e.to_string())
-        ))
-    })?;
+    let view = client
+        .review(&id, &review)
+        .map_err(|e| e.to_user_error(&format!("cannot review {}", render::text(&id))))?;
     let done = match verdict {
         Verdict::Approve => "approved",
         Verdict::Reject => "rejected",

@@ -3,6 +3,7 @@
 pub mod approve;
 pub mod check;
 pub mod completions;
+pub mod dev_credentials;
 pub mod hook;
 pub mod keygen;
 pub mod log_rotate;
@@ -22,5 +23,7 @@ pub mod run;
 pub mod secret;
 pub mod serve;
 pub mod shell_prefix;
+pub mod status;
 pub mod token;
 pub mod wait;
+pub mod whoami;

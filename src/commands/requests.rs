@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::approval::{CLAIMED, Readable, RequestView};
 use crate::client;
 use crate::environment::Environment;
-use crate::exit::{Exit, UserError};
+use crate::exit::Exit;
 use crate::render;
 
 #[derive(Debug, clap::Args)]
@@ -59,7 +59,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let (client, _) = client::connect(env, args.token_file.as_deref())?;
     let pending = client
         .pending()
-        .map_err(|e| UserError::new(e.to_string()))?;
+        .map_err(|e| e.to_user_error("cannot list the requests"))?;
     let mut out = anstream::stdout();
     if args.json {
         writeln!(

@@ -32,7 +32,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     loop {
         let pending = client
             .pending()
-            .map_err(|e| UserError::new(e.to_string()))?;
+            .map_err(|e| e.to_user_error("cannot list the requests"))?;
         if pending.is_empty() {
             eprintln!("gatekeep: no pending requests for you to review");
             return Ok(Exit::Success);

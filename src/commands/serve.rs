@@ -163,21 +163,10 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             )?;
             writeln!(
                 out,
-                "# requester (gatekeep run finds this server by itself while it runs):"
+                "# {}; `gatekeep dev credentials` prints these lines again",
+                super::dev_credentials::NOT_A_BOUNDARY
             )?;
-            writeln!(
-                out,
-                "export GATEKEEP_SERVER={url} GATEKEEP_TOKEN={requester}"
-            )?;
-            writeln!(
-                out,
-                "# reviewer, in another shell (gatekeep requests / approve / reject):"
-            )?;
-            writeln!(
-                out,
-                "export GATEKEEP_SERVER={url} GATEKEEP_TOKEN={reviewer}"
-            )?;
-            writeln!(out, "# review page: {url}/")?;
+            super::dev_credentials::exports(&mut out, &dev)?;
             out.flush()?;
         }
         // SIGHUP is caught before the service says it is up: a reload sent as soon as it

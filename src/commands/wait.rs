@@ -15,7 +15,7 @@ use crate::ui::{Waiting, verdicts};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The request id.
+    /// The request id, or a unique prefix of at least 8 characters.
     pub id: String,
     /// Give up after this long (e.g. 10m; default: until the request expires).
     #[arg(long, value_name = "DURATION")]
@@ -27,10 +27,11 @@ pub struct Args {
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let (client, _) = client::connect(env, args.token_file.as_deref())?;
+    let id = client::request_id(&client, &args.id)?;
     let client = Arc::new(client);
     let view = client
-        .get(&args.id, 0)
-        .map_err(|e| UserError::new(format!("cannot fetch request {}: {e}", args.id)))?;
+        .get(&id, 0)
+        .map_err(|e| e.to_user_error(&format!("cannot fetch request {id}")))?;
     let seconds = match &args.timeout {
         Some(text) => crate::policy::parse_duration(text).map_err(UserError::new)?,
         None => {
@@ -53,7 +54,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let outcome = if view.status == Status::Pending {
         wait_for_decision(
             &client,
-            &args.id,
+            &id,
             Instant::now() + Duration::from_secs(seconds),
             &interrupted,
             &mut |p| waiting.progress(&p),

@@ -155,7 +155,11 @@ pub fn connect(
         return Ok(None);
     };
     let client = ApiClient::new(&connection.server, &connection.token)
-        .map_err(|e| UserError::new(e.to_string()).kind("no_service"))?;
+        .map_err(|e| {
+            e.to_user_error("cannot set up the client")
+                .kind("no_service")
+        })?
+        .with_token_source(connection.token_source.clone());
     Ok(Some((Arc::new(client), connection)))
 }
 
@@ -185,9 +189,9 @@ pub fn public_key(
 ) -> Result<(String, bool), UserError> {
     match &connection.public_key {
         Some(key) => Ok((key.clone(), true)),
-        None => client
-            .public_key()
-            .map(|key| (key, false))
-            .map_err(|e| UserError::new(e.to_string()).kind("service_unreachable")),
+        None => client.public_key().map(|key| (key, false)).map_err(|e| {
+            e.to_user_error("cannot fetch the service key")
+                .kind("service_unreachable")
+        }),
     }
 }

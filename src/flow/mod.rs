@@ -473,7 +473,7 @@ impl Flow<'_> {
         let mut existing = None;
         if wait.reuse {
             let mine = client.mine_for_digest(&connected.digest).map_err(|e| {
-                UserError::new(format!("the approval service cannot be asked: {e}"))
+                e.to_user_error("the approval service cannot be asked")
                     .kind("service_unreachable")
             })?;
             let latest = |status: Status| {
@@ -623,9 +623,12 @@ impl Flow<'_> {
 
     /// `run --request ID`: the request must be for exactly this command.
     pub fn under_request(&self, connected: &Connected, id: &str) -> Result<Requested, UserError> {
-        let view = connected.client.get(id, 0).map_err(|e| {
-            UserError::new(format!("cannot fetch request {id}: {e}")).kind("service_refused")
-        })?;
+        // A unique prefix of the id names it as well as the whole id.
+        let id = crate::client::request_id(&connected.client, id)?;
+        let view = connected
+            .client
+            .get(&id, 0)
+            .map_err(|e| e.to_user_error(&format!("cannot fetch request {id}")))?;
         self.same_as_approved(&view, &connected.facts)?;
         if view.status != Status::Approved {
             return Ok(self.ended(Box::new(view)));

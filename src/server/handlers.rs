@@ -566,6 +566,54 @@ pub struct ListQuery {
     digest: Option<String>,
     #[serde(default)]
     mine: Option<bool>,
+    /// Requests whose id starts with this (at least `MIN_ID_PREFIX` characters), of any
+    /// status, among those the caller may see.
+    #[serde(default)]
+    prefix: Option<String>,
+}
+
+/// How many requests an id prefix may name before the answer stops listing them.
+const PREFIX_CANDIDATES: usize = 20;
+/// How many rows a prefix lookup reads before it filters them by what the caller may see.
+const PREFIX_SCAN: u32 = 1000;
+
+/// The requests whose id starts with `prefix` that `user` may see: the requester's own and
+/// the ones they may review. Nothing tells apart a request that does not exist from one
+/// the caller may not see.
+async fn by_prefix(state: &AppState, user: &User, prefix: &str) -> Result<Json<Value>, Failure> {
+    let prefix = prefix.to_ascii_lowercase();
+    if prefix.chars().count() < crate::approval::ids::MIN_PREFIX {
+        return Err(Failure(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "an id prefix needs at least {} characters",
+                crate::approval::ids::MIN_PREFIX
+            ),
+            Some("give more of the request id"),
+        ));
+    }
+    let at = now(state).await?;
+    let views: Vec<RequestView> = state
+        .store
+        .by_id_prefix(&prefix, PREFIX_SCAN)
+        .await?
+        .into_iter()
+        .filter(|r| lifecycle::may_see(user, r))
+        .take(PREFIX_CANDIDATES)
+        .map(|r| view_for(state, &lifecycle::as_seen(r, at), user))
+        .collect();
+    Ok(Json(json!({"requests": views})))
+}
+
+/// `GET /v1/me`: the caller's own identity as the service knows it, and nothing about
+/// anyone else.
+pub async fn me(Caller(user): Caller) -> Json<Value> {
+    Json(json!({
+        "name": user.name,
+        "groups": user.groups,
+        "can_review": user.can_review,
+        "agent": user.agent,
+    }))
 }
 
 pub async fn list(
@@ -573,6 +621,9 @@ pub async fn list(
     Caller(user): Caller,
     Params(query): Params<ListQuery>,
 ) -> Result<Json<Value>, Failure> {
+    if let Some(prefix) = &query.prefix {
+        return by_prefix(&state, &user, prefix).await;
+    }
     let found: Vec<StoredRequest> = if query.mine == Some(true) || query.digest.is_some() {
         let digest = query
             .digest

@@ -360,6 +360,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/v1/keys", get(handlers::keys))
+        .route("/v1/me", get(handlers::me))
         .route("/v1/requests", post(handlers::create).get(handlers::list))
         .route("/v1/requests/{id}", get(handlers::show))
         .route("/v1/requests/{id}/reviews", post(handlers::review))

@@ -92,7 +92,7 @@ pub enum WitnessError {
 impl From<ClientError> for WitnessError {
     fn from(error: ClientError) -> Self {
         match error {
-            ClientError::Api { status, body } if status == 409 || status == 422 => {
+            ClientError::Api { status, body, .. } if status == 409 || status == 422 => {
                 WitnessError::Refused(body.error)
             }
             other => WitnessError::Client(other),

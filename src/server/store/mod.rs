@@ -193,6 +193,14 @@ pub trait Store: Send + Sync + 'static {
         rule: Rule,
     ) -> Result<Option<Result<(StoredRequest, Transition), Refusal>>, StoreError>;
     async fn with_status(&self, status: Status) -> Result<Vec<StoredRequest>, StoreError>;
+    /// Up to `limit` requests whose id starts with `prefix` (lower-case hex digits and
+    /// dashes only; anything else matches nothing), oldest first. Whoever asks filters
+    /// them by what the caller may see.
+    async fn by_id_prefix(
+        &self,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredRequest>, StoreError>;
     async fn by_requester_digest(
         &self,
         requester: &str,
@@ -332,6 +340,15 @@ pub async fn open(database: &Database) -> Result<Arc<dyn Store>, StoreError> {
 pub const EVENT_KINDS: &[&str] = super::webhooks::EVENTS;
 
 /// The error when another replica extended the log between the check and the write.
+/// The `LIKE` pattern of an id prefix, or `None` when the prefix holds anything but
+/// lower-case hex digits and dashes (no id does; and no `%` or `_` reaches a pattern).
+fn id_prefix_pattern(prefix: &str) -> Option<String> {
+    prefix
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-')
+        .then(|| format!("{prefix}%"))
+}
+
 fn witness_moved() -> StoreError {
     StoreError("the witnessed log was extended meanwhile; send the proof again".into())
 }

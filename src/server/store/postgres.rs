@@ -593,6 +593,21 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn by_id_prefix(
+        &self,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredRequest>, StoreError> {
+        let Some(pattern) = super::id_prefix_pattern(prefix) else {
+            return Ok(Vec::new());
+        };
+        self.query(
+            "SELECT body FROM requests WHERE id LIKE $1 ORDER BY id LIMIT $2",
+            &[&pattern, &i64::from(limit)],
+        )
+        .await
+    }
+
     async fn by_requester_digest(
         &self,
         requester: &str,

@@ -305,6 +305,22 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn by_id_prefix(
+        &self,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredRequest>, StoreError> {
+        let Some(pattern) = super::id_prefix_pattern(prefix) else {
+            return Ok(Vec::new());
+        };
+        // SQLite's LIKE ignores ASCII case; the pattern is lower-case, as ids are.
+        self.query(
+            "SELECT body FROM requests WHERE id LIKE ?1 ORDER BY id LIMIT CAST(?2 AS INTEGER)",
+            vec![pattern, limit.to_string()],
+        )
+        .await
+    }
+
     async fn by_requester_digest(
         &self,
         requester: &str,

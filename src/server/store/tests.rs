@@ -164,6 +164,39 @@ both!(
     a_witness_write_against_a_moved_head_is_refused,
     witness_race
 );
+both!(requests_are_found_by_an_id_prefix, id_prefix);
+
+async fn id_prefix(store: Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let r = request(1, far());
+        store.create(&r, None).await.unwrap();
+        ids.push(r.id);
+    }
+    let found = |prefix: String, limit| {
+        let store = Arc::clone(&store);
+        async move {
+            let found = store.by_id_prefix(&prefix, limit).await.unwrap();
+            found.into_iter().map(|r| r.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found(ids[1].clone(), 10).await, vec![ids[1].clone()]);
+    assert_eq!(
+        found(ids[2][..30].to_owned(), 10).await,
+        vec![ids[2].clone()]
+    );
+    // Made in the same minute, the three share their first eight characters.
+    let common = ids[0][..8].to_owned();
+    if ids.iter().all(|id| id.starts_with(&common)) {
+        assert_eq!(found(common.clone(), 10).await, ids);
+        assert_eq!(found(common, 2).await, ids[..2].to_vec());
+    }
+    // Upper case finds nothing (ids are lower case), and pattern characters are no
+    // wildcards.
+    assert!(found(ids[0].to_uppercase(), 10).await.is_empty());
+    assert!(found("%".into(), 10).await.is_empty());
+    assert!(found(format!("{}_", &ids[0][..8]), 10).await.is_empty());
+}
 
 async fn idempotent_create(store: Arc<dyn Store>) {
     let first = request(1, far());
