@@ -3,6 +3,7 @@
 
 pub mod bind;
 mod grant;
+pub mod ids;
 mod readable;
 
 pub use grant::{Grant, GrantError, GrantPayload, KeyPair, SatisfiedApproval, verify_grant};
