@@ -269,12 +269,16 @@ _gatekeep() {
 
     case "${cmd}" in
         gatekeep)
-            opts="-v -h -V --verbose --help --version check policy run serve wait requests approve reject review login logout secret token keygen log hook shell-prefix completions help"
+            opts="-v -h -V --verbose --color --help --version check policy run serve wait requests approve reject review login logout secret token keygen log hook shell-prefix completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -283,7 +287,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__approve)
-            opts="-m -v -h -V --message --token-file --verbose --help --version"
+            opts="-m -v -h -V --message --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -301,6 +305,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -309,7 +317,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__check)
-            opts="-v -h -V --policy --json --agent --shell --verbose --help --version"
+            opts="-v -h -V --policy --json --agent --shell --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -323,6 +331,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -331,12 +343,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__completions)
-            opts="-v -h -V --verbose --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --verbose --color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -793,7 +809,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__hook)
-            opts="-v -h -V --policy --wait --log --token-file --verbose --help --version claude-code codex"
+            opts="-v -h -V --policy --wait --log --token-file --verbose --color --help --version claude-code codex"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -815,6 +831,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -823,12 +843,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__keygen)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -837,12 +861,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log)
-            opts="-v -h -V --verbose --help --version verify tail show rotate witness help"
+            opts="-v -h -V --verbose --color --help --version verify tail show rotate witness help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -949,7 +977,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__rotate)
-            opts="-v -h -V --log --verbose --help --version"
+            opts="-v -h -V --log --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -957,6 +985,10 @@ _gatekeep() {
             case "${prev}" in
                 --log)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -967,7 +999,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__show)
-            opts="-v -h -V --log --verbose --help --version"
+            opts="-v -h -V --log --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -975,6 +1007,10 @@ _gatekeep() {
             case "${prev}" in
                 --log)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -985,7 +1021,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__tail)
-            opts="-f -n -v -h -V --log --follow --lines --json --event --decision --user --verbose --help --version"
+            opts="-f -n -v -h -V --log --follow --lines --json --event --decision --user --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1015,6 +1051,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1023,7 +1063,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__verify)
-            opts="-v -h -V --log --json --witness --token-file --verbose --help --version"
+            opts="-v -h -V --log --json --witness --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1035,6 +1075,10 @@ _gatekeep() {
                     ;;
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1045,7 +1089,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__witness)
-            opts="-q -v -h -V --log --token-file --quiet --verbose --help --version"
+            opts="-q -v -h -V --log --token-file --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1059,6 +1103,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1067,7 +1115,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__login)
-            opts="-v -h -V --server --verbose --help --version"
+            opts="-v -h -V --server --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1075,6 +1123,10 @@ _gatekeep() {
             case "${prev}" in
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1085,12 +1137,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__logout)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1099,12 +1155,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__policy)
-            opts="-v -h -V --verbose --help --version lint test list help"
+            opts="-v -h -V --verbose --color --help --version lint test list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1183,12 +1243,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__policy__subcmd__lint)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1197,7 +1261,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__policy__subcmd__list)
-            opts="-v -h -V --policy --verbose --help --version"
+            opts="-v -h -V --policy --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1205,6 +1269,10 @@ _gatekeep() {
             case "${prev}" in
                 --policy)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1215,12 +1283,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__policy__subcmd__test)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1229,7 +1301,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__reject)
-            opts="-m -v -h -V --message --token-file --verbose --help --version"
+            opts="-m -v -h -V --message --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1247,6 +1319,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1255,7 +1331,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__requests)
-            opts="-v -h -V --json --token-file --verbose --help --version"
+            opts="-v -h -V --json --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1263,6 +1339,10 @@ _gatekeep() {
             case "${prev}" in
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1273,7 +1353,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__review)
-            opts="-v -h -V --token-file --verbose --help --version"
+            opts="-v -h -V --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1281,6 +1361,10 @@ _gatekeep() {
             case "${prev}" in
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1291,7 +1375,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__run)
-            opts="-v -h -V --policy --reason --log --agent --agent-session --json --json-fd --no-wait --request --token-file --supervise --verbose --help --version"
+            opts="-v -h -V --policy --reason --log --agent --agent-session --json --json-fd --no-wait --request --token-file --supervise --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1325,6 +1409,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1333,12 +1421,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__secret)
-            opts="-v -h -V --verbose --help --version set list rm help"
+            opts="-v -h -V --verbose --color --help --version set list rm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1417,12 +1509,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__secret__subcmd__list)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1431,12 +1527,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__secret__subcmd__rm)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1445,12 +1545,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__secret__subcmd__set)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1459,7 +1563,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__serve)
-            opts="-v -h -V --config --listen --data --dev --rotate-key --verbose --help --version"
+            opts="-v -h -V --config --listen --data --dev --rotate-key --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1477,6 +1581,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1485,12 +1593,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__shell__subcmd__prefix)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1499,12 +1611,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__token)
-            opts="-v -h -V --verbose --help --version new help"
+            opts="-v -h -V --verbose --color --help --version new help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1555,12 +1671,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__token__subcmd__new)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1569,7 +1689,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__wait)
-            opts="-v -h -V --timeout --token-file --verbose --help --version"
+            opts="-v -h -V --timeout --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1581,6 +1701,10 @@ _gatekeep() {
                     ;;
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,7 +1,6 @@
 //! The command-line interface: the clap definition, logging set-up, dispatch, and the one
 //! place where errors are printed and turned into exit codes.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,6 +19,10 @@ pub struct Cli {
     /// More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+
+    /// When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t, global = true)]
+    pub color: crate::term::ColorWhen,
 
     #[command(subcommand)]
     pub command: Command,
@@ -152,12 +155,22 @@ fn parse_hot(args: &[std::ffi::OsString]) -> Option<Cli> {
                 .action(clap::ArgAction::Count)
                 .global(true),
         )
+        .arg(
+            clap::Arg::new("color")
+                .long("color")
+                .value_parser(clap::builder::EnumValueParser::<crate::term::ColorWhen>::new())
+                .global(true),
+        )
         .subcommand(subcommand)
         .subcommand_required(true)
         .try_get_matches_from(args)
         .ok()?;
     Some(Cli {
         verbose: matches.get_count("verbose"),
+        color: matches
+            .get_one::<crate::term::ColorWhen>("color")
+            .copied()
+            .unwrap_or_default(),
         command: Command::from_arg_matches(&matches).ok()?,
     })
 }
@@ -186,6 +199,7 @@ pub fn main() -> ExitCode {
         }
     };
     let env = Environment::from_process();
+    crate::term::init_color(cli.color, &env);
     init_tracing(cli.verbose, &env);
     // Panics inside an analysis are caught and make the command opaque: say nothing of them
     // (in JSON mode a message would break the event stream).
@@ -246,7 +260,7 @@ fn report(error: &anyhow::Error) -> Exit {
     }
     let mut stderr = anstream::stderr();
     use std::io::Write as _;
-    let red = anstyle::AnsiColor::Red.on_default().bold();
+    let (red, hint_style) = (crate::term::ERROR, crate::term::HINT);
     // Messages quote commands and text from elsewhere: nothing in them reaches the terminal
     // as a control.
     if let Some(user) = error.downcast_ref::<UserError>() {
@@ -256,7 +270,11 @@ fn report(error: &anyhow::Error) -> Exit {
             render::inert(&user.message)
         );
         if let Some(hint) = &user.hint {
-            let _ = writeln!(stderr, "  hint: {}", render::inert(hint));
+            let _ = writeln!(
+                stderr,
+                "  {hint_style}hint:{hint_style:#} {}",
+                render::inert(hint)
+            );
         }
         return user.exit;
     }
@@ -270,7 +288,7 @@ fn report(error: &anyhow::Error) -> Exit {
 
 fn init_tracing(verbose: u8, env: &Environment) {
     use tracing_subscriber::filter::LevelFilter;
-    let ansi = std::io::stderr().is_terminal() && env.get(env_vars::NO_COLOR).is_none();
+    let ansi = crate::term::stderr_colored();
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(ansi)

@@ -56,6 +56,8 @@ pub const GATEKEEP_TEST_SETTLED_SECS: &str = "GATEKEEP_TEST_SETTLED_SECS";
 pub const RUST_LOG: &str = "RUST_LOG";
 /// Disables colour when set to anything.
 pub const NO_COLOR: &str = "NO_COLOR";
+/// The terminal's width in columns, for lists when the terminal does not say.
+pub const COLUMNS: &str = "COLUMNS";
 /// XDG base directories.
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
@@ -102,6 +104,7 @@ pub const ALL: &[&str] = &[
     GATEKEEP_TEST_SETTLED_SECS,
     RUST_LOG,
     NO_COLOR,
+    COLUMNS,
     XDG_CONFIG_HOME,
     XDG_STATE_HOME,
     XDG_DATA_HOME,

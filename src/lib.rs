@@ -25,5 +25,6 @@ pub mod secrets;
 pub mod server;
 pub mod shell;
 pub mod supervise;
+pub mod term;
 pub mod ui;
 mod yaml;
