@@ -27,7 +27,7 @@ use crate::flow::{
     WaitPolicy,
 };
 use crate::paths::Paths;
-use crate::policy::{ApprovalRequirement, Decision, Evaluation, SecretSource};
+use crate::policy::{Decision, Evaluation, SecretSource};
 use crate::redact::Redactor;
 use crate::secrets::ChildEnv;
 use crate::supervise::{self, Approved, Confinement, PolicyJudge};
@@ -217,7 +217,9 @@ impl Sink for RunSink<'_> {
                 }),
             ),
             Step::Warning(message) => {
-                self.say(&format!("warning: {message}"));
+                if !events.enabled() {
+                    crate::term::warn(message);
+                }
                 events.emit("warning", json!({"message": message}));
             }
             Step::Notice(message) => self.say(message),
@@ -238,7 +240,8 @@ impl Sink for RunSink<'_> {
                     *self.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Some(Waiting::start(
                         &created.id,
                         &created.review_url,
-                        &ApprovalRequirement::describe_all(approvals),
+                        approvals,
+                        &created.expires_at,
                         std::io::stderr().is_terminal(),
                     ));
                 }
@@ -253,6 +256,11 @@ impl Sink for RunSink<'_> {
                 let reviewers: Vec<&str> =
                     view.reviews.iter().map(|r| r.reviewer.as_str()).collect();
                 self.say(&format!("approved by {}", reviewers.join(", ")));
+                // The reviewers' comments, as they wrote them.
+                let commented = view.reviews.iter().map(|r| r.comment.is_some());
+                for (line, _) in verdicts(view).iter().zip(commented).filter(|(_, c)| *c) {
+                    self.say(&format!("  {line}"));
+                }
                 events.emit(
                     "approved",
                     json!({"request_id": view.id, "reviewers": reviewers}),

@@ -805,10 +805,10 @@ fn on_a_terminal_the_reason_is_asked_and_a_spinner_shows_the_request() {
     terminal.wait_for("Reason for this command");
     terminal.send(b"rotating the logs\r");
     terminal.wait_for("approval required: request ");
-    terminal.wait_for("waiting for approval of");
+    terminal.wait_for("waiting for approval");
     let id = terminal
         .seen
-        .split("approval required: request ")
+        .split("/requests/")
         .nth(1)
         .unwrap()
         .split_whitespace()
