@@ -16,6 +16,7 @@ pub mod environment;
 pub mod events;
 pub mod exit;
 pub mod flow;
+pub mod layout;
 pub mod paths;
 pub mod pin;
 pub mod policy;

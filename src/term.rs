@@ -115,13 +115,15 @@ pub fn countdown(seconds: i64) -> String {
 
 /// `text` broken at spaces into lines of at most `width` characters (a word longer than a
 /// line is cut), the first line after `first` characters already used and every further
-/// line indented by `indent` spaces. Lines are never narrower than 20 characters of text.
+/// line indented by `indent` spaces. Only the space a line breaks at is replaced; every
+/// other character, runs of spaces included, is kept. Lines are never narrower than 20
+/// characters of text.
 pub fn wrap(text: &str, width: usize, first: usize, indent: usize) -> String {
     let width = width.max(indent + 20);
     let mut out = String::new();
     let mut used = first;
     let mut line_empty = true;
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
+    for word in text.split(' ') {
         let mut rest: Vec<char> = word.chars().collect();
         loop {
             let gap = usize::from(!line_empty);
@@ -131,6 +133,7 @@ pub fn wrap(text: &str, width: usize, first: usize, indent: usize) -> String {
                 }
                 out.extend(rest.iter());
                 used += gap + rest.len();
+                // An empty word is a space of a run: the line is no longer empty.
                 line_empty = false;
                 break;
             }
@@ -172,10 +175,11 @@ mod tests {
     fn wrapping_at_spaces_with_an_indent() {
         assert_eq!(wrap("aaa bbb ccc", 20, 0, 2), "aaa bbb ccc");
         assert_eq!(
-            wrap("aaaa bbbb cccc dddd eeee ffff", 24, 0, 2),
+            wrap("aaaa bbbb cccc dddd eeee ffff", 22, 0, 2),
             "aaaa bbbb cccc dddd\n  eeee ffff"
         );
         assert_eq!(wrap("aaaa bbbb", 24, 18, 4), "aaaa\n    bbbb");
+        assert_eq!(wrap("a  b", 24, 0, 2), "a  b", "runs of spaces are kept");
         let long = "x".repeat(50);
         let wrapped = wrap(&long, 22, 0, 2);
         assert!(

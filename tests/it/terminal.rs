@@ -187,3 +187,223 @@ fn ctrl_c_cancels_and_clears_the_waiting_line() {
     );
     assert!(!env.root().join("ran").exists());
 }
+
+/// A request of alice's waiting for two DBAs, filed by a `run` in the background.
+fn pending_request(
+    env: &TestEnv,
+    service: &crate::service::Service,
+) -> (crate::service::KillOnDrop, String) {
+    let policy = env.write("p.yaml", QUORUM);
+    let (run, lines) = service.run_in_background(
+        env,
+        "alice",
+        &[
+            "--policy",
+            policy.to_str().unwrap(),
+            "--",
+            "touch",
+            env.root().join("ran").to_str().unwrap(),
+        ],
+    );
+    (run, crate::service::request_id(&lines))
+}
+
+#[test]
+fn esc_and_q_leave_review() {
+    let env = TestEnv::new();
+    let service = crate::service::Service::start(&env, USERS, "");
+    let (_run, id) = pending_request(&env, &service);
+    // From the list: q, then Esc. From a request's decision: q.
+    for (keys, at_decision) in [(&b"q"[..], false), (&b"\x1b"[..], false), (&b"q"[..], true)] {
+        let mut cmd = service.as_user(&env, "bob");
+        cmd.env("TERM", "xterm").arg("review");
+        let mut terminal = crate::pty::Pty::spawn_sized(cmd, 40, 120);
+        terminal.wait_for("Esc or q leaves");
+        terminal.wait_for(&id[..8]);
+        if at_decision {
+            terminal.send(b"\r");
+            terminal.wait_for("Decision (Esc or q leaves)");
+        }
+        terminal.send(keys);
+        terminal.until_exit();
+        assert_eq!(
+            terminal.child.wait().unwrap().code(),
+            Some(0),
+            "{keys:?} leaves review:\n{}",
+            terminal.seen
+        );
+        assert_eq!(
+            service.status("bob", &id),
+            "pending",
+            "nothing was reviewed"
+        );
+    }
+}
+
+#[test]
+fn the_review_list_aligns_its_columns() {
+    let env = TestEnv::new();
+    let service = crate::service::Service::start(&env, USERS, "");
+    let (_one, first) = pending_request(&env, &service);
+    let policy = env.write(
+        "q.yaml",
+        &QUORUM.replace("db-write", "schema-change-with-a-long-id"),
+    );
+    let (_two, lines) = service.run_in_background(
+        &env,
+        "alice",
+        &[
+            "--policy",
+            policy.to_str().unwrap(),
+            "--",
+            "touch",
+            "/tmp/second",
+        ],
+    );
+    let second = crate::service::request_id(&lines);
+    let mut cmd = service.as_user(&env, "bob");
+    cmd.env("TERM", "xterm").arg("review");
+    let mut terminal = crate::pty::Pty::spawn_sized(cmd, 40, 120);
+    terminal.wait_for("2 requests pending");
+    terminal.wait_for("/tmp/second");
+    let screen = terminal.screen(40, 120);
+    terminal.send(b"q");
+    terminal.until_exit();
+    let row = |command: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(command))
+            .unwrap_or_else(|| panic!("{command} not listed:\n{screen}"))
+            .trim_start_matches(['>', ' '])
+            .to_owned()
+    };
+    let (a, b) = (row("/ran"), row("/tmp/second"));
+    // Each row starts with the shortest prefix that tells the ids apart (ids of the same
+    // minute share more than eight characters).
+    let (shown_a, shown_b) = (a.split(' ').next().unwrap(), b.split(' ').next().unwrap());
+    assert!(
+        first.starts_with(shown_a) && second.starts_with(shown_b),
+        "{screen}"
+    );
+    assert!(shown_a.len() >= 8 && shown_a != shown_b && !second.starts_with(shown_a));
+    assert_eq!(
+        a.find("touch"),
+        b.find("touch"),
+        "the commands line up:\n{screen}"
+    );
+    assert!(
+        a.contains("db-write") && b.contains("schema-change-with-a-long-id"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn reviewing_twice_or_too_late_says_so_and_fails() {
+    let env = TestEnv::new();
+    let service = crate::service::Service::start(&env, USERS, "");
+    let (mut run, id) = pending_request(&env, &service);
+    let review = |user: &str, verdict: &str| {
+        service
+            .as_user(&env, user)
+            .args([verdict, &id, "-m", "checked"])
+            .output()
+            .unwrap()
+    };
+    assert!(review("bob", "approve").status.success());
+    let again = review("bob", "approve");
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        said.contains("is already approved by you; still waiting for 1 of 2 from group:dba"),
+        "{said}"
+    );
+    assert!(review("carol", "approve").status.success());
+    assert_eq!(run.wait().unwrap().code(), Some(0));
+    let late = review("bob", "reject");
+    assert_eq!(late.status.code(), Some(1), "{late:?}");
+    let said = String::from_utf8_lossy(&late.stderr);
+    assert!(
+        said.contains("was already approved by bob, carol at "),
+        "{said}"
+    );
+
+    let (mut run, id) = pending_request(&env, &service);
+    let reject = service
+        .as_user(&env, "carol")
+        .args(["reject", &id])
+        .output()
+        .unwrap();
+    assert!(reject.status.success());
+    assert_eq!(run.wait().unwrap().code(), Some(121));
+    let late = service
+        .as_user(&env, "bob")
+        .args(["approve", &id])
+        .output()
+        .unwrap();
+    assert_eq!(late.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&late.stderr);
+    assert!(said.contains("is already rejected by carol at "), "{said}");
+    assert!(said.contains("hint: nothing was changed"), "{said}");
+}
+
+#[test]
+fn requests_wrap_to_the_width_with_descriptions_indented() {
+    let env = TestEnv::new();
+    let service = crate::service::Service::start(&env, USERS, "");
+    let policy = env.write("p.yaml", QUORUM);
+    let reason = "the nightly migration of the orders table failed halfway and this finishes it";
+    let (_run, lines) = service.run_in_background(
+        &env,
+        "alice",
+        &[
+            "--reason",
+            reason,
+            "--policy",
+            policy.to_str().unwrap(),
+            "--",
+            "touch",
+            "/tmp/x",
+        ],
+    );
+    let id = crate::service::request_id(&lines);
+    let listed = service
+        .as_user(&env, "bob")
+        .env("COLUMNS", "60")
+        .arg("requests")
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.starts_with("1 request pending for you to review\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("\n{}  pending  expires in ", &id[..8])),
+        "{text}"
+    );
+    // Commands and links are never broken; everything else fits.
+    assert!(
+        text.lines()
+            .filter(|l| !l.starts_with("  review at:"))
+            .all(|l| l.chars().count() <= 60),
+        "{text}"
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("    reason:    the nightly"))
+        .unwrap();
+    // The reason goes on under itself.
+    assert!(lines[at + 1].starts_with(&" ".repeat(15)), "{text}");
+    assert!(
+        lines[at + 1]
+            .trim_start()
+            .starts_with(|c: char| c.is_alphabetic())
+    );
+    assert!(
+        text.contains("    why:       writes need two DBAs"),
+        "{text}"
+    );
+    assert!(!has_ansi(&listed.stdout));
+}
