@@ -1021,7 +1021,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__tail)
-            opts="-f -n -v -h -V --log --follow --lines --json --event --decision --user --verbose --color --help --version"
+            opts="-f -n -v -h -V --log --follow --lines --json --event --decision --user --local --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -352,6 +352,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand -f 'Keep printing records as they are appended (across rotations)'
             cand --follow 'Keep printing records as they are appended (across rotations)'
             cand --json 'Print the raw JSON records (for log shippers)'
+            cand --local 'Show times in this host''s time zone instead of UTC'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help (see more with ''--help'')'

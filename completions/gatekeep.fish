@@ -258,6 +258,7 @@ always\t'Always, even into a pipe'
 never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -s f -l follow -d 'Keep printing records as they are appended (across rotations)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -l json -d 'Print the raw JSON records (for log shippers)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -l local -d 'Show times in this host\'s time zone instead of UTC'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -s V -l version -d 'Print version'

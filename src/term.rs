@@ -97,10 +97,8 @@ pub fn width(env: &Environment) -> usize {
         .unwrap_or(80)
 }
 
-/// "1 segment", "2 segments", "0 segments".
-pub fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+/// "1 segment", "2 segments", "0 segments" (one home for plurals: [`render::count`]).
+pub use crate::render::count;
 
 /// A duration left, for people: "45s", "4m 05s", "2h 03m", "3d 04h"; "0s" when past.
 pub fn countdown(seconds: i64) -> String {

@@ -27,7 +27,11 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         if i == admin {
             writeln!(out, "user ({}):", decider.sources.user_origin)?;
         }
-        writeln!(out, "  {origin}  {rules} rules")?;
+        writeln!(
+            out,
+            "  {origin}  {}",
+            crate::render::count(*rules as u64, "rule", "rules")
+        )?;
     }
     let (default, opaque) = decider.policy.defaults();
     writeln!(

@@ -407,3 +407,85 @@ fn requests_wrap_to_the_width_with_descriptions_indented() {
     );
     assert!(!has_ansi(&listed.stdout));
 }
+
+/// A log with a few runs in it (each run three records, after the chain's opening).
+fn log_with_runs(env: &TestEnv, runs: usize) {
+    let policy = env.write(
+        "allow.yaml",
+        "version: 1\nrules:\n  - {id: sh-ok, decision: allow, match: {program: sh}}\n",
+    );
+    for n in 0..runs {
+        let status = env
+            .gatekeep_std()
+            .args(["run", "--policy"])
+            .arg(&policy)
+            .args(["--", "sh", "-c", &format!("exit {n}")])
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(n as i32));
+    }
+}
+
+#[test]
+fn log_tail_has_a_header_on_a_terminal_and_fixed_width_times() {
+    let env = TestEnv::new();
+    log_with_runs(&env, 4);
+    let mut cmd = env.gatekeep_std();
+    cmd.env("TERM", "xterm").args(["log", "tail", "-n", "20"]);
+    let mut terminal = crate::pty::Pty::spawn_sized(cmd, 40, 160);
+    terminal.until_exit();
+    let screen = terminal.screen(40, 160);
+    let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines[0].starts_with("TIME "), "{screen}");
+    let time = regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z  +\d+ ").unwrap();
+    let records = &lines[1..];
+    assert_eq!(records.len(), 13, "{screen}");
+    for line in records {
+        assert!(time.is_match(line), "{line:?}");
+    }
+    // The columns line up with the header's.
+    let detail = lines[0].find("DETAIL").unwrap();
+    let event = lines[0].find("EVENT").unwrap();
+    for line in records {
+        let word = &line[event..];
+        assert!(!word.starts_with(' '), "{line:?} under EVENT");
+        assert_eq!(&line[detail - 1..detail], " ", "{line:?}");
+    }
+    assert!(screen.contains(" exit       status 3 ("), "{screen}");
+
+    // A pipe gets the records alone; --local shows this host's zone.
+    let piped = env
+        .gatekeep_std()
+        .env("TZ", "Asia/Kolkata")
+        .args(["log", "tail", "--local", "-n", "2"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&piped.stdout);
+    assert_eq!(text.lines().count(), 2, "{text}");
+    let local = regex::Regex::new(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+05:30 ").unwrap();
+    assert!(text.lines().all(|l| local.is_match(l)), "{text}");
+}
+
+#[test]
+fn counts_in_messages_are_singular_for_one() {
+    let env = TestEnv::new();
+    log_with_runs(&env, 1);
+    let verified = env.gatekeep_std().args(["log", "verify"]).output().unwrap();
+    let text = String::from_utf8_lossy(&verified.stdout);
+    assert!(
+        text.contains("ok: 4 records in 1 segment, chain intact"),
+        "{text}"
+    );
+    let policy = env.write(
+        "one.yaml",
+        "version: 1\nrules:\n  - {id: sh-ok, decision: allow, match: {program: sh}}\n",
+    );
+    let linted = env
+        .gatekeep_std()
+        .args(["policy", "lint"])
+        .arg(&policy)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&linted.stderr);
+    assert!(text.contains("1 rule in 1 file, no problems"), "{text}");
+}
