@@ -32,11 +32,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Evaluate a command against the policies without running it.
+    #[command(after_help = crate::manual::help("check"))]
     Check(commands::check::Args),
     /// Inspect, validate and test policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
     /// Run a command if the policy allows it, recording every step in the audit log.
+    #[command(after_help = crate::manual::help("run"))]
     Run(commands::run::Args),
     /// Run the approval service.
     Serve(commands::serve::Args),
@@ -342,11 +344,30 @@ pub fn generated_files() -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 fn man_pages(command: &clap::Command, name: &str, files: &mut Vec<(PathBuf, Vec<u8>)>) {
-    let mut out = Vec::new();
     let page = command.clone().name(name.to_owned());
-    clap_mangen::Man::new(page)
-        .render(&mut out)
-        .expect("rendering to memory cannot fail");
+    let man = clap_mangen::Man::new(page);
+    let mut out = Vec::new();
+    let mut render = || -> std::io::Result<()> {
+        man.render_title(&mut out)?;
+        man.render_name_section(&mut out)?;
+        man.render_synopsis_section(&mut out)?;
+        man.render_description_section(&mut out)?;
+        if command.get_arguments().any(|a| !a.is_hide_set()) {
+            man.render_options_section(&mut out)?;
+        }
+        if command.get_subcommands().any(|s| !s.is_hide_set()) {
+            man.render_subcommands_section(&mut out)?;
+        }
+        // Examples, exit status, environment and files from their one source (the
+        // examples `--help` shows after the options among them).
+        let path = name.strip_prefix("gatekeep").unwrap_or(name);
+        out.extend_from_slice(crate::manual::man_sections(path.trim_start_matches('-')).as_bytes());
+        if command.get_version().is_some() {
+            man.render_version_section(&mut out)?;
+        }
+        Ok(())
+    };
+    render().expect("rendering to memory cannot fail");
     files.push((PathBuf::from("man").join(format!("{name}.1")), out));
     for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
         man_pages(sub, &format!("{name}-{}", sub.get_name()), files);

@@ -17,6 +17,7 @@ pub mod events;
 pub mod exit;
 pub mod flow;
 pub mod layout;
+pub mod manual;
 pub mod paths;
 pub mod pin;
 pub mod policy;

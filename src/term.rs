@@ -155,9 +155,9 @@ mod tests {
 
     #[test]
     fn plurals() {
-        assert_eq!(count(0, "segment", "segments"), "0 segments");
-        assert_eq!(count(1, "segment", "segments"), "1 segment");
-        assert_eq!(count(2, "request", "requests"), "2 requests");
+        assert_eq!(count(0u64, "segment", "segments"), "0 segments");
+        assert_eq!(count(1u64, "segment", "segments"), "1 segment");
+        assert_eq!(count(2u32, "request", "requests"), "2 requests");
     }
 
     #[test]

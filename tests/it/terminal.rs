@@ -489,3 +489,56 @@ fn counts_in_messages_are_singular_for_one() {
     let text = String::from_utf8_lossy(&linted.stderr);
     assert!(text.contains("1 rule in 1 file, no problems"), "{text}");
 }
+
+#[test]
+fn help_and_man_pages_show_examples_exit_status_environment_and_files() {
+    let env = TestEnv::new();
+    for (command, examples) in [
+        ("run", gatekeep::manual::RUN),
+        ("check", gatekeep::manual::CHECK),
+    ] {
+        let help = env
+            .gatekeep_std()
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert!(text.contains("Examples:"), "{text}");
+        let page = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("man/gatekeep-{command}.1")),
+        )
+        .unwrap();
+        assert!(page.contains(".SH EXAMPLES"), "{page}");
+        for example in examples {
+            assert!(text.contains(example.command), "{command} --help: {text}");
+            assert!(
+                page.contains(&example.command.replace('-', "\\-")),
+                "{page}"
+            );
+        }
+    }
+    let main = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man/gatekeep.1"),
+    )
+    .unwrap();
+    for section in [
+        ".SH EXAMPLES",
+        ".SH \"EXIT STATUS\"",
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+    ] {
+        assert!(main.contains(section), "{section} missing");
+    }
+    for exit in gatekeep::exit::Exit::ALL {
+        assert!(main.contains(&gatekeep::manual::roff_text(exit.meaning())));
+    }
+    for (name, _) in gatekeep::manual::variables() {
+        assert!(
+            main.contains(&format!("\\fB{}\\fR", gatekeep::manual::roff_text(&name))),
+            "{name}"
+        );
+    }
+    assert!(main.contains("~/.config/gatekeep/config.yaml"));
+    assert!(main.contains("/etc/gatekeep/policies"));
+}
