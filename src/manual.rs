@@ -76,9 +76,9 @@ fn examples(path: &str) -> Vec<&'static Example> {
 
 /// The `Examples:` text after `--help` of the command at `path`.
 pub fn help(path: &str) -> String {
-    let mut text = String::from("Examples:\n");
+    let mut text = String::from("Examples:");
     for example in examples(path) {
-        let _ = write!(text, "  # {}\n  $ {}\n", example.what, example.command);
+        let _ = write!(text, "\n  {}:\n    {}\n", example.what, example.command);
     }
     text
 }

@@ -542,3 +542,37 @@ fn help_and_man_pages_show_examples_exit_status_environment_and_files() {
     assert!(main.contains("~/.config/gatekeep/config.yaml"));
     assert!(main.contains("/etc/gatekeep/policies"));
 }
+
+#[test]
+fn the_readme_installs_completions_and_man_pages_as_written() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme.split("## Completions and man pages").nth(1).unwrap();
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let env = TestEnv::new();
+    let home = env.root().join("home");
+    let status = std::process::Command::new("bash")
+        .args(["-euc", block])
+        .current_dir(root)
+        .env_clear()
+        .env("HOME", &home)
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for installed in [
+        ".local/share/bash-completion/completions/gatekeep",
+        ".zfunc/_gatekeep",
+        ".config/fish/completions/gatekeep.fish",
+        ".local/share/man/man1/gatekeep.1",
+        ".local/share/man/man1/gatekeep-run.1",
+    ] {
+        assert!(home.join(installed).is_file(), "{installed}");
+    }
+}
