@@ -120,7 +120,10 @@ impl Waiting {
         rules.dedup();
         let bold = term::BOLD;
         anstream::eprintln!(
-            "gatekeep: approval required: request {bold}{}{bold:#}",
+            "gatekeep: {}{bold}{}{bold:#}",
+            // The trailing space inside the colour keeps the words together for readers
+            // that search the text.
+            term::paint(term::decision("approve"), "approval required: request "),
             short_id(id)
         );
         if !rules.is_empty() {
@@ -207,6 +210,16 @@ impl Waiting {
         self.bar.finish_and_clear();
         self.echo.take();
     }
+}
+
+/// "gatekeep: OUTCOME REST" on stderr, the outcome word in its colour (`approved` green;
+/// `rejected`, `expired`, `cancelled` red) and the rest made inert.
+pub fn outcome(word: &str, rest: &str) {
+    anstream::eprintln!(
+        "gatekeep: {}{}",
+        term::paint(term::decision(word), word),
+        render::inert(rest)
+    );
 }
 
 /// "reviewer approved: comment" lines for a decided request, rendered.

@@ -166,7 +166,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             writeln!(
                 out,
                 "recovered: a torn write of {} at offset {offset} in {} (a crash mid-append)",
-                crate::render::count(*length as u64, "byte", "bytes"),
+                crate::render::count(*length, "byte", "bytes"),
                 file.display()
             )?;
         }

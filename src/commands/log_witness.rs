@@ -66,7 +66,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                 head.seq,
                 &head.hash[..16.min(head.hash.len())],
                 sent.chain_id,
-                crate::render::count(sent.added as u64, "new record", "new records"),
+                crate::render::count(sent.added, "new record", "new records"),
                 crate::render::count(sent.calls as u64, "call", "calls")
             );
         }

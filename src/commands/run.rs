@@ -255,7 +255,9 @@ impl Sink for RunSink<'_> {
                 self.stop_waiting();
                 let reviewers: Vec<&str> =
                     view.reviews.iter().map(|r| r.reviewer.as_str()).collect();
-                self.say(&format!("approved by {}", reviewers.join(", ")));
+                if !events.enabled() {
+                    crate::ui::outcome("approved", &format!(" by {}", reviewers.join(", ")));
+                }
                 // The reviewers' comments, as they wrote them.
                 let commented = view.reviews.iter().map(|r| r.comment.is_some());
                 for (line, _) in verdicts(view).iter().zip(commented).filter(|(_, c)| *c) {
@@ -268,7 +270,10 @@ impl Sink for RunSink<'_> {
             }
             Step::Ended { view } => {
                 self.stop_waiting();
-                self.say(&format!("request {} {}", view.id, view.status.as_str()));
+                if !events.enabled() {
+                    let status = view.status.as_str();
+                    crate::ui::outcome(status, &format!(" request {}", view.id));
+                }
                 for line in verdicts(view) {
                     self.say(&format!("  {line}"));
                 }
