@@ -79,8 +79,7 @@ pub fn give(client: &ApiClient, id: &str, review: &NewReview) -> Result<RequestV
                     crate::ui::approval_progress(&view.approvals, Some(&view))
                 ))
                 .hint("a reviewer's verdict counts once; another approver must review it")
-                .exit(Exit::Failure)
-                .kind("already_reviewed"));
+                .exit(Exit::Failure));
             }
             Ok(view)
         }
@@ -91,8 +90,7 @@ pub fn give(client: &ApiClient, id: &str, review: &NewReview) -> Result<RequestV
             };
             Err(UserError::new(message)
                 .hint("nothing was changed; `gatekeep requests` lists what is still pending")
-                .exit(Exit::Failure)
-                .kind("already_decided"))
+                .exit(Exit::Failure))
         }
         Err(e) => Err(UserError::new(format!(
             "cannot review {shown}: {}",
