@@ -357,14 +357,19 @@ impl Run<'_> {
                     .filter(|h| h.decision == Decision::Deny)
                 {
                     denied = true;
-                    self.sink.say(&format!(
-                        "denied by rule {}: {}",
-                        hit.rule,
-                        hit.description.as_deref().unwrap_or("no description")
-                    ));
+                    if !self.sink.events.enabled() {
+                        crate::ui::outcome(
+                            "denied",
+                            &format!(
+                                " by rule {}: {}",
+                                hit.rule,
+                                hit.description.as_deref().unwrap_or("no description")
+                            ),
+                        );
+                    }
                 }
-                if !denied {
-                    self.sink.say("denied by policy");
+                if !denied && !self.sink.events.enabled() {
+                    crate::ui::outcome("denied", " by policy");
                 }
                 Ok(Exit::Denied)
             }

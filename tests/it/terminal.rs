@@ -33,6 +33,27 @@ fn color_always_colours_decisions_and_errors_even_into_a_pipe() {
     let never = check(&["--color", "never"]);
     assert!(!has_ansi(&never.stdout));
 
+    // `run` says a denial in red, and plainly into a pipe.
+    let run = |color: &str| {
+        env.gatekeep_std()
+            .args(["run", "--color", color, "--policy"])
+            .arg(&policy)
+            .args(["--", "rm", "x"])
+            .output()
+            .unwrap()
+    };
+    let denied = run("always");
+    assert_eq!(denied.status.code(), Some(126));
+    assert!(
+        String::from_utf8_lossy(&denied.stderr).contains("\x1b[31mdenied\x1b[0m by rule no-rm"),
+        "{denied:?}"
+    );
+    let plain = run("auto");
+    assert_eq!(
+        String::from_utf8_lossy(&plain.stderr),
+        "gatekeep: denied by rule no-rm: removing files is refused\n"
+    );
+
     // Errors and their hints, in the one place errors are printed.
     let error = |color: &str| {
         env.gatekeep_std()
