@@ -597,3 +597,46 @@ fn the_readme_installs_completions_and_man_pages_as_written() {
         assert!(home.join(installed).is_file(), "{installed}");
     }
 }
+
+#[test]
+fn the_terminal_echoes_control_characters_again_once_the_wait_is_over() {
+    let env = TestEnv::new();
+    let service = crate::service::Service::start(&env, USERS, "");
+    let policy = env.write(
+        "stty.yaml",
+        "version: 1\nrules:\n  - id: tty\n    decision: approve\n    match: {program: stty}\n    approval: {approvers: [\"group:dba\"]}\n",
+    );
+    let mut cmd = service.as_user(&env, "alice");
+    cmd.env("TERM", "xterm")
+        .args(["run", "--policy"])
+        .arg(&policy)
+        .args(["--", "stty", "-a"]);
+    let mut terminal = crate::pty::Pty::spawn_sized(cmd, 30, 200);
+    terminal.wait_for("Ctrl-C cancels");
+    let id = terminal
+        .seen
+        .split("/requests/")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let approved = service
+        .as_user(&env, "bob")
+        .args(["approve", &id])
+        .output()
+        .unwrap();
+    assert!(approved.status.success(), "{approved:?}");
+    terminal.until_exit();
+    assert_eq!(
+        terminal.child.wait().unwrap().code(),
+        Some(0),
+        "{}",
+        terminal.seen
+    );
+    // What the approved command finds: the terminal as it was before the spinner.
+    let settings = terminal.seen.rsplit("approved").next().unwrap();
+    assert!(settings.contains(" echoctl"), "{settings}");
+    assert!(!settings.contains("-echoctl"), "{settings}");
+}
