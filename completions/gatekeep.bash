@@ -320,12 +320,16 @@ _gatekeep() {
 
     case "${cmd}" in
         gatekeep)
-            opts="-v -h -V --verbose --help --version check policy run serve wait requests approve reject review login logout whoami status dev secret token keygen log hook shell-prefix completions help"
+            opts="-v -h -V --verbose --color --help --version check policy run serve wait requests approve reject review login logout whoami status dev secret token keygen log hook shell-prefix completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -334,7 +338,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__approve)
-            opts="-m -v -h -V --message --token-file --verbose --help --version"
+            opts="-m -v -h -V --message --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -352,6 +356,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -360,7 +368,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__check)
-            opts="-v -h -V --policy --json --agent --shell --verbose --help --version"
+            opts="-v -h -V --policy --json --agent --shell --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +382,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -382,12 +394,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__completions)
-            opts="-v -h -V --verbose --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --verbose --color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -396,12 +412,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__dev)
-            opts="-v -h -V --verbose --help --version credentials help"
+            opts="-v -h -V --verbose --color --help --version credentials help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -410,12 +430,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__dev__subcmd__credentials)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -998,7 +1022,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__hook)
-            opts="-v -h -V --policy --wait --log --token-file --verbose --help --version claude-code codex"
+            opts="-v -h -V --policy --wait --log --token-file --verbose --color --help --version claude-code codex"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1020,6 +1044,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1028,12 +1056,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__keygen)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1042,12 +1074,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log)
-            opts="-v -h -V --verbose --help --version verify tail show rotate witness help"
+            opts="-v -h -V --verbose --color --help --version verify tail show rotate witness help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1154,7 +1190,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__rotate)
-            opts="-v -h -V --log --verbose --help --version"
+            opts="-v -h -V --log --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1162,6 +1198,10 @@ _gatekeep() {
             case "${prev}" in
                 --log)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1172,7 +1212,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__show)
-            opts="-v -h -V --log --verbose --help --version"
+            opts="-v -h -V --log --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1180,6 +1220,10 @@ _gatekeep() {
             case "${prev}" in
                 --log)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1190,7 +1234,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__tail)
-            opts="-f -n -v -h -V --log --follow --lines --json --event --decision --user --verbose --help --version"
+            opts="-f -n -v -h -V --log --follow --lines --json --event --decision --user --local --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1220,6 +1264,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1228,7 +1276,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__verify)
-            opts="-v -h -V --log --json --witness --token-file --verbose --help --version"
+            opts="-v -h -V --log --json --witness --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1240,6 +1288,10 @@ _gatekeep() {
                     ;;
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1250,7 +1302,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__witness)
-            opts="-q -v -h -V --log --token-file --quiet --verbose --help --version"
+            opts="-q -v -h -V --log --token-file --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1264,6 +1316,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1272,7 +1328,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__login)
-            opts="-v -h -V --server --as --verbose --help --version"
+            opts="-v -h -V --server --as --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1284,6 +1340,10 @@ _gatekeep() {
                     ;;
                 --as)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1294,7 +1354,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__logout)
-            opts="-v -h -V --server --as --all --verbose --help --version"
+            opts="-v -h -V --server --as --all --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1308,6 +1368,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1316,12 +1380,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__policy)
-            opts="-v -h -V --verbose --help --version lint test list show init help"
+            opts="-v -h -V --verbose --color --help --version lint test list show init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1428,12 +1496,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__policy__subcmd__init)
-            opts="-v -h -V --project --force --verbose --help --version"
+            opts="-v -h -V --project --force --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1442,12 +1514,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__policy__subcmd__lint)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1456,7 +1532,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__policy__subcmd__list)
-            opts="-v -h -V --policy --rules --json --verbose --help --version"
+            opts="-v -h -V --policy --rules --json --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1464,6 +1540,10 @@ _gatekeep() {
             case "${prev}" in
                 --policy)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1474,7 +1554,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__policy__subcmd__show)
-            opts="-v -h -V --policy --json --verbose --help --version"
+            opts="-v -h -V --policy --json --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1482,6 +1562,10 @@ _gatekeep() {
             case "${prev}" in
                 --policy)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1492,12 +1576,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__policy__subcmd__test)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1506,7 +1594,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__reject)
-            opts="-m -v -h -V --message --token-file --verbose --help --version"
+            opts="-m -v -h -V --message --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1524,6 +1612,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1532,7 +1624,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__requests)
-            opts="-v -h -V --json --token-file --verbose --help --version"
+            opts="-v -h -V --json --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1540,6 +1632,10 @@ _gatekeep() {
             case "${prev}" in
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1550,7 +1646,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__review)
-            opts="-v -h -V --token-file --verbose --help --version"
+            opts="-v -h -V --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1558,6 +1654,10 @@ _gatekeep() {
             case "${prev}" in
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1568,7 +1668,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__run)
-            opts="-v -h -V --policy --reason --log --agent --agent-session --json --json-fd --no-wait --request --token-file --supervise --verbose --help --version"
+            opts="-v -h -V --policy --reason --log --agent --agent-session --json --json-fd --no-wait --request --token-file --supervise --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1602,6 +1702,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1610,12 +1714,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__secret)
-            opts="-v -h -V --verbose --help --version set list rm help"
+            opts="-v -h -V --verbose --color --help --version set list rm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1694,12 +1802,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__secret__subcmd__list)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1708,12 +1820,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__secret__subcmd__rm)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1722,12 +1838,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__secret__subcmd__set)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1736,7 +1856,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__serve)
-            opts="-v -h -V --config --listen --data --dev --rotate-key --verbose --help --version"
+            opts="-v -h -V --config --listen --data --dev --rotate-key --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1754,6 +1874,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1762,12 +1886,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__shell__subcmd__prefix)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1776,7 +1904,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__status)
-            opts="-v -h -V --json --token-file --verbose --help --version"
+            opts="-v -h -V --json --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1784,6 +1912,10 @@ _gatekeep() {
             case "${prev}" in
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1794,12 +1926,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__token)
-            opts="-v -h -V --verbose --help --version new help"
+            opts="-v -h -V --verbose --color --help --version new help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1850,12 +1986,16 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__token__subcmd__new)
-            opts="-v -h -V --verbose --help --version"
+            opts="-v -h -V --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1864,7 +2004,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__wait)
-            opts="-v -h -V --timeout --token-file --verbose --help --version"
+            opts="-v -h -V --timeout --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1878,6 +2018,10 @@ _gatekeep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1886,7 +2030,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__whoami)
-            opts="-v -h -V --json --token-file --verbose --help --version"
+            opts="-v -h -V --json --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1894,6 +2038,10 @@ _gatekeep() {
             case "${prev}" in
                 --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

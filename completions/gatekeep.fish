@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_gatekeep_global_optspecs
-    string join \n v/verbose h/help V/version
+    string join \n v/verbose color= h/help V/version
 end
 
 function __fish_gatekeep_needs_command
@@ -24,8 +24,11 @@ function __fish_gatekeep_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c gatekeep -n "__fish_gatekeep_needs_command" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_needs_command" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_needs_command" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_needs_command" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_needs_command" -f -a "check" -d 'Evaluate a command against the policies without running it'
 complete -c gatekeep -n "__fish_gatekeep_needs_command" -f -a "policy" -d 'Inspect, validate and test policies'
@@ -51,13 +54,19 @@ complete -c gatekeep -n "__fish_gatekeep_needs_command" -f -a "completions" -d '
 complete -c gatekeep -n "__fish_gatekeep_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -l policy -d 'Policy file or directory of *.yaml; repeatable. Takes the place of the user\'s policy directory (the built-in library, the administrator\'s and the project\'s still apply)' -r -F
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -l shell -d 'Evaluate a shell command line (bash syntax) instead of an argument vector' -r
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -l json -d 'Print one JSON object instead of a report'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -l agent -d 'Evaluate as if the caller were an AI agent'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand check" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -f -a "lint" -d 'Validate policy files; problems are printed as FILE:LINE:COL: message'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -f -a "test" -d 'Run every rule\'s example commands through the full engine'
@@ -65,27 +74,42 @@ complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -f -a "show" -d 'Print one rule in force as written, with its file, line and layer'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -f -a "init" -d 'Write a commented starter policy file that adds to the built-in library'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and not __fish_seen_subcommand_from lint test list show init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from lint" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from lint" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from lint" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from lint" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from lint" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from test" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from test" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -l policy -d 'Policy file or directory of *.yaml; repeatable. Takes the place of the user\'s policy directory (the built-in library, the administrator\'s and the project\'s still apply)' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -l rules -d 'List every rule in force with its decision, layer and place'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON object instead of a report'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from show" -l policy -d 'Policy file or directory of *.yaml; repeatable. Takes the place of the user\'s policy directory (the built-in library, the administrator\'s and the project\'s still apply)' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from show" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON object instead of the rule'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from init" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from init" -l project -d 'Write the repository\'s file (.gatekeep/policies/project.yaml at the root of the repository holding the working directory) instead of the user\'s'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from init" -l force -d 'Overwrite the file when it exists'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "lint" -d 'Validate policy files; problems are printed as FILE:LINE:COL: message'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "test" -d 'Run every rule\'s example commands through the full engine'
@@ -100,111 +124,174 @@ complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l agent-session 
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l json-fd -d 'Write JSON events to this open file descriptor instead, which the command does not inherit (the channel a command cannot imitate)' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l request -d 'Run under an already approved request (the command must be the one approved)' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l token-file -d 'Read the approval service token from this file' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l agent -d 'Treat the caller as an AI agent'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l json -d 'Write gatekeep\'s own messages to stderr as JSON Lines events (docs/agents.md)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l no-wait -d 'File the approval request, print its id and exit 120 instead of waiting'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -l supervise -d 'Watch every program the command starts, and judge each by the policy before it runs (default for agents: `supervise` in the configuration)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand run" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand serve" -l config -d 'Service configuration file (YAML)' -r -F
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand serve" -l listen -d 'Address to listen on (default 127.0.0.1:8787; port 0 picks a free one)' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand serve" -l data -d 'Data directory (database, signing key, audit log)' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand serve" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand serve" -l dev -d 'Development mode: throw-away data, two generated users, loopback only'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand serve" -l rotate-key -d 'Make the configured signing key the database\'s key from now on (after a deliberate key change; grants signed with the old key stop verifying)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand serve" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand wait" -l timeout -d 'Give up after this long (e.g. 10m; default: until the request expires)' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand wait" -l token-file -d 'Read the approval service token from this file' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand wait" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand wait" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand wait" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand wait" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand requests" -l token-file -d 'Read the approval service token from this file' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand requests" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand requests" -l json -d 'Print the requests as one JSON array'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand requests" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand requests" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand requests" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand requests" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand approve" -s m -l message -d 'A comment for the requester (and the record)' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand approve" -l token-file -d 'Read the approval service token from this file' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand approve" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand approve" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand approve" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand approve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand approve" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand reject" -s m -l message -d 'A comment for the requester (and the record)' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand reject" -l token-file -d 'Read the approval service token from this file' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand reject" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand reject" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand reject" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand reject" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand reject" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand review" -l token-file -d 'Read the approval service token from this file' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand review" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand review" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand review" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand review" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand review" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand login" -l server -d 'The service\'s base URL (https://…, or http:// on loopback)' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand login" -l as -d 'The identity to use for this service: switches to a stored login of that name without asking for a token; otherwise the token given must be that identity\'s' -r
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand login" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand login" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand login" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand login" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand login" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand logout" -l server -d 'The service to log out of (default: GATEKEEP_SERVER, then the configuration\'s `server`, then the only service logged in to)' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand logout" -l as -d 'The identity to log out (default: GATEKEEP_IDENTITY, then the one in use)' -r
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand logout" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand logout" -l all -d 'Remove every stored login, of every service and identity'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand logout" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand logout" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand logout" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand whoami" -l token-file -d 'Read the approval service token from this file' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand whoami" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand whoami" -l json -d 'Print one JSON object (`"gatekeep": 1` is its schema version)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand whoami" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand whoami" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand whoami" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand whoami" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand status" -l token-file -d 'Read the approval service token from this file' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand status" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand status" -l json -d 'Print one JSON object (`"gatekeep": 1` is its schema version)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand status" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand status" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand status" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand dev; and not __fish_seen_subcommand_from credentials help" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand dev; and not __fish_seen_subcommand_from credentials help" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand dev; and not __fish_seen_subcommand_from credentials help" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand dev; and not __fish_seen_subcommand_from credentials help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand dev; and not __fish_seen_subcommand_from credentials help" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand dev; and not __fish_seen_subcommand_from credentials help" -f -a "credentials" -d 'Print the running development server\'s `export` lines again'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand dev; and not __fish_seen_subcommand_from credentials help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand dev; and __fish_seen_subcommand_from credentials" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand dev; and __fish_seen_subcommand_from credentials" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand dev; and __fish_seen_subcommand_from credentials" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand dev; and __fish_seen_subcommand_from credentials" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand dev; and __fish_seen_subcommand_from credentials" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand dev; and __fish_seen_subcommand_from help" -f -a "credentials" -d 'Print the running development server\'s `export` lines again'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand dev; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and not __fish_seen_subcommand_from set list rm help" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and not __fish_seen_subcommand_from set list rm help" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and not __fish_seen_subcommand_from set list rm help" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and not __fish_seen_subcommand_from set list rm help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and not __fish_seen_subcommand_from set list rm help" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and not __fish_seen_subcommand_from set list rm help" -f -a "set" -d 'Store a secret: typed at a prompt, or read from stdin (one trailing newline dropped)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and not __fish_seen_subcommand_from set list rm help" -f -a "list" -d 'List stored secrets: names and where they are, never values'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and not __fish_seen_subcommand_from set list rm help" -f -a "rm" -d 'Forget a secret'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and not __fish_seen_subcommand_from set list rm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from set" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from set" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from list" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from rm" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from rm" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from rm" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "set" -d 'Store a secret: typed at a prompt, or read from stdin (one trailing newline dropped)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "list" -d 'List stored secrets: names and where they are, never values'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Forget a secret'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand token; and not __fish_seen_subcommand_from new help" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand token; and not __fish_seen_subcommand_from new help" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand token; and not __fish_seen_subcommand_from new help" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand token; and not __fish_seen_subcommand_from new help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand token; and not __fish_seen_subcommand_from new help" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand token; and not __fish_seen_subcommand_from new help" -f -a "new" -d 'Print a new token and its `token_sha256` for the service\'s users list'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand token; and not __fish_seen_subcommand_from new help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand token; and __fish_seen_subcommand_from new" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand token; and __fish_seen_subcommand_from new" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand token; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand token; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand token; and __fish_seen_subcommand_from new" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "new" -d 'Print a new token and its `token_sha256` for the service\'s users list'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand keygen" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand keygen" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand keygen" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand keygen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand keygen" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and not __fish_seen_subcommand_from verify tail show rotate witness help" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and not __fish_seen_subcommand_from verify tail show rotate witness help" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and not __fish_seen_subcommand_from verify tail show rotate witness help" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and not __fish_seen_subcommand_from verify tail show rotate witness help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and not __fish_seen_subcommand_from verify tail show rotate witness help" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and not __fish_seen_subcommand_from verify tail show rotate witness help" -f -a "verify" -d 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and not __fish_seen_subcommand_from verify tail show rotate witness help" -f -a "tail" -d 'Show recent records, one line each; -f follows new ones'
@@ -214,34 +301,50 @@ complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and not __fish_se
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and not __fish_seen_subcommand_from verify tail show rotate witness help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -l log -d 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)' -r -F
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -l token-file -d 'Read the approval service token from this file (with --witness)' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -l json -d 'Print one JSON object'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -l witness -d 'Also check the log against every head the approval service witnessed for it'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -l log -d 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)' -r -F
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -s n -l lines -d 'How many records to show first' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -l event -d 'Only records of this event (decision, exec, exit…)' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -l decision -d 'Only runs with this decision' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -l user -d 'Only runs of this user' -r
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -s f -l follow -d 'Keep printing records as they are appended (across rotations)'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -l json -d 'Print the raw JSON records (for log shippers)'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -l local -d 'Show times in this host\'s time zone instead of UTC'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from tail" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from show" -l log -d 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from show" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from rotate" -l log -d 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from rotate" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from rotate" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from rotate" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from witness" -l log -d 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)' -r -F
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from witness" -l token-file -d 'Read the approval service token from this file' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from witness" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from witness" -s q -l quiet -d 'Print nothing when it worked (errors still go to stderr and the state file beside the log), and do nothing while another witness of this log runs'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from witness" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from witness" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from witness" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from witness" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand log; and __fish_seen_subcommand_from help" -f -a "tail" -d 'Show recent records, one line each; -f follows new ones'
@@ -253,14 +356,23 @@ complete -c gatekeep -n "__fish_gatekeep_using_subcommand hook" -l policy -d 'Po
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand hook" -l wait -d 'How long to wait for a reviewer before answering "deny, retry later" (default: `hook_wait` in the configuration, else 50s; keep it under the agent\'s hook timeout)' -r
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand hook" -l log -d 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)' -r -F
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand hook" -l token-file -d 'Read the approval service token from this file' -r -F
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand hook" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand hook" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand hook" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand hook" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand shell-prefix" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand shell-prefix" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand shell-prefix" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand shell-prefix" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand shell-prefix" -s V -l version -d 'Print version'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand completions" -l color -d 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into a pipe'
+never\t'Never'"
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c gatekeep -n "__fish_gatekeep_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c gatekeep -n "__fish_gatekeep_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and not __fish_seen_subcommand_from check policy run serve wait requests approve reject review login logout whoami status dev secret token keygen log hook shell-prefix completions help" -f -a "check" -d 'Evaluate a command against the policies without running it'
 complete -c gatekeep -n "__fish_gatekeep_using_subcommand help; and not __fish_seen_subcommand_from check policy run serve wait requests approve reject review login logout whoami status dev secret token keygen log hook shell-prefix completions help" -f -a "policy" -d 'Inspect, validate and test policies'

@@ -1,7 +1,6 @@
 //! The command-line interface: the clap definition, logging set-up, dispatch, and the one
 //! place where errors are printed and turned into exit codes.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,6 +20,10 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t, global = true)]
+    pub color: crate::term::ColorWhen,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -29,11 +32,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Evaluate a command against the policies without running it.
+    #[command(after_help = crate::manual::help("check"))]
     Check(commands::check::Args),
     /// Inspect, validate and test policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
     /// Run a command if the policy allows it, recording every step in the audit log.
+    #[command(after_help = crate::manual::help("run"))]
     Run(commands::run::Args),
     /// Run the approval service.
     Serve(commands::serve::Args),
@@ -170,12 +175,22 @@ fn parse_hot(args: &[std::ffi::OsString]) -> Option<Cli> {
                 .action(clap::ArgAction::Count)
                 .global(true),
         )
+        .arg(
+            clap::Arg::new("color")
+                .long("color")
+                .value_parser(clap::builder::EnumValueParser::<crate::term::ColorWhen>::new())
+                .global(true),
+        )
         .subcommand(subcommand)
         .subcommand_required(true)
         .try_get_matches_from(args)
         .ok()?;
     Some(Cli {
         verbose: matches.get_count("verbose"),
+        color: matches
+            .get_one::<crate::term::ColorWhen>("color")
+            .copied()
+            .unwrap_or_default(),
         command: Command::from_arg_matches(&matches).ok()?,
     })
 }
@@ -204,6 +219,7 @@ pub fn main() -> ExitCode {
         }
     };
     let env = Environment::from_process();
+    crate::term::init_color(cli.color, &env);
     init_tracing(cli.verbose, &env);
     // Panics inside an analysis are caught and make the command opaque: say nothing of them
     // (in JSON mode a message would break the event stream).
@@ -269,7 +285,7 @@ fn report(error: &anyhow::Error) -> Exit {
     }
     let mut stderr = anstream::stderr();
     use std::io::Write as _;
-    let red = anstyle::AnsiColor::Red.on_default().bold();
+    let (red, hint_style) = (crate::term::ERROR, crate::term::HINT);
     // Messages quote commands and text from elsewhere: nothing in them reaches the terminal
     // as a control.
     if let Some(user) = error.downcast_ref::<UserError>() {
@@ -279,7 +295,11 @@ fn report(error: &anyhow::Error) -> Exit {
             render::inert(&user.message)
         );
         if let Some(hint) = &user.hint {
-            let _ = writeln!(stderr, "  hint: {}", render::inert(hint));
+            let _ = writeln!(
+                stderr,
+                "  {hint_style}hint:{hint_style:#} {}",
+                render::inert(hint)
+            );
         }
         return user.exit;
     }
@@ -293,7 +313,7 @@ fn report(error: &anyhow::Error) -> Exit {
 
 fn init_tracing(verbose: u8, env: &Environment) {
     use tracing_subscriber::filter::LevelFilter;
-    let ansi = std::io::stderr().is_terminal() && env.get(env_vars::NO_COLOR).is_none();
+    let ansi = crate::term::stderr_colored();
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
@@ -369,11 +389,30 @@ pub fn generated_files() -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 fn man_pages(command: &clap::Command, name: &str, files: &mut Vec<(PathBuf, Vec<u8>)>) {
-    let mut out = Vec::new();
     let page = command.clone().name(name.to_owned());
-    clap_mangen::Man::new(page)
-        .render(&mut out)
-        .expect("rendering to memory cannot fail");
+    let man = clap_mangen::Man::new(page);
+    let mut out = Vec::new();
+    let mut render = || -> std::io::Result<()> {
+        man.render_title(&mut out)?;
+        man.render_name_section(&mut out)?;
+        man.render_synopsis_section(&mut out)?;
+        man.render_description_section(&mut out)?;
+        if command.get_arguments().any(|a| !a.is_hide_set()) {
+            man.render_options_section(&mut out)?;
+        }
+        if command.get_subcommands().any(|s| !s.is_hide_set()) {
+            man.render_subcommands_section(&mut out)?;
+        }
+        // Examples, exit status, environment and files from their one source (the
+        // examples `--help` shows after the options among them).
+        let path = name.strip_prefix("gatekeep").unwrap_or(name);
+        out.extend_from_slice(crate::manual::man_sections(path.trim_start_matches('-')).as_bytes());
+        if command.get_version().is_some() {
+            man.render_version_section(&mut out)?;
+        }
+        Ok(())
+    };
+    render().expect("rendering to memory cannot fail");
     files.push((PathBuf::from("man").join(format!("{name}.1")), out));
     for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
         man_pages(sub, &format!("{name}-{}", sub.get_name()), files);

@@ -57,13 +57,19 @@ pub const GATEKEEP_TEST_EXEC_PAUSE: &str = "GATEKEEP_TEST_EXEC_PAUSE";
 pub const GATEKEEP_TEST_SETTLED_SECS: &str = "GATEKEEP_TEST_SETTLED_SECS";
 /// Log filter for diagnostics on stderr (`tracing` syntax, e.g. `gatekeep=debug`).
 pub const RUST_LOG: &str = "RUST_LOG";
-/// Disables colour when set to anything.
+/// Disables colour when set and not empty (an explicit `--color always` still colours).
 pub const NO_COLOR: &str = "NO_COLOR";
-/// XDG base directories.
+/// The terminal's width in columns, for lists when the terminal does not say.
+pub const COLUMNS: &str = "COLUMNS";
+/// Base of the configuration and policy directory (default `~/.config`).
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// Base of the audit log's directory (default `~/.local/state`).
 pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
+/// Base of the data directory (default `~/.local/share`).
 pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+/// Base of the compiled-policy cache (default `~/.cache`).
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+/// The home directory, the base of the XDG defaults.
 pub const HOME: &str = "HOME";
 
 /// Variables set by AI coding agents, each of which marks the caller as an agent.
@@ -106,6 +112,7 @@ pub const ALL: &[&str] = &[
     GATEKEEP_TEST_SETTLED_SECS,
     RUST_LOG,
     NO_COLOR,
+    COLUMNS,
     XDG_CONFIG_HOME,
     XDG_STATE_HOME,
     XDG_DATA_HOME,

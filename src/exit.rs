@@ -10,7 +10,8 @@ use std::process::ExitCode;
 pub enum Exit {
     /// 0: success.
     Success,
-    /// 1: a check ran and found a problem (`policy test`, `log verify`).
+    /// 1: a check ran and found a problem (`policy test`, `log verify`), or a verdict was
+    /// not recorded because it was given before or the request was already decided.
     Failure,
     /// 120: an approval request was filed and is still pending.
     Pending,
@@ -44,6 +45,45 @@ impl Exit {
             Exit::Denied => 126,
             Exit::NotFound => 127,
             Exit::Child(code) => code,
+        }
+    }
+}
+
+impl Exit {
+    /// Every status gatekeep itself ends with, in the order of their codes; the wrapped
+    /// command's own status ([`Exit::Child`]) comes last.
+    pub const ALL: [Exit; 10] = [
+        Exit::Success,
+        Exit::Failure,
+        Exit::Pending,
+        Exit::Rejected,
+        Exit::Expired,
+        Exit::Cancelled,
+        Exit::Error,
+        Exit::Denied,
+        Exit::NotFound,
+        Exit::Child(0),
+    ];
+
+    /// What the status means, for `--help`, the man pages and docs/exit-codes.md.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Success => "success (for run: the command exited 0)",
+            Exit::Failure => {
+                "a check found problems (policy test, log verify), or a verdict was not recorded: given before, or the request was already decided"
+            }
+            Exit::Pending => "an approval request was filed and is still pending (run --no-wait)",
+            Exit::Rejected => "a reviewer rejected the request",
+            Exit::Expired => {
+                "the request expired, the wait timed out, or the approval covers another command than the one given now"
+            }
+            Exit::Cancelled => "the request was cancelled (Ctrl-C while waiting)",
+            Exit::Error => {
+                "gatekeep itself failed (invalid policy or configuration, usage, unwritable log, unreachable service); nothing was run"
+            }
+            Exit::Denied => "the policy denies the command; nothing was run",
+            Exit::NotFound => "the command was not found",
+            Exit::Child(_) => "the wrapped command's own status; killed by signal n: 128 + n",
         }
     }
 }

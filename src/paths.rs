@@ -60,6 +60,36 @@ impl Paths {
 }
 
 impl Paths {
+    /// Every location with what it holds, for the man pages' FILES.
+    pub fn described(&self) -> [(&Path, &'static str); 6] {
+        [
+            (
+                &self.config_file,
+                "the client configuration (GATEKEEP_CONFIG overrides); logins are kept beside it",
+            ),
+            (
+                &self.user_policies,
+                "the user's policy files (*.yaml); GATEKEEP_POLICY or --policy replace them",
+            ),
+            (
+                &self.admin_policies,
+                "the administrator's policy files; always applied",
+            ),
+            (
+                &self.log_file,
+                "the audit log and its rotated segments (GATEKEEP_LOG, the configuration's log: or --log override)",
+            ),
+            (
+                &self.data_dir,
+                "this host's data: the index of its secrets (secrets.json)",
+            ),
+            (
+                &self.cache_dir,
+                "compiled policies, keyed by the digest of their sources",
+            ),
+        ]
+    }
+
     /// The audit log: `--log`, else `GATEKEEP_LOG`, else the configuration's `log`, else
     /// the default under the XDG state directory.
     pub fn audit_log(

@@ -334,6 +334,13 @@ impl Cut<'_> {
     }
 }
 
+/// A number and its noun, in the plural unless the number is one: "1 segment",
+/// "2 segments", "0 segments".
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: usize) -> String {
     let digits = n.to_string();

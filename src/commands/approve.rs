@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
-use crate::approval::{NewReview, Verdict};
-use crate::client;
+use crate::approval::{NewReview, RequestView, Review, Status, Verdict};
+use crate::client::{self, ApiClient, ClientError};
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
 use crate::render;
+use crate::term;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,18 +41,94 @@ pub fn run(args: Args, env: &Environment, verdict: Verdict) -> anyhow::Result<Ex
         verdict,
         comment: args.comment.clone(),
     };
-    let view = client
-        .review(&id, &review)
-        .map_err(|e| e.to_user_error(&format!("cannot review {}", render::text(&id))))?;
-    let done = match verdict {
-        Verdict::Approve => "approved",
-        Verdict::Reject => "rejected",
-    };
-    eprintln!(
+    let view = give(&client, &id, &review)?;
+    let done = term::paint(term::decision(past(verdict)), past(verdict));
+    let status = view.status.as_str();
+    anstream::eprintln!(
         "gatekeep: {done} {}; the request is now {}",
         render::text(&view.id),
-        view.status.as_str()
+        term::paint(term::decision(status), status)
     );
     eprintln!("gatekeep:   command: {}", render::command(&view.facts.argv));
     Ok(Exit::Success)
+}
+
+/// "approved" or "rejected".
+fn past(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Approve => "approved",
+        Verdict::Reject => "rejected",
+    }
+}
+
+/// Records `review` of request `id`. A verdict the service did not record because this
+/// reviewer gave it before, or because the request was already decided, is an error that
+/// says so plainly (exit 1): the service answers the first with the unchanged request and
+/// the second with 409.
+pub fn give(client: &ApiClient, id: &str, review: &NewReview) -> Result<RequestView, UserError> {
+    let shown = render::text(id);
+    let before = client.get(id, 0).ok();
+    match client.review(id, review) {
+        Ok(view) => {
+            let unchanged = before.is_some_and(|before| {
+                before.status == Status::Pending && before.reviews == view.reviews
+            });
+            if unchanged && view.status == Status::Pending {
+                return Err(UserError::new(format!(
+                    "request {shown} is already {} by you; still waiting for {}",
+                    past(review.verdict),
+                    crate::ui::approval_progress(&view.approvals, Some(&view))
+                ))
+                .hint("a reviewer's verdict counts once; another approver must review it")
+                .exit(Exit::Failure));
+            }
+            Ok(view)
+        }
+        Err(ClientError::Api {
+            status: 409, body, ..
+        }) => {
+            let message = match client.get(id, 0) {
+                Ok(now) => decided(&now),
+                Err(_) => render::text(&body.error),
+            };
+            Err(UserError::new(message)
+                .hint("nothing was changed; `gatekeep requests` lists what is still pending")
+                .exit(Exit::Failure))
+        }
+        Err(e) => Err(UserError::new(format!(
+            "cannot review {shown}: {}",
+            render::text(&e.to_string())
+        ))),
+    }
+}
+
+/// "request 0193… is already rejected by alice at 2026-…", in plain words.
+fn decided(view: &RequestView) -> String {
+    let id = render::text(&view.id);
+    let by = |verdict: Verdict| {
+        let reviews: Vec<&Review> = view
+            .reviews
+            .iter()
+            .filter(|r| r.verdict == verdict)
+            .collect();
+        let names: Vec<String> = reviews.iter().map(|r| render::text(&r.reviewer)).collect();
+        match reviews.last() {
+            Some(last) => format!(" by {} at {}", names.join(", "), render::text(&last.at)),
+            None => String::new(),
+        }
+    };
+    match view.status {
+        Status::Rejected => format!("request {id} is already rejected{}", by(Verdict::Reject)),
+        Status::Approved => format!("request {id} is already approved{}", by(Verdict::Approve)),
+        Status::Consumed => format!(
+            "request {id} was already approved{} and has been used",
+            by(Verdict::Approve)
+        ),
+        Status::Expired => format!(
+            "request {id} expired at {} without a decision",
+            render::text(&view.expires_at)
+        ),
+        Status::Cancelled => format!("request {id} was cancelled by its requester"),
+        Status::Pending => format!("request {id} cannot be reviewed now"),
+    }
 }

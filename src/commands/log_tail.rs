@@ -2,12 +2,11 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{IsTerminal as _, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
-use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
 use crate::audit::{self, Record};
@@ -15,6 +14,7 @@ use crate::cli::LogArgs;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
 use crate::render;
+use crate::term;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,6 +38,9 @@ pub struct Args {
     /// Only runs of this user.
     #[arg(long)]
     pub user: Option<String>,
+    /// Show times in this host's time zone instead of UTC.
+    #[arg(long)]
+    pub local: bool,
 }
 
 /// The strings of an array field, each rendered, joined.
@@ -117,96 +120,188 @@ impl Args {
                 .is_none_or(|u| run.map_or(record.str("user"), |r| Some(r.0.as_str())) == Some(u))
     }
 
-    fn print(&self, out: &mut impl Write, record: &Record, runs: &Runs) -> std::io::Result<()> {
+    /// A record's time in the fixed format of the `TIME` column: milliseconds always,
+    /// UTC, or this host's zone with `--local`.
+    fn time(&self, record: &Record) -> String {
+        let Some(ts) = record
+            .str("ts")
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        else {
+            return render::text(record.str("ts").unwrap_or("-"));
+        };
+        if self.local {
+            let zoned = ts.to_zoned_datetime(jiff::tz::TimeZone::system());
+            zoned.strftime("%Y-%m-%d %H:%M:%S%.3f %:z").to_string()
+        } else {
+            ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        }
+    }
+
+    /// The column header, on a terminal.
+    fn header(&self, out: &mut impl Write, columns: &Columns) -> std::io::Result<()> {
+        let time_width = if self.local { 30 } else { 24 };
+        let dim = term::DIM;
+        writeln!(
+            out,
+            "{dim}{:<time_width$} {:>seq$} {:<user$} {:<EVENT_WIDTH$} DETAIL{dim:#}",
+            "TIME",
+            "SEQ",
+            "USER",
+            "EVENT",
+            seq = columns.seq,
+            user = columns.user,
+        )
+    }
+
+    fn print(
+        &self,
+        out: &mut impl Write,
+        record: &Record,
+        runs: &Runs,
+        columns: &Columns,
+    ) -> std::io::Result<()> {
         if self.json {
             return writeln!(out, "{}", render::json_line(&record.value));
         }
-        let ts = field(record, "ts", "");
-        let seq = record.seq().unwrap_or_default();
-        let dim = Style::new().dimmed();
-        let (user, decision, rules, argv) = runs.of(record).cloned().unwrap_or_default();
-        let (user, shown_decision) = (render::text(&user), render::text(&decision));
-        let detail = match record.event() {
-            "decision" => {
-                let style = match decision.as_str() {
-                    "allow" => AnsiColor::Green.on_default(),
-                    "approve" => AnsiColor::Yellow.on_default(),
-                    _ => AnsiColor::Red.on_default(),
-                }
-                .bold();
-                let rules = if rules.is_empty() {
-                    "-".to_owned()
-                } else {
-                    rules
-                };
-                format!("{user}  {style}{shown_decision}{style:#}  {rules}  {argv}")
-            }
-            "exec" => format!(
-                "{user}  exec pid {}  {argv}",
-                record.value.get("pid").unwrap_or(&Value::Null)
-            ),
-            "exit" => {
-                let status = record
-                    .value
-                    .get("status")
-                    .and_then(Value::as_u64)
-                    .unwrap_or_default();
-                let how = match (
-                    record.value.get("signal").and_then(Value::as_i64),
-                    record.str("error"),
-                ) {
-                    (_, Some(error)) => format!("exit {status} ({})", render::text(error)),
-                    (Some(signal), _) => format!("exit {status} (signal {signal})"),
-                    _ => format!(
-                        "exit {status} ({} ms)",
-                        record.value.get("duration_ms").unwrap_or(&Value::Null)
-                    ),
-                };
-                format!("{user}  {how}  {argv}")
-            }
-            "refused" => {
-                let red = AnsiColor::Red.on_default().bold();
-                format!(
-                    "{red}refused{red:#}  {}  {}",
-                    field(record, "error", "-"),
-                    command(record, "argv")
-                )
-            }
-            "hook" => {
-                let answer = field(record, "answer", "-");
-                let session = record
-                    .str("agent_session")
-                    .map(|s| format!(" session {}", render::text(s)))
-                    .unwrap_or_default();
-                format!("{user}  hook answered {answer}{session}  {argv}")
-            }
-            event if event.starts_with("approval_") => {
-                let id = field(record, "request_id", "-");
-                let reviewers = Some(joined(record, "reviewers", ","))
-                    .filter(|r| !r.is_empty())
-                    .map(|r| format!(" by {r}"))
-                    .unwrap_or_default();
-                format!(
-                    "{user}  {}{reviewers}  {id}  {argv}",
-                    render::text(event.trim_start_matches("approval_"))
-                )
-            }
-            other => {
-                let extra = ["chain_id", "previous", "records", "length"]
-                    .iter()
-                    .filter_map(|k| {
-                        record
-                            .value
-                            .get(*k)
-                            .map(|v| format!("{k}={}", render::json_line(v)))
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                format!("{} {extra}", render::text(other))
-            }
+        let (user, event, detail) = line(record, runs);
+        let dim = term::DIM;
+        let seq = record
+            .seq()
+            .map_or_else(|| "-".to_owned(), |s| s.to_string());
+        // Padded before it is painted: escapes take no room on the screen.
+        let padded = format!("{event:<EVENT_WIDTH$}");
+        let event_style = match event.as_str() {
+            "refused" => term::ERROR,
+            _ => anstyle::Style::new(),
         };
-        writeln!(out, "{dim}{ts}{dim:#} {dim}#{seq}{dim:#} {detail}")
+        writeln!(
+            out,
+            "{dim}{}{dim:#} {dim}{seq:>width$}{dim:#} {user:<user_width$} {} {detail}",
+            self.time(record),
+            term::paint(event_style, &padded),
+            width = columns.seq,
+            user_width = columns.user,
+        )
     }
+}
+
+/// The width of the `EVENT` column.
+const EVENT_WIDTH: usize = 10;
+
+/// The widths of the columns that vary: wide enough for the records shown first (and the
+/// headers); later records (`-f`) may push a line further right.
+struct Columns {
+    seq: usize,
+    user: usize,
+}
+
+impl Columns {
+    fn of(records: &[&Record], runs: &Runs) -> Columns {
+        let seq = records
+            .iter()
+            .filter_map(|r| r.seq())
+            .max()
+            .map_or(1, |s| s.to_string().len());
+        let user = records
+            .iter()
+            .map(|r| line(r, runs).0.chars().count())
+            .max()
+            .unwrap_or(0);
+        Columns {
+            seq: seq.max(3),
+            user: user.max(4),
+        }
+    }
+}
+
+/// A record as (user, event, detail), each rendered; the decision painted.
+fn line(record: &Record, runs: &Runs) -> (String, String, String) {
+    let (user, decision, rules, argv) = runs.of(record).cloned().unwrap_or_default();
+    let user = if user.is_empty() {
+        record.str("user").map(render::text).unwrap_or_default()
+    } else {
+        render::text(&user)
+    };
+    let event = record.event();
+    let detail = match event {
+        "decision" => {
+            let shown = render::text(&decision);
+            let rules = if rules.is_empty() {
+                "-".to_owned()
+            } else {
+                rules
+            };
+            // Padded to the longest decision before it is painted.
+            let padded = format!("{shown:<9}");
+            format!(
+                "{} {rules}  {argv}",
+                term::paint(term::decision(&decision), &padded)
+            )
+        }
+        "exec" => format!(
+            "pid {}  {argv}",
+            record.value.get("pid").unwrap_or(&Value::Null)
+        ),
+        "exit" => {
+            let status = record
+                .value
+                .get("status")
+                .and_then(Value::as_u64)
+                .unwrap_or_default();
+            let how = match (
+                record.value.get("signal").and_then(Value::as_i64),
+                record.str("error"),
+            ) {
+                (_, Some(error)) => format!("status {status} ({})", render::text(error)),
+                (Some(signal), _) => format!("status {status} (signal {signal})"),
+                _ => format!(
+                    "status {status} ({} ms)",
+                    record.value.get("duration_ms").unwrap_or(&Value::Null)
+                ),
+            };
+            format!("{how}  {argv}")
+        }
+        "refused" => format!(
+            "{}  {}",
+            field(record, "error", "-"),
+            command(record, "argv")
+        ),
+        "hook" => {
+            let answer = field(record, "answer", "-");
+            let session = record
+                .str("agent_session")
+                .map(|s| format!(" session {}", render::text(s)))
+                .unwrap_or_default();
+            format!("answered {answer}{session}  {argv}")
+        }
+        event if event.starts_with("approval_") => {
+            let id = field(record, "request_id", "-");
+            let reviewers = Some(joined(record, "reviewers", ","))
+                .filter(|r| !r.is_empty())
+                .map(|r| format!(" by {r}"))
+                .unwrap_or_default();
+            format!(
+                "{}{reviewers}  {id}  {argv}",
+                render::text(event.trim_start_matches("approval_"))
+            )
+        }
+        _ => ["chain_id", "previous", "records", "length"]
+            .iter()
+            .filter_map(|k| {
+                record
+                    .value
+                    .get(*k)
+                    .map(|v| format!("{k}={}", render::json_line(v)))
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    let event = if event.starts_with("approval_") {
+        "approval".to_owned()
+    } else {
+        render::text(event)
+    };
+    (user, event, detail)
 }
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
@@ -225,12 +320,18 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         }
     }
     let mut out = anstream::stdout();
-    for record in &shown[shown.len().saturating_sub(args.lines)..] {
-        args.print(&mut out, record, &runs)?;
+    let shown = &shown[shown.len().saturating_sub(args.lines)..];
+    let columns = Columns::of(shown, &runs);
+    // The header is for people: a pipe gets the records alone.
+    if !args.json && std::io::stdout().is_terminal() {
+        args.header(&mut out, &columns)?;
+    }
+    for record in shown {
+        args.print(&mut out, record, &runs, &columns)?;
     }
     out.flush()?;
     if args.follow {
-        follow(&args, &path, &mut runs, &mut out, start, last_seq)?;
+        follow(&args, &path, &mut runs, &mut out, start, last_seq, &columns)?;
     }
     Ok(Exit::Success)
 }
@@ -243,6 +344,7 @@ fn follow(
     out: &mut impl Write,
     start: u64,
     shown: Option<u64>,
+    columns: &Columns,
 ) -> anyhow::Result<()> {
     let open = |path: &Path| -> Option<(File, u64)> {
         let file = File::open(path).ok()?;
@@ -268,7 +370,7 @@ fn follow(
                     }
                     runs.learn(&record);
                     if args.keep(&record, runs) {
-                        args.print(out, &record, runs)?;
+                        args.print(out, &record, runs, columns)?;
                     }
                 }
             }

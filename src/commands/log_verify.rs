@@ -52,9 +52,10 @@ fn describe(checked: &witness::Checked, out: &mut impl Write) -> std::io::Result
         .count();
     writeln!(
         out,
-        "witnessed: {matching} of {} heads of chain {} match the local log",
-        checked.heads.len(),
-        checked.chain_id
+        "witnessed: {matching} of {} of chain {} {} the local log",
+        crate::render::count(checked.heads.len() as u64, "head", "heads"),
+        checked.chain_id,
+        if matching == 1 { "matches" } else { "match" }
     )?;
     let mut by: BTreeMap<&str, Vec<&witness::CheckedHead>> = BTreeMap::new();
     for head in &checked.heads {
@@ -66,9 +67,8 @@ fn describe(checked: &witness::Checked, out: &mut impl Write) -> std::io::Result
         let last = heads[heads.len() - 1];
         writeln!(
             out,
-            "  sent by {identity}: {} head{}, the latest seq {} at {}",
-            heads.len(),
-            if heads.len() == 1 { "" } else { "s" },
+            "  sent by {identity}: {}, the latest seq {} at {}",
+            crate::render::count(heads.len() as u64, "head", "heads"),
             last.head.seq,
             last.head.at
         )?;
@@ -165,25 +165,27 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         for (file, offset, length) in &report.recovered {
             writeln!(
                 out,
-                "recovered: a torn write of {length} bytes at offset {offset} in {} (a crash mid-append)",
+                "recovered: a torn write of {} at offset {offset} in {} (a crash mid-append)",
+                crate::render::count(*length, "byte", "bytes"),
                 file.display()
             )?;
         }
         match (&error, &report.first_break) {
             (None, _) => writeln!(
                 out,
-                "ok: {} records in {} segments, chain intact",
-                report.records, report.segments
+                "ok: {} in {}, chain intact",
+                crate::render::count(report.records as u64, "record", "records"),
+                crate::render::count(report.segments as u64, "segment", "segments")
             )?,
             (Some(error), Some(_)) => writeln!(
                 out,
-                "broken: {error}; {} records verified before it",
-                report.records
+                "broken: {error}; {} verified before it",
+                crate::render::count(report.records as u64, "record", "records")
             )?,
             (Some(error), None) => writeln!(
                 out,
-                "broken: {error} (the {} records chain intact among themselves)",
-                report.records
+                "broken: {error} (the {} chain intact among themselves)",
+                crate::render::count(report.records as u64, "record", "records")
             )?,
         }
         match &checked {

@@ -62,13 +62,12 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             );
         } else {
             eprintln!(
-                "gatekeep: witnessed seq {} ({}) of chain {}: {} new records in {} call{}",
+                "gatekeep: witnessed seq {} ({}) of chain {}: {} in {}",
                 head.seq,
                 &head.hash[..16.min(head.hash.len())],
                 sent.chain_id,
-                sent.added,
-                sent.calls,
-                if sent.calls == 1 { "" } else { "s" }
+                crate::render::count(sent.added, "new record", "new records"),
+                crate::render::count(sent.calls as u64, "call", "calls")
             );
         }
     }

@@ -41,8 +41,9 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     match loaded {
         Ok(policy) if unreadable == 0 => {
             eprintln!(
-                "gatekeep: {} rules in {files} files, no problems",
-                policy.rules().len()
+                "gatekeep: {} in {}, no problems",
+                crate::render::count(policy.rules().len() as u64, "rule", "rules"),
+                crate::render::count(files as u64, "file", "files")
             );
             Ok(Exit::Success)
         }
@@ -52,8 +53,13 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                 writeln!(out, "{problem}")?;
             }
             eprintln!(
-                "gatekeep: {} problems in {files} files",
-                error.problems.len() + unreadable
+                "gatekeep: {} in {}",
+                crate::render::count(
+                    (error.problems.len() + unreadable) as u64,
+                    "problem",
+                    "problems"
+                ),
+                crate::render::count(files as u64, "file", "files")
             );
             Ok(Exit::Error)
         }

@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use crate::approval::{CLAIMED, Readable, RequestView};
+use crate::approval::RequestView;
 use crate::client;
 use crate::environment::Environment;
 use crate::exit::Exit;
@@ -19,40 +19,15 @@ pub struct Args {
     pub token_file: Option<PathBuf>,
 }
 
-/// The full context of a request, as a reviewer reads it: every field rendered, and what
-/// only the requester vouches for set apart from the identity the service authenticated.
-pub fn describe(view: &RequestView, out: &mut impl std::io::Write) -> std::io::Result<()> {
-    let bold = anstyle::Style::new().bold();
-    let shown = Readable::of(view, render::nothing);
-    writeln!(out, "{bold}{}{bold:#}  {}", shown.id, shown.status)?;
-    writeln!(out, "  filed by:  {} (authenticated)", shown.filed_by)?;
-    if let Some(conflict) = &shown.log_conflict {
-        writeln!(out, "  log:       WARNING {conflict}")?;
-    }
-    writeln!(out, "  command:   {}", shown.command)?;
-    for (command, rules) in &shown.commands {
-        let rules = if rules.is_empty() { "-" } else { rules };
-        writeln!(out, "    runs:    {command}  [{rules}]")?;
-    }
-    writeln!(out, "  program:   {}", shown.program)?;
-    for line in shown.also_runs.lines() {
-        writeln!(out, "  also:      {line}")?;
-    }
-    writeln!(out, "  env:       {}", shown.environment)?;
-    if let Some(line) = &shown.secrets {
-        writeln!(out, "  secrets:   {line}")?;
-    }
-    writeln!(out, "  needs:     {}", shown.approvers)?;
-    for review in &shown.reviews {
-        writeln!(out, "  review:    {review}")?;
-    }
-    writeln!(out, "  expires:   {}", shown.expires_at)?;
-    writeln!(out, "  review at: {}", render::text(&view.review_url))?;
-    writeln!(out, "  {CLAIMED} (the service cannot check these):")?;
-    for (label, value) in &shown.claims {
-        writeln!(out, "    {:<10} {value}", format!("{label}:"))?;
-    }
-    Ok(())
+/// The full context of a request, as a reviewer reads it (see [`crate::layout::request`]),
+/// headed by `id`, wrapped to `width`.
+pub fn describe(
+    view: &RequestView,
+    id: &str,
+    width: usize,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    crate::layout::request(out, view, id, width)
 }
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
@@ -71,9 +46,15 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     }
     if pending.is_empty() {
         writeln!(out, "no pending requests for you to review")?;
+    } else {
+        let count = crate::term::count(pending.len() as u64, "request", "requests");
+        writeln!(out, "{count} pending for you to review\n")?;
     }
-    for view in &pending {
-        describe(view, &mut out)?;
+    let ids: Vec<&str> = pending.iter().map(|v| v.id.as_str()).collect();
+    let shown = crate::approval::ids::shortest_unique_prefixes(&ids, 8);
+    let width = crate::term::width(env);
+    for (view, id) in pending.iter().zip(&shown) {
+        describe(view, id, width, &mut out)?;
         writeln!(out)?;
     }
     Ok(Exit::Success)

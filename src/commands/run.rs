@@ -27,7 +27,7 @@ use crate::flow::{
     WaitPolicy,
 };
 use crate::paths::Paths;
-use crate::policy::{ApprovalRequirement, Decision, Evaluation, SecretSource};
+use crate::policy::{Decision, Evaluation, SecretSource};
 use crate::redact::Redactor;
 use crate::secrets::ChildEnv;
 use crate::supervise::{self, Approved, Confinement, PolicyJudge};
@@ -217,7 +217,9 @@ impl Sink for RunSink<'_> {
                 }),
             ),
             Step::Warning(message) => {
-                self.say(&format!("warning: {message}"));
+                if !events.enabled() {
+                    crate::term::warn(message);
+                }
                 events.emit("warning", json!({"message": message}));
             }
             Step::Notice(message) => self.say(message),
@@ -238,7 +240,8 @@ impl Sink for RunSink<'_> {
                     *self.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Some(Waiting::start(
                         &created.id,
                         &created.review_url,
-                        &ApprovalRequirement::describe_all(approvals),
+                        approvals,
+                        &created.expires_at,
                         std::io::stderr().is_terminal(),
                     ));
                 }
@@ -252,7 +255,14 @@ impl Sink for RunSink<'_> {
                 self.stop_waiting();
                 let reviewers: Vec<&str> =
                     view.reviews.iter().map(|r| r.reviewer.as_str()).collect();
-                self.say(&format!("approved by {}", reviewers.join(", ")));
+                if !events.enabled() {
+                    crate::ui::outcome("approved", &format!(" by {}", reviewers.join(", ")));
+                }
+                // The reviewers' comments, as they wrote them.
+                let commented = view.reviews.iter().map(|r| r.comment.is_some());
+                for (line, _) in verdicts(view).iter().zip(commented).filter(|(_, c)| *c) {
+                    self.say(&format!("  {line}"));
+                }
                 events.emit(
                     "approved",
                     json!({"request_id": view.id, "reviewers": reviewers}),
@@ -260,7 +270,10 @@ impl Sink for RunSink<'_> {
             }
             Step::Ended { view } => {
                 self.stop_waiting();
-                self.say(&format!("request {} {}", view.id, view.status.as_str()));
+                if !events.enabled() {
+                    let status = view.status.as_str();
+                    crate::ui::outcome(status, &format!(" request {}", view.id));
+                }
                 for line in verdicts(view) {
                     self.say(&format!("  {line}"));
                 }
@@ -344,14 +357,19 @@ impl Run<'_> {
                     .filter(|h| h.decision == Decision::Deny)
                 {
                     denied = true;
-                    self.sink.say(&format!(
-                        "denied by rule {}: {}",
-                        hit.rule,
-                        hit.description.as_deref().unwrap_or("no description")
-                    ));
+                    if !self.sink.events.enabled() {
+                        crate::ui::outcome(
+                            "denied",
+                            &format!(
+                                " by rule {}: {}",
+                                hit.rule,
+                                hit.description.as_deref().unwrap_or("no description")
+                            ),
+                        );
+                    }
                 }
-                if !denied {
-                    self.sink.say("denied by policy");
+                if !denied && !self.sink.events.enabled() {
+                    crate::ui::outcome("denied", " by policy");
                 }
                 Ok(Exit::Denied)
             }

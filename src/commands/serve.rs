@@ -90,7 +90,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             .unwrap_or_else(|| paths.data_dir.join("server"))
     };
     if users.is_empty() {
-        eprintln!("gatekeep: warning: no users are configured; every API call will be refused");
+        crate::term::warn("no users are configured; every API call will be refused");
     }
     let tls = config.tls.as_ref().map(server::tls_acceptor).transpose()?;
     let secrets = config.load_secrets(|var| env.get(var).map(str::to_owned))?;

@@ -10,7 +10,6 @@ use crate::approval::Status;
 use crate::client::{self, Outcome, wait_for_decision};
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
-use crate::policy::ApprovalRequirement;
 use crate::ui::{Waiting, verdicts};
 
 #[derive(Debug, clap::Args)]
@@ -48,7 +47,8 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let waiting = Waiting::start(
         &view.id,
         &view.review_url,
-        &ApprovalRequirement::describe_all(&view.approvals),
+        &view.approvals,
+        &view.expires_at,
         std::io::stderr().is_terminal(),
     );
     let outcome = if view.status == Status::Pending {

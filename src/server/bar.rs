@@ -346,10 +346,11 @@ pub fn unmeetable(
             .count();
         if able < requirement.quorum as usize {
             return Some(format!(
-                "rule {} needs {} approvals from {}, but only {able} configured reviewer(s) other than the requester can give one",
+                "rule {} needs {} from {}, but only {} other than the requester can give one",
                 requirement.rule,
-                requirement.quorum,
-                requirement.approvers.join(" or ")
+                crate::render::count(requirement.quorum, "approval", "approvals"),
+                requirement.approvers.join(" or "),
+                crate::render::count(able as u64, "configured reviewer", "configured reviewers")
             ));
         }
     }
@@ -573,7 +574,7 @@ rules:
         // The requester never counts, nor does an identity that may not review.
         assert_eq!(
             unmeetable(&identities, "alice", &need(&["group:dba"], 2)).unwrap(),
-            "rule server:x needs 2 approvals from group:dba, but only 1 configured reviewer(s) other than the requester can give one"
+            "rule server:x needs 2 approvals from group:dba, but only 1 configured reviewer other than the requester can give one"
         );
     }
 }

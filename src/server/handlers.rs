@@ -852,8 +852,8 @@ fn release(
             return Err(fail(
                 StatusCode::FORBIDDEN,
                 format!(
-                    "secret {name} needs {} approval(s) from {}; this request has {}",
-                    secret.config.quorum,
+                    "secret {name} needs {} from {}; this request has {}",
+                    crate::render::count(secret.config.quorum, "approval", "approvals"),
                     secret.config.approvers.join(" or "),
                     approvers.len()
                 ),

@@ -286,7 +286,7 @@ fn tail_filters_and_show_groups_a_run() {
         .args(["log", "tail", "-n", "3"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("exit 1").and(predicate::str::contains("exec pid")));
+        .stdout(predicate::str::contains("status 1").and(predicate::str::contains(" exec ")));
     let output = env
         .gatekeep()
         .args(["log", "tail", "--json", "--event", "decision"])
@@ -332,7 +332,7 @@ fn tail_follows_appends_and_rotations() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
-    assert!(lines.next().unwrap().unwrap().contains("exit 5"));
+    assert!(lines.next().unwrap().unwrap().contains("status 5"));
     env.gatekeep().args(["log", "rotate"]).assert().success();
     env.gatekeep()
         .args(["run", "--policy"])
@@ -340,7 +340,7 @@ fn tail_follows_appends_and_rotations() {
         .args(["--", "sh", "-c", "exit 6"])
         .assert()
         .code(6);
-    assert!(lines.next().unwrap().unwrap().contains("exit 6"));
+    assert!(lines.next().unwrap().unwrap().contains("status 6"));
     tail.kill().unwrap();
     tail.wait().unwrap();
 }

@@ -71,7 +71,7 @@ fn file(env: &TestEnv, service: &Service, cwd: &Path, reason: &str, argv: &[&str
 fn on_terminal(env: &TestEnv, service: &Service, user: &str, args: &[&str]) -> (String, Vec<u8>) {
     let mut cmd = service.as_user(env, user);
     cmd.env("TERM", "xterm").args(args);
-    let mut terminal = crate::pty::Pty::spawn(cmd);
+    let mut terminal = crate::pty::Pty::spawn_sized(cmd, 200, 250);
     let raw = terminal.until_exit();
     (terminal.screen(200, 250), raw)
 }

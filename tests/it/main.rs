@@ -28,6 +28,7 @@ mod server_policy;
 mod service;
 mod sources;
 mod supervise;
+mod terminal;
 mod web;
 mod webhooks;
 mod witness;

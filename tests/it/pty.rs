@@ -19,8 +19,19 @@ pub struct Pty {
 
 impl Pty {
     /// Starts `cmd` as the session leader of a new terminal (stdin, stdout and stderr).
-    pub fn spawn(mut cmd: std::process::Command) -> Pty {
-        let pty = nix::pty::openpty(None, None).unwrap();
+    pub fn spawn(cmd: std::process::Command) -> Pty {
+        Pty::spawn_sized(cmd, 0, 0)
+    }
+
+    /// The same on a terminal of `rows` × `cols` (0 × 0: a terminal that does not say).
+    pub fn spawn_sized(mut cmd: std::process::Command, rows: u16, cols: u16) -> Pty {
+        let size = nix::pty::Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(Some(&size), None).unwrap();
         let slave: OwnedFd = pty.slave;
         cmd.stdin(slave.try_clone().unwrap())
             .stdout(slave.try_clone().unwrap())

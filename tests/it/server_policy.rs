@@ -184,7 +184,7 @@ fn a_client_claiming_a_lower_bar_waits_for_the_services() {
     assert_eq!(grant[1]["quorum"], 2);
     assert_eq!(grant[1]["approved_by"], json!(["bob", "carol"]));
     assert!(
-        lines.complete().contains("2 of group:dba"),
+        lines.complete().contains("of 2 from group:dba"),
         "the waiting line names the service's requirement: {}",
         lines.complete()
     );
@@ -366,7 +366,7 @@ fn approvers_nobody_configured_can_be_are_refused() {
         answer["error"]
             .as_str()
             .unwrap()
-            .ends_with("needs 2 approvals from group:reviewers, but only 1 configured reviewer(s) other than the requester can give one")
+            .ends_with("needs 2 approvals from group:reviewers, but only 1 configured reviewer other than the requester can give one")
     );
 }
 

@@ -296,8 +296,10 @@ impl Service {
 
 /// The request id a waiting `gatekeep run` announced.
 pub fn request_id(lines: &Lines) -> String {
-    let line = lines.wait_for("approval required: request ");
-    line.rsplit(' ').next().unwrap().to_owned()
+    lines.wait_for("approval required: request ");
+    // The first line shows a short id; the review link carries the whole one.
+    let line = lines.wait_for("review:    ");
+    line.rsplit('/').next().unwrap().trim().to_owned()
 }
 
 /// A child process that is killed when the test ends, passing or not, so no orphan keeps

@@ -536,6 +536,7 @@ fn a_request_whose_log_head_contradicts_the_witness_is_flagged() {
     let listed = s
         .service
         .as_user(&s.env, "bob")
+        .env("COLUMNS", "400")
         .arg("requests")
         .output()
         .unwrap();
@@ -576,9 +577,11 @@ fn a_request_whose_log_head_contradicts_the_witness_is_flagged() {
     let mut cmd = s.service.as_user(&s.env, "bob");
     cmd.env("TERM", "xterm").arg("review");
     let mut terminal = crate::pty::Pty::spawn(cmd);
-    terminal.wait_for("Pending requests");
+    terminal.wait_for("pending (Enter reads one, Esc or q leaves)");
     terminal.send(b"\r");
-    terminal.wait_for("log:       WARNING record");
+    terminal.wait_for("log:       ");
+    terminal.wait_for("WARNING");
+    terminal.wait_for("of the requester's log differs");
     terminal.wait_for("Decision");
 }
 
