@@ -1,7 +1,11 @@
 //! The review page in a real headless Chromium (Debian's `chromium`, driven by
-//! playwright-core from `tests/web`): sign in, review, and a waiting `gatekeep run` starts.
+//! playwright-core from `tests/web`): sign in, review, and a waiting `gatekeep run` starts;
+//! the page on a phone and a desk, light and dark, checked by axe-core, and used with the
+//! keyboard alone.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
 
 use crate::common::TestEnv;
 use crate::service::{Service, UserSpec, request_id};
@@ -9,6 +13,7 @@ use crate::service::{Service, UserSpec, request_id};
 const USERS: &[UserSpec<'static>] = &[
     ("alice", &["reviewers"], true),
     ("bob", &["reviewers"], true),
+    ("carol", &["reviewers"], true),
 ];
 
 #[test]
@@ -180,4 +185,196 @@ fn sessions_cookies_and_csrf() {
         text.replace(&old_line, &fresh)
     });
     assert!(!signed_in(&session), "the old token's session is over");
+}
+
+const TEAM_POLICY: &str = r#"
+version: 1
+approval: {approvers: ["group:reviewers"]}
+rules:
+  - id: release-cleanup
+    description: Deletes files on a shared host; check that the path is an old release
+    decision: approve
+    approval: {approvers: ["group:reviewers"], quorum: 2}
+    match: {program: rm}
+  - id: new-files
+    description: Creates files outside the project
+    decision: approve
+    match: {program: touch}
+"#;
+
+/// Files a request as alice (as an agent when `agent`) and returns its id.
+fn file(env: &TestEnv, service: &Service, agent: bool, reason: &str, argv: &[&str]) -> String {
+    let policy = env.write("team.yaml", TEAM_POLICY);
+    let mut cmd = service.as_user(env, "alice");
+    cmd.args(["run", "--no-wait", "--policy"]).arg(&policy);
+    if agent {
+        cmd.args(["--agent-session", "agent-7f3a"]);
+    }
+    let output = cmd
+        .args(["--reason", reason, "--"])
+        .args(argv)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(120),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// `node tests/web/SCRIPT ARGS…`, its one JSON line read.
+fn node(script: &str, args: &[&str]) -> Value {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = std::process::Command::new("node")
+        .arg(root.join("tests/web").join(script))
+        .args(args)
+        .output()
+        .expect("node runs (tests/web needs `npm ci`)");
+    assert!(
+        output.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Where the screenshots go: docs/screenshots with GATEKEEP_BLESS=1 (they are committed
+/// for the README and the docs), otherwise under target/.
+fn screenshot_dir(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = if std::env::var("GATEKEEP_BLESS").is_ok_and(|v| v == "1") && name == "docs" {
+        root.join("docs/screenshots")
+    } else {
+        root.join("target/screenshots").join(name)
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The browser's measurements, kept under target/screenshots for people to read.
+fn keep(measured: &Value, name: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = serde_json::to_string_pretty(measured).unwrap();
+    std::fs::write(dir.join(format!("{name}.json")), text).unwrap();
+}
+
+/// Every measurement of layout.mjs for one page: it fits its screen, axe finds nothing
+/// serious, the served script ran under the page's CSP without a violation.
+fn assert_fits_and_is_accessible(shown: &Value) {
+    let pages = shown.as_object().unwrap();
+    assert_eq!(pages.len(), 12, "{shown}");
+    for (page, m) in pages {
+        let width = if page.ends_with("-phone") { 390 } else { 1280 };
+        assert!(
+            m["scrollWidth"].as_u64().unwrap() <= width,
+            "{page} scrolls sideways: {m}"
+        );
+        let serious: Vec<&Value> = m["axe"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["impact"] == "serious" || v["impact"] == "critical")
+            .collect();
+        assert!(serious.is_empty(), "{page}: {serious:?}");
+        assert_eq!(m["csp"], serde_json::json!([]), "{page}");
+        if page.starts_with("request-") {
+            assert_eq!(m["counted"], true, "{page}: the expiry counts down");
+        }
+    }
+    for page in ["signin", "list", "request"] {
+        for screen in ["desktop", "phone"] {
+            let light = &shown[format!("{page}-light-{screen}")]["background"];
+            let dark = &shown[format!("{page}-dark-{screen}")]["background"];
+            assert_ne!(
+                light, dark,
+                "{page} on a {screen} follows the colour scheme"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_page_fits_a_phone_follows_dark_mode_passes_axe_and_works_by_keyboard() {
+    let env = TestEnv::new();
+    let service = Service::start(&env, USERS, "");
+    let cleanup = file(
+        &env,
+        &service,
+        true,
+        "free disk space before the deploy",
+        &["rm", "-rf", "/srv/app/releases/2024-11-02"],
+    );
+    file(
+        &env,
+        &service,
+        false,
+        "marks the host as drained",
+        &["touch", "/srv/app/drained"],
+    );
+    let approved = service
+        .as_user(&env, "bob")
+        .args(["approve", &cleanup, "--message", "old release, fine"])
+        .output()
+        .unwrap();
+    assert!(
+        approved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&approved.stderr)
+    );
+
+    // Screenshots of a realistic page, and the measurements of every page.
+    let shots = screenshot_dir("docs");
+    let shown = node(
+        "layout.mjs",
+        &[
+            &service.url,
+            service.token("carol"),
+            &cleanup,
+            shots.to_str().unwrap(),
+        ],
+    );
+    keep(&shown, "docs");
+    assert_fits_and_is_accessible(&shown);
+    for page in ["list", "request"] {
+        for scheme in ["light", "dark"] {
+            for screen in ["desktop", "phone"] {
+                let png = shots.join(format!("{page}-{scheme}-{screen}.png"));
+                let size = std::fs::metadata(&png).unwrap().len();
+                assert!(size > 5_000 && size < 400_000, "{}: {size}", png.display());
+            }
+        }
+    }
+
+    // A 2,000-character argument without a space still fits a phone.
+    let long = format!("/srv/app/{}", "x".repeat(2000));
+    let long_id = file(&env, &service, true, &"y".repeat(500), &["touch", &long]);
+    let shown = node(
+        "layout.mjs",
+        &[
+            &service.url,
+            service.token("carol"),
+            &long_id,
+            screenshot_dir("long").to_str().unwrap(),
+        ],
+    );
+    keep(&shown, "long");
+    assert_fits_and_is_accessible(&shown);
+
+    // Keyboard only: Tab reaches Approve, every stop visibly focused, Enter approves.
+    let keys = node(
+        "keyboard.mjs",
+        &[&service.url, service.token("carol"), &cleanup],
+    );
+    keep(&keys, "keyboard");
+    assert_eq!(keys["onApprove"], true, "{keys}");
+    for stop in keys["seen"].as_array().unwrap() {
+        assert_eq!(stop["outline"], true, "focus not visible on {stop}");
+    }
+    assert_eq!(keys["status"], "approved, not run yet", "{keys}");
+    assert_eq!(service.status("alice", &cleanup), "approved");
 }

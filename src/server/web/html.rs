@@ -419,7 +419,7 @@ fn why(view: &RequestView, progress: &[SatisfiedApproval]) -> String {
 /// The identity the service verified, and apart from it what the requester says.
 fn identity(shown: &Readable) -> String {
     let mut out = format!(
-        r#"<h2>Who asked</h2><dl class="facts verified"><div><dt>Filed by <span class="tag verified">verified by the service</span></dt><dd id="filed-by">{}</dd></div></dl><h3>Claimed by the requester <span class="tag claimed">not verified</span></h3><p class="muted">The service cannot check these: they are what the requester's client says.</p><dl id="claimed" class="facts claimed">"#,
+        r#"<h2>Who asked</h2><dl class="facts verified"><div><dt>Filed by</dt><dd><strong id="filed-by">{}</strong> <span class="tag verified">verified by the service</span></dd></div></dl><h3>Claimed by the requester <span class="tag claimed">not verified</span></h3><p class="muted">The service cannot check these: they are what the requester's client says.</p><dl id="claimed" class="facts claimed">"#,
         escape(&shown.filed_by)
     );
     for (label, value) in &shown.claims {
