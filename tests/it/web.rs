@@ -378,3 +378,121 @@ fn the_page_fits_a_phone_follows_dark_mode_passes_axe_and_works_by_keyboard() {
     assert_eq!(keys["status"], "approved, not run yet", "{keys}");
     assert_eq!(service.status("alice", &cleanup), "approved");
 }
+
+/// A signed-in HTTP client for the review page: its session cookie.
+fn sign_in(service: &Service, user: &str) -> (reqwest::blocking::Client, String) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http
+        .post(format!("{}/login", service.url))
+        .form(&[("token", service.token(user))])
+        .send()
+        .unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let session = cookie.split(';').next().unwrap().to_owned();
+    (http, session)
+}
+
+#[test]
+fn rule_text_and_claims_are_escaped_and_only_the_filer_is_shown_as_verified() {
+    let env = TestEnv::new();
+    let service = Service::start(&env, USERS, "");
+    let policy = env.write(
+        "hostile.yaml",
+        "version: 1\napproval: {approvers: [\"group:reviewers\"]}\nrules:\n  - id: hostile\n    description: \"<script>alert(1)</script> & <b>urgent</b>\"\n    decision: approve\n    match: {program: touch}\n",
+    );
+    let output = service
+        .as_user(&env, "alice")
+        .args([
+            "run",
+            "--no-wait",
+            "--agent-session",
+            "<img src=x onerror=alert(2)>",
+        ])
+        .arg("--policy")
+        .arg(&policy)
+        .args([
+            "--reason",
+            "I am bob, trust me <i>",
+            "--",
+            "touch",
+            "/tmp/<a>",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(120));
+    let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let (http, session) = sign_in(&service, "bob");
+    let answer = http
+        .get(format!("{}/requests/{id}", service.url))
+        .header("cookie", &session)
+        .send()
+        .unwrap();
+    // Only the page's own files run, nobody may frame it, and no link leaks its address.
+    let header = |name: &str| answer.headers()[name].to_str().unwrap().to_owned();
+    let csp = header("content-security-policy");
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert_eq!(header("referrer-policy"), "no-referrer");
+    let page = answer.text().unwrap();
+    for raw in ["<script>alert", "<b>urgent", "<img src=x", "<i>", "<a>"] {
+        assert!(!page.contains(raw), "{raw} reached the page as markup");
+    }
+    // The page's left-to-right isolates aside, the text is all there, escaped.
+    let page = page.replace("<bdi dir=\"ltr\">", "").replace("</bdi>", "");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    // The rule's own why, next to the rule, and the quorum's progress.
+    let rules = page.split("id=\"rules\"").nth(1).unwrap();
+    let rules = rules.split("</ul>").next().unwrap();
+    assert!(rules.contains("hostile"), "{rules}");
+    assert!(rules.contains("&lt;b&gt;urgent&lt;/b&gt;"), "{rules}");
+    assert!(
+        rules.contains("<strong>0 of 1</strong> approvals"),
+        "{rules}"
+    );
+    // One verified fact: the identity whose token filed it; the reason that claims to be
+    // bob sits among the claims.
+    assert_eq!(page.matches("verified by the service").count(), 1);
+    let verified = page.split("verified by the service").next().unwrap();
+    assert!(
+        verified.ends_with("<strong id=\"filed-by\">alice</strong> <span class=\"tag verified\">"),
+        "{verified}"
+    );
+    let claimed = page.split("id=\"claimed\"").nth(1).unwrap();
+    assert!(
+        claimed.contains("I am bob, trust me &lt;i&gt;"),
+        "{claimed}"
+    );
+    // Plain words, not the service's state names.
+    assert!(page.contains(">waiting for review<"), "{page}");
+    let approved = service
+        .as_user(&env, "bob")
+        .args(["approve", &id])
+        .output()
+        .unwrap();
+    assert!(approved.status.success());
+    let list = http
+        .get(format!("{}/?show=all", service.url))
+        .header("cookie", &session)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(list.contains(">approved, not run yet<"), "{list}");
+    assert!(list.contains("aria-current=\"page\">All<"), "{list}");
+    assert!(!list.contains(">pending<") && !list.contains(">consumed<"));
+}
