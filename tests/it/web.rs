@@ -269,7 +269,7 @@ fn assert_fits_and_is_accessible(shown: &Value) {
     let pages = shown.as_object().unwrap();
     assert_eq!(pages.len(), 12, "{shown}");
     for (page, m) in pages {
-        let width = if page.ends_with("-phone") { 390 } else { 1280 };
+        let width = if page.ends_with("-phone") { 390 } else { 1200 };
         assert!(
             m["scrollWidth"].as_u64().unwrap() <= width,
             "{page} scrolls sideways: {m}"
@@ -443,6 +443,14 @@ fn rule_text_and_claims_are_escaped_and_only_the_filer_is_shown_as_verified() {
     ] {
         assert!(csp.contains(directive), "{csp}");
     }
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/integrations.md"))
+            .unwrap();
+    let docs = docs.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        docs.contains(&format!("`Content-Security-Policy: {csp}`")),
+        "docs/integrations.md names the policy the page sends"
+    );
     assert_eq!(header("x-frame-options"), "DENY");
     assert_eq!(header("referrer-policy"), "no-referrer");
     let page = answer.text().unwrap();

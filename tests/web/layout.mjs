@@ -20,7 +20,7 @@ const browser = await chromium.launch({
 });
 
 const screens = {
-  desktop: { viewport: { width: 1280, height: 860 } },
+  desktop: { viewport: { width: 1200, height: 760 } },
   phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
 };
 
