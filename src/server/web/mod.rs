@@ -143,8 +143,17 @@ pub async fn index(
     };
     let mut found: Vec<StoredRequest> = Vec::new();
     for status in statuses {
-        let stored = state.store.with_status(*status).await.unwrap_or_default();
-        found.extend(stored.into_iter().map(|r| lifecycle::as_seen(r, now)));
+        match state.store.with_status(*status).await {
+            Ok(stored) => found.extend(stored.into_iter().map(|r| lifecycle::as_seen(r, now))),
+            Err(error) => {
+                tracing::warn!(%error, "cannot list requests");
+                return refusal(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Unavailable",
+                    "The database does not answer; try again.",
+                );
+            }
+        }
     }
     found.retain(|r| match filter {
         html::Filter::Pending => {
@@ -155,12 +164,19 @@ pub async fn index(
     });
     found.sort_by(|a, b| (&b.created_at, &b.id).cmp(&(&a.created_at, &a.id)));
     found.truncate(LISTED);
-    let identities = state.identities().clone();
+    let progress: Vec<_> = {
+        let identities = state.identities();
+        found
+            .iter()
+            .map(|r| lifecycle::progress(&identities, r))
+            .collect()
+    };
     let listed: Vec<html::Listed> = found
         .iter()
-        .map(|r| html::Listed {
+        .zip(progress)
+        .map(|(r, progress)| html::Listed {
             view: super::handlers::view(&state, r),
-            progress: lifecycle::progress(&identities, r),
+            progress,
             left: r.expires_unix - now.as_second(),
         })
         .collect();
