@@ -504,3 +504,53 @@ fn rule_text_and_claims_are_escaped_and_only_the_filer_is_shown_as_verified() {
     assert!(list.contains("aria-current=\"page\">All<"), "{list}");
     assert!(!list.contains(">pending<") && !list.contains(">consumed<"));
 }
+
+#[test]
+fn the_list_filters_pending_mine_and_all_newest_first() {
+    let env = TestEnv::new();
+    let service = Service::start(&env, USERS, "");
+    let first = file(&env, &service, false, "one", &["touch", "/srv/first"]);
+    let second = file(&env, &service, true, "two", &["rm", "/srv/second"]);
+    let list = |user: &str, show: &str| {
+        let (http, session) = sign_in(&service, user);
+        http.get(format!("{}/?show={show}", service.url))
+            .header("cookie", &session)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let position = |page: &str, id: &str| page.find(&format!("href=\"/requests/{id}\""));
+    // Waiting for bob: both, the newer first, the agent's marked as the requester's claim.
+    let pending = list("bob", "pending");
+    assert!(pending.contains("aria-current=\"page\">Waiting for me<"));
+    assert!(position(&pending, &second).unwrap() < position(&pending, &first).unwrap());
+    let item = pending
+        .split(&format!("/requests/{second}"))
+        .nth(1)
+        .unwrap();
+    let item = item.split("</li>").next().unwrap();
+    assert!(item.contains("agent (claimed)"), "{item}");
+    assert!(item.contains("0 of 2 approvals"), "{item}");
+    assert!(item.contains("expires in <time"), "{item}");
+    // Nothing waits for alice, who filed both; they are hers; bob filed none.
+    let alice = list("alice", "pending");
+    assert!(alice.contains("Nothing is waiting for your review."));
+    assert!(position(&alice, &first).is_none());
+    let mine = list("alice", "mine");
+    assert!(position(&mine, &first).is_some() && position(&mine, &second).is_some());
+    assert!(list("bob", "mine").contains("You have filed no requests."));
+    // Decided requests leave bob's pending list but stay under all.
+    let rejected = service
+        .as_user(&env, "bob")
+        .args(["reject", &first])
+        .output()
+        .unwrap();
+    assert!(rejected.status.success());
+    assert!(position(&list("bob", "pending"), &first).is_none());
+    let all = list("bob", "all");
+    let item = all.split(&format!("/requests/{first}")).nth(1).unwrap();
+    let item = item.split("</li>").next().unwrap();
+    assert!(item.contains(">rejected<"), "{item}");
+    assert!(!item.contains("expires in"), "{item}");
+}
