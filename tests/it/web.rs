@@ -521,6 +521,20 @@ fn the_list_filters_pending_mine_and_all_newest_first() {
             .unwrap()
     };
     let position = |page: &str, id: &str| page.find(&format!("href=\"/requests/{id}\""));
+    // Signed out: the sign-in page says where a token comes from.
+    let signin = reqwest::blocking::get(format!("{}/", service.url))
+        .unwrap()
+        .text()
+        .unwrap();
+    for source in [
+        "gatekeep token new",
+        "gatekeep login",
+        "gatekeep serve --dev",
+        "gatekeep dev credentials",
+    ] {
+        assert!(signin.contains(source), "{source}: {signin}");
+    }
+    assert!(signin.contains("<label for=\"token\">"), "{signin}");
     // Waiting for bob: both, the newer first, the agent's marked as the requester's claim.
     let pending = list("bob", "pending");
     assert!(pending.contains("aria-current=\"page\">Waiting for me<"));

@@ -321,7 +321,7 @@ pub fn request(
     out.push_str(&why(view, progress));
     out.push_str(&identity(&shown));
     out.push_str(&format!(
-        r#"<h2>What an approval covers</h2><dl class="facts"><div><dt>Program</dt><dd id="program">{program}</dd></div><div><dt>Also runs</dt><dd id="also-runs">{also}</dd></div><div><dt>Environment</dt><dd id="environment">{env}</dd></div><div><dt>Secrets</dt><dd id="secrets">{secrets}</dd></div><div><dt>Approvers</dt><dd id="approvers">{approvers}</dd></div><div><dt>Expires</dt><dd id="expires">{expires}</dd></div></dl>"#,
+        r#"<h2>What an approval covers</h2><dl class="facts"><div><dt>Program</dt><dd id="program" class="mono">{program}</dd></div><div><dt>Also runs</dt><dd id="also-runs" class="mono">{also}</dd></div><div><dt>Environment</dt><dd id="environment" class="mono">{env}</dd></div><div><dt>Secrets</dt><dd id="secrets" class="mono">{secrets}</dd></div><div><dt>Approvers</dt><dd id="approvers" class="mono">{approvers}</dd></div><div><dt>Expires</dt><dd id="expires" class="mono">{expires}</dd></div></dl>"#,
         program = isolated(&shown.program),
         also = isolated(&shown.also_runs),
         env = isolated(&shown.environment),
@@ -446,7 +446,7 @@ pub fn sign_in(message: &str) -> String {
         r#"{note}<form method="post" action="/login" class="signin"><label for="token">Token</label><input id="token" type="password" name="token" autocomplete="off" required autofocus><button type="submit">Sign in</button></form>
 <h2>Where a token comes from</h2><ul id="token-help">
 <li>Your administrator makes one with <code>gatekeep token new</code>, keeps only its digest in the service's configuration, and gives the token to you. It is the same token the command line uses (<code>gatekeep login</code>, or <code>GATEKEEP_TOKEN</code>).</li>
-<li>On a development service started with <code>gatekeep serve --dev</code>, <code>gatekeep dev credentials</code> prints a reviewer's token again.</li>
+<li>On a development service started with <code>gatekeep serve --dev</code>, it is the <code>GATEKEEP_TOKEN</code> of the reviewer's <code>export …</code> line it printed; <code>gatekeep dev credentials</code> prints that line again.</li>
 </ul><p class="muted">The browser keeps only a session cookie, never the token.</p>"#
     )
 }
