@@ -554,6 +554,27 @@ fn the_list_filters_pending_mine_and_all_newest_first() {
     let mine = list("alice", "mine");
     assert!(position(&mine, &first).is_some() && position(&mine, &second).is_some());
     assert!(list("bob", "mine").contains("You have filed no requests."));
+    // Once bob has approved, the request waits for others, not for him; his page offers
+    // only a change of mind.
+    let approved = service
+        .as_user(&env, "bob")
+        .args(["approve", &second])
+        .output()
+        .unwrap();
+    assert!(approved.status.success());
+    assert!(position(&list("bob", "pending"), &second).is_none());
+    assert!(position(&list("carol", "pending"), &second).is_some());
+    let (http, session) = sign_in(&service, "bob");
+    let page = http
+        .get(format!("{}/requests/{second}", service.url))
+        .header("cookie", &session)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.contains("You approved this request"), "{page}");
+    assert!(!page.contains("value=\"approve\"") && page.contains("value=\"reject\""));
+    assert!(page.contains("<strong>1 of 2</strong> approvals"), "{page}");
     // Decided requests leave bob's pending list but stay under all.
     let rejected = service
         .as_user(&env, "bob")

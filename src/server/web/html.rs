@@ -273,6 +273,8 @@ pub struct Viewer<'a> {
     pub csrf: &'a str,
     /// They may review this request now.
     pub may_review: bool,
+    /// They have approved it already (it waits for others).
+    pub approved: bool,
 }
 
 /// A request's page: everything about it, never cut, and the review form when the viewer
@@ -338,14 +340,27 @@ pub fn request(
     }
     out.push_str("</ul>");
     match (viewer.may_review, view.status) {
-        (true, Status::Pending) => out.push_str(&format!(
-            r#"<h2 id="decide">Your review</h2><form method="post" action="/requests/{id}/review" class="review"><input type="hidden" name="csrf" value="{csrf}"><label for="comment">Comment <span class="muted">(optional; the requester sees it)</span></label><textarea id="comment" name="comment" rows="2"></textarea><div class="buttons"><button class="approve" type="submit" name="verdict" value="approve">Approve</button><button class="reject" type="submit" name="verdict" value="reject">Reject</button></div></form>"#,
-            id = escape(&view.id),
-            csrf = escape(viewer.csrf),
-        )),
-        (false, Status::Pending) if view.requester == viewer.user => out.push_str(
-            r#"<p id="note">This is your own request: someone else must review it.</p>"#,
-        ),
+        (true, Status::Pending) => {
+            // Once approved, only a change of mind is left to give.
+            let (note, approve) = if viewer.approved {
+                (
+                    r#"<p id="note">You approved this request; it waits for the other approvals. You can still reject it.</p>"#,
+                    "",
+                )
+            } else {
+                (
+                    "",
+                    r#"<button class="approve" type="submit" name="verdict" value="approve">Approve</button>"#,
+                )
+            };
+            out.push_str(&format!(
+                r#"<h2 id="decide">Your review</h2>{note}<form method="post" action="/requests/{id}/review" class="review"><input type="hidden" name="csrf" value="{csrf}"><label for="comment">Comment <span class="muted">(optional; the requester sees it)</span></label><textarea id="comment" name="comment" rows="2"></textarea><div class="buttons">{approve}<button class="reject" type="submit" name="verdict" value="reject">Reject</button></div></form>"#,
+                id = escape(&view.id),
+                csrf = escape(viewer.csrf),
+            ));
+        }
+        (false, Status::Pending) if view.requester == viewer.user => out
+            .push_str(r#"<p id="note">This is your own request: someone else must review it.</p>"#),
         _ => {}
     }
     out

@@ -157,7 +157,9 @@ pub async fn index(
     }
     found.retain(|r| match filter {
         html::Filter::Pending => {
-            r.status == Status::Pending && super::handlers::may_review(&user, r).is_ok()
+            r.status == Status::Pending
+                && super::handlers::may_review(&user, r).is_ok()
+                && !approved_by(r, &user.name)
         }
         html::Filter::Mine => r.requester == user.name,
         html::Filter::All => lifecycle::may_see(&user, r),
@@ -193,6 +195,13 @@ pub async fn index(
     .into_response()
 }
 
+/// Whether `name` has approved `r` already.
+fn approved_by(r: &StoredRequest, name: &str) -> bool {
+    r.reviews
+        .iter()
+        .any(|v| v.reviewer == name && v.verdict == Verdict::Approve)
+}
+
 /// `GET /requests/{id}`: full context, and the review form when you may review.
 pub async fn detail(
     State(state): State<Arc<AppState>>,
@@ -220,6 +229,7 @@ pub async fn detail(
         user: &user.name,
         csrf: &session.csrf,
         may_review,
+        approved: approved_by(&request, &user.name),
     };
     let body = html::request(&view, &progress, request.expires_unix - now, &viewer);
     // Reload a pending request's page to show its status live, but never under a form
