@@ -188,8 +188,9 @@ pub struct Listed {
     pub left: i64,
 }
 
-/// The list page's body: filters, then the requests, newest first.
-pub fn list(filter: Filter, requests: &[Listed]) -> String {
+/// The list page's body: filters, then the requests, newest first; `more` older ones
+/// left out.
+pub fn list(filter: Filter, requests: &[Listed], more: usize) -> String {
     let mut out = String::from(r#"<nav aria-label="Filter requests" class="filters"><ul>"#);
     for f in [Filter::Pending, Filter::Mine, Filter::All] {
         let current = if f == filter {
@@ -219,6 +220,12 @@ pub fn list(filter: Filter, requests: &[Listed]) -> String {
         out.push_str(&item(listed));
     }
     out.push_str("</ul>");
+    if more > 0 {
+        out.push_str(&format!(
+            r#"<p class="muted" id="more">{} older not shown.</p>"#,
+            render::thousands(more)
+        ));
+    }
     if requests.iter().any(|l| l.view.agent) {
         out.push_str(r#"<p class="muted">“agent” is what the requester's client says about itself; only the name after “filed by” is verified by the service.</p>"#);
     }

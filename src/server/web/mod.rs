@@ -165,6 +165,7 @@ pub async fn index(
         html::Filter::All => lifecycle::may_see(&user, r),
     });
     found.sort_by(|a, b| (&b.created_at, &b.id).cmp(&(&a.created_at, &a.id)));
+    let more = found.len().saturating_sub(LISTED);
     found.truncate(LISTED);
     let progress: Vec<_> = {
         let identities = state.identities();
@@ -188,7 +189,7 @@ pub async fn index(
     };
     Html(html::page(
         filter.title(),
-        &html::list(filter, &listed),
+        &html::list(filter, &listed, more),
         Some(&signed),
         true,
     ))
