@@ -219,6 +219,10 @@ pub struct NewRequest {
     /// What each rule is about, as its policy describes it (shown to reviewers).
     #[serde(default)]
     pub descriptions: Vec<String>,
+    /// Each rule's own description by rule id, so reviewers read every rule's "why"
+    /// next to it (claimed by the requester, like `descriptions`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rule_descriptions: BTreeMap<String, String>,
     pub approvals: Vec<ApprovalRequirement>,
     #[serde(default)]
     pub reason: Option<String>,
@@ -330,6 +334,9 @@ pub struct RequestView {
     pub rules: Vec<String>,
     #[serde(default)]
     pub descriptions: Vec<String>,
+    /// See [`NewRequest::rule_descriptions`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rule_descriptions: BTreeMap<String, String>,
     pub approvals: Vec<ApprovalRequirement>,
     pub reason: Option<String>,
     pub digest: String,

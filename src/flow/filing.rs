@@ -105,11 +105,13 @@ pub struct Filing<'a> {
 pub fn new_request(facts: &CommandFacts, filing: Filing<'_>, redactor: &Redactor) -> NewRequest {
     let evaluation = filing.evaluation;
     let mut descriptions: Vec<String> = Vec::new();
+    let mut rule_descriptions = std::collections::BTreeMap::new();
     for hit in &evaluation.hits {
-        if let Some(text) = &hit.description
-            && !descriptions.contains(text)
-        {
-            descriptions.push(text.clone());
+        if let Some(text) = &hit.description {
+            if !descriptions.contains(text) {
+                descriptions.push(text.clone());
+            }
+            rule_descriptions.insert(hit.rule.clone(), text.clone());
         }
     }
     NewRequest {
@@ -127,6 +129,7 @@ pub fn new_request(facts: &CommandFacts, filing: Filing<'_>, redactor: &Redactor
             .map(|a| a.rule.clone())
             .collect(),
         descriptions,
+        rule_descriptions,
         approvals: evaluation.approvals.clone(),
         reason: filing.reason.as_deref().map(|r| redactor.text(r)),
         ttl_seconds: Some(evaluation.timeout_seconds.unwrap_or(900)),

@@ -40,6 +40,8 @@ pub struct Judgement {
     pub reason_required: bool,
     /// The shortest timeout of the service's approve rules that apply.
     pub timeout_seconds: Option<u64>,
+    /// What the service's approve rules that apply are about, by rule id `server:ID`.
+    pub descriptions: std::collections::BTreeMap<String, String>,
 }
 
 impl Judgement {
@@ -187,6 +189,7 @@ fn combine(policy: &Policy, evaluations: &[Evaluation]) -> Judgement {
         denied_by: Vec::new(),
         reason_required: false,
         timeout_seconds: None,
+        descriptions: std::collections::BTreeMap::new(),
     };
     for evaluation in evaluations.iter().filter(|e| e.decision == decision) {
         match decision {
@@ -200,6 +203,13 @@ fn combine(policy: &Policy, evaluations: &[Evaluation]) -> Judgement {
                             rule,
                             ..approval.clone()
                         });
+                    }
+                }
+                for hit in &evaluation.hits {
+                    if let (Decision::Approve, Some(text)) = (hit.decision, &hit.description) {
+                        judgement
+                            .descriptions
+                            .insert(format!("{SERVER_RULE}{}", hit.rule), text.clone());
                     }
                 }
                 judgement.reason_required |= evaluation.reason_required;
@@ -305,6 +315,17 @@ pub fn merge(request: &mut NewRequest, judgement: Option<&Judgement>) -> Result<
         });
     }
     request.approvals.extend(theirs.iter().cloned());
+    // Only the service describes its own rules: the client's words never appear as theirs.
+    request.rule_descriptions.retain(|rule, _| {
+        ![SERVER_RULE, SECRET_RULE]
+            .iter()
+            .any(|prefix| rule.starts_with(prefix))
+    });
+    if let Some(judgement) = judgement {
+        request
+            .rule_descriptions
+            .extend(judgement.descriptions.clone());
+    }
     Ok(())
 }
 
@@ -512,9 +533,28 @@ rules:
             "a reason is required by the service's rule server:export"
         );
         filed.reason = Some("quarterly export".into());
+        // What the client says the service's rules are about is dropped; the service's own
+        // descriptions take their place.
+        filed.rule_descriptions = [
+            ("mine".into(), "my rule".into()),
+            ("server:export".into(), "harmless, approve it".into()),
+            ("secret:db".into(), "nothing to see".into()),
+        ]
+        .into();
         merge(&mut filed, Some(&judged)).unwrap();
         let rules: Vec<&str> = filed.approvals.iter().map(|a| a.rule.as_str()).collect();
         assert_eq!(rules, ["mine", "server:export"]);
+        assert_eq!(
+            filed.rule_descriptions,
+            [
+                ("mine".into(), "my rule".into()),
+                (
+                    "server:export".into(),
+                    "Export of the production database".into()
+                ),
+            ]
+            .into()
+        );
         // Nothing required by either side: not a request.
         let mut nothing = request(&["ls"], "/usr/bin/ls");
         let judged = judge(&policy, &nothing);

@@ -221,6 +221,7 @@ pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
         agent_session: r.request.agent_session.clone(),
         rules: r.request.rules.clone(),
         descriptions: r.request.descriptions.clone(),
+        rule_descriptions: r.request.rule_descriptions.clone(),
         approvals: r.request.approvals.clone(),
         reason: r.request.reason.clone(),
         digest: r.request.digest.clone(),

@@ -150,35 +150,43 @@ pub fn may_see(user: &User, r: &StoredRequest) -> bool {
     user.name == r.requester || may_review(user, r).is_ok()
 }
 
+/// Each requirement with the distinct approvers who count towards it so far (as
+/// `identities` are configured now): the quorum's progress, for reviewers to read.
+pub fn progress(identities: &Identities, r: &StoredRequest) -> Vec<SatisfiedApproval> {
+    r.request
+        .approvals
+        .iter()
+        .map(|requirement| {
+            let mut by: Vec<String> = r
+                .reviews
+                .iter()
+                .filter(|v| v.verdict == Verdict::Approve && v.reviewer != r.requester)
+                .filter(|v| {
+                    identities.get(&v.reviewer).is_some_and(|u| {
+                        u.can_review && Identities::is_approver(u, &requirement.approvers)
+                    })
+                })
+                .map(|v| v.reviewer.clone())
+                .collect();
+            by.sort();
+            by.dedup();
+            SatisfiedApproval {
+                rule: requirement.rule.clone(),
+                approvers: requirement.approvers.clone(),
+                quorum: requirement.quorum,
+                approved_by: by,
+            }
+        })
+        .collect()
+}
+
 /// Each requirement with the distinct approvers who meet it (as `identities` are
 /// configured now), when all are met.
 pub fn satisfied(identities: &Identities, r: &StoredRequest) -> Option<Vec<SatisfiedApproval>> {
-    let mut all = Vec::new();
-    for requirement in &r.request.approvals {
-        let mut by: Vec<String> = r
-            .reviews
-            .iter()
-            .filter(|v| v.verdict == Verdict::Approve && v.reviewer != r.requester)
-            .filter(|v| {
-                identities.get(&v.reviewer).is_some_and(|u| {
-                    u.can_review && Identities::is_approver(u, &requirement.approvers)
-                })
-            })
-            .map(|v| v.reviewer.clone())
-            .collect();
-        by.sort();
-        by.dedup();
-        if by.len() < requirement.quorum as usize {
-            return None;
-        }
-        all.push(SatisfiedApproval {
-            rule: requirement.rule.clone(),
-            approvers: requirement.approvers.clone(),
-            quorum: requirement.quorum,
-            approved_by: by,
-        });
-    }
-    Some(all)
+    let all = progress(identities, r);
+    all.iter()
+        .all(|a| a.approved_by.len() >= a.quorum as usize)
+        .then_some(all)
 }
 
 /// What a grant is issued with besides the request: its lifetime and a fresh nonce.

@@ -325,6 +325,7 @@ mod tests {
             agent_session: Some("s-1".into()),
             rules: vec!["prod-db".into()],
             descriptions: vec!["Production database".into()],
+            rule_descriptions: [("prod-db".into(), "Production database".into())].into(),
             approvals: vec![ApprovalRequirement {
                 rule: "prod-db".into(),
                 approvers: vec!["group:dba".into()],

@@ -293,7 +293,7 @@ fn a_deceptive_directory_and_reason_in_every_channel() {
     // The review page, in Chromium.
     let shown = inspect_page(&service, &id);
     assert_eq!(shown["command"], "chmod -R 777 '/tmp/x /etc'");
-    assert_eq!(shown["filedBy"], "alice (authenticated)");
+    assert_eq!(shown["filedBy"], "alice");
     assert_eq!(shown["claimed"]["reason"], REASON_SHOWN);
     assert_eq!(shown["claimed"]["directory"], dir_shown.as_str());
     assert_eq!(shown["claimed"]["agent"], "no");

@@ -20,25 +20,26 @@ try {
   await page.fill('input[name=token]', token);
   await page.click('button[type=submit]');
   await page.waitForSelector('text=Signed in as');
-  const listed = await page.locator(`#pending a[href="/requests/${requestId}"]`).count();
+  const listed = await page.locator(`#requests a[href="/requests/${requestId}"]`).count();
   await page.goto(`${url}/requests/${requestId}`);
   await page.waitForSelector('#command');
   await page.screenshot({ path: screenshot, fullPage: true });
   const shown = await page.evaluate(() => ({
     command: document.querySelector('#command').textContent,
     filedBy: document.querySelector('#filed-by').textContent,
-    commands: [...document.querySelectorAll('#commands tr')].slice(1)
-      .map((row) => [...row.querySelectorAll('td')].map((td) => td.textContent)),
-    claimed: Object.fromEntries([...document.querySelectorAll('#claimed td')]
-      .map((td) => [td.id.replace('claimed-', ''), td.textContent])),
+    commands: [...document.querySelectorAll('#commands li')]
+      .map((item) => [...item.children].map((part) => part.textContent)),
+    claimed: Object.fromEntries([...document.querySelectorAll('#claimed dd')]
+      .map((dd) => [dd.id.replace('claimed-', ''), dd.textContent])),
     // Elements inside the request's text would mean it was read as markup.
     // The page's own left-to-right isolates (`bdi`, holding text only) are not counted.
     markup: document.querySelectorAll(
-      ['#command', '#claimed td code', '#commands td code']
+      ['#command', '#claimed dd code', '#commands li code', '#rules .why', '#reviews li']
         .flatMap((c) => [`${c} :not(bdi)`, `${c} bdi *`])
         .join(', '),
     ).length,
-    scripts: document.querySelectorAll('script').length,
+    // Any script but the page's own served file.
+    scripts: document.querySelectorAll('script:not([src="/assets/page.js"])').length,
   }));
   console.log(JSON.stringify({ ...shown, listed, dialogs }));
 } finally {

@@ -37,12 +37,12 @@ try {
   await requester.context.close();
 
   const reviewer = await signIn(reviewerToken);
-  await reviewer.page.click(`#pending a[href="/requests/${requestId}"]`);
+  await reviewer.page.click(`#requests a[href="/requests/${requestId}"]`);
   await reviewer.page.waitForSelector('#command');
-  await reviewer.page.fill('input[name=comment]', 'looks right');
+  await reviewer.page.fill('textarea[name=comment]', 'looks right');
   await reviewer.page.screenshot({ path: screenshot, fullPage: true });
   await reviewer.page.click('button.approve');
-  await reviewer.page.waitForSelector('#status:has-text("approved"), #status:has-text("consumed")');
+  await reviewer.page.waitForSelector('#status:has-text("approved")');
   await reviewer.page.waitForSelector('#reviews:has-text("looks right")');
   console.log('approved through the review page');
 } finally {

@@ -670,7 +670,7 @@ fn a_request_from_a_replaced_log_is_flagged_in_every_review_channel() {
         .text()
         .unwrap();
     let row = page
-        .split("<th>Log</th><td id=\"log\"><strong>Warning:</strong> ")
+        .split("<p id=\"log\" class=\"warning\"><strong>Warning:</strong> ")
         .nth(1)
         .unwrap_or_else(|| panic!("{page}"));
     assert!(
