@@ -189,6 +189,7 @@ fn sessions_cookies_and_csrf() {
 
 const TEAM_POLICY: &str = r#"
 version: 1
+builtin: false
 approval: {approvers: ["group:reviewers"]}
 rules:
   - id: release-cleanup
