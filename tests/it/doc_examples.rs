@@ -433,8 +433,9 @@ impl Sandbox {
         self.run_with(line, "")
     }
 
-    /// As [`Sandbox::run`], with `stdin` on standard input.
-    fn run_with(&self, line: &str, stdin: &str) -> (i32, String) {
+    /// bash running `line` in the working directory, gatekeep first on PATH, its standard
+    /// error joined to its output.
+    fn bash(&self, line: &str) -> Command {
         let bin = assert_cmd::cargo::cargo_bin("gatekeep");
         let mut command = self.env.std_command("bash");
         command
@@ -446,7 +447,14 @@ impl Sandbox {
                     "{}:/usr/local/bin:/usr/bin:/bin",
                     bin.parent().unwrap().display()
                 ),
-            )
+            );
+        command
+    }
+
+    /// As [`Sandbox::run`], with `stdin` on standard input.
+    fn run_with(&self, line: &str, stdin: &str) -> (i32, String) {
+        let mut command = self.bash(line);
+        command
             .env("COLUMNS", "100")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped());
@@ -469,19 +477,8 @@ impl Sandbox {
     /// Starts a command that keeps running (a server), waits until it has printed what the
     /// transcript shows, and stops it.
     fn watch(&self, command: &str, shown: &[&str]) -> Result<(), String> {
-        let bin = assert_cmd::cargo::cargo_bin("gatekeep");
         let mut child = KillOnDrop(
-            self.env
-                .std_command("bash")
-                .args(["-c", &format!("exec 2>&1\nexec {command}")])
-                .current_dir(&self.work)
-                .env(
-                    "PATH",
-                    format!(
-                        "{}:/usr/local/bin:/usr/bin:/bin",
-                        bin.parent().unwrap().display()
-                    ),
-                )
+            self.bash(&format!("exec {command}"))
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .spawn()
