@@ -171,7 +171,16 @@ impl Connection {
             .or_else(|| config.server.clone());
         let connection = match server {
             Some(server) => {
-                let logins = Logins::read(&paths)?;
+                // Given both the token and the key, the logins are not needed: a broken
+                // login file does not stand in the way. Otherwise it may hold the pinned
+                // key, and a file that cannot be read stops the command.
+                let logins = if explicit_token.is_some()
+                    && env.get(env_vars::GATEKEEP_SERVER_KEY).is_some()
+                {
+                    Logins::read(&paths).unwrap_or_default()
+                } else {
+                    Logins::read(&paths)?
+                };
                 let wanted = env.get(env_vars::GATEKEEP_IDENTITY);
                 let login = match logins.pick(&server, wanted) {
                     Ok(login) => login.cloned(),

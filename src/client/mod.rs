@@ -218,6 +218,14 @@ impl ApiClient {
         &self,
         build: impl Fn() -> reqwest::blocking::RequestBuilder,
     ) -> Result<T, ClientError> {
+        self.send_for_status(build).map(|(answer, _)| answer)
+    }
+
+    /// `send`, also giving the status the service answered with.
+    fn send_for_status<T: DeserializeOwned>(
+        &self,
+        build: impl Fn() -> reqwest::blocking::RequestBuilder,
+    ) -> Result<(T, u16), ClientError> {
         let mut tries = self.bases.len();
         loop {
             tries -= 1;
@@ -236,7 +244,7 @@ impl ApiClient {
     fn send_once<T: DeserializeOwned>(
         &self,
         request: reqwest::blocking::RequestBuilder,
-    ) -> Result<T, ClientError> {
+    ) -> Result<(T, u16), ClientError> {
         let mut request = request.bearer_auth(&self.token);
         let deadline = *self.deadline.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(deadline) = deadline {
@@ -269,11 +277,14 @@ impl ApiClient {
                 token_source: self.token_source.clone().map(Box::new),
             });
         }
-        if bytes.is_empty() {
-            return serde_json::from_value(Value::Null)
-                .map_err(|e| ClientError::Protocol(e.to_string()));
-        }
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+        let answer = if bytes.is_empty() {
+            serde_json::from_value(Value::Null)
+        } else {
+            serde_json::from_slice(&bytes)
+        };
+        answer
+            .map(|answer| (answer, status.as_u16()))
+            .map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
     fn url(&self, path: &str) -> String {
@@ -350,12 +361,19 @@ impl ApiClient {
             .map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
-    pub fn review(&self, id: &str, review: &NewReview) -> Result<RequestView, ClientError> {
-        self.send(|| {
+    /// Reviews a request; says whether the review was recorded (false: this reviewer had
+    /// given the same verdict already, and nothing changed).
+    pub fn review(
+        &self,
+        id: &str,
+        review: &NewReview,
+    ) -> Result<(RequestView, bool), ClientError> {
+        let (view, status) = self.send_for_status(|| {
             self.http
                 .post(self.url(&format!("/v1/requests/{id}/reviews")))
                 .json(review)
-        })
+        })?;
+        Ok((view, status == 201))
     }
 
     pub fn cancel(&self, id: &str) -> Result<RequestView, ClientError> {

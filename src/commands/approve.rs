@@ -67,13 +67,9 @@ fn past(verdict: Verdict) -> &'static str {
 /// the second with 409.
 pub fn give(client: &ApiClient, id: &str, review: &NewReview) -> Result<RequestView, UserError> {
     let shown = render::text(id);
-    let before = client.get(id, 0).ok();
     match client.review(id, review) {
-        Ok(view) => {
-            let unchanged = before.is_some_and(|before| {
-                before.status == Status::Pending && before.reviews == view.reviews
-            });
-            if unchanged && view.status == Status::Pending {
+        Ok((view, recorded)) => {
+            if !recorded && view.status == Status::Pending {
                 return Err(UserError::new(format!(
                     "request {shown} is already {} by you; still waiting for {}",
                     past(review.verdict),

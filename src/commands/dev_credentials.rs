@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::client::DevServer;
+use crate::client::{ApiClient, DevServer};
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
 use crate::paths::Paths;
@@ -15,6 +15,9 @@ pub struct Args {}
 pub const NOT_A_BOUNDARY: &str =
     "development mode is not a security boundary: any process of this user can read these tokens";
 
+/// How long a running development server takes to answer, at most.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub fn run(_args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let paths = Paths::from_env(env);
     let path = DevServer::path(&paths);
@@ -25,6 +28,19 @@ pub fn run(_args: Args, env: &Environment) -> anyhow::Result<Exit> {
         ))
         .hint("start one with `gatekeep serve --dev`")
     })?;
+    // A server that was killed leaves its file behind: ask it who the reviewer is.
+    let client = ApiClient::new(&dev.url, &dev.reviewer_token)
+        .map_err(|e| e.to_user_error("the development server cannot be asked"))?;
+    client.set_deadline(std::time::Instant::now() + ANSWER_WITHIN);
+    if let Err(e) = client.me() {
+        return Err(UserError::new(format!(
+            "the development server named in {} cannot be asked: {}",
+            path.display(),
+            e
+        ))
+        .hint("it has stopped; start one with `gatekeep serve --dev`")
+        .into());
+    }
     eprintln!("gatekeep: warning: {NOT_A_BOUNDARY}");
     let mut out = std::io::stdout();
     writeln!(

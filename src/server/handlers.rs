@@ -671,9 +671,15 @@ pub async fn review(
     Caller(user): Caller,
     Path(id): Path<String>,
     Body(review): Body<NewReview>,
-) -> Result<Json<RequestView>, Failure> {
-    let request = apply_review(&state, &user, &id, review).await?;
-    Ok(Json(view_for(&state, &request, &user)))
+) -> Result<(StatusCode, Json<RequestView>), Failure> {
+    let (request, recorded) = apply_review(&state, &user, &id, review).await?;
+    // 201 when the review was recorded; 200 when the reviewer had given it already.
+    let status = if recorded {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(view_for(&state, &request, &user))))
 }
 
 /// Runs `rule` on request `id` in the store's transaction; afterwards records what
@@ -692,13 +698,14 @@ async fn change(
     Ok((request, transition))
 }
 
-/// Records a review with every rule enforced, whichever channel it came from.
+/// Records a review with every rule enforced, whichever channel it came from; says
+/// whether it was recorded (false: the reviewer had given this verdict already).
 pub(super) async fn apply_review(
     state: &Arc<AppState>,
     user: &User,
     id: &str,
     review: NewReview,
-) -> Result<StoredRequest, Failure> {
+) -> Result<(StoredRequest, bool), Failure> {
     let (owned, user) = (Arc::clone(state), user.clone());
     let rule = Box::new(move |r: &mut StoredRequest, now: jiff::Timestamp| {
         let identities = owned.identities();
@@ -716,7 +723,8 @@ pub(super) async fn apply_review(
             },
         )
     });
-    Ok(change(state, id, rule).await?.0)
+    let (request, transition) = change(state, id, rule).await?;
+    Ok((request, transition.changed()))
 }
 
 pub async fn cancel(
@@ -970,7 +978,7 @@ pub async fn slack_interactions(
         comment: Some(interaction.via()),
     };
     match apply_review(&state, &user, &id, review).await {
-        Ok(request) => audit(
+        Ok((request, _)) => audit(
             &state,
             "slack_review",
             json!({"id": request.id, "reviewer": user.name, "slack_user": slack_user}),

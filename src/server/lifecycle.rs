@@ -216,6 +216,14 @@ pub fn review(
         .reviews
         .iter()
         .any(|v| v.reviewer == user.name && v.verdict == review.verdict);
+    // A reviewer's verdict counts once: a repeat changes nothing, and is neither audited
+    // nor announced again (unless the approvals now suffice: the groups have changed).
+    if duplicate && satisfied(identities, r).is_none() {
+        return Ok(Transition {
+            replay: true,
+            ..Transition::default()
+        });
+    }
     if !duplicate {
         r.reviews.push(Review {
             reviewer: user.name.clone(),

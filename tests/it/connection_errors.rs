@@ -179,3 +179,73 @@ fn a_refused_token_names_where_it_came_from() {
         "{said}"
     );
 }
+
+#[test]
+fn a_service_that_never_answers_is_named_as_timed_out() {
+    let env = TestEnv::new();
+    env.write(
+        "config/gatekeep/policies/slow.yaml",
+        "version: 1\nbuiltin: false\ndefault: allow\nrules:\n  - id: wait-for-me\n    decision: approve\n    match: {program: touch}\n    approval: {approvers: [\"group:reviewers\"], timeout: 1s}\n",
+    );
+    // Takes connections and never says a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming().take(4).flatten() {
+            open.push(stream);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(30));
+    });
+    let marker = env.root().join("ran");
+    let output = env
+        .gatekeep_std()
+        .env("GATEKEEP_SERVER", &url)
+        .env("GATEKEEP_TOKEN", "t")
+        .args(["run", "--", "touch"])
+        .arg(&marker)
+        .output()
+        .unwrap();
+    let said = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(125), "{said}");
+    assert!(said.contains(&format!("at {url}: timed out")), "{said}");
+    assert!(said.contains("hint: the service did not answer in time"), "{said}");
+    assert!(!marker.exists(), "the command ran without an approval");
+    drop(held);
+}
+
+#[test]
+fn a_broken_login_file_stops_only_what_needs_it() {
+    let env = TestEnv::new();
+    let service = Service::start(&env, USERS, "");
+    let file = env.write("config/gatekeep/login.json", "{\"logins\": [");
+    // The login file may hold the pinned key: unread, nothing goes to the service.
+    let (code, said) = requests_error(&env, &service.url, &service.token("bob"));
+    assert_eq!(code, Some(125), "{said}");
+    assert!(
+        said.contains(&format!("cannot read {}", file.display())),
+        "{said}"
+    );
+    assert!(said.contains("hint: fix or remove the file"), "{said}");
+    // Given the token and the key, the file is not needed.
+    let key: Value = http()
+        .get(format!("{}/v1/keys", service.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let output = env
+        .gatekeep_std()
+        .env("GATEKEEP_SERVER", &service.url)
+        .env("GATEKEEP_TOKEN", service.token("bob"))
+        .env(
+            "GATEKEEP_SERVER_KEY",
+            key["keys"][0]["public_key"].as_str().unwrap(),
+        )
+        .arg("requests")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    // And it is left as it was.
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "{\"logins\": [");
+}

@@ -449,13 +449,39 @@ fn dev_credentials_prints_the_export_lines_again_with_a_warning() {
         .json()
         .unwrap();
     assert_eq!(me["name"], "dev-reviewer");
-    // Once the server has stopped, there is nothing to print.
+    // Killed, the server leaves its file behind; what it names no longer answers.
+    let mut server = server;
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    let stale = env
+        .gatekeep_std()
+        .args(["dev", "credentials"])
+        .output()
+        .unwrap();
+    assert_eq!(stale.status.code(), Some(125));
+    let said = text(&stale.stderr);
+    assert!(said.contains("the development server named in"), "{said}");
+    assert!(said.contains("connection refused"), "{said}");
+    assert!(said.contains("hint: it has stopped"), "{said}");
+    assert!(text(&stale.stdout).is_empty(), "the stale tokens were printed");
+    // Stopped as it should be, it takes its file with it: there is nothing to print.
+    let mut child = env
+        .gatekeep_std()
+        .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = Lines::collect(child.stdout.take().unwrap());
+    let log = Lines::collect(child.stderr.take().unwrap());
+    let mut server = KillOnDrop(child);
+    out.wait_for("# review page:");
+    crate::service::served_url(&log);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(server.0.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let mut server = server;
     server.0.wait().unwrap();
     let gone = env
         .gatekeep_std()

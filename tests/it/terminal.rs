@@ -338,8 +338,23 @@ fn reviewing_twice_or_too_late_says_so_and_fails() {
         said.contains("is already approved by you; still waiting for 1 of 2 from group:dba"),
         "{said}"
     );
-    assert!(review("carol", "approve").status.success());
+    // The service tells a repeat (200) from a recorded review (201), and counts it once.
+    let post = |user: &str| {
+        crate::service::http()
+            .post(format!("{}/v1/requests/{id}/reviews", service.url))
+            .bearer_auth(service.token(user))
+            .json(&serde_json::json!({"verdict": "approve"}))
+            .send()
+            .unwrap()
+    };
+    let repeat = post("bob");
+    assert_eq!(repeat.status().as_u16(), 200);
+    let view: serde_json::Value = repeat.json().unwrap();
+    assert_eq!(view["reviews"].as_array().unwrap().len(), 1, "{view}");
+    assert_eq!(view["status"], "pending");
+    assert_eq!(post("carol").status().as_u16(), 201);
     assert_eq!(run.wait().unwrap().code(), Some(0));
+    assert_eq!(post("carol").status().as_u16(), 409);
     let late = review("bob", "reject");
     assert_eq!(late.status.code(), Some(1), "{late:?}");
     let said = String::from_utf8_lossy(&late.stderr);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::common::TestEnv;
-use crate::service::{Service, UserSpec, request_id};
+use crate::service::{Service, UserSpec, http, request_id};
 
 const USERS: &[UserSpec<'static>] = &[
     ("alice", &["reviewers"], true),
@@ -523,7 +523,9 @@ fn the_list_filters_pending_mine_and_all_newest_first() {
     };
     let position = |page: &str, id: &str| page.find(&format!("href=\"/requests/{id}\""));
     // Signed out: the sign-in page says where a token comes from.
-    let signin = reqwest::blocking::get(format!("{}/", service.url))
+    let signin = http()
+        .get(format!("{}/", service.url))
+        .send()
         .unwrap()
         .text()
         .unwrap();
@@ -547,6 +549,15 @@ fn the_list_filters_pending_mine_and_all_newest_first() {
     let item = item.split("</li>").next().unwrap();
     assert!(item.contains("agent (claimed)"), "{item}");
     assert!(item.contains("0 of 2 approvals"), "{item}");
+    // Each id shows as the shortest prefix, of at least 8 characters, that tells it from
+    // the other (ids filed in the same minute share more than their first 8).
+    let shared = first
+        .chars()
+        .zip(second.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let shown = &second[..(shared + 1).max(8)];
+    assert!(item.contains(&format!("class=\"id\">{shown}</a>")), "{item}");
     assert!(item.contains("expires in <time"), "{item}");
     // Nothing waits for alice, who filed both; they are hers; bob filed none.
     let alice = list("alice", "pending");

@@ -3,7 +3,7 @@
 //! [`isolated`]) after the one rendering in [`crate::render`]; what the requester claims is
 //! never laid out as what the service checked.
 
-use crate::approval::{Readable, RequestView, SatisfiedApproval, Status};
+use crate::approval::{Readable, RequestView, SatisfiedApproval, Status, ids};
 use crate::render;
 
 use super::super::bar::{SECRET_RULE, SERVER_RULE};
@@ -216,8 +216,11 @@ pub fn list(filter: Filter, requests: &[Listed], more: usize) -> String {
         return out;
     }
     out.push_str(r#"<ul id="requests" class="requests">"#);
-    for listed in requests {
-        out.push_str(&item(listed));
+    // Each id as the shortest prefix that tells it apart from the others shown.
+    let ids: Vec<&str> = requests.iter().map(|l| l.view.id.as_str()).collect();
+    let prefixes = ids::shortest_unique_prefixes(&ids, ids::MIN_PREFIX);
+    for (listed, prefix) in requests.iter().zip(&prefixes) {
+        out.push_str(&item(listed, prefix));
     }
     out.push_str("</ul>");
     if more > 0 {
@@ -232,7 +235,7 @@ pub fn list(filter: Filter, requests: &[Listed], more: usize) -> String {
     out
 }
 
-fn item(listed: &Listed) -> String {
+fn item(listed: &Listed, prefix: &str) -> String {
     let view = &listed.view;
     let shown = Readable::of(view, render::nothing);
     // The list shows the start of long commands; the request's page shows all of it.
@@ -261,7 +264,7 @@ fn item(listed: &Listed) -> String {
     format!(
         r#"<li class="request"><p class="head"><a href="/requests/{id}" class="id">{short}</a> {status}{agent}</p><code class="command">{command}</code><p class="meta">{rules}</p><p class="meta">filed by <strong>{who}</strong>{expiry}</p></li>"#,
         id = escape(&view.id),
-        short = escape(&short(&shown.id)),
+        short = escape(&render::text(prefix)),
         status = status_badge(view.status, None),
         command = isolated(&command),
         rules = rules.join(" · "),
@@ -269,7 +272,7 @@ fn item(listed: &Listed) -> String {
     )
 }
 
-/// The start of a request id, as lists show it.
+/// The start of a request id, as a request's page title shows it.
 pub fn short(id: &str) -> String {
     id.chars().take(13).collect()
 }
