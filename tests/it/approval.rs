@@ -806,24 +806,8 @@ fn on_a_terminal_the_reason_is_asked_and_a_spinner_shows_the_request() {
     terminal.send(b"rotating the logs\r");
     terminal.wait_for("approval required: request ");
     terminal.wait_for("waiting for approval");
-    let id = terminal
-        .seen
-        .split("/requests/")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
-    let pending: Value = serde_json::from_slice(
-        &service
-            .as_user(&env, "bob")
-            .args(["requests", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let id = terminal.request_id();
+    let pending: Value = service.json_of(&env, "bob", &["requests", "--json"]);
     assert_eq!(pending[0]["reason"], "rotating the logs");
     assert!(
         review(&service, &env, "bob", "approve", &id)

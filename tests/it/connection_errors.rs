@@ -1,10 +1,7 @@
 //! Errors on the way to the service name the URL and the cause: a refused connection, a
 //! name that does not resolve, the certificate problem, and a refused token with its source.
-
-use serde_json::Value;
-
 use crate::common::TestEnv;
-use crate::service::{Service, UserSpec, http};
+use crate::service::{Service, UserSpec};
 
 const USERS: &[UserSpec<'static>] = &[("bob", &["reviewers"], true)];
 
@@ -144,17 +141,12 @@ fn a_refused_token_names_where_it_came_from() {
         "{said}"
     );
     assert!(!said.contains("wrong-token"), "{said}");
-    let key: Value = http()
-        .get(format!("{}/v1/keys", service.url))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let key = service.public_key();
     let file = env.write(
         "config/gatekeep/login.json",
         &serde_json::json!({
             "logins": [{"server": service.url, "identity": "bob",
-                        "public_key": key["keys"][0]["public_key"], "token": "stale"}],
+                        "public_key": key, "token": "stale"}],
             "in_use": {},
         })
         .to_string(),
@@ -231,20 +223,12 @@ fn a_broken_login_file_stops_only_what_needs_it() {
     );
     assert!(said.contains("hint: fix or remove the file"), "{said}");
     // Given the token and the key, the file is not needed.
-    let key: Value = http()
-        .get(format!("{}/v1/keys", service.url))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let key = service.public_key();
     let output = env
         .gatekeep_std()
         .env("GATEKEEP_SERVER", &service.url)
         .env("GATEKEEP_TOKEN", service.token("bob"))
-        .env(
-            "GATEKEEP_SERVER_KEY",
-            key["keys"][0]["public_key"].as_str().unwrap(),
-        )
+        .env("GATEKEEP_SERVER_KEY", &key)
         .arg("requests")
         .output()
         .unwrap();

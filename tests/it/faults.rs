@@ -198,13 +198,7 @@ fn an_unreachable_or_silent_service_never_runs_the_command() {
     let env = TestEnv::new();
     let policy = env.write("p.yaml", POLICY).display().to_string();
     let service = Service::start(&env, USERS, "");
-    let key: Value = http()
-        .get(format!("{}/v1/keys", service.url))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let key = key["keys"][0]["public_key"].as_str().unwrap().to_owned();
+    let key = service.public_key();
     for trouble in [Trouble::Drop, Trouble::Stall] {
         let url = proxy(&service.url, trouble);
         let marker = env.root().join("never");

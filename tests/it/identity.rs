@@ -67,15 +67,7 @@ fn whoami_names_the_identity_its_rights_and_where_the_token_came_from() {
     // The service says an identity configured as an agent is one, and that it may not
     // review, whatever its entry says.
     service.reconfigure(|config| config.replace("name: robot,", "agent: true, name: robot,"));
-    let robot: Value = serde_json::from_slice(
-        &service
-            .as_user(&env, "robot")
-            .args(["whoami", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let robot: Value = service.json_of(&env, "robot", &["whoami", "--json"]);
     assert_eq!(robot["agent"], true);
     assert_eq!(robot["can_review"], false);
     assert_eq!(robot["identity"], "robot");
@@ -112,15 +104,7 @@ fn status_says_what_is_in_place_and_fails_when_the_service_cannot_be_used() {
         .filter(|line| !(line.trim_start().starts_with("hint:") && line.contains("supervis")))
         .collect();
     insta::assert_snapshot!("status_ok", shown.join("\n"));
-    let json: Value = serde_json::from_slice(
-        &service
-            .as_user(&env, "bob")
-            .args(["status", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let json: Value = service.json_of(&env, "bob", &["status", "--json"]);
     assert_eq!(json["gatekeep"], 1);
     assert_eq!(json["ok"], true);
     let names: Vec<&str> = json["checks"]
@@ -251,13 +235,8 @@ fn logins_are_kept_per_service_and_identity_and_logout_says_what_it_removed() {
 fn a_login_file_of_the_older_shape_still_reads() {
     let env = TestEnv::new();
     let service = Service::start(&env, USERS, "");
-    let key: Value = http()
-        .get(format!("{}/v1/keys", service.url))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let key = key["keys"][0]["public_key"].as_str().unwrap();
+    let key = service.public_key();
+    let key = key.as_str();
     let file = env.write(
         "config/gatekeep/login.json",
         &serde_json::json!({"server": service.url, "public_key": key, "token": service.token("dave")})

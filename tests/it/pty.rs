@@ -89,6 +89,18 @@ impl Pty {
     /// Waits until the program turned the terminal's echo off (a secret prompt is ready to
     /// read). Typing earlier would be echoed, or thrown away when the program flushes the
     /// input as it switches modes. The bound only guards against a hang.
+    /// The whole request id in the review link the terminal has shown.
+    pub fn request_id(&self) -> String {
+        self.seen
+            .split("/requests/")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
     pub fn wait_for_no_echo(&mut self) {
         use nix::sys::termios::{LocalFlags, tcgetattr};
         for _ in 0..600 {

@@ -208,6 +208,17 @@ impl Service {
         &self.tokens[user]
     }
 
+    /// What `gatekeep ARGS` as `user` printed on stdout, read as JSON.
+    pub fn json_of(&self, env: &TestEnv, user: &str, args: &[&str]) -> serde_json::Value {
+        let output = self.as_user(env, user).args(args).output().unwrap();
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "gatekeep {args:?} printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+    }
+
     /// A gatekeep command acting as `user` against this service.
     pub fn as_user(&self, env: &TestEnv, user: &str) -> std::process::Command {
         let mut cmd = env.gatekeep_std();
@@ -281,6 +292,17 @@ pub fn http() -> reqwest::blocking::Client {
 }
 
 impl Service {
+    /// The service's public key, as `GET /v1/keys` gives it.
+    pub fn public_key(&self) -> String {
+        let keys: serde_json::Value = http()
+            .get(format!("{}/v1/keys", self.url))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        keys["keys"][0]["public_key"].as_str().unwrap().to_owned()
+    }
+
     /// The request's status, asked of the API as `user`.
     pub fn status(&self, user: &str, id: &str) -> String {
         let answer: serde_json::Value = http()

@@ -117,15 +117,7 @@ fn waiting_run(env: &TestEnv, service: &crate::service::Service) -> (crate::pty:
     // Narrower than the waiting line, which wraps.
     let mut terminal = crate::pty::Pty::spawn_sized(cmd, 30, 60);
     terminal.wait_for("Ctrl-C cancels");
-    let id = terminal
-        .seen
-        .split("/requests/")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let id = terminal.request_id();
     (terminal, id)
 }
 
@@ -628,15 +620,7 @@ fn the_terminal_echoes_control_characters_again_once_the_wait_is_over() {
         .args(["--", "stty", "-a"]);
     let mut terminal = crate::pty::Pty::spawn_sized(cmd, 30, 200);
     terminal.wait_for("Ctrl-C cancels");
-    let id = terminal
-        .seen
-        .split("/requests/")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let id = terminal.request_id();
     let approved = service
         .as_user(&env, "bob")
         .args(["approve", &id])
