@@ -60,11 +60,29 @@ fn seconds_left(expires_at: &str) -> Option<i64> {
     Some(expires.as_second() - jiff::Timestamp::now().as_second())
 }
 
-/// "1 of 2 from group:dba", one per requirement, joined by "; ". Only named approvers
-/// review (the service's rule), but the client does not know who is in which group: an
-/// approval counts for a requirement that names its reviewer, or lists a group and is not
-/// the one requirement naming that reviewer elsewhere.
+/// "1 of 2 from group:dba", one per requirement, joined by "; ", as the service counts
+/// (`progress` in the view). From an older service without it, an estimate: the client
+/// does not know who is in which group, so an approval counts for a requirement that names
+/// its reviewer, or lists a group and is not the one requirement naming that reviewer
+/// elsewhere.
 pub fn approval_progress(approvals: &[ApprovalRequirement], view: Option<&RequestView>) -> String {
+    // The service's own count, when it gives one.
+    if let Some(view) = view.filter(|v| v.progress.len() == approvals.len()) {
+        return view
+            .progress
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} of {} from {}",
+                    p.approved_by.len().min(p.quorum as usize),
+                    p.quorum,
+                    render::text(&p.approvers.join(" or "))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
+    // An older service gives none: an estimate from the reviews.
     let approvers: Vec<&str> = view
         .map(|v| {
             v.reviews

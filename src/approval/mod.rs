@@ -338,6 +338,11 @@ pub struct RequestView {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rule_descriptions: BTreeMap<String, String>,
     pub approvals: Vec<ApprovalRequirement>,
+    /// Each requirement with the approvals that count towards it, as the service counts
+    /// them (distinct, configured approvers, never the requester); same order as
+    /// `approvals`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub progress: Vec<SatisfiedApproval>,
     pub reason: Option<String>,
     pub digest: String,
     pub created_at: String,

@@ -223,6 +223,7 @@ pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
         descriptions: r.request.descriptions.clone(),
         rule_descriptions: r.request.rule_descriptions.clone(),
         approvals: r.request.approvals.clone(),
+        progress: lifecycle::progress(&state.identities(), r),
         reason: r.request.reason.clone(),
         digest: r.request.digest.clone(),
         created_at: r.created_at.clone(),

@@ -331,6 +331,7 @@ mod tests {
                 approvers: vec!["group:dba".into()],
                 quorum: 1,
             }],
+            progress: Vec::new(),
             reason: Some(reason.into()),
             digest: "00".repeat(32),
             created_at: "2026-01-01T00:00:00Z".into(),

@@ -639,3 +639,62 @@ fn the_terminal_echoes_control_characters_again_once_the_wait_is_over() {
     assert!(settings.contains(" echoctl"), "{settings}");
     assert!(!settings.contains("-echoctl"), "{settings}");
 }
+
+#[test]
+fn progress_is_counted_as_the_service_counts_it() {
+    // bob is a DBA and not in security: his approval counts for one requirement only,
+    // which the client alone could not know.
+    let users: &[crate::service::UserSpec<'static>] = &[
+        ("alice", &["dev"], true),
+        ("bob", &["dba"], true),
+        ("erin", &["security"], true),
+    ];
+    let env = TestEnv::new();
+    let service = crate::service::Service::start(&env, users, "");
+    let policy = env.write(
+        "p.yaml",
+        "version: 1\nrules:\n  - id: db-write\n    decision: approve\n    match: {program: touch}\n    approval: {approvers: [\"group:dba\"]}\n  - id: audited\n    decision: approve\n    match: {program: touch}\n    approval: {approvers: [\"group:security\"]}\n",
+    );
+    let (mut run, lines) = service.run_in_background(
+        &env,
+        "alice",
+        &[
+            "--policy",
+            policy.to_str().unwrap(),
+            "--",
+            "touch",
+            env.root().join("ran").to_str().unwrap(),
+        ],
+    );
+    let id = crate::service::request_id(&lines);
+    let approve = |user: &str| {
+        service
+            .as_user(&env, user)
+            .args(["approve", &id])
+            .output()
+            .unwrap()
+    };
+    assert!(approve("bob").status.success());
+    let again = approve("bob");
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        said.contains("still waiting for 1 of 1 from group:dba; 0 of 1 from group:security"),
+        "{said}"
+    );
+    let view: serde_json::Value = crate::service::http()
+        .get(format!("{}/v1/requests/{id}", service.url))
+        .bearer_auth(service.token("alice"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let progress = &view["progress"];
+    assert_eq!(
+        progress[0]["approved_by"],
+        serde_json::json!(["bob"]),
+        "{view}"
+    );
+    assert_eq!(progress[1]["approved_by"], serde_json::json!([]), "{view}");
+    assert!(approve("erin").status.success());
+    assert_eq!(run.wait().unwrap().code(), Some(0));
+}
