@@ -204,12 +204,18 @@ fn project(source: &Source, spec: &FileSpec, problems: &mut Vec<Problem>) {
             ),
         ));
     }
+    // `supervise` lets a command start at once (the hook answers the agent "allow", with
+    // the command rewritten to run supervised): a project cannot ask for it either.
+    let loosens = |d: Decision| matches!(d, Decision::Allow | Decision::Supervise);
     for (key, value) in [("default", &spec.default), ("opaque", &spec.opaque)] {
-        if let Some(decision) = value.as_ref().filter(|d| d.value == Decision::Allow) {
+        if let Some(decision) = value.as_ref().filter(|d| loosens(d.value)) {
             problems.push(problem(
                 source,
                 decision.referenced,
-                format!("a project policy cannot set `{key}: allow` ({ONLY})"),
+                format!(
+                    "a project policy cannot set `{key}: {}` ({ONLY}: approve or deny)",
+                    decision.value.as_str()
+                ),
             ));
         }
     }
@@ -237,13 +243,14 @@ fn project(source: &Source, spec: &FileSpec, problems: &mut Vec<Problem>) {
         ));
     }
     for rule in &spec.rules {
-        if rule.decision.value == Decision::Allow {
+        if loosens(rule.decision.value) {
             problems.push(problem(
                 source,
                 rule.decision.referenced,
                 format!(
-                    "rule `{}`: a project policy cannot allow ({ONLY}: approve, supervise or deny)",
-                    rule.id.value
+                    "rule `{}`: a project policy cannot {} ({ONLY}: approve or deny)",
+                    rule.id.value,
+                    rule.decision.value.as_str()
                 ),
             ));
         }

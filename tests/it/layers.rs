@@ -282,6 +282,23 @@ fn a_project_file_that_tries_to_loosen_is_refused_with_its_place() {
             "2:9",
             "a project policy cannot set `opaque: allow`",
         ),
+        // A supervised command starts at once: the hook would answer the agent "allow"
+        // where, without the project's file, the agent's own rules would have asked.
+        (
+            "version: 1\nrules:\n  - id: watch-all\n    decision: supervise\n    match: {program: \"*\"}\n",
+            "4:15",
+            "rule `watch-all`: a project policy cannot supervise",
+        ),
+        (
+            "version: 1\ndefault: supervise\n",
+            "2:10",
+            "a project policy cannot set `default: supervise`",
+        ),
+        (
+            "version: 1\nopaque: supervise\n",
+            "2:9",
+            "a project policy cannot set `opaque: supervise`",
+        ),
         // Declaring `-r` as taking a value would make `rm -r -f /` read differently for
         // every layer's rules.
         (
@@ -290,7 +307,7 @@ fn a_project_file_that_tries_to_loosen_is_refused_with_its_place() {
             "a project policy cannot declare how `rm` reads its options",
         ),
         (
-            "version: 1\nrules:\n  - id: curl-token\n    decision: supervise\n    match: {program: curl}\n    secrets:\n      TOKEN: {from: keyring, name: github}\n",
+            "version: 1\nrules:\n  - id: curl-token\n    decision: approve\n    match: {program: curl}\n    secrets:\n      TOKEN: {from: keyring, name: github}\n",
             "7:7",
             "rule `curl-token`: a project policy cannot release secrets",
         ),
@@ -368,7 +385,7 @@ fn a_project_rule_cannot_lower_what_other_layers_decide() {
     env.write(
         "repo/.gatekeep/policies/team.yaml",
         "version: 1\napproval: {approvers: [\"user:agent\"], quorum: 1}\nrules:\n  \
-         - {id: make-ok, decision: supervise, match: {program: make}}\n  \
+         - {id: make-ok, decision: approve, match: {program: make, unless: {any_arg: \"*\"}}}\n  \
          - {id: shred-ok, decision: approve, match: {program: shred}}\n  \
          - id: rm-unless\n    decision: approve\n    match: {program: rm, unless: {any_arg: \"*\"}}\n",
     );
@@ -376,9 +393,12 @@ fn a_project_rule_cannot_lower_what_other_layers_decide() {
     // administrator's approvers.
     let (_, json, stderr) = check_in(&env, &src, &["--", "make"]);
     assert_eq!(json["decision"], "approve", "{json} {stderr}");
-    assert_eq!(
-        json["approvals"][0],
-        json!({"rule": "<default>", "approvers": ["group:security"], "quorum": 2})
+    assert!(
+        json["approvals"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"rule": "<default>", "approvers": ["group:security"], "quorum": 2})),
+        "{json}"
     );
     // The user's deny stays a deny.
     assert_eq!(decision_in(&env, &src, &["--", "shred", "f"]), "deny");
@@ -712,17 +732,12 @@ fn policy_init_writes_a_starter_that_keeps_the_library() {
 }
 
 /// The library names no `opaque`: a user's `opaque: supervise` holds with it, and a
-/// project's cannot lower the `approve` that applies without one.
+/// project's stricter one raises it.
 #[test]
 fn a_users_opaque_choice_holds_with_the_library_and_a_projects_cannot_lower_it() {
     let env = TestEnv::new();
     let repo = repository(&env);
     let opaque = ["--shell", "eval \"$X\""];
-    assert_eq!(decision_in(&env, &repo, &opaque), "approve");
-    env.write(
-        "repo/.gatekeep/policies/p.yaml",
-        "version: 1\nopaque: supervise\n",
-    );
     assert_eq!(decision_in(&env, &repo, &opaque), "approve");
     env.write(
         "config/gatekeep/policies/mine.yaml",
