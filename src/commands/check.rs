@@ -92,7 +92,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             timeout_seconds: evaluation.timeout_seconds,
             reason_required: evaluation.reason_required,
             opaque: &evaluation.opaque,
-            supervised: evaluation.decision == Decision::Supervise
+            supervised: evaluation.supervised
                 || Config::load(&Paths::from_env(env).config_file)?
                     .supervise
                     .applies(decider.context.agent),

@@ -373,6 +373,23 @@ impl Run<'_> {
                 }
                 Ok(Exit::Denied)
             }
+            // Something also said `supervise`: the approved run is watched too, or, where
+            // it cannot be, what said `supervise` must approve it as well.
+            Decision::Approve if evaluation.supervised && !supervise::available() => {
+                flow.record(
+                    "supervision_unavailable",
+                    json!({"error": SpawnError::Unsupervisable.to_string(), "decision": "approve"}),
+                );
+                flow.warn(&format!(
+                    "{}; the approvals of what said supervise are needed too",
+                    SpawnError::Unsupervisable
+                ));
+                let mut decided = decided;
+                let extra = std::mem::take(&mut decided.evaluation.supervise_approvals);
+                decided.evaluation.approvals.extend(extra);
+                decided.evaluation.supervised = false;
+                self.approve(&decided)
+            }
             Decision::Approve => self.approve(&decided),
             Decision::Allow | Decision::Supervise if self.args.request.is_some() => {
                 self.approve(&decided)
@@ -389,6 +406,7 @@ impl Run<'_> {
                 ));
                 let mut decided = decided;
                 decided.evaluation.decision = Decision::Approve;
+                decided.evaluation.supervised = false;
                 self.approve(&decided)
             }
             // No person asked: a `supervise` decision is run watched.
@@ -441,7 +459,8 @@ impl Run<'_> {
                     commands: decided.evaluation.commands.clone(),
                     programs: approval.view.facts.programs.clone(),
                 },
-                false,
+                // What said `supervise` still watches the run a reviewer approved.
+                decided.evaluation.supervised && supervise::available(),
                 launch,
             ),
             Redeemed::Unusable => Ok(Exit::Expired),

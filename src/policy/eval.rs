@@ -74,6 +74,13 @@ pub struct Evaluation {
     /// Why parts of the command line could not be analysed.
     pub opaque: Vec<String>,
     pub approvals: Vec<ApprovalRequirement>,
+    /// Some rule, default or `opaque` said `supervise`: the command runs supervised
+    /// whatever decides it, also once a stricter `approve` has been approved (never when
+    /// the decision is `deny`).
+    pub supervised: bool,
+    /// Where the decision is `approve` and also `supervised`: the approvals of what said
+    /// `supervise`, which apply too where supervision cannot start.
+    pub supervise_approvals: Vec<ApprovalRequirement>,
     pub timeout_seconds: Option<u64>,
     pub reason_required: bool,
     /// Variables to release to the command, from the rules that matched it exactly (none
@@ -196,28 +203,38 @@ impl Policy {
             .map(|(d, _, _)| *d)
             .max()
             .unwrap_or(Decision::Allow);
+        let supervised = decision != Decision::Deny
+            && contributions
+                .iter()
+                .any(|(d, _, _)| *d == Decision::Supervise);
         let mut approvals = Vec::new();
+        let mut supervise_approvals = Vec::new();
         let mut timeout = None::<u64>;
         let mut reason_required = false;
         // For `supervise`: the approvals that apply where supervision cannot start.
         if decision == Decision::Approve || decision == Decision::Supervise {
             for (d, id, approval) in &contributions {
-                if *d != decision
-                    || approvals
-                        .iter()
-                        .any(|a: &ApprovalRequirement| &a.rule == id)
-                {
+                let into = if *d == decision {
+                    &mut approvals
+                } else if *d == Decision::Supervise {
+                    &mut supervise_approvals
+                } else {
+                    continue;
+                };
+                if into.iter().any(|a: &ApprovalRequirement| &a.rule == id) {
                     continue;
                 }
-                approvals.push(ApprovalRequirement {
+                into.push(ApprovalRequirement {
                     rule: id.clone(),
                     approvers: approval.approvers.clone(),
                     quorum: approval.quorum,
                 });
-                timeout = Some(timeout.map_or(approval.timeout_seconds, |t| {
-                    t.min(approval.timeout_seconds)
-                }));
-                reason_required |= approval.reason_required;
+                if *d == decision {
+                    timeout = Some(timeout.map_or(approval.timeout_seconds, |t| {
+                        t.min(approval.timeout_seconds)
+                    }));
+                    reason_required |= approval.reason_required;
+                }
             }
         }
         let mut secrets: Vec<SecretUse> = Vec::new();
@@ -240,6 +257,8 @@ impl Policy {
             runtime_words,
             opaque,
             approvals,
+            supervised,
+            supervise_approvals,
             timeout_seconds: timeout,
             reason_required,
             secrets,

@@ -1756,3 +1756,55 @@ fn the_same_held_command_twice_in_a_run_files_one_request() {
     }
     assert_eq!(setup.db.connections(), 0);
 }
+
+/// A stricter `approve` from one rule does not take away what another said by
+/// `supervise`: once approved, the run is watched, and a denied program it starts is
+/// killed.
+#[test]
+fn an_approved_run_is_still_supervised_when_a_rule_said_supervise() {
+    let env = TestEnv::new();
+    let service = Service::start(&env, USERS, "");
+    env.write(
+        "admin-policies/base.yaml",
+        "version: 1\napproval: {approvers: [\"group:dba\"]}\nrules:\n  - {id: watch-bash, decision: supervise, match: {program: bash}}\n  - {id: no-wipe, decision: deny, match: {program: wipefs}}\n",
+    );
+    let policy = env
+        .write(
+            "p.yaml",
+            "version: 1\nbuiltin: false\napproval: {approvers: [\"group:dba\"]}\nrules:\n  - {id: bash-needs-review, decision: approve, match: {program: bash}}\n",
+        )
+        .display()
+        .to_string();
+    std::fs::copy("/bin/true", env.root().join("wipefs")).unwrap();
+    let script = env.write("run.sh", "./wipefs\necho after\n");
+    let script = script.to_str().unwrap();
+    let check = env.check_json(&["--policy", &policy, "--", "bash", script]);
+    assert_eq!(check["decision"], "approve", "{check}");
+    assert_eq!(check["supervised"], true, "{check}");
+    let mut command = service.as_user(&env, "alice");
+    command
+        .current_dir(env.root())
+        .args(["run", "--policy", &policy, "--", "bash", script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = crate::service::KillOnDrop(command.spawn().unwrap());
+    let lines = crate::service::Lines::collect(child.0.stderr.take().unwrap());
+    let id = request_id(&lines);
+    let approved = service
+        .as_user(&env, "bob")
+        .args(["approve", &id])
+        .output()
+        .unwrap();
+    assert!(approved.status.success());
+    child.0.wait().unwrap();
+    let said = lines.complete();
+    assert!(said.contains("denied by rule no-wipe"), "{said}");
+    let records = env.log_records();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["event"] == "exec_refused" && r.to_string().contains("wipefs")),
+        "{records:?}"
+    );
+}
