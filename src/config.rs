@@ -103,7 +103,7 @@ pub fn witness_interval(text: &str) -> Result<Option<u64>, String> {
 impl Config {
     /// Reads `path`; a missing file is an empty configuration.
     pub fn load(path: &Path) -> Result<Config, UserError> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::files::read_regular_text(path, crate::files::CONFIG_FILE_LIMIT) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(e) => {

@@ -44,6 +44,9 @@ pub const GATEKEEP_TEST_ADMIN_POLICY_DIR: &str = "GATEKEEP_TEST_ADMIN_POLICY_DIR
 /// Debug builds only: makes `gatekeep hook` panic, to test that a panic still answers
 /// `deny`. Release builds ignore it.
 pub const GATEKEEP_TEST_PANIC: &str = "GATEKEEP_TEST_PANIC";
+/// Debug builds only: makes `gatekeep hook` stall before deciding, to test that it still
+/// answers `deny` by its deadline. Release builds ignore it.
+pub const GATEKEEP_TEST_STALL: &str = "GATEKEEP_TEST_STALL";
 /// Debug builds only: every command analysis overruns its time limit, to test that this
 /// refuses the command. Release builds ignore it.
 pub const GATEKEEP_TEST_SLOW_ANALYSIS: &str = "GATEKEEP_TEST_SLOW_ANALYSIS";
@@ -107,6 +110,7 @@ pub const ALL: &[&str] = &[
     GATEKEEP_BLESS,
     GATEKEEP_TEST_ADMIN_POLICY_DIR,
     GATEKEEP_TEST_PANIC,
+    GATEKEEP_TEST_STALL,
     GATEKEEP_TEST_SLOW_ANALYSIS,
     GATEKEEP_TEST_EXEC_PAUSE,
     GATEKEEP_TEST_SETTLED_SECS,

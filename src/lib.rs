@@ -15,6 +15,7 @@ pub mod env_vars;
 pub mod environment;
 pub mod events;
 pub mod exit;
+pub mod files;
 pub mod flow;
 pub mod layout;
 pub mod manual;

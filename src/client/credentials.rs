@@ -35,7 +35,9 @@ impl DevServer {
     }
 
     pub fn read(paths: &Paths) -> Option<DevServer> {
-        serde_json::from_slice(&std::fs::read(Self::path(paths)).ok()?).ok()
+        let bytes =
+            crate::files::read_regular(&Self::path(paths), crate::files::CONFIG_FILE_LIMIT).ok()?;
+        serde_json::from_slice(&bytes).ok()
     }
 }
 

@@ -110,7 +110,7 @@ impl Logins {
 
     fn read_file(paths: &Paths) -> Result<Logins, String> {
         let path = Self::path(paths);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match crate::files::read_regular(&path, crate::files::CONFIG_FILE_LIMIT) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Logins::default()),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),

@@ -138,8 +138,21 @@ impl Answer {
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     // A panic must still produce a `deny`: keep its message off stderr and catch it.
     std::panic::set_hook(Box::new(|_| {}));
-    let answer =
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Hook::answer(&args, env))) {
+    // An agent takes a hook that does not answer in time as "go ahead": whatever stalls
+    // (a file, a pattern, the service), the answer is `deny` by the deadline.
+    let deadline = match decision_deadline(&args, env) {
+        Ok(deadline) => deadline,
+        Err(error) => {
+            print(&Answer::Deny(failure_reason(&error)), args.agent);
+            return Ok(Exit::Success);
+        }
+    };
+    let (sender, answered) = std::sync::mpsc::channel();
+    let (worker_args, worker_env) = (args.clone(), env.clone());
+    std::thread::spawn(move || {
+        let answer = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Hook::answer(&worker_args, &worker_env)
+        })) {
             Ok(Ok(answer)) => answer,
             Ok(Err(error)) => Answer::Deny(failure_reason(&error)),
             Err(panic) => {
@@ -153,8 +166,37 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                 ))
             }
         };
+        let _ = sender.send(answer);
+    });
+    let answer = answered.recv_timeout(deadline).unwrap_or_else(|_| {
+        Answer::Deny(format!(
+            "gatekeep: no decision within {} s; the command was not allowed (retry it; if it keeps happening, check the policies with `gatekeep check`)",
+            deadline.as_secs()
+        ))
+    });
     print(&answer, args.agent);
+    // Returning ends the process, and with it a decision still under way.
     Ok(Exit::Success)
+}
+
+/// Beyond the wait for a reviewer, what filing, consuming and the log may take.
+const DECISION_MARGIN: Duration = Duration::from_secs(8);
+
+/// How long a hook call may take in all: its wait bound (`--wait`, else `hook_wait`) and
+/// a margin. Keep `hook_wait` under the agent's own hook timeout.
+fn decision_deadline(args: &Args, env: &Environment) -> anyhow::Result<Duration> {
+    let config = Config::load(&Paths::from_env(env).config_file)?;
+    Ok(wait_bound(args, &config)? + DECISION_MARGIN)
+}
+
+/// How long a call waits for a reviewer: `--wait`, else `hook_wait`.
+fn wait_bound(args: &Args, config: &Config) -> Result<Duration, UserError> {
+    match args.wait.as_deref() {
+        None => Ok(config.hook_wait()),
+        Some(text) => parse_duration(text)
+            .map(Duration::from_secs)
+            .map_err(|m| UserError::new(format!("hook wait `{text}`: {m}"))),
+    }
 }
 
 /// Prints the answer for a command line that clap could not parse (`gatekeep hook …`),
@@ -206,6 +248,11 @@ impl Hook<'_> {
         let started = Instant::now();
         if cfg!(debug_assertions) && env.get(crate::env_vars::GATEKEEP_TEST_PANIC).is_some() {
             panic!("panic requested by GATEKEEP_TEST_PANIC");
+        }
+        if cfg!(debug_assertions) && env.get(crate::env_vars::GATEKEEP_TEST_STALL).is_some() {
+            loop {
+                std::thread::park();
+            }
         }
         let mut raw = Vec::new();
         std::io::stdin()
@@ -638,12 +685,7 @@ impl Hook<'_> {
     }
 
     fn wait_bound(&self) -> Result<Duration, UserError> {
-        match self.args.wait.as_deref() {
-            None => Ok(self.flow.config.hook_wait()),
-            Some(text) => parse_duration(text)
-                .map(Duration::from_secs)
-                .map_err(|m| UserError::new(format!("hook wait `{text}`: {m}"))),
-        }
+        wait_bound(self.args, &self.flow.config)
     }
 }
 

@@ -101,7 +101,7 @@ impl Pattern {
                 })
                 .is_match(text),
             Kind::Regex(cell) => cell
-                .get_or_init(|| Regex::new(&self.source[3..]).expect("compiled when loaded"))
+                .get_or_init(|| build_regex(&self.source[3..]).expect("compiled when loaded"))
                 .is_match(text),
             Kind::Sql(sql) => sql.first_match(text).is_some(),
         }
@@ -153,6 +153,18 @@ impl<'de> serde::Deserialize<'de> for Pattern {
     }
 }
 
+/// The largest compiled program of one `re:` pattern. Matching is linear in the text,
+/// but its cost grows with the program: a few counted Unicode classes
+/// (`\w{1,100}x\w{1,100}`) in a policy file would slow every decision down to seconds,
+/// and a hook that answers late is one an agent may go ahead without.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+fn build_regex(expr: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(expr)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+}
+
 /// Compiles `expr` once per process: a policy may use one long expression in many
 /// alternatives (a URL whose host is not this machine, say), and every copy then shares
 /// the one compiled program.
@@ -163,7 +175,7 @@ fn compile_regex(expr: &str) -> Result<Regex, regex::Error> {
     if let Some(regex) = known(&compiled.lock().unwrap_or_else(PoisonError::into_inner)) {
         return Ok(regex);
     }
-    let regex = Regex::new(expr)?;
+    let regex = build_regex(expr)?;
     compiled
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -237,6 +249,12 @@ mod tests {
             Pattern::new("re:drop(")
                 .unwrap_err()
                 .contains("invalid regex")
+        );
+        // Too costly to match on every decision.
+        assert!(
+            Pattern::new("re:\\w{1,100}x\\w{1,100}N")
+                .unwrap_err()
+                .contains("exceeds size limit")
         );
         assert!(
             Pattern::new("re:(?i)drop\\s+table")

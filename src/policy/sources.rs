@@ -39,7 +39,7 @@ pub fn read_path(path: &Path) -> io::Result<Vec<Source>> {
     let read = |path: &Path| -> io::Result<Source> {
         Ok(Source {
             origin: path.display().to_string(),
-            text: std::fs::read_to_string(path)?,
+            text: crate::files::read_regular_text(path, crate::files::CONFIG_FILE_LIMIT)?,
         })
     };
     if !path.is_dir() {
@@ -50,7 +50,10 @@ pub fn read_path(path: &Path) -> io::Result<Vec<Source>> {
         .collect::<io::Result<_>>()?;
     files.retain(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml") && !f.is_dir());
     files.sort();
-    files.iter().map(|f| read(f)).collect()
+    files
+        .iter()
+        .map(|f| read(f).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", f.display()))))
+        .collect()
 }
 
 /// Where a project keeps its policy files, from the repository's root.

@@ -634,7 +634,15 @@ pub(crate) fn written_by(program: &str, args: &[Arg]) -> Vec<Option<Arg>> {
     };
     let first = args.first().map(|a| a.text.as_str()).unwrap_or_default();
     match program {
-        "tee" | "touch" | "truncate" => operands.into_iter().cloned().map(Some).collect(),
+        "tee" | "touch" | "truncate" | "mkfifo" => {
+            operands.into_iter().cloned().map(Some).collect()
+        }
+        // mknod NAME TYPE [MAJOR MINOR]: the node is made at NAME.
+        "mknod" => operands
+            .first()
+            .map(|a| Some((*a).clone()))
+            .into_iter()
+            .collect(),
         "sort" => value_of(&["-o", "--output"]),
         "base64" | "gbase64" | "iconv" | "gpg" | "gpg2" | "pandoc" => value_of(&["-o", "--output"]),
         "find" | "bfs" => value_of(&["-fprint", "-fprint0", "-fprintf", "-fls"]),

@@ -237,6 +237,17 @@ fn malformed_input_and_failures_deny_with_exit_0() {
             "gatekeep failed internally (panic requested by GATEKEEP_TEST_PANIC); the command was not allowed"
         ))
     );
+    // Whatever stalls the decision, the answer is deny by the deadline: the wait bound
+    // (one second here) and a margin.
+    let mut stalling = env.gatekeep_std();
+    stalling.env("GATEKEEP_TEST_STALL", "1");
+    assert_eq!(
+        hook(stalling, "claude-code", &policy, &["--wait", "1s"], b"{}"),
+        Some(answer(
+            "deny",
+            "gatekeep: no decision within 9 s; the command was not allowed (retry it; if it keeps happening, check the policies with `gatekeep check`)"
+        ))
+    );
     // Arguments clap cannot parse, global flags first or not: still a deny and exit 0.
     let output = env
         .gatekeep()
@@ -718,4 +729,30 @@ fn an_analysis_that_overruns_its_limit_refuses_the_command() {
             .unwrap()
             .contains("takes too long to analyse")
     }));
+}
+
+/// A FIFO put where gatekeep reads its configuration or policies would block a plain read
+/// for ever, and an agent goes ahead when its hook does not answer: it is refused at once.
+#[test]
+fn a_fifo_among_gatekeeps_files_denies_at_once() {
+    for place in [
+        "config/gatekeep/config.yaml",
+        "config/gatekeep/policies/z.yaml",
+    ] {
+        let env = TestEnv::new();
+        let fifo = env.root().join(place);
+        std::fs::create_dir_all(fifo.parent().unwrap()).unwrap();
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let output = env
+            .gatekeep()
+            .args(["hook", "claude-code"])
+            .write_stdin(bash_input("ls", env.root()).to_string())
+            .output()
+            .unwrap();
+        let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
+        let reason = reason_of(&answer);
+        assert!(reason.contains("it is not a regular file"), "{reason}");
+        assert!(reason.contains(fifo.to_str().unwrap()), "{reason}");
+    }
 }
