@@ -582,9 +582,10 @@ impl Policy {
             files.push(FileDefaults {
                 layer,
                 default: spec.default.as_ref().map_or(Decision::Allow, |d| d.value),
+                // A project's file speaks about `opaque` only when it names it.
                 opaque: match (&spec.opaque, layer) {
                     (Some(d), _) => Some(d.value),
-                    (None, Layer::Builtin) => None,
+                    (None, Layer::Builtin | Layer::Project) => None,
                     (None, _) => Some(Decision::Approve),
                 },
                 approval: file_approval.clone(),
@@ -728,17 +729,28 @@ impl Policy {
         let fallback = !files
             .iter()
             .any(|f| matches!(f.layer, Layer::Admin | Layer::User));
+        // The strictest decision of any layer, but another layer's approval settings: a
+        // project's `approval:` is for its own rules and default, never for what nobody
+        // could analyse.
         let builtin_approval = Approval::builtin();
-        let opaque = files
+        let candidates: Vec<(Decision, &Approval, Layer)> = files
             .iter()
-            .filter_map(|f| Some((f.opaque?, &f.approval)))
-            .chain(fallback.then_some((Decision::Approve, &builtin_approval)))
+            .filter_map(|f| Some((f.opaque?, &f.approval, f.layer)))
+            .chain(fallback.then_some((Decision::Approve, &builtin_approval, Layer::Builtin)))
+            .collect();
+        let decision = candidates
+            .iter()
+            .map(|(d, _, _)| *d)
+            .max()
+            .unwrap_or(Decision::Approve);
+        // Among equals, the first file's (max_by_key keeps the last).
+        let approval = candidates
+            .iter()
+            .filter(|(_, _, layer)| *layer != Layer::Project)
             .rev()
-            .max_by_key(|(decision, _)| *decision)
-            .map_or_else(
-                || (Decision::Approve, Approval::builtin()),
-                |(decision, approval)| (decision, approval.clone()),
-            );
+            .max_by_key(|(d, _, _)| *d)
+            .map_or_else(Approval::builtin, |(_, approval, _)| (*approval).clone());
+        let opaque = (decision, approval);
         let mut layer_defaults: Vec<(Layer, Decision, Approval)> = Vec::new();
         for file in &files {
             match layer_defaults.iter_mut().find(|(l, _, _)| *l == file.layer) {

@@ -753,3 +753,42 @@ fn a_users_opaque_choice_holds_with_the_library_and_a_projects_cannot_lower_it()
     );
     assert_eq!(decision_in(&env, &repo, &opaque), "deny");
 }
+
+/// A project's `approval:` settles who approves its own rules and default, never what
+/// nobody could analyse: there the other layers' approvers and timeout hold, also when the
+/// project's stricter `opaque` decides.
+#[test]
+fn a_projects_approval_settings_never_reach_what_cannot_be_analysed() {
+    let env = TestEnv::new();
+    let repo = repository(&env);
+    let opaque = ["--shell", "eval \"$X\""];
+    let (_, before, _) = check_in(&env, &repo, &opaque);
+    env.write(
+        "repo/.gatekeep/policies/p.yaml",
+        "version: 1\napproval: {approvers: [\"user:mallory\"], timeout: 720h}\n",
+    );
+    let (_, after, stderr) = check_in(&env, &repo, &opaque);
+    assert_eq!(after["decision"], "approve", "{stderr}");
+    assert_eq!(after["approvals"], before["approvals"], "{after}");
+    assert_eq!(
+        after["timeout_seconds"], before["timeout_seconds"],
+        "{after}"
+    );
+    // With a user's `opaque: supervise`, a project's `opaque: approve` raises the
+    // decision, and the user's approvers are asked.
+    env.write(
+        "config/gatekeep/policies/mine.yaml",
+        "version: 1\nopaque: supervise\napproval: {approvers: [\"group:ops\"], timeout: 10m}\n",
+    );
+    env.write(
+        "repo/.gatekeep/policies/p.yaml",
+        "version: 1\nopaque: approve\napproval: {approvers: [\"user:mallory\"], timeout: 720h}\n",
+    );
+    let (_, raised, stderr) = check_in(&env, &repo, &opaque);
+    assert_eq!(raised["decision"], "approve", "{stderr}");
+    assert_eq!(
+        raised["approvals"],
+        json!([{"rule": "<opaque>", "approvers": ["group:ops"], "quorum": 1}])
+    );
+    assert_eq!(raised["timeout_seconds"], 600);
+}
