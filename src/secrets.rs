@@ -301,12 +301,14 @@ pub fn always_bound(name: &str) -> bool {
 
 /// The caller's variables an approval is bound to, for a command receiving `released`
 /// whose matched rules name the variables `named`. The released variables themselves are
-/// left out (gatekeep sets them); secret-looking values (by name or by shape) are given as
+/// left out (gatekeep sets them); secret-looking values (by name or by shape), and those of
+/// variables bound only because a project's rules name them (`digested`), are given as
 /// `sha256:HEX`, never in clear.
 pub fn bound_env(
     caller: &BTreeMap<String, String>,
     released: &[SecretUse],
     named: &[String],
+    digested: &[String],
     redactor: &Redactor,
 ) -> BTreeMap<String, String> {
     caller
@@ -314,7 +316,11 @@ pub fn bound_env(
         .filter(|(name, _)| released.iter().all(|s| &s.env != *name))
         .filter(|(name, _)| bound(name, released, named))
         .map(|(name, value)| {
-            let shown = if is_secret_name(name) || redactor.env_value(name, value) != *value {
+            let only_a_projects = digested.contains(name) && !bound(name, released, &[]);
+            let shown = if only_a_projects
+                || is_secret_name(name)
+                || redactor.env_value(name, value) != *value
+            {
                 format!("sha256:{}", hex::encode(Sha256::digest(value.as_bytes())))
             } else {
                 value.clone()
@@ -456,6 +462,7 @@ mod tests {
             &caller,
             &[secret("PGPASSWORD"), secret("MYAPP_TOKEN")],
             &[],
+            &[],
             &redactor,
         );
         let hashed = |v: &str| format!("sha256:{}", hex::encode(Sha256::digest(v.as_bytes())));
@@ -474,7 +481,7 @@ mod tests {
         .collect();
         assert_eq!(env, expected);
         // Without secrets: the steering variables still, and what the rules name.
-        let plain = bound_env(&caller, &[], &[], &redactor);
+        let plain = bound_env(&caller, &[], &[], &[], &redactor);
         let names: Vec<&str> = plain.keys().map(String::as_str).collect();
         assert_eq!(
             names,
@@ -510,7 +517,7 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        let steering = bound_env(&caller, &[], &[], &redactor);
+        let steering = bound_env(&caller, &[], &[], &[], &redactor);
         assert_eq!(steering.len(), 7, "{steering:?}");
         assert_eq!(steering["TF_CLI_ARGS_apply"], "-destroy");
         assert_eq!(steering["ACME_DEPLOY_OPTS"], "--force");
@@ -519,6 +526,19 @@ mod tests {
             steering["GOOGLE_CLOUD_PROJECT"],
             hashed("ya29.a0AfH6SMBx3k9Lq2ZtY8pW1vR7nC4eD5fG6hI")
         );
+        // A variable only a project's rule names is bound, as a digest; one bound for
+        // everyone stays in clear.
+        let caller: BTreeMap<String, String> =
+            [("LEGACY_VAL", "dbpass=Tr0ub4dor"), ("PGHOST", "db1")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+        let names = ["LEGACY_VAL".to_owned(), "PGHOST".to_owned()];
+        let project = bound_env(&caller, &[], &names, &names, &redactor);
+        assert_eq!(project["LEGACY_VAL"], hashed("dbpass=Tr0ub4dor"));
+        assert_eq!(project["PGHOST"], "db1");
+        let users = bound_env(&caller, &[], &names, &[], &redactor);
+        assert_eq!(users["LEGACY_VAL"], "dbpass=Tr0ub4dor");
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct Subject<'a> {
     pub released: &'a [SecretUse],
     /// Variables the matched rules name.
     pub named: &'a [String],
+    /// Of those, the ones only a project's rules name (bound as digests).
+    pub digested: &'a [String],
 }
 
 /// The facts of a command and the launch that runs exactly the program they name.
@@ -99,7 +101,13 @@ pub fn bind(
         cwd: subject.cwd.to_owned(),
         resolved_path,
         binary_sha256: launch.program.1.clone(),
-        env: crate::secrets::bound_env(subject.env, subject.released, subject.named, redactor),
+        env: crate::secrets::bound_env(
+            subject.env,
+            subject.released,
+            subject.named,
+            subject.digested,
+            redactor,
+        ),
         programs,
         scripts,
     };

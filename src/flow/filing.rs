@@ -51,6 +51,7 @@ pub fn command_facts(
         analysis: &analysis,
         released: &evaluation.secrets,
         named: &decider.policy.env_names(&rules),
+        digested: &decider.policy.project_env_names(&rules),
     };
     let mut bound = bind::bind(&subject, &Requester::current(), redactor).map_err(|e| {
         let hint = match e {

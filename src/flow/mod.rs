@@ -392,18 +392,17 @@ impl Flow<'_> {
                     None => crate::supervise::digest_of(image)
                         .map_err(|e| UserError::new(e.to_string()).kind("not_executable"))?,
                 },
-                env: crate::secrets::bound_env(
-                    &image.env,
-                    &evaluation.secrets,
-                    &self.decider.policy.env_names(
-                        &evaluation
-                            .hits
-                            .iter()
-                            .map(|h| h.rule.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                    &self.redactor,
-                ),
+                env: {
+                    let rules: Vec<&str> =
+                        evaluation.hits.iter().map(|h| h.rule.as_str()).collect();
+                    crate::secrets::bound_env(
+                        &image.env,
+                        &evaluation.secrets,
+                        &self.decider.policy.env_names(&rules),
+                        &self.decider.policy.project_env_names(&rules),
+                        &self.redactor,
+                    )
+                },
                 ..CommandFacts::default()
             },
             // A tool call has no binary: its facts are the tool and its exact input.

@@ -851,6 +851,20 @@ impl Policy {
     /// The environment variables the rules `ids` name in their conditions (`env:`, in a
     /// match or an `unless`).
     pub fn env_names(&self, ids: &[&str]) -> Vec<String> {
+        self.env_names_where(ids, |_| true)
+    }
+
+    /// Of `env_names`, those only project rules name: a repository's file may make a
+    /// variable's value count, but never carry it to the service in clear.
+    pub fn project_env_names(&self, ids: &[&str]) -> Vec<String> {
+        let others = self.env_names_where(ids, |layer| layer != Layer::Project);
+        self.env_names_where(ids, |layer| layer == Layer::Project)
+            .into_iter()
+            .filter(|name| !others.contains(name))
+            .collect()
+    }
+
+    fn env_names_where(&self, ids: &[&str], of: impl Fn(Layer) -> bool) -> Vec<String> {
         fn walk(matcher: &Matcher, out: &mut Vec<String>) {
             out.extend(matcher.env.iter().map(|(name, _)| name.clone()));
             for unless in &matcher.unless {
@@ -858,7 +872,11 @@ impl Policy {
             }
         }
         let mut names = Vec::new();
-        for rule in ids.iter().filter_map(|id| self.rules.find(id)) {
+        for rule in ids
+            .iter()
+            .filter_map(|id| self.rules.find(id))
+            .filter(|rule| of(rule.layer))
+        {
             for alternative in &rule.alternatives {
                 walk(alternative, &mut names);
             }

@@ -792,3 +792,42 @@ fn a_projects_approval_settings_never_reach_what_cannot_be_analysed() {
     );
     assert_eq!(raised["timeout_seconds"], 600);
 }
+
+/// A project's rule may make a variable's value count, but the value reaches the service
+/// only as a digest: a cloned repository cannot copy the user's variables out.
+#[test]
+fn a_variable_only_a_project_rule_names_is_filed_as_a_digest() {
+    let env = TestEnv::new();
+    let repo = repository(&env);
+    let service = crate::service::Service::start(
+        &env,
+        &[("alice", &[], false), ("bob", &["reviewers"], true)],
+        "",
+    );
+    env.write(
+        "repo/.gatekeep/policies/p.yaml",
+        "version: 1\nrules:\n  - {id: legacy, decision: approve, match: {program: touch, env: {LEGACY_VAL: \"*\"}}}\n",
+    );
+    let output = service
+        .as_user(&env, "alice")
+        .current_dir(&repo)
+        .env("LEGACY_VAL", "dbpass=Tr0ub4dor")
+        .env("PGHOST", "db1")
+        .args(["run", "--no-wait", "--json", "--", "touch", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(120),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let pending = service.json_of(&env, "bob", &["requests", "--json"]);
+    let filed = &pending[0]["env"];
+    assert_eq!(
+        filed["LEGACY_VAL"],
+        "sha256:72f55124af7fab9a0cc242c35180b09c7f9736a9684660cced8234dc921cb012",
+        "{pending}"
+    );
+    assert!(!pending.to_string().contains("Tr0ub4dor"), "{pending}");
+}
