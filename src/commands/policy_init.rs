@@ -1,7 +1,7 @@
 //! `gatekeep policy init`: a commented starter policy file that adds to the library.
 
 use std::io::Write as _;
-use std::os::unix::fs::DirBuilderExt as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::PathBuf;
 
 use crate::environment::Environment;
@@ -81,6 +81,28 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             USER_STARTER,
         )
     };
+    // The repository is the agent's to write: a link planted at `.gatekeep`, its
+    // `policies` or the file would send the starter text over another layer's file.
+    if args.project {
+        let policies = path.parent().unwrap_or(&path);
+        let dot = policies.parent().unwrap_or(policies);
+        for part in [dot, policies, path.as_path()] {
+            if part
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+            {
+                return Err(UserError::new(format!(
+                    "{} is a symbolic link; nothing was written",
+                    part.display()
+                ))
+                .hint(
+                    "project policies are regular files in a real directory: remove the link first",
+                )
+                .kind("usage")
+                .into());
+            }
+        }
+    }
     if !args.force && path.symlink_metadata().is_ok() {
         return Err(UserError::new(format!("{} already exists", path.display()))
             .hint("pass --force to overwrite it")
@@ -98,10 +120,25 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                 .hint("check the directory's permissions")
         })?;
     }
-    std::fs::write(&path, text).map_err(|e| {
-        UserError::new(format!("cannot write {}: {e}", path.display()))
-            .hint("check the directory's permissions")
-    })?;
+    // A project's file never through a link that appeared since (O_NOFOLLOW); no file
+    // over one that appeared without --force (O_EXCL).
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if args.project {
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    if args.force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    options
+        .open(&path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|e| {
+            UserError::new(format!("cannot write {}: {e}", path.display()))
+                .hint("check the directory's permissions")
+        })?;
     let mut out = anstream::stdout();
     writeln!(out, "wrote {}", render::text(&path.display().to_string()))?;
     writeln!(

@@ -831,3 +831,44 @@ fn a_variable_only_a_project_rule_names_is_filed_as_a_digest() {
     );
     assert!(!pending.to_string().contains("Tr0ub4dor"), "{pending}");
 }
+
+/// A repository may plant links where `policy init --project` writes: it refuses to write
+/// through them, even with --force, and the file they point at keeps its text.
+#[test]
+fn policy_init_never_writes_through_a_link_in_the_repository() {
+    use std::os::unix::fs::symlink;
+    let env = TestEnv::new();
+    let mine = env.write(
+        "config/gatekeep/policies/local.yaml",
+        "version: 1\ndefault: approve\n",
+    );
+    for link in [
+        ".gatekeep",
+        ".gatekeep/policies",
+        ".gatekeep/policies/project.yaml",
+    ] {
+        let env_repo = env.root().join(format!("repo-{}", link.len()));
+        std::fs::create_dir_all(env_repo.join(".git")).unwrap();
+        let at = env_repo.join(link);
+        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+        let target = match link {
+            ".gatekeep" => mine.parent().unwrap().parent().unwrap().to_owned(),
+            ".gatekeep/policies" => mine.parent().unwrap().to_owned(),
+            _ => mine.clone(),
+        };
+        symlink(&target, &at).unwrap();
+        env.gatekeep()
+            .current_dir(&env_repo)
+            .args(["policy", "init", "--project", "--force"])
+            .assert()
+            .code(125)
+            .stderr(predicates::str::contains(
+                "is a symbolic link; nothing was written",
+            ));
+        assert_eq!(
+            std::fs::read_to_string(&mine).unwrap(),
+            "version: 1\ndefault: approve\n",
+            "{link}"
+        );
+    }
+}
