@@ -631,6 +631,19 @@ impl Policy {
                         ),
                     );
                 }
+                if layer == Layer::Project
+                    && let Some(by) = plan.dropped.get(&rule.id.value)
+                {
+                    // The id is the administrator's or user's to reuse for the rule
+                    // they replace it with.
+                    compiler.problem(
+                        at,
+                        format!(
+                            "rule id `{}` is a built-in rule dropped at {by}: a project policy cannot take its id",
+                            rule.id.value
+                        ),
+                    );
+                }
                 if let Some(first) = ids.insert(rule.id.value.clone(), origin.clone()) {
                     compiler.problem(
                         at,

@@ -48,12 +48,20 @@ pub fn read_path(path: &Path) -> io::Result<Vec<Source>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(path)?
         .map(|entry| entry.map(|e| e.path()))
         .collect::<io::Result<_>>()?;
-    files.retain(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml") && !f.is_dir());
+    files.retain(|f| is_policy_file(f) && !f.is_dir());
     files.sort();
     files
         .iter()
         .map(|f| read(f).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", f.display()))))
         .collect()
+}
+
+/// Whether a directory's entry is a policy file: `*.yaml` or `*.yml`, in any case (a
+/// `TEAM.YAML` skipped without a word would be a hold silently missing).
+fn is_policy_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
 }
 
 /// Where a project keeps its policy files, from the repository's root.
@@ -286,7 +294,7 @@ pub fn read_project(root: &Path) -> Result<Vec<Source>, UserError> {
                 .collect::<io::Result<_>>()
         })
         .map_err(|e| refuse(&dir, e.to_string()))?;
-    files.retain(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml"));
+    files.retain(|f| is_policy_file(f));
     files.sort();
     if files.len() > PROJECT_FILES_LIMIT {
         return Err(refuse(

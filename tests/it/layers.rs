@@ -872,3 +872,43 @@ fn policy_init_never_writes_through_a_link_in_the_repository() {
         );
     }
 }
+
+/// A built-in rule the user dropped leaves its id to the user, not to the repository.
+#[test]
+fn a_project_cannot_take_the_id_of_a_dropped_builtin_rule() {
+    let env = TestEnv::new();
+    let repo = repository(&env);
+    env.write(
+        "config/gatekeep/policies/mine.yaml",
+        "version: 1\ndrop: [rm-recursive-system-path]\n",
+    );
+    env.write(
+        "repo/.gatekeep/policies/p.yaml",
+        "version: 1\nrules:\n  - {id: rm-recursive-system-path, decision: deny, match: {program: rmdir}}\n",
+    );
+    let (code, _, stderr) = check_in(&env, &repo, &["--", "ls"]);
+    assert_eq!(code, Some(125), "{stderr}");
+    assert!(
+        stderr.contains(
+            "p.yaml:3:10: rule id `rm-recursive-system-path` is a built-in rule dropped at"
+        ),
+        "{stderr}"
+    );
+}
+
+/// A policy file's extension counts in any case: a `TEAM.YAML` is read, not skipped.
+#[test]
+fn policy_files_are_found_whatever_the_case_of_their_extension() {
+    let env = TestEnv::new();
+    let repo = repository(&env);
+    env.write(
+        "repo/.gatekeep/policies/TEAM.YAML",
+        "version: 1\nrules:\n  - {id: no-shred, decision: deny, match: {program: shred}}\n",
+    );
+    env.write(
+        "config/gatekeep/policies/Mine.Yml",
+        "version: 1\nrules:\n  - {id: no-dd, decision: deny, match: {program: dd}}\n",
+    );
+    assert_eq!(decision_in(&env, &repo, &["--", "shred", "f"]), "deny");
+    assert_eq!(decision_in(&env, &repo, &["--", "dd", "if=a"]), "deny");
+}
