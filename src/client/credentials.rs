@@ -54,10 +54,16 @@ pub(crate) fn write_private_json(path: &Path, value: &impl Serialize) -> std::io
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".{}.tmp", std::process::id()));
     let tmp = path.with_file_name(name);
+    // Whatever a crash or another process left at that name (a file of another mode, a
+    // link) goes first: the file written is always new, 0600, and never a link's target.
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .mode(0o600)
         .open(&tmp)?;
     file.write_all(serde_json::to_string_pretty(value)?.as_bytes())?;
@@ -308,4 +314,34 @@ pub fn connect(
         .map_err(|e| e.to_user_error("cannot set up the client"))?
         .with_token_source(connection.token_source.clone());
     Ok((client, connection))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    #[test]
+    fn a_private_file_is_written_new_whatever_lies_at_its_temporary_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("login.json");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, "keep").unwrap();
+        let tmp = dir
+            .path()
+            .join(format!("login.json.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&elsewhere, &tmp).unwrap();
+        write_private_json(&path, &serde_json::json!({"token": "t"})).unwrap();
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // A world-readable leftover does not lend the new file its mode.
+        std::fs::write(&tmp, "old").unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private_json(&path, &serde_json::json!({"token": "u"})).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(std::fs::read_to_string(&path).unwrap().contains("\"u\""));
+    }
 }

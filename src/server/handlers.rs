@@ -595,10 +595,17 @@ async fn by_prefix(state: &AppState, user: &User, prefix: &str) -> Result<Json<V
         ));
     }
     let at = now(state).await?;
-    let views: Vec<RequestView> = state
-        .store
-        .by_id_prefix(&prefix, PREFIX_SCAN)
-        .await?
+    let found = state.store.by_id_prefix(&prefix, PREFIX_SCAN).await?;
+    // A scan cut short may have left out a request the caller may see: answering with
+    // the one it found could resolve the prefix to the wrong request.
+    if found.len() >= PREFIX_SCAN as usize {
+        return Err(Failure(
+            StatusCode::BAD_REQUEST,
+            format!("the id prefix {prefix} is too short to look up"),
+            Some("give more of the request id"),
+        ));
+    }
+    let views: Vec<RequestView> = found
         .into_iter()
         .filter(|r| lifecycle::may_see(user, r))
         .take(PREFIX_CANDIDATES)
