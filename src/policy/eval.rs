@@ -76,6 +76,8 @@ pub struct Evaluation {
     pub approvals: Vec<ApprovalRequirement>,
     pub timeout_seconds: Option<u64>,
     pub reason_required: bool,
+    /// Every rule that asks for approval opted in to `local_ask`.
+    pub local_ask: bool,
     /// Variables to release to the command, from the rules that matched it exactly (none
     /// when the decision is `deny`). One per variable: the first rule in load order wins.
     pub secrets: Vec<SecretUse>,
@@ -199,6 +201,7 @@ impl Policy {
         let mut approvals = Vec::new();
         let mut timeout = None::<u64>;
         let mut reason_required = false;
+        let mut local_ask = true;
         // For `supervise`: the approvals that apply where supervision cannot start.
         if decision == Decision::Approve || decision == Decision::Supervise {
             for (d, id, approval) in &contributions {
@@ -218,8 +221,10 @@ impl Policy {
                     t.min(approval.timeout_seconds)
                 }));
                 reason_required |= approval.reason_required;
+                local_ask &= approval.local_ask;
             }
         }
+        let local_ask = local_ask && !approvals.is_empty();
         let mut secrets: Vec<SecretUse> = Vec::new();
         if decision != Decision::Deny {
             for hit in hits.iter().filter(|h| !h.unprovable) {
@@ -242,6 +247,7 @@ impl Policy {
             approvals,
             timeout_seconds: timeout,
             reason_required,
+            local_ask,
             secrets,
         }
     }
