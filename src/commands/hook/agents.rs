@@ -99,8 +99,7 @@ fn malformed(agent: Agent, error: impl std::fmt::Display) -> UserError {
 
 fn wrong_event(agent: Agent, event: &str) -> UserError {
     UserError::new(format!(
-        "gatekeep hook {} answers {} events, not {event}",
-        agent.name(),
+        "gatekeep hook answers {} events, not {event}",
         agent.events()
     ))
     .hint(format!(
