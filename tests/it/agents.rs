@@ -673,6 +673,18 @@ fn local_ask_only_for_opted_in_rules_and_a_reviewer_at_the_terminal() {
     assert!(said.contains("is waiting for a reviewer"), "{said}");
     assert!(said.contains("Retry the identical command"), "{said}");
     assert_eq!(requests(&env), 2);
+    // Nor has Codex: its PreToolUse hook files the request and names it.
+    let mut codex = claude_input("mkdir third", cwd, &transcript);
+    codex.as_object_mut().unwrap().remove("transcript_path");
+    let (child, lines) = in_background(&service, &env, "alice", "codex", &wait, &codex);
+    let output = finish(child, &lines);
+    let said = output["hookSpecificOutput"]["permissionDecisionReason"]
+        .as_str()
+        .unwrap();
+    assert_eq!(output["hookSpecificOutput"]["permissionDecision"], "deny");
+    assert!(said.contains("is waiting for a reviewer"), "{said}");
+    assert!(said.contains("Retry the identical command"), "{said}");
+    assert_eq!(requests(&env), 3);
     // Gemini has no prompt to hand over: even for alice, the request is filed.
     let (child, lines) = in_background(
         &service,
@@ -691,7 +703,7 @@ fn local_ask_only_for_opted_in_rules_and_a_reviewer_at_the_terminal() {
             .contains("is waiting for a reviewer"),
         "{output}"
     );
-    assert_eq!(requests(&env), 3);
+    assert_eq!(requests(&env), 4);
     assert!(!cwd.join("new").exists() && !cwd.join("other").exists());
 }
 
