@@ -289,7 +289,7 @@ fn gemini_answers_in_its_own_shape() {
             gemini_input("run_shell_command", json!({"description": "x"}), cwd)
                 .to_string()
                 .into_bytes(),
-            "gatekeep: malformed hook input: a run_shell_command tool call without tool_input.command (expected a BeforeTool JSON object on stdin)",
+            "gatekeep: malformed hook input: a run_shell_command tool call without tool_input.command",
         ),
     ];
     for (input, reason) in cases {

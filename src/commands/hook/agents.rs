@@ -109,16 +109,15 @@ fn wrong_event(agent: Agent, event: &str) -> UserError {
 }
 
 /// The shell line of a shell tool's arguments.
-fn shell_line(agent: Agent, tool: &str, input: &Value) -> Result<String, UserError> {
+fn shell_line(tool: &str, input: &Value) -> Result<String, UserError> {
     input
         .get("command")
         .and_then(Value::as_str)
         .map(str::to_owned)
         .ok_or_else(|| {
-            malformed(
-                agent,
-                format!("a {tool} tool call without tool_input.command"),
-            )
+            UserError::new(format!(
+                "malformed hook input: a {tool} tool call without tool_input.command"
+            ))
         })
 }
 
@@ -226,7 +225,7 @@ pub fn read(agent: Agent, raw: &[u8]) -> Result<Call, UserError> {
             let bash = input.tool_name == "Bash";
             Ok(Call {
                 shell: if bash {
-                    Some(shell_line(agent, "Bash", &input.tool_input)?)
+                    Some(shell_line("Bash", &input.tool_input)?)
                 } else {
                     None
                 },
@@ -289,7 +288,7 @@ pub fn read(agent: Agent, raw: &[u8]) -> Result<Call, UserError> {
             }
             Ok(Call {
                 shell: if shell {
-                    Some(shell_line(agent, GEMINI_SHELL, &tool_input)?)
+                    Some(shell_line(GEMINI_SHELL, &tool_input)?)
                 } else {
                     None
                 },
