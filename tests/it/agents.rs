@@ -257,6 +257,12 @@ fn gemini_answers_in_its_own_shape() {
     );
     // The shell tool's own directory is where the command is judged.
     std::fs::create_dir_all(cwd.join("sub")).unwrap();
+    let sub = gemini_input(
+        "run_shell_command",
+        json!({"command": "ls", "dir_path": "sub"}),
+        cwd,
+    );
+    assert_eq!(ask(sub.to_string().as_bytes())["decision"], "allow");
     let inside = gemini_input(
         "run_shell_command",
         json!({"command": "ls", "dir_path": "nowhere"}),
