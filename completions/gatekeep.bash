@@ -1022,7 +1022,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__hook)
-            opts="-v -h -V --policy --wait --log --token-file --verbose --color --help --version claude-code codex"
+            opts="-v -h -V --policy --wait --log --token-file --defer --verbose --color --help --version claude-code codex codex-permission gemini cursor"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

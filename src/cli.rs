@@ -73,7 +73,7 @@ pub enum Command {
     /// Read, verify and rotate the audit log.
     #[command(subcommand)]
     Log(LogCommand),
-    /// Answer an AI agent's PreToolUse hook (JSON on stdin and stdout; always exits 0).
+    /// Answer an AI agent's tool-call hook (JSON on stdin and stdout; always exits 0).
     Hook(commands::hook::Args),
     /// Run an agent's command as its shell prefix would: judged, then run supervised.
     ShellPrefix(commands::shell_prefix::Args),

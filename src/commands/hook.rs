@@ -1,8 +1,14 @@
-//! `gatekeep hook claude-code|codex`: answers an agent's PreToolUse hook.
+//! `gatekeep hook AGENT`: answers an agent's tool-call hook (Claude Code's and Codex's
+//! PreToolUse, Codex's PermissionRequest, Gemini CLI's BeforeTool, Cursor's
+//! beforeShellExecution and beforeMCPExecution; each dialect in `agents`).
 //!
-//! The agent treats a hook that fails (any exit status but 0 and 2, or output it cannot
-//! read) as "no objection", so this command always exits 0 and turns every failure,
-//! panics included, into a `deny` answer.
+//! An agent treats a hook that fails (an exit status it does not expect, or output it
+//! cannot read) as "no objection", so this command always exits 0 and turns every
+//! failure, panics included, into a `deny` answer.
+
+mod agents;
+
+pub use agents::{Agent, Answer};
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -10,8 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::approval::{RequestView, Verdict};
 use crate::audit::AuditLog;
@@ -21,7 +26,7 @@ use crate::decide::Decider;
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
 use crate::flow::{
-    self, Decided, Extra, Flow, OnStop, Redeemed, Requested, Silent, Subject, WaitPolicy,
+    self, Connected, Decided, Extra, Flow, OnStop, Redeemed, Requested, Silent, Subject, WaitPolicy,
 };
 use crate::paths::Paths;
 use crate::policy::{ApprovalRequirement, Decision, Evaluation, parse_duration};
@@ -48,91 +53,10 @@ pub struct Args {
     /// Read the approval service token from this file.
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
-}
-
-/// The agents whose PreToolUse hooks gatekeep answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Agent {
-    /// Claude Code (`.claude/settings.json`).
-    ClaudeCode,
-    /// OpenAI Codex (`hooks.json` or `config.toml`).
-    Codex,
-}
-
-impl Agent {
-    fn name(self) -> &'static str {
-        match self {
-            Agent::ClaudeCode => "claude-code",
-            Agent::Codex => "codex",
-        }
-    }
-}
-
-/// The PreToolUse input both agents send (unknown fields are ignored: agents add some).
-#[derive(Debug, Deserialize)]
-struct HookInput {
-    #[serde(default)]
-    session_id: Option<String>,
-    #[serde(default)]
-    cwd: Option<String>,
-    #[serde(default)]
-    hook_event_name: Option<String>,
-    tool_name: String,
-    #[serde(default)]
-    tool_input: Value,
-    #[serde(default)]
-    tool_use_id: Option<String>,
-}
-
-/// What the hook tells the agent.
-#[derive(Debug, PartialEq)]
-pub enum Answer {
-    /// No opinion: the agent's own permission rules decide.
-    Pass,
-    /// Run the tool call, possibly rewritten.
-    Allow {
-        reason: String,
-        updated_input: Option<Value>,
-    },
-    /// Do not run it; the reason is shown to the model.
-    Deny(String),
-}
-
-impl Answer {
-    fn name(&self) -> &'static str {
-        match self {
-            Answer::Pass => "none",
-            Answer::Allow { .. } => "allow",
-            Answer::Deny(_) => "deny",
-        }
-    }
-
-    /// The JSON to print on stdout, if any, in `agent`'s dialect.
-    pub fn render(&self, agent: Agent) -> Option<Value> {
-        let (decision, reason, updated) = match self {
-            Answer::Pass => return None,
-            // Codex refuses a bare `allow` (and then runs the call anyway under its own
-            // rules); saying nothing has the same effect without a hook error.
-            Answer::Allow {
-                updated_input: None,
-                ..
-            } if agent == Agent::Codex => return None,
-            Answer::Allow {
-                reason,
-                updated_input,
-            } => ("allow", reason, updated_input.as_ref()),
-            Answer::Deny(reason) => ("deny", reason, None),
-        };
-        let mut output = json!({
-            "hookEventName": "PreToolUse",
-            "permissionDecision": decision,
-            "permissionDecisionReason": reason,
-        });
-        if let Some(updated) = updated {
-            output["updatedInput"] = updated.clone();
-        }
-        Some(json!({ "hookSpecificOutput": output }))
-    }
+    /// Claude Code in `-p` only: answer `defer` for a call whose request is still pending
+    /// at the wait bound, when it is the only tool call of its turn (else deny, retry).
+    #[arg(long)]
+    pub defer: bool,
 }
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
@@ -174,7 +98,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             deadline.as_secs()
         ))
     });
-    print(&answer, args.agent);
+    print(&answer.for_agent(args.agent), args.agent);
     // Returning ends the process, and with it a decision still under way.
     Ok(Exit::Success)
 }
@@ -202,11 +126,7 @@ fn wait_bound(args: &Args, config: &Config) -> Result<Duration, UserError> {
 /// Prints the answer for a command line that clap could not parse (`gatekeep hook …`),
 /// so a broken hook configuration fails closed too.
 pub fn usage_error(agent: Option<&str>, error: &str) {
-    let agent = if agent == Some("codex") {
-        Agent::Codex
-    } else {
-        Agent::ClaudeCode
-    };
+    let agent = Agent::named(agent);
     let first = error.lines().next().unwrap_or(error);
     print(
         &Answer::Deny(format!(
@@ -238,7 +158,7 @@ fn failure_reason(error: &anyhow::Error) -> String {
 /// One hook call.
 struct Hook<'a> {
     args: &'a Args,
-    input: HookInput,
+    input: agents::Call,
     flow: Flow<'a>,
     started: Instant,
 }
@@ -262,19 +182,14 @@ impl Hook<'_> {
         if raw.len() as u64 > MAX_INPUT {
             return Err(UserError::new("the hook input is larger than 4 MiB").into());
         }
-        let input: HookInput = serde_json::from_slice(&raw).map_err(|e| {
-            UserError::new(format!("malformed hook input: {e}"))
-                .hint("expected a PreToolUse JSON object on stdin")
-        })?;
-        if let Some(event) = &input.hook_event_name
-            && event != "PreToolUse"
-        {
+        if args.defer && args.agent != Agent::ClaudeCode {
             return Err(UserError::new(format!(
-                "gatekeep hook answers PreToolUse events, not {event}"
+                "--defer is for Claude Code; {} has no such answer",
+                args.agent.name()
             ))
-            .hint("register it under PreToolUse in the agent's hook settings")
             .into());
         }
+        let input = agents::read(args.agent, &raw)?;
         // Everything (path resolution, the digest, the rewritten command) happens in the
         // tool call's directory, where the agent will run the command; paths given to the
         // hook itself keep the meaning they have here.
@@ -344,13 +259,6 @@ impl Hook<'_> {
         answer
     }
 
-    /// The shell command of a Bash tool call.
-    fn shell_command(&self) -> Option<&str> {
-        (self.input.tool_name == "Bash")
-            .then(|| self.input.tool_input.get("command")?.as_str())
-            .flatten()
-    }
-
     /// A file tool aimed at gatekeep's own files (configuration, policies, audit log,
     /// secrets): the agent could otherwise rewrite the rules it is held to.
     fn touches_own_files(&self) -> Option<String> {
@@ -380,7 +288,7 @@ impl Hook<'_> {
         .flatten()
         .collect();
         let cwd = &self.flow.decider.context.cwd;
-        ["file_path", "notebook_path", "path"]
+        ["file_path", "notebook_path", "path", "absolute_path"]
             .iter()
             .filter_map(|key| self.input.tool_input.get(*key)?.as_str())
             .map(|given| {
@@ -419,7 +327,7 @@ impl Hook<'_> {
 
     fn decide(&self) -> anyhow::Result<Answer> {
         let flow = &self.flow;
-        let bash = self.input.tool_name == "Bash";
+        let bash = self.input.shell.is_some();
         if !bash && let Some(target) = self.touches_own_files() {
             let reason = format!(
                 "gatekeep: {target} is one of gatekeep's own files (policies, configuration, audit log, secrets); an agent may not change them"
@@ -430,14 +338,11 @@ impl Hook<'_> {
             );
             return Ok(Answer::Deny(reason));
         }
-        let subject = if bash {
-            let line = self.shell_command().ok_or_else(|| {
-                UserError::new("malformed hook input: a Bash tool call without tool_input.command")
-            })?;
+        let subject = if let Some(line) = &self.input.shell {
             let shell = flow::program(&["bash".to_owned()], flow.env, &flow.decider.context.cwd)?;
             Subject::Shell {
                 shell: shell.display().to_string(),
-                line: line.to_owned(),
+                line: line.clone(),
             }
         } else {
             Subject::Tool {
@@ -453,37 +358,47 @@ impl Hook<'_> {
         extra.insert("tool".to_owned(), json!(self.input.tool_name));
         extra.insert("tool_use_id".to_owned(), json!(self.input.tool_use_id));
         let mut decided = flow.decide(subject, self.reason().as_deref(), extra)?;
+        let agent = self.args.agent;
         // Probed only for a `supervise` decision: the probe forks.
         if decided.evaluation.decision == Decision::Supervise
-            && !(matches!(decided.subject, Subject::Shell { .. }) && supervise::available())
+            && agent != Agent::CodexPermission
+            && !(matches!(decided.subject, Subject::Shell { .. })
+                && agent.can_rewrite()
+                && supervise::available())
         {
-            // A tool call cannot be watched, nor a command where supervision cannot start:
-            // a person decides instead.
+            // A tool call cannot be watched, nor a command the agent will not run rewritten,
+            // nor one where supervision cannot start: a person decides instead.
             decided.evaluation.decision = Decision::Approve;
         }
         let evaluation = &decided.evaluation;
         let answer = match evaluation.decision {
             Decision::Deny => Answer::Deny(denial(evaluation)),
+            // Codex asks for network access on the command's behalf: a rule allowing the
+            // command says nothing about the network.
+            Decision::Allow if self.input.network => Answer::Pass,
             Decision::Allow => self.allow_or_pass(evaluation),
+            // Codex's PermissionRequest comes after its PreToolUse hook, which files the
+            // requests (a command needing approval arrives here only rewritten to run
+            // under its grant): the person in front of Codex decides, never a blanket allow.
+            Decision::Supervise | Decision::Approve if agent == Agent::CodexPermission => {
+                Answer::Pass
+            }
             Decision::Supervise => self
                 .supervised(&decided)
                 .unwrap_or_else(|error| Answer::Deny(failure_reason(&error.into()))),
             Decision::Approve => self
                 .approval(&decided)
                 .unwrap_or_else(|error| Answer::Deny(failure_reason(&error.into()))),
-        };
+        }
+        .for_agent(agent);
         // What the agent is told, which for Codex is not always what was decided.
-        let sent = match answer.render(self.args.agent) {
+        let sent = match answer.render(agent) {
             Some(_) => answer.name(),
             None => "none",
         };
-        let reason = match &answer {
-            Answer::Pass => None,
-            Answer::Allow { reason, .. } | Answer::Deny(reason) => Some(reason.as_str()),
-        };
         flow.record(
             "hook",
-            json!({"answer": sent, "decision": evaluation.decision, "reason": reason.map(|r| flow.redactor.text(r)), "agent_session": self.session()}),
+            json!({"answer": sent, "decision": evaluation.decision, "reason": answer.reason().map(|r| flow.redactor.text(r)), "agent_session": self.session()}),
         );
         Ok(answer)
     }
@@ -495,14 +410,9 @@ impl Hook<'_> {
             .map(|s| self.flow.redactor.text(s))
     }
 
-    /// What the agent says the call is for: Claude Code's `description` of a Bash call.
+    /// What the agent says the call is for (Claude Code's `description` of a Bash call).
     fn reason(&self) -> Option<String> {
-        self.input
-            .tool_input
-            .get("description")?
-            .as_str()
-            .filter(|d| !d.trim().is_empty())
-            .map(str::to_owned)
+        self.input.description.clone()
     }
 
     /// `allow` only when an allow rule names every part of the call; a call that only got
@@ -535,6 +445,19 @@ impl Hook<'_> {
         // after a late approval): a hook that outlives the agent's patience fails open.
         let bound = self.started + self.wait_bound()?;
         let connected = flow.connect(decided, Some(bound))?;
+        if let Some(person) = self.local_approver(&decided.evaluation, &connected) {
+            let mut rules: Vec<&str> = decided
+                .evaluation
+                .approvals
+                .iter()
+                .map(|a| a.rule.as_str())
+                .collect();
+            rules.dedup();
+            return Ok(Answer::Ask(format!(
+                "gatekeep: rule {} lets the person at this terminal decide ({person}, who may approve it)",
+                rules.join(", ")
+            )));
+        }
         let interrupted = Arc::new(AtomicBool::new(false));
         let _guard =
             signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&interrupted));
@@ -556,7 +479,12 @@ impl Hook<'_> {
         let approval = match requested {
             Requested::Approved(approval) => approval,
             Requested::Pending { id, view } => {
-                return Ok(Answer::Deny(pending_reason(&id, view.as_deref())));
+                let reason = pending_reason(&id, view.as_deref());
+                return Ok(if self.may_defer() {
+                    Answer::Defer(reason)
+                } else {
+                    Answer::Deny(reason)
+                });
             }
             Requested::Ended(view) => return Ok(Answer::Deny(ended_reason(&view))),
             Requested::TimedOut { error } => {
@@ -590,6 +518,20 @@ impl Hook<'_> {
                     view.id
                 ))),
             },
+            // An agent that cannot run a rewritten command (Cursor) runs the approved line
+            // as soon as it hears `allow`: the grant is used now, as for a tool call.
+            Subject::Shell { .. } if !self.args.agent.can_rewrite() => {
+                match flow.redeem(decided, &approval, true)? {
+                    Redeemed::Granted { .. } => Ok(Answer::Allow {
+                        reason,
+                        updated_input: None,
+                    }),
+                    Redeemed::Unusable => Ok(Answer::Deny(format!(
+                        "gatekeep: the approval of {} can no longer be used; the command was not allowed",
+                        view.id
+                    ))),
+                }
+            }
             // A command runs under `gatekeep run --request`, which consumes the grant and
             // records the exec and exit like any run.
             Subject::Shell { shell, line } => {
@@ -605,6 +547,39 @@ impl Hook<'_> {
                 Err(UserError::new("a hook decides shell lines and tool calls"))
             }
         }
+    }
+
+    /// The person at the agent's terminal, when every rule asking for approval opted in to
+    /// `local_ask`, the agent can ask them, and the service says who the hook's credentials
+    /// belong to: a reviewer (not an agent) whom every rule names, alone enough for it.
+    fn local_approver(&self, evaluation: &Evaluation, connected: &Connected) -> Option<String> {
+        if !self.args.agent.can_ask() || !evaluation.local_ask || evaluation.approvals.is_empty() {
+            return None;
+        }
+        let me = connected.client.me().ok()?;
+        if !me.can_review || me.agent {
+            return None;
+        }
+        let named = |approver: &String| match approver.split_once(':') {
+            Some(("user", name)) => name == me.name,
+            Some(("group", group)) => me.groups.iter().any(|g| g == group),
+            _ => false,
+        };
+        evaluation
+            .approvals
+            .iter()
+            .all(|a| a.quorum <= 1 && a.approvers.iter().any(named))
+            .then(|| crate::render::text(&me.name))
+    }
+
+    /// `defer` was asked for and the transcript shows this call alone in its turn (Claude
+    /// Code ignores `defer` for a call with siblings, and then goes its usual way).
+    fn may_defer(&self) -> bool {
+        self.args.defer
+            && match (&self.input.transcript_path, &self.input.tool_use_id) {
+                (Some(transcript), Some(id)) => agents::only_call_in_turn(transcript, id),
+                _ => false,
+            }
     }
 
     /// `gatekeep run --request ID -- bash -c '<command>'`, quoted for the agent's shell.

@@ -69,6 +69,7 @@ fn approval(rule: &Rule) -> serde_json::Value {
         "quorum": rule.approval.quorum,
         "timeout_seconds": rule.approval.timeout_seconds,
         "reason_required": rule.approval.reason_required,
+        "local_ask": rule.approval.local_ask,
     })
 }
 

@@ -25,6 +25,10 @@ pub struct Approval {
     pub timeout_seconds: u64,
     /// The requester must give a reason.
     pub reason_required: bool,
+    /// A hook may ask the person at the agent's terminal instead of filing a request, when
+    /// the service confirms that person may approve (`local_ask: true`).
+    #[serde(default)]
+    pub local_ask: bool,
 }
 
 impl Approval {
@@ -35,6 +39,7 @@ impl Approval {
             quorum: 1,
             timeout_seconds: 15 * 60,
             reason_required: false,
+            local_ask: false,
         }
     }
 }
@@ -457,6 +462,9 @@ impl Compiler<'_> {
         }
         if let Some(required) = spec.reason_required {
             approval.reason_required = required;
+        }
+        if let Some(local) = &spec.local_ask {
+            approval.local_ask = local.value;
         }
         let users_only = approval.approvers.iter().all(|a| a.starts_with("user:"));
         if users_only

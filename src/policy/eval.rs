@@ -83,6 +83,8 @@ pub struct Evaluation {
     pub supervise_approvals: Vec<ApprovalRequirement>,
     pub timeout_seconds: Option<u64>,
     pub reason_required: bool,
+    /// Every rule that asks for approval opted in to `local_ask`.
+    pub local_ask: bool,
     /// Variables to release to the command, from the rules that matched it exactly (none
     /// when the decision is `deny`). One per variable: the first rule in load order wins.
     pub secrets: Vec<SecretUse>,
@@ -211,6 +213,7 @@ impl Policy {
         let mut supervise_approvals = Vec::new();
         let mut timeout = None::<u64>;
         let mut reason_required = false;
+        let mut local_ask = true;
         // For `supervise`: the approvals that apply where supervision cannot start.
         if decision == Decision::Approve || decision == Decision::Supervise {
             for (d, id, approval) in &contributions {
@@ -234,9 +237,11 @@ impl Policy {
                         t.min(approval.timeout_seconds)
                     }));
                     reason_required |= approval.reason_required;
+                    local_ask &= approval.local_ask;
                 }
             }
         }
+        let local_ask = local_ask && !approvals.is_empty();
         let mut secrets: Vec<SecretUse> = Vec::new();
         if decision != Decision::Deny {
             for hit in hits.iter().filter(|h| !h.unprovable) {
@@ -261,6 +266,7 @@ impl Policy {
             supervise_approvals,
             timeout_seconds: timeout,
             reason_required,
+            local_ask,
             secrets,
         }
     }

@@ -242,6 +242,20 @@ fn project(source: &Source, spec: &FileSpec, problems: &mut Vec<Problem>) {
             ),
         ));
     }
+    // Asking the person at the agent's terminal instead of the reviewers loosens a hold.
+    let local_asks = spec
+        .approval
+        .iter()
+        .chain(spec.rules.iter().filter_map(|r| r.approval.as_ref()))
+        .filter_map(|a| a.local_ask.as_ref())
+        .filter(|flag| flag.value);
+    for flag in local_asks {
+        problems.push(problem(
+            source,
+            flag.referenced,
+            format!("a project policy cannot set `local_ask: true` ({ONLY})"),
+        ));
+    }
     for rule in &spec.rules {
         if loosens(rule.decision.value) {
             problems.push(problem(

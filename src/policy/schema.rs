@@ -50,6 +50,10 @@ pub struct ApprovalSpec {
     pub timeout: Option<Spanned<String>>,
     #[serde(default)]
     pub reason_required: Option<bool>,
+    /// An agent that can ask the person in front of it may ask them instead of filing a
+    /// request, when the service confirms that person may approve under this rule.
+    #[serde(default)]
+    pub local_ask: Option<Spanned<bool>>,
 }
 
 /// Argument knowledge about one program.

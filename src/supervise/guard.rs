@@ -320,11 +320,14 @@ pub fn protected_paths(
             home.join(".codex/config.toml"),
             home.join(".codex/hooks.json"),
             home.join(".gemini/settings.json"),
+            home.join(".cursor/hooks.json"),
         ]);
     }
     for dir in cwd.ancestors() {
         settings.push(dir.join(".claude/settings.json"));
         settings.push(dir.join(".claude/settings.local.json"));
+        settings.push(dir.join(".gemini/settings.json"));
+        settings.push(dir.join(".cursor/hooks.json"));
         if dir.join(".git").exists() {
             break;
         }

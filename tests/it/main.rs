@@ -1,5 +1,6 @@
 //! Integration tests: the binary and the library driven the way users drive them.
 
+mod agents;
 mod approval;
 mod audit;
 mod binding;

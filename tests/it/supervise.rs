@@ -901,6 +901,10 @@ fn tamper(env: &TestEnv, nobody: bool) -> (String, String) {
     std::fs::write(project.join(".claude/settings.json"), "{}").unwrap();
     std::fs::write(home.join(".claude/settings.json"), "{}").unwrap();
     std::fs::write(home.join(".codex/config.toml"), "").unwrap();
+    std::fs::create_dir_all(home.join(".cursor")).unwrap();
+    std::fs::write(home.join(".cursor/hooks.json"), "{}").unwrap();
+    std::fs::create_dir_all(project.join(".cursor")).unwrap();
+    std::fs::write(project.join(".cursor/hooks.json"), "{}").unwrap();
     env.write("config/gatekeep/config.yaml", "hook_wait: 40s\n");
     std::os::unix::fs::symlink(env.root().join("config"), env.root().join("cfg-link")).unwrap();
     let policy = env.write("p.yaml", POLICY).display().to_string();
@@ -926,6 +930,8 @@ try sh -c "echo '{}' > $HOME/.claude/settings.json"
 try sh -c "echo '{}' > $HOME/.claude/settings.local.json"
 try sh -c "echo x > $HOME/.codex/config.toml"
 try sh -c "echo '{}' > $ROOT/project/.claude/settings.local.json"
+try sh -c "echo '{}' > $HOME/.cursor/hooks.json"
+try sh -c "echo '{}' > $ROOT/project/.cursor/hooks.json"
 try mv "$ROOT/config" "$ROOT/config-old"
 try mv "$ROOT/state" "$ROOT/state-old"
 try mv "$ROOT/project" "$ROOT/project-old"
@@ -954,7 +960,7 @@ try sh -c "echo fine > $ROOT/project/notes.txt"
 
 fn assert_guarded(env: &TestEnv, out: &str, err: &str) {
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 17, "{out}\n{err}");
+    assert_eq!(lines.len(), 19, "{out}\n{err}");
     let (last, guarded) = lines.split_last().unwrap();
     assert_eq!(*last, "sh WON", "other files stay writable: {out}");
     for line in guarded {
