@@ -121,8 +121,43 @@ pub(super) fn plan(files: &[(Layer, &Source, Option<&FileSpec>)], with_library: 
         .filter(|(_, layer)| **layer == Layer::Builtin)
         .map(|(id, _)| *id)
         .collect();
+    // Where an administrator requires the library, if one does.
+    let required = files.iter().find_map(|(layer, source, spec)| {
+        let flag = spec.as_ref()?.require_builtin.as_ref()?;
+        (*layer == Layer::Admin && flag.value).then(|| at(source, flag.referenced))
+    });
     for (layer, source, spec) in files {
         let Some(spec) = spec else { continue };
+        if let Some(flag) = spec.require_builtin.as_ref()
+            && *layer != Layer::Admin
+        {
+            plan.problems.push(problem(
+                source,
+                flag.referenced,
+                "`require_builtin:` belongs in an administrator file",
+            ));
+        }
+        if *layer == Layer::User
+            && let Some(required) = &required
+        {
+            let refuse = |at: Location, what: &str| {
+                problem(
+                    source,
+                    at,
+                    format!(
+                        "the administrator requires the built-in library ({required}): a user file cannot {what}"
+                    ),
+                )
+            };
+            if let Some(flag) = spec.builtin.as_ref().filter(|f| !f.value) {
+                plan.problems.push(refuse(flag.referenced, "switch it off"));
+                continue;
+            }
+            if let Some(id) = spec.drop.first() {
+                plan.problems.push(refuse(id.referenced, "drop its rules"));
+                continue;
+            }
+        }
         match layer {
             Layer::Project => project(source, spec, &mut plan.problems),
             Layer::Builtin => {

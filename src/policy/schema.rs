@@ -19,6 +19,10 @@ pub struct FileSpec {
     /// Built-in rules left out, by id (administrator and user files only).
     #[serde(default)]
     pub drop: Vec<Spanned<String>>,
+    /// `true`: no user file may switch the built-in library off or drop its rules
+    /// (administrator files only).
+    #[serde(default)]
+    pub require_builtin: Option<Spanned<bool>>,
     #[serde(default)]
     pub default: Option<Spanned<Decision>>,
     #[serde(default)]

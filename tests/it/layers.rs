@@ -912,3 +912,59 @@ fn policy_files_are_found_whatever_the_case_of_their_extension() {
     assert_eq!(decision_in(&env, &repo, &["--", "shred", "f"]), "deny");
     assert_eq!(decision_in(&env, &repo, &["--", "dd", "if=a"]), "deny");
 }
+
+/// An administrator may require the library: then no user file, wherever it comes from
+/// (the user's directory, `--policy`, `GATEKEEP_POLICY`), switches it off or drops a rule.
+#[test]
+fn an_administrator_can_require_the_library() {
+    let env = TestEnv::new();
+    let repo = repository(&env);
+    // The administrator's file as docs/policy.md shows it.
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/policy.md")).unwrap();
+    let shown = doc
+        .split("```yaml\n")
+        .filter_map(|block| block.split("```").next())
+        .find(|block| block.contains("require_builtin: true"))
+        .expect("docs/policy.md shows require_builtin");
+    env.write("admin-policies/base.yaml", shown);
+    let off = env.write("elsewhere/off.yaml", "version: 1\nbuiltin: false\n");
+    let output = env
+        .gatekeep()
+        .current_dir(&repo)
+        .env("GATEKEEP_POLICY", &off)
+        .args(["check", "--", "rm", "-rf", "/"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(125));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("off.yaml:2:10: the administrator requires the built-in library (")
+            && said.contains("base.yaml:2:18): a user file cannot switch it off"),
+        "{said}"
+    );
+    env.write(
+        "config/gatekeep/policies/mine.yaml",
+        "version: 1\ndrop: [rm-recursive-system-path]\n",
+    );
+    let (code, _, stderr) = check_in(&env, &repo, &["--", "ls"]);
+    assert_eq!(code, Some(125));
+    assert!(
+        stderr.contains("mine.yaml:2:8: the administrator requires the built-in library"),
+        "{stderr}"
+    );
+    // Only an administrator's file may say it.
+    env.write(
+        "config/gatekeep/policies/mine.yaml",
+        "version: 1\nrequire_builtin: false\n",
+    );
+    let (code, _, stderr) = check_in(&env, &repo, &["--", "ls"]);
+    assert_eq!(code, Some(125));
+    assert!(
+        stderr.contains("`require_builtin:` belongs in an administrator file"),
+        "{stderr}"
+    );
+    // Without a user file saying otherwise, the library holds as always.
+    std::fs::remove_file(env.root().join("config/gatekeep/policies/mine.yaml")).unwrap();
+    assert_eq!(decision_in(&env, &repo, &["--", "rm", "-rf", "/"]), "deny");
+}
