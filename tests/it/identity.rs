@@ -473,3 +473,50 @@ fn dev_credentials_prints_the_export_lines_again_with_a_warning() {
     assert_eq!(gone.status.code(), Some(125));
     assert!(text(&gone.stderr).contains("no development server is running"));
 }
+
+/// More requests under one prefix than a lookup reads: the service asks for more of the
+/// id instead of resolving the prefix to the one request it happened to see.
+#[test]
+fn a_prefix_too_crowded_to_look_up_asks_for_more_of_the_id() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let service = Service::start(&env, USERS, "");
+    let id = file_request(&env, &service, &policy);
+    // A thousand requests of someone else's, filed in the same few seconds: written to
+    // the service's database as the service itself stores them.
+    let db = rusqlite::Connection::open(service.data.join("gatekeep.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    let (requester, digest, status, body): (String, String, String, String) = db
+        .query_row(
+            "SELECT requester, digest, status, body FROM requests WHERE id = ?1",
+            [&id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .unwrap();
+    let tx = db.unchecked_transaction().unwrap();
+    for n in 0..1000 {
+        let other = format!("{}{:04x}{}", &id[..10], n, &id[14..]);
+        tx.execute(
+            "INSERT INTO requests (id, requester, digest, status, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            [&other, &requester, &digest, &status, &body.replace(&id, &other)],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    let crowded = service
+        .as_user(&env, "bob")
+        .args(["approve", &id[..8]])
+        .output()
+        .unwrap();
+    assert_eq!(crowded.status.code(), Some(125));
+    let said = text(&crowded.stderr);
+    assert!(said.contains("is too short to look up"), "{said}");
+    assert!(said.contains("give more of the request id"), "{said}");
+    // The whole id still works.
+    let whole = service
+        .as_user(&env, "bob")
+        .args(["approve", &id])
+        .output()
+        .unwrap();
+    assert!(whole.status.success(), "{}", text(&whole.stderr));
+}
