@@ -18,6 +18,7 @@ pub mod exit;
 pub mod flow;
 pub mod layout;
 pub mod manual;
+pub mod mcp;
 pub mod paths;
 pub mod pin;
 pub mod policy;

@@ -484,6 +484,9 @@ pub struct Matcher {
     pub tool: Option<Vec<Pattern>>,
     /// Input field name and the patterns one of its values must match.
     pub input: Vec<(String, Vec<Pattern>)>,
+    /// The input field holding a shell command the tool runs (`command_from: input.FIELD`).
+    #[serde(default)]
+    pub command_from: Option<String>,
 }
 
 /// Whether the option as written in a command (`given`) is the rule's option (`wanted`).
