@@ -209,7 +209,10 @@ fn a_service_that_never_answers_is_named_as_timed_out() {
     let said = text(&output.stderr);
     assert_eq!(output.status.code(), Some(125), "{said}");
     assert!(said.contains(&format!("at {url}: timed out")), "{said}");
-    assert!(said.contains("hint: the service did not answer in time"), "{said}");
+    assert!(
+        said.contains("hint: the service did not answer in time"),
+        "{said}"
+    );
     assert!(!marker.exists(), "the command ran without an approval");
     drop(held);
 }
