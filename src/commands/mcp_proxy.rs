@@ -73,33 +73,35 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         None => crate::mcp::server_name(&args.command),
     };
     let paths = Paths::from_env(env);
-    let config = Config::load(&paths.config_file)?;
-    let decider = Decider::new(env, &args.policy.policies, true)?;
-    let redactor = Redactor::new(&config.redact)
-        .map_err(|e| UserError::new(format!("invalid redact pattern: {e}")))?;
-    let log_path = paths.audit_log(args.log.as_deref(), env, config.log.as_deref());
-    let log = crate::audit::AuditLog::new(
-        log_path,
-        config.log_max_bytes,
-        decider.context.host.clone(),
-        decider.context.user.clone(),
-    );
     let state_dir = paths
         .log_file
         .parent()
         .map(PathBuf::from)
         .unwrap_or_default();
-    let flow = Flow {
-        env,
-        config,
-        decider,
-        redactor,
-        log,
-        run_id: uuid::Uuid::now_v7().to_string(),
-        agent_session: None,
-        token_file: args.token_file.clone(),
-        sink: &Notes,
+    let make_flow = || -> Result<Flow<'_>, UserError> {
+        let config = Config::load(&paths.config_file)?;
+        let decider = Decider::new(env, &args.policy.policies, true)?;
+        let redactor = Redactor::new(&config.redact)
+            .map_err(|e| UserError::new(format!("invalid redact pattern: {e}")))?;
+        let log = crate::audit::AuditLog::new(
+            paths.audit_log(args.log.as_deref(), env, config.log.as_deref()),
+            config.log_max_bytes,
+            decider.context.host.clone(),
+            decider.context.user.clone(),
+        );
+        Ok(Flow {
+            env,
+            config,
+            decider,
+            redactor,
+            log,
+            run_id: uuid::Uuid::now_v7().to_string(),
+            agent_session: None,
+            token_file: args.token_file.clone(),
+            sink: &Notes,
+        })
     };
+    let flow = make_flow()?;
     let mut child = std::process::Command::new(&args.command[0])
         .args(&args.command[1..])
         .stdin(Stdio::piped())
@@ -126,6 +128,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     };
     let proxy = Proxy {
         flow: &flow,
+        held_flow: &make_flow,
         pins: PinFile::new(&state_dir, &server),
         server,
         hide_denied: !args.show_denied,

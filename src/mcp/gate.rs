@@ -26,8 +26,16 @@ pub enum Call {
     Forward,
     /// Answer the client with a tool error result carrying this text.
     Refuse(String),
-    /// Hold it while a person decides.
-    Hold(Box<Decided>),
+    /// Hold it while a person decides: the decision is recorded by the flow that files the
+    /// request (one run, and one request key, per held call).
+    Hold(Box<Pending>),
+}
+
+/// A call to be held, its decision not yet recorded.
+pub struct Pending {
+    pub subject: Subject,
+    pub evaluation: Evaluation,
+    pub extra: Extra,
 }
 
 /// Decides about a call of `tool` with `arguments`, and makes the decision durable.
@@ -63,20 +71,25 @@ pub fn decide(
     extra.insert("mcp_server".to_owned(), json!(server));
     extra.insert("tool".to_owned(), json!(tool));
     extra.insert("mcp_id".to_owned(), mcp_id.clone());
-    let decided = flow.decide_evaluated(
-        Subject::Tool {
-            name,
-            input: arguments.clone(),
-        },
-        evaluation,
-        None,
-        extra,
-    )?;
-    Ok(match decided.evaluation.decision {
-        Decision::Allow => Call::Forward,
-        Decision::Deny => Call::Refuse(denial(&decided.evaluation)),
+    let subject = Subject::Tool {
+        name,
+        input: arguments.clone(),
+    };
+    if matches!(
+        evaluation.decision,
         // A tool call cannot be watched while it runs: a person decides instead.
-        Decision::Approve | Decision::Supervise => Call::Hold(Box::new(decided)),
+        Decision::Approve | Decision::Supervise
+    ) {
+        return Ok(Call::Hold(Box::new(Pending {
+            subject,
+            evaluation,
+            extra,
+        })));
+    }
+    let decided = flow.decide_evaluated(subject, evaluation, None, extra)?;
+    Ok(match decided.evaluation.decision {
+        Decision::Deny => Call::Refuse(denial(&decided.evaluation)),
+        _ => Call::Forward,
     })
 }
 
@@ -90,10 +103,21 @@ pub enum Held {
     Dropped,
 }
 
-/// Gets a held call approved: files the request (server, tool and the exact arguments),
-/// waits until the rule's timeout or `cancelled`, then verifies and consumes the grant.
-pub fn approve(flow: &Flow<'_>, decided: &Decided, cancelled: &Arc<AtomicBool>) -> Held {
-    match try_approve(flow, decided, cancelled) {
+/// Gets a held call approved in a flow of its own: records the decision, files the request
+/// (server, tool and the exact arguments), waits until the rule's timeout or `cancelled`,
+/// then verifies and consumes the grant.
+pub fn approve(
+    flow: Result<Flow<'_>, UserError>,
+    pending: Pending,
+    cancelled: &Arc<AtomicBool>,
+) -> Held {
+    let attempt = flow.and_then(|flow| {
+        let mut evaluation = pending.evaluation;
+        evaluation.decision = Decision::Approve;
+        let decided = flow.decide_evaluated(pending.subject, evaluation, None, pending.extra)?;
+        try_approve(&flow, &decided, cancelled)
+    });
+    match attempt {
         Ok(held) => held,
         Err(error) => Held::Refuse(match &error.hint {
             Some(hint) => format!(

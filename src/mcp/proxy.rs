@@ -27,6 +27,8 @@ const MAX_LINE: usize = 64 << 20;
 /// One proxied session.
 pub struct Proxy<'a> {
     pub flow: &'a Flow<'a>,
+    /// A new flow for each held call: a run, and a request key, of its own.
+    pub held_flow: &'a (dyn Fn() -> Result<Flow<'a>, crate::exit::UserError> + Sync),
     /// The server's name in rules and pins.
     pub server: String,
     pub pins: PinFile,
@@ -249,7 +251,7 @@ impl Proxy<'_> {
                 self.answered(&id, &tool, "error", Some(&text));
                 ends.to_client(&strict::tool_error(id, &text));
             }
-            Ok(Call::Hold(decided)) => {
+            Ok(Call::Hold(pending)) => {
                 let cancelled = Arc::new(AtomicBool::new(false));
                 {
                     let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -265,7 +267,7 @@ impl Proxy<'_> {
                     state.held.insert(key(&id), Arc::clone(&cancelled));
                 }
                 scope.spawn(move || {
-                    let outcome = gate::approve(flow, &decided, &cancelled);
+                    let outcome = gate::approve((self.held_flow)(), *pending, &cancelled);
                     let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
                     guard.held.remove(&key(&id));
                     // A cancel that came while the grant was being used still stops the call.

@@ -18,6 +18,7 @@ mod hook;
 mod identity;
 mod layers;
 mod lint;
+mod mcp;
 mod pty;
 mod quickstart;
 mod render;
