@@ -13,7 +13,6 @@ use crate::approval::{RequestView, Verdict};
 use crate::exit::UserError;
 use crate::flow::{Decided, Extra, Flow, OnStop, Redeemed, Requested, Subject, WaitPolicy};
 use crate::policy::{Decision, Evaluation};
-use crate::shell::Analysis;
 
 /// The name a tool has in policies: `mcp__SERVER__TOOL`, as Claude Code names MCP tools.
 pub fn qualified(server: &str, tool: &str) -> String {
@@ -47,25 +46,7 @@ pub fn decide(
     mcp_id: &Value,
 ) -> Result<Call, UserError> {
     let name = qualified(server, tool);
-    let decider = &flow.decider;
-    let ctx = &decider.context;
-    let analyses: Vec<Analysis> = decider
-        .policy
-        .tool_commands(&name, arguments, ctx)
-        .into_iter()
-        .map(|command| {
-            match command.and_then(|line| decider.analyze_script(&line).map_err(|e| e.message)) {
-                Ok(analysis) => analysis,
-                Err(why) => Analysis {
-                    opaque: vec![why],
-                    ..Analysis::default()
-                },
-            }
-        })
-        .collect();
-    let evaluation = decider
-        .policy
-        .evaluate_tool_running(&name, arguments, ctx, &analyses);
+    let evaluation = flow.decider.evaluate_tool(&name, arguments);
     let mut extra = Extra::new();
     extra.insert("via".to_owned(), json!("mcp proxy"));
     extra.insert("mcp_server".to_owned(), json!(server));
