@@ -422,10 +422,13 @@ impl Proxy<'_> {
             .map_or(0, |r| r.to_string().len());
         let is_error = message.get("error").is_some()
             || message.pointer("/result/isError") == Some(&Value::Bool(true));
-        self.flow.record(
-            "mcp_result",
-            json!({"mcp_server": self.server, "tool": tool, "mcp_id": id, "bytes": bytes, "is_error": is_error}),
-        );
+        // Not synced on its own: the call's decision record was, before the call went out,
+        // and the next durable append syncs this one with it.
+        let fields = json!({"run_id": self.flow.run_id, "mcp_server": self.server, "tool": tool, "mcp_id": id, "bytes": bytes, "is_error": is_error});
+        if let Err(error) = self.flow.log.append_unsynced("mcp_result", fields) {
+            self.flow
+                .warn(&format!("cannot record mcp_result: {error}"));
+        }
     }
 
     fn answered(&self, id: &Value, tool: &str, answer: &str, reason: Option<&str>) {
