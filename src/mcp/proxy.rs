@@ -165,6 +165,15 @@ impl Proxy<'_> {
         let id = message.get("id").cloned();
         match (method, id) {
             (Some("tools/call"), Some(id)) => self.call(message, id, state, ends, scope),
+            // A call sent as a notification would reach the server unjudged.
+            (Some("tools/call"), None) => {
+                self.refused("client", "tools/call without an id");
+                ends.to_client(&strict::error(
+                    Value::Null,
+                    strict::INVALID_REQUEST,
+                    "tools/call needs an id",
+                ));
+            }
             (Some("tools/list"), Some(id)) => {
                 state
                     .lock()

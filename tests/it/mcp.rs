@@ -599,6 +599,11 @@ fn duplicate_keys_batches_and_bad_bytes_are_refused_and_never_forwarded() {
         br#"[{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"note","arguments":{"text":"batched"}}}]"#.to_vec(),
         b"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"note\",\"arguments\":{\"text\":\"\xff\"}}}".to_vec(),
     ];
+    // A call sent as a notification would never be answered, and would reach the server
+    // unjudged.
+    lines.push(
+        br#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"note","arguments":{"text":"unjudged"}}}"#.to_vec(),
+    );
     // One well-formed call last: it goes through, so the ones before it were read.
     lines.push(
         br#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"note","arguments":{"text":"plain"}}}"#.to_vec(),
@@ -622,6 +627,8 @@ fn duplicate_keys_batches_and_bad_bytes_are_refused_and_never_forwarded() {
     assert_eq!(batch["error"]["code"], -32600, "{batch}");
     let bad = answer("UTF-8");
     assert_eq!(bad["error"]["code"], -32700, "{bad}");
+    let notification = answer("needs an id");
+    assert_eq!(notification["id"], Value::Null, "{notification}");
     let plain = answer("\"id\":5");
     assert_eq!(plain["result"]["content"][0]["text"], "noted", "{plain}");
     drop(proxy.stdin.take());
@@ -632,5 +639,118 @@ fn duplicate_keys_batches_and_bad_bytes_are_refused_and_never_forwarded() {
         "only the well-formed call reached the server"
     );
     let refused = records(&env, "mcp_refused");
-    assert_eq!(refused.len(), 3, "{refused:?}");
+    assert_eq!(refused.len(), 4, "{refused:?}");
+}
+
+#[test]
+fn a_client_that_goes_away_cancels_its_held_calls() {
+    if !node_ready() {
+        return;
+    }
+    let env = TestEnv::new();
+    let service = Service::start(&env, USERS, "");
+    let policy = env.write("p.yaml", POLICY);
+    let work = env.root().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let target = work.join("abandoned.txt");
+    let token = env.write("agent-token", service.token("agent"));
+    let mut proxy = KillOnDrop(
+        service
+            .as_user(&env, "agent")
+            .env_remove("GATEKEEP_TOKEN")
+            .args(["mcp", "proxy", "--name", "fs", "--token-file"])
+            .arg(&token)
+            .arg("--policy")
+            .arg(&policy)
+            .arg("--")
+            .args(filesystem_server(&work))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let out = Lines::collect(proxy.stdout.take().unwrap());
+    let err = Lines::collect(proxy.stderr.take().unwrap());
+    let stdin = proxy.stdin.as_mut().unwrap();
+    let call = json!({"jsonrpc": "2.0", "id": "w1", "method": "tools/call", "params": {
+        "name": "write_file", "arguments": {"path": target.display().to_string(), "content": "x"}}});
+    writeln!(stdin, "{call}").unwrap();
+    stdin.flush().unwrap();
+    let line = err.wait_for("needs approval: request ");
+    let id = line
+        .split("request ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    drop(proxy.stdin.take());
+    assert!(proxy.wait().unwrap().success(), "{}", err.complete());
+    assert_eq!(service.status("alice", &id), "cancelled");
+    assert!(
+        !out.complete().contains("w1"),
+        "nothing answered, nothing made"
+    );
+    assert!(!target.exists());
+}
+
+#[test]
+fn the_hook_judges_a_shell_tool_command_too() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY);
+    let input = json!({
+        "session_id": "s",
+        "cwd": env.root().display().to_string(),
+        "hook_event_name": "PreToolUse",
+        "tool_name": "mcp__own__run_command",
+        "tool_input": {"command": "echo x; touch /tmp/never"},
+    });
+    let output = env
+        .gatekeep()
+        .args(["hook", "claude-code", "--policy"])
+        .arg(&policy)
+        .write_stdin(input.to_string())
+        .output()
+        .unwrap();
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let output = &answer["hookSpecificOutput"];
+    assert_eq!(output["permissionDecision"], "deny", "{answer}");
+    assert!(
+        output["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("rule no-touch"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn command_from_needs_a_tool_and_an_input_field() {
+    let env = TestEnv::new();
+    for (rule, message) in [
+        (
+            "{program: sh, command_from: input.command}",
+            "`command_from` needs `tool`",
+        ),
+        (
+            "{tool: x, command_from: command}",
+            "name the tool's input field as `input.FIELD`",
+        ),
+    ] {
+        let path = env.write(
+            "bad.yaml",
+            &format!("version: 1\nrules:\n  - id: r\n    decision: allow\n    match: {rule}\n"),
+        );
+        let output = env
+            .gatekeep()
+            .args(["policy", "lint"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).to_string()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success() && text.contains(message), "{text}");
+    }
 }
