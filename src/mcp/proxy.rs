@@ -85,7 +85,7 @@ impl Proxy<'_> {
         let server_gone = AtomicBool::new(false);
         std::thread::scope(|scope| {
             scope.spawn(|| {
-                self.from_server(server_out, &state, &ends);
+                self.relay_server(server_out, &state, &ends);
                 server_gone.store(true, Ordering::SeqCst);
                 // Nothing can be answered any more: stop waiting for people.
                 let state = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -121,7 +121,7 @@ impl Proxy<'_> {
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                self.from_client(&line, &state, &ends, scope);
+                self.client_message(&line, &state, &ends, scope);
             }
             // The client is gone: no held call is made afterwards, and each request is
             // cancelled at the service.
@@ -137,7 +137,7 @@ impl Proxy<'_> {
         });
     }
 
-    fn from_client<'s, 'e>(
+    fn client_message<'s, 'e>(
         &'s self,
         line: &[u8],
         state: &'s Mutex<State>,
@@ -315,7 +315,7 @@ impl Proxy<'_> {
         ends.to_server(&message);
     }
 
-    fn from_server(&self, output: ChildStdout, state: &Mutex<State>, ends: &Ends) {
+    fn relay_server(&self, output: ChildStdout, state: &Mutex<State>, ends: &Ends) {
         let mut input = BufReader::new(output);
         let mut line = Vec::new();
         loop {
