@@ -46,6 +46,9 @@ _gatekeep() {
             gatekeep,logout)
                 cmd="gatekeep__subcmd__logout"
                 ;;
+            gatekeep,mcp)
+                cmd="gatekeep__subcmd__mcp"
+                ;;
             gatekeep,policy)
                 cmd="gatekeep__subcmd__policy"
                 ;;
@@ -124,6 +127,9 @@ _gatekeep() {
             gatekeep__subcmd__help,logout)
                 cmd="gatekeep__subcmd__help__subcmd__logout"
                 ;;
+            gatekeep__subcmd__help,mcp)
+                cmd="gatekeep__subcmd__help__subcmd__mcp"
+                ;;
             gatekeep__subcmd__help,policy)
                 cmd="gatekeep__subcmd__help__subcmd__policy"
                 ;;
@@ -177,6 +183,12 @@ _gatekeep() {
                 ;;
             gatekeep__subcmd__help__subcmd__log,witness)
                 cmd="gatekeep__subcmd__help__subcmd__log__subcmd__witness"
+                ;;
+            gatekeep__subcmd__help__subcmd__mcp,proxy)
+                cmd="gatekeep__subcmd__help__subcmd__mcp__subcmd__proxy"
+                ;;
+            gatekeep__subcmd__help__subcmd__mcp,trust)
+                cmd="gatekeep__subcmd__help__subcmd__mcp__subcmd__trust"
                 ;;
             gatekeep__subcmd__help__subcmd__policy,init)
                 cmd="gatekeep__subcmd__help__subcmd__policy__subcmd__init"
@@ -240,6 +252,24 @@ _gatekeep() {
                 ;;
             gatekeep__subcmd__log__subcmd__help,witness)
                 cmd="gatekeep__subcmd__log__subcmd__help__subcmd__witness"
+                ;;
+            gatekeep__subcmd__mcp,help)
+                cmd="gatekeep__subcmd__mcp__subcmd__help"
+                ;;
+            gatekeep__subcmd__mcp,proxy)
+                cmd="gatekeep__subcmd__mcp__subcmd__proxy"
+                ;;
+            gatekeep__subcmd__mcp,trust)
+                cmd="gatekeep__subcmd__mcp__subcmd__trust"
+                ;;
+            gatekeep__subcmd__mcp__subcmd__help,help)
+                cmd="gatekeep__subcmd__mcp__subcmd__help__subcmd__help"
+                ;;
+            gatekeep__subcmd__mcp__subcmd__help,proxy)
+                cmd="gatekeep__subcmd__mcp__subcmd__help__subcmd__proxy"
+                ;;
+            gatekeep__subcmd__mcp__subcmd__help,trust)
+                cmd="gatekeep__subcmd__mcp__subcmd__help__subcmd__trust"
                 ;;
             gatekeep__subcmd__policy,help)
                 cmd="gatekeep__subcmd__policy__subcmd__help"
@@ -320,7 +350,7 @@ _gatekeep() {
 
     case "${cmd}" in
         gatekeep)
-            opts="-v -h -V --verbose --color --help --version check policy run serve wait requests approve reject review login logout whoami status dev secret token keygen log hook shell-prefix completions help"
+            opts="-v -h -V --verbose --color --help --version check policy run serve wait requests approve reject review login logout whoami status dev secret token keygen log hook shell-prefix mcp completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -490,7 +520,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help)
-            opts="check policy run serve wait requests approve reject review login logout whoami status dev secret token keygen log hook shell-prefix completions help"
+            opts="check policy run serve wait requests approve reject review login logout whoami status dev secret token keygen log hook shell-prefix mcp completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -716,6 +746,48 @@ _gatekeep() {
         gatekeep__subcmd__help__subcmd__logout)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__mcp)
+            opts="proxy trust"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__mcp__subcmd__proxy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__mcp__subcmd__trust)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1365,6 +1437,148 @@ _gatekeep() {
                     return 0
                     ;;
                 --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__mcp)
+            opts="-v -h -V --verbose --color --help --version proxy trust help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__mcp__subcmd__help)
+            opts="proxy trust help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__mcp__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__mcp__subcmd__help__subcmd__proxy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__mcp__subcmd__help__subcmd__trust)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__mcp__subcmd__proxy)
+            opts="-v -h -V --name --show-denied --policy --log --token-file --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__mcp__subcmd__trust)
+            opts="-v -h -V --name --policy --log --token-file --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

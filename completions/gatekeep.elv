@@ -45,6 +45,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand log 'Read, verify and rotate the audit log'
             cand hook 'Answer an AI agent''s tool-call hook (JSON on stdin and stdout; always exits 0)'
             cand shell-prefix 'Run an agent''s command as its shell prefix would: judged, then run supervised'
+            cand mcp 'Put the gateway between an agent and an MCP server; trust changed tool definitions'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -525,6 +526,56 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'gatekeep;mcp'= {
+            cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand proxy 'Run an MCP server over stdio, gating its tool calls by policy and approval'
+            cand trust 'Ask the approval service to trust a tool definition the proxy holds back'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gatekeep;mcp;proxy'= {
+            cand --name 'The server''s name in rules (`mcp__NAME__TOOL`) and pins (default: from the command)'
+            cand --policy 'Policy file or directory of *.yaml; repeatable. Takes the place of the user''s policy directory (the built-in library, the administrator''s and the project''s still apply)'
+            cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
+            cand --token-file 'Read the approval service token from this file'
+            cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --show-denied 'Keep tools a rule denies outright in `tools/list` answers (default: left out)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;mcp;trust'= {
+            cand --name 'The server''s name, as the proxy was given it (`--name`) or derived it'
+            cand --policy 'Policy file or directory of *.yaml; repeatable. Takes the place of the user''s policy directory (the built-in library, the administrator''s and the project''s still apply)'
+            cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
+            cand --token-file 'Read the approval service token from this file'
+            cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;mcp;help'= {
+            cand proxy 'Run an MCP server over stdio, gating its tool calls by policy and approval'
+            cand trust 'Ask the approval service to trust a tool definition the proxy holds back'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gatekeep;mcp;help;proxy'= {
+        }
+        &'gatekeep;mcp;help;trust'= {
+        }
+        &'gatekeep;mcp;help;help'= {
+        }
         &'gatekeep;completions'= {
             cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -555,6 +606,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand log 'Read, verify and rotate the audit log'
             cand hook 'Answer an AI agent''s tool-call hook (JSON on stdin and stdout; always exits 0)'
             cand shell-prefix 'Run an agent''s command as its shell prefix would: judged, then run supervised'
+            cand mcp 'Put the gateway between an agent and an MCP server; trust changed tool definitions'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -642,6 +694,14 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;help;hook'= {
         }
         &'gatekeep;help;shell-prefix'= {
+        }
+        &'gatekeep;help;mcp'= {
+            cand proxy 'Run an MCP server over stdio, gating its tool calls by policy and approval'
+            cand trust 'Ask the approval service to trust a tool definition the proxy holds back'
+        }
+        &'gatekeep;help;mcp;proxy'= {
+        }
+        &'gatekeep;help;mcp;trust'= {
         }
         &'gatekeep;help;completions'= {
         }

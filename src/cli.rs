@@ -77,6 +77,9 @@ pub enum Command {
     Hook(commands::hook::Args),
     /// Run an agent's command as its shell prefix would: judged, then run supervised.
     ShellPrefix(commands::shell_prefix::Args),
+    /// Put the gateway between an agent and an MCP server; trust changed tool definitions.
+    #[command(subcommand)]
+    Mcp(McpCommand),
     /// Print a shell completion script.
     Completions(commands::completions::Args),
 }
@@ -101,6 +104,15 @@ pub enum PolicyCommand {
 pub enum DevCommand {
     /// Print the running development server's `export` lines again.
     Credentials(commands::dev_credentials::Args),
+}
+
+/// `gatekeep mcp …`
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// Run an MCP server over stdio, gating its tool calls by policy and approval.
+    Proxy(commands::mcp_proxy::Args),
+    /// Ask the approval service to trust a tool definition the proxy holds back.
+    Trust(commands::mcp_trust::Args),
 }
 
 /// `gatekeep log …`
@@ -269,6 +281,8 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Log(LogCommand::Witness(args)) => commands::log_witness::run(args, env),
         Command::Hook(args) => commands::hook::run(args, env),
         Command::ShellPrefix(args) => commands::shell_prefix::run(args, env),
+        Command::Mcp(McpCommand::Proxy(args)) => commands::mcp_proxy::run(args, env),
+        Command::Mcp(McpCommand::Trust(args)) => commands::mcp_trust::run(args, env),
         Command::Completions(args) => commands::completions::run(args),
     }
 }

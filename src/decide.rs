@@ -132,4 +132,26 @@ impl Decider {
     pub fn evaluate(&self, analysis: &Analysis) -> Evaluation {
         self.policy.evaluate(analysis, &self.context)
     }
+
+    /// Evaluates an agent's tool call: its tool rules, and the shell commands the call runs
+    /// by the rules that say so (`command_from`), each analysed as a Bash command line; the
+    /// strictest wins. A command that cannot be read or analysed in time is opaque.
+    pub fn evaluate_tool(&self, tool: &str, input: &serde_json::Value) -> Evaluation {
+        let analyses: Vec<Analysis> = self
+            .policy
+            .tool_commands(tool, input, &self.context)
+            .into_iter()
+            .map(|command| {
+                match command.and_then(|line| self.analyze_script(&line).map_err(|e| e.message)) {
+                    Ok(analysis) => analysis,
+                    Err(why) => Analysis {
+                        opaque: vec![why],
+                        ..Analysis::default()
+                    },
+                }
+            })
+            .collect();
+        self.policy
+            .evaluate_tool_running(tool, input, &self.context, &analyses)
+    }
 }

@@ -19,6 +19,7 @@ pub mod files;
 pub mod flow;
 pub mod layout;
 pub mod manual;
+pub mod mcp;
 pub mod paths;
 pub mod pin;
 pub mod policy;

@@ -12,6 +12,8 @@ pub mod log_tail;
 pub mod log_verify;
 pub mod log_witness;
 pub mod login;
+pub mod mcp_proxy;
+pub mod mcp_trust;
 pub mod policy_init;
 pub mod policy_lint;
 pub mod policy_list;

@@ -271,12 +271,8 @@ impl Flow<'_> {
                 .decider
                 .analyze_script(line)
                 .map(|analysis| self.decider.evaluate(&analysis)),
-            Subject::Tool { name, input } => {
-                Ok(self
-                    .decider
-                    .policy
-                    .evaluate_tool(name, input, &self.decider.context))
-            }
+            // With the shell commands the call runs (`command_from`), judged as lines.
+            Subject::Tool { name, input } => Ok(self.decider.evaluate_tool(name, input)),
             Subject::Exec(image) => Ok(crate::supervise::evaluate(
                 &self.decider.policy,
                 &self.decider.context,

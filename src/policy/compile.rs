@@ -264,6 +264,22 @@ impl Compiler<'_> {
             );
         }
         let mut matcher = Matcher::default();
+        if let Some(from) = &spec.command_from {
+            match from.value.strip_prefix("input.").filter(|f| !f.is_empty()) {
+                _ if spec.tool.is_none() => self.problem(
+                    from.referenced,
+                    "`command_from` needs `tool`: it names the input field of a tool that runs a shell command",
+                ),
+                Some(field) => matcher.command_from = Some(field.to_owned()),
+                None => self.problem(
+                    from.referenced,
+                    format!(
+                        "`command_from: {}`: name the tool's input field as `input.FIELD`",
+                        from.value
+                    ),
+                ),
+            }
+        }
         if let Some(tool) = &spec.tool {
             matcher.tool = Some(self.patterns(tool));
         }
@@ -856,6 +872,12 @@ impl Policy {
     /// Whether a policy requires supervision where a run should be supervised.
     pub fn require_supervision(&self) -> bool {
         self.require_supervision
+    }
+
+    /// Who approves, and how long a request waits, where no rule says (those of `opaque`): never a
+    /// project's, whose `approval:` is for its own rules only.
+    pub fn default_approval(&self) -> &Approval {
+        &self.opaque.1
     }
 
     /// The decision when no rule matches, and for commands that cannot be analysed.

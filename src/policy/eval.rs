@@ -90,6 +90,15 @@ pub struct Evaluation {
     pub secrets: Vec<SecretUse>,
 }
 
+/// The hits of one analysis, before the strictest decision is drawn.
+struct Judged<'a> {
+    hits: Vec<Hit>,
+    commands: Vec<Vec<String>>,
+    runtime_words: Vec<Vec<usize>>,
+    opaque: Vec<String>,
+    unmatched: Vec<(Decision, &'a Approval)>,
+}
+
 /// Pseudo rule id for commands that could not be analysed.
 pub const OPAQUE_RULE: &str = "<opaque>";
 /// Pseudo rule id for the default decision.
@@ -98,6 +107,19 @@ pub const DEFAULT_RULE: &str = "<default>";
 impl Policy {
     /// Decides what happens to the analysed command line.
     pub fn evaluate(&self, analysis: &Analysis, ctx: &Context) -> Evaluation {
+        let judged = self.judge_commands(analysis, ctx, 0);
+        let unmatched: Vec<(Decision, &Approval)> = judged.unmatched.clone();
+        self.conclude(
+            judged.hits,
+            (judged.commands, judged.runtime_words),
+            judged.opaque,
+            &unmatched,
+        )
+    }
+
+    /// The hits of every command of an analysis (their indexes shifted by `offset`), and the
+    /// layer defaults that apply to it.
+    fn judge_commands(&self, analysis: &Analysis, ctx: &Context, offset: usize) -> Judged<'_> {
         let resolved = with_caller_tmpdir(analysis, ctx);
         let analysis = resolved.as_ref().unwrap_or(analysis);
         let searched = with_caller_cdpath(analysis, ctx);
@@ -127,15 +149,16 @@ impl Policy {
             .iter()
             .map(|c| (0..c.argv.len()).filter(|i| !c.argv[*i].known).collect())
             .collect();
-        self.conclude(
+        for hit in &mut hits {
+            hit.command += offset;
+        }
+        Judged {
             hits,
-            (
-                analysis.commands.iter().map(Command::argv_text).collect(),
-                runtime_words,
-            ),
-            analysis.opaque.clone(),
-            &unmatched,
-        )
+            commands: analysis.commands.iter().map(Command::argv_text).collect(),
+            runtime_words,
+            opaque: analysis.opaque.clone(),
+            unmatched,
+        }
     }
 
     /// Decides about an agent's tool call (hook mode). Only rules with a `tool` match
@@ -145,6 +168,76 @@ impl Policy {
         tool: &str,
         input: &serde_json::Value,
         ctx: &Context,
+    ) -> Evaluation {
+        self.evaluate_tool_running(tool, input, ctx, &[])
+    }
+
+    /// Whether a rule denies every call of the tool, whatever its input: a `deny` rule
+    /// that names the tool with no input condition and no command to judge.
+    pub fn denies_tool_outright(&self, tool: &str, ctx: &Context) -> bool {
+        let no_input = serde_json::Value::Object(serde_json::Map::new());
+        self.tools.iter().any(|&i| {
+            self.rules.get(i).is_some_and(|rule| {
+                rule.decision == Decision::Deny
+                    && rule.alternatives.iter().any(|a| {
+                        a.input.is_empty()
+                            && a.command_from.is_none()
+                            && a.matches_tool(tool, &no_input, ctx, &mut Vec::new())
+                    })
+            })
+        })
+    }
+
+    /// The shell commands a tool call runs, by the rules that declare it
+    /// (`command_from: input.FIELD`) and match the call: the field's text, or `Err` with why
+    /// it cannot be read as a command line. The caller analyses them (analysis does IO,
+    /// matching does not) and hands them to [`Policy::evaluate_tool_running`].
+    pub fn tool_commands(
+        &self,
+        tool: &str,
+        input: &serde_json::Value,
+        ctx: &Context,
+    ) -> Vec<Result<String, String>> {
+        let mut found = Vec::new();
+        for &i in &self.tools {
+            let Some(rule) = self.rules.get(i) else {
+                continue;
+            };
+            for alternative in &rule.alternatives {
+                let Some(field) = &alternative.command_from else {
+                    continue;
+                };
+                if !alternative.matches_tool(tool, input, ctx, &mut Vec::new()) {
+                    continue;
+                }
+                let command = match input.get(field) {
+                    Some(serde_json::Value::String(text)) => Ok(text.clone()),
+                    Some(_) => Err(format!(
+                        "input field `{field}` of {tool} is not a string (rule {})",
+                        rule.id
+                    )),
+                    None => Err(format!(
+                        "input field `{field}` of {tool} is missing (rule {})",
+                        rule.id
+                    )),
+                };
+                if !found.contains(&command) {
+                    found.push(command);
+                }
+            }
+        }
+        found
+    }
+
+    /// Decides about a tool call and the shell commands it runs (analysed by the caller;
+    /// see [`Policy::tool_commands`]): the tool's rules and every command's, as for a Bash
+    /// command line, the strictest winning. `opaque` holds commands that could not be read.
+    pub fn evaluate_tool_running(
+        &self,
+        tool: &str,
+        input: &serde_json::Value,
+        ctx: &Context,
+        analyses: &[Analysis],
     ) -> Evaluation {
         let mut hits = Vec::new();
         for &i in &self.tools {
@@ -168,12 +261,23 @@ impl Policy {
                 });
             }
         }
-        self.conclude(
-            hits,
-            (vec![vec![tool.to_owned()]], vec![Vec::new()]),
-            Vec::new(),
-            &[],
-        )
+        let mut commands = vec![vec![tool.to_owned()]];
+        let mut runtime_words = vec![Vec::new()];
+        let mut opaque = Vec::new();
+        let mut unmatched: Vec<(Decision, &Approval)> = Vec::new();
+        for analysis in analyses {
+            let judged = self.judge_commands(analysis, ctx, commands.len());
+            hits.extend(judged.hits);
+            commands.extend(judged.commands);
+            runtime_words.extend(judged.runtime_words);
+            opaque.extend(judged.opaque);
+            for default in judged.unmatched {
+                if !unmatched.contains(&default) {
+                    unmatched.push(default);
+                }
+            }
+        }
+        self.conclude(hits, (commands, runtime_words), opaque, &unmatched)
     }
 
     /// The decision from the rules that matched: the strictest wins.

@@ -484,6 +484,9 @@ pub struct Matcher {
     pub tool: Option<Vec<Pattern>>,
     /// Input field name and the patterns one of its values must match.
     pub input: Vec<(String, Vec<Pattern>)>,
+    /// The input field holding a shell command the tool runs (`command_from: input.FIELD`).
+    #[serde(default)]
+    pub command_from: Option<String>,
 }
 
 /// Whether the option as written in a command (`given`) is the rule's option (`wanted`).
@@ -937,9 +940,25 @@ impl Matcher {
                 Some(value) => vec![scalar_text(value)],
                 None => return false,
             };
+            // An absolute path is also compared in its normalised form (`/srv/../etc` is
+            // `/etc`); SQL and other text only as written.
+            let normalised: Vec<String> = values
+                .iter()
+                .filter(|v| v.starts_with('/'))
+                .map(|v| crate::shell::normalize_path(v))
+                .filter(|n| !values.contains(n))
+                .collect();
             let hit = values
                 .iter()
-                .find_map(|v| first_match(patterns, v).map(|p| (v, p)));
+                .find_map(|v| first_match(patterns, v).map(|p| (v, p)))
+                .or_else(|| {
+                    normalised.iter().find_map(|v| {
+                        patterns
+                            .iter()
+                            .find(|p| !p.is_sql() && p.is_match(v))
+                            .map(|p| (v, p))
+                    })
+                });
             match hit {
                 Some((value, p)) => {
                     why.push(format!("input {field} `{value}` matched `{}`", p.source()))

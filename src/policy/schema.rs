@@ -148,6 +148,10 @@ pub struct MatchSpec {
     /// Conditions on the tool call's input fields (needs `tool`).
     #[serde(default)]
     pub input: Option<SpannedMap<Patterns>>,
+    /// `input.FIELD`: the tool runs the shell command in that input field, which is judged
+    /// like a Bash command line as well (needs `tool`).
+    #[serde(default)]
+    pub command_from: Option<Spanned<String>>,
     #[serde(default)]
     pub when: Option<WhenSpec>,
 }

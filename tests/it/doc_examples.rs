@@ -247,21 +247,31 @@ fn check_usage(body: &str) -> Result<(), String> {
     if words.first() != Some(&"gatekeep") || words.len() < 2 {
         return Err("a usage line starts with `gatekeep SUBCOMMAND`".into());
     }
+    // The subcommand's words (`mcp proxy`): up to the first option or placeholder.
+    let depth = words[1..]
+        .iter()
+        .take_while(|w| {
+            w.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !w.starts_with('-')
+        })
+        .count()
+        .max(1);
+    let subcommand = words[1..=depth].join(" ");
     let env = TestEnv::new();
     let output = env
         .gatekeep_std()
-        .args([words[1], "--help"])
+        .args(&words[1..=depth])
+        .arg("--help")
         .output()
         .unwrap();
     let help = String::from_utf8_lossy(&output.stdout);
-    for word in &words[2..] {
+    for word in &words[1 + depth..] {
         let option: String = word
             .trim_start_matches('[')
             .chars()
             .take_while(|c| *c == '-' || c.is_ascii_alphanumeric())
             .collect();
         if option.starts_with("--") && !help.contains(&option) {
-            return Err(format!("`gatekeep {} --help` has no {option}", words[1]));
+            return Err(format!("`gatekeep {subcommand} --help` has no {option}"));
         }
     }
     Ok(())

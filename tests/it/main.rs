@@ -19,6 +19,7 @@ mod hook;
 mod identity;
 mod layers;
 mod lint;
+mod mcp;
 mod pty;
 mod quickstart;
 mod render;
