@@ -23,7 +23,9 @@ pub fn entry(dir: &Path, prefix: &str, key: &[u8]) -> PathBuf {
 
 /// The JSON of the entry at `path`, when it reads back as it was written.
 pub fn read(path: &Path) -> Option<Vec<u8>> {
-    let mut bytes = std::fs::read(path).ok()?;
+    // Only a regular file, read without blocking and to a bound: the cache is the user's
+    // to write, and a FIFO or a huge file there must not stall or flood a decision.
+    let mut bytes = crate::files::read_regular(path, 64 << 20).ok()?;
     let at = bytes.iter().position(|b| *b == b'\n')?;
     let matches = bytes[..at] == *hex::encode(Sha256::digest(&bytes[at + 1..])).as_bytes();
     matches.then(|| {

@@ -126,10 +126,11 @@ impl Config {
                 .kind("config_invalid")
         })?;
         for pattern in &config.redact {
-            regex::Regex::new(pattern).map_err(|_| {
+            crate::policy::build_regex(pattern).map_err(|e| {
                 UserError::new(format!(
-                    "{}: invalid redact pattern `{pattern}`",
-                    path.display()
+                    "{}: invalid redact pattern `{pattern}`: {}",
+                    path.display(),
+                    e.to_string().lines().last().unwrap_or_default().trim()
                 ))
                 .hint("redact entries are regular expressions")
                 .kind("config_invalid")

@@ -193,7 +193,7 @@ impl Redactor {
         Ok(Self {
             extra: extra
                 .iter()
-                .map(|p| Regex::new(p))
+                .map(|p| crate::policy::build_regex(p))
                 .collect::<Result<_, _>>()?,
         })
     }

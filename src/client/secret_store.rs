@@ -75,7 +75,7 @@ impl SecretStore {
     }
 
     fn read(&self) -> Result<Index, UserError> {
-        match std::fs::read(&self.index) {
+        match crate::files::read_regular(&self.index, crate::files::CONFIG_FILE_LIMIT) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 UserError::new(format!("{}: {e}", self.index.display()))
                     .hint("the secret index is damaged; remove it and set the secrets again")

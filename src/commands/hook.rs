@@ -63,20 +63,18 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     // A panic must still produce a `deny`: keep its message off stderr and catch it.
     std::panic::set_hook(Box::new(|_| {}));
     // An agent takes a hook that does not answer in time as "go ahead": whatever stalls
-    // (a file, a pattern, the service), the answer is `deny` by the deadline.
-    let deadline = match decision_deadline(&args, env) {
-        Ok(deadline) => deadline,
-        Err(error) => {
-            print(&Answer::Deny(failure_reason(&error)), args.agent);
-            return Ok(Exit::Success);
-        }
-    };
+    // (a file, a pattern, the service), the answer is `deny` by the deadline. The clock
+    // starts now; all the work, reading the configuration included, is the worker's.
+    let started = Instant::now();
     let (sender, answered) = std::sync::mpsc::channel();
     let (worker_args, worker_env) = (args.clone(), env.clone());
     std::thread::spawn(move || {
-        let answer = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let deadline = decision_deadline(&worker_args, &worker_env)?;
+            let _ = sender.send(Worker::Deadline(deadline));
             Hook::answer(&worker_args, &worker_env)
-        })) {
+        }));
+        let answer = match decided {
             Ok(Ok(answer)) => answer,
             Ok(Err(error)) => Answer::Deny(failure_reason(&error)),
             Err(panic) => {
@@ -90,14 +88,23 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                 ))
             }
         };
-        let _ = sender.send(answer);
+        let _ = sender.send(Worker::Answer(answer));
     });
-    let answer = answered.recv_timeout(deadline).unwrap_or_else(|_| {
-        Answer::Deny(format!(
-            "gatekeep: no decision within {} s; the command was not allowed (retry it; if it keeps happening, check the policies with `gatekeep check`)",
-            deadline.as_secs()
-        ))
-    });
+    // Until the configuration says how long to wait, a short bound for reading it.
+    let mut deadline = started + SETTLING;
+    let answer = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match answered.recv_timeout(left) {
+            Ok(Worker::Deadline(bound)) => deadline = started + bound,
+            Ok(Worker::Answer(answer)) => break answer,
+            Err(_) => {
+                break Answer::Deny(format!(
+                    "gatekeep: no decision within {} s; the command was not allowed (retry it; if it keeps happening, check the policies with `gatekeep check`)",
+                    deadline.duration_since(started).as_secs()
+                ));
+            }
+        }
+    };
     print(&answer.for_agent(args.agent), args.agent);
     // Returning ends the process, and with it a decision still under way.
     Ok(Exit::Success)
@@ -105,6 +112,16 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
 
 /// Beyond the wait for a reviewer, what filing, consuming and the log may take.
 const DECISION_MARGIN: Duration = Duration::from_secs(8);
+
+/// How long reading the configuration (which sets the wait) may take.
+const SETTLING: Duration = Duration::from_secs(8);
+
+/// What the deciding thread tells the one that answers.
+enum Worker {
+    /// The configuration is read: the whole call may take this long.
+    Deadline(Duration),
+    Answer(Answer),
+}
 
 /// How long a hook call may take in all: its wait bound (`--wait`, else `hook_wait`) and
 /// a margin. Keep `hook_wait` under the agent's own hook timeout.
@@ -424,7 +441,7 @@ impl Hook<'_> {
                 evaluation
                     .hits
                     .iter()
-                    .any(|h| h.command == i && h.decision == Decision::Allow)
+                    .any(|h| h.command == i && h.decision == Decision::Allow && !h.unprovable)
             });
         if !covered {
             return Answer::Pass;

@@ -1,8 +1,8 @@
 //! `gatekeep policy init`: a commented starter policy file that adds to the library.
 
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
-use std::path::PathBuf;
+use std::os::unix::fs::DirBuilderExt as _;
+use std::path::{Path, PathBuf};
 
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
@@ -49,8 +49,8 @@ rules: []
 pub const PROJECT_STARTER: &str = "\
 # This repository's gatekeep policy. It adds to the built-in rule library, the
 # administrator's and each user's policies: for every command the strictest
-# decision of all of them wins. A project file can only add holds (approve,
-# supervise or deny rules): it cannot allow, drop rules or switch the library off.
+# decision of all of them wins. A project file can only add holds (approve or
+# deny rules): it cannot allow, supervise, drop rules or switch the library off.
 #
 #   gatekeep policy list --rules   every rule in force and where it comes from
 #   gatekeep check -- CMD ARGS     what a command would meet
@@ -81,64 +81,11 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             USER_STARTER,
         )
     };
-    // The repository is the agent's to write: a link planted at `.gatekeep`, its
-    // `policies` or the file would send the starter text over another layer's file.
     if args.project {
-        let policies = path.parent().unwrap_or(&path);
-        let dot = policies.parent().unwrap_or(policies);
-        for part in [dot, policies, path.as_path()] {
-            if part
-                .symlink_metadata()
-                .is_ok_and(|m| m.file_type().is_symlink())
-            {
-                return Err(UserError::new(format!(
-                    "{} is a symbolic link; nothing was written",
-                    part.display()
-                ))
-                .hint(
-                    "project policies are regular files in a real directory: remove the link first",
-                )
-                .kind("usage")
-                .into());
-            }
-        }
-    }
-    if !args.force && path.symlink_metadata().is_ok() {
-        return Err(UserError::new(format!("{} already exists", path.display()))
-            .hint("pass --force to overwrite it")
-            .kind("usage")
-            .into());
-    }
-    if let Some(dir) = path.parent() {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        if !args.project {
-            builder.mode(0o700);
-        }
-        builder.create(dir).map_err(|e| {
-            UserError::new(format!("cannot create {}: {e}", dir.display()))
-                .hint("check the directory's permissions")
-        })?;
-    }
-    // A project's file never through a link that appeared since (O_NOFOLLOW); no file
-    // over one that appeared without --force (O_EXCL).
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if args.project {
-        options.custom_flags(libc::O_NOFOLLOW);
-    }
-    if args.force {
-        options.create(true).truncate(true);
+        write_in_repository(&path, text, args.force)?;
     } else {
-        options.create_new(true);
+        write_users(&path, text, args.force)?;
     }
-    options
-        .open(&path)
-        .and_then(|mut file| file.write_all(text.as_bytes()))
-        .map_err(|e| {
-            UserError::new(format!("cannot write {}: {e}", path.display()))
-                .hint("check the directory's permissions")
-        })?;
     let mut out = anstream::stdout();
     writeln!(out, "wrote {}", render::text(&path.display().to_string()))?;
     writeln!(
@@ -146,4 +93,98 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         "it adds to the built-in library; `gatekeep policy list` shows every layer"
     )?;
     Ok(Exit::Success)
+}
+
+fn exists(path: &Path) -> UserError {
+    UserError::new(format!("{} already exists", path.display()))
+        .hint("pass --force to overwrite it")
+        .kind("usage")
+}
+
+/// The user's file, in a directory only they may enter (0700).
+fn write_users(path: &Path, text: &str, force: bool) -> Result<(), UserError> {
+    if !force && path.symlink_metadata().is_ok() {
+        return Err(exists(path));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| {
+                UserError::new(format!("cannot create {}: {e}", dir.display()))
+                    .hint("check the directory's permissions")
+            })?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    options
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|e| {
+            UserError::new(format!("cannot write {}: {e}", path.display()))
+                .hint("check the directory's permissions")
+        })
+}
+
+/// The project's file, `ROOT/.gatekeep/policies/project.yaml`. The repository is the
+/// agent's to write: a link at `.gatekeep`, `policies` or the file, planted before or
+/// while this runs, would send the starter text over another layer's file. Each step is
+/// taken from the directory opened before it, never following a link.
+fn write_in_repository(path: &Path, text: &str, force: bool) -> Result<(), UserError> {
+    use nix::errno::Errno;
+    use nix::fcntl::{OFlag, openat};
+    use nix::sys::stat::{Mode, mkdirat};
+    let policies = path.parent().unwrap_or(path);
+    let dot = policies.parent().unwrap_or(policies);
+    let root = dot.parent().unwrap_or(dot);
+    let failed = |at: &Path, e: Errno| -> UserError {
+        match e {
+            Errno::ELOOP | Errno::ENOTDIR => UserError::new(format!(
+                "{} is {}; nothing was written",
+                at.display(),
+                if e == Errno::ELOOP
+                    || at
+                        .symlink_metadata()
+                        .is_ok_and(|m| m.file_type().is_symlink())
+                {
+                    "a symbolic link"
+                } else {
+                    "not a directory"
+                }
+            ))
+            .hint("project policies are regular files in a real directory: remove the link first")
+            .kind("usage"),
+            Errno::EEXIST => exists(at),
+            e => UserError::new(format!("cannot write {}: {e}", at.display()))
+                .hint("check the directory's permissions"),
+        }
+    };
+    let directory = OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let mut dir = nix::fcntl::open(root, OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| failed(root, e))?;
+    for at in [dot, policies] {
+        let name = at.file_name().unwrap_or_default();
+        match mkdirat(&dir, name, Mode::from_bits_truncate(0o755)) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(failed(at, e)),
+        }
+        dir = openat(&dir, name, directory, Mode::empty()).map_err(|e| failed(at, e))?;
+    }
+    let mut flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    flags |= if force { OFlag::O_TRUNC } else { OFlag::O_EXCL };
+    let name = path.file_name().unwrap_or_default();
+    let fd =
+        openat(&dir, name, flags, Mode::from_bits_truncate(0o644)).map_err(|e| failed(path, e))?;
+    std::fs::File::from(fd)
+        .write_all(text.as_bytes())
+        .map_err(|e| {
+            UserError::new(format!("cannot write {}: {e}", path.display()))
+                .hint("check the directory's permissions")
+        })
 }

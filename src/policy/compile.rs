@@ -124,7 +124,14 @@ pub struct Policy {
     pub(super) general: Vec<usize>,
     /// Rules about agents' tool calls.
     pub(super) tools: Vec<usize>,
+    /// How programs read their options, as the library's and the administrator's files
+    /// declare it: what their rules read commands with.
     pub(super) programs: HashMap<String, ValueOptions>,
+    /// What the user's files declare besides: only the user's and the project's rules read
+    /// commands with it, so no user file can change what a command means to a rule above
+    /// it (declaring `rm -f` to take a value would make `rm -rf /` pass the library).
+    #[serde(default)]
+    pub(super) user_programs: HashMap<String, ValueOptions>,
     pub(super) default: (Decision, Approval),
     /// Each layer's default, for the commands none of that layer's rules speak about, in
     /// load order (the administrator's first).
@@ -558,6 +565,7 @@ impl Policy {
         let mut rules: Vec<Rule> = Vec::new();
         let mut ids: BTreeMap<String, String> = BTreeMap::new();
         let mut programs: HashMap<String, ValueOptions> = HashMap::new();
+        let mut user_programs: HashMap<String, ValueOptions> = HashMap::new();
         let mut files = Vec::new();
         let mut protect: Vec<String> = Vec::new();
         let mut require_supervision = false;
@@ -614,8 +622,12 @@ impl Policy {
                 },
                 approval: file_approval.clone(),
             });
+            let table = match layer {
+                Layer::Builtin | Layer::Admin => &mut programs,
+                Layer::User | Layer::Project => &mut user_programs,
+            };
             for (name, program) in spec.programs.iter().flat_map(|m| &m.0) {
-                let entry = programs.entry(name.value.clone()).or_default();
+                let entry = table.entry(name.value.clone()).or_default();
                 let options = program.value_options.iter().map(|o| (o, false));
                 for (option, flag) in options.chain(program.flags.iter().map(|o| (o, true))) {
                     match OptionName::parse(&option.value) {
@@ -813,6 +825,7 @@ impl Policy {
             general,
             tools,
             programs,
+            user_programs,
             default,
             layer_defaults,
             rule_layers,

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::Decision;
 use super::compile::{Approval, Policy, SecretUse};
 use super::matcher::{self, Mode, ValueOptions};
+use super::{Decision, Layer};
 use crate::shell::{Analysis, Arg, Command};
 
 /// Who runs the command, where. Filled by the command layer; tests build it directly.
@@ -418,17 +418,28 @@ impl Policy {
                 declared.merge(known);
             }
         }
+        // The user's declarations are read only by the user's and the project's rules.
+        let mut declared_by_user = declared.clone();
+        for name in &command.names {
+            if let Some(known) = self.user_programs.get(name) {
+                declared_by_user.merge(known);
+            }
+        }
         let unknowns = command.has_unknowns() || !ctx.unknown_env.is_empty();
         for i in candidates {
             let Some(rule) = self.rules.get(i) else {
                 hits.push(self.damaged(i, index));
                 continue;
             };
-            let parsed = matcher::parse(command, &declared, &rule.value_options, &ctx.cwd, false);
+            let declared = match rule.layer {
+                Layer::Builtin | Layer::Admin => &declared,
+                Layer::User | Layer::Project => &declared_by_user,
+            };
+            let parsed = matcher::parse(command, declared, &rule.value_options, &ctx.cwd, false);
             // An abbreviated option may be one that takes no value: both readings are tried.
             let other = parsed
                 .abbreviated
-                .then(|| matcher::parse(command, &declared, &rule.value_options, &ctx.cwd, true));
+                .then(|| matcher::parse(command, declared, &rule.value_options, &ctx.cwd, true));
             let readings = || std::iter::once(&parsed).chain(other.as_ref());
             let mut reasons = Vec::new();
             let exact = rule.alternatives.iter().any(|alternative| {
@@ -451,7 +462,15 @@ impl Policy {
             if exact || unprovable {
                 hits.push(Hit {
                     rule: rule.id.clone(),
-                    decision: if exact { rule.decision } else { self.opaque.0 },
+                    // Unproven, it counts as what cannot be analysed; a project's hold,
+                    // though, never less than it says (no project file lowers anything).
+                    decision: if exact {
+                        rule.decision
+                    } else if rule.layer == Layer::Project {
+                        rule.decision.max(self.opaque.0)
+                    } else {
+                        self.opaque.0
+                    },
                     unprovable,
                     command: index,
                     description: rule.description.clone(),

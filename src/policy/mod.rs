@@ -8,6 +8,7 @@ mod eval;
 mod layers;
 mod matcher;
 mod pattern;
+pub use pattern::{REGEX_SIZE_LIMIT, build_regex};
 mod rules;
 mod schema;
 mod sources;

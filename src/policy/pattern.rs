@@ -159,7 +159,9 @@ impl<'de> serde::Deserialize<'de> for Pattern {
 /// and a hook that answers late is one an agent may go ahead without.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
-fn build_regex(expr: &str) -> Result<Regex, regex::Error> {
+/// A regular expression compiled within `REGEX_SIZE_LIMIT`: every pattern a policy or
+/// configuration gives gatekeep is compiled this way.
+pub fn build_regex(expr: &str) -> Result<Regex, regex::Error> {
     regex::RegexBuilder::new(expr)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()

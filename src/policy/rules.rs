@@ -10,6 +10,7 @@
 use std::fs::File;
 use std::io::Read as _;
 use std::os::unix::fs::FileExt as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -139,7 +140,18 @@ impl Policy {
     /// The policy in the cache entry at `path`, when its header reads back as written;
     /// rules are read when needed.
     pub fn from_cache(path: &Path) -> Option<Policy> {
-        let mut file = File::open(path).ok()?;
+        // The entry sits where the user, or an agent, can write: only a regular file is
+        // read (a FIFO would block), and nothing it says reaches past its end.
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+            .open(path)
+            .ok()?;
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        let size = meta.len();
         // The header is at the start: read a first block, more only if it is longer.
         let mut text = vec![0; 64 * 1024];
         let mut filled = 0;
@@ -155,6 +167,9 @@ impl Policy {
                 break second;
             }
             if filled == text.len() {
+                if text.len() as u64 > size {
+                    return None;
+                }
                 text.resize(text.len() * 2, 0);
             }
             match file.read(&mut text[filled..]).ok()? {
@@ -176,8 +191,12 @@ impl Policy {
         let mut lines = Vec::with_capacity(listed.len());
         let mut ids = Vec::with_capacity(listed.len());
         for (id, length, digest) in listed {
+            let end = offset.checked_add(u64::try_from(length).ok()?)?;
+            if end > size {
+                return None;
+            }
             lines.push((offset, length, digest));
-            offset += length as u64 + 1;
+            offset = end.checked_add(1)?;
             ids.push(id);
         }
         policy.rules = Rules {

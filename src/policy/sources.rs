@@ -151,7 +151,8 @@ impl SourceSet {
         }
         let mut key = Vec::new();
         key.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
-        key.extend_from_slice(b"\0layers");
+        // The compiled form's own version: raised whenever its layout or meaning changes.
+        key.extend_from_slice(b"\0layers\0form 2");
         for (layer, source) in self.files() {
             key.push(0);
             key.extend_from_slice(layer.as_str().as_bytes());

@@ -968,3 +968,83 @@ fn an_administrator_can_require_the_library() {
     std::fs::remove_file(env.root().join("config/gatekeep/policies/mine.yaml")).unwrap();
     assert_eq!(decision_in(&env, &repo, &["--", "rm", "-rf", "/"]), "deny");
 }
+
+/// How a user's file says a program reads its options changes what the user's own rules
+/// see, never what the library's or the administrator's rules see in a command.
+#[test]
+fn a_users_program_table_never_changes_what_rules_above_it_read() {
+    let env = TestEnv::new();
+    let repo = repository(&env);
+    env.write(
+        "admin-policies/base.yaml",
+        "version: 1\nrules:\n  - {id: no-destroy, decision: deny, match: {program: terraform, args: [destroy]}}\n",
+    );
+    env.write(
+        "config/gatekeep/policies/mine.yaml",
+        "version: 1\nprograms:\n  rm: {value_options: [-f, --force, -v, -d]}\n  terraform: {value_options: [--verbose]}\nrules:\n  - {id: my-plan, decision: approve, match: {program: terraform, args: [plan]}}\n",
+    );
+    for line in ["rm -rf /", "rm -r -f /", "rm -v -r /"] {
+        assert_eq!(
+            decision_in(&env, &repo, &["--shell", line]),
+            "deny",
+            "{line}"
+        );
+    }
+    assert_eq!(
+        decision_in(&env, &repo, &["--shell", "terraform --verbose destroy"]),
+        "deny"
+    );
+    // The user's own rules read commands with the user's table.
+    assert_eq!(
+        decision_in(&env, &repo, &["--shell", "terraform --verbose x plan"]),
+        "approve"
+    );
+}
+
+/// What the hook answers with a project's file is never looser than without it: an
+/// unproven match of a project's hold counts as that hold, not as another layer's `opaque`
+/// (which may be supervise or allow, answered "allow").
+#[test]
+fn a_project_file_never_makes_the_hook_answer_allow() {
+    let env = TestEnv::new();
+    let repo = repository(&env);
+    let hook = |line: &str| -> Value {
+        let input = json!({
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Bash",
+            "tool_input": {"command": line},
+            "cwd": repo,
+            "session_id": "s1",
+        });
+        let output = env
+            .gatekeep()
+            .args(["hook", "claude-code"])
+            .write_stdin(input.to_string())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        }
+    };
+    let decision = |answer: &Value| answer["hookSpecificOutput"]["permissionDecision"].clone();
+    for opaque in ["supervise", "allow"] {
+        env.write(
+            "config/gatekeep/policies/mine.yaml",
+            &format!("version: 1\nopaque: {opaque}\n"),
+        );
+        let _ = std::fs::remove_dir_all(repo.join(".gatekeep"));
+        let lines = ["git commit -m \"$(date)\"", "echo $X"];
+        let before: Vec<Value> = lines.iter().map(|l| decision(&hook(l))).collect();
+        env.write(
+            "repo/.gatekeep/policies/p.yaml",
+            "version: 1\nrules:\n  - {id: any-hold, decision: approve, match: {any_arg: zzz-never}}\n  - {id: hold-echo, decision: approve, match: {program: echo, any_arg: secret}}\n",
+        );
+        for (line, before) in lines.iter().zip(&before) {
+            let after = decision(&hook(line));
+            assert_ne!(after, json!("allow"), "{opaque}: {line} (before: {before})");
+        }
+    }
+}

@@ -189,3 +189,51 @@ fn the_cache_keeps_only_the_newest_entries() {
     }
     assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 16);
 }
+
+/// A cache entry whose header is rewritten with a new digest (anyone who can write the
+/// cache can compute one) and rule lengths past its end, or a FIFO in its place, is a
+/// miss: gatekeep reads the policy from its files and answers, never aborting.
+#[test]
+fn a_forged_or_blocking_cache_entry_is_a_miss() {
+    use sha2::Digest as _;
+    let env = TestEnv::new();
+    let cache = env.root().join("home/.cache/gatekeep");
+    let policy = env.write(
+        "p.yaml",
+        "version: 1\nrules:\n  - id: no-rm\n    decision: deny\n    match: {program: rm}\n",
+    );
+    let decision = || {
+        let json = env.check_json(&["--policy", policy.to_str().unwrap(), "--", "rm", "x"]);
+        json["decision"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(decision(), "deny");
+    let entry = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("policy-")
+        })
+        .unwrap();
+    let text = std::fs::read_to_string(&entry).unwrap();
+    let mut lines = text.splitn(3, '\n');
+    let (_, header, rest) = (
+        lines.next().unwrap(),
+        lines.next().unwrap(),
+        lines.next().unwrap(),
+    );
+    let mut parsed: serde_json::Value = serde_json::from_str(header).unwrap();
+    for rule in parsed["rules"].as_array_mut().unwrap() {
+        rule[1] = serde_json::json!(1u64 << 40);
+    }
+    let forged = parsed.to_string();
+    let digest = hex::encode(sha2::Sha256::digest(forged.as_bytes()));
+    std::fs::write(&entry, format!("{digest}\n{forged}\n{rest}")).unwrap();
+    assert_eq!(decision(), "deny");
+    std::fs::remove_file(&entry).unwrap();
+    nix::unistd::mkfifo(&entry, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    assert_eq!(decision(), "deny");
+}

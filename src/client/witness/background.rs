@@ -71,7 +71,9 @@ pub fn state_path(log: &Path) -> PathBuf {
 
 impl State {
     pub fn read(log: &Path) -> Option<State> {
-        serde_json::from_slice(&std::fs::read(state_path(log)).ok()?).ok()
+        let bytes =
+            crate::files::read_regular(&state_path(log), crate::files::CONFIG_FILE_LIMIT).ok()?;
+        serde_json::from_slice(&bytes).ok()
     }
 
     /// Replaces the file (0600) in one rename, so readers never see half of it.
