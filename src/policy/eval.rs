@@ -367,6 +367,9 @@ fn builtin_options(program: &str) -> Option<&'static ValueOptions> {
         {
             options.add_optional(&name);
         }
+        if grammar.negatable {
+            options.set_negatable();
+        }
         options
     }))
 }

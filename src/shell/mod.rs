@@ -38,6 +38,9 @@ pub struct Grammar {
     /// Options that take no separate value (their value, if any, is attached).
     pub flags: &'static [&'static str],
     pub optional: &'static [&'static str],
+    /// Every long option has a `--no-` form that takes no value and takes it back; the
+    /// last word naming an option decides (git's option parser).
+    pub negatable: bool,
 }
 
 /// The built-in option grammar of `program`, if the table has one.
@@ -47,6 +50,7 @@ pub fn grammar(program: &str) -> Option<Grammar> {
         values: p.values,
         flags: p.flags,
         optional: p.optional,
+        negatable: p.negatable,
     })
 }
 
