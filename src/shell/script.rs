@@ -617,7 +617,14 @@ impl<'r> Analyzer<'r> {
         expansion.args
     }
 
-    fn assign(&mut self, assignment: &ast::Assignment, frame: &Frame) -> (String, Arg) {
+    /// One assignment. `prefix`: it stands before a command's words, so what it loads
+    /// may be judged with that command (git's configuration in the environment).
+    fn assign(
+        &mut self,
+        assignment: &ast::Assignment,
+        frame: &Frame,
+        prefix: bool,
+    ) -> (String, Arg) {
         let name = match &assignment.name {
             ast::AssignmentName::VariableName(name) => {
                 self.cdpath |= name == "CDPATH";
@@ -656,7 +663,10 @@ impl<'r> Analyzer<'r> {
                 Arg::dynamic(format!("{name}=(…)"))
             }
         };
-        if is_hijack_variable(&name) && !COMMAND_VARIABLES.contains(&name.as_str()) {
+        if is_hijack_variable(&name)
+            && !COMMAND_VARIABLES.contains(&name.as_str())
+            && !(prefix && name == GIT_CONFIG_COUNT)
+        {
             self.opaque(format!(
                 "setting `{name}` lets a program load code of the caller's choosing"
             ));
@@ -672,7 +682,7 @@ impl<'r> Analyzer<'r> {
         for item in simple.prefix.iter().flat_map(|p| &p.0) {
             match item {
                 CommandPrefixOrSuffixItem::AssignmentWord(assignment, _) => {
-                    prefix_assignments.push(self.assign(assignment, frame));
+                    prefix_assignments.push(self.assign(assignment, frame, true));
                 }
                 CommandPrefixOrSuffixItem::IoRedirect(redirect) => {
                     self.redirects(std::iter::once(redirect), frame)
@@ -694,7 +704,7 @@ impl<'r> Analyzer<'r> {
                     argv.extend(self.expand(&word.value, Mode::Command, frame))
                 }
                 CommandPrefixOrSuffixItem::AssignmentWord(assignment, word) => {
-                    let (name, value) = self.assign(assignment, frame);
+                    let (name, value) = self.assign(assignment, frame, false);
                     self.assigned.insert(name, value);
                     argv.extend(self.expand(&word.value, Mode::Single, frame));
                 }
@@ -727,6 +737,14 @@ impl<'r> Analyzer<'r> {
         }
         if argv.is_empty() {
             // A bare assignment changes the shell's variables for the commands after it.
+            if prefix_assignments
+                .iter()
+                .any(|(n, _)| n == GIT_CONFIG_COUNT)
+            {
+                self.opaque(format!(
+                    "setting `{GIT_CONFIG_COUNT}` lets a program load code of the caller's choosing"
+                ));
+            }
             self.assigned.extend(prefix_assignments);
             let targets = std::mem::take(&mut self.redirected);
             if !targets.is_empty() {
@@ -851,6 +869,10 @@ impl<'r> Analyzer<'r> {
             ));
         }
         let is_gatekeep = program.text.rsplit('/').next() == Some("gatekeep");
+        // git's configuration given in its environment is its `-c NAME=VALUE`, read as such.
+        let git_config = (program.text.rsplit('/').next() == Some("git"))
+            .then(|| git_config_from_env(&frame.env))
+            .flatten();
         let mut commands_in_variables = Vec::new();
         for (name, value) in &frame.env.set {
             // Where gatekeep finds the user's policies.
@@ -873,6 +895,10 @@ impl<'r> Analyzer<'r> {
                     }
                     _ => format!("{} \"$1\"", value.text),
                 });
+            } else if name == GIT_CONFIG_COUNT
+                && (git_config.is_some() || RUN_NO_GIT.contains(&program.text.as_str()))
+            {
+                // Read below as the options it stands for; these builtins run no git.
             } else if is_hijack_variable(name) || moves_policies {
                 self.opaque(format!(
                     "setting `{name}` lets a program load code of the caller's choosing"
@@ -898,6 +924,19 @@ impl<'r> Analyzer<'r> {
                 self.script(&line, &inner);
             }
         }
+        let argv = match git_config {
+            Some(pairs) if !pairs.is_empty() => {
+                let mut with_options = vec![argv[0].clone()];
+                for pair in pairs {
+                    with_options.push(Arg::literal("-c"));
+                    with_options.push(Arg::literal(pair));
+                }
+                with_options.extend_from_slice(&argv[1..]);
+                with_options
+            }
+            _ => argv,
+        };
+        let program = &argv[0];
         let basename = program
             .text
             .rsplit('/')
@@ -1240,6 +1279,39 @@ impl<'r> Analyzer<'r> {
 /// `mapfile`/`readarray`, `getopts`, `wait -p`, and the targets of namerefs
 /// (`declare -n REF=NAME`). An argument only known at run time may name any variable: then
 /// every name the builtin might set is unknown, reported as `*`.
+/// Builtins that run nothing and keep no prefix assignment (unlike `:` or `export`, special
+/// builtins, after which a POSIX shell keeps it).
+const RUN_NO_GIT: &[&str] = &["echo", "printf", "true", "false", "test", "["];
+
+/// The variable that makes git read `GIT_CONFIG_KEY_n` / `GIT_CONFIG_VALUE_n` pairs.
+const GIT_CONFIG_COUNT: &str = "GIT_CONFIG_COUNT";
+
+/// git's configuration in an environment, as the `NAME=VALUE` of the `-c` options it
+/// stands for: `None` unless every word git reads is known (a count git accepts, each key
+/// and value literal), in order.
+fn git_config_from_env(env: &EnvChange) -> Option<Vec<String>> {
+    let literal = |name: &str| {
+        env.set
+            .get(name)
+            .filter(|v| v.known && !v.free)
+            .map(|v| v.text.clone())
+    };
+    let Some(count) = env.set.get(GIT_CONFIG_COUNT) else {
+        return Some(Vec::new());
+    };
+    if !count.known || count.free {
+        return None;
+    }
+    let count: usize = count.text.parse().ok().filter(|n| *n <= 64)?;
+    (0..count)
+        .map(|i| {
+            let key = literal(&format!("GIT_CONFIG_KEY_{i}"))?;
+            let value = literal(&format!("GIT_CONFIG_VALUE_{i}"))?;
+            (!key.is_empty() && !key.contains('=')).then(|| format!("{key}={value}"))
+        })
+        .collect()
+}
+
 fn assigned_by(argv: &[Arg]) -> Vec<String> {
     let Some(name) = argv.first().filter(|a| a.known).map(|a| a.text.as_str()) else {
         return Vec::new();
