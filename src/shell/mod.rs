@@ -143,6 +143,10 @@ pub struct Command {
     pub cwd_unknown: bool,
     /// Arguments are appended from standard input at run time (`xargs`).
     pub stdin_args: bool,
+    /// Variables assigned in front of the command's words (`TMPDIR=/x rm $TMPDIR/y`) that
+    /// the shell reading the line never assigned itself: they reach the command's
+    /// environment, but the words were expanded with the values from before.
+    pub own_assignments: Vec<String>,
     /// The words were read from a script that some program runs (`sh -c`, `ssh`, `sudo
     /// sh -c`…), so a shell started there expanded them, in an environment gatekeep does
     /// not see; otherwise the shell reading the line did, in the caller's environment.

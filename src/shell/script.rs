@@ -137,6 +137,9 @@ pub(crate) struct Analyzer<'r> {
     opaque: Vec<String>,
     /// Variables assigned by the script; they may be exported to later commands.
     assigned: BTreeMap<String, Arg>,
+    /// The prefix assignments of the simple command about to be recorded (see
+    /// [`Command::own_assignments`]).
+    pending_prefix: Vec<String>,
     /// The line sets `CDPATH`: a relative `cd` may land anywhere it lists.
     cdpath: bool,
     /// Where `cd` has taken the script: `None` the caller's directory, `Some(None)` somewhere
@@ -176,6 +179,7 @@ impl<'r> Analyzer<'r> {
             commands: Vec::new(),
             opaque: Vec::new(),
             assigned: BTreeMap::new(),
+            pending_prefix: Vec::new(),
             cdpath: false,
             script_cwd: None,
             arithmetic: false,
@@ -821,6 +825,16 @@ impl<'r> Analyzer<'r> {
                 return;
             }
         }
+        // A prefix assignment reaches the command's environment, not the words the shell
+        // expanded for it: unless the shell assigned the variable itself (earlier, or in an
+        // earlier round of a loop), or a special builtin keeps it, as a POSIX shell does.
+        if !(argv[0].known && SPECIAL_BUILTINS.contains(&argv[0].text.as_str())) {
+            self.pending_prefix = prefix_assignments
+                .iter()
+                .map(|(name, _)| name.clone())
+                .filter(|name| !self.assigned.contains_key(name))
+                .collect();
+        }
         self.command(argv, local);
     }
 
@@ -835,6 +849,7 @@ impl<'r> Analyzer<'r> {
 
     /// Records one command and follows what it runs.
     pub(crate) fn command(&mut self, argv: Vec<Arg>, frame: Frame) {
+        let own_assignments = std::mem::take(&mut self.pending_prefix);
         if frame.depth > MAX_DEPTH {
             self.opaque("commands are nested too deeply".to_owned());
             return;
@@ -986,6 +1001,7 @@ impl<'r> Analyzer<'r> {
             cwd_unknown,
             stdin_args: frame.stdin_args,
             nested: frame.nested,
+            own_assignments,
             reads: frame
                 .reads
                 .iter()
@@ -1279,6 +1295,12 @@ impl<'r> Analyzer<'r> {
 /// `mapfile`/`readarray`, `getopts`, `wait -p`, and the targets of namerefs
 /// (`declare -n REF=NAME`). An argument only known at run time may name any variable: then
 /// every name the builtin might set is unknown, reported as `*`.
+/// POSIX special builtins: a POSIX shell keeps their prefix assignments.
+const SPECIAL_BUILTINS: &[&str] = &[
+    ":", ".", "break", "continue", "eval", "exec", "exit", "export", "readonly", "return", "set",
+    "shift", "times", "trap", "unset", "source",
+];
+
 /// Builtins that run nothing and keep no prefix assignment (unlike `:` or `export`, special
 /// builtins, after which a POSIX shell keeps it).
 const RUN_NO_GIT: &[&str] = &["echo", "printf", "true", "false", "test", "["];
