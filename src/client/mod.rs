@@ -363,11 +363,7 @@ impl ApiClient {
 
     /// Reviews a request; says whether the review was recorded (false: this reviewer had
     /// given the same verdict already, and nothing changed).
-    pub fn review(
-        &self,
-        id: &str,
-        review: &NewReview,
-    ) -> Result<(RequestView, bool), ClientError> {
+    pub fn review(&self, id: &str, review: &NewReview) -> Result<(RequestView, bool), ClientError> {
         let (view, status) = self.send_for_status(|| {
             self.http
                 .post(self.url(&format!("/v1/requests/{id}/reviews")))

@@ -209,7 +209,10 @@ fn a_service_that_never_answers_is_named_as_timed_out() {
     let said = text(&output.stderr);
     assert_eq!(output.status.code(), Some(125), "{said}");
     assert!(said.contains(&format!("at {url}: timed out")), "{said}");
-    assert!(said.contains("hint: the service did not answer in time"), "{said}");
+    assert!(
+        said.contains("hint: the service did not answer in time"),
+        "{said}"
+    );
     assert!(!marker.exists(), "the command ran without an approval");
     drop(held);
 }
@@ -220,7 +223,7 @@ fn a_broken_login_file_stops_only_what_needs_it() {
     let service = Service::start(&env, USERS, "");
     let file = env.write("config/gatekeep/login.json", "{\"logins\": [");
     // The login file may hold the pinned key: unread, nothing goes to the service.
-    let (code, said) = requests_error(&env, &service.url, &service.token("bob"));
+    let (code, said) = requests_error(&env, &service.url, service.token("bob"));
     assert_eq!(code, Some(125), "{said}");
     assert!(
         said.contains(&format!("cannot read {}", file.display())),

@@ -463,7 +463,10 @@ fn dev_credentials_prints_the_export_lines_again_with_a_warning() {
     assert!(said.contains("the development server named in"), "{said}");
     assert!(said.contains("connection refused"), "{said}");
     assert!(said.contains("hint: it has stopped"), "{said}");
-    assert!(text(&stale.stdout).is_empty(), "the stale tokens were printed");
+    assert!(
+        text(&stale.stdout).is_empty(),
+        "the stale tokens were printed"
+    );
     // Stopped as it should be, it takes its file with it: there is nothing to print.
     let mut child = env
         .gatekeep_std()

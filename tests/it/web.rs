@@ -557,7 +557,10 @@ fn the_list_filters_pending_mine_and_all_newest_first() {
         .take_while(|(a, b)| a == b)
         .count();
     let shown = &second[..(shared + 1).max(8)];
-    assert!(item.contains(&format!("class=\"id\">{shown}</a>")), "{item}");
+    assert!(
+        item.contains(&format!("class=\"id\">{shown}</a>")),
+        "{item}"
+    );
     assert!(item.contains("expires in <time"), "{item}");
     // Nothing waits for alice, who filed both; they are hers; bob filed none.
     let alice = list("alice", "pending");
