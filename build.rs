@@ -60,6 +60,8 @@ struct Entry {
     abbreviate: bool,
     #[serde(default)]
     any_long_attached: bool,
+    #[serde(default)]
+    negatable: bool,
     command: Option<CommandSpec>,
     #[serde(default)]
     shell: Vec<String>,
@@ -168,7 +170,7 @@ fn compile_programs(manifest_dir: &Path, out_dir: &Path) {
             code,
             "    Program {{ words: {}, about: {:?}, values: {}, optional: {}, flags: {}, \
              pairs: {}, shell_flags: {}, \
-             abbreviate: {}, any_long_attached: {}, command: {command}, shell: {}, \
+             abbreviate: {}, any_long_attached: {}, negatable: {}, command: {command}, shell: {}, \
              program: {}, rest: {}, place: {place}, user: {user}, cwd: {}, inert: {}, \
              interactive: {}, same_as: {}, called_as: {}, prepend: {}, package_operand: {}, \
              opaque: {:?}, \
@@ -183,6 +185,7 @@ fn compile_programs(manifest_dir: &Path, out_dir: &Path) {
             list(&entry.shell_flags),
             entry.abbreviate,
             entry.any_long_attached,
+            entry.negatable,
             list(&entry.shell),
             list(&entry.program),
             list(&entry.rest),

@@ -515,6 +515,9 @@ fn builtin_options(program: &str) -> Option<&'static ValueOptions> {
         {
             options.add_optional(&name);
         }
+        if grammar.negatable {
+            options.set_negatable();
+        }
         options
     }))
 }
@@ -522,8 +525,9 @@ fn builtin_options(program: &str) -> Option<&'static ValueOptions> {
 /// `$TMPDIR` as the caller's shell expands it: its value in the caller's environment
 /// (empty when unset, as the shell makes it), for words that are nothing but `$TMPDIR` and
 /// a literal rest (`"$TMPDIR/build"`, `${TMPDIR}/x`). A line that sets `TMPDIR` itself
-/// keeps such words unknown: bash expands them before a prefix assignment takes effect,
-/// and a script may change the variable between commands. `None` when nothing changes.
+/// keeps such words unknown (a script may change the variable between commands), except
+/// by a command's own prefix assignment: bash expands that command's words before it
+/// takes effect. `None` when nothing changes.
 fn with_caller_tmpdir(analysis: &Analysis, ctx: &Context) -> Option<Analysis> {
     const NAME: &str = "TMPDIR";
     let mentions = |arg: &Arg| !arg.known && arg.text.contains(NAME);
@@ -560,11 +564,13 @@ fn with_caller_tmpdir(analysis: &Analysis, ctx: &Context) -> Option<Analysis> {
     });
     // A line that sets the variable anywhere (a function or a loop body may run after the
     // assignment, though read before it), or sets IFS (which splits the value), keeps it
-    // unknown everywhere.
+    // unknown everywhere; a command's own prefix assignment of it does not (bash expands
+    // the words before it takes effect, and it reaches that command's environment only).
     let set_anywhere = analysis.commands.iter().any(|c| {
-        ["IFS", NAME]
-            .iter()
-            .any(|n| c.env.set.contains_key(*n) || c.env.unset.contains(*n))
+        ["IFS", NAME].iter().any(|n| {
+            (c.env.set.contains_key(*n) || c.env.unset.contains(*n))
+                && !(*n == NAME && c.own_assignments.iter().any(|o| o == NAME))
+        })
     });
     if may_change || set_anywhere || !analysis.opaque.is_empty() {
         return None;
@@ -597,7 +603,8 @@ fn with_caller_tmpdir(analysis: &Analysis, ctx: &Context) -> Option<Analysis> {
     let mut resolved = analysis.clone();
     for command in &mut resolved.commands {
         // A shell some program started expands its words in its own environment.
-        if command.nested || command.env.lookup(NAME).is_some() {
+        let own = command.own_assignments.iter().any(|o| o == NAME);
+        if command.nested || (command.env.lookup(NAME).is_some() && !own) {
             continue;
         }
         for arg in command

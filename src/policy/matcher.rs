@@ -50,6 +50,10 @@ pub struct ValueOptions {
     /// Short options whose value can only be attached (`-pSECRET`): the rest of the bundle.
     #[serde(default)]
     optional_short: Vec<char>,
+    /// Every long option has a `--no-` form that takes no value and takes it back, and
+    /// the last word naming an option decides (git's option parser).
+    #[serde(default)]
+    negatable: bool,
 }
 
 impl ValueOptions {
@@ -87,7 +91,13 @@ impl ValueOptions {
         }
     }
 
+    /// Declares that every long option has a `--no-` form that takes it back.
+    pub fn set_negatable(&mut self) {
+        self.negatable = true;
+    }
+
     pub fn merge(&mut self, other: &ValueOptions) {
+        self.negatable |= other.negatable;
         for c in &other.optional_short {
             self.add_optional(&OptionName::Short(*c));
         }
@@ -191,6 +201,8 @@ pub struct Parsed<'a> {
     /// A long option abbreviated a value option: the program may read it as another option
     /// that takes no value, so the other reading is tried too.
     pub abbreviated: bool,
+    /// The program reads `--no-NAME` as taking back `--NAME`, the last word deciding.
+    negatable: bool,
 }
 
 impl Parsed<'_> {
@@ -269,6 +281,7 @@ pub fn parse<'a>(
             .as_ref()
             .filter(|dir| !command.cwd_unknown && !dir.starts_with(['/', '~']))
             .cloned(),
+        negatable: declared.negatable,
         ..Parsed::default()
     };
     let args = &command.argv[1..];
@@ -340,7 +353,14 @@ pub fn parse<'a>(
                         .push((OptionName::Long(name.to_owned()), Some(Cow::Owned(value))));
                 }
                 None => {
-                    let takes = declared.long_takes_value(long, Some(rule));
+                    // `--no-NAME` of a negatable program takes no value, whatever NAME is.
+                    let negation = declared.negatable
+                        && long.strip_prefix("no-").is_some_and(|n| !n.is_empty());
+                    let takes = if negation {
+                        Takes::Nothing
+                    } else {
+                        declared.long_takes_value(long, Some(rule))
+                    };
                     if takes == Takes::Abbreviated {
                         // Either reading may be the program's: no exemption after it.
                         parsed.abbreviated = true;
@@ -350,7 +370,7 @@ pub fn parse<'a>(
                         Takes::Value => true,
                         Takes::Abbreviated => !abbreviation_is_flag,
                         Takes::Nothing => {
-                            if !declared.long_is_flag(long, rule) {
+                            if !negation && !declared.long_is_flag(long, rule) {
                                 undeclared(&mut parsed, at);
                             }
                             false
@@ -1015,10 +1035,15 @@ fn display_option(name: &OptionName) -> String {
 
 /// The spelling by which a flag (given as all its spellings) is given, if it is. For an
 /// exemption (`Strict`) its last word counts, as the programs read it: a later `--no-`
-/// negation of a long spelling, or a spelling given a false value (`--dry-run=false`,
-/// `-n=false`, as Go tools accept), takes it back. The last word that stands where the
-/// parse is certain decides, and a negation where it is not certain (after an option that
-/// may or may not take it as its value) leaves the flag unproven.
+/// negation of a long spelling (or of an abbreviation of it, `--no-dry` for
+/// `--no-dry-run`), or a spelling given a false value (`--dry-run=false`, `-n=false`, as
+/// Go tools accept), takes it back. The last word that stands where the parse is certain
+/// decides, and a negation where it is not certain (after an option that may or may not
+/// take it as its value) leaves the flag unproven.
+///
+/// For matching, any word that names the flag counts, except where the program is
+/// negatable (git) and the last word naming it is its exact `--no-` negation, standing
+/// where the parse is certain: `git rm --force --no-force` does not force.
 fn flag_given<'r>(
     parsed: &Parsed<'_>,
     all: &'r [OptionName],
@@ -1028,6 +1053,8 @@ fn flag_given<'r>(
     // Every word that gives the flag: where it stands, whether it turns the flag on, and
     // which spelling it is.
     let mut seen: Vec<(usize, bool, &OptionName)> = Vec::new();
+    // Where an exact `--no-` negation stands (matching reads only those).
+    let mut negations: Vec<usize> = Vec::new();
     for wanted in all {
         match wanted {
             OptionName::Short(c) => {
@@ -1049,11 +1076,18 @@ fn flag_given<'r>(
                 for ((given, value), at) in options() {
                     if same_option(given, wanted, mode) {
                         seen.push((*at, turns_on(value.as_deref()), wanted));
-                    } else if mode == Mode::Strict
-                        && let OptionName::Long(name) = given
-                        && name.strip_prefix("no-") == Some(long.as_str())
+                    } else if let OptionName::Long(name) = given
+                        && let Some(negated) = name.strip_prefix("no-")
+                        && !negated.is_empty()
+                        && long.starts_with(negated)
                     {
-                        seen.push((*at, false, wanted));
+                        if negated == long {
+                            negations.push(*at);
+                        }
+                        // An abbreviated negation may take it back too: never an exemption.
+                        if mode == Mode::Strict {
+                            seen.push((*at, false, wanted));
+                        }
                     }
                 }
             }
@@ -1077,6 +1111,14 @@ fn flag_given<'r>(
         }
     }
     if mode != Mode::Strict {
+        let last = seen.iter().map(|(at, _, _)| *at).max();
+        if parsed.negatable
+            && let Some(&negation) = negations.iter().max()
+            && last.is_none_or(|last| negation > last)
+            && parsed.provable(negation, Mode::Strict)
+        {
+            return None;
+        }
         // Matching: any word that names the flag, whatever value it gives it.
         return seen.first().map(|(_, _, spelling)| *spelling);
     }

@@ -38,6 +38,9 @@ pub struct Grammar {
     /// Options that take no separate value (their value, if any, is attached).
     pub flags: &'static [&'static str],
     pub optional: &'static [&'static str],
+    /// Every long option has a `--no-` form that takes no value and takes it back; the
+    /// last word naming an option decides (git's option parser).
+    pub negatable: bool,
 }
 
 /// The built-in option grammar of `program`, if the table has one.
@@ -47,6 +50,7 @@ pub fn grammar(program: &str) -> Option<Grammar> {
         values: p.values,
         flags: p.flags,
         optional: p.optional,
+        negatable: p.negatable,
     })
 }
 
@@ -139,6 +143,10 @@ pub struct Command {
     pub cwd_unknown: bool,
     /// Arguments are appended from standard input at run time (`xargs`).
     pub stdin_args: bool,
+    /// Variables assigned in front of the command's words (`TMPDIR=/x rm $TMPDIR/y`) that
+    /// the shell reading the line never assigned itself: they reach the command's
+    /// environment, but the words were expanded with the values from before.
+    pub own_assignments: Vec<String>,
     /// The words were read from a script that some program runs (`sh -c`, `ssh`, `sudo
     /// sh -c`…), so a shell started there expanded them, in an environment gatekeep does
     /// not see; otherwise the shell reading the line did, in the caller's environment.

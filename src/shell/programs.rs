@@ -48,6 +48,8 @@ pub(crate) struct Program {
     pub shell_flags: &'static [&'static str],
     pub abbreviate: bool,
     pub any_long_attached: bool,
+    /// Every long option has a `--no-` form that takes no value and takes it back.
+    pub negatable: bool,
     pub command: Option<Command>,
     pub shell: &'static [&'static str],
     pub program: &'static [&'static str],
@@ -731,6 +733,12 @@ pub(crate) fn markdown() -> String {
             if !items.is_empty() {
                 writeln!(out, "- {label}: {}", code(items)).unwrap();
             }
+        }
+        if p.negatable {
+            out.push_str(
+                "- every long option's `--no-` form takes no value and takes it back; \
+                 the last word naming an option decides\n",
+            );
         }
         out.push('\n');
     }

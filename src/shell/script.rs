@@ -137,6 +137,9 @@ pub(crate) struct Analyzer<'r> {
     opaque: Vec<String>,
     /// Variables assigned by the script; they may be exported to later commands.
     assigned: BTreeMap<String, Arg>,
+    /// The prefix assignments of the simple command about to be recorded (see
+    /// [`Command::own_assignments`]).
+    pending_prefix: Vec<String>,
     /// The line sets `CDPATH`: a relative `cd` may land anywhere it lists.
     cdpath: bool,
     /// Where `cd` has taken the script: `None` the caller's directory, `Some(None)` somewhere
@@ -176,6 +179,7 @@ impl<'r> Analyzer<'r> {
             commands: Vec::new(),
             opaque: Vec::new(),
             assigned: BTreeMap::new(),
+            pending_prefix: Vec::new(),
             cdpath: false,
             script_cwd: None,
             arithmetic: false,
@@ -617,7 +621,14 @@ impl<'r> Analyzer<'r> {
         expansion.args
     }
 
-    fn assign(&mut self, assignment: &ast::Assignment, frame: &Frame) -> (String, Arg) {
+    /// One assignment. `prefix`: it stands before a command's words, so what it loads
+    /// may be judged with that command (git's configuration in the environment).
+    fn assign(
+        &mut self,
+        assignment: &ast::Assignment,
+        frame: &Frame,
+        prefix: bool,
+    ) -> (String, Arg) {
         let name = match &assignment.name {
             ast::AssignmentName::VariableName(name) => {
                 self.cdpath |= name == "CDPATH";
@@ -656,7 +667,10 @@ impl<'r> Analyzer<'r> {
                 Arg::dynamic(format!("{name}=(…)"))
             }
         };
-        if is_hijack_variable(&name) && !COMMAND_VARIABLES.contains(&name.as_str()) {
+        if is_hijack_variable(&name)
+            && !COMMAND_VARIABLES.contains(&name.as_str())
+            && !(prefix && name == GIT_CONFIG_COUNT)
+        {
             self.opaque(format!(
                 "setting `{name}` lets a program load code of the caller's choosing"
             ));
@@ -672,7 +686,7 @@ impl<'r> Analyzer<'r> {
         for item in simple.prefix.iter().flat_map(|p| &p.0) {
             match item {
                 CommandPrefixOrSuffixItem::AssignmentWord(assignment, _) => {
-                    prefix_assignments.push(self.assign(assignment, frame));
+                    prefix_assignments.push(self.assign(assignment, frame, true));
                 }
                 CommandPrefixOrSuffixItem::IoRedirect(redirect) => {
                     self.redirects(std::iter::once(redirect), frame)
@@ -694,7 +708,7 @@ impl<'r> Analyzer<'r> {
                     argv.extend(self.expand(&word.value, Mode::Command, frame))
                 }
                 CommandPrefixOrSuffixItem::AssignmentWord(assignment, word) => {
-                    let (name, value) = self.assign(assignment, frame);
+                    let (name, value) = self.assign(assignment, frame, false);
                     self.assigned.insert(name, value);
                     argv.extend(self.expand(&word.value, Mode::Single, frame));
                 }
@@ -727,6 +741,14 @@ impl<'r> Analyzer<'r> {
         }
         if argv.is_empty() {
             // A bare assignment changes the shell's variables for the commands after it.
+            if prefix_assignments
+                .iter()
+                .any(|(n, _)| n == GIT_CONFIG_COUNT)
+            {
+                self.opaque(format!(
+                    "setting `{GIT_CONFIG_COUNT}` lets a program load code of the caller's choosing"
+                ));
+            }
             self.assigned.extend(prefix_assignments);
             let targets = std::mem::take(&mut self.redirected);
             if !targets.is_empty() {
@@ -803,6 +825,16 @@ impl<'r> Analyzer<'r> {
                 return;
             }
         }
+        // A prefix assignment reaches the command's environment, not the words the shell
+        // expanded for it: unless the shell assigned the variable itself (earlier, or in an
+        // earlier round of a loop), or a special builtin keeps it, as a POSIX shell does.
+        if !(argv[0].known && SPECIAL_BUILTINS.contains(&argv[0].text.as_str())) {
+            self.pending_prefix = prefix_assignments
+                .iter()
+                .map(|(name, _)| name.clone())
+                .filter(|name| !self.assigned.contains_key(name))
+                .collect();
+        }
         self.command(argv, local);
     }
 
@@ -817,6 +849,7 @@ impl<'r> Analyzer<'r> {
 
     /// Records one command and follows what it runs.
     pub(crate) fn command(&mut self, argv: Vec<Arg>, frame: Frame) {
+        let own_assignments = std::mem::take(&mut self.pending_prefix);
         if frame.depth > MAX_DEPTH {
             self.opaque("commands are nested too deeply".to_owned());
             return;
@@ -851,6 +884,10 @@ impl<'r> Analyzer<'r> {
             ));
         }
         let is_gatekeep = program.text.rsplit('/').next() == Some("gatekeep");
+        // git's configuration given in its environment is its `-c NAME=VALUE`, read as such.
+        let git_config = (program.text.rsplit('/').next() == Some("git"))
+            .then(|| git_config_from_env(&frame.env))
+            .flatten();
         let mut commands_in_variables = Vec::new();
         for (name, value) in &frame.env.set {
             // Where gatekeep finds the user's policies.
@@ -873,6 +910,10 @@ impl<'r> Analyzer<'r> {
                     }
                     _ => format!("{} \"$1\"", value.text),
                 });
+            } else if name == GIT_CONFIG_COUNT
+                && (git_config.is_some() || RUN_NO_GIT.contains(&program.text.as_str()))
+            {
+                // Read below as the options it stands for; these builtins run no git.
             } else if is_hijack_variable(name) || moves_policies {
                 self.opaque(format!(
                     "setting `{name}` lets a program load code of the caller's choosing"
@@ -898,6 +939,19 @@ impl<'r> Analyzer<'r> {
                 self.script(&line, &inner);
             }
         }
+        let argv = match git_config {
+            Some(pairs) if !pairs.is_empty() => {
+                let mut with_options = vec![argv[0].clone()];
+                for pair in pairs {
+                    with_options.push(Arg::literal("-c"));
+                    with_options.push(Arg::literal(pair));
+                }
+                with_options.extend_from_slice(&argv[1..]);
+                with_options
+            }
+            _ => argv,
+        };
+        let program = &argv[0];
         let basename = program
             .text
             .rsplit('/')
@@ -947,6 +1001,7 @@ impl<'r> Analyzer<'r> {
             cwd_unknown,
             stdin_args: frame.stdin_args,
             nested: frame.nested,
+            own_assignments,
             reads: frame
                 .reads
                 .iter()
@@ -1240,6 +1295,45 @@ impl<'r> Analyzer<'r> {
 /// `mapfile`/`readarray`, `getopts`, `wait -p`, and the targets of namerefs
 /// (`declare -n REF=NAME`). An argument only known at run time may name any variable: then
 /// every name the builtin might set is unknown, reported as `*`.
+/// POSIX special builtins: a POSIX shell keeps their prefix assignments.
+const SPECIAL_BUILTINS: &[&str] = &[
+    ":", ".", "break", "continue", "eval", "exec", "exit", "export", "readonly", "return", "set",
+    "shift", "times", "trap", "unset", "source",
+];
+
+/// Builtins that run nothing and keep no prefix assignment (unlike `:` or `export`, special
+/// builtins, after which a POSIX shell keeps it).
+const RUN_NO_GIT: &[&str] = &["echo", "printf", "true", "false", "test", "["];
+
+/// The variable that makes git read `GIT_CONFIG_KEY_n` / `GIT_CONFIG_VALUE_n` pairs.
+const GIT_CONFIG_COUNT: &str = "GIT_CONFIG_COUNT";
+
+/// git's configuration in an environment, as the `NAME=VALUE` of the `-c` options it
+/// stands for: `None` unless every word git reads is known (a count git accepts, each key
+/// and value literal), in order.
+fn git_config_from_env(env: &EnvChange) -> Option<Vec<String>> {
+    let literal = |name: &str| {
+        env.set
+            .get(name)
+            .filter(|v| v.known && !v.free)
+            .map(|v| v.text.clone())
+    };
+    let Some(count) = env.set.get(GIT_CONFIG_COUNT) else {
+        return Some(Vec::new());
+    };
+    if !count.known || count.free {
+        return None;
+    }
+    let count: usize = count.text.parse().ok().filter(|n| *n <= 64)?;
+    (0..count)
+        .map(|i| {
+            let key = literal(&format!("GIT_CONFIG_KEY_{i}"))?;
+            let value = literal(&format!("GIT_CONFIG_VALUE_{i}"))?;
+            (!key.is_empty() && !key.contains('=')).then(|| format!("{key}={value}"))
+        })
+        .collect()
+}
+
 fn assigned_by(argv: &[Arg]) -> Vec<String> {
     let Some(name) = argv.first().filter(|a| a.known).map(|a| a.text.as_str()) else {
         return Vec::new();

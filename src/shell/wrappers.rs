@@ -1256,9 +1256,14 @@ fn git(args: &[Arg]) -> Vec<Step> {
             GitConfig::Runs(line) => steps.push(Step::Script(Arg::literal(line), Edit::default())),
             // Configuration names ignore case: `alias.Pwn` answers `git PWN`.
             GitConfig::Alias(alias) if !alias.eq_ignore_ascii_case(sub) => {}
+            // The shell command runs with git's configuration in its environment: a git it
+            // starts reads the same aliases (`!git b` runs alias `b`).
             GitConfig::Alias(_) if value.starts_with('!') => steps.push(Step::Script(
                 Arg::literal(format!("{} \"$@\"", &value[1..])),
-                Edit::default(),
+                Edit {
+                    set: git_config_environment(&configs),
+                    ..Edit::default()
+                },
             )),
             GitConfig::Alias(_) if value.contains(['"', '\'', '\\']) => {
                 return vec![Step::Opaque(format!(
@@ -1316,6 +1321,20 @@ fn git(args: &[Arg]) -> Vec<Step> {
         )));
     }
     steps
+}
+
+/// git's configuration as the environment it hands the commands it runs
+/// (`GIT_CONFIG_COUNT` with its keys and values).
+fn git_config_environment(configs: &[(String, &str)]) -> Vec<(String, Arg)> {
+    let mut set = vec![(
+        "GIT_CONFIG_COUNT".to_owned(),
+        Arg::literal(configs.len().to_string()),
+    )];
+    for (i, (name, value)) in configs.iter().enumerate() {
+        set.push((format!("GIT_CONFIG_KEY_{i}"), Arg::literal(name.clone())));
+        set.push((format!("GIT_CONFIG_VALUE_{i}"), Arg::literal(*value)));
+    }
+    set
 }
 
 /// What one `git -c NAME=VALUE` does.
@@ -1426,10 +1445,14 @@ fn git_config(name: &str, value: &str) -> GitConfig {
         || name.starts_with("pager.")
         || (name.contains('.') && COMMAND_SUFFIXES.iter().any(|s| name.ends_with(s)))
     {
-        // A pager reads its standard input; the other commands get arguments of git's.
+        // A pager reads its standard input; an ssh command gets a host and the git
+        // program to run there (as from `GIT_SSH_COMMAND`); the other commands get
+        // arguments of git's.
         let pager = name == "core.pager" || name.starts_with("pager.");
         GitConfig::Runs(if pager {
             value.to_owned()
+        } else if name == "core.sshcommand" {
+            format!("{value} git-server git-upload-pack repository")
         } else {
             format!("{value} \"$@\"")
         })

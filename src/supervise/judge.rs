@@ -509,6 +509,7 @@ pub fn analysis(image: &Image) -> Analysis {
             cwd_unknown: false,
             stdin_args: false,
             nested: false,
+            own_assignments: Vec::new(),
             writes: Vec::new(),
             reads: Vec::new(),
             scripts: Vec::new(),

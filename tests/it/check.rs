@@ -505,7 +505,26 @@ fn tmpdir_is_read_from_the_callers_environment_unless_the_line_sets_it() {
     assert_eq!(decide(None, "rm -rf $TMPDIR/test-dir"), "approve");
     // A value the shell would split, or a line that sets the variable, stays unknown.
     assert_eq!(decide(Some("/tmp/a b"), "rm -rf $TMPDIR/build"), "approve");
-    assert_eq!(decide(tmp, "TMPDIR=/ rm -rf $TMPDIR/etc"), "approve");
+    // A command's own prefix assignment reaches its environment, not its words: bash
+    // expanded them before. Where the shell keeps it or assigned it too, it stays unknown.
+    assert_eq!(decide(tmp, "TMPDIR=/ rm -rf $TMPDIR/etc"), "allow");
+    assert_eq!(decide(tmp, "TMPDIR=/ :; rm -rf $TMPDIR/etc"), "approve");
+    assert_eq!(
+        decide(tmp, "TMPDIR=/a; TMPDIR=/ rm -rf $TMPDIR/etc"),
+        "approve"
+    );
+    assert_eq!(
+        decide(tmp, "f() { rm -rf $TMPDIR/etc; }; TMPDIR=/ f"),
+        "approve"
+    );
+    assert_eq!(
+        decide(
+            tmp,
+            "for i in 1 2; do TMPDIR=/b rm -rf $TMPDIR/x; TMPDIR=/; done"
+        ),
+        "approve"
+    );
+    assert_eq!(decide(tmp, "TMPDIR=/ sudo rm -rf $TMPDIR/etc"), "approve");
     assert_eq!(
         decide(tmp, "export TMPDIR=/; rm -rf $TMPDIR/etc"),
         "approve"
