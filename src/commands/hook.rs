@@ -687,18 +687,7 @@ fn absolute(path: &std::path::Path) -> PathBuf {
 
 /// Why a denied call was denied: the rules' descriptions.
 fn denial(evaluation: &Evaluation) -> String {
-    let reasons: Vec<String> = evaluation
-        .hits
-        .iter()
-        .filter(|h| h.decision == Decision::Deny)
-        .map(|h| {
-            format!(
-                "rule {}: {}",
-                h.rule,
-                h.description.as_deref().unwrap_or("no description")
-            )
-        })
-        .collect();
+    let reasons = evaluation.denials();
     if reasons.is_empty() {
         "gatekeep: denied by policy".to_owned()
     } else {

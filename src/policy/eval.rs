@@ -99,6 +99,23 @@ struct Judged<'a> {
     unmatched: Vec<(Decision, &'a Approval)>,
 }
 
+impl Evaluation {
+    /// "rule ID: description" for each rule that denied, in order.
+    pub fn denials(&self) -> Vec<String> {
+        self.hits
+            .iter()
+            .filter(|h| h.decision == Decision::Deny)
+            .map(|h| {
+                format!(
+                    "rule {}: {}",
+                    h.rule,
+                    h.description.as_deref().unwrap_or("no description")
+                )
+            })
+            .collect()
+    }
+}
+
 /// Pseudo rule id for commands that could not be analysed.
 pub const OPAQUE_RULE: &str = "<opaque>";
 /// Pseudo rule id for the default decision.
