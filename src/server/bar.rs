@@ -138,7 +138,18 @@ pub fn judge(policy: &Policy, request: &NewRequest) -> Judgement {
             _ => None,
         };
         evaluations.push(match input {
-            Some(input) => policy.evaluate_tool(tool, &input, &ctx),
+            // The commands a tool runs (`command_from`) are judged like shell lines.
+            Some(input) => {
+                let analyses: Vec<_> = policy
+                    .tool_commands(tool, &input, &ctx)
+                    .into_iter()
+                    .map(|command| match command {
+                        Ok(line) => shell::analyze_script(&line, &NoResolve),
+                        Err(why) => opaque(&why),
+                    })
+                    .collect();
+                policy.evaluate_tool_running(tool, &input, &ctx, &analyses)
+            }
             None => policy.evaluate(
                 &opaque("the tool call's input is not one JSON value after its name"),
                 &ctx,
@@ -492,6 +503,24 @@ rules:
         assert_eq!(judge(&policy(POLICY), &tool).decision, Decision::Approve);
         tool.agent = false;
         assert_eq!(judge(&policy(POLICY), &tool).decision, Decision::Allow);
+    }
+
+    #[test]
+    fn the_command_a_tool_runs_is_judged_by_the_services_rules_too() {
+        let policy = policy(&format!(
+            "{POLICY}  - id: shell-tool\n    decision: allow\n    match: {{tool: mcp__sh__run, command_from: input.command}}\n"
+        ));
+        let call = |command: &str| {
+            let input = serde_json::json!({ "command": command }).to_string();
+            judge(
+                &policy,
+                &request(&["mcp__sh__run", &input], "tool:mcp__sh__run"),
+            )
+            .decision
+        };
+        assert_eq!(call("ls -l"), Decision::Allow);
+        assert_eq!(call("ls && dropdb prod"), Decision::Deny);
+        assert_eq!(call("eval \"$X\""), Decision::Approve);
     }
 
     #[test]
