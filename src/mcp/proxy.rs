@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::gate::{self, Call, Held};
-use super::pins::PinFile;
+use super::pins::{self, PinFile};
 use super::strict;
 use crate::flow::Flow;
 
@@ -45,8 +45,14 @@ struct State {
     calls: HashMap<String, String>,
     /// Calls held for approval, by id: the flag that cancels the wait.
     held: HashMap<String, Arc<AtomicBool>>,
-    /// Tools the last `tools/list` held back (changed or new definitions).
-    untrusted: Vec<String>,
+    /// Each tool the server listed in this session, by name: the digest of the definition
+    /// it showed last (trusted or held back). A call is made only for a tool listed here
+    /// whose pin, read at the call, is that same definition.
+    seen: HashMap<String, String>,
+    /// Requests sent to the server and not answered yet, by id (its exact JSON): an
+    /// answer with any other id (a number sent back as a string, say) is dropped, as a
+    /// client matching ids loosely would take it for another.
+    outstanding: std::collections::HashSet<String>,
 }
 
 /// The writing ends, each behind its own lock (taken after the state's, never before).
@@ -175,11 +181,9 @@ impl Proxy<'_> {
                 ));
             }
             (Some("tools/list"), Some(id)) => {
-                state
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .lists
-                    .push(key(&id));
+                let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+                state.lists.push(key(&id));
+                state.outstanding.insert(key(&id));
                 ends.to_server(&message);
             }
             (Some("notifications/cancelled"), None) => {
@@ -193,6 +197,11 @@ impl Proxy<'_> {
                     Some(flag) => flag.store(true, Ordering::SeqCst),
                     None => ends.to_server(&message),
                 }
+            }
+            (Some(_), Some(id)) => {
+                let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+                state.outstanding.insert(key(&id));
+                ends.to_server(&message);
             }
             _ => ends.to_server(&message),
         }
@@ -228,19 +237,26 @@ impl Proxy<'_> {
                 return;
             }
         };
-        let listed_untrusted = state
+        // Trusted only as listed in this session, and as pinned now: a tool never listed,
+        // or whose listed definition is not the pin (changed, new, or waiting for trust),
+        // is refused, whatever the client was shown.
+        let seen = state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .untrusted
-            .contains(&tool);
-        // Trusted since the list was answered: the pin file no longer holds it back.
-        let untrusted = listed_untrusted
-            && self.pins.read().map_or(true, |pins| {
-                pins.is_none_or(|p| p.waiting.contains_key(&tool))
-            });
-        if untrusted {
+            .seen
+            .get(&tool)
+            .cloned();
+        let trusted = seen.is_some_and(|digest| {
+            self.pins.read().is_ok_and(|pins| {
+                pins.is_some_and(|p| {
+                    p.tools.get(&tool).is_some_and(|pin| pin.digest == digest)
+                        && !p.waiting.contains_key(&tool)
+                })
+            })
+        });
+        if !trusted {
             let text = format!(
-                "gatekeep: the definition of tool {tool} of MCP server {server} changed since it was trusted (or the tool is new), so it is hidden and its calls refused until a person trusts it: `gatekeep mcp trust --name {server} {tool}`",
+                "gatekeep: the definition of tool {tool} of MCP server {server} changed since it was trusted (or the tool is new, or the server has not listed it in this session), so it is hidden and its calls refused until a person trusts it: `gatekeep mcp trust --name {server} {tool}`",
                 server = self.server,
             );
             self.answered(&id, &tool, "untrusted", Some(&text));
@@ -288,6 +304,7 @@ impl Proxy<'_> {
                     match outcome {
                         Held::Go => {
                             guard.calls.insert(key(&id), tool.clone());
+                            guard.outstanding.insert(key(&id));
                             // Sent under the state's lock: a cancel read after this point
                             // is passed to the server, after the call.
                             ends.to_server(&message);
@@ -312,6 +329,7 @@ impl Proxy<'_> {
     fn forward(&self, message: Value, id: Value, tool: &str, state: &Mutex<State>, ends: &Ends) {
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
         state.calls.insert(key(&id), tool.to_owned());
+        state.outstanding.insert(key(&id));
         ends.to_server(&message);
     }
 
@@ -346,9 +364,18 @@ impl Proxy<'_> {
                 }
             };
             let is_answer = message.get("method").is_none();
-            if let (true, Some(id)) = (is_answer, message.get("id").cloned()) {
+            if is_answer {
+                let id = message.get("id").cloned().unwrap_or(Value::Null);
                 let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
                 let id_key = key(&id);
+                if !state.outstanding.remove(&id_key) {
+                    drop(state);
+                    self.refused(
+                        "server",
+                        &format!("an answer to no request sent (id {id_key})"),
+                    );
+                    continue;
+                }
                 if let Some(at) = state.lists.iter().position(|k| *k == id_key) {
                     state.lists.remove(at);
                     self.sort_tools(&mut message, &mut state);
@@ -384,10 +411,18 @@ impl Proxy<'_> {
                     .filter_map(|t| t.get("name")?.as_str().map(str::to_owned))
                     .collect();
                 tools.clear();
-                state.untrusted = names;
+                for name in names {
+                    state.seen.remove(&name);
+                }
                 return;
             }
         };
+        for tool in tools.iter() {
+            if let Some(name) = tool.get("name").and_then(Value::as_str) {
+                let digest = pins::digest(&pins::definition(tool));
+                state.seen.insert(name.to_owned(), digest);
+            }
+        }
         let mut hidden_denied = Vec::new();
         tools.retain(|tool| {
             let name = tool.get("name").and_then(Value::as_str).unwrap_or_default();
@@ -411,7 +446,6 @@ impl Proxy<'_> {
                 }),
             );
         }
-        state.untrusted = sorted.held;
     }
 
     /// Whether every call of the tool is denied whatever its arguments: a rule that names

@@ -590,9 +590,27 @@ fn duplicate_keys_batches_and_bad_bytes_are_refused_and_never_forwarded() {
     let stdin = proxy.stdin.as_mut().unwrap();
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}});
-    let mut lines: Vec<Vec<u8>> = vec![
+    let answer = |needle: &str| -> Value { serde_json::from_str(&out.wait_for(needle)).unwrap() };
+    // Before the server has listed its tools in this session, no call is made.
+    for line in [
         init.to_string().into_bytes(),
         br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_vec(),
+        br#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"note","arguments":{"text":"unlisted"}}}"#.to_vec(),
+    ] {
+        stdin.write_all(&line).unwrap();
+        stdin.write_all(b"\n").unwrap();
+    }
+    stdin.flush().unwrap();
+    let unlisted = answer("\"id\":8");
+    let (text, is_error) = result_text(&unlisted);
+    assert!(is_error, "{unlisted}");
+    assert!(text.contains("has not listed it in this session"), "{text}");
+    stdin
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/list\"}\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    answer("\"id\":9");
+    let mut lines: Vec<Vec<u8>> = vec![
         // Which `text` a server would take is its own choice: refused.
         br#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"note","arguments":{"text":"a","text":"b"}}}"#.to_vec(),
         br#"[{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"note","arguments":{"text":"batched"}}}]"#.to_vec(),
@@ -612,7 +630,6 @@ fn duplicate_keys_batches_and_bad_bytes_are_refused_and_never_forwarded() {
         stdin.write_all(b"\n").unwrap();
     }
     stdin.flush().unwrap();
-    let answer = |needle: &str| -> Value { serde_json::from_str(&out.wait_for(needle)).unwrap() };
     let duplicate = answer("\"id\":2");
     assert_eq!(duplicate["error"]["code"], -32600, "{duplicate}");
     assert!(
@@ -672,6 +689,15 @@ fn a_client_that_goes_away_cancels_its_held_calls() {
     let out = Lines::collect(proxy.stdout.take().unwrap());
     let err = Lines::collect(proxy.stderr.take().unwrap());
     let stdin = proxy.stdin.as_mut().unwrap();
+    // Calls are made only to tools the server listed in the session.
+    writeln!(
+        stdin,
+        "{}",
+        json!({"jsonrpc": "2.0", "id": "l1", "method": "tools/list"})
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    out.wait_for("\"l1\"");
     let call = json!({"jsonrpc": "2.0", "id": "w1", "method": "tools/call", "params": {
         "name": "write_file", "arguments": {"path": target.display().to_string(), "content": "x"}}});
     writeln!(stdin, "{call}").unwrap();

@@ -30,6 +30,9 @@ await client.connect(transport);
 say({ connected: true });
 // Long enough for a person to decide; a test ends the wait itself.
 const options = { timeout: 10 * 60 * 1000 };
+// As agents do, the tools are listed once the session starts: the proxy makes calls
+// only to tools the server listed in the session.
+await client.listTools(undefined, options);
 
 for (const step of plan) {
   if (step.list) {
