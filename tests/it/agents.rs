@@ -36,10 +36,14 @@ rules:
     description: Writing under /etc
     decision: deny
     match: {tool: [Write, write_file], input: {file_path: "/etc/**"}}
+  - id: no-etc-mcp-writes
+    description: An MCP server writing under /etc
+    decision: deny
+    match: {tool: "mcp__*__write_file", input: {path: "/etc/**"}}
   - id: no-drops
     description: Dropping tables
     decision: deny
-    match: {tool: query, input: {sql: "re:(?i)drop"}}
+    match: {tool: "mcp__*__query", input: {sql: "re:(?i)drop"}}
 "#;
 
 const USERS: &[UserSpec<'static>] = &[
@@ -312,6 +316,23 @@ fn gemini_answers_in_its_own_shape() {
     let parsed: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(parsed["decision"], "deny");
     assert_conforms("gemini.before-tool.output.schema.json", &parsed);
+    // An MCP server's tool: Gemini names it mcp_SERVER_TOOL and says which in
+    // mcp_context; rules see it as mcp__SERVER__TOOL.
+    let mut mcp = gemini_input(
+        "mcp_fs_write_file",
+        json!({"path": "/etc/cron.d/job", "content": "x"}),
+        cwd,
+    );
+    mcp["mcp_context"] = json!({"server_name": "fs", "tool_name": "write_file", "command": "npx"});
+    let held = ask(mcp.to_string().as_bytes());
+    assert_eq!(held["decision"], "deny", "{held}");
+    assert!(
+        held["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no-etc-mcp-writes"),
+        "{held}"
+    );
 }
 
 #[test]
@@ -352,6 +373,22 @@ fn cursor_answers_shell_and_mcp_calls_in_its_own_shape() {
     );
     mcp["tool_input"] = json!({"sql": "drop table users"});
     assert_eq!(ask(&mcp)["permission"], "deny");
+    // Cursor names the tool alone: rules see it as mcp__SERVER__TOOL, the server named
+    // from its command, as the MCP gateway names it.
+    let mut fs = data("cursor.before-mcp-execution.input.json");
+    fs["workspace_roots"] = json!([cwd]);
+    fs["tool_name"] = json!("write_file");
+    fs["command"] = json!("npx -y @modelcontextprotocol/server-filesystem /srv");
+    fs["tool_input"] = json!({"path": "/etc/cron.d/job", "content": "x"});
+    let held = ask(&fs);
+    assert_eq!(held["permission"], "deny", "{held}");
+    assert!(
+        held["agent_message"]
+            .as_str()
+            .unwrap()
+            .contains("no-etc-mcp-writes"),
+        "{held}"
+    );
     // Malformed: arguments that are no JSON object, an event it does not answer.
     mcp["tool_input"] = json!("not json");
     let output = ask(&mcp);

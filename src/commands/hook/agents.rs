@@ -186,6 +186,23 @@ struct BeforeTool {
     hook_event_name: String,
     tool_name: String,
     tool_input: Map<String, Value>,
+    /// For an MCP server's tool: which server and tool (Gemini names the tool
+    /// `mcp_SERVER_TOOL`, which cannot be split where either name has a `_`).
+    #[serde(default)]
+    mcp_context: Option<GeminiMcp>,
+}
+
+#[derive(Deserialize)]
+struct GeminiMcp {
+    #[serde(default)]
+    server_name: Option<String>,
+    #[serde(default)]
+    tool_name: Option<String>,
+}
+
+/// An MCP tool as rules name it, whatever the agent calls it: `mcp__SERVER__TOOL`.
+fn mcp_tool(server: &str, tool: &str) -> String {
+    format!("mcp__{server}__{tool}")
 }
 
 /// Cursor's beforeShellExecution and beforeMCPExecution input.
@@ -297,6 +314,12 @@ pub fn read(agent: Agent, raw: &[u8]) -> Result<Call, UserError> {
                 cwd: Some(cwd),
                 tool_name: if shell {
                     "Bash".to_owned()
+                } else if let Some(GeminiMcp {
+                    server_name: Some(server),
+                    tool_name: Some(tool),
+                }) = &input.mcp_context
+                {
+                    mcp_tool(server, tool)
                 } else {
                     input.tool_name
                 },
@@ -345,10 +368,22 @@ pub fn read(agent: Agent, raw: &[u8]) -> Result<Call, UserError> {
                     if !arguments.is_object() {
                         return Err(malformed(agent, "tool_input is not a JSON object"));
                     }
+                    // Cursor gives the bare tool name and the server's command: the server
+                    // is named from it, as `gatekeep mcp proxy` names one.
+                    let server = input
+                        .command
+                        .as_deref()
+                        .map(|c| {
+                            crate::mcp::server_name(
+                                &c.split_whitespace().map(str::to_owned).collect::<Vec<_>>(),
+                            )
+                        })
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or_else(|| "cursor".to_owned());
                     Ok(Call {
                         session_id,
                         cwd,
-                        tool_name: tool,
+                        tool_name: mcp_tool(&server, &tool),
                         tool_input: arguments,
                         ..Call::default()
                     })
