@@ -592,7 +592,14 @@ impl Hook<'_> {
     /// `defer` was asked for and the transcript shows this call alone in its turn (Claude
     /// Code ignores `defer` for a call with siblings, and then goes its usual way).
     fn may_defer(&self) -> bool {
+        // Where Claude Code ignores `defer`, it goes on with its own rules; in a session
+        // that asks for nothing those would run the call.
+        let asks = !matches!(
+            self.input.permission_mode.as_deref(),
+            Some("bypassPermissions" | "dontAsk" | "auto")
+        );
         self.args.defer
+            && asks
             && match (&self.input.transcript_path, &self.input.tool_use_id) {
                 (Some(transcript), Some(id)) => agents::only_call_in_turn(transcript, id),
                 _ => false,

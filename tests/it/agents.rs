@@ -857,6 +857,15 @@ fn defer_only_for_a_lone_call_still_pending_at_the_bound() {
         finish(child, &lines)["hookSpecificOutput"]["permissionDecision"],
         "deny"
     );
+    // In a session that asks for nothing, Claude Code would ignore defer and run the call
+    // under its own rules: deny.
+    let mut bypassing = claude_input("touch later", cwd, &lone);
+    bypassing["permission_mode"] = json!("bypassPermissions");
+    let (child, lines) = in_background(&service, &env, "agent", "claude-code", &args, &bypassing);
+    assert_eq!(
+        finish(child, &lines)["hookSpecificOutput"]["permissionDecision"],
+        "deny"
+    );
     // Once approved, the resumed call (the same command) runs under the grant.
     review(&service, &env, "approve", &id, "go");
     let (child, lines) = in_background(

@@ -88,6 +88,9 @@ pub struct Call {
     pub description: Option<String>,
     /// Codex's PermissionRequest for network access rather than a command.
     pub network: bool,
+    /// Claude Code's permission mode for the session (`default`, `plan`, `acceptEdits`,
+    /// `bypassPermissions`…), when it says.
+    pub permission_mode: Option<String>,
 }
 
 fn malformed(agent: Agent, error: impl std::fmt::Display) -> UserError {
@@ -145,6 +148,8 @@ struct PreToolUse {
     tool_use_id: Option<String>,
     #[serde(default)]
     transcript_path: Option<String>,
+    #[serde(default)]
+    permission_mode: Option<String>,
 }
 
 /// Codex's PermissionRequest input: a closed schema, so a field it does not name is refused.
@@ -252,6 +257,7 @@ pub fn read(agent: Agent, raw: &[u8]) -> Result<Call, UserError> {
                 tool_name: input.tool_name,
                 tool_input: input.tool_input,
                 tool_use_id: input.tool_use_id,
+                permission_mode: input.permission_mode,
                 transcript_path: input.transcript_path,
                 network: false,
             })
