@@ -68,7 +68,18 @@ impl Ends {
     }
 
     fn to_server(&self, message: &Value) {
-        let mut server = self.server.lock().unwrap_or_else(|e| e.into_inner());
+        Ends::write(&mut self.server_writer(), message);
+    }
+
+    /// The server's end, held: taken while the state is still locked, it keeps the order
+    /// of what the state recorded; the state is then let go before the write, which may
+    /// block while the server is busy writing answers the relay must read (a write under
+    /// the state's lock would deadlock with it).
+    fn server_writer(&self) -> std::sync::MutexGuard<'_, Option<ChildStdin>> {
+        self.server.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(server: &mut Option<ChildStdin>, message: &Value) {
         if let Some(stdin) = server.as_mut() {
             let _ = writeln!(stdin, "{message}").and_then(|()| stdin.flush());
         }
@@ -184,7 +195,9 @@ impl Proxy<'_> {
                 let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
                 state.lists.push(key(&id));
                 state.outstanding.insert(key(&id));
-                ends.to_server(&message);
+                let mut server = ends.server_writer();
+                drop(state);
+                Ends::write(&mut server, &message);
             }
             (Some("notifications/cancelled"), None) => {
                 let target = message
@@ -195,13 +208,19 @@ impl Proxy<'_> {
                 match state.held.get(&target) {
                     // The server never saw the call: nothing to tell it.
                     Some(flag) => flag.store(true, Ordering::SeqCst),
-                    None => ends.to_server(&message),
+                    None => {
+                        let mut server = ends.server_writer();
+                        drop(state);
+                        Ends::write(&mut server, &message);
+                    }
                 }
             }
             (Some(_), Some(id)) => {
                 let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
                 state.outstanding.insert(key(&id));
-                ends.to_server(&message);
+                let mut server = ends.server_writer();
+                drop(state);
+                Ends::write(&mut server, &message);
             }
             _ => ends.to_server(&message),
         }
@@ -305,10 +324,12 @@ impl Proxy<'_> {
                         Held::Go => {
                             guard.calls.insert(key(&id), tool.clone());
                             guard.outstanding.insert(key(&id));
-                            // Sent under the state's lock: a cancel read after this point
-                            // is passed to the server, after the call.
-                            ends.to_server(&message);
+                            // The server's end taken under the state's lock: a cancel read
+                            // after this point is passed to the server, after the call.
+                            let mut server = ends.server_writer();
                             drop(guard);
+                            Ends::write(&mut server, &message);
+                            drop(server);
                             self.answered(&id, &tool, "forwarded", None);
                         }
                         Held::Refuse(text) => {
@@ -330,7 +351,9 @@ impl Proxy<'_> {
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
         state.calls.insert(key(&id), tool.to_owned());
         state.outstanding.insert(key(&id));
-        ends.to_server(&message);
+        let mut server = ends.server_writer();
+        drop(state);
+        Ends::write(&mut server, &message);
     }
 
     fn relay_server(&self, output: ChildStdout, state: &Mutex<State>, ends: &Ends) {
