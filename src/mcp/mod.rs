@@ -26,13 +26,51 @@ pub fn server_name(command: &[String]) -> String {
         word.to_owned()
     };
     let program = command.first().map(|p| base(p)).unwrap_or_default();
+    // A runner's options that take the next word as their value (`docker run -e X=1 -v
+    // /a:/b image`): the value is not the server.
+    const VALUED: &[&str] = &[
+        "-e",
+        "--env",
+        "-v",
+        "--volume",
+        "--name",
+        "-p",
+        "--publish",
+        "--network",
+        "--mount",
+        "-w",
+        "--workdir",
+        "-u",
+        "--user",
+        "--entrypoint",
+        "--env-file",
+        "--from",
+        "--package",
+        "--with",
+        "--python",
+        "-c",
+        "--cwd",
+        "--dir",
+        "--prefix",
+    ];
     let chosen = if RUNNERS.contains(&program.as_str()) {
-        command
-            .iter()
-            .skip(1)
-            .find(|w| !w.starts_with('-') && !matches!(w.as_str(), "run" | "exec" | "dlx"))
-            .map(|w| base(w))
-            .unwrap_or(program)
+        let mut words = command.iter().skip(1);
+        let mut found = None;
+        while let Some(word) = words.next() {
+            if VALUED.contains(&word.as_str()) {
+                words.next();
+                continue;
+            }
+            if word.starts_with('-')
+                || word.contains('=')
+                || matches!(word.as_str(), "run" | "exec" | "dlx")
+            {
+                continue;
+            }
+            found = Some(base(word));
+            break;
+        }
+        found.unwrap_or(program)
     } else {
         program
     };
@@ -73,6 +111,26 @@ mod tests {
     #[test]
     fn names_from_the_command() {
         assert_eq!(name(&["mcp-server-git"]), "mcp-server-git");
+        // A runner's option values are not the server.
+        assert_eq!(
+            name(&[
+                "docker",
+                "run",
+                "-i",
+                "--rm",
+                "-e",
+                "X=1",
+                "-v",
+                "/a:/b",
+                "mcp/postgres",
+                "postgresql://db"
+            ]),
+            "postgres"
+        );
+        assert_eq!(
+            name(&["uvx", "--from", "pkg-x", "mcp-server-sqlite"]),
+            "mcp-server-sqlite"
+        );
         assert_eq!(
             name(&["/usr/bin/node", "/opt/fs/index.js", "/srv"]),
             "index"
