@@ -7,7 +7,7 @@
 //! `notifications/cancelled` are looked into; everything else passes through.
 
 use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{BufRead, BufReader, Read as _, Write as _};
 use std::process::{ChildStdin, ChildStdout};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -23,6 +23,38 @@ use crate::flow::Flow;
 
 /// The longest message line read; a longer one is refused.
 const MAX_LINE: usize = 64 << 20;
+
+/// Reads one line of at most `max` bytes (`MAX_LINE`): `None` at the end, and a longer line is
+/// read to its end without being kept (an empty line with `true`), so neither side can
+/// make the relay hold more than that.
+fn read_line(input: &mut impl BufRead, max: usize) -> Option<(Vec<u8>, bool)> {
+    let mut line = Vec::new();
+    let read = input
+        .by_ref()
+        .take(max as u64 + 1)
+        .read_until(b'\n', &mut line)
+        .ok()?;
+    if read == 0 {
+        return None;
+    }
+    if line.len() <= max || line.ends_with(b"\n") {
+        return Some((line, false));
+    }
+    // Too long: skip to the end of the line, a block at a time.
+    loop {
+        let (skipped, done) = match input.fill_buf() {
+            Ok([]) | Err(_) => return Some((Vec::new(), true)),
+            Ok(buffer) => match buffer.iter().position(|b| *b == b'\n') {
+                Some(at) => (at + 1, true),
+                None => (buffer.len(), false),
+            },
+        };
+        input.consume(skipped);
+        if done {
+            return Some((Vec::new(), true));
+        }
+    }
+}
 
 /// One proxied session.
 pub struct Proxy<'a> {
@@ -112,20 +144,17 @@ impl Proxy<'_> {
             });
             // Read on a thread of its own, so the end of the server ends the relay even
             // while the client says nothing.
-            let (lines, incoming) = mpsc::sync_channel::<Vec<u8>>(16);
+            let (lines, incoming) = mpsc::sync_channel::<(Vec<u8>, bool)>(16);
             std::thread::spawn(move || {
                 let mut input = BufReader::new(std::io::stdin().lock());
-                loop {
-                    let mut line = Vec::new();
-                    match input.read_until(b'\n', &mut line) {
-                        Ok(0) | Err(_) => return,
-                        Ok(_) if lines.send(line).is_err() => return,
-                        Ok(_) => {}
+                while let Some(line) = read_line(&mut input, MAX_LINE) {
+                    if lines.send(line).is_err() {
+                        return;
                     }
                 }
             });
             loop {
-                let line = match incoming.recv_timeout(Duration::from_millis(100)) {
+                let (line, too_long) = match incoming.recv_timeout(Duration::from_millis(100)) {
                     Ok(line) => line,
                     Err(mpsc::RecvTimeoutError::Timeout) => {
                         if server_gone.load(Ordering::SeqCst) {
@@ -135,6 +164,15 @@ impl Proxy<'_> {
                     }
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 };
+                if too_long {
+                    self.refused("client", "the message is longer than 64 MiB");
+                    ends.to_client(&strict::error(
+                        Value::Null,
+                        strict::INVALID_REQUEST,
+                        "the message is longer than 64 MiB",
+                    ));
+                    continue;
+                }
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
@@ -161,15 +199,6 @@ impl Proxy<'_> {
         ends: &'s Ends,
         scope: &'s std::thread::Scope<'s, 'e>,
     ) {
-        if line.len() > MAX_LINE {
-            self.refused("client", "the message is longer than 64 MiB");
-            ends.to_client(&strict::error(
-                Value::Null,
-                strict::INVALID_REQUEST,
-                "the message is longer than 64 MiB",
-            ));
-            return;
-        }
         let message = match strict::parse(line) {
             Ok(message) => message,
             Err(refusal) => {
@@ -358,12 +387,12 @@ impl Proxy<'_> {
 
     fn relay_server(&self, output: ChildStdout, state: &Mutex<State>, ends: &Ends) {
         let mut input = BufReader::new(output);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            match input.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
+        while let Some((line, too_long)) = read_line(&mut input, MAX_LINE) {
+            if too_long {
+                // Its id cannot be told without keeping it: the client's request waits
+                // for an answer that never comes, as for a server that never answers.
+                self.refused("server", "a message longer than 64 MiB");
+                continue;
             }
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -525,5 +554,19 @@ fn lenient_id(line: &[u8]) -> Option<Value> {
     match value.get("id")? {
         id @ (Value::String(_) | Value::Number(_)) => Some(id.clone()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_skipped_to_its_end_and_never_kept() {
+        let mut input = std::io::Cursor::new(b"short\n0123456789abcdef\nnext".to_vec());
+        assert_eq!(read_line(&mut input, 8), Some((b"short\n".to_vec(), false)));
+        assert_eq!(read_line(&mut input, 8), Some((Vec::new(), true)));
+        assert_eq!(read_line(&mut input, 8), Some((b"next".to_vec(), false)));
+        assert_eq!(read_line(&mut input, 8), None);
     }
 }
