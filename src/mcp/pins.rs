@@ -16,12 +16,17 @@ use sha2::{Digest as _, Sha256};
 use crate::approval::canonical_json;
 use crate::exit::UserError;
 
-/// The part of a tool that is pinned: what the model reads and what it may send.
+/// The part of a tool that is pinned: what the model reads (name, title, description,
+/// annotations such as `destructiveHint`), what it may send and what it is told to expect.
 pub fn definition(tool: &Value) -> Value {
+    let field = |name: &str| tool.get(name).cloned().unwrap_or(Value::Null);
     json!({
-        "name": tool.get("name").cloned().unwrap_or(Value::Null),
-        "description": tool.get("description").cloned().unwrap_or(Value::Null),
-        "inputSchema": tool.get("inputSchema").cloned().unwrap_or(Value::Null),
+        "name": field("name"),
+        "title": field("title"),
+        "description": field("description"),
+        "annotations": field("annotations"),
+        "inputSchema": field("inputSchema"),
+        "outputSchema": field("outputSchema"),
     })
 }
 
