@@ -5,6 +5,7 @@
 use std::sync::OnceLock;
 
 use regex::Regex;
+use serde_json::Value;
 
 /// What replaces a secret.
 pub const MASK: &str = "***";
@@ -271,6 +272,54 @@ impl Redactor {
         out
     }
 
+    /// Redacts a JSON value, such as the input of an agent's tool call, by its structure:
+    /// the strings and numbers under a secret-looking key (at any depth below it) and the
+    /// strings shaped like a credential are masked whole, the other strings go through the
+    /// text rules (a string that is itself JSON is redacted as JSON). Keys, booleans and
+    /// the shape of the value are kept, so the result is still the call's JSON.
+    pub fn json(&self, value: &Value) -> Value {
+        self.json_under(value, false)
+    }
+
+    fn json_under(&self, value: &Value, secret: bool) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(key, v)| {
+                        (
+                            key.clone(),
+                            self.json_under(v, secret || is_secret_name(key)),
+                        )
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| self.json_under(item, secret))
+                    .collect(),
+            ),
+            Value::String(_) | Value::Number(_) if secret => Value::String(MASK.to_owned()),
+            Value::String(text) if looks_like_secret(text) => Value::String(MASK.to_owned()),
+            Value::String(text) => Value::String(self.embedded_json(text)),
+            Value::Bool(_) | Value::Null | Value::Number(_) => value.clone(),
+        }
+    }
+
+    /// A string holding a JSON object or array is redacted as JSON (re-encoded only when
+    /// something was masked); any other string by the text rules.
+    fn embedded_json(&self, text: &str) -> String {
+        if text.trim_start().starts_with(['{', '['])
+            && let Ok(inner) = serde_json::from_str::<Value>(text)
+        {
+            let redacted = self.json(&inner);
+            if redacted != inner {
+                return redacted.to_string();
+            }
+        }
+        self.text(text)
+    }
+
     /// Redacts an environment variable's value: whole when its name or its shape says it
     /// is a secret, else the secrets inside it.
     pub fn env_value(&self, name: &str, value: &str) -> String {
@@ -338,6 +387,40 @@ mod tests {
         );
         let out = r.text("curl -H 'Authorization: Bearer sekrit' https://x --token=abc");
         assert!(!out.contains("sekrit") && !out.contains("abc"), "{out}");
+    }
+
+    #[test]
+    fn json_by_structure() {
+        let token = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
+        let input = serde_json::json!({
+            "password": "hunter2",
+            "db": {"host": "db.internal", "port": 5432, "api_key": 1234, "tls": true},
+            "credentials": {"user": "app", "list": ["a", "b"]},
+            "items": [{"token": "x"}, token, "plain words", null],
+            "headers": ["Authorization: Bearer sekrit", "Accept: */*"],
+            "command": "curl -H 'Authorization: Bearer sekrit' https://x",
+            "body": "{\"secret\": \"s3cr3t\", \"n\": 1}",
+            "note": "{not json",
+        });
+        let out = Redactor::default().json(&input);
+        assert_eq!(
+            out,
+            serde_json::json!({
+                "password": "***",
+                "db": {"host": "db.internal", "port": 5432, "api_key": "***", "tls": true},
+                "credentials": {"user": "***", "list": ["***", "***"]},
+                "items": [{"token": "***"}, "***", "plain words", null],
+                "headers": ["Authorization: ***", "Accept: */*"],
+                "command": "curl -H 'Authorization: ***' https://x",
+                "body": r#"{"n":1,"secret":"***"}"#,
+                "note": "{not json",
+            })
+        );
+        let text = out.to_string();
+        assert!(
+            !text.contains("hunter2") && !text.contains(token) && !text.contains("sekrit"),
+            "{text}"
+        );
     }
 
     #[test]

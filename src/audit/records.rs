@@ -42,11 +42,12 @@ impl Caller {
     }
 }
 
-/// The `decision` record: everything a reviewer or auditor needs, secrets redacted.
+/// The `decision` record: everything a reviewer or auditor needs, secrets redacted
+/// (`shown` is the subject's argument vector, redacted already: see `Subject::shown`).
 #[allow(clippy::too_many_arguments)]
 pub fn decision(
     run_id: &str,
-    argv: &[String],
+    shown: &[String],
     evaluation: &Evaluation,
     ctx: &Context,
     caller: &Caller,
@@ -58,7 +59,7 @@ pub fn decision(
     rules.dedup();
     json!({
         "run_id": run_id,
-        "argv": redactor.argv(argv),
+        "argv": shown,
         "commands": evaluation.commands.iter().map(|c| redactor.argv(c)).collect::<Vec<_>>(),
         "cwd": ctx.cwd,
         "user": ctx.user,

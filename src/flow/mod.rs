@@ -57,6 +57,18 @@ impl Subject {
             Subject::Exec(image) => image.argv.clone(),
         }
     }
+
+    /// The argument vector as it is recorded, shown and filed: [`Subject::argv`] with its
+    /// secrets redacted. A tool call's input is redacted by its JSON structure (keys such
+    /// as `password`, credential-shaped strings), never as one line of text.
+    pub fn shown(&self, redactor: &Redactor) -> Vec<String> {
+        match self {
+            Subject::Tool { name, input } => {
+                vec![redactor.text(name), redactor.json(input).to_string()]
+            }
+            other => redactor.argv(&other.argv()),
+        }
+    }
 }
 
 /// One step of the flow, handed to the [`Sink`] after its audit record was written.
@@ -261,7 +273,6 @@ impl Flow<'_> {
         reason: Option<&str>,
         extra: Extra,
     ) -> Result<Decided, UserError> {
-        let argv = subject.argv();
         let evaluated = match &subject {
             Subject::Argv(argv) => self
                 .decider
@@ -285,7 +296,7 @@ impl Flow<'_> {
                 // Refused before any decision: the log still says so.
                 self.record(
                     "refused",
-                    json!({"argv": self.redactor.argv(&argv), "error": error.message, "agent_session": self.session()}),
+                    json!({"argv": subject.shown(&self.redactor), "error": error.message, "agent_session": self.session()}),
                 );
                 return Err(error);
             }
@@ -302,10 +313,11 @@ impl Flow<'_> {
         extra: Extra,
     ) -> Result<Decided, UserError> {
         let argv = subject.argv();
+        let shown = subject.shown(&self.redactor);
         let ctx = &self.decider.context;
         let mut fields = records::decision(
             &self.run_id,
-            &argv,
+            &shown,
             &evaluation,
             ctx,
             &records::Caller::this_process(),
@@ -328,7 +340,7 @@ impl Flow<'_> {
             .map(|o| self.redactor.text(o))
             .collect();
         self.sink.step(&Step::Decided {
-            argv: &self.redactor.argv(&argv),
+            argv: &shown,
             evaluation: &evaluation,
             opaque: &opaque,
             agent: ctx.agent,
@@ -401,9 +413,10 @@ impl Flow<'_> {
                 },
                 ..CommandFacts::default()
             },
-            // A tool call has no binary: its facts are the tool and its exact input.
+            // A tool call has no binary: its facts are the tool and its exact input, shown
+            // redacted and bound by the digest of the input as the server receives it.
             Subject::Tool { name, input } => CommandFacts {
-                argv: self.redactor.argv(&decided.argv),
+                argv: decided.subject.shown(&self.redactor),
                 cwd: self.decider.context.cwd.clone(),
                 resolved_path: format!("tool:{name}"),
                 binary_sha256: hex::encode(Sha256::digest(input.to_string().as_bytes())),

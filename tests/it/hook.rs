@@ -528,6 +528,67 @@ fn tool_calls_needing_approval_use_the_grant_in_the_hook() {
 }
 
 #[test]
+fn secrets_in_a_tool_calls_input_are_redacted_and_the_grant_binds_the_real_input() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let service = Service::start(&env, USERS, "");
+    let token = format!("ghp_{}", "Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF1hI4");
+    let input = tool_input(
+        "mcp__prod__connect",
+        json!({
+            "host": "db.internal",
+            "password": "hunter2",
+            "options": {"session": [{"token": "hunter2"}], "label": &token, "port": 5432},
+            "headers": ["Authorization: Bearer hunter2", "Accept: text/plain"],
+        }),
+        env.root(),
+    );
+    let (child, lines) = hook_in_background(&service, &env, &policy, &[], &input);
+    let id = pending_id(&service, "alice");
+    let shown: Value = http()
+        .get(format!("{}/v1/requests/{id}", service.url))
+        .bearer_auth(service.token("alice"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let text = shown.to_string();
+    assert!(
+        !text.contains("hunter2") && !text.contains(&token),
+        "{text}"
+    );
+    assert_eq!(shown["argv"][0], "mcp__prod__connect");
+    let filed: Value = serde_json::from_str(shown["argv"][1].as_str().unwrap()).unwrap();
+    assert_eq!(
+        filed,
+        json!({
+            "host": "db.internal",
+            "password": "***",
+            "options": {"session": [{"token": "***"}], "label": "***", "port": 5432},
+            "headers": ["Authorization: ***", "Accept: text/plain"],
+        })
+    );
+    review(&service, &env, "approve", &id, "ok");
+    // The redacted input was shown; the grant still binds, and allows, the real one.
+    assert_eq!(
+        finish(child, &lines),
+        answer(
+            "allow",
+            &format!("gatekeep: request {id} approved by alice")
+        )
+    );
+    assert_eq!(service.status("agent", &id), "consumed");
+    let records = env.log_records();
+    let decision = records
+        .iter()
+        .find(|r| r["event"] == "decision")
+        .expect("a decision record");
+    assert_eq!(decision["argv"], shown["argv"]);
+    let log = serde_json::to_string(&records).unwrap();
+    assert!(!log.contains("hunter2") && !log.contains(&token), "{log}");
+}
+
+#[test]
 fn gatekeep_itself_and_its_files_are_no_way_around() {
     let env = TestEnv::new();
     let policy = env.write("p.yaml", POLICY).display().to_string();
