@@ -489,13 +489,7 @@ fn tool_calls_needing_approval_use_the_grant_in_the_hook() {
     );
     let (child, lines) = hook_in_background(&service, &env, &policy, &[], &input);
     let id = pending_id(&service, "alice");
-    let shown: Value = http()
-        .get(format!("{}/v1/requests/{id}", service.url))
-        .bearer_auth(service.token("alice"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let shown = service.view("alice", &id);
     assert_eq!(
         shown["argv"],
         json!([
@@ -545,13 +539,7 @@ fn secrets_in_a_tool_calls_input_are_redacted_and_the_grant_binds_the_real_input
     );
     let (child, lines) = hook_in_background(&service, &env, &policy, &[], &input);
     let id = pending_id(&service, "alice");
-    let shown: Value = http()
-        .get(format!("{}/v1/requests/{id}", service.url))
-        .bearer_auth(service.token("alice"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let shown = service.view("alice", &id);
     let text = shown.to_string();
     assert!(
         !text.contains("hunter2") && !text.contains(&token),

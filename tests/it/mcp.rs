@@ -10,7 +10,7 @@ use std::process::Stdio;
 use serde_json::{Value, json};
 
 use crate::common::{TestEnv, cannot_run_here};
-use crate::service::{KillOnDrop, Lines, Service, UserSpec, http};
+use crate::service::{KillOnDrop, Lines, Service, UserSpec};
 
 const USERS: &[UserSpec<'static>] = &[("alice", &["reviewers"], true), ("agent", &[], false)];
 
@@ -278,13 +278,7 @@ fn a_held_call_runs_once_approved_from_the_cli() {
     );
     let id = client.request_id();
     assert!(!target.exists(), "held, not made");
-    let shown: Value = http()
-        .get(format!("{}/v1/requests/{id}", service.url))
-        .bearer_auth(service.token("alice"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let shown = service.view("alice", &id);
     let argv = shown["argv"].to_string();
     assert!(argv.contains("mcp__fs__write_file"), "{shown}");
     assert!(
@@ -480,13 +474,7 @@ fn a_changed_tool_definition_is_hidden_until_trusted_through_the_service() {
     );
     let lines = Lines::collect(trust.stderr.take().unwrap());
     let id = crate::service::request_id(&lines);
-    let shown: Value = http()
-        .get(format!("{}/v1/requests/{id}", service.url))
-        .bearer_auth(service.token("alice"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let shown = service.view("alice", &id);
     let argv = shown["argv"].to_string();
     assert!(
         argv.contains("Appends a note") && argv.contains("id_ed25519"),

@@ -650,13 +650,7 @@ rules:
             String::from_utf8_lossy(&output.stderr)
         );
         let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        let view: Value = http()
-            .get(format!("{}/v1/requests/{id}", service.url))
-            .bearer_auth(service.token("alice"))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let view = service.view("alice", &id);
         rules(&view["approvals"])
     };
     // A variable no client binds: the service cannot tell, so the rule counts.

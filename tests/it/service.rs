@@ -303,16 +303,23 @@ impl Service {
         keys["keys"][0]["public_key"].as_str().unwrap().to_owned()
     }
 
-    /// The request's status, asked of the API as `user`.
-    pub fn status(&self, user: &str, id: &str) -> String {
-        let answer: serde_json::Value = http()
+    /// The request as the API shows it to `user`.
+    pub fn view(&self, user: &str, id: &str) -> serde_json::Value {
+        http()
             .get(format!("{}/v1/requests/{id}", self.url))
             .bearer_auth(self.token(user))
             .send()
             .unwrap()
             .json()
-            .unwrap();
-        answer["status"].as_str().unwrap_or_default().to_owned()
+            .unwrap()
+    }
+
+    /// The request's status, asked of the API as `user`.
+    pub fn status(&self, user: &str, id: &str) -> String {
+        self.view(user, id)["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 

@@ -681,13 +681,7 @@ fn progress_is_counted_as_the_service_counts_it() {
         said.contains("still waiting for 1 of 1 from group:dba; 0 of 1 from group:security"),
         "{said}"
     );
-    let view: serde_json::Value = crate::service::http()
-        .get(format!("{}/v1/requests/{id}", service.url))
-        .bearer_auth(service.token("alice"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let view = service.view("alice", &id);
     let progress = &view["progress"];
     assert_eq!(
         progress[0]["approved_by"],
