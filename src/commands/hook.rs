@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::approval::{RequestView, Verdict};
-use crate::audit::AuditLog;
 use crate::cli::PolicyArgs;
 use crate::config::Config;
 use crate::decide::Decider;
@@ -30,7 +29,6 @@ use crate::flow::{
 };
 use crate::paths::Paths;
 use crate::policy::{ApprovalRequirement, Decision, Evaluation, parse_duration};
-use crate::redact::Redactor;
 use crate::supervise;
 
 /// The most hook input read; a tool call larger than this is refused.
@@ -240,14 +238,8 @@ impl Hook<'_> {
         let paths = Paths::from_env(env);
         let config = Config::load(&paths.config_file)?;
         let decider = Decider::with_context(env, &args.policy.policies, env.context_in(true, cwd))?;
-        let redactor = Redactor::new(&config.redact)
-            .map_err(|e| UserError::new(format!("invalid redact pattern: {e}")))?;
-        let log = AuditLog::new(
-            paths.audit_log(args.log.as_deref(), env, config.log.as_deref()),
-            config.log_max_bytes,
-            decider.context.host.clone(),
-            decider.context.user.clone(),
-        );
+        let (redactor, log) =
+            crate::flow::redactor_and_log(env, &config, &decider, args.log.as_deref())?;
         let hook = Hook {
             args,
             flow: Flow {

@@ -16,7 +16,6 @@ use crate::flow::{Flow, Sink, Step};
 use crate::mcp::pins::PinFile;
 use crate::mcp::proxy::Proxy;
 use crate::paths::Paths;
-use crate::redact::Redactor;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -81,14 +80,8 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let make_flow = || -> Result<Flow<'_>, UserError> {
         let config = Config::load(&paths.config_file)?;
         let decider = Decider::new(env, &args.policy.policies, true)?;
-        let redactor = Redactor::new(&config.redact)
-            .map_err(|e| UserError::new(format!("invalid redact pattern: {e}")))?;
-        let log = crate::audit::AuditLog::new(
-            paths.audit_log(args.log.as_deref(), env, config.log.as_deref()),
-            config.log_max_bytes,
-            decider.context.host.clone(),
-            decider.context.user.clone(),
-        );
+        let (redactor, log) =
+            crate::flow::redactor_and_log(env, &config, &decider, args.log.as_deref())?;
         Ok(Flow {
             env,
             config,

@@ -21,7 +21,6 @@ use crate::flow::{
 use crate::mcp::pins::PinFile;
 use crate::paths::Paths;
 use crate::policy::{ApprovalRequirement, Decision, Evaluation, Hit};
-use crate::redact::Redactor;
 
 /// The rule id trust requests carry.
 const RULE: &str = "mcp-trust";
@@ -88,14 +87,8 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     let old = known.tools.get(&args.tool).map(|p| p.definition.clone());
     let config = Config::load(&paths.config_file)?;
     let decider = Decider::new(env, &args.policy.policies, false)?;
-    let redactor = Redactor::new(&config.redact)
-        .map_err(|e| UserError::new(format!("invalid redact pattern: {e}")))?;
-    let log = crate::audit::AuditLog::new(
-        paths.audit_log(args.log.as_deref(), env, config.log.as_deref()),
-        config.log_max_bytes,
-        decider.context.host.clone(),
-        decider.context.user.clone(),
-    );
+    let (redactor, log) =
+        crate::flow::redactor_and_log(env, &config, &decider, args.log.as_deref())?;
     let approval = decider.policy.default_approval().clone();
     let evaluation = Evaluation {
         decision: Decision::Approve,

@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicBool;
 use serde_json::json;
 
 use crate::approval::{Status, Verdict};
-use crate::audit::{AuditLog, records};
+use crate::audit::records;
 use crate::child::{self, Launch, Program, SpawnError};
 use crate::cli::PolicyArgs;
 use crate::config::Config;
@@ -28,7 +28,6 @@ use crate::flow::{
 };
 use crate::paths::Paths;
 use crate::policy::{Decision, Evaluation, SecretSource};
-use crate::redact::Redactor;
 use crate::secrets::ChildEnv;
 use crate::supervise::{self, Approved, Confinement, PolicyJudge};
 use crate::ui::{Waiting, verdicts};
@@ -124,15 +123,8 @@ fn start(args: &Args, env: &Environment, events: &Events, run_id: String) -> any
     // Naming an agent session makes the caller an agent.
     let agent = args.agent || args.agent_session.is_some();
     let decider = Decider::new(env, &args.policy.policies, agent)?;
-    let redactor = Redactor::new(&config.redact).map_err(|e| {
-        UserError::new(format!("invalid redact pattern: {e}")).kind("config_invalid")
-    })?;
-    let log = AuditLog::new(
-        paths.audit_log(args.log.as_deref(), env, config.log.as_deref()),
-        config.log_max_bytes,
-        decider.context.host.clone(),
-        decider.context.user.clone(),
-    );
+    let (redactor, log) =
+        crate::flow::redactor_and_log(env, &config, &decider, args.log.as_deref())?;
     let agent_session = args
         .agent_session
         .clone()

@@ -221,6 +221,28 @@ pub enum Redeemed {
 /// Extra facts recorded with the decision by a front door (`via`, `tool`…).
 pub type Extra = serde_json::Map<String, Value>;
 
+/// What every front door's flow writes with, from the configuration: the redactor of its
+/// `redact:` patterns, and the audit log (`log`, else `GATEKEEP_LOG`, the configuration,
+/// the state directory) stamped with the decider's host and user.
+pub fn redactor_and_log(
+    env: &Environment,
+    config: &Config,
+    decider: &Decider,
+    log: Option<&std::path::Path>,
+) -> Result<(Redactor, AuditLog), UserError> {
+    let redactor = Redactor::new(&config.redact).map_err(|e| {
+        UserError::new(format!("invalid redact pattern: {e}")).kind("config_invalid")
+    })?;
+    let paths = crate::paths::Paths::from_env(env);
+    let log = AuditLog::new(
+        paths.audit_log(log, env, config.log.as_deref()),
+        config.log_max_bytes,
+        decider.context.host.clone(),
+        decider.context.user.clone(),
+    );
+    Ok((redactor, log))
+}
+
 /// One flow: everything needed to decide about, and get approval for, one subject.
 pub struct Flow<'a> {
     pub env: &'a Environment,
