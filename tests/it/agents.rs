@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use serde_json::{Value, json};
 
 use crate::common::TestEnv;
-use crate::service::{KillOnDrop, Lines, Service, UserSpec, http};
+use crate::service::{KillOnDrop, Lines, Service, UserSpec};
 
 const POLICY: &str = r#"
 version: 1
@@ -510,24 +510,6 @@ fn finish(mut child: KillOnDrop, lines: &Lines) -> Value {
     serde_json::from_str(&lines.complete()).unwrap()
 }
 
-/// The id of the one pending request `reviewer` sees, once there is one.
-fn pending_id(service: &Service, reviewer: &str) -> String {
-    for _ in 0..600 {
-        let listed: Value = http()
-            .get(format!("{}/v1/requests", service.url))
-            .bearer_auth(service.token(reviewer))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        if let Some(id) = listed["requests"][0]["id"].as_str() {
-            return id.to_owned();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("no pending request appeared");
-}
-
 fn review(service: &Service, env: &TestEnv, verdict: &str, id: &str, comment: &str) {
     let output = service
         .as_user(env, "alice")
@@ -566,7 +548,7 @@ fn approved_from_the_cli_gemini_runs_the_rewritten_command_and_cursor_uses_the_g
         &["--policy", &policy],
         &input,
     );
-    let id = pending_id(&service, "alice");
+    let id = service.pending_id("alice");
     review(&service, &env, "approve", &id, "fine");
     let output = finish(child, &lines);
     assert_conforms("gemini.before-tool.output.schema.json", &output);
@@ -608,7 +590,7 @@ fn approved_from_the_cli_gemini_runs_the_rewritten_command_and_cursor_uses_the_g
         &["--policy", &policy],
         &cursor_shell("touch made-by-cursor", &work),
     );
-    let id = pending_id(&service, "alice");
+    let id = service.pending_id("alice");
     review(&service, &env, "approve", &id, "ok");
     let output = finish(child, &lines);
     assert_conforms("cursor.before-execution.output.schema.json", &output);
@@ -624,7 +606,7 @@ fn approved_from_the_cli_gemini_runs_the_rewritten_command_and_cursor_uses_the_g
         &["--policy", &policy],
         &cursor_shell("touch never", &work),
     );
-    let id = pending_id(&service, "alice");
+    let id = service.pending_id("alice");
     review(&service, &env, "reject", &id, "not today");
     let output = finish(child, &lines);
     assert_conforms("cursor.before-execution.output.schema.json", &output);
@@ -812,7 +794,7 @@ fn defer_only_for_a_lone_call_still_pending_at_the_bound() {
     );
     let output = finish(child, &lines);
     assert_conforms("claude-code.pre-tool-use.output.schema.json", &output);
-    let id = pending_id(&service, "alice");
+    let id = service.pending_id("alice");
     assert_eq!(output["hookSpecificOutput"]["permissionDecision"], "defer");
     assert!(
         output["hookSpecificOutput"]["permissionDecisionReason"]

@@ -307,24 +307,6 @@ fn finish(mut child: KillOnDrop, lines: &Lines) -> Value {
     serde_json::from_str(&lines.complete()).unwrap()
 }
 
-/// The id of the one pending request `reviewer` sees, once there is one.
-fn pending_id(service: &Service, reviewer: &str) -> String {
-    for _ in 0..600 {
-        let listed: Value = http()
-            .get(format!("{}/v1/requests", service.url))
-            .bearer_auth(service.token(reviewer))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        if let Some(id) = listed["requests"][0]["id"].as_str() {
-            return id.to_owned();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("no pending request appeared");
-}
-
 fn review(service: &Service, env: &TestEnv, verdict: &str, id: &str, comment: &str) {
     let output = service
         .as_user(env, "alice")
@@ -345,7 +327,7 @@ fn approved_request_rewrites_the_command_to_run_under_the_grant() {
     let command = r#"touch "it's here" 'a "b"' && echo "$((6*7))" done"#;
     let input = bash_input(command, &work);
     let (child, lines) = hook_in_background(&service, &env, &policy, &[], &input);
-    let id = pending_id(&service, "alice");
+    let id = service.pending_id("alice");
     review(&service, &env, "approve", &id, "fine");
     let output = finish(child, &lines);
     let out = &output["hookSpecificOutput"];
@@ -418,7 +400,7 @@ fn rejected_request_denies_with_the_reviewers_comment() {
     let service = Service::start(&env, USERS, "");
     let input = bash_input("touch nope", env.root());
     let (child, lines) = hook_in_background(&service, &env, &policy, &[], &input);
-    let id = pending_id(&service, "alice");
+    let id = service.pending_id("alice");
     review(&service, &env, "reject", &id, "not on a Friday");
     assert_eq!(
         finish(child, &lines),
@@ -439,7 +421,7 @@ fn pending_at_the_bound_denies_and_a_retry_finds_the_approval() {
     let service = Service::start(&env, USERS, "");
     let input = bash_input("touch later", env.root());
     let (child, lines) = hook_in_background(&service, &env, &policy, &["--wait", "1s"], &input);
-    let id = pending_id(&service, "alice");
+    let id = service.pending_id("alice");
     let output = finish(child, &lines);
     assert_eq!(output["hookSpecificOutput"]["permissionDecision"], "deny");
     let reason = reason_of(&output);
@@ -488,7 +470,7 @@ fn tool_calls_needing_approval_use_the_grant_in_the_hook() {
         env.root(),
     );
     let (child, lines) = hook_in_background(&service, &env, &policy, &[], &input);
-    let id = pending_id(&service, "alice");
+    let id = service.pending_id("alice");
     let shown = service.view("alice", &id);
     assert_eq!(
         shown["argv"],
@@ -538,7 +520,7 @@ fn secrets_in_a_tool_calls_input_are_redacted_and_the_grant_binds_the_real_input
         env.root(),
     );
     let (child, lines) = hook_in_background(&service, &env, &policy, &[], &input);
-    let id = pending_id(&service, "alice");
+    let id = service.pending_id("alice");
     let shown = service.view("alice", &id);
     let text = shown.to_string();
     assert!(

@@ -303,6 +303,24 @@ impl Service {
         keys["keys"][0]["public_key"].as_str().unwrap().to_owned()
     }
 
+    /// The id of the one pending request `reviewer` sees, once there is one.
+    pub fn pending_id(&self, reviewer: &str) -> String {
+        for _ in 0..600 {
+            let listed: serde_json::Value = http()
+                .get(format!("{}/v1/requests", self.url))
+                .bearer_auth(self.token(reviewer))
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            if let Some(id) = listed["requests"][0]["id"].as_str() {
+                return id.to_owned();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("no pending request appeared");
+    }
+
     /// The request as the API shows it to `user`.
     pub fn view(&self, user: &str, id: &str) -> serde_json::Value {
         http()
