@@ -50,6 +50,12 @@ pub enum Command {
     Approve(commands::approve::Args),
     /// Reject a request.
     Reject(commands::approve::Args),
+    /// Revoke the window an approval opened.
+    Revoke(commands::revoke::Args),
+    /// Close the review of a break-glass run: it was a fair use.
+    Acknowledge(commands::after_review::Args),
+    /// Close the review of a break-glass run: it needs a follow-up.
+    Flag(commands::after_review::Args),
     /// Review pending requests interactively.
     Review(commands::review::Args),
     /// Store a token for the approval service and pin its key.
@@ -264,6 +270,13 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Requests(args) => commands::requests::run(args, env),
         Command::Approve(args) => {
             commands::approve::run(args, env, crate::approval::Verdict::Approve)
+        }
+        Command::Revoke(args) => commands::revoke::run(args, env),
+        Command::Acknowledge(args) => {
+            commands::after_review::run(args, env, crate::approval::Finding::Acknowledge)
+        }
+        Command::Flag(args) => {
+            commands::after_review::run(args, env, crate::approval::Finding::Flag)
         }
         Command::Reject(args) => {
             commands::approve::run(args, env, crate::approval::Verdict::Reject)

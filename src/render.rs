@@ -341,6 +341,24 @@ pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A length of time as policies write it: "45s", "30m", "1h 30m", "2d".
+pub fn duration(seconds: u64) -> String {
+    let parts = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
+    let mut rest = seconds;
+    let mut out = Vec::new();
+    for (size, unit) in parts {
+        if rest >= size {
+            out.push(format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    if out.is_empty() {
+        "0s".to_owned()
+    } else {
+        out.join(" ")
+    }
+}
+
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: usize) -> String {
     let digits = n.to_string();

@@ -20,6 +20,8 @@ pub struct Waiting {
     bar: ProgressBar,
     approvals: Vec<ApprovalRequirement>,
     echo: Option<QuietControls>,
+    /// Escalation steps already told.
+    escalated: std::cell::Cell<usize>,
 }
 
 /// The terminal's echo of control characters, switched off while the spinner is drawn: a
@@ -198,6 +200,7 @@ impl Waiting {
             bar,
             approvals: approvals.to_vec(),
             echo,
+            escalated: std::cell::Cell::new(0),
         }
     }
 
@@ -205,8 +208,19 @@ impl Waiting {
     pub fn progress(&self, progress: &Progress<'_>) {
         let message = match progress {
             Progress::Update(view) => {
-                // A service that predates `approvals` in its answer to filing.
-                let approvals = if self.approvals.is_empty() {
+                for step in view.escalations.iter().skip(self.escalated.get()) {
+                    let line = escalation(step);
+                    if self.bar.is_hidden() {
+                        anstream::eprintln!("gatekeep: {line}");
+                    } else {
+                        self.bar.println(format!("gatekeep: {line}"));
+                    }
+                }
+                self.escalated.set(view.escalations.len().max(self.escalated.get()));
+                // The service's requirements as they are now (escalation may have let
+                // more approvers in); a service that predates `approvals` in its answer
+                // to filing.
+                let approvals = if self.approvals.is_empty() || !view.escalations.is_empty() {
                     &view.approvals
                 } else {
                     &self.approvals
@@ -228,6 +242,23 @@ impl Waiting {
         self.bar.finish_and_clear();
         self.echo.take();
     }
+}
+
+/// One escalation step, for the waiting requester: "escalated (rule R): told group:leads;
+/// group:sre may approve too".
+pub fn escalation(step: &crate::approval::Escalated) -> String {
+    let mut said = Vec::new();
+    if !step.notify.is_empty() {
+        said.push(format!("told {}", step.notify.join(", ")));
+    }
+    if !step.add_approvers.is_empty() {
+        said.push(format!("{} may approve too", step.add_approvers.join(", ")));
+    }
+    render::text(&format!(
+        "escalated (rule {}): {}",
+        step.rule,
+        said.join("; ")
+    ))
 }
 
 /// "gatekeep: OUTCOME REST" on stderr, the outcome word in its colour (`approved` green;
@@ -254,6 +285,7 @@ mod tests {
             rule: rule.into(),
             approvers: approvers.iter().map(|a| (*a).to_owned()).collect(),
             quorum,
+            ..Default::default()
         }
     }
 

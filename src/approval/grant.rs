@@ -25,6 +25,12 @@ pub struct GrantPayload {
     pub issued_at: String,
     pub expires_at: String,
     pub nonce: String,
+    /// The window the grant was issued under, when it was (the window's id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    /// Issued without approvals, for a person breaking glass; reviewed afterwards.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub break_glass: bool,
 }
 
 /// A signed grant: the payload and an Ed25519 signature (lowercase hex) over its canonical
@@ -138,17 +144,31 @@ pub fn verify_grant(
         });
     }
     for requirement in required {
+        // Escalation may have let more approvers in, as the rule itself says.
+        let allowed = |approver: &String| {
+            requirement.approvers.contains(approver)
+                || requirement
+                    .workflow
+                    .escalate
+                    .iter()
+                    .any(|step| step.add_approvers.contains(approver))
+        };
+        let counted = |s: &SatisfiedApproval| {
+            if grant.payload.break_glass {
+                requirement.workflow.break_glass
+            } else {
+                s.approved_by.len() >= requirement.quorum as usize
+            }
+        };
         let met = grant.payload.approvals.iter().any(|s| {
             s.rule == requirement.rule
                 && s.quorum >= requirement.quorum
-                && s.approved_by.len() >= requirement.quorum as usize
+                && counted(s)
                 && requirement
                     .approvers
                     .iter()
                     .all(|a| s.approvers.contains(a))
-                && s.approvers
-                    .iter()
-                    .all(|a| requirement.approvers.contains(a))
+                && s.approvers.iter().all(allowed)
         });
         if !met {
             return Err(GrantError::Weaker {
@@ -177,6 +197,8 @@ mod tests {
             issued_at: "2026-01-01T00:00:00Z".into(),
             expires_at: "2026-01-01T00:15:00Z".into(),
             nonce: "n".into(),
+            window: None,
+            break_glass: false,
         }
     }
 
@@ -187,6 +209,7 @@ mod tests {
             rule: "x".into(),
             approvers: vec!["group:dba".into()],
             quorum: 2,
+            ..Default::default()
         }];
         let grant = key.sign(payload());
         assert_eq!(
@@ -212,6 +235,7 @@ mod tests {
             rule: "x".into(),
             approvers: vec!["group:dba".into()],
             quorum: 3,
+            ..Default::default()
         }];
         assert!(matches!(
             verify_grant(&grant, &key.public_hex(), "r1", "d1", &stricter),
@@ -235,6 +259,7 @@ mod tests {
             rule: "x".into(),
             approvers: vec!["group:dba".into()],
             quorum: 2,
+            ..Default::default()
         }];
         let grant = key.sign(both);
         assert_eq!(

@@ -246,6 +246,9 @@ pub struct NewRequest {
     /// command itself (claimed by the requester; not covered by the digest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<AnalysedCommand>,
+    /// A person breaks glass: grant at once, review afterwards (every rule must allow it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub break_glass: bool,
     pub digest: String,
 }
 
@@ -308,6 +311,9 @@ pub struct NewReview {
     pub verdict: Verdict,
     #[serde(default)]
     pub comment: Option<String>,
+    /// With an approval: open a window for more commands like this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowAsk>,
 }
 
 /// One recorded review.
@@ -315,6 +321,166 @@ pub struct NewReview {
 pub struct Review {
     pub reviewer: String,
     pub verdict: Verdict,
+    pub comment: Option<String>,
+    pub at: String,
+    /// The window this approval asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowAsk>,
+}
+
+/// What commands a window covers, narrowest first.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowScope {
+    /// The command the reviewer saw: the same digest (program file, arguments, directory,
+    /// bound files and variables).
+    #[default]
+    Exact,
+    /// The same program file (path and SHA-256), any arguments.
+    Program,
+    /// Any command held only by rules the approval covered.
+    Rule,
+}
+
+impl WindowScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowScope::Exact => "exact",
+            WindowScope::Program => "program",
+            WindowScope::Rule => "rule",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<WindowScope> {
+        serde_json::from_value(Value::String(text.to_owned())).ok()
+    }
+}
+
+/// A reviewer's ask for a window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowAsk {
+    /// How long it stays open, in seconds.
+    pub seconds: u64,
+    #[serde(default)]
+    pub scope: WindowScope,
+    /// When it opens (RFC 3339); at the approval when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<String>,
+}
+
+/// A window opened by the approval of a request: more commands of the same requester on
+/// the same host, within its scope and time, are granted without another review, each
+/// with its own single-use grant. Its id is the id of the request that opened it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub id: String,
+    pub scope: WindowScope,
+    pub starts_at: String,
+    pub ends_at: String,
+    /// The approvers whose approvals opened it.
+    pub opened_by: Vec<String>,
+    /// The approvals it carries into each grant.
+    pub approvals: Vec<SatisfiedApproval>,
+    /// Opened for an agent's request (then it serves agents only).
+    pub agent: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<Revoked>,
+    /// The commands granted under it, oldest first.
+    #[serde(default)]
+    pub uses: Vec<WindowUse>,
+}
+
+/// A window's revocation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revoked {
+    pub by: String,
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One command granted under a window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowUse {
+    pub request_id: String,
+    pub argv: Vec<String>,
+    pub cwd: String,
+    pub at: String,
+}
+
+/// `POST /v1/requests/{id}/revoke`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRevocation {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// One escalation step taken.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalated {
+    pub rule: String,
+    /// Which step of the rule's `escalate:` list (from 0).
+    pub step: usize,
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_approvers: Vec<String>,
+}
+
+/// A break-glass run: what it ran without waiting for, and its review afterwards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakGlass {
+    /// When approvers must have reviewed it by.
+    pub review_due: String,
+    /// Run while the service could not be reached, reported afterwards.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offline: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<AfterReview>,
+    /// The review was overdue and approvers were told so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overdue: bool,
+}
+
+/// How an approver closed a break-glass run's review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Finding {
+    /// It was a fair use of break-glass.
+    Acknowledge,
+    /// It needs a follow-up.
+    Flag,
+}
+
+impl Finding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Finding::Acknowledge => "acknowledge",
+            Finding::Flag => "flag",
+        }
+    }
+}
+
+/// `POST /v1/requests/{id}/after-review`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAfterReview {
+    pub finding: Finding,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// A closed break-glass review.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AfterReview {
+    pub reviewer: String,
+    pub finding: Finding,
+    #[serde(default)]
     pub comment: Option<String>,
     pub at: String,
 }
@@ -361,6 +527,18 @@ pub struct RequestView {
     /// for that log (rewritten, truncated or replaced): reviewers should ask why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_head_conflict: Option<String>,
+    /// The window this request's approval opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+    /// The window this request was granted under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub under_window: Option<String>,
+    /// Escalation steps taken while it waited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalations: Vec<Escalated>,
+    /// Set when it was a break-glass run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<BreakGlass>,
 }
 
 /// The answer to `POST /v1/requests/{id}/consume`: the request, and the values of the

@@ -372,6 +372,42 @@ impl ApiClient {
         Ok((view, status == 201))
     }
 
+    /// Revokes the window request `id` opened.
+    pub fn revoke(&self, id: &str, reason: Option<&str>) -> Result<RequestView, ClientError> {
+        let body = crate::approval::NewRevocation {
+            reason: reason.map(str::to_owned),
+        };
+        self.send(|| {
+            self.http
+                .post(self.url(&format!("/v1/requests/{id}/revoke")))
+                .json(&body)
+        })
+    }
+
+    /// Closes the review of break-glass run `id`.
+    pub fn after_review(
+        &self,
+        id: &str,
+        review: &crate::approval::NewAfterReview,
+    ) -> Result<RequestView, ClientError> {
+        self.send(|| {
+            self.http
+                .post(self.url(&format!("/v1/requests/{id}/after-review")))
+                .json(review)
+        })
+    }
+
+    /// Break-glass runs whose review is still open, that the caller may review or ran.
+    pub fn open_break_glass(&self) -> Result<Vec<RequestView>, ClientError> {
+        let value: Value = self.send(|| {
+            self.http
+                .get(self.url("/v1/requests"))
+                .query(&[("break_glass", "open")])
+        })?;
+        serde_json::from_value(value["requests"].clone())
+            .map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
     pub fn cancel(&self, id: &str) -> Result<RequestView, ClientError> {
         self.send(|| {
             self.http

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::approval::{NewReview, RequestView, Review, Status, Verdict};
+use crate::approval::{NewReview, RequestView, Review, Status, Verdict, WindowAsk, WindowScope};
 use crate::client::{self, ApiClient, ClientError};
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
@@ -16,9 +16,60 @@ pub struct Args {
     /// A comment for the requester (and the record).
     #[arg(short = 'm', long = "message", value_name = "COMMENT")]
     pub comment: Option<String>,
+    /// Approve for a window: more commands like this one, by the same requester on the
+    /// same host, are granted without another review until it closes (at most the
+    /// rules' `max_window`). Each still gets its own single-use grant.
+    #[arg(long = "for", value_name = "DURATION")]
+    pub window: Option<String>,
+    /// What the window covers: `exact` (this command only, the default), `program` (the
+    /// same program file, any arguments) or `rule` (any command held only by these rules).
+    #[arg(long, value_name = "SCOPE", requires = "window", value_parser = ["exact", "program", "rule"])]
+    pub scope: Option<String>,
+    /// When the window opens (RFC 3339, or a duration from now such as `2h`); at once when
+    /// not given.
+    #[arg(long, value_name = "TIME", requires = "window")]
+    pub start: Option<String>,
     /// Read the approval service token from this file.
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
+}
+
+/// The window `args` ask for, if any.
+fn window_ask(args: &Args, verdict: Verdict) -> Result<Option<WindowAsk>, UserError> {
+    let Some(length) = &args.window else {
+        return Ok(None);
+    };
+    if verdict != Verdict::Approve {
+        return Err(UserError::new("a window goes with an approval, not a rejection")
+            .hint("leave out --for"));
+    }
+    let seconds = crate::policy::parse_duration(length)
+        .map_err(|e| UserError::new(format!("--for: {e}")))?;
+    let starts_at = match &args.start {
+        None => None,
+        Some(text) => Some(match text.parse::<jiff::Timestamp>() {
+            Ok(at) => at.to_string(),
+            Err(_) => {
+                let after = crate::policy::parse_duration(text).map_err(|_| {
+                    UserError::new(format!(
+                        "--start: `{text}` is neither an RFC 3339 time nor a duration"
+                    ))
+                    .hint("for example 2026-12-04T02:00:00Z, or 2h")
+                })?;
+                (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(after as i64))
+                    .to_string()
+            }
+        }),
+    };
+    Ok(Some(WindowAsk {
+        seconds,
+        scope: args
+            .scope
+            .as_deref()
+            .and_then(WindowScope::parse)
+            .unwrap_or_default(),
+        starts_at,
+    }))
 }
 
 /// Refuses to review from a process that looks like an AI agent. Defence in depth: the
@@ -36,10 +87,12 @@ pub fn refuse_agents(env: &Environment) -> Result<(), UserError> {
 pub fn run(args: Args, env: &Environment, verdict: Verdict) -> anyhow::Result<Exit> {
     refuse_agents(env)?;
     let (client, _) = client::connect(env, args.token_file.as_deref())?;
+    let window = window_ask(&args, verdict)?;
     let id = client::request_id(&client, &args.id)?;
     let review = NewReview {
         verdict,
         comment: args.comment.clone(),
+        window,
     };
     let view = give(&client, &id, &review)?;
     let done = term::paint(term::decision(past(verdict)), past(verdict));
@@ -50,6 +103,20 @@ pub fn run(args: Args, env: &Environment, verdict: Verdict) -> anyhow::Result<Ex
         term::paint(term::decision(status), status)
     );
     eprintln!("gatekeep:   command: {}", render::command(&view.facts.argv));
+    if let Some(window) = &view.window {
+        eprintln!(
+            "gatekeep:   window {} open from {} until {} (scope {}); `gatekeep revoke {}` closes it",
+            render::text(&window.id),
+            render::text(&window.starts_at),
+            render::text(&window.ends_at),
+            window.scope.as_str(),
+            render::text(&window.id)
+        );
+    } else if review.window.is_some() && view.status != Status::Pending {
+        eprintln!(
+            "gatekeep:   no window: not every approval counted asked for one, so this command alone is approved"
+        );
+    }
     Ok(Exit::Success)
 }
 

@@ -476,6 +476,7 @@ impl Hook<'_> {
             bound: Some(bound),
             interrupted,
             on_stop: OnStop::KeepPending,
+            break_glass: false,
         };
         let requested = match flow.request(decided, &connected, self.reason(), &wait) {
             Err(error) if error.kind == "reason_required" => {

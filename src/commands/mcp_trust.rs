@@ -110,6 +110,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             rule: RULE.to_owned(),
             approvers: approval.approvers.clone(),
             quorum: approval.quorum,
+            ..Default::default()
         }],
         supervised: false,
         supervise_approvals: Vec::new(),
@@ -160,6 +161,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         bound: None,
         interrupted,
         on_stop: OnStop::End,
+        break_glass: false,
     };
     let requested = flow.request(&decided, &connected, Some(reason), &wait)?;
     let Requested::Approved(approval) = requested else {

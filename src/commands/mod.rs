@@ -1,5 +1,6 @@
 //! One module per subcommand: its clap `Args` and its `run`. Only this layer prints.
 
+pub mod after_review;
 pub mod approve;
 pub mod check;
 pub mod completions;
@@ -21,6 +22,7 @@ pub mod policy_show;
 pub mod policy_test;
 pub mod requests;
 pub mod review;
+pub mod revoke;
 pub mod run;
 pub mod secret;
 pub mod serve;

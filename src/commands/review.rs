@@ -83,6 +83,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         let review = NewReview {
             verdict,
             comment: (!comment.is_empty()).then_some(comment),
+            window: None,
         };
         match give(&client, &view.id, &review) {
             Ok(updated) => {

@@ -68,6 +68,12 @@ pub struct Args {
     /// runs (default for agents: `supervise` in the configuration).
     #[arg(long)]
     pub supervise: bool,
+    /// Run now, without waiting for approval, where every rule holding the command
+    /// allows it (`break_glass: true`): every approver is notified at once and must
+    /// review the run afterwards. Needs --reason and a person at a terminal; never for
+    /// agents.
+    #[arg(long, conflicts_with_all = ["request", "no_wait", "json", "json_fd", "agent", "agent_session"])]
+    pub break_glass: bool,
     /// The command and its arguments; it is executed directly, never through a shell.
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -98,7 +104,72 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     }
 }
 
+/// Why this run may not break glass, if so: only a person at a real terminal may, never
+/// an agent, a hook or anything inside a supervised tree.
+fn break_glass_refused(args: &Args, env: &Environment) -> Option<String> {
+    if supervise::inside_supervised_tree(env) {
+        return Some("break-glass is refused inside a supervised process tree".into());
+    }
+    if let Some(marker) = env.agent_marker() {
+        return Some(format!(
+            "agents may never break glass ({marker} is set)"
+        ));
+    }
+    if args.agent || args.agent_session.is_some() {
+        return Some("agents may never break glass".into());
+    }
+    if std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_err()
+        || !std::io::stdin().is_terminal()
+    {
+        return Some("break-glass needs a person at a terminal (no controlling terminal)".into());
+    }
+    if args
+        .reason
+        .as_deref()
+        .is_none_or(|reason| reason.trim().is_empty())
+    {
+        return Some("break-glass needs a reason (--reason TEXT)".into());
+    }
+    None
+}
+
+/// Asks the person at the terminal to confirm breaking glass; `true` only for `yes`.
+fn confirm_break_glass(argv: &[String], rules: &[String]) -> Result<bool, UserError> {
+    use std::io::{BufRead as _, Write as _};
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|e| UserError::new(format!("cannot open the terminal: {e}")))?;
+    let mut out = &tty;
+    let _ = write!(
+        out,
+        "gatekeep: BREAK GLASS: run {} now, without approval?\ngatekeep:   every approver of {} is told at once and must review it afterwards.\ngatekeep:   Type yes to run it: ",
+        crate::render::command(argv),
+        crate::render::text(&rules.join(", "))
+    );
+    let _ = out.flush();
+    let mut answer = String::new();
+    std::io::BufReader::new(&tty)
+        .read_line(&mut answer)
+        .map_err(|e| UserError::new(format!("cannot read the terminal: {e}")))?;
+    Ok(answer.trim() == "yes")
+}
+
 fn start(args: &Args, env: &Environment, events: &Events, run_id: String) -> anyhow::Result<Exit> {
+    if args.break_glass
+        && let Some(why) = break_glass_refused(args, env)
+    {
+        return Err(UserError::new(why)
+            .hint("ask for approval: run the command without --break-glass")
+            
+            .kind("break_glass_refused")
+            .into());
+    }
     if supervise::inside_supervised_tree(env) {
         // The supervisor above judges every program this command starts, its own exec
         // included: one decision, one request, one exec record, whatever the nesting.
@@ -215,6 +286,8 @@ impl Sink for RunSink<'_> {
                 events.emit("warning", json!({"message": message}));
             }
             Step::Notice(message) => self.say(message),
+            // Granted as it was filed (under a window, or breaking glass): nothing to wait for.
+            Step::Filed { created, .. } if created.status != Status::Pending => {}
             Step::Filed { created, approvals } => {
                 events.emit(
                     "pending",
@@ -245,10 +318,40 @@ impl Sink for RunSink<'_> {
             }
             Step::Approved { view } => {
                 self.stop_waiting();
-                let reviewers: Vec<&str> =
+                let mut reviewers: Vec<&str> =
                     view.reviews.iter().map(|r| r.reviewer.as_str()).collect();
+                let window = view.grant.as_ref().and_then(|g| g.payload.window.as_deref());
+                if let (Some(_), Some(grant)) = (window, &view.grant) {
+                    reviewers = grant
+                        .payload
+                        .approvals
+                        .iter()
+                        .flat_map(|a| a.approved_by.iter().map(String::as_str))
+                        .collect();
+                    reviewers.sort_unstable();
+                    reviewers.dedup();
+                }
                 if !events.enabled() {
-                    crate::ui::outcome("approved", &format!(" by {}", reviewers.join(", ")));
+                    match (&view.break_glass, window) {
+                        (Some(glass), _) => crate::ui::outcome(
+                            "approved",
+                            &format!(
+                                " by breaking glass: every approver was told; the run must be reviewed by {}",
+                                glass.review_due
+                            ),
+                        ),
+                        (None, Some(window)) => crate::ui::outcome(
+                            "approved",
+                            &format!(
+                                " under window {window} (opened by {})",
+                                reviewers.join(", ")
+                            ),
+                        ),
+                        (None, None) => crate::ui::outcome(
+                            "approved",
+                            &format!(" by {}", reviewers.join(", ")),
+                        ),
+                    }
                 }
                 // The reviewers' comments, as they wrote them.
                 let commented = view.reviews.iter().map(|r| r.comment.is_some());
@@ -257,7 +360,7 @@ impl Sink for RunSink<'_> {
                 }
                 events.emit(
                     "approved",
-                    json!({"request_id": view.id, "reviewers": reviewers}),
+                    json!({"request_id": view.id, "reviewers": reviewers, "window": window}),
                 );
             }
             Step::Ended { view } => {
@@ -426,12 +529,16 @@ impl Run<'_> {
                     signal_hook::consts::SIGINT,
                     Arc::clone(&interrupted),
                 );
+                if self.args.break_glass {
+                    self.may_break_glass(decided)?;
+                }
                 let wait = WaitPolicy {
                     reuse: false,
                     no_wait: self.args.no_wait,
                     bound: None,
                     interrupted,
                     on_stop: OnStop::End,
+                    break_glass: self.args.break_glass,
                 };
                 let requested = flow.request(decided, &connected, reason, &wait);
                 self.sink.stop_waiting();
@@ -457,6 +564,42 @@ impl Run<'_> {
             ),
             Redeemed::Unusable => Ok(Exit::Expired),
         }
+    }
+
+    /// Checks that every rule holding the command allows break-glass, and that the person
+    /// at the terminal confirms it.
+    fn may_break_glass(&self, decided: &Decided) -> Result<(), UserError> {
+        let evaluation = &decided.evaluation;
+        if decided.evaluation.decision != Decision::Approve {
+            return Err(UserError::new("this command needs no approval to break glass for")
+                .hint("run it without --break-glass")
+                
+                .kind("break_glass_refused"));
+        }
+        if let Some(rule) = evaluation
+            .approvals
+            .iter()
+            .find(|a| !a.workflow.break_glass)
+        {
+            return Err(UserError::new(format!(
+                "rule {} does not allow break-glass",
+                rule.rule
+            ))
+            .hint("ask for approval: run the command without --break-glass")
+            
+            .kind("break_glass_refused"));
+        }
+        let rules: Vec<String> = evaluation.approvals.iter().map(|a| a.rule.clone()).collect();
+        if !confirm_break_glass(&self.args.command, &rules)? {
+            self.flow.record(
+                "break_glass_declined",
+                json!({"argv": self.flow.redactor.argv(&self.args.command)}),
+            );
+            return Err(UserError::new("break-glass not confirmed; nothing was run")
+                
+                .kind("break_glass_refused"));
+        }
+        Ok(())
     }
 
     /// Whether this run is supervised while running (`forced` by a `supervise` decision).

@@ -55,6 +55,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             request: None,
             token_file: None,
             supervise: true,
+            break_glass: false,
             command,
         },
         env,

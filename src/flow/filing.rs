@@ -145,6 +145,7 @@ pub fn new_request(facts: &CommandFacts, filing: Filing<'_>, redactor: &Redactor
             .map(|s| s.name.clone())
             .collect(),
         commands: AnalysedCommand::list(evaluation, &facts.argv, |c| redactor.argv(c)),
+        break_glass: false,
         digest: facts.digest(),
     }
 }

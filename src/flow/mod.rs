@@ -141,6 +141,8 @@ pub struct WaitPolicy {
     pub interrupted: Arc<AtomicBool>,
     /// What an interruption or the end of the wait does to the request.
     pub on_stop: OnStop,
+    /// File it as a person breaking glass: granted at once, reviewed afterwards.
+    pub break_glass: bool,
 }
 
 /// What happens to a filed request when the wait stops without a decision.
@@ -594,7 +596,7 @@ impl Flow<'_> {
         deadline: Instant,
         wait: &WaitPolicy,
     ) -> Result<Result<(Created, NewRequest), Requested>, UserError> {
-        let new = filing::new_request(
+        let mut new = filing::new_request(
             &connected.facts,
             Filing {
                 ctx: &self.decider.context,
@@ -606,6 +608,7 @@ impl Flow<'_> {
             },
             &self.redactor,
         );
+        new.break_glass = wait.break_glass;
         loop {
             match connected.client.create(&new, Some(&self.run_id)) {
                 Ok(created) => return Ok(Ok((created, new))),

@@ -122,6 +122,7 @@ fn try_approve(
         bound: None,
         interrupted: Arc::clone(cancelled),
         on_stop: OnStop::End,
+        break_glass: false,
     };
     let approval = match flow.request(decided, &connected, None, &wait) {
         Err(error) if error.kind == "reason_required" => {

@@ -29,6 +29,9 @@ pub struct Approval {
     /// the service confirms that person may approve (`local_ask: true`).
     #[serde(default)]
     pub local_ask: bool,
+    /// Windows, escalation and break-glass.
+    #[serde(default)]
+    pub workflow: super::Workflow,
 }
 
 impl Approval {
@@ -40,6 +43,7 @@ impl Approval {
             timeout_seconds: 15 * 60,
             reason_required: false,
             local_ask: false,
+            workflow: super::Workflow::default(),
         }
     }
 }
@@ -489,6 +493,7 @@ impl Compiler<'_> {
         if let Some(local) = &spec.local_ask {
             approval.local_ask = local.value;
         }
+        self.workflow(spec, &mut approval.workflow);
         let users_only = approval.approvers.iter().all(|a| a.starts_with("user:"));
         if users_only
             && !approval.approvers.is_empty()
@@ -507,6 +512,77 @@ impl Compiler<'_> {
             }
         }
         approval
+    }
+}
+
+impl Compiler<'_> {
+    /// The workflow settings of an `approval:` map over those it inherits.
+    fn workflow(&mut self, spec: &ApprovalSpec, workflow: &mut super::Workflow) {
+        if let Some(text) = &spec.max_window {
+            match parse_duration(&text.value) {
+                Ok(seconds) => workflow.max_window_seconds = Some(seconds),
+                Err(message) => self.problem(text.referenced, message),
+            }
+        }
+        if let Some(windows) = spec.windows {
+            workflow.windows = windows;
+        }
+        if let Some(allowed) = spec.break_glass {
+            workflow.break_glass = allowed;
+        }
+        if let Some(text) = &spec.review_within {
+            match parse_duration(&text.value) {
+                Ok(seconds) => workflow.review_within_seconds = Some(seconds),
+                Err(message) => self.problem(text.referenced, message),
+            }
+        }
+        let Some(steps) = &spec.escalate else { return };
+        workflow.escalate.clear();
+        let mut last = 0;
+        for step in steps {
+            let after = match parse_duration(&step.after.value) {
+                Ok(seconds) => seconds,
+                Err(message) => {
+                    self.problem(step.after.referenced, message);
+                    continue;
+                }
+            };
+            if after <= last {
+                self.problem(
+                    step.after.referenced,
+                    "escalation steps must come later one after another",
+                );
+            }
+            last = after;
+            let notify = step.notify.clone().map(|n| n.into_vec()).unwrap_or_default();
+            let add = step
+                .add_approvers
+                .clone()
+                .map(|n| n.into_vec())
+                .unwrap_or_default();
+            for approver in notify.iter().chain(&add) {
+                let valid = approver.split_once(':').is_some_and(|(kind, name)| {
+                    matches!(kind, "group" | "user") && !name.is_empty()
+                });
+                if !valid {
+                    self.problem(
+                        step.after.referenced,
+                        format!("invalid approver `{approver}` (expected `group:NAME` or `user:NAME`)"),
+                    );
+                }
+            }
+            if notify.is_empty() && add.is_empty() {
+                self.problem(
+                    step.after.referenced,
+                    "an escalation step needs `notify:` or `add_approvers:`",
+                );
+            }
+            workflow.escalate.push(super::EscalationStep {
+                after_seconds: after,
+                notify,
+                add_approvers: add,
+            });
+        }
     }
 }
 

@@ -39,11 +39,14 @@ pub struct Hit {
 }
 
 /// One approval requirement, as a reviewer service must enforce it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ApprovalRequirement {
     pub rule: String,
     pub approvers: Vec<String>,
     pub quorum: u32,
+    /// Windows, escalation and break-glass (left out of JSON where the defaults apply).
+    #[serde(flatten, default)]
+    pub workflow: super::Workflow,
 }
 
 impl ApprovalRequirement {
@@ -352,6 +355,7 @@ impl Policy {
                     rule: id.clone(),
                     approvers: approval.approvers.clone(),
                     quorum: approval.quorum,
+                    workflow: approval.workflow.clone(),
                 });
                 if *d == decision {
                     timeout = Some(timeout.map_or(approval.timeout_seconds, |t| {

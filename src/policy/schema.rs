@@ -58,6 +58,49 @@ pub struct ApprovalSpec {
     /// request, when the service confirms that person may approve under this rule.
     #[serde(default)]
     pub local_ask: Option<Spanned<bool>>,
+    /// The longest window a reviewer may open for this rule.
+    #[serde(default)]
+    pub max_window: Option<Spanned<String>>,
+    /// Who may run under a window: `never`, `humans` (the default) or `all`.
+    #[serde(default)]
+    pub windows: Option<super::Windows>,
+    /// Steps taken while nobody answers.
+    #[serde(default)]
+    pub escalate: Option<Vec<EscalateSpec>>,
+    /// A person may run the command at once and have it reviewed afterwards.
+    #[serde(default)]
+    pub break_glass: Option<bool>,
+    /// How long approvers have to review a break-glass run.
+    #[serde(default)]
+    pub review_within: Option<Spanned<String>>,
+}
+
+/// One escalation step.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateSpec {
+    pub after: Spanned<String>,
+    #[serde(default)]
+    pub notify: Option<OneOrMany>,
+    #[serde(default)]
+    pub add_approvers: Option<OneOrMany>,
+}
+
+/// One approver or a list of them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(one) => vec![one],
+            OneOrMany::Many(many) => many,
+        }
+    }
 }
 
 /// Argument knowledge about one program.

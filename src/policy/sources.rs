@@ -152,7 +152,7 @@ impl SourceSet {
         let mut key = Vec::new();
         key.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
         // The compiled form's own version: raised whenever its layout or meaning changes.
-        key.extend_from_slice(b"\0layers\0form 2");
+        key.extend_from_slice(b"\0layers\0form 3");
         for (layer, source) in self.files() {
             key.push(0);
             key.extend_from_slice(layer.as_str().as_bytes());

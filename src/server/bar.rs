@@ -449,6 +449,7 @@ rules:
                 rule: "server:export".into(),
                 approvers: vec!["group:dba".into()],
                 quorum: 2,
+                ..Default::default()
             }]
         );
         assert!(judged.reason_required);
@@ -551,6 +552,7 @@ rules:
             rule: "mine".into(),
             approvers: vec!["user:bob".into()],
             quorum: 1,
+            ..Default::default()
         };
         let mut filed = request(&["pg_dump", "-h", "prod"], "/usr/bin/pg_dump");
         filed.approvals = vec![mine.clone()];
@@ -626,6 +628,7 @@ rules:
                 rule: "server:x".into(),
                 approvers: approvers.iter().map(|a| (*a).to_owned()).collect(),
                 quorum,
+                ..Default::default()
             }]
         };
         assert_eq!(

@@ -94,13 +94,28 @@ impl Channels {
 
     /// Sends what an event calls for to Slack (`sink` [`super::outbox::SLACK`]) or Teams.
     /// Each post that went through is remembered, so a retry only sends what failed.
-    pub async fn deliver(&self, sink: &str, kind: &str, view: &RequestView) -> Result<(), String> {
+    pub async fn deliver(
+        &self,
+        sink: &str,
+        kind: &str,
+        event_id: &str,
+        view: &RequestView,
+    ) -> Result<(), String> {
         let created = kind == "request.created";
+        // The message is brought up to date in place.
         let resolved = matches!(
             kind,
-            "request.approved" | "request.rejected" | "request.expired" | "request.cancelled"
+            "request.approved"
+                | "request.rejected"
+                | "request.expired"
+                | "request.cancelled"
+                | "request.break_glass_reviewed"
+                | "window.opened"
+                | "window.revoked"
         );
-        if !created && !resolved {
+        // Said out loud as well: a reply in the message's thread, shown in the channel.
+        let loud = super::messages::announcement(kind, view);
+        if !created && !resolved && loud.is_none() {
             return Ok(());
         }
         let posted = self
@@ -133,22 +148,46 @@ impl Channels {
                 }
             }
             (super::outbox::SLACK, Some(slack), _) => {
+                let said = format!("slack {event_id}");
                 for (_, channel, ts) in posted.iter().filter(|(k, _, _)| k == "slack") {
                     let body = json!({"channel": channel, "ts": ts, "text": slack_notification(view), "blocks": slack_blocks(view)});
                     if let Err(error) = self.slack_call(slack, "chat.update", &body).await {
                         errors.push(format!("chat.update: {error}"));
                     }
+                    let Some(text) = &loud else { continue };
+                    if posted.iter().any(|(k, c, _)| *k == said && c == channel) {
+                        continue;
+                    }
+                    let body = json!({"channel": channel, "thread_ts": ts, "reply_broadcast": true,
+                                      "text": text});
+                    match self.slack_call(slack, "chat.postMessage", &body).await {
+                        Ok(_) => self
+                            .store
+                            .put_message(&view.id, &said, channel, "")
+                            .await
+                            .map_err(|e| e.to_string())?,
+                        Err(error) => errors.push(format!("chat.postMessage: {error}")),
+                    }
                 }
             }
             (super::outbox::TEAMS, _, Some(teams)) => {
-                let done = format!("teams {kind}");
+                // One card per event (reminders and escalation steps come more than once).
+                let done = if loud.is_some() {
+                    format!("teams {event_id}")
+                } else {
+                    format!("teams {kind}")
+                };
                 for url in targets(&teams.groups, view) {
                     // The URL carries the webhook's secret: only its digest is kept.
                     let digest = hex::encode(sha2::Sha256::digest(url.as_bytes()));
                     if posted.iter().any(|(k, c, _)| *k == done && *c == digest) {
                         continue;
                     }
-                    match self.http.post(&url).json(&teams_card(view)).send().await {
+                    let card = match &loud {
+                        Some(text) => super::messages::teams_notice(text, view),
+                        None => teams_card(view),
+                    };
+                    match self.http.post(&url).json(&card).send().await {
                         Ok(answer) if answer.status().is_success() => self
                             .store
                             .put_message(&view.id, &done, &digest, "")

@@ -57,6 +57,20 @@ pub struct RequestLimits {
     /// Long-polls one identity may hold on one replica at once; more are answered 429.
     #[serde(default = "max_waits_per_user")]
     pub max_waits_per_user: usize,
+    /// The longest window any approval may open, whatever a rule allows.
+    #[serde(default = "max_window")]
+    pub max_window: String,
+    /// How often the approvers of a waiting request are reminded (`off`: never).
+    #[serde(default = "remind_every")]
+    pub remind_every: String,
+}
+
+fn max_window() -> String {
+    "8h".to_owned()
+}
+
+fn remind_every() -> String {
+    "off".to_owned()
 }
 
 fn max_waits_per_user() -> usize {
@@ -78,6 +92,8 @@ impl Default for RequestLimits {
             max_ttl: max_ttl(),
             grant_lifetime: default_ttl(),
             max_waits_per_user: max_waits_per_user(),
+            max_window: max_window(),
+            remind_every: remind_every(),
         }
     }
 }
@@ -193,6 +209,10 @@ pub struct Limits {
     pub header_timeout: u64,
     /// Connections held at once.
     pub max_connections: usize,
+    /// The longest window any approval may open (seconds).
+    pub max_window: u64,
+    /// Seconds between reminders of a waiting request (0: none).
+    pub remind_every: u64,
 }
 
 /// `connections:` in the file: what one client connection may hold.
@@ -366,6 +386,11 @@ impl ServerConfig {
             max_waits_per_user: r.max_waits_per_user.max(1),
             header_timeout: parse_duration(&self.connections.header_timeout)?.max(1),
             max_connections: self.connections.max.max(1),
+            max_window: parse_duration(&r.max_window)?,
+            remind_every: match r.remind_every.trim() {
+                "off" | "never" => 0,
+                text => parse_duration(text)?,
+            },
         })
     }
 }

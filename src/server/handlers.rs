@@ -223,7 +223,11 @@ pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
         descriptions: r.request.descriptions.clone(),
         rule_descriptions: r.request.rule_descriptions.clone(),
         approvals: r.request.approvals.clone(),
-        progress: lifecycle::progress(&state.identities(), r),
+        // Granted under a window or by breaking glass: what the grant carries.
+        progress: match (&r.under_window, &r.break_glass, &r.grant) {
+            (Some(_), _, Some(grant)) | (_, Some(_), Some(grant)) => grant.payload.approvals.clone(),
+            _ => lifecycle::progress(&state.identities(), r),
+        },
         reason: r.request.reason.clone(),
         digest: r.request.digest.clone(),
         created_at: r.created_at.clone(),
@@ -234,6 +238,10 @@ pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
         secrets: r.request.secrets.clone(),
         commands: r.request.commands.clone(),
         log_head_conflict: r.log_head_conflict.clone(),
+        window: r.window.clone(),
+        under_window: r.under_window.clone(),
+        escalations: r.escalations.clone(),
+        break_glass: r.break_glass.clone(),
     }
 }
 
@@ -348,6 +356,7 @@ pub async fn create(
                 rule: format!("{}{name}", bar::SECRET_RULE),
                 approvers: secret.config.approvers.clone(),
                 quorum: secret.config.quorum,
+                ..Default::default()
             });
         }
     }
@@ -394,7 +403,16 @@ pub async fn create(
         consumed_nonce: None,
         released: Default::default(),
         log_head_conflict,
+        window: None,
+        under_window: None,
+        escalations: Vec::new(),
+        reminders: 0,
+        reminded_unix: 0,
+        break_glass: None,
+        next_unix: 0,
     };
+    let mut stored = stored;
+    stored.next_unix = lifecycle::schedule(&stored, state.limits.remind_every);
     let stored = match state.store.create(&stored, key.as_deref()).await? {
         Filed::New(stored) => stored,
         // A retry (after a lost answer, maybe through another replica): the request
@@ -429,14 +447,75 @@ pub async fn create(
                "log_head_conflict": stored.log_head_conflict}),
     );
     state.outbox_poke.notify_one();
+    // Breaking glass grants at once; otherwise an open window may cover the command.
+    let stored = if stored.request.break_glass {
+        let owned = Arc::clone(&state);
+        let rule = Box::new(move |r: &mut StoredRequest, now: jiff::Timestamp| {
+            let sign = |payload| owned.key.sign(payload);
+            lifecycle::break_glass(r, now, issue(&owned, &sign))
+        });
+        change(&state, &stored.id, rule).await?.0
+    } else {
+        under_window(&state, stored).await?
+    };
     let created = Created {
         id: stored.id.clone(),
-        status: Status::Pending,
+        status: stored.status,
         expires_at: stored.expires_at.clone(),
         review_url: state.review_url(&stored.id),
         approvals: stored.request.approvals.clone(),
     };
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// What a grant is issued with on this service.
+fn issue<'a>(
+    state: &AppState,
+    sign: &'a dyn Fn(crate::approval::GrantPayload) -> crate::approval::Grant,
+) -> lifecycle::Issue<'a> {
+    lifecycle::Issue {
+        grant_lifetime: state.limits.grant_lifetime,
+        window_cap: state.limits.max_window,
+        nonce: uuid::Uuid::new_v4().to_string(),
+        sign,
+    }
+}
+
+/// Grants `filed` under the first open window of its requester that covers it, if any
+/// does; otherwise answers it as filed. The grant is issued in a transaction holding the
+/// window's row, so a revocation committed before it stops it.
+async fn under_window(state: &Arc<AppState>, filed: StoredRequest) -> Result<StoredRequest, Failure> {
+    let windows = state.store.open_windows(&filed.requester).await?;
+    if windows.is_empty() {
+        return Ok(filed);
+    }
+    let at = now(state).await?;
+    let candidates: Vec<StoredRequest> = {
+        let identities = state.identities();
+        windows
+            .into_iter()
+            .filter(|origin| super::windows::covers(origin, &filed, &identities, at).is_ok())
+            .collect()
+    };
+    for origin in candidates {
+        let owned = Arc::clone(state);
+        let rule = Box::new(
+            move |origin: &mut StoredRequest, new: &mut StoredRequest, now: jiff::Timestamp| {
+                let sign = |payload| owned.key.sign(payload);
+                super::windows::grant_under(origin, new, &owned.identities(), now, issue(&owned, &sign))
+            },
+        );
+        match state.store.change_pair(&origin.id, &filed.id, rule).await? {
+            Some(Ok((_, granted, used, approved))) => {
+                state.committed(&used);
+                state.committed(&approved);
+                return Ok(granted);
+            }
+            // Revoked or closed meanwhile: the next window, or none.
+            Some(Err(_)) | None => continue,
+        }
+    }
+    Ok(filed)
 }
 
 /// Refuses a request the service's policy denies: said in the service's log, recorded in
@@ -496,7 +575,10 @@ pub async fn show(
     };
     let deadline = tokio::time::Instant::now() + wait;
     let mut seen = first.clone();
-    while seen.status == Status::Pending && seen.reviews.len() == first.reviews.len() {
+    while seen.status == Status::Pending
+        && seen.reviews.len() == first.reviews.len()
+        && seen.escalations.len() == first.escalations.len()
+    {
         // Wake for changes, at the request's own expiry, and now and then regardless.
         let until_expiry = Duration::from_secs(
             (seen.expires_unix - jiff::Timestamp::now().as_second()).max(0) as u64 + 1,
@@ -572,6 +654,9 @@ pub struct ListQuery {
     /// status, among those the caller may see.
     #[serde(default)]
     prefix: Option<String>,
+    /// `open`: break-glass runs whose review is open, that the caller may review.
+    #[serde(default)]
+    break_glass: Option<String>,
 }
 
 /// How many requests an id prefix may name before the answer stops listing them.
@@ -632,6 +717,21 @@ pub async fn list(
 ) -> Result<Json<Value>, Failure> {
     if let Some(prefix) = &query.prefix {
         return by_prefix(&state, &user, prefix).await;
+    }
+    if let Some(which) = &query.break_glass {
+        if which != "open" {
+            return Err(fail(StatusCode::BAD_REQUEST, "break_glass takes `open` only"));
+        }
+        let at = now(&state).await?;
+        let views: Vec<RequestView> = state
+            .store
+            .open_reviews()
+            .await?
+            .into_iter()
+            .filter(|r| may_review(&user, r).is_ok() || user.name == r.requester)
+            .map(|r| view_for(&state, &lifecycle::as_seen(r, at), &user))
+            .collect();
+        return Ok(Json(json!({"requests": views})));
     }
     let found: Vec<StoredRequest> = if query.mine == Some(true) || query.digest.is_some() {
         let digest = query
@@ -718,21 +818,65 @@ pub(super) async fn apply_review(
     let rule = Box::new(move |r: &mut StoredRequest, now: jiff::Timestamp| {
         let identities = owned.identities();
         let sign = |payload| owned.key.sign(payload);
-        lifecycle::review(
-            r,
-            &user,
-            &identities,
-            &review,
-            now,
-            lifecycle::Issue {
-                grant_lifetime: owned.limits.grant_lifetime,
-                nonce: uuid::Uuid::new_v4().to_string(),
-                sign: &sign,
-            },
-        )
+        lifecycle::review(r, &user, &identities, &review, now, issue(&owned, &sign))
     });
     let (request, transition) = change(state, id, rule).await?;
     Ok((request, transition.changed()))
+}
+
+/// `POST /v1/requests/{id}/revoke`: closes the window request `id` opened; nothing more is
+/// granted or used under it once this commits.
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    Body(body): Body<crate::approval::NewRevocation>,
+) -> Result<Json<RequestView>, Failure> {
+    let who = user.clone();
+    let rule = Box::new(move |r: &mut StoredRequest, now| {
+        super::windows::revoke(r, &who, body.reason, now)
+    });
+    let (request, _) = change(&state, &id, rule).await?;
+    Ok(Json(view_for(&state, &request, &user)))
+}
+
+/// `POST /v1/requests/{id}/after-review`: an approver closes a break-glass run's review.
+pub async fn after_review(
+    State(state): State<Arc<AppState>>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    Body(body): Body<crate::approval::NewAfterReview>,
+) -> Result<Json<RequestView>, Failure> {
+    let (request, _) = apply_after_review(&state, &user, &id, body).await?;
+    Ok(Json(view_for(&state, &request, &user)))
+}
+
+/// Closes a break-glass review, whichever channel it came from.
+pub(super) async fn apply_after_review(
+    state: &AppState,
+    user: &User,
+    id: &str,
+    body: crate::approval::NewAfterReview,
+) -> Result<(StoredRequest, Transition), Failure> {
+    let who = user.clone();
+    let rule = Box::new(move |r: &mut StoredRequest, now| {
+        lifecycle::after_review(r, &who, &body, now)
+    });
+    change(state, id, rule).await
+}
+
+/// Revokes a window, whichever channel it came from.
+pub(super) async fn apply_revoke(
+    state: &AppState,
+    user: &User,
+    id: &str,
+    reason: Option<String>,
+) -> Result<(StoredRequest, Transition), Failure> {
+    let who = user.clone();
+    let rule = Box::new(move |r: &mut StoredRequest, now| {
+        super::windows::revoke(r, &who, reason, now)
+    });
+    change(state, id, rule).await
 }
 
 pub async fn cancel(
@@ -777,7 +921,7 @@ pub async fn consume(
         })?
     };
     let (owned, who) = (Arc::clone(&state), user.clone());
-    let rule = Box::new(move |r: &mut StoredRequest, now| {
+    let use_grant = move |r: &mut StoredRequest, now| {
         let mut transition = lifecycle::consume(r, &who, body.nonce.as_deref(), now)?;
         let values = release(&owned, &who, r, peer).map_err(|f| Refusal::Forbidden(f.message()))?;
         let digests = values
@@ -797,8 +941,41 @@ pub async fn consume(
         }
         transition.secret_values = values;
         Ok(transition)
-    });
-    let (request, transition) = change(&state, &id, rule).await?;
+    };
+    // Under a window, the use is checked in a transaction holding the window's row: a
+    // committed revocation, or the window's close, stops it.
+    let window = match state.store.get(&id).await? {
+        Some(stored) if !may_see_own(&user, &stored) => None,
+        Some(stored) => stored.under_window,
+        None => None,
+    };
+    let (request, transition) = match window {
+        None => change(&state, &id, Box::new(use_grant)).await?,
+        Some(window) => {
+            let rule = Box::new(
+                move |origin: &mut StoredRequest, r: &mut StoredRequest, now: jiff::Timestamp| {
+                    let replay = r.status == Status::Consumed;
+                    if !replay {
+                        super::windows::check_use(origin, now)?;
+                    }
+                    Ok((
+                        Transition {
+                            replay: true,
+                            ..Transition::default()
+                        },
+                        use_grant(r, now)?,
+                    ))
+                },
+            );
+            let (_, request, _, transition) = state
+                .store
+                .change_pair(&window, &id, rule)
+                .await?
+                .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no request {id}")))??;
+            state.committed(&transition);
+            (request, transition)
+        }
+    };
     let values = transition.secret_values;
     if !values.is_empty() {
         audit(
@@ -818,6 +995,11 @@ pub async fn consume(
         Json(body),
     )
         .into_response())
+}
+
+/// Whether `user` filed `r` (only then does its window matter to a consume).
+fn may_see_own(user: &User, r: &StoredRequest) -> bool {
+    user.name == r.requester
 }
 
 /// The values of the secrets `request` names, if every one may be released to `user` now.
@@ -852,16 +1034,29 @@ fn release(
                 format!("secret {name} is not released to {}", user.name),
             ));
         }
+        // Under a window, the approvals are the window's, carried by the grant.
+        let window_approvers: Vec<&str> = match (&request.under_window, &request.grant) {
+            (Some(_), Some(grant)) => grant
+                .payload
+                .approvals
+                .iter()
+                .filter(|a| a.rule == format!("{}{name}", bar::SECRET_RULE))
+                .flat_map(|a| a.approved_by.iter().map(String::as_str))
+                .collect(),
+            _ => Vec::new(),
+        };
         let mut approvers: Vec<&str> = request
             .reviews
             .iter()
-            .filter(|r| r.verdict == Verdict::Approve && r.reviewer != request.requester)
-            .filter(|r| {
-                identities.get(&r.reviewer).is_some_and(|u| {
+            .filter(|r| r.verdict == Verdict::Approve)
+            .map(|r| r.reviewer.as_str())
+            .chain(window_approvers)
+            .filter(|reviewer| *reviewer != request.requester)
+            .filter(|reviewer| {
+                identities.get(reviewer).is_some_and(|u| {
                     u.can_review && Identities::is_approver(u, &secret.config.approvers)
                 })
             })
-            .map(|r| r.reviewer.as_str())
             .collect();
         approvers.sort_unstable();
         approvers.dedup();
@@ -924,6 +1119,22 @@ pub async fn slack_interactions(
         || format!("Your Slack account ({slack_user}) is not linked to a gatekeep identity.");
     let (verdict, id, trigger_id) = match &interaction.action {
         super::slack::Action::Ignored => return Ok(StatusCode::OK.into_response()),
+        super::slack::Action::Revoke { id } => {
+            match user {
+                None => tell(unlinked()),
+                Some(user) => {
+                    match apply_revoke(&state, &user, id, Some(interaction.via())).await {
+                        Ok(_) => audit(
+                            &state,
+                            "slack_revoke",
+                            json!({"id": id, "by": user.name, "slack_user": slack_user}),
+                        ),
+                        Err(failure) => tell(format!("Not revoked: {}", failure.message())),
+                    }
+                }
+            }
+            return Ok(StatusCode::OK.into_response());
+        }
         // The reason modal was submitted: reject with the reason.
         super::slack::Action::RejectWithReason { id, reason } => {
             let error = match user {
@@ -937,6 +1148,7 @@ pub async fn slack_interactions(
                     let review = NewReview {
                         verdict: Verdict::Reject,
                         comment,
+                        window: None,
                     };
                     apply_review(&state, &user, id, review)
                         .await
@@ -984,6 +1196,7 @@ pub async fn slack_interactions(
     let review = NewReview {
         verdict,
         comment: Some(interaction.via()),
+        window: None,
     };
     match apply_review(&state, &user, &id, review).await {
         Ok((request, _)) => audit(

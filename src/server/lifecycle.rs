@@ -19,6 +19,7 @@ use super::config::{Identities, User};
 use super::store::StoredRequest;
 use crate::approval::{GrantPayload, NewReview, Review, SatisfiedApproval, Status, Verdict};
 
+
 /// Why a rule refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
@@ -192,6 +193,8 @@ pub fn satisfied(identities: &Identities, r: &StoredRequest) -> Option<Vec<Satis
 /// What a grant is issued with besides the request: its lifetime and a fresh nonce.
 pub struct Issue<'a> {
     pub grant_lifetime: u64,
+    /// The longest window the service lets any approval open (seconds).
+    pub window_cap: u64,
     pub nonce: String,
     /// Signs the payload (the only IO-free step that needs the key).
     pub sign: &'a dyn Fn(GrantPayload) -> crate::approval::Grant,
@@ -212,10 +215,17 @@ pub fn review(
     if status_at(r, now) != Status::Pending {
         return Err(not_now(r, now));
     }
-    let duplicate = r
-        .reviews
-        .iter()
-        .any(|v| v.reviewer == user.name && v.verdict == review.verdict);
+    if let Some(ask) = &review.window {
+        if review.verdict != Verdict::Approve {
+            return Err(Refusal::Conflict(
+                "a window goes with an approval, not a rejection".into(),
+            ));
+        }
+        super::windows::check_ask(r, ask, issue.window_cap, now)?;
+    }
+    let duplicate = r.reviews.iter().any(|v| {
+        v.reviewer == user.name && v.verdict == review.verdict && v.window == review.window
+    });
     // A reviewer's verdict counts once: a repeat changes nothing, and is neither audited
     // nor announced again (unless the approvals now suffice: the groups have changed).
     if duplicate && satisfied(identities, r).is_none() {
@@ -230,12 +240,14 @@ pub fn review(
             verdict: review.verdict,
             comment: review.comment.clone(),
             at: stamp(now),
+            window: review.window.clone(),
         });
     }
     let mut done = Transition::default()
         .audit(
             "review",
-            json!({"id": r.id, "reviewer": user.name, "verdict": review.verdict, "comment": review.comment}),
+            json!({"id": r.id, "reviewer": user.name, "verdict": review.verdict, "comment": review.comment,
+                   "window": review.window}),
         )
         .event("request.reviewed");
     if review.verdict == Verdict::Reject {
@@ -255,6 +267,7 @@ pub fn review(
         } else {
             lifetime
         };
+        r.window = super::windows::opened(r, &approvals, issue.window_cap, now);
         r.grant = Some((issue.sign)(GrantPayload {
             request_id: r.id.clone(),
             digest: r.request.digest.clone(),
@@ -263,16 +276,267 @@ pub fn review(
             issued_at: stamp(now),
             expires_at: stamp(expires),
             nonce: issue.nonce,
+            window: None,
+            break_glass: false,
         }));
         r.status = Status::Approved;
+        r.next_unix = 0;
         done = done
             .audit(
                 "request_approved",
                 json!({"id": r.id, "reviewers": r.reviews.iter().map(|v| &v.reviewer).collect::<Vec<_>>()}),
             )
             .event("request.approved");
+        if let Some(window) = &r.window {
+            done = done
+                .audit(
+                    "window_opened",
+                    json!({"window": window.id, "scope": window.scope, "starts_at": window.starts_at,
+                           "ends_at": window.ends_at, "opened_by": window.opened_by}),
+                )
+                .event("window.opened");
+        }
     }
     Ok(done)
+}
+
+/// A person breaks glass: `r` (just filed, pending) is granted at once, without
+/// approvals, when every one of its rules allows it and no agent asks; its review after
+/// the fact is due within the shortest `review_within` of its rules.
+pub fn break_glass(
+    r: &mut StoredRequest,
+    now: jiff::Timestamp,
+    issue: Issue<'_>,
+) -> Result<Transition, Refusal> {
+    if r.status != Status::Pending || !r.request.break_glass {
+        return Err(not_now(r, now));
+    }
+    if r.request.agent {
+        return Err(Refusal::Forbidden(
+            "agents may never break glass".into(),
+        ));
+    }
+    if r.request.reason.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        return Err(Refusal::Conflict(
+            "breaking glass needs a reason".into(),
+        ));
+    }
+    for requirement in &r.request.approvals {
+        if !requirement.workflow.break_glass || !super::windows::named(requirement) {
+            return Err(Refusal::Forbidden(format!(
+                "rule {} does not allow break-glass",
+                requirement.rule
+            )));
+        }
+    }
+    let within = r
+        .request
+        .approvals
+        .iter()
+        .map(|a| a.workflow.review_within())
+        .min()
+        .unwrap_or(crate::policy::DEFAULT_REVIEW_WITHIN);
+    let due = now
+        .checked_add(jiff::SignedDuration::from_secs(within as i64))
+        .unwrap_or(now);
+    let lifetime = now
+        .checked_add(jiff::SignedDuration::from_secs(issue.grant_lifetime as i64))
+        .unwrap_or(now);
+    let approvals = r
+        .request
+        .approvals
+        .iter()
+        .map(|a| SatisfiedApproval {
+            rule: a.rule.clone(),
+            approvers: a.approvers.clone(),
+            quorum: a.quorum,
+            approved_by: Vec::new(),
+        })
+        .collect();
+    r.grant = Some((issue.sign)(GrantPayload {
+        request_id: r.id.clone(),
+        digest: r.request.digest.clone(),
+        requester: r.requester.clone(),
+        approvals,
+        issued_at: stamp(now),
+        expires_at: stamp(lifetime),
+        nonce: issue.nonce,
+        window: None,
+        break_glass: true,
+    }));
+    r.status = Status::Approved;
+    r.expires_unix = r.expires_unix.max(lifetime.as_second());
+    r.break_glass = Some(crate::approval::BreakGlass {
+        review_due: stamp(due),
+        offline: false,
+        review: None,
+        overdue: false,
+    });
+    r.next_unix = due.as_second();
+    Ok(Transition::default()
+        .audit(
+            "break_glass",
+            json!({"id": r.id, "requester": r.requester, "argv": r.request.argv, "reason": r.request.reason,
+                   "rules": r.request.rules, "review_due": stamp(due)}),
+        )
+        .event("request.break_glass"))
+}
+
+/// An approver closes a break-glass run's review: acknowledged, or flagged for a
+/// follow-up. Never its requester.
+pub fn after_review(
+    r: &mut StoredRequest,
+    user: &User,
+    review: &crate::approval::NewAfterReview,
+    now: jiff::Timestamp,
+) -> Result<Transition, Refusal> {
+    may_review(user, r)?;
+    let Some(glass) = r.break_glass.as_mut() else {
+        return Err(Refusal::Conflict(format!(
+            "request {} was not a break-glass run",
+            r.id
+        )));
+    };
+    if let Some(done) = &glass.review {
+        return Err(Refusal::Conflict(format!(
+            "the review of {} was closed by {} ({})",
+            r.id,
+            done.reviewer,
+            done.finding.as_str()
+        )));
+    }
+    glass.review = Some(crate::approval::AfterReview {
+        reviewer: user.name.clone(),
+        finding: review.finding,
+        comment: review.comment.clone(),
+        at: stamp(now),
+    });
+    r.next_unix = 0;
+    Ok(Transition::default()
+        .audit(
+            "break_glass_reviewed",
+            json!({"id": r.id, "reviewer": user.name, "finding": review.finding, "comment": review.comment}),
+        )
+        .event("request.break_glass_reviewed"))
+}
+
+/// When the sweeper next has something to do for `r`: its next escalation step, its
+/// next reminder (every `remind_every` seconds, 0 for none), or its overdue break-glass
+/// review; 0 for nothing.
+pub fn schedule(r: &StoredRequest, remind_every: u64) -> i64 {
+    if let Some(glass) = &r.break_glass {
+        return match (&glass.review, glass.overdue) {
+            (None, false) => glass
+                .review_due
+                .parse::<jiff::Timestamp>()
+                .map_or(0, |t| t.as_second()),
+            _ => 0,
+        };
+    }
+    if r.status != Status::Pending {
+        return 0;
+    }
+    let created = r
+        .created_at
+        .parse::<jiff::Timestamp>()
+        .map_or(0, |t| t.as_second());
+    let mut next = i64::MAX;
+    for requirement in &r.request.approvals {
+        for (index, step) in requirement.workflow.escalate.iter().enumerate() {
+            let taken = r
+                .escalations
+                .iter()
+                .any(|e| e.rule == requirement.rule && e.step == index);
+            if !taken {
+                next = next.min(created.saturating_add(step.after_seconds as i64));
+            }
+        }
+    }
+    if remind_every > 0 {
+        let last = if r.reminded_unix > 0 { r.reminded_unix } else { created };
+        next = next.min(last.saturating_add(remind_every as i64));
+    }
+    if next == i64::MAX || next >= r.expires_unix {
+        0
+    } else {
+        next
+    }
+}
+
+/// The sweeper's work on `r` at `now`: escalation steps that are due (their `notify`
+/// told, their `add_approvers` let in), a reminder to the current approvers, a
+/// break-glass review become overdue. Does nothing (a replay) when nothing is due.
+pub fn tick(r: &mut StoredRequest, remind_every: u64, now: jiff::Timestamp) -> Transition {
+    let mut done = Transition::default();
+    let at = now.as_second();
+    if let Some(glass) = r.break_glass.as_mut() {
+        let due = glass
+            .review_due
+            .parse::<jiff::Timestamp>()
+            .map_or(i64::MAX, |t| t.as_second());
+        if glass.review.is_none() && !glass.overdue && at >= due {
+            glass.overdue = true;
+            done = done
+                .audit("break_glass_overdue", json!({"id": r.id, "review_due": glass.review_due}))
+                .event("request.break_glass_overdue");
+        }
+    } else if status_at(r, now) == Status::Pending {
+        let created = r
+            .created_at
+            .parse::<jiff::Timestamp>()
+            .map_or(0, |t| t.as_second());
+        let mut steps = Vec::new();
+        for requirement in &r.request.approvals {
+            for (index, step) in requirement.workflow.escalate.iter().enumerate() {
+                let taken = r
+                    .escalations
+                    .iter()
+                    .any(|e| e.rule == requirement.rule && e.step == index);
+                if !taken && at >= created.saturating_add(step.after_seconds as i64) {
+                    steps.push((requirement.rule.clone(), index, step.clone()));
+                }
+            }
+        }
+        for (rule, index, step) in steps {
+            if let Some(requirement) = r.request.approvals.iter_mut().find(|a| a.rule == rule) {
+                for approver in &step.add_approvers {
+                    if !requirement.approvers.contains(approver) {
+                        requirement.approvers.push(approver.clone());
+                    }
+                }
+            }
+            r.escalations.push(crate::approval::Escalated {
+                rule: rule.clone(),
+                step: index,
+                at: stamp(now),
+                notify: step.notify.clone(),
+                add_approvers: step.add_approvers.clone(),
+            });
+            done = done
+                .audit(
+                    "request_escalated",
+                    json!({"id": r.id, "rule": rule, "step": index, "notify": step.notify,
+                           "add_approvers": step.add_approvers}),
+                )
+                .event("request.escalated");
+        }
+        if remind_every > 0 {
+            let last = if r.reminded_unix > 0 { r.reminded_unix } else { created };
+            if at >= last.saturating_add(remind_every as i64) {
+                r.reminders += 1;
+                r.reminded_unix = at;
+                done = done
+                    .audit("request_reminded", json!({"id": r.id, "reminder": r.reminders}))
+                    .event("request.reminder");
+            }
+        }
+    }
+    let next = schedule(r, remind_every);
+    if done.events.is_empty() && next == r.next_unix {
+        done.replay = true;
+    }
+    r.next_unix = next;
+    done
 }
 
 fn requester_only(user: &User, r: &StoredRequest) -> Result<(), Refusal> {
@@ -293,6 +557,7 @@ pub fn cancel(
         return Err(not_now(r, now));
     }
     r.status = Status::Cancelled;
+    r.next_unix = 0;
     Ok(Transition::default()
         .audit("request_cancelled", json!({"id": r.id}))
         .event("request.cancelled"))
@@ -350,6 +615,9 @@ pub fn expire(r: &mut StoredRequest, now: jiff::Timestamp) -> Result<Transition,
         return Err(not_now(r, now));
     }
     r.status = Status::Expired;
+    if r.break_glass.is_none() {
+        r.next_unix = 0;
+    }
     Ok(Transition::default()
         .audit("request_expired", json!({"id": r.id}))
         .event("request.expired"))

@@ -171,6 +171,38 @@ fn slack_message(view: &RequestView) -> (Value, bool) {
         claims.push_str(&format!("\n{label}: {}", code(value, SLACK_CLAIM)));
     }
     blocks.push(json!({"type": "section", "text": slack_text(claims)}));
+    if let Some(window) = &view.window {
+        let state = match &window.revoked {
+            Some(revoked) => format!("revoked by {} at {}", revoked.by, revoked.at),
+            None => format!(
+                "open from {} until {}, {} used",
+                window.starts_at,
+                window.ends_at,
+                render::count(window.uses.len() as u64, "time", "times")
+            ),
+        };
+        blocks.push(json!({"type": "section", "text": slack_text(format!(
+            "*Window* ({})\n{}",
+            window.scope.as_str(),
+            code(&state, SLACK_FIELD)
+        ))}));
+        if window.revoked.is_none() {
+            blocks.push(json!({"type": "actions", "block_id": "gatekeep_window", "elements": [
+                {"type": "button", "action_id": "gatekeep_revoke", "style": "danger", "value": view.id,
+                 "text": {"type": "plain_text", "text": "Revoke window"}},
+            ]}));
+        }
+    }
+    if let Some(glass) = &view.break_glass {
+        let state = match &glass.review {
+            Some(done) => format!("review closed by {} ({})", done.reviewer, done.finding.as_str()),
+            None => format!("review due by {}", glass.review_due),
+        };
+        blocks.push(json!({"type": "section", "text": slack_text(format!(
+            "*Break-glass run*: it ran without approval\n{}",
+            code(&state, SLACK_FIELD)
+        ))}));
+    }
     if view.status == Status::Pending {
         let approve = if whole.get() {
             json!({"type": "button", "action_id": "gatekeep_approve", "style": "primary", "value": view.id, "text": {"type": "plain_text", "text": "Approve"}})
@@ -188,6 +220,58 @@ fn slack_message(view: &RequestView) -> (Value, bool) {
     }
     blocks.push(json!({"type": "context", "elements": [slack_text(format!("<{}|Review page> · request `{}`", view.review_url, mrkdwn(&shown.id)))]}));
     (json!(blocks), whole.get())
+}
+
+/// What an event says out loud besides updating the request's message: escalation,
+/// reminders, break-glass; `None` for the others.
+pub fn announcement(kind: &str, view: &RequestView) -> Option<String> {
+    let shown = Readable::of(view, slack_also);
+    let command = render::fit(&shown.command, 300, slack_cost);
+    let id = &shown.id;
+    Some(match kind {
+        "request.escalated" => {
+            let step = view.escalations.last()?;
+            format!(
+                "Escalated: request {id} has waited since {}; {}. Command: {command}",
+                view.created_at,
+                crate::ui::escalation(step)
+            )
+        }
+        "request.reminder" => format!(
+            "Reminder: request {id} still waits for {} (expires {}). Command: {command}",
+            shown.approvers, view.expires_at
+        ),
+        "request.break_glass" => format!(
+            "BREAK GLASS: {} ran request {id} without approval; reason: {}. Approvers of {} must review it by {}. Command: {command}",
+            shown.filed_by,
+            render::text(view.reason.as_deref().unwrap_or("")),
+            view.rules.join(", "),
+            view.break_glass.as_ref().map_or("", |b| b.review_due.as_str())
+        ),
+        "request.break_glass_overdue" => format!(
+            "Overdue: the break-glass run {id} by {} has not been reviewed. Command: {command}",
+            shown.filed_by
+        ),
+        _ => return None,
+    })
+}
+
+/// A Teams card that says `text` about `view`, with its review page.
+pub fn teams_notice(text: &str, view: &RequestView) -> Value {
+    json!({
+        "type": "message",
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "contentUrl": null,
+            "content": {
+                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                "type": "AdaptiveCard",
+                "version": "1.4",
+                "body": [{"type": "RichTextBlock", "inlines": [run(render::fit(text, 2000, json_cost))]}],
+                "actions": [{"type": "Action.OpenUrl", "title": "Open the review page", "url": view.review_url}],
+            },
+        }],
+    })
 }
 
 fn capitalised(text: &str) -> String {
@@ -330,6 +414,7 @@ mod tests {
                 rule: "prod-db".into(),
                 approvers: vec!["group:dba".into()],
                 quorum: 1,
+                ..Default::default()
             }],
             progress: Vec::new(),
             reason: Some(reason.into()),
@@ -342,6 +427,10 @@ mod tests {
             secrets: Vec::new(),
             commands: Vec::new(),
             log_head_conflict: None,
+            window: None,
+            under_window: None,
+            escalations: Vec::new(),
+            break_glass: None,
         }
     }
 
@@ -403,6 +492,7 @@ mod tests {
             verdict: Verdict::Reject,
             comment: Some("<".repeat(5000)),
             at: "2026-01-01T00:01:00Z".into(),
+            window: None,
         }];
         let blocks = slack_blocks(&v);
         for block in blocks.as_array().unwrap() {
@@ -453,6 +543,7 @@ mod tests {
                 verdict: Verdict::Approve,
                 comment: Some("\"".repeat(3000)),
                 at: "2026-01-01T00:01:00Z".into(),
+                window: None,
             })
             .collect();
         let card = teams_card(&v);

@@ -4,7 +4,7 @@
 //! both; a replica that dies mid-delivery leaves a lease that runs out, and another
 //! replica delivers the event again under the same delivery id.
 
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use serde_json::json;
@@ -132,7 +132,7 @@ async fn deliver(state: &AppState, client: &reqwest::Client, delivery: &Delivery
             return Sent::Skipped(Some("the channel is no longer configured"));
         };
         match channels
-            .deliver(&delivery.sink, &delivery.kind, &view)
+            .deliver(&delivery.sink, &delivery.kind, &delivery.event_id, &view)
             .await
         {
             Ok(()) => Sent::Done,
@@ -207,6 +207,30 @@ async fn finish(state: &AppState, delivery: &Delivery, error: Option<&str>) {
     }
 }
 
+/// Escalation steps, reminders and overdue break-glass reviews that are due: each
+/// request's in a transaction of its own holding its row, so of two replicas only one
+/// acts (the other finds nothing due).
+async fn tick_due(state: &Arc<AppState>) {
+    let ids = match state.store.due(100).await {
+        Ok(ids) => ids,
+        Err(error) => {
+            tracing::warn!(%error, "cannot look for escalations and reminders");
+            return;
+        }
+    };
+    let every = state.limits.remind_every;
+    for id in ids {
+        let rule = Box::new(move |r: &mut super::StoredRequest, now| {
+            Ok(super::lifecycle::tick(r, every, now))
+        });
+        match state.store.change(&id, rule).await {
+            Ok(Some(Ok((_, transition)))) => state.committed(&transition),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, %id, "cannot escalate or remind"),
+        }
+    }
+}
+
 /// Expires requests whose time ran out, once each, and records it.
 pub fn start_sweeper(state: Weak<AppState>) {
     tokio::spawn(async move {
@@ -223,6 +247,7 @@ pub fn start_sweeper(state: Weak<AppState>) {
                 }
                 Err(error) => tracing::warn!(%error, "cannot expire requests"),
             }
+            tick_due(&live).await;
             drop(live);
             tokio::time::sleep(SWEEP).await;
         }

@@ -27,6 +27,8 @@ pub enum Action {
         id: String,
         trigger_id: Option<String>,
     },
+    /// The "Revoke window" button on request `id`'s message.
+    Revoke { id: String },
     /// Anything else (other buttons, other modals): acknowledged, nothing done.
     Ignored,
 }
@@ -60,6 +62,16 @@ pub fn parse(body: &[u8]) -> Option<Interaction> {
         }
     } else {
         let action = &payload["actions"][0];
+        if action["action_id"] == "gatekeep_revoke" {
+            return Some(Interaction {
+                slack_user,
+                username,
+                response_url: text(&payload["response_url"]),
+                action: Action::Revoke {
+                    id: text(&action["value"]),
+                },
+            });
+        }
         let verdict = match action["action_id"].as_str() {
             Some("gatekeep_approve") => Some(Verdict::Approve),
             Some("gatekeep_reject") => Some(Verdict::Reject),

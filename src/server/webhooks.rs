@@ -35,6 +35,14 @@ pub const EVENTS: &[&str] = &[
     "request.expired",
     "request.cancelled",
     "request.consumed",
+    "request.escalated",
+    "request.reminder",
+    "request.break_glass",
+    "request.break_glass_reviewed",
+    "request.break_glass_overdue",
+    "window.opened",
+    "window.used",
+    "window.revoked",
 ];
 
 /// What is sent.

@@ -219,6 +219,7 @@ fn seek_approval(
         } else {
             OnStop::End
         },
+        break_glass: false,
     };
     let approval = match flow.request(&decided, &connected, reason, &wait)? {
         Requested::Approved(approval) => approval,

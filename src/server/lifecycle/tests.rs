@@ -21,10 +21,12 @@ fn approve(
         &NewReview {
             verdict: Verdict::Approve,
             comment: None,
+            window: None,
         },
         now,
         Issue {
             grant_lifetime: 600,
+            window_cap: 8 * 3600,
             nonce: "n1".into(),
             sign: &sign,
         },

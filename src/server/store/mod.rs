@@ -21,7 +21,9 @@ pub use sqlite::SqliteStore;
 pub use waiters::Waiters;
 
 use super::lifecycle::{Refusal, Transition};
-use crate::approval::{Grant, NewRequest, Review, Status, WitnessedHead, WitnessedLog};
+use crate::approval::{
+    BreakGlass, Escalated, Grant, NewRequest, Review, Status, Window, WitnessedHead, WitnessedLog,
+};
 
 /// Everything the service keeps about one request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +51,35 @@ pub struct StoredRequest {
     /// reviewers).
     #[serde(default)]
     pub log_head_conflict: Option<String>,
+    /// The window this request's approval opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+    /// The window (its id) this request was granted under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub under_window: Option<String>,
+    /// Escalation steps taken while it waited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalations: Vec<Escalated>,
+    /// Reminders sent while it waited, and when the last went out (Unix seconds).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reminders: u32,
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub reminded_unix: i64,
+    /// Set for a break-glass run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<BreakGlass>,
+    /// When the sweeper next has something to do for it besides expiry (an escalation
+    /// step, a reminder, an overdue review): Unix seconds, 0 for nothing.
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub next_unix: i64,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
 }
 
 impl StoredRequest {
@@ -61,6 +92,25 @@ impl StoredRequest {
     /// expiry once approved), so the sweeper finds what is due with an index.
     fn deadline_column(&self) -> i64 {
         super::lifecycle::deadline(self).unwrap_or(self.expires_unix)
+    }
+
+    /// The `window_until` column: when the window this request opened closes, while it
+    /// is not revoked; 0 otherwise.
+    fn window_column(&self) -> i64 {
+        self.window
+            .as_ref()
+            .filter(|w| w.revoked.is_none())
+            .and_then(|w| w.ends_at.parse::<jiff::Timestamp>().ok())
+            .map_or(0, |t| t.as_second())
+    }
+
+    /// The `review_open` column: 1 while a break-glass run waits for its review.
+    fn review_column(&self) -> i64 {
+        i64::from(
+            self.break_glass
+                .as_ref()
+                .is_some_and(|b| b.review.is_none()),
+        )
     }
 }
 
@@ -122,6 +172,20 @@ impl From<serde_json::Error> for StoreError {
 /// happened) or refuses. A refusal writes nothing.
 pub type Rule =
     Box<dyn FnOnce(&mut StoredRequest, jiff::Timestamp) -> Result<Transition, Refusal> + Send>;
+
+/// A change to two requests in one transaction holding both rows: a window's request
+/// (first) and a request granted or used under it (second).
+pub type PairRule = Box<
+    dyn FnOnce(
+            &mut StoredRequest,
+            &mut StoredRequest,
+            jiff::Timestamp,
+        ) -> Result<(Transition, Transition), Refusal>
+        + Send,
+>;
+
+/// What `change_pair` did: both requests and both transitions.
+pub type PairChanged = (StoredRequest, StoredRequest, Transition, Transition);
 
 /// What `create` did.
 #[derive(Debug)]
@@ -192,6 +256,22 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         rule: Rule,
     ) -> Result<Option<Result<(StoredRequest, Transition), Refusal>>, StoreError>;
+    /// Runs `rule` on the window's request `window` and on request `id` in one transaction
+    /// holding both rows (locked in id order); writes both, or nothing when the rule
+    /// refuses. `Ok(None)`: one of them does not exist.
+    async fn change_pair(
+        &self,
+        window: &str,
+        id: &str,
+        rule: PairRule,
+    ) -> Result<Option<Result<PairChanged, Refusal>>, StoreError>;
+    /// The requests of `requester` whose window is open (not revoked, not closed by the
+    /// database's clock), oldest first.
+    async fn open_windows(&self, requester: &str) -> Result<Vec<StoredRequest>, StoreError>;
+    /// Up to `limit` ids of requests whose `next_unix` is due by the database's clock.
+    async fn due(&self, limit: u32) -> Result<Vec<String>, StoreError>;
+    /// Break-glass runs whose review is still open, oldest first.
+    async fn open_reviews(&self) -> Result<Vec<StoredRequest>, StoreError>;
     async fn with_status(&self, status: Status) -> Result<Vec<StoredRequest>, StoreError>;
     /// Up to `limit` requests whose id starts with `prefix` (lower-case hex digits and
     /// dashes only; anything else matches nothing), oldest first. Whoever asks filters

@@ -16,8 +16,8 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::schema::{LATEST, LOCK_KEY, MIGRATIONS, too_new};
 use super::{
-    Delivery, Filed, LogKey, Rule, Session, Store, StoreError, StoredRequest, Waiters, WitnessLog,
-    to_sql,
+    Delivery, Filed, LogKey, PairChanged, PairRule, Rule, Session, Store, StoreError,
+    StoredRequest, Waiters, WitnessLog, to_sql,
 };
 use crate::approval::{Status, WitnessedHead, WitnessedLog};
 use crate::server::lifecycle::{Refusal, Transition, stamp};
@@ -281,6 +281,29 @@ async fn write_events(
     Ok(())
 }
 
+/// Writes a changed request: its status, body and the columns derived from it.
+async fn update(
+    tx: &deadpool_postgres::Transaction<'_>,
+    request: &StoredRequest,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE requests SET status = $2, body = $3, expires_unix = $4, window_until = $5,
+             next_unix = $6, review_open = $7
+         WHERE id = $1",
+        &[
+            &request.id,
+            &request.status.as_str(),
+            &serde_json::to_string(request)?,
+            &request.deadline_column(),
+            &request.window_column(),
+            &request.next_unix,
+            &request.review_column(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 async fn migrate(connect: &Connect) -> Result<(), StoreError> {
     let (mut client, connection) = connect
         .config
@@ -508,8 +531,9 @@ impl Store for PostgresStore {
         // nothing; it reads the request the first one filed.
         let inserted = tx
             .execute(
-                "INSERT INTO requests (id, requester, digest, status, body, expires_unix, idempotency_key)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                "INSERT INTO requests (id, requester, digest, status, body, expires_unix, idempotency_key,
+                     window_until, next_unix, review_open)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  ON CONFLICT (requester, idempotency_key) DO NOTHING",
                 &[
                     &request.id,
@@ -517,8 +541,11 @@ impl Store for PostgresStore {
                     &request.request.digest,
                     &request.status.as_str(),
                     &body,
-                    &request.expires_unix,
+                    &request.deadline_column(),
                     &key,
+                    &request.window_column(),
+                    &request.next_unix,
+                    &request.review_column(),
                 ],
             )
             .await?;
@@ -569,20 +596,87 @@ impl Store for PostgresStore {
             Err(refusal) => return Ok(Some(Err(refusal))),
         };
         if transition.changed() {
-            tx.execute(
-                "UPDATE requests SET status = $2, body = $3, expires_unix = $4 WHERE id = $1",
-                &[
-                    &request.id,
-                    &request.status.as_str(),
-                    &serde_json::to_string(&request)?,
-                    &request.deadline_column(),
-                ],
-            )
-            .await?;
+            update(&tx, &request).await?;
             write_events(&tx, &self.sinks(), &request, &transition.events, at).await?;
             tx.commit().await?;
         }
         Ok(Some(Ok((request, transition))))
+    }
+
+    async fn change_pair(
+        &self,
+        window: &str,
+        id: &str,
+        rule: PairRule,
+    ) -> Result<Option<Result<PairChanged, Refusal>>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Both rows, locked in id order: two transactions never wait on each other.
+        let rows = tx
+            .query(
+                "SELECT id, body FROM requests WHERE id = $1 OR id = $2 ORDER BY id FOR UPDATE",
+                &[&window, &id],
+            )
+            .await?;
+        let mut first = None;
+        let mut second = None;
+        for row in &rows {
+            let row_id: &str = row.get(0);
+            let request = StoredRequest::from_body(row.get(1))?;
+            if row_id == window {
+                first = Some(request);
+            } else {
+                second = Some(request);
+            }
+        }
+        let (Some(mut first), Some(mut second)) = (first, second) else {
+            return Ok(None);
+        };
+        let at = clock(&tx).await?;
+        let (one, two) = match rule(&mut first, &mut second, at) {
+            Ok(t) => t,
+            Err(refusal) => return Ok(Some(Err(refusal))),
+        };
+        let sinks = self.sinks();
+        for (request, transition) in [(&first, &one), (&second, &two)] {
+            if transition.changed() {
+                update(&tx, request).await?;
+                write_events(&tx, &sinks, request, &transition.events, at).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Some(Ok((first, second, one, two))))
+    }
+
+    async fn open_windows(&self, requester: &str) -> Result<Vec<StoredRequest>, StoreError> {
+        self.query(
+            "SELECT body FROM requests
+             WHERE requester = $1 AND window_until > extract(epoch FROM clock_timestamp())::bigint
+             ORDER BY id",
+            &[&requester],
+        )
+        .await
+    }
+
+    async fn due(&self, limit: u32) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id FROM requests
+                 WHERE next_unix > 0 AND next_unix <= extract(epoch FROM clock_timestamp())::bigint
+                 ORDER BY next_unix LIMIT $1",
+                &[&i64::from(limit)],
+            )
+            .await?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
+    async fn open_reviews(&self) -> Result<Vec<StoredRequest>, StoreError> {
+        self.query(
+            "SELECT body FROM requests WHERE review_open = 1 ORDER BY id",
+            &[],
+        )
+        .await
     }
 
     async fn with_status(&self, status: Status) -> Result<Vec<StoredRequest>, StoreError> {
@@ -639,15 +733,7 @@ impl Store for PostgresStore {
             let Ok(transition) = crate::server::lifecycle::expire(&mut request, at) else {
                 continue;
             };
-            tx.execute(
-                "UPDATE requests SET status = $2, body = $3 WHERE id = $1",
-                &[
-                    &request.id,
-                    &request.status.as_str(),
-                    &serde_json::to_string(&request)?,
-                ],
-            )
-            .await?;
+            update(&tx, &request).await?;
             write_events(&tx, &sinks, &request, &transition.events, at).await?;
             moved.push(request);
         }

@@ -174,10 +174,27 @@ pub const MIGRATIONS: &[Migration] = &[
                 value TEXT NOT NULL
             );",
     },
+    // Windows, escalation and reminders, break-glass reviews: columns the sweeper and
+    // the window lookup find rows by.
+    Migration {
+        version: 3,
+        sqlite: "ALTER TABLE requests ADD COLUMN window_until INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE requests ADD COLUMN next_unix INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE requests ADD COLUMN review_open INTEGER NOT NULL DEFAULT 0;
+            CREATE INDEX requests_windows ON requests(requester, window_until);
+            CREATE INDEX requests_next ON requests(next_unix);
+            CREATE INDEX requests_review_open ON requests(review_open);",
+        postgres: "ALTER TABLE requests ADD COLUMN window_until BIGINT NOT NULL DEFAULT 0;
+            ALTER TABLE requests ADD COLUMN next_unix BIGINT NOT NULL DEFAULT 0;
+            ALTER TABLE requests ADD COLUMN review_open BIGINT NOT NULL DEFAULT 0;
+            CREATE INDEX requests_windows ON requests(requester, window_until);
+            CREATE INDEX requests_next ON requests(next_unix);
+            CREATE INDEX requests_review_open ON requests(review_open);",
+    },
 ];
 
 /// The newest schema this build knows.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
 
 /// The error for a database made by a newer gatekeep.
 pub fn too_new(found: i64) -> super::StoreError {

@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::schema::{LATEST, MIGRATIONS, too_new};
 use super::{
-    Delivery, Filed, LogKey, Rule, Session, Store, StoreError, StoredRequest, Waiters, WitnessLog,
-    to_sql,
+    Delivery, Filed, LogKey, PairChanged, PairRule, Rule, Session, Store, StoreError,
+    StoredRequest, Waiters, WitnessLog, to_sql,
 };
 use crate::approval::{Status, WitnessedHead, WitnessedLog};
 use crate::server::lifecycle::{Refusal, Transition, stamp};
@@ -82,6 +82,37 @@ fn write_events(
         }
     }
     Ok(())
+}
+
+/// Writes a changed request: its status, body and the columns derived from it.
+fn update(tx: &rusqlite::Transaction<'_>, request: &StoredRequest) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE requests SET status = ?2, body = ?3, expires_unix = ?4, window_until = ?5,
+             next_unix = ?6, review_open = ?7
+         WHERE id = ?1",
+        params![
+            request.id,
+            request.status.as_str(),
+            serde_json::to_string(request)?,
+            request.deadline_column(),
+            request.window_column(),
+            request.next_unix,
+            request.review_column()
+        ],
+    )?;
+    Ok(())
+}
+
+/// Reads one request in the transaction.
+fn read(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<StoredRequest>, StoreError> {
+    let body: Option<String> = tx
+        .query_row(
+            "SELECT body FROM requests WHERE id = ?1",
+            params![id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    body.map(|b| StoredRequest::from_body(&b)).transpose()
 }
 
 impl SqliteStore {
@@ -214,16 +245,20 @@ impl Store for SqliteStore {
                     }
                 }
                 tx.execute(
-                    "INSERT INTO requests (id, requester, digest, status, body, expires_unix, idempotency_key)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO requests (id, requester, digest, status, body, expires_unix, idempotency_key,
+                         window_until, next_unix, review_open)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                     params![
                         request.id,
                         request.requester,
                         request.request.digest,
                         request.status.as_str(),
                         serde_json::to_string(&request)?,
-                        request.expires_unix,
-                        key
+                        request.deadline_column(),
+                        key,
+                        request.window_column(),
+                        request.next_unix,
+                        request.review_column()
                     ],
                 )?;
                 write_events(&tx, &sinks, &request, &["request.created"], now())?;
@@ -261,30 +296,16 @@ impl Store for SqliteStore {
         let answer = self
             .with(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let body: Option<String> = tx
-                    .query_row(
-                        "SELECT body FROM requests WHERE id = ?1",
-                        params![owned],
-                        |row| row.get(0),
-                    )
-                    .optional()?;
-                let Some(body) = body else { return Ok(None) };
-                let mut request = StoredRequest::from_body(&body)?;
+                let Some(mut request) = read(&tx, &owned)? else {
+                    return Ok(None);
+                };
                 let at = now();
                 let transition = match rule(&mut request, at) {
                     Ok(t) => t,
                     Err(refusal) => return Ok(Some(Err(refusal))),
                 };
                 if transition.changed() {
-                    tx.execute(
-                        "UPDATE requests SET status = ?2, body = ?3, expires_unix = ?4 WHERE id = ?1",
-                        params![
-                            request.id,
-                            request.status.as_str(),
-                            serde_json::to_string(&request)?,
-                            request.deadline_column()
-                        ],
-                    )?;
+                    update(&tx, &request)?;
                     write_events(&tx, &sinks, &request, &transition.events, at)?;
                     tx.commit()?;
                 }
@@ -295,6 +316,73 @@ impl Store for SqliteStore {
             self.waiters.wake(id);
         }
         Ok(answer)
+    }
+
+    async fn change_pair(
+        &self,
+        window: &str,
+        id: &str,
+        rule: PairRule,
+    ) -> Result<Option<Result<PairChanged, Refusal>>, StoreError> {
+        let (window, owned, sinks) = (window.to_owned(), id.to_owned(), self.sinks());
+        let answer = self
+            .with(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let (Some(mut first), Some(mut second)) = (read(&tx, &window)?, read(&tx, &owned)?)
+                else {
+                    return Ok(None);
+                };
+                let at = now();
+                let (one, two) = match rule(&mut first, &mut second, at) {
+                    Ok(t) => t,
+                    Err(refusal) => return Ok(Some(Err(refusal))),
+                };
+                for (request, transition) in [(&first, &one), (&second, &two)] {
+                    if transition.changed() {
+                        update(&tx, request)?;
+                        write_events(&tx, &sinks, request, &transition.events, at)?;
+                    }
+                }
+                tx.commit()?;
+                Ok(Some(Ok((first, second, one, two))))
+            })
+            .await?;
+        if let Some(Ok((first, second, _, _))) = &answer {
+            self.waiters.wake(&first.id);
+            self.waiters.wake(&second.id);
+        }
+        Ok(answer)
+    }
+
+    async fn open_windows(&self, requester: &str) -> Result<Vec<StoredRequest>, StoreError> {
+        self.query(
+            "SELECT body FROM requests WHERE requester = ?1 AND window_until > CAST(?2 AS INTEGER)
+             ORDER BY id",
+            vec![requester.to_owned(), now().as_second().to_string()],
+        )
+        .await
+    }
+
+    async fn due(&self, limit: u32) -> Result<Vec<String>, StoreError> {
+        self.with(move |conn| {
+            let ids = conn
+                .prepare_cached(
+                    "SELECT id FROM requests WHERE next_unix > 0 AND next_unix <= ?1
+                     ORDER BY next_unix LIMIT ?2",
+                )?
+                .query_map(params![now().as_second(), limit], |row| row.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(ids)
+        })
+        .await
+    }
+
+    async fn open_reviews(&self) -> Result<Vec<StoredRequest>, StoreError> {
+        self.query(
+            "SELECT body FROM requests WHERE review_open = 1 ORDER BY id",
+            Vec::new(),
+        )
+        .await
     }
 
     async fn with_status(&self, status: Status) -> Result<Vec<StoredRequest>, StoreError> {
@@ -353,14 +441,7 @@ impl Store for SqliteStore {
                     let Ok(transition) = crate::server::lifecycle::expire(&mut request, at) else {
                         continue;
                     };
-                    tx.execute(
-                        "UPDATE requests SET status = ?2, body = ?3 WHERE id = ?1",
-                        params![
-                            request.id,
-                            request.status.as_str(),
-                            serde_json::to_string(&request)?
-                        ],
-                    )?;
+                    update(&tx, &request)?;
                     write_events(&tx, &sinks, &request, &transition.events, at)?;
                     moved.push(request);
                 }

@@ -46,6 +46,13 @@ pub(crate) fn request(quorum: u32, expires: i64) -> StoredRequest {
         consumed_nonce: None,
         released: Default::default(),
         log_head_conflict: None,
+        window: None,
+        under_window: None,
+        escalations: Vec::new(),
+        reminders: 0,
+        reminded_unix: 0,
+        break_glass: None,
+        next_unix: 0,
     }
 }
 
@@ -72,10 +79,12 @@ fn review_rule(key: Arc<KeyPair>, reviewer: &str) -> Rule {
             &NewReview {
                 verdict: Verdict::Approve,
                 comment: None,
+                window: None,
             },
             now,
             Issue {
                 grant_lifetime: 600,
+                window_cap: 8 * 3600,
                 nonce: uuid::Uuid::new_v4().to_string(),
                 sign: &sign,
             },

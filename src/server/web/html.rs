@@ -285,6 +285,125 @@ pub struct Viewer<'a> {
     pub may_review: bool,
     /// They have approved it already (it waits for others).
     pub approved: bool,
+    /// The longest window an approval may open (seconds); `None` when none may be.
+    pub max_window: Option<u64>,
+    /// They may revoke the window it opened, or close its break-glass review.
+    pub may_act: bool,
+}
+
+/// The lengths the review form offers for a window, up to `longest` seconds.
+fn window_lengths(longest: u64) -> Vec<u64> {
+    let mut lengths: Vec<u64> = [15 * 60, 30 * 60, 60 * 60, 2 * 3600, 4 * 3600, 8 * 3600]
+        .into_iter()
+        .filter(|s| *s < longest)
+        .collect();
+    lengths.push(longest);
+    lengths
+}
+
+/// The window a request opened, what ran under it, and the revoke form.
+fn window_section(view: &RequestView, viewer: &Viewer<'_>, now: i64) -> String {
+    let mut out = String::new();
+    if let Some(window) = &view.under_window {
+        out.push_str(&format!(
+            r#"<p id="under-window" class="note">Granted under the window of <a href="/requests/{id}">{short}</a>, without a review of its own.</p>"#,
+            id = escape(window),
+            short = escape(&short(window)),
+        ));
+    }
+    let Some(window) = &view.window else {
+        return out;
+    };
+    let ends = window
+        .ends_at
+        .parse::<jiff::Timestamp>()
+        .map_or(0, |t| t.as_second());
+    let state = match &window.revoked {
+        Some(revoked) => format!(
+            "revoked by {} at {}{}",
+            escape(&render::text(&revoked.by)),
+            escape(&revoked.at),
+            revoked
+                .reason
+                .as_deref()
+                .map(|r| format!(": {}", escape(&render::text(r))))
+                .unwrap_or_default()
+        ),
+        None if now >= ends => "closed".to_owned(),
+        None => "open".to_owned(),
+    };
+    out.push_str(&format!(
+        r#"<h2 id="window">Window</h2><dl class="facts"><div><dt>State</dt><dd id="window-state">{state}</dd></div><div><dt>Covers</dt><dd id="window-scope">{scope}</dd></div><div><dt>From</dt><dd class="mono">{from}</dd></div><div><dt>Until</dt><dd id="window-until" class="mono">{until}</dd></div><div><dt>Opened by</dt><dd>{by}</dd></div></dl>"#,
+        scope = match window.scope {
+            crate::approval::WindowScope::Exact => "this exact command",
+            crate::approval::WindowScope::Program => "this program, any arguments",
+            crate::approval::WindowScope::Rule => "any command held only by these rules",
+        },
+        from = escape(&window.starts_at),
+        until = escape(&window.ends_at),
+        by = escape(&render::text(&window.opened_by.join(", "))),
+    ));
+    out.push_str(r#"<h3>Ran under it</h3><ol id="window-uses" class="plain">"#);
+    for used in &window.uses {
+        out.push_str(&format!(
+            r#"<li><a href="/requests/{id}" class="mono">{command}</a> <span class="muted">{at}</span></li>"#,
+            id = escape(&used.request_id),
+            command = isolated(&render::command(&used.argv)),
+            at = escape(&used.at),
+        ));
+    }
+    if window.uses.is_empty() {
+        out.push_str(r#"<li class="muted">Nothing yet.</li>"#);
+    }
+    out.push_str("</ol>");
+    if viewer.may_act && window.revoked.is_none() && now < ends {
+        out.push_str(&format!(
+            r#"<form method="post" action="/requests/{id}/revoke" class="review"><input type="hidden" name="csrf" value="{csrf}"><label for="revoke-reason">Reason <span class="muted">(optional)</span></label><input id="revoke-reason" name="reason" type="text"><div class="buttons"><button class="reject" type="submit">Revoke the window</button></div></form>"#,
+            id = escape(&view.id),
+            csrf = escape(viewer.csrf),
+        ));
+    }
+    out
+}
+
+/// A break-glass run: its reason, its review's state, and the form that closes it.
+fn break_glass_section(view: &RequestView, viewer: &Viewer<'_>) -> String {
+    let Some(glass) = &view.break_glass else {
+        return String::new();
+    };
+    let state = match &glass.review {
+        Some(done) => format!(
+            "{} by {} at {}{}",
+            match done.finding {
+                crate::approval::Finding::Acknowledge => "acknowledged",
+                crate::approval::Finding::Flag => "flagged",
+            },
+            escape(&render::text(&done.reviewer)),
+            escape(&done.at),
+            done.comment
+                .as_deref()
+                .map(|c| format!(": {}", escape(&render::text(c))))
+                .unwrap_or_default()
+        ),
+        None if glass.overdue => format!("open, overdue since {}", escape(&glass.review_due)),
+        None => format!("open, due by {}", escape(&glass.review_due)),
+    };
+    let mut out = format!(
+        r#"<h2 id="break-glass">Break-glass run</h2><p class="warning">It ran without waiting for approval{offline}; approvers review it afterwards.</p><dl class="facts"><div><dt>Review</dt><dd id="break-glass-review">{state}</dd></div></dl>"#,
+        offline = if glass.offline {
+            ", while the service could not be reached"
+        } else {
+            ""
+        },
+    );
+    if viewer.may_act && glass.review.is_none() {
+        out.push_str(&format!(
+            r#"<form method="post" action="/requests/{id}/after-review" class="review"><input type="hidden" name="csrf" value="{csrf}"><label for="after-comment">Comment</label><textarea id="after-comment" name="comment" rows="2"></textarea><div class="buttons"><button class="approve" type="submit" name="finding" value="acknowledge">Acknowledge</button><button class="reject" type="submit" name="finding" value="flag">Flag</button></div></form>"#,
+            id = escape(&view.id),
+            csrf = escape(viewer.csrf),
+        ));
+    }
+    out
 }
 
 /// A request's page: everything about it, never cut, and the review form when the viewer
@@ -349,6 +468,28 @@ pub fn request(
         out.push_str("<li class=\"muted\">No reviews yet.</li>");
     }
     out.push_str("</ul>");
+    if !view.escalations.is_empty() {
+        out.push_str(r#"<h2>Escalation</h2><ul id="escalations" class="plain">"#);
+        for step in &view.escalations {
+            let mut said = Vec::new();
+            if !step.notify.is_empty() {
+                said.push(format!("told {}", step.notify.join(", ")));
+            }
+            if !step.add_approvers.is_empty() {
+                said.push(format!("{} may approve too", step.add_approvers.join(", ")));
+            }
+            out.push_str(&format!(
+                r#"<li>{}: {} <span class="muted">{}</span></li>"#,
+                escape(&render::text(&step.rule)),
+                escape(&render::text(&said.join("; "))),
+                escape(&step.at)
+            ));
+        }
+        out.push_str("</ul>");
+    }
+    let now = jiff::Timestamp::now().as_second();
+    out.push_str(&window_section(view, viewer, now));
+    out.push_str(&break_glass_section(view, viewer));
     match (viewer.may_review, view.status) {
         (true, Status::Pending) => {
             // Once approved, only a change of mind is left to give.
@@ -363,8 +504,23 @@ pub fn request(
                     r#"<button class="approve" type="submit" name="verdict" value="approve">Approve</button>"#,
                 )
             };
+            let window = match viewer.max_window {
+                Some(longest) if !viewer.approved => {
+                    let options: String = window_lengths(longest)
+                        .into_iter()
+                        .map(|s| {
+                            let d = render::duration(s);
+                            format!(r#"<option value="{d}">for {d}</option>"#)
+                        })
+                        .collect();
+                    format!(
+                        r#"<label for="window">Approve <span class="muted">(a window grants more commands like this one without asking again)</span></label><select id="window" name="window"><option value="">this command only</option>{options}</select><label for="scope">A window covers</label><select id="scope" name="scope"><option value="exact">this exact command</option><option value="program">this program, any arguments</option><option value="rule">any command held only by these rules</option></select>"#
+                    )
+                }
+                _ => String::new(),
+            };
             out.push_str(&format!(
-                r#"<h2 id="decide">Your review</h2>{note}<form method="post" action="/requests/{id}/review" class="review"><input type="hidden" name="csrf" value="{csrf}"><label for="comment">Comment <span class="muted">(optional; the requester sees it)</span></label><textarea id="comment" name="comment" rows="2"></textarea><div class="buttons">{approve}<button class="reject" type="submit" name="verdict" value="reject">Reject</button></div></form>"#,
+                r#"<h2 id="decide">Your review</h2>{note}<form method="post" action="/requests/{id}/review" class="review"><input type="hidden" name="csrf" value="{csrf}"><label for="comment">Comment <span class="muted">(optional; the requester sees it)</span></label><textarea id="comment" name="comment" rows="2"></textarea>{window}<div class="buttons">{approve}<button class="reject" type="submit" name="verdict" value="reject">Reject</button></div></form>"#,
                 id = escape(&view.id),
                 csrf = escape(viewer.csrf),
             ));

@@ -226,11 +226,17 @@ pub async fn detail(
     let may_review = super::handlers::may_review(&user, &request).is_ok();
     let view = super::handlers::view(&state, &request);
     let progress = lifecycle::progress(&state.identities(), &request);
+    let approver = super::handlers::may_review(&user, &request).is_ok();
     let viewer = html::Viewer {
         user: &user.name,
         csrf: &session.csrf,
         may_review,
         approved: approved_by(&request, &user.name),
+        max_window: super::windows::not_allowed(&request.request.approvals, request.request.agent)
+            .is_none()
+            .then(|| super::windows::longest(&request, state.limits.max_window))
+            .filter(|_| !request.request.break_glass),
+        may_act: approver || (request.requester == user.name && request.window.is_some()),
     };
     let body = html::request(&view, &progress, request.expires_unix - now, &viewer);
     // Reload a pending request's page to show its status live, but never under a form
@@ -316,6 +322,97 @@ pub struct ReviewForm {
     verdict: String,
     #[serde(default)]
     comment: String,
+    /// A window's length (`30m`), or empty for this command only.
+    #[serde(default)]
+    window: String,
+    #[serde(default)]
+    scope: String,
+}
+
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Deserialize)]
+pub struct AfterReviewForm {
+    csrf: String,
+    finding: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// The signed-in reviewer of a form, with its CSRF token checked.
+async fn form_user(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<crate::server::User, Response> {
+    let Some((_, session)) = session_of(state, headers).await else {
+        return Err(login_page(""));
+    };
+    if !csrf_ok(&session, csrf) {
+        return Err(refusal(
+            StatusCode::FORBIDDEN,
+            "Refused",
+            "The form has expired; reload the page.",
+        ));
+    }
+    user_of(state, &session).ok_or_else(|| login_page("your identity is no longer known"))
+}
+
+/// `POST /requests/{id}/revoke`.
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    let user = match form_user(&state, &headers, &form.csrf).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let reason = Some(form.reason.trim().to_owned()).filter(|r| !r.is_empty());
+    match super::handlers::apply_revoke(&state, &user, &id, reason).await {
+        Ok(_) => Redirect::to(&format!("/requests/{id}")).into_response(),
+        Err(failure) => refusal(
+            StatusCode::FORBIDDEN,
+            "Refused",
+            &render::text(&failure.message()),
+        ),
+    }
+}
+
+/// `POST /requests/{id}/after-review`.
+pub async fn after_review(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<AfterReviewForm>,
+) -> Response {
+    let user = match form_user(&state, &headers, &form.csrf).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let finding = match form.finding.as_str() {
+        "acknowledge" => crate::approval::Finding::Acknowledge,
+        "flag" => crate::approval::Finding::Flag,
+        _ => return refusal(StatusCode::BAD_REQUEST, "Refused", "Unknown finding."),
+    };
+    let body = crate::approval::NewAfterReview {
+        finding,
+        comment: Some(form.comment.trim().to_owned()).filter(|c| !c.is_empty()),
+    };
+    match super::handlers::apply_after_review(&state, &user, &id, body).await {
+        Ok(_) => Redirect::to(&format!("/requests/{id}")).into_response(),
+        Err(failure) => refusal(
+            StatusCode::FORBIDDEN,
+            "Refused",
+            &render::text(&failure.message()),
+        ),
+    }
 }
 
 /// `POST /requests/{id}/review`.
@@ -346,7 +443,18 @@ pub async fn review(
         }
     };
     let comment = Some(form.comment.trim().to_owned()).filter(|c| !c.is_empty());
-    match super::handlers::apply_review(&state, &user, &id, NewReview { verdict, comment }).await {
+    let window = match form.window.trim() {
+        "" => None,
+        length => match crate::policy::parse_duration(length) {
+            Ok(seconds) => Some(crate::approval::WindowAsk {
+                seconds,
+                scope: crate::approval::WindowScope::parse(&form.scope).unwrap_or_default(),
+                starts_at: None,
+            }),
+            Err(_) => return refusal(StatusCode::BAD_REQUEST, "Refused", "Unknown window."),
+        },
+    };
+    match super::handlers::apply_review(&state, &user, &id, NewReview { verdict, comment, window }).await {
         Ok(_) => Redirect::to(&format!("/requests/{id}")).into_response(),
         Err(failure) => refusal(
             StatusCode::FORBIDDEN,
@@ -401,6 +509,8 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
         .route("/logout", post(logout))
         .route("/requests/{id}", get(detail))
         .route("/requests/{id}/review", post(review))
+        .route("/requests/{id}/revoke", post(revoke))
+        .route("/requests/{id}/after-review", post(after_review))
         .route(html::STYLESHEET_PATH, get(asset))
         .route(html::SCRIPT_PATH, get(asset))
         .layer(axum::middleware::from_fn(headers))
