@@ -216,7 +216,8 @@ impl Waiting {
                         self.bar.println(format!("gatekeep: {line}"));
                     }
                 }
-                self.escalated.set(view.escalations.len().max(self.escalated.get()));
+                self.escalated
+                    .set(view.escalations.len().max(self.escalated.get()));
                 // The service's requirements as they are now (escalation may have let
                 // more approvers in); a service that predates `approvals` in its answer
                 // to filing.

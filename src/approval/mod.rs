@@ -329,9 +329,7 @@ pub struct Review {
 }
 
 /// What commands a window covers, narrowest first.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WindowScope {
     /// The command the reviewer saw: the same digest (program file, arguments, directory,

@@ -112,7 +112,8 @@ pub fn approval_granted(view: &RequestView, grant: &Grant) -> Value {
         reviewers.sort_unstable();
         reviewers.dedup();
     }
-    let mut fields = json!({"request_id": view.id, "reviewers": reviewers, "grant_nonce": grant.payload.nonce});
+    let mut fields =
+        json!({"request_id": view.id, "reviewers": reviewers, "grant_nonce": grant.payload.nonce});
     if let Some(window) = &grant.payload.window {
         fields["window"] = json!(window);
     }

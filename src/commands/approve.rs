@@ -40,11 +40,13 @@ fn window_ask(args: &Args, verdict: Verdict) -> Result<Option<WindowAsk>, UserEr
         return Ok(None);
     };
     if verdict != Verdict::Approve {
-        return Err(UserError::new("a window goes with an approval, not a rejection")
-            .hint("leave out --for"));
+        return Err(
+            UserError::new("a window goes with an approval, not a rejection")
+                .hint("leave out --for"),
+        );
     }
-    let seconds = crate::policy::parse_duration(length)
-        .map_err(|e| UserError::new(format!("--for: {e}")))?;
+    let seconds =
+        crate::policy::parse_duration(length).map_err(|e| UserError::new(format!("--for: {e}")))?;
     let starts_at = match &args.start {
         None => None,
         Some(text) => Some(match text.parse::<jiff::Timestamp>() {
@@ -56,8 +58,7 @@ fn window_ask(args: &Args, verdict: Verdict) -> Result<Option<WindowAsk>, UserEr
                     ))
                     .hint("for example 2026-12-04T02:00:00Z, or 2h")
                 })?;
-                (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(after as i64))
-                    .to_string()
+                (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(after as i64)).to_string()
             }
         }),
     };
@@ -150,9 +151,11 @@ pub fn give(client: &ApiClient, id: &str, review: &NewReview) -> Result<RequestV
         Err(ClientError::Api {
             status: 409, body, ..
         }) => {
+            // Still pending: the service refused this review itself (a window it cannot
+            // open, say), and its answer says why.
             let message = match client.get(id, 0) {
-                Ok(now) => decided(&now),
-                Err(_) => render::text(&body.error),
+                Ok(now) if now.status != Status::Pending => decided(&now),
+                _ => render::text(&body.error),
             };
             Err(UserError::new(message)
                 .hint("nothing was changed; `gatekeep requests` lists what is still pending")

@@ -38,10 +38,18 @@ pub fn describe(
             (None, true) => format!("OVERDUE since {}", glass.review_due),
             (None, false) => format!("open, due by {}", glass.review_due),
         };
-        writeln!(out, "  break-glass  ran without approval; review {}", render::text(&state))?;
+        writeln!(
+            out,
+            "  break-glass  ran without approval; review {}",
+            render::text(&state)
+        )?;
     }
     if let Some(window) = &view.under_window {
-        writeln!(out, "  window       granted under window {}", render::text(window))?;
+        writeln!(
+            out,
+            "  window       granted under window {}",
+            render::text(window)
+        )?;
     }
     Ok(())
 }
@@ -60,7 +68,10 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             "break-glass runs waiting for review",
         )
     } else {
-        ("no pending requests for you to review", "pending for you to review")
+        (
+            "no pending requests for you to review",
+            "pending for you to review",
+        )
     };
     let mut out = anstream::stdout();
     if args.json {

@@ -111,9 +111,7 @@ fn break_glass_refused(args: &Args, env: &Environment) -> Option<String> {
         return Some("break-glass is refused inside a supervised process tree".into());
     }
     if let Some(marker) = env.agent_marker() {
-        return Some(format!(
-            "agents may never break glass ({marker} is set)"
-        ));
+        return Some(format!("agents may never break glass ({marker} is set)"));
     }
     if args.agent || args.agent_session.is_some() {
         return Some("agents may never break glass".into());
@@ -166,7 +164,6 @@ fn start(args: &Args, env: &Environment, events: &Events, run_id: String) -> any
     {
         return Err(UserError::new(why)
             .hint("ask for approval: run the command without --break-glass")
-            
             .kind("break_glass_refused")
             .into());
     }
@@ -571,32 +568,34 @@ impl Run<'_> {
     fn may_break_glass(&self, decided: &Decided) -> Result<(), UserError> {
         let evaluation = &decided.evaluation;
         if decided.evaluation.decision != Decision::Approve {
-            return Err(UserError::new("this command needs no approval to break glass for")
-                .hint("run it without --break-glass")
-                
-                .kind("break_glass_refused"));
+            return Err(
+                UserError::new("this command needs no approval to break glass for")
+                    .hint("run it without --break-glass")
+                    .kind("break_glass_refused"),
+            );
         }
         if let Some(rule) = evaluation
             .approvals
             .iter()
             .find(|a| !a.workflow.break_glass)
         {
-            return Err(UserError::new(format!(
-                "rule {} does not allow break-glass",
-                rule.rule
-            ))
-            .hint("ask for approval: run the command without --break-glass")
-            
-            .kind("break_glass_refused"));
+            return Err(
+                UserError::new(format!("rule {} does not allow break-glass", rule.rule))
+                    .hint("ask for approval: run the command without --break-glass")
+                    .kind("break_glass_refused"),
+            );
         }
-        let rules: Vec<String> = evaluation.approvals.iter().map(|a| a.rule.clone()).collect();
+        let rules: Vec<String> = evaluation
+            .approvals
+            .iter()
+            .map(|a| a.rule.clone())
+            .collect();
         if !confirm_break_glass(&self.args.command, &rules)? {
             self.flow.record(
                 "break_glass_declined",
                 json!({"argv": self.flow.redactor.argv(&self.args.command)}),
             );
             return Err(UserError::new("break-glass not confirmed; nothing was run")
-                
                 .kind("break_glass_refused"));
         }
         Ok(())

@@ -554,7 +554,11 @@ impl Compiler<'_> {
                 );
             }
             last = after;
-            let notify = step.notify.clone().map(|n| n.into_vec()).unwrap_or_default();
+            let notify = step
+                .notify
+                .clone()
+                .map(|n| n.into_vec())
+                .unwrap_or_default();
             let add = step
                 .add_approvers
                 .clone()
@@ -567,7 +571,9 @@ impl Compiler<'_> {
                 if !valid {
                     self.problem(
                         step.after.referenced,
-                        format!("invalid approver `{approver}` (expected `group:NAME` or `user:NAME`)"),
+                        format!(
+                            "invalid approver `{approver}` (expected `group:NAME` or `user:NAME`)"
+                        ),
                     );
                 }
             }

@@ -14,9 +14,7 @@ mod schema;
 mod sources;
 mod sql;
 mod workflow;
-pub use workflow::{
-    DEFAULT_MAX_WINDOW, DEFAULT_REVIEW_WITHIN, EscalationStep, Windows, Workflow,
-};
+pub use workflow::{DEFAULT_MAX_WINDOW, DEFAULT_REVIEW_WITHIN, EscalationStep, Windows, Workflow};
 
 use serde::{Deserialize, Serialize};
 

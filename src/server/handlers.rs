@@ -225,7 +225,9 @@ pub(super) fn view(state: &AppState, r: &StoredRequest) -> RequestView {
         approvals: r.request.approvals.clone(),
         // Granted under a window or by breaking glass: what the grant carries.
         progress: match (&r.under_window, &r.break_glass, &r.grant) {
-            (Some(_), _, Some(grant)) | (_, Some(_), Some(grant)) => grant.payload.approvals.clone(),
+            (Some(_), _, Some(grant)) | (_, Some(_), Some(grant)) => {
+                grant.payload.approvals.clone()
+            }
             _ => lifecycle::progress(&state.identities(), r),
         },
         reason: r.request.reason.clone(),
@@ -360,6 +362,10 @@ pub async fn create(
             });
         }
     }
+    // Refused before anything is filed.
+    if request.break_glass {
+        lifecycle::may_break_glass(&request).map_err(Failure::from)?;
+    }
     // A requirement nobody could meet would only wait until it expires.
     if let Some(problem) = bar::unmeetable(&state.identities(), &user.name, &request.approvals) {
         return Err(Failure(
@@ -484,7 +490,10 @@ fn issue<'a>(
 /// Grants `filed` under the first open window of its requester that covers it, if any
 /// does; otherwise answers it as filed. The grant is issued in a transaction holding the
 /// window's row, so a revocation committed before it stops it.
-async fn under_window(state: &Arc<AppState>, filed: StoredRequest) -> Result<StoredRequest, Failure> {
+async fn under_window(
+    state: &Arc<AppState>,
+    filed: StoredRequest,
+) -> Result<StoredRequest, Failure> {
     let windows = state.store.open_windows(&filed.requester).await?;
     if windows.is_empty() {
         return Ok(filed);
@@ -502,7 +511,13 @@ async fn under_window(state: &Arc<AppState>, filed: StoredRequest) -> Result<Sto
         let rule = Box::new(
             move |origin: &mut StoredRequest, new: &mut StoredRequest, now: jiff::Timestamp| {
                 let sign = |payload| owned.key.sign(payload);
-                super::windows::grant_under(origin, new, &owned.identities(), now, issue(&owned, &sign))
+                super::windows::grant_under(
+                    origin,
+                    new,
+                    &owned.identities(),
+                    now,
+                    issue(&owned, &sign),
+                )
             },
         );
         match state.store.change_pair(&origin.id, &filed.id, rule).await? {
@@ -720,7 +735,10 @@ pub async fn list(
     }
     if let Some(which) = &query.break_glass {
         if which != "open" {
-            return Err(fail(StatusCode::BAD_REQUEST, "break_glass takes `open` only"));
+            return Err(fail(
+                StatusCode::BAD_REQUEST,
+                "break_glass takes `open` only",
+            ));
         }
         let at = now(&state).await?;
         let views: Vec<RequestView> = state
@@ -859,9 +877,8 @@ pub(super) async fn apply_after_review(
     body: crate::approval::NewAfterReview,
 ) -> Result<(StoredRequest, Transition), Failure> {
     let who = user.clone();
-    let rule = Box::new(move |r: &mut StoredRequest, now| {
-        lifecycle::after_review(r, &who, &body, now)
-    });
+    let rule =
+        Box::new(move |r: &mut StoredRequest, now| lifecycle::after_review(r, &who, &body, now));
     change(state, id, rule).await
 }
 
@@ -873,9 +890,8 @@ pub(super) async fn apply_revoke(
     reason: Option<String>,
 ) -> Result<(StoredRequest, Transition), Failure> {
     let who = user.clone();
-    let rule = Box::new(move |r: &mut StoredRequest, now| {
-        super::windows::revoke(r, &who, reason, now)
-    });
+    let rule =
+        Box::new(move |r: &mut StoredRequest, now| super::windows::revoke(r, &who, reason, now));
     change(state, id, rule).await
 }
 
@@ -967,11 +983,12 @@ pub async fn consume(
                     ))
                 },
             );
-            let (_, request, _, transition) = state
-                .store
-                .change_pair(&window, &id, rule)
-                .await?
-                .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no request {id}")))??;
+            let (_, request, _, transition) =
+                state
+                    .store
+                    .change_pair(&window, &id, rule)
+                    .await?
+                    .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no request {id}")))??;
             state.committed(&transition);
             (request, transition)
         }

@@ -19,7 +19,6 @@ use super::config::{Identities, User};
 use super::store::StoredRequest;
 use crate::approval::{GrantPayload, NewReview, Review, SatisfiedApproval, Status, Verdict};
 
-
 /// Why a rule refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
@@ -300,6 +299,31 @@ pub fn review(
     Ok(done)
 }
 
+/// Whether `request` may break glass: never an agent's, always with a reason, and only
+/// where every requirement (the service's own and its secrets' among them) names a rule
+/// that allows it.
+pub fn may_break_glass(request: &crate::approval::NewRequest) -> Result<(), Refusal> {
+    if request.agent {
+        return Err(Refusal::Forbidden("agents may never break glass".into()));
+    }
+    if request
+        .reason
+        .as_deref()
+        .is_none_or(|t| t.trim().is_empty())
+    {
+        return Err(Refusal::Forbidden("breaking glass needs a reason".into()));
+    }
+    for requirement in &request.approvals {
+        if !requirement.workflow.break_glass || !super::windows::named(requirement) {
+            return Err(Refusal::Forbidden(format!(
+                "rule {} does not allow break-glass",
+                requirement.rule
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A person breaks glass: `r` (just filed, pending) is granted at once, without
 /// approvals, when every one of its rules allows it and no agent asks; its review after
 /// the fact is due within the shortest `review_within` of its rules.
@@ -311,24 +335,7 @@ pub fn break_glass(
     if r.status != Status::Pending || !r.request.break_glass {
         return Err(not_now(r, now));
     }
-    if r.request.agent {
-        return Err(Refusal::Forbidden(
-            "agents may never break glass".into(),
-        ));
-    }
-    if r.request.reason.as_deref().is_none_or(|t| t.trim().is_empty()) {
-        return Err(Refusal::Conflict(
-            "breaking glass needs a reason".into(),
-        ));
-    }
-    for requirement in &r.request.approvals {
-        if !requirement.workflow.break_glass || !super::windows::named(requirement) {
-            return Err(Refusal::Forbidden(format!(
-                "rule {} does not allow break-glass",
-                requirement.rule
-            )));
-        }
-    }
+    may_break_glass(&r.request)?;
     let within = r
         .request
         .approvals
@@ -453,7 +460,11 @@ pub fn schedule(r: &StoredRequest, remind_every: u64) -> i64 {
         }
     }
     if remind_every > 0 {
-        let last = if r.reminded_unix > 0 { r.reminded_unix } else { created };
+        let last = if r.reminded_unix > 0 {
+            r.reminded_unix
+        } else {
+            created
+        };
         next = next.min(last.saturating_add(remind_every as i64));
     }
     if next == i64::MAX || next >= r.expires_unix {
@@ -477,7 +488,10 @@ pub fn tick(r: &mut StoredRequest, remind_every: u64, now: jiff::Timestamp) -> T
         if glass.review.is_none() && !glass.overdue && at >= due {
             glass.overdue = true;
             done = done
-                .audit("break_glass_overdue", json!({"id": r.id, "review_due": glass.review_due}))
+                .audit(
+                    "break_glass_overdue",
+                    json!({"id": r.id, "review_due": glass.review_due}),
+                )
                 .event("request.break_glass_overdue");
         }
     } else if status_at(r, now) == Status::Pending {
@@ -521,12 +535,19 @@ pub fn tick(r: &mut StoredRequest, remind_every: u64, now: jiff::Timestamp) -> T
                 .event("request.escalated");
         }
         if remind_every > 0 {
-            let last = if r.reminded_unix > 0 { r.reminded_unix } else { created };
+            let last = if r.reminded_unix > 0 {
+                r.reminded_unix
+            } else {
+                created
+            };
             if at >= last.saturating_add(remind_every as i64) {
                 r.reminders += 1;
                 r.reminded_unix = at;
                 done = done
-                    .audit("request_reminded", json!({"id": r.id, "reminder": r.reminders}))
+                    .audit(
+                        "request_reminded",
+                        json!({"id": r.id, "reminder": r.reminders}),
+                    )
                     .event("request.reminder");
             }
         }

@@ -195,7 +195,11 @@ fn slack_message(view: &RequestView) -> (Value, bool) {
     }
     if let Some(glass) = &view.break_glass {
         let state = match &glass.review {
-            Some(done) => format!("review closed by {} ({})", done.reviewer, done.finding.as_str()),
+            Some(done) => format!(
+                "review closed by {} ({})",
+                done.reviewer,
+                done.finding.as_str()
+            ),
             None => format!("review due by {}", glass.review_due),
         };
         blocks.push(json!({"type": "section", "text": slack_text(format!(
@@ -246,7 +250,9 @@ pub fn announcement(kind: &str, view: &RequestView) -> Option<String> {
             shown.filed_by,
             render::text(view.reason.as_deref().unwrap_or("")),
             view.rules.join(", "),
-            view.break_glass.as_ref().map_or("", |b| b.review_due.as_str())
+            view.break_glass
+                .as_ref()
+                .map_or("", |b| b.review_due.as_str())
         ),
         "request.break_glass_overdue" => format!(
             "Overdue: the break-glass run {id} by {} has not been reviewed. Command: {command}",

@@ -368,7 +368,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/requests/{id}/cancel", post(handlers::cancel))
         .route("/v1/requests/{id}/consume", post(handlers::consume))
         .route("/v1/requests/{id}/revoke", post(handlers::revoke))
-        .route("/v1/requests/{id}/after-review", post(handlers::after_review))
+        .route(
+            "/v1/requests/{id}/after-review",
+            post(handlers::after_review),
+        )
         .route("/v1/slack/interactions", post(handlers::slack_interactions))
         .route("/v1/witness/{host}/{user}", get(witness::list_witnesses))
         .merge(web::routes())

@@ -78,16 +78,16 @@ pub fn check_ask(
     now: jiff::Timestamp,
 ) -> Result<(i64, i64), Refusal> {
     if r.request.break_glass {
-        return Err(Refusal::Conflict(
-            "a break-glass run gets no window".into(),
-        ));
+        return Err(Refusal::Conflict("a break-glass run gets no window".into()));
     }
     if let Some(why) = not_allowed(&r.request.approvals, r.request.agent) {
         return Err(Refusal::Conflict(why));
     }
     let longest = longest(r, cap);
     if ask.seconds == 0 {
-        return Err(Refusal::Conflict("a window lasts at least one second".into()));
+        return Err(Refusal::Conflict(
+            "a window lasts at least one second".into(),
+        ));
     }
     if ask.seconds > longest {
         return Err(Refusal::Conflict(format!(
@@ -164,8 +164,7 @@ pub fn opened(
 }
 
 fn unix(text: &str) -> i64 {
-    text.parse::<jiff::Timestamp>()
-        .map_or(0, |t| t.as_second())
+    text.parse::<jiff::Timestamp>().map_or(0, |t| t.as_second())
 }
 
 /// Whether `window` is open at `now`: started, not closed, not revoked.

@@ -34,3 +34,4 @@ mod terminal;
 mod web;
 mod webhooks;
 mod witness;
+mod workflows;

@@ -454,7 +454,18 @@ pub async fn review(
             Err(_) => return refusal(StatusCode::BAD_REQUEST, "Refused", "Unknown window."),
         },
     };
-    match super::handlers::apply_review(&state, &user, &id, NewReview { verdict, comment, window }).await {
+    match super::handlers::apply_review(
+        &state,
+        &user,
+        &id,
+        NewReview {
+            verdict,
+            comment,
+            window,
+        },
+    )
+    .await
+    {
         Ok(_) => Redirect::to(&format!("/requests/{id}")).into_response(),
         Err(failure) => refusal(
             StatusCode::FORBIDDEN,
