@@ -36,6 +36,9 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('requests', 'requests', [CompletionResultType]::ParameterValue, 'List the pending requests you may review')
             [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Approve a request')
             [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'Reject a request')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke the window an approval opened')
+            [CompletionResult]::new('acknowledge', 'acknowledge', [CompletionResultType]::ParameterValue, 'Close the review of a break-glass run: it was a fair use')
+            [CompletionResult]::new('flag', 'flag', [CompletionResultType]::ParameterValue, 'Close the review of a break-glass run: it needs a follow-up')
             [CompletionResult]::new('review', 'review', [CompletionResultType]::ParameterValue, 'Review pending requests interactively')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store a token for the approval service and pin its key')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Forget a stored login (token and pinned key), or every one with --all')
@@ -180,6 +183,7 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write gatekeep''s own messages to stderr as JSON Lines events (docs/agents.md)')
             [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'File the approval request, print its id and exit 120 instead of waiting')
             [CompletionResult]::new('--supervise', '--supervise', [CompletionResultType]::ParameterName, 'Watch every program the command starts, and judge each by the policy before it runs (default for agents: `supervise` in the configuration)')
+            [CompletionResult]::new('--break-glass', '--break-glass', [CompletionResultType]::ParameterName, 'Run now, without waiting for approval, where every rule holding the command allows it (`break_glass: true`): every approver is notified at once and must review the run afterwards. Needs --reason and a person at a terminal; never for agents')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -219,6 +223,7 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the approval service token from this file')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the requests as one JSON array')
+            [CompletionResult]::new('--break-glass', '--break-glass', [CompletionResultType]::ParameterName, 'List the break-glass runs whose review is still open instead (overdue ones marked)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -230,6 +235,9 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
         'gatekeep;approve' {
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'A comment for the requester (and the record)')
             [CompletionResult]::new('--message', '--message', [CompletionResultType]::ParameterName, 'A comment for the requester (and the record)')
+            [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Approve for a window: more commands like this one, by the same requester on the same host, are granted without another review until it closes (at most the rules'' `max_window`). Each still gets its own single-use grant')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'What the window covers: `exact` (this command only, the default), `program` (the same program file, any arguments) or `rule` (any command held only by these rules)')
+            [CompletionResult]::new('--start', '--start', [CompletionResultType]::ParameterName, 'When the window opens (RFC 3339, or a duration from now such as `2h`); at once when not given')
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the approval service token from this file')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
@@ -243,6 +251,47 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
         'gatekeep;reject' {
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'A comment for the requester (and the record)')
             [CompletionResult]::new('--message', '--message', [CompletionResultType]::ParameterName, 'A comment for the requester (and the record)')
+            [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Approve for a window: more commands like this one, by the same requester on the same host, are granted without another review until it closes (at most the rules'' `max_window`). Each still gets its own single-use grant')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'What the window covers: `exact` (this command only, the default), `program` (the same program file, any arguments) or `rule` (any command held only by these rules)')
+            [CompletionResult]::new('--start', '--start', [CompletionResultType]::ParameterName, 'When the window opens (RFC 3339, or a duration from now such as `2h`); at once when not given')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the approval service token from this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gatekeep;revoke' {
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why, for the record and the requester')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the approval service token from this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gatekeep;acknowledge' {
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'A comment for the record (what was checked, what follows up)')
+            [CompletionResult]::new('--message', '--message', [CompletionResultType]::ParameterName, 'A comment for the record (what was checked, what follows up)')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the approval service token from this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gatekeep;flag' {
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'A comment for the record (what was checked, what follows up)')
+            [CompletionResult]::new('--message', '--message', [CompletionResultType]::ParameterName, 'A comment for the record (what was checked, what follows up)')
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the approval service token from this file')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
@@ -666,6 +715,9 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('requests', 'requests', [CompletionResultType]::ParameterValue, 'List the pending requests you may review')
             [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Approve a request')
             [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'Reject a request')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke the window an approval opened')
+            [CompletionResult]::new('acknowledge', 'acknowledge', [CompletionResultType]::ParameterValue, 'Close the review of a break-glass run: it was a fair use')
+            [CompletionResult]::new('flag', 'flag', [CompletionResultType]::ParameterValue, 'Close the review of a break-glass run: it needs a follow-up')
             [CompletionResult]::new('review', 'review', [CompletionResultType]::ParameterValue, 'Review pending requests interactively')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store a token for the approval service and pin its key')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Forget a stored login (token and pinned key), or every one with --all')
@@ -725,6 +777,15 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             break
         }
         'gatekeep;help;reject' {
+            break
+        }
+        'gatekeep;help;revoke' {
+            break
+        }
+        'gatekeep;help;acknowledge' {
+            break
+        }
+        'gatekeep;help;flag' {
             break
         }
         'gatekeep;help;review' {

@@ -16,6 +16,9 @@ _gatekeep() {
             ",$1")
                 cmd="gatekeep"
                 ;;
+            gatekeep,acknowledge)
+                cmd="gatekeep__subcmd__acknowledge"
+                ;;
             gatekeep,approve)
                 cmd="gatekeep__subcmd__approve"
                 ;;
@@ -27,6 +30,9 @@ _gatekeep() {
                 ;;
             gatekeep,dev)
                 cmd="gatekeep__subcmd__dev"
+                ;;
+            gatekeep,flag)
+                cmd="gatekeep__subcmd__flag"
                 ;;
             gatekeep,help)
                 cmd="gatekeep__subcmd__help"
@@ -60,6 +66,9 @@ _gatekeep() {
                 ;;
             gatekeep,review)
                 cmd="gatekeep__subcmd__review"
+                ;;
+            gatekeep,revoke)
+                cmd="gatekeep__subcmd__revoke"
                 ;;
             gatekeep,run)
                 cmd="gatekeep__subcmd__run"
@@ -97,6 +106,9 @@ _gatekeep() {
             gatekeep__subcmd__dev__subcmd__help,help)
                 cmd="gatekeep__subcmd__dev__subcmd__help__subcmd__help"
                 ;;
+            gatekeep__subcmd__help,acknowledge)
+                cmd="gatekeep__subcmd__help__subcmd__acknowledge"
+                ;;
             gatekeep__subcmd__help,approve)
                 cmd="gatekeep__subcmd__help__subcmd__approve"
                 ;;
@@ -108,6 +120,9 @@ _gatekeep() {
                 ;;
             gatekeep__subcmd__help,dev)
                 cmd="gatekeep__subcmd__help__subcmd__dev"
+                ;;
+            gatekeep__subcmd__help,flag)
+                cmd="gatekeep__subcmd__help__subcmd__flag"
                 ;;
             gatekeep__subcmd__help,help)
                 cmd="gatekeep__subcmd__help__subcmd__help"
@@ -141,6 +156,9 @@ _gatekeep() {
                 ;;
             gatekeep__subcmd__help,review)
                 cmd="gatekeep__subcmd__help__subcmd__review"
+                ;;
+            gatekeep__subcmd__help,revoke)
+                cmd="gatekeep__subcmd__help__subcmd__revoke"
                 ;;
             gatekeep__subcmd__help,run)
                 cmd="gatekeep__subcmd__help__subcmd__run"
@@ -350,7 +368,7 @@ _gatekeep() {
 
     case "${cmd}" in
         gatekeep)
-            opts="-v -h -V --verbose --color --help --version check policy run serve wait requests approve reject review login logout whoami status dev secret token keygen log hook shell-prefix mcp completions help"
+            opts="-v -h -V --verbose --color --help --version check policy run serve wait requests approve reject revoke acknowledge flag review login logout whoami status dev secret token keygen log hook shell-prefix mcp completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -367,7 +385,7 @@ _gatekeep() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gatekeep__subcmd__approve)
+        gatekeep__subcmd__acknowledge)
             opts="-m -v -h -V --message --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -379,6 +397,48 @@ _gatekeep() {
                     return 0
                     ;;
                 -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__approve)
+            opts="-m -v -h -V --message --for --scope --start --token-file --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --message)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -W "exact program rule" -- "${cur}"))
+                    return 0
+                    ;;
+                --start)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -519,9 +579,53 @@ _gatekeep() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gatekeep__subcmd__help)
-            opts="check policy run serve wait requests approve reject review login logout whoami status dev secret token keygen log hook shell-prefix mcp completions help"
+        gatekeep__subcmd__flag)
+            opts="-m -v -h -V --message --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --message)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help)
+            opts="check policy run serve wait requests approve reject revoke acknowledge flag review login logout whoami status dev secret token keygen log hook shell-prefix mcp completions help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__acknowledge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -592,6 +696,20 @@ _gatekeep() {
         gatekeep__subcmd__help__subcmd__dev__subcmd__credentials)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__flag)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -912,6 +1030,20 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help__subcmd__review)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__revoke)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1808,7 +1940,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__reject)
-            opts="-m -v -h -V --message --token-file --verbose --color --help --version"
+            opts="-m -v -h -V --message --for --scope --start --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1819,6 +1951,18 @@ _gatekeep() {
                     return 0
                     ;;
                 -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -W "exact program rule" -- "${cur}"))
+                    return 0
+                    ;;
+                --start)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1838,7 +1982,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__requests)
-            opts="-v -h -V --json --token-file --verbose --color --help --version"
+            opts="-v -h -V --json --break-glass --token-file --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1881,8 +2025,34 @@ _gatekeep() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gatekeep__subcmd__revoke)
+            opts="-v -h -V --reason --token-file --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gatekeep__subcmd__run)
-            opts="-v -h -V --policy --reason --log --agent --agent-session --json --json-fd --no-wait --request --token-file --supervise --verbose --color --help --version"
+            opts="-v -h -V --policy --reason --log --agent --agent-session --json --json-fd --no-wait --request --token-file --supervise --break-glass --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -33,6 +33,9 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand requests 'List the pending requests you may review'
             cand approve 'Approve a request'
             cand reject 'Reject a request'
+            cand revoke 'Revoke the window an approval opened'
+            cand acknowledge 'Close the review of a break-glass run: it was a fair use'
+            cand flag 'Close the review of a break-glass run: it needs a follow-up'
             cand review 'Review pending requests interactively'
             cand login 'Store a token for the approval service and pin its key'
             cand logout 'Forget a stored login (token and pinned key), or every one with --all'
@@ -162,6 +165,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand --json 'Write gatekeep''s own messages to stderr as JSON Lines events (docs/agents.md)'
             cand --no-wait 'File the approval request, print its id and exit 120 instead of waiting'
             cand --supervise 'Watch every program the command starts, and judge each by the policy before it runs (default for agents: `supervise` in the configuration)'
+            cand --break-glass 'Run now, without waiting for approval, where every rule holding the command allows it (`break_glass: true`): every approver is notified at once and must review the run afterwards. Needs --reason and a person at a terminal; never for agents'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help (see more with ''--help'')'
@@ -198,6 +202,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand --token-file 'Read the approval service token from this file'
             cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand --json 'Print the requests as one JSON array'
+            cand --break-glass 'List the break-glass runs whose review is still open instead (overdue ones marked)'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help (see more with ''--help'')'
@@ -208,6 +213,9 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;approve'= {
             cand -m 'A comment for the requester (and the record)'
             cand --message 'A comment for the requester (and the record)'
+            cand --for 'Approve for a window: more commands like this one, by the same requester on the same host, are granted without another review until it closes (at most the rules'' `max_window`). Each still gets its own single-use grant'
+            cand --scope 'What the window covers: `exact` (this command only, the default), `program` (the same program file, any arguments) or `rule` (any command held only by these rules)'
+            cand --start 'When the window opens (RFC 3339, or a duration from now such as `2h`); at once when not given'
             cand --token-file 'Read the approval service token from this file'
             cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -220,6 +228,44 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;reject'= {
             cand -m 'A comment for the requester (and the record)'
             cand --message 'A comment for the requester (and the record)'
+            cand --for 'Approve for a window: more commands like this one, by the same requester on the same host, are granted without another review until it closes (at most the rules'' `max_window`). Each still gets its own single-use grant'
+            cand --scope 'What the window covers: `exact` (this command only, the default), `program` (the same program file, any arguments) or `rule` (any command held only by these rules)'
+            cand --start 'When the window opens (RFC 3339, or a duration from now such as `2h`); at once when not given'
+            cand --token-file 'Read the approval service token from this file'
+            cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;revoke'= {
+            cand --reason 'Why, for the record and the requester'
+            cand --token-file 'Read the approval service token from this file'
+            cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;acknowledge'= {
+            cand -m 'A comment for the record (what was checked, what follows up)'
+            cand --message 'A comment for the record (what was checked, what follows up)'
+            cand --token-file 'Read the approval service token from this file'
+            cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;flag'= {
+            cand -m 'A comment for the record (what was checked, what follows up)'
+            cand --message 'A comment for the record (what was checked, what follows up)'
             cand --token-file 'Read the approval service token from this file'
             cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
             cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -594,6 +640,9 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand requests 'List the pending requests you may review'
             cand approve 'Approve a request'
             cand reject 'Reject a request'
+            cand revoke 'Revoke the window an approval opened'
+            cand acknowledge 'Close the review of a break-glass run: it was a fair use'
+            cand flag 'Close the review of a break-glass run: it needs a follow-up'
             cand review 'Review pending requests interactively'
             cand login 'Store a token for the approval service and pin its key'
             cand logout 'Forget a stored login (token and pinned key), or every one with --all'
@@ -640,6 +689,12 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;help;approve'= {
         }
         &'gatekeep;help;reject'= {
+        }
+        &'gatekeep;help;revoke'= {
+        }
+        &'gatekeep;help;acknowledge'= {
+        }
+        &'gatekeep;help;flag'= {
         }
         &'gatekeep;help;review'= {
         }

@@ -355,10 +355,14 @@ impl Sink for RunSink<'_> {
                 for (line, _) in verdicts(view).iter().zip(commented).filter(|(_, c)| *c) {
                     self.say(&format!("  {line}"));
                 }
-                events.emit(
-                    "approved",
-                    json!({"request_id": view.id, "reviewers": reviewers, "window": window}),
-                );
+                let mut fields = json!({"request_id": view.id, "reviewers": reviewers});
+                if let Some(window) = window {
+                    fields["window"] = json!(window);
+                }
+                if view.break_glass.is_some() {
+                    fields["break_glass"] = json!(true);
+                }
+                events.emit("approved", fields);
             }
             Step::Ended { view } => {
                 self.stop_waiting();
