@@ -249,6 +249,10 @@ pub struct NewRequest {
     /// A person breaks glass: grant at once, review afterwards (every rule must allow it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub break_glass: bool,
+    /// With `break_glass`: the run already happened at this time (RFC 3339), while the
+    /// service could not be reached; the service records it for review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ran_at: Option<String>,
     pub digest: String,
 }
 
@@ -443,6 +447,13 @@ pub struct BreakGlass {
     /// The review was overdue and approvers were told so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub overdue: bool,
+    /// For a run reported afterwards: why the service would have refused it (an agent, a
+    /// rule that does not allow break-glass); reviewers should ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objection: Option<String>,
+    /// For a run reported afterwards: when it ran, as its client said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ran_at: Option<String>,
 }
 
 /// How an approver closed a break-glass run's review.

@@ -520,7 +520,16 @@ impl Run<'_> {
 
     fn approve(&self, decided: &Decided) -> Result<Exit, UserError> {
         let flow = self.flow;
-        let connected = flow.connect(decided, None)?;
+        if self.args.break_glass {
+            self.may_break_glass(decided)?;
+        }
+        let connected = match flow.connect(decided, None) {
+            Ok(connected) => connected,
+            Err(error) if self.args.break_glass && error.kind == "service_unreachable" => {
+                return self.break_glass_offline(decided, &error.message);
+            }
+            Err(error) => return Err(error),
+        };
         let requested = match &self.args.request {
             Some(id) => flow.under_request(&connected, id)?,
             None => {
@@ -530,9 +539,6 @@ impl Run<'_> {
                     signal_hook::consts::SIGINT,
                     Arc::clone(&interrupted),
                 );
-                if self.args.break_glass {
-                    self.may_break_glass(decided)?;
-                }
                 let wait = WaitPolicy {
                     reuse: false,
                     no_wait: self.args.no_wait,
@@ -543,7 +549,12 @@ impl Run<'_> {
                 };
                 let requested = flow.request(decided, &connected, reason, &wait);
                 self.sink.stop_waiting();
-                requested?
+                match requested? {
+                    Requested::TimedOut { error: Some(error) } if self.args.break_glass => {
+                        return self.break_glass_offline(decided, &error);
+                    }
+                    requested => requested,
+                }
             }
         };
         let Requested::Approved(approval) = requested else {
@@ -565,6 +576,73 @@ impl Run<'_> {
             ),
             Redeemed::Unusable => Ok(Exit::Expired),
         }
+    }
+
+    /// Breaks glass while the service cannot be reached (`cause`): only where an
+    /// administrator's file allows it. The run is recorded now, kept for the service, and
+    /// reported the next time any flow reaches it.
+    fn break_glass_offline(&self, decided: &Decided, cause: &str) -> Result<Exit, UserError> {
+        let flow = self.flow;
+        let Some(allowed_by) = flow.decider.policy.break_glass_offline().map(str::to_owned) else {
+            return Err(UserError::new(format!(
+                "break-glass needs the approval service: {cause}"
+            ))
+            .hint("without the service, only an administrator's `break_glass_offline: true` allows it")
+            .kind("break_glass_refused"));
+        };
+        let evaluation = &decided.evaluation;
+        if evaluation
+            .secrets
+            .iter()
+            .any(|s| s.from == SecretSource::Server)
+        {
+            return Err(UserError::new(
+                "the command needs secrets only the approval service releases; it cannot run without the service",
+            )
+            .kind("break_glass_refused"));
+        }
+        let bound = flow.bind(decided).map_err(|e| flow.not_started(e))?;
+        let mut request = crate::flow::filing::new_request(
+            &bound.facts,
+            crate::flow::filing::Filing {
+                ctx: &flow.decider.context,
+                evaluation,
+                reason: self.args.reason.clone(),
+                agent_session: None,
+                log: &flow.log,
+                decided: &decided.record,
+            },
+            &flow.redactor,
+        );
+        request.break_glass = true;
+        request.ran_at = Some(crate::server::lifecycle::stamp(jiff::Timestamp::now()));
+        let paths = Paths::from_env(flow.env);
+        let kept =
+            crate::client::break_glass::keep(&paths, &flow.run_id, &request).map_err(|e| {
+                UserError::new(format!(
+                    "cannot keep the report of this break-glass run: {e}"
+                ))
+                .hint("nothing was run")
+            })?;
+        flow.record(
+            "break_glass",
+            json!({"offline": true, "argv": request.argv, "reason": request.reason,
+                   "rules": request.rules, "digest": request.digest, "allowed_by": allowed_by,
+                   "cause": cause, "report": kept}),
+        );
+        flow.warn(&format!(
+            "BREAK GLASS without the approval service ({cause}): running now, allowed by {allowed_by}; the run is reported as soon as the service answers"
+        ));
+        let released = flow.release(evaluation, &[SecretSource::Keyring], &BTreeMap::new())?;
+        self.execute(
+            released,
+            Approved {
+                commands: evaluation.commands.clone(),
+                programs: bound.facts.programs.clone(),
+            },
+            evaluation.supervised && supervise::available(),
+            Some(Box::new(bound.launch)),
+        )
     }
 
     /// Checks that every rule holding the command allows break-glass, and that the person

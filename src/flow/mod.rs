@@ -7,7 +7,7 @@
 //! step to the front door's [`Sink`], which turns it into a JSON event or a line for people.
 //! It never talks to the terminal, changes the working directory or installs handlers.
 
-mod filing;
+pub mod filing;
 
 pub use filing::{Filing, command_facts, program, same_as_approved};
 
@@ -452,6 +452,11 @@ impl Flow<'_> {
         if !pinned {
             self.warn("the service key is not pinned (run `gatekeep login`); trusting the key the service sends");
         }
+        // The service answers again: break-glass runs made without it are reported now.
+        let paths = crate::paths::Paths::from_env(self.env);
+        for warning in crate::client::break_glass::report(&paths, &client, &self.log) {
+            self.warn(&warning);
+        }
         Ok(Connected {
             client,
             facts,
@@ -461,7 +466,7 @@ impl Flow<'_> {
     }
 
     /// The facts of the decided command as it is now, and its pinned launch.
-    fn bind(&self, decided: &Decided) -> Result<Bound, UserError> {
+    pub fn bind(&self, decided: &Decided) -> Result<Bound, UserError> {
         command_facts(
             &decided.argv,
             &self.decider,
@@ -612,6 +617,10 @@ impl Flow<'_> {
         loop {
             match connected.client.create(&new, Some(&self.run_id)) {
                 Ok(created) => return Ok(Ok((created, new))),
+                // Breaking glass does not wait for the service: the caller decides at once.
+                Err(ClientError::Unreachable(error)) if wait.break_glass => {
+                    return Ok(Err(Requested::TimedOut { error: Some(error) }));
+                }
                 Err(ClientError::Unreachable(error)) if Instant::now() < deadline => {
                     self.warn(&format!("{error}; retrying"));
                     std::thread::sleep(Duration::from_millis(500));

@@ -149,6 +149,9 @@ pub struct Policy {
     builtin_off: Option<String>,
     /// Built-in rules left out by `drop:`, each with where (`FILE:LINE:COL`).
     dropped: BTreeMap<String, String>,
+    /// Where an administrator allowed break-glass without the service (`FILE:LINE:COL`).
+    #[serde(default)]
+    break_glass_offline: Option<String>,
     /// Paths every loaded file asks supervision to keep read-only.
     #[serde(default)]
     protect: Vec<String>,
@@ -916,6 +919,7 @@ impl Policy {
             summaries,
             builtin_off: plan.builtin_off,
             dropped: plan.dropped,
+            break_glass_offline: plan.break_glass_offline,
             protect,
             require_supervision,
         })
@@ -939,6 +943,12 @@ impl Policy {
     /// Where the built-in library was switched off (`FILE:LINE:COL` of `builtin: false`).
     pub fn builtin_off(&self) -> Option<&str> {
         self.builtin_off.as_deref()
+    }
+
+    /// Where an administrator allowed a person to break glass while the approval service
+    /// cannot be reached (`FILE:LINE:COL`), if one did.
+    pub fn break_glass_offline(&self) -> Option<&str> {
+        self.break_glass_offline.as_deref()
     }
 
     /// Where built-in rule `id` was dropped, when it was.

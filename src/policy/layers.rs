@@ -84,6 +84,8 @@ pub(super) struct Plan {
     pub builtin_off: Option<String>,
     /// Built-in rule ids left out, each with where it was dropped.
     pub dropped: BTreeMap<String, String>,
+    /// Where an administrator allowed break-glass without the service (`FILE:LINE:COL`).
+    pub break_glass_offline: Option<String>,
     pub problems: Vec<Problem>,
 }
 
@@ -126,8 +128,21 @@ pub(super) fn plan(files: &[(Layer, &Source, Option<&FileSpec>)], with_library: 
         let flag = spec.as_ref()?.require_builtin.as_ref()?;
         (*layer == Layer::Admin && flag.value).then(|| at(source, flag.referenced))
     });
+    plan.break_glass_offline = files.iter().find_map(|(layer, source, spec)| {
+        let flag = spec.as_ref()?.break_glass_offline.as_ref()?;
+        (*layer == Layer::Admin && flag.value).then(|| at(source, flag.referenced))
+    });
     for (layer, source, spec) in files {
         let Some(spec) = spec else { continue };
+        if let Some(flag) = spec.break_glass_offline.as_ref()
+            && *layer != Layer::Admin
+        {
+            plan.problems.push(problem(
+                source,
+                flag.referenced,
+                "`break_glass_offline:` belongs in an administrator file",
+            ));
+        }
         if let Some(flag) = spec.require_builtin.as_ref()
             && *layer != Layer::Admin
         {

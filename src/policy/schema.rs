@@ -23,6 +23,10 @@ pub struct FileSpec {
     /// (administrator files only).
     #[serde(default)]
     pub require_builtin: Option<Spanned<bool>>,
+    /// A person may break glass while the approval service cannot be reached (the run is
+    /// reported once it can be); administrator files only.
+    #[serde(default)]
+    pub break_glass_offline: Option<Spanned<bool>>,
     #[serde(default)]
     pub default: Option<Spanned<Decision>>,
     #[serde(default)]

@@ -328,11 +328,26 @@ pub async fn create(
         Some(policy) => Some(bar::judge_bounded(Arc::clone(policy), &request).await),
         None => None,
     };
+    // A break-glass run made while the service could not be reached already happened: it
+    // is recorded whatever the bar, with what the service would have refused.
+    let reported = request.break_glass && request.ran_at.is_some();
+    let mut objection = None;
     if let Some(judgement) = judgement.as_ref().filter(|j| j.decision == Decision::Deny) {
-        return Err(denied(&state, &user, &request, judgement));
+        if !reported {
+            return Err(denied(&state, &user, &request, judgement));
+        }
+        objection = Some(judgement.denial());
     }
-    bar::merge(&mut request, judgement.as_ref())
-        .map_err(|unfit| Failure(StatusCode::UNPROCESSABLE_ENTITY, unfit.message, unfit.hint))?;
+    if reported {
+        request.secrets.clear();
+        if let Err(unfit) = bar::merge(&mut request, judgement.as_ref()) {
+            objection.get_or_insert(unfit.message);
+        }
+    } else {
+        bar::merge(&mut request, judgement.as_ref()).map_err(|unfit| {
+            Failure(StatusCode::UNPROCESSABLE_ENTITY, unfit.message, unfit.hint)
+        })?;
+    }
     // A secret's own requirement joins the request's: the service decides what releasing
     // it takes, whatever the client's policy says.
     request.secrets.sort();
@@ -363,11 +378,13 @@ pub async fn create(
         }
     }
     // Refused before anything is filed.
-    if request.break_glass {
+    if request.break_glass && !reported {
         lifecycle::may_break_glass(&request).map_err(Failure::from)?;
     }
     // A requirement nobody could meet would only wait until it expires.
-    if let Some(problem) = bar::unmeetable(&state.identities(), &user.name, &request.approvals) {
+    if !reported
+        && let Some(problem) = bar::unmeetable(&state.identities(), &user.name, &request.approvals)
+    {
         return Err(Failure(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("no configured identity can meet this request: {problem}"),
@@ -454,7 +471,12 @@ pub async fn create(
     );
     state.outbox_poke.notify_one();
     // Breaking glass grants at once; otherwise an open window may cover the command.
-    let stored = if stored.request.break_glass {
+    let stored = if reported {
+        let rule = Box::new(move |r: &mut StoredRequest, now: jiff::Timestamp| {
+            lifecycle::reported(r, objection, now)
+        });
+        change(&state, &stored.id, rule).await?.0
+    } else if stored.request.break_glass {
         let owned = Arc::clone(&state);
         let rule = Box::new(move |r: &mut StoredRequest, now: jiff::Timestamp| {
             let sign = |payload| owned.key.sign(payload);

@@ -378,6 +378,8 @@ pub fn break_glass(
         offline: false,
         review: None,
         overdue: false,
+        objection: None,
+        ran_at: None,
     });
     r.next_unix = due.as_second();
     Ok(Transition::default()
@@ -385,6 +387,53 @@ pub fn break_glass(
             "break_glass",
             json!({"id": r.id, "requester": r.requester, "argv": r.request.argv, "reason": r.request.reason,
                    "rules": r.request.rules, "review_due": stamp(due)}),
+        )
+        .event("request.break_glass"))
+}
+
+/// A break-glass run made while the service could not be reached, reported afterwards:
+/// `r` (just filed) is recorded as used, its review opened. Nothing is refused here (the
+/// run happened); what the service would have refused is kept as the objection.
+pub fn reported(
+    r: &mut StoredRequest,
+    objection: Option<String>,
+    now: jiff::Timestamp,
+) -> Result<Transition, Refusal> {
+    if r.status != Status::Pending || !r.request.break_glass || r.request.ran_at.is_none() {
+        return Err(not_now(r, now));
+    }
+    let objection = objection.or_else(|| {
+        may_break_glass(&r.request)
+            .err()
+            .map(|refusal| refusal.message().to_owned())
+    });
+    let within = r
+        .request
+        .approvals
+        .iter()
+        .map(|a| a.workflow.review_within())
+        .min()
+        .unwrap_or(crate::policy::DEFAULT_REVIEW_WITHIN);
+    let due = now
+        .checked_add(jiff::SignedDuration::from_secs(within as i64))
+        .unwrap_or(now);
+    r.status = Status::Consumed;
+    r.consumed_at = Some(stamp(now));
+    r.break_glass = Some(crate::approval::BreakGlass {
+        review_due: stamp(due),
+        offline: true,
+        review: None,
+        overdue: false,
+        objection: objection.clone(),
+        ran_at: r.request.ran_at.clone(),
+    });
+    r.next_unix = due.as_second();
+    Ok(Transition::default()
+        .audit(
+            "break_glass",
+            json!({"id": r.id, "requester": r.requester, "argv": r.request.argv, "reason": r.request.reason,
+                   "rules": r.request.rules, "review_due": stamp(due), "offline": true,
+                   "ran_at": r.request.ran_at, "objection": objection}),
         )
         .event("request.break_glass"))
 }

@@ -381,7 +381,7 @@ fn the_page_fits_a_phone_follows_dark_mode_passes_axe_and_works_by_keyboard() {
 }
 
 /// A signed-in HTTP client for the review page: its session cookie.
-fn sign_in(service: &Service, user: &str) -> (reqwest::blocking::Client, String) {
+pub fn sign_in(service: &Service, user: &str) -> (reqwest::blocking::Client, String) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -578,3 +578,182 @@ impl Setup {
         text.contains("agents may never break glass")
     }
 }
+
+/// The CSRF token of a signed-in page.
+fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_review_page_opens_lists_and_revokes_a_window() {
+    let s = setup("");
+    let target = s.env.root().join("<b>f");
+    let file = target.to_str().unwrap();
+    let id = s.file(&[], &["touch", file]);
+    let (http, session) = crate::web::sign_in(&s.service, "bob");
+    let page = |id: &str| {
+        http.get(format!("{}/requests/{id}", s.service.url))
+            .header("cookie", &session)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let before = page(&id);
+    // The form offers windows up to the rule's max_window (10m), no longer.
+    assert!(
+        before.contains(r#"<option value="10m">for 10m</option>"#),
+        "{before}"
+    );
+    assert!(!before.contains("for 15m"), "{before}");
+    let approved = http
+        .post(format!("{}/requests/{id}/review", s.service.url))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf_of(&before).as_str()),
+            ("verdict", "approve"),
+            ("window", "10m"),
+            ("scope", "exact"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(
+        approved.status().as_u16(),
+        303,
+        "{}",
+        approved.text().unwrap()
+    );
+    assert_eq!(s.view("alice", &id)["window"]["scope"], "exact");
+    // The approved request itself, then one more under the window.
+    let first = s.as_user(
+        "alice",
+        &[
+            "run",
+            "--request",
+            &id,
+            "--policy",
+            &s.policy,
+            "--",
+            "touch",
+            file,
+        ],
+    );
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let output = s.run(&[], &["touch", file]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let listed = page(&id);
+    assert!(listed.contains(r#"id="window-uses""#), "{listed}");
+    assert!(
+        listed.contains("&lt;b&gt;f"),
+        "the argv is escaped: {listed}"
+    );
+    assert!(!listed.contains("<b>f"), "{listed}");
+    assert!(
+        listed.contains(r#"<dd id="window-state">open</dd>"#),
+        "{listed}"
+    );
+    let revoked = http
+        .post(format!("{}/requests/{id}/revoke", s.service.url))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf_of(&listed).as_str()), ("reason", "enough")])
+        .send()
+        .unwrap();
+    assert_eq!(revoked.status().as_u16(), 303);
+    let after = page(&id);
+    assert!(after.contains("revoked by bob"), "{after}");
+    assert!(!after.contains("Revoke the window"), "{after}");
+    let next = s.file(&[], &["touch", file]);
+    assert_eq!(s.service.status("alice", &next), "pending");
+    // A forged form is refused.
+    let forged = http
+        .post(format!("{}/requests/{id}/revoke", s.service.url))
+        .header("cookie", &session)
+        .form(&[("csrf", "nope")])
+        .send()
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+}
+
+#[test]
+fn break_glass_without_the_service_only_where_an_administrator_allows_it_and_is_reported() {
+    let s = setup("");
+    let target = s.env.root().join("offline");
+    let file = target.to_str().unwrap();
+    let unreachable = [("GATEKEEP_SERVER", "http://127.0.0.1:1")];
+    // Not allowed: refused, nothing runs.
+    let mut pty = break_glass_on_terminal(&s, &unreachable, &["touch", file]);
+    pty.wait_for("Type yes to run it");
+    pty.send(b"yes\n");
+    let out = String::from_utf8_lossy(&pty.until_exit()).into_owned();
+    assert_ne!(pty.child.wait().unwrap().code(), Some(0), "{out}");
+    assert!(
+        out.contains("break-glass needs the approval service"),
+        "{out}"
+    );
+    assert!(
+        out.contains("127.0.0.1:1"),
+        "the message names the URL: {out}"
+    );
+    assert!(!target.exists());
+    // Only an administrator's file may allow it.
+    let user = s
+        .env
+        .write("user.yaml", "version: 1\nbreak_glass_offline: true\n");
+    let lint = s.as_user("alice", &["policy", "lint", user.to_str().unwrap()]);
+    assert_ne!(lint.status.code(), Some(0));
+    let said = format!("{}{}", text(&lint.stdout), text(&lint.stderr));
+    assert!(said.contains("belongs in an administrator file"), "{said}");
+    s.env.write(
+        "admin-policies/glass.yaml",
+        "version: 1\nbreak_glass_offline: true\n",
+    );
+    let mut pty = break_glass_on_terminal(&s, &unreachable, &["touch", file]);
+    pty.wait_for("Type yes to run it");
+    pty.send(b"yes\n");
+    let out = String::from_utf8_lossy(&pty.until_exit()).into_owned();
+    assert_eq!(pty.child.wait().unwrap().code(), Some(0), "{out}");
+    assert!(target.exists());
+    assert!(
+        out.contains("BREAK GLASS without the approval service"),
+        "{out}"
+    );
+    let kept = s.env.root().join("data/gatekeep/break-glass");
+    assert_eq!(std::fs::read_dir(&kept).unwrap().count(), 1);
+    let log = std::fs::read_to_string(s.env.root().join("state/gatekeep/audit.jsonl")).unwrap();
+    assert!(log.contains("\"offline\":true"), "{log}");
+    // The next time a flow reaches the service, the run is reported, once.
+    let dir = s.env.root().join("d");
+    s.file(&[], &["mkdir", dir.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_dir(&kept).unwrap().count(),
+        0,
+        "the report is gone once recorded"
+    );
+    let listed = s.as_user("bob", &["requests", "--break-glass", "--json"]);
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let runs = listed.as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{listed}");
+    assert_eq!(runs[0]["break_glass"]["offline"], true);
+    assert!(runs[0]["break_glass"]["ran_at"].is_string());
+    assert!(runs[0]["break_glass"]["objection"].is_null(), "{listed}");
+    assert_eq!(runs[0]["status"], "consumed");
+    assert_eq!(runs[0]["reason"], "the database is down");
+    let log = std::fs::read_to_string(s.env.root().join("state/gatekeep/audit.jsonl")).unwrap();
+    assert!(log.contains("\"event\":\"break_glass_reported\""), "{log}");
+    let flagged = s.as_user(
+        "bob",
+        &[
+            "flag",
+            runs[0]["id"].as_str().unwrap(),
+            "-m",
+            "why offline?",
+        ],
+    );
+    assert!(flagged.status.success(), "{}", text(&flagged.stderr));
+}
