@@ -350,3 +350,126 @@ fn slack_offers_no_approval_of_a_command_it_shows_cut() {
     );
     assert_eq!(service.status("alice", &id), "pending");
 }
+
+#[test]
+fn chat_messages_follow_escalation_reminders_expiry_and_windows() {
+    let env = TestEnv::new();
+    let (slack_api, seen) = stub();
+    let (teams, teams_seen) = stub();
+    let extra = format!(
+        "requests: {{remind_every: 1s}}\nslack: {{bot_token: xoxb-test, signing_secret: {SECRET}, api_base: \"{slack_api}\", channels: {{reviewers: C42}}}}\nteams: {{groups: {{reviewers: \"{teams}/teams-hook\"}}}}"
+    );
+    let service = Service::start(&env, USERS, &extra);
+    service.reconfigure(|text| {
+        text.replace("{name: alice,", "{name: alice, slack_id: UALICE,")
+            .replace("{name: bob,", "{name: bob, slack_id: UBOB,")
+    });
+    let policy = env.write(
+        "p.yaml",
+        "version: 1\napproval: {approvers: [\"group:reviewers\"]}\nrules:\n  - id: short-lived\n    decision: approve\n    match: {program: touch}\n    approval:\n      timeout: 4s\n      escalate: [{after: 1s, notify: \"group:leads\"}]\n  - id: windowed\n    decision: approve\n    match: {program: mkdir}\n",
+    );
+    let policy = policy.to_str().unwrap();
+    let file = |args: &[&str]| {
+        let output = service
+            .as_user(&env, "alice")
+            .args(["run", "--no-wait", "--policy", policy, "--"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(120));
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    let short = file(&["touch", "x"]);
+    // Escalation and reminders are replies in the message's thread, shown in the channel.
+    let said = |needle: &str| {
+        for _ in 0..400 {
+            let found = seen.lock().unwrap().iter().any(|r| {
+                r.path == "/chat.postMessage"
+                    && r.json()["thread_ts"] == "1700000000.000100"
+                    && r.json()["reply_broadcast"] == true
+                    && r.json()["text"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains(needle)
+            });
+            if found {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("no thread reply saying {needle}");
+    };
+    said("Escalated: request");
+    said("told group:leads");
+    said("Reminder: request");
+    // Once it expires, the message is updated in place to say so, never left pending.
+    for _ in 0..400 {
+        let updated = seen.lock().unwrap().iter().any(|r| {
+            r.path == "/chat.update"
+                && r.json()["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("expired")
+        });
+        if updated {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(service.status("alice", &short), "expired");
+    let expired = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.path == "/chat.update")
+        .map(|r| r.json())
+        .find(|m| m["text"].as_str().unwrap_or_default().contains("expired"))
+        .expect("the message says the request expired");
+    assert!(!expired["blocks"].to_string().contains("gatekeep_approve"));
+    // A window's message offers to revoke it; the button revokes it as the clicker.
+    let windowed = file(&["mkdir", "-p", "d"]);
+    let approve = service
+        .as_user(&env, "bob")
+        .args(["approve", &windowed, "--for", "10m"])
+        .output()
+        .unwrap();
+    assert!(approve.status.success());
+    for _ in 0..400 {
+        let offered = seen.lock().unwrap().iter().any(|r| {
+            r.path == "/chat.update" && r.json()["blocks"].to_string().contains("gatekeep_revoke")
+        });
+        if offered {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let now = jiff::Timestamp::now().as_second();
+    assert_eq!(
+        click(
+            &service,
+            &slack_api,
+            "UBOB",
+            "gatekeep_revoke",
+            &windowed,
+            now,
+            SECRET
+        ),
+        200
+    );
+    let view = service.view("bob", &windowed);
+    assert_eq!(view["window"]["revoked"]["by"], "bob", "{view}");
+    assert!(
+        view["window"]["revoked"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("via Slack")
+    );
+    // Teams got a card for the escalation as well.
+    let cards = wait_for(&teams_seen, "/teams-hook", 2);
+    assert!(
+        cards
+            .iter()
+            .any(|c| c.json().to_string().contains("Escalated")),
+        "{cards:?}"
+    );
+}

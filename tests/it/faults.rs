@@ -336,6 +336,8 @@ fn routes() -> Vec<(String, String)> {
         ("post", "/logout"),
         ("get", "/requests/{id}"),
         ("post", "/requests/{id}/review"),
+        ("post", "/requests/{id}/revoke"),
+        ("post", "/requests/{id}/after-review"),
     ] {
         all.push((method.to_owned(), path.to_owned()));
     }
