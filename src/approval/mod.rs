@@ -249,6 +249,10 @@ pub struct NewRequest {
     /// A person breaks glass: grant at once, review afterwards (every rule must allow it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub break_glass: bool,
+    /// Filed for a program a supervised run started, stopped at its exec: it never runs
+    /// under a person's window.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub supervised: bool,
     /// With `break_glass`: the run already happened at this time (RFC 3339), while the
     /// service could not be reached; the service records it for review.
     #[serde(default, skip_serializing_if = "Option::is_none")]

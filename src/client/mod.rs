@@ -418,18 +418,25 @@ impl ApiClient {
 
     /// Uses the approved request once; the answer holds the values of its secrets.
     /// `nonce` (the grant's) makes a retry get the same answer.
+    /// `agent`: the command runs in an agent's context; the service then refuses a
+    /// person's approval (a window or break-glass of theirs).
     pub fn consume(
         &self,
         id: &str,
         nonce: Option<&str>,
+        agent: bool,
     ) -> Result<crate::approval::Consumed, ClientError> {
         self.send(|| {
             let call = self
                 .http
                 .post(self.url(&format!("/v1/requests/{id}/consume")));
-            match nonce {
-                Some(nonce) => call.json(&serde_json::json!({ "nonce": nonce })),
-                None => call,
+            match (nonce, agent) {
+                (Some(nonce), true) => {
+                    call.json(&serde_json::json!({ "nonce": nonce, "agent": true }))
+                }
+                (Some(nonce), false) => call.json(&serde_json::json!({ "nonce": nonce })),
+                (None, true) => call.json(&serde_json::json!({ "agent": true })),
+                (None, false) => call,
             }
         })
     }

@@ -510,7 +510,17 @@ impl Hook<'_> {
             }
         };
         let view = &approval.view;
-        let reviewers: Vec<&str> = view.reviews.iter().map(|r| r.reviewer.as_str()).collect();
+        // Under a window the approvers are the window's, as the service counts them.
+        let mut reviewers: Vec<&str> = view
+            .progress
+            .iter()
+            .flat_map(|p| p.approved_by.iter().map(String::as_str))
+            .collect();
+        if reviewers.is_empty() {
+            reviewers = view.reviews.iter().map(|r| r.reviewer.as_str()).collect();
+        }
+        reviewers.sort_unstable();
+        reviewers.dedup();
         let reason = format!(
             "gatekeep: request {} approved by {}",
             view.id,

@@ -107,7 +107,18 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
 /// Why this run may not break glass, if so: only a person at a real terminal may, never
 /// an agent, a hook or anything inside a supervised tree.
 fn break_glass_refused(args: &Args, env: &Environment) -> Option<String> {
-    if supervise::inside_supervised_tree(env) {
+    // Traced at all: a supervisor (whatever its variables say) or a debugger drives it.
+    let traced = std::fs::read_to_string("/proc/self/status")
+        .map(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("TracerPid:"))
+                .and_then(|v| v.trim().parse::<i32>().ok())
+                .unwrap_or(1)
+                != 0
+        })
+        .unwrap_or(true);
+    if supervise::inside_supervised_tree(env) || traced {
         return Some("break-glass is refused inside a supervised process tree".into());
     }
     if let Some(marker) = env.agent_marker() {
@@ -284,7 +295,7 @@ impl Sink for RunSink<'_> {
             }
             Step::Notice(message) => self.say(message),
             // Granted as it was filed (under a window, or breaking glass): nothing to wait for.
-            Step::Filed { created, .. } if created.status != Status::Pending => {}
+            Step::Filed { created, .. } if created.status != Status::Pending && !self.no_wait => {}
             Step::Filed { created, approvals } => {
                 events.emit(
                     "pending",
@@ -294,10 +305,19 @@ impl Sink for RunSink<'_> {
                     if !events.enabled() {
                         println!("{}", created.id);
                     }
-                    self.say(&format!(
-                        "approval requested: {} ({})",
-                        created.id, created.review_url
-                    ));
+                    if created.status == Status::Pending {
+                        self.say(&format!(
+                            "approval requested: {} ({})",
+                            created.id, created.review_url
+                        ));
+                    } else {
+                        self.say(&format!(
+                            "request {} is {} already (under a window); run it with --request {}",
+                            created.id,
+                            created.status.as_str(),
+                            created.id
+                        ));
+                    }
                 } else if !events.enabled() {
                     *self.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Some(Waiting::start(
                         &created.id,

@@ -146,6 +146,7 @@ pub fn new_request(facts: &CommandFacts, filing: Filing<'_>, redactor: &Redactor
             .collect(),
         commands: AnalysedCommand::list(evaluation, &facts.argv, |c| redactor.argv(c)),
         break_glass: false,
+        supervised: false,
         ran_at: None,
         digest: facts.digest(),
     }

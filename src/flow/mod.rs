@@ -513,9 +513,12 @@ impl Flow<'_> {
                 e.to_user_error("the approval service cannot be asked")
                     .kind("service_unreachable")
             })?;
+            // Only a request filed as this one would be: never a person's for an agent (or
+            // the other way round), never a break-glass run.
+            let agent = self.decider.context.agent;
             let latest = |status: Status| {
                 mine.iter()
-                    .filter(|r| r.status == status)
+                    .filter(|r| r.status == status && r.agent == agent && r.break_glass.is_none())
                     .max_by(|a, b| a.created_at.cmp(&b.created_at))
             };
             if let Some(approved) = latest(Status::Approved) {
@@ -614,6 +617,7 @@ impl Flow<'_> {
             &self.redactor,
         );
         new.break_glass = wait.break_glass;
+        new.supervised = matches!(decided.subject, Subject::Exec(_));
         loop {
             match connected.client.create(&new, Some(&self.run_id)) {
                 Ok(created) => return Ok(Ok((created, new))),
@@ -672,6 +676,21 @@ impl Flow<'_> {
             .get(&id, 0)
             .map_err(|e| e.to_user_error(&format!("cannot fetch request {id}")))?;
         self.same_as_approved(&view, &connected.facts)?;
+        let agent = self.decider.context.agent;
+        if view.agent != agent || view.break_glass.is_some() {
+            let whose = match (view.break_glass.is_some(), view.agent) {
+                (true, _) => "a person's break-glass run",
+                (false, true) => "an agent's request",
+                (false, false) => "a person's request",
+            };
+            return Err(UserError::new(format!(
+                "request {} is {whose}; it cannot be used {}",
+                view.id,
+                if agent { "by an agent" } else { "here" }
+            ))
+            .hint("the command was not run; have the command approved as it is filed here")
+            .kind("request_mismatch"));
+        }
         if view.status != Status::Approved {
             return Ok(self.ended(Box::new(view)));
         }
@@ -736,7 +755,9 @@ impl Flow<'_> {
         // answers a repeat of a consume that went through the same way.
         let mut tries = 0;
         let answer = loop {
-            let answer = approval.client.consume(&view.id, nonce);
+            let answer = approval
+                .client
+                .consume(&view.id, nonce, self.decider.context.agent);
             let transient = matches!(
                 &answer,
                 Err(ClientError::Unreachable(_)

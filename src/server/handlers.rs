@@ -449,6 +449,29 @@ pub async fn create(
                 )
                 .into());
             }
+            // A break-glass filing whose grant was not issued (its answer lost with it):
+            // issued now, never left pending.
+            let existing = if existing.request.break_glass
+                && existing.status == Status::Pending
+                && existing.request.ran_at.is_none()
+            {
+                let owned = Arc::clone(&state);
+                let rule = Box::new(move |r: &mut StoredRequest, now: jiff::Timestamp| {
+                    let sign = |payload| owned.key.sign(payload);
+                    lifecycle::break_glass(r, now, issue(&owned, &sign))
+                });
+                change(&state, &existing.id, rule).await?.0
+            } else if existing.request.break_glass
+                && existing.status == Status::Pending
+                && existing.request.ran_at.is_some()
+            {
+                let rule = Box::new(move |r: &mut StoredRequest, now: jiff::Timestamp| {
+                    lifecycle::reported(r, None, now)
+                });
+                change(&state, &existing.id, rule).await?.0
+            } else {
+                existing
+            };
             let created = Created {
                 id: existing.id.clone(),
                 status: lifecycle::status_at(&existing, now(&state).await?),
@@ -935,6 +958,9 @@ pub async fn cancel(
 pub struct ConsumeBody {
     #[serde(default)]
     nonce: Option<String>,
+    /// The command runs in an agent's context: a person's approval is refused.
+    #[serde(default)]
+    agent: bool,
 }
 
 /// Uses an approved request once. The answer carries the values of the secrets the
@@ -960,6 +986,14 @@ pub async fn consume(
     };
     let (owned, who) = (Arc::clone(&state), user.clone());
     let use_grant = move |r: &mut StoredRequest, now| {
+        // An agent (said by its client, or by its identity) never uses what a person was
+        // given: their window's grants or their break-glass.
+        if (body.agent || who.agent) && (!r.request.agent || r.break_glass.is_some()) {
+            return Err(Refusal::Conflict(format!(
+                "request {} was granted to a person; an agent cannot use it",
+                r.id
+            )));
+        }
         let mut transition = lifecycle::consume(r, &who, body.nonce.as_deref(), now)?;
         let values = release(&owned, &who, r, peer).map_err(|f| Refusal::Forbidden(f.message()))?;
         let digests = values

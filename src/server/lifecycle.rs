@@ -222,6 +222,14 @@ pub fn review(
         }
         super::windows::check_ask(r, ask, issue.window_cap, now)?;
     }
+    // An approval given again with another window ask replaces the earlier one.
+    if review.verdict == Verdict::Approve
+        && let Some(earlier) = r.reviews.iter().position(|v| {
+            v.reviewer == user.name && v.verdict == Verdict::Approve && v.window != review.window
+        })
+    {
+        r.reviews.remove(earlier);
+    }
     let duplicate = r.reviews.iter().any(|v| {
         v.reviewer == user.name && v.verdict == review.verdict && v.window == review.window
     });
@@ -438,6 +446,38 @@ pub fn reported(
         .event("request.break_glass"))
 }
 
+/// Whether `user` may close the review of break-glass run `r`: never its requester, and
+/// only an approver of every requirement the service set (its policy's and its secrets'),
+/// or, where it set none, of every requirement: a rule the requester's client added cannot
+/// pick who reviews the run.
+pub fn may_close_review(user: &User, r: &StoredRequest) -> Result<(), Refusal> {
+    may_review(user, r)?;
+    let services: Vec<&crate::policy::ApprovalRequirement> = r
+        .request
+        .approvals
+        .iter()
+        .filter(|a| {
+            a.rule.starts_with(super::bar::SERVER_RULE)
+                || a.rule.starts_with(super::bar::SECRET_RULE)
+        })
+        .collect();
+    let all: Vec<&crate::policy::ApprovalRequirement> = if services.is_empty() {
+        r.request.approvals.iter().collect()
+    } else {
+        services
+    };
+    match all
+        .iter()
+        .find(|a| !Identities::is_approver(user, &a.approvers))
+    {
+        Some(missing) => Err(Refusal::Forbidden(format!(
+            "{} is not among the approvers of rule {}, which this run's review needs",
+            user.name, missing.rule
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// An approver closes a break-glass run's review: acknowledged, or flagged for a
 /// follow-up. Never its requester.
 pub fn after_review(
@@ -446,7 +486,7 @@ pub fn after_review(
     review: &crate::approval::NewAfterReview,
     now: jiff::Timestamp,
 ) -> Result<Transition, Refusal> {
-    may_review(user, r)?;
+    may_close_review(user, r)?;
     let Some(glass) = r.break_glass.as_mut() else {
         return Err(Refusal::Conflict(format!(
             "request {} was not a break-glass run",

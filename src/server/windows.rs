@@ -211,6 +211,9 @@ pub fn covers(
     {
         return Err("a window serves its requester on its host only".into());
     }
+    if new.request.supervised && !window.agent {
+        return Err("a program a supervised run starts never runs under a person's window".into());
+    }
     if window.agent != new.request.agent {
         return Err(if new.request.agent {
             "an agent's command never runs under a person's window".into()
@@ -236,21 +239,43 @@ pub fn covers(
             window.scope.as_str()
         ));
     }
+    // The rules as they are now bound the window: a `max_window` lowered since it opened
+    // closes it sooner.
+    let longest = new
+        .request
+        .approvals
+        .iter()
+        .map(|a| a.workflow.max_window())
+        .min()
+        .unwrap_or(0);
+    if now.as_second() >= unix(&window.starts_at).saturating_add(longest as i64) {
+        return Err(format!(
+            "window {} has lasted as long as these rules allow now",
+            window.id
+        ));
+    }
     let mut satisfied = Vec::new();
     for requirement in &new.request.approvals {
-        let by: Vec<String> = window
+        // Who may approve under the rule: its approvers, and those its escalation lets in.
+        let mut approvers = requirement.approvers.clone();
+        for step in &requirement.workflow.escalate {
+            approvers.extend(step.add_approvers.iter().cloned());
+        }
+        let mut by: Vec<String> = window
             .approvals
             .iter()
             .filter(|a| a.rule == requirement.rule)
             .flat_map(|a| a.approved_by.iter())
             .filter(|name| **name != new.requester)
             .filter(|name| {
-                identities.get(name).is_some_and(|u| {
-                    u.can_review && Identities::is_approver(u, &requirement.approvers)
-                })
+                identities
+                    .get(name)
+                    .is_some_and(|u| u.can_review && Identities::is_approver(u, &approvers))
             })
             .cloned()
             .collect();
+        by.sort();
+        by.dedup();
         if by.len() < requirement.quorum as usize {
             return Err(format!(
                 "window {}'s approvals do not meet rule {}",

@@ -709,6 +709,7 @@ fn break_glass_without_the_service_only_where_an_administrator_allows_it_and_is_
     assert_ne!(lint.status.code(), Some(0));
     let said = format!("{}{}", text(&lint.stdout), text(&lint.stderr));
     assert!(said.contains("belongs in an administrator file"), "{said}");
+    // The administrator's file as docs/policy.md shows it.
     s.env.write(
         "admin-policies/glass.yaml",
         "version: 1\nbreak_glass_offline: true\n",
@@ -756,4 +757,96 @@ fn break_glass_without_the_service_only_where_an_administrator_allows_it_and_is_
         ],
     );
     assert!(flagged.status.success(), "{}", text(&flagged.stderr));
+}
+
+#[test]
+fn an_agent_never_uses_a_persons_approval_by_id_or_at_consume() {
+    let s = setup("");
+    let target = s.env.root().join("f");
+    let file = target.to_str().unwrap();
+    s.approved_run(&["touch", file], &["--for", "10m"]);
+    // A person's command granted under the window, not used yet.
+    let granted = s.file(&[], &["touch", file]);
+    let view = s.view("alice", &granted);
+    assert_eq!(view["status"], "approved", "{view}");
+    // An agent naming it is refused, and it stays unused.
+    let output = s.run(&["--agent", "--request", &granted], &["touch", file]);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(
+        text(&output.stderr).contains("is a person's request"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(s.service.status("alice", &granted), "approved");
+    // So is a consume that says it is an agent's, whatever client sends it.
+    let answer = crate::service::http()
+        .post(format!("{}/v1/requests/{granted}/consume", s.service.url))
+        .bearer_auth(s.service.token("alice"))
+        .json(&serde_json::json!({"agent": true}))
+        .send()
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 409);
+    assert!(answer.text().unwrap().contains("an agent cannot use it"));
+    assert_eq!(s.service.status("alice", &granted), "approved");
+}
+
+#[test]
+fn only_the_services_approvers_close_a_break_glass_review_and_a_traced_run_never_breaks_glass() {
+    let env = TestEnv::new();
+    let server = env.write(
+        "service/policy.yaml",
+        "version: 1\ndefault: allow\nopaque: allow\nrules:\n  - id: touch-sre\n    decision: approve\n    match: {program: touch}\n    approval: {approvers: [\"group:sre\"], break_glass: true}\n",
+    );
+    let service = Service::start(&env, USERS, &format!("policies: [{}]", server.display()));
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let s = Setup {
+        env,
+        service,
+        policy,
+    };
+    let target = s.env.root().join("glass");
+    let mut pty = break_glass_on_terminal(&s, &[], &["touch", target.to_str().unwrap()]);
+    pty.wait_for("Type yes to run it");
+    pty.send(b"yes\n");
+    let out = String::from_utf8_lossy(&pty.until_exit()).into_owned();
+    assert_eq!(pty.child.wait().unwrap().code(), Some(0), "{out}");
+    let listed = s.as_user("carol", &["requests", "--break-glass", "--json"]);
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    // bob approves under the requester's own rule only: the service's rule decides who
+    // reviews the run.
+    let refused = s.as_user("bob", &["acknowledge", &id]);
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(
+        text(&refused.stderr).contains("not among the approvers of rule server:touch-sre"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let closed = s.as_user("carol", &["acknowledge", &id]);
+    assert!(closed.status.success(), "{}", text(&closed.stderr));
+    // Traced by a supervisor whose variables were taken away: still refused.
+    let gatekeep = env!("CARGO_BIN_EXE_gatekeep");
+    let outer = s
+        .env
+        .write("outer.yaml", "version: 1\ndefault: allow\nopaque: allow\n");
+    let mut cmd = s.service.as_user(&s.env, "alice");
+    cmd.args(["run", "--supervise", "--policy"])
+        .arg(&outer)
+        .args([
+            "--",
+            "env",
+            "-u",
+            "GATEKEEP_SUPERVISOR",
+            gatekeep,
+            "run",
+            "--break-glass",
+        ])
+        .args(["--reason", "x", "--policy", &s.policy, "--", "touch", "y"]);
+    let mut pty = Pty::spawn(cmd);
+    let out = String::from_utf8_lossy(&pty.until_exit()).into_owned();
+    assert!(
+        out.contains("refused inside a supervised process tree"),
+        "{out}"
+    );
+    assert!(!s.env.root().join("y").exists());
 }

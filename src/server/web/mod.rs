@@ -236,7 +236,11 @@ pub async fn detail(
             .is_none()
             .then(|| super::windows::longest(&request, state.limits.max_window))
             .filter(|_| !request.request.break_glass),
-        may_act: approver || (request.requester == user.name && request.window.is_some()),
+        may_act: if request.break_glass.is_some() {
+            lifecycle::may_close_review(&user, &request).is_ok()
+        } else {
+            approver || (request.requester == user.name && request.window.is_some())
+        },
     };
     let body = html::request(&view, &progress, request.expires_unix - now, &viewer);
     // Reload a pending request's page to show its status live, but never under a form
