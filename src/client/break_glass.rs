@@ -46,11 +46,29 @@ fn read(path: &Path) -> Result<NewRequest, String> {
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
+/// The runs the log itself records as break-glass made without the service, by run id:
+/// only those are ever reported (a file put in the directory by anything else is not).
+fn recorded_offline(log: &AuditLog) -> std::collections::BTreeSet<String> {
+    crate::audit::read_all(log.path())
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.event() == "break_glass" && r.value["offline"] == serde_json::json!(true))
+        .filter_map(|r| r.str("run_id").map(str::to_owned))
+        .collect()
+}
+
 /// Reports every kept run to the service, each once; answers a warning for each one that
 /// could not be (it stays kept). Stops at the first the service cannot be reached for.
+/// A file is reported only when it is what `run --break-glass` keeps: a person's
+/// break-glass run with its time, which this log records as run offline under that id.
 pub fn report(paths: &Paths, client: &ApiClient, log: &AuditLog) -> Vec<String> {
     let mut warnings = Vec::new();
-    for (run, path) in pending(paths) {
+    let kept = pending(paths);
+    if kept.is_empty() {
+        return warnings;
+    }
+    let recorded = recorded_offline(log);
+    for (run, path) in kept {
         let request = match read(&path) {
             Ok(request) => request,
             Err(error) => {
@@ -61,6 +79,17 @@ pub fn report(paths: &Paths, client: &ApiClient, log: &AuditLog) -> Vec<String> 
                 continue;
             }
         };
+        if !request.break_glass
+            || request.ran_at.is_none()
+            || request.agent
+            || !recorded.contains(&run)
+        {
+            warnings.push(format!(
+                "{} is not a break-glass run this log recorded; it is not reported (remove it)",
+                path.display()
+            ));
+            continue;
+        }
         match client.create(&request, Some(&run)) {
             Ok(created) => {
                 let _ = log.append(

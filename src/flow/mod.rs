@@ -452,10 +452,13 @@ impl Flow<'_> {
         if !pinned {
             self.warn("the service key is not pinned (run `gatekeep login`); trusting the key the service sends");
         }
-        // The service answers again: break-glass runs made without it are reported now.
-        let paths = crate::paths::Paths::from_env(self.env);
-        for warning in crate::client::break_glass::report(&paths, &client, &self.log) {
-            self.warn(&warning);
+        // The service answers again: a person's break-glass runs made without it are
+        // reported now (never from an agent's flow: they are the person's).
+        if !self.decider.context.agent {
+            let paths = crate::paths::Paths::from_env(self.env);
+            for warning in crate::client::break_glass::report(&paths, &client, &self.log) {
+                self.warn(&warning);
+            }
         }
         Ok(Connected {
             client,

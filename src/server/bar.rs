@@ -275,6 +275,33 @@ impl Unfit {
     }
 }
 
+/// The most escalation steps one requirement may have.
+pub const MAX_ESCALATION_STEPS: usize = 10;
+
+/// Whether a requirement a client sent is well formed: a quorum, approvers written as
+/// `user:NAME` or `group:NAME` (its escalation's too), a bounded escalation.
+pub fn well_formed(requirement: &ApprovalRequirement) -> bool {
+    let approver = |a: &String| {
+        a.split_once(':')
+            .is_some_and(|(k, n)| matches!(k, "user" | "group") && !n.is_empty())
+    };
+    let escalate = &requirement.workflow.escalate;
+    requirement.quorum >= 1
+        && !requirement.approvers.is_empty()
+        && requirement.approvers.iter().all(approver)
+        && escalate.len() <= MAX_ESCALATION_STEPS
+        && escalate
+            .iter()
+            .all(|step| step.notify.iter().chain(&step.add_approvers).all(approver))
+}
+
+/// Whether a rule id is reserved for the service's own requirements.
+pub fn reserved(rule: &str) -> bool {
+    [SERVER_RULE, SECRET_RULE]
+        .iter()
+        .any(|prefix| rule.starts_with(prefix))
+}
+
 /// Puts the service's requirements next to the client's, once the client's are found well
 /// formed and not named like the service's own; refuses a request that needs none at all,
 /// or lacks a reason a rule of the service asks for.
@@ -284,22 +311,13 @@ pub fn merge(request: &mut NewRequest, judgement: Option<&Judgement>) -> Result<
         return Err(Unfit::new("no approval requirements"));
     }
     for requirement in &request.approvals {
-        let valid = requirement.quorum >= 1
-            && !requirement.approvers.is_empty()
-            && requirement.approvers.iter().all(|a| {
-                a.split_once(':')
-                    .is_some_and(|(k, n)| matches!(k, "user" | "group") && !n.is_empty())
-            });
-        if !valid {
+        if !well_formed(requirement) {
             return Err(Unfit::new(format!(
                 "invalid approval requirement for rule {}",
                 requirement.rule
             )));
         }
-        if [SERVER_RULE, SECRET_RULE]
-            .iter()
-            .any(|prefix| requirement.rule.starts_with(prefix))
-        {
+        if reserved(&requirement.rule) {
             return Err(Unfit {
                 message: format!(
                     "rule {} is named like one of the service's own requirements",

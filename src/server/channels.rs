@@ -114,7 +114,8 @@ impl Channels {
                 | "window.revoked"
         );
         // Said out loud as well: a reply in the message's thread, shown in the channel.
-        let loud = super::messages::announcement(kind, view);
+        let loud = super::messages::announcement(kind, view, &super::messages::teams_quote);
+        let loud_slack = super::messages::announcement(kind, view, &super::messages::slack_quote);
         if !created && !resolved && loud.is_none() {
             return Ok(());
         }
@@ -154,7 +155,7 @@ impl Channels {
                     if let Err(error) = self.slack_call(slack, "chat.update", &body).await {
                         errors.push(format!("chat.update: {error}"));
                     }
-                    let Some(text) = &loud else { continue };
+                    let Some(text) = &loud_slack else { continue };
                     if posted.iter().any(|(k, c, _)| *k == said && c == channel) {
                         continue;
                     }

@@ -339,10 +339,44 @@ pub async fn create(
         objection = Some(judgement.denial());
     }
     if reported {
-        request.secrets.clear();
-        if let Err(unfit) = bar::merge(&mut request, judgement.as_ref()) {
-            objection.get_or_insert(unfit.message);
+        // A run reported afterwards is recorded, but never as what the requester says the
+        // service requires: requirements named like the service's own, or malformed, are
+        // left out (and said), and the service's own always join.
+        if request.agent {
+            return Err(fail(
+                StatusCode::FORBIDDEN,
+                "agents may never break glass, even while the service cannot be reached",
+            )
+            .into());
         }
+        let ran_at = request
+            .ran_at
+            .as_deref()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .ok_or_else(|| {
+                fail(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "ran_at is not an RFC 3339 time",
+                )
+            })?;
+        if ran_at.as_second() > now(&state).await?.as_second() + 300 {
+            return Err(fail(StatusCode::UNPROCESSABLE_ENTITY, "ran_at is in the future").into());
+        }
+        request.ran_at = Some(lifecycle::stamp(ran_at));
+        request.secrets.clear();
+        let before = request.approvals.len();
+        request
+            .approvals
+            .retain(|a| bar::well_formed(a) && !bar::reserved(&a.rule));
+        if request.approvals.len() != before {
+            objection.get_or_insert(
+                "the report named requirements the service does not accept; they were left out"
+                    .to_owned(),
+            );
+        }
+        bar::merge(&mut request, judgement.as_ref()).map_err(|unfit| {
+            Failure(StatusCode::UNPROCESSABLE_ENTITY, unfit.message, unfit.hint)
+        })?;
     } else {
         bar::merge(&mut request, judgement.as_ref()).map_err(|unfit| {
             Failure(StatusCode::UNPROCESSABLE_ENTITY, unfit.message, unfit.hint)
@@ -381,10 +415,9 @@ pub async fn create(
     if request.break_glass && !reported {
         lifecycle::may_break_glass(&request).map_err(Failure::from)?;
     }
-    // A requirement nobody could meet would only wait until it expires.
-    if !reported
-        && let Some(problem) = bar::unmeetable(&state.identities(), &user.name, &request.approvals)
-    {
+    // A requirement nobody could meet would only wait until it expires (a reported run's
+    // review could never be closed).
+    if let Some(problem) = bar::unmeetable(&state.identities(), &user.name, &request.approvals) {
         return Err(Failure(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("no configured identity can meet this request: {problem}"),
@@ -459,6 +492,16 @@ pub async fn create(
                 let rule = Box::new(move |r: &mut StoredRequest, now: jiff::Timestamp| {
                     let sign = |payload| owned.key.sign(payload);
                     lifecycle::break_glass(r, now, issue(&owned, &sign))
+                });
+                change(&state, &existing.id, rule).await?.0
+            } else if let (true, Some(ran_at), None, Status::Approved | Status::Expired) = (
+                existing.request.break_glass,
+                stored.request.ran_at.clone(),
+                existing.request.ran_at.as_ref(),
+                existing.status,
+            ) {
+                let rule = Box::new(move |r: &mut StoredRequest, now: jiff::Timestamp| {
+                    lifecycle::ran_offline(r, &ran_at, now)
                 });
                 change(&state, &existing.id, rule).await?.0
             } else if existing.request.break_glass

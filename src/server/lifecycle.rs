@@ -478,6 +478,31 @@ pub fn may_close_review(user: &User, r: &StoredRequest) -> Result<(), Refusal> {
     }
 }
 
+/// A break-glass grant whose answer was lost on the way: its client ran the command
+/// without the service and reports it with `ran_at`. The run is recorded as used, once.
+pub fn ran_offline(
+    r: &mut StoredRequest,
+    ran_at: &str,
+    now: jiff::Timestamp,
+) -> Result<Transition, Refusal> {
+    let Some(glass) = r.break_glass.as_mut() else {
+        return Err(not_now(r, now));
+    };
+    if r.status != Status::Approved && r.status != Status::Expired {
+        return Err(not_now(r, now));
+    }
+    glass.offline = true;
+    glass.ran_at = Some(ran_at.to_owned());
+    r.status = Status::Consumed;
+    r.consumed_at = Some(stamp(now));
+    Ok(Transition::default()
+        .audit(
+            "break_glass_ran_offline",
+            json!({"id": r.id, "ran_at": ran_at}),
+        )
+        .event("request.consumed"))
+}
+
 /// An approver closes a break-glass run's review: acknowledged, or flagged for a
 /// follow-up. Never its requester.
 pub fn after_review(
@@ -615,13 +640,19 @@ pub fn tick(r: &mut StoredRequest, remind_every: u64, now: jiff::Timestamp) -> T
                 notify: step.notify.clone(),
                 add_approvers: step.add_approvers.clone(),
             });
-            done = done
-                .audit(
-                    "request_escalated",
-                    json!({"id": r.id, "rule": rule, "step": index, "notify": step.notify,
-                           "add_approvers": step.add_approvers}),
-                )
-                .event("request.escalated");
+            done = done.audit(
+                "request_escalated",
+                json!({"id": r.id, "rule": rule, "step": index, "notify": step.notify,
+                       "add_approvers": step.add_approvers}),
+            );
+        }
+        // One announcement however many steps came due together.
+        if done
+            .audit
+            .iter()
+            .any(|(event, _)| *event == "request_escalated")
+        {
+            done = done.event("request.escalated");
         }
         if remind_every > 0 {
             let last = if r.reminded_unix > 0 {

@@ -202,6 +202,10 @@ fn slack_message(view: &RequestView) -> (Value, bool) {
             ),
             None => format!("review due by {}", glass.review_due),
         };
+        let state = match &glass.objection {
+            Some(objection) => format!("{state}; the service would have refused it: {objection}"),
+            None => state,
+        };
         blocks.push(json!({"type": "section", "text": slack_text(format!(
             "*Break-glass run*: it ran without approval\n{}",
             code(&state, SLACK_FIELD)
@@ -227,39 +231,66 @@ fn slack_message(view: &RequestView) -> (Value, bool) {
 }
 
 /// What an event says out loud besides updating the request's message: escalation,
-/// reminders, break-glass; `None` for the others.
-pub fn announcement(kind: &str, view: &RequestView) -> Option<String> {
+/// reminders, break-glass; `None` for the others. Every text a requester or reviewer
+/// supplied goes through `quote` (Slack: an inline code span, escaped; Teams: as written,
+/// in a text run that is never read as markdown), cut to its budget.
+pub fn announcement(
+    kind: &str,
+    view: &RequestView,
+    quote: &dyn Fn(&str, usize) -> String,
+) -> Option<String> {
     let shown = Readable::of(view, slack_also);
-    let command = render::fit(&shown.command, 300, slack_cost);
-    let id = &shown.id;
+    let command = quote(&shown.command, 300);
+    let id = quote(&shown.id, 60);
+    let by = quote(&shown.filed_by, 100);
     Some(match kind {
         "request.escalated" => {
             let step = view.escalations.last()?;
             format!(
                 "Escalated: request {id} has waited since {}; {}. Command: {command}",
                 view.created_at,
-                crate::ui::escalation(step)
+                quote(&crate::ui::escalation(step), 300)
             )
         }
         "request.reminder" => format!(
             "Reminder: request {id} still waits for {} (expires {}). Command: {command}",
-            shown.approvers, view.expires_at
+            quote(&shown.approvers, 300),
+            view.expires_at
         ),
-        "request.break_glass" => format!(
-            "BREAK GLASS: {} ran request {id} without approval; reason: {}. Approvers of {} must review it by {}. Command: {command}",
-            shown.filed_by,
-            render::text(view.reason.as_deref().unwrap_or("")),
-            view.rules.join(", "),
-            view.break_glass
-                .as_ref()
-                .map_or("", |b| b.review_due.as_str())
-        ),
+        "request.break_glass" => {
+            let glass = view.break_glass.as_ref()?;
+            let objection = glass
+                .objection
+                .as_deref()
+                .map(|o| format!(" The service would have refused it: {}.", quote(o, 300)))
+                .unwrap_or_default();
+            format!(
+                "BREAK GLASS: {by} ran request {id} without approval{}; reason: {}. Approvers of {} must review it by {}.{objection} Command: {command}",
+                if glass.offline {
+                    " while the service could not be reached"
+                } else {
+                    ""
+                },
+                quote(&render::text(view.reason.as_deref().unwrap_or("")), 300),
+                quote(&view.rules.join(", "), 200),
+                glass.review_due
+            )
+        }
         "request.break_glass_overdue" => format!(
-            "Overdue: the break-glass run {id} by {} has not been reviewed. Command: {command}",
-            shown.filed_by
+            "Overdue: the break-glass run {id} by {by} has not been reviewed. Command: {command}"
         ),
         _ => return None,
     })
+}
+
+/// Slack's quoting for [`announcement`]: an inline code span, escaped.
+pub fn slack_quote(text: &str, budget: usize) -> String {
+    slack_code(text, budget)
+}
+
+/// Teams' quoting for [`announcement`]: the text as written, cut to its budget.
+pub fn teams_quote(text: &str, budget: usize) -> String {
+    render::fit(text, budget, json_cost)
 }
 
 /// A Teams card that says `text` about `view`, with its review page.
@@ -574,5 +605,27 @@ mod tests {
                 .starts_with("**bold** [x](https://evil.example) \\x7b{DATE(")
         );
         assert_eq!(reason["inlines"][2]["selectAction"]["url"], v.review_url);
+    }
+
+    #[test]
+    fn announcements_quote_what_requesters_wrote() {
+        let mut v = view(vec!["touch".into(), "<!here>".into()], "<!channel> *now*");
+        v.break_glass = Some(crate::approval::BreakGlass {
+            review_due: "2026-12-04T00:00:00Z".into(),
+            offline: false,
+            review: None,
+            overdue: false,
+            objection: None,
+            ran_at: None,
+        });
+        let slack = announcement("request.break_glass", &v, &slack_quote).unwrap();
+        assert!(
+            !slack.contains("<!channel>") && !slack.contains("<!here>"),
+            "{slack}"
+        );
+        assert!(slack.contains("`&lt;!channel&gt; *now*`"), "{slack}");
+        let teams = announcement("request.break_glass", &v, &teams_quote).unwrap();
+        assert!(teams.contains("<!channel> *now*"), "{teams}");
+        assert!(announcement("request.created", &v, &slack_quote).is_none());
     }
 }

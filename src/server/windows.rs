@@ -10,7 +10,7 @@
 
 use serde_json::json;
 
-use super::bar::SERVER_RULE;
+use super::bar::{SECRET_RULE, SERVER_RULE};
 use super::config::{Identities, User};
 use super::lifecycle::{Issue, Refusal, Transition, stamp};
 use super::store::StoredRequest;
@@ -82,6 +82,31 @@ pub fn check_ask(
     }
     if let Some(why) = not_allowed(&r.request.approvals, r.request.agent) {
         return Err(Refusal::Conflict(why));
+    }
+    if ask.scope != WindowScope::Exact {
+        if let Some(secret) = r
+            .request
+            .approvals
+            .iter()
+            .find(|a| a.rule.starts_with(SECRET_RULE))
+        {
+            return Err(Refusal::Conflict(format!(
+                "a command that is given a secret ({}) gets exact windows only",
+                secret.rule
+            )));
+        }
+        if ask.scope == WindowScope::Program {
+            let name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_owned();
+            let named = [
+                name(&r.request.resolved_path),
+                r.request.argv.first().map(|a| name(a)).unwrap_or_default(),
+            ];
+            if let Some(runner) = named.iter().find(|n| crate::shell::runs_code(n)) {
+                return Err(Refusal::Conflict(format!(
+                    "{runner} runs whatever code its arguments give it: a window over any of its arguments would cover any code; approve it with the exact scope"
+                )));
+            }
+        }
     }
     let longest = longest(r, cap);
     if ask.seconds == 0 {
@@ -224,11 +249,25 @@ pub fn covers(
     if let Some(why) = not_allowed(&new.request.approvals, new.request.agent) {
         return Err(why);
     }
+    if window.scope != WindowScope::Exact
+        && new
+            .request
+            .approvals
+            .iter()
+            .any(|a| a.rule.starts_with(SECRET_RULE))
+    {
+        return Err("a command that is given a secret runs under an exact window only".into());
+    }
+    // Any arguments, but the same program file and the same files and variables bound
+    // with it: a script or an interpreter behind it is part of what was approved.
     let fits = match window.scope {
         WindowScope::Exact => new.request.digest == origin.request.digest,
         WindowScope::Program => {
             new.request.resolved_path == origin.request.resolved_path
                 && new.request.binary_sha256 == origin.request.binary_sha256
+                && new.request.scripts == origin.request.scripts
+                && new.request.programs == origin.request.programs
+                && new.request.env == origin.request.env
         }
         WindowScope::Rule => true,
     };

@@ -22,6 +22,13 @@ pub fn runner_names() -> impl Iterator<Item = &'static str> {
     wrappers::HANDLERS.iter().copied().chain(programs::names())
 }
 
+/// Whether the program named `name` runs code its arguments give it: a shell, an
+/// interpreter, or a program the analysis reads as running others. Approving "this
+/// program, any arguments" for one would approve any code.
+pub fn runs_code(name: &str) -> bool {
+    wrappers::runs_any_code(name) || runner_names().any(|n| n == name)
+}
+
 /// Whether `word` is one of sqlite3's dot-commands that only read or format (`.tables`,
 /// `.schema`…), which the `sql:` patterns skip as the sqlite3 handler does.
 pub fn sqlite_read_only_dot(word: &str) -> bool {

@@ -2582,8 +2582,9 @@ fn only_prints_literals(code: &str) -> bool {
     printed
 }
 
-fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
-    let family = if name.starts_with("python") || name.starts_with("pypy") {
+/// The family of interpreter `name` is, if it is one.
+fn interpreter_family(name: &str) -> Option<&str> {
+    Some(if name.starts_with("python") || name.starts_with("pypy") {
         "python"
     } else if name.starts_with("perl") {
         "perl"
@@ -2609,7 +2610,17 @@ fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
         name
     } else {
         return None;
-    };
+    })
+}
+
+/// Whether `name` is a shell or an interpreter: what it runs is whatever code its
+/// arguments or input give it.
+pub fn runs_any_code(name: &str) -> bool {
+    SHELLS.contains(&name) || FOREIGN_SHELLS.contains(&name) || interpreter_family(name).is_some()
+}
+
+fn interpreter(name: &str, args: &[Arg]) -> Option<Vec<Step>> {
+    let family = interpreter_family(name)?;
     let opaque = |why: &str| Some(vec![Step::Opaque(format!("`{name}` {why}"))]);
     let known: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
     if args.iter().any(|a| !a.known) && family != "awk" {

@@ -850,3 +850,182 @@ fn only_the_services_approvers_close_a_break_glass_review_and_a_traced_run_never
     );
     assert!(!s.env.root().join("y").exists());
 }
+
+/// A request body as a client files it, for `argv` with the facts given.
+fn raw_request(argv: &[&str], extra: Value) -> Value {
+    let facts = serde_json::json!({
+        "argv": argv, "cwd": "/", "resolved_path": "/usr/bin/touch", "binary_sha256": "00",
+    });
+    let digest = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(
+            gatekeep::approval::canonical_json(&facts).as_bytes(),
+        ))
+    };
+    let mut body = serde_json::json!({
+        "argv": argv, "cwd": "/", "resolved_path": "/usr/bin/touch", "binary_sha256": "00",
+        "host": "h", "user": "u", "rules": ["touch-held"], "digest": digest,
+        "approvals": [{"rule": "touch-held", "approvers": ["group:reviewers"], "quorum": 1,
+                       "break_glass": true}],
+    });
+    for (key, value) in extra.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    body
+}
+
+fn post(s: &Setup, user: &str, path: &str, body: &Value) -> (u16, String) {
+    let answer = crate::service::http()
+        .post(format!("{}{path}", s.service.url))
+        .bearer_auth(s.service.token(user))
+        .json(body)
+        .send()
+        .unwrap();
+    (answer.status().as_u16(), answer.text().unwrap())
+}
+
+#[test]
+fn a_reported_run_is_recorded_under_the_services_own_requirements_and_reviewers() {
+    let env = TestEnv::new();
+    let server = env.write(
+        "service/policy.yaml",
+        "version: 1\ndefault: allow\nopaque: allow\nrules:\n  - id: touch-sre\n    decision: approve\n    match: {program: touch}\n    approval: {approvers: [\"group:sre\"], break_glass: true}\n",
+    );
+    let service = Service::start(&env, USERS, &format!("policies: [{}]", server.display()));
+    let s = Setup {
+        policy: env.write("p.yaml", POLICY).display().to_string(),
+        env,
+        service,
+    };
+    let now = jiff::Timestamp::now().to_string();
+    // A report naming its own "service" requirement with a reviewer of its choice.
+    let forged = raw_request(
+        &["touch", "x"],
+        serde_json::json!({"break_glass": true, "reason": "outage", "ran_at": now,
+            "approvals": [{"rule": "server:touch-sre", "approvers": ["user:dave"], "quorum": 1,
+                           "break_glass": true},
+                          {"rule": "touch-held", "approvers": ["group:reviewers"], "quorum": 1,
+                           "break_glass": true}]}),
+    );
+    let (status, text) = post(&s, "alice", "/v1/requests", &forged);
+    assert_eq!(status, 201, "{text}");
+    let id = serde_json::from_str::<Value>(&text).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let view = s.view("alice", &id);
+    assert_eq!(view["status"], "consumed");
+    let approvals = view["approvals"].to_string();
+    assert!(!approvals.contains("user:dave"), "{approvals}");
+    assert!(approvals.contains("group:sre"), "{approvals}");
+    assert!(
+        view["break_glass"]["objection"]
+            .as_str()
+            .unwrap()
+            .contains("left out"),
+        "{view}"
+    );
+    assert_ne!(
+        s.as_user("dave", &["acknowledge", &id]).status.code(),
+        Some(0)
+    );
+    let closed = s.as_user("carol", &["flag", &id, "-m", "forged requirement"]);
+    assert!(closed.status.success(), "{}", text_of(&closed));
+    // An agent's report, a time in the future, and a flood of escalation steps: refused.
+    let agent = raw_request(
+        &["touch", "y"],
+        serde_json::json!({"break_glass": true, "reason": "x", "ran_at": now, "agent": true}),
+    );
+    assert_eq!(post(&s, "alice", "/v1/requests", &agent).0, 403);
+    let future = raw_request(
+        &["touch", "z"],
+        serde_json::json!({"break_glass": true, "reason": "x", "ran_at": "2999-01-01T00:00:00Z"}),
+    );
+    assert_eq!(post(&s, "alice", "/v1/requests", &future).0, 422);
+    let steps: Vec<Value> = (0..11)
+        .map(|i| serde_json::json!({"after_seconds": i + 1, "notify": ["group:reviewers"]}))
+        .collect();
+    let flood = raw_request(
+        &["touch", "w"],
+        serde_json::json!({"approvals": [{"rule": "touch-held", "approvers": ["group:reviewers"],
+                                          "quorum": 1, "escalate": steps}]}),
+    );
+    assert_eq!(post(&s, "alice", "/v1/requests", &flood).0, 422);
+}
+
+fn text_of(output: &Output) -> String {
+    format!("{}{}", text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn a_file_planted_among_unreported_runs_is_never_filed() {
+    let s = setup("");
+    let planted = raw_request(
+        &["touch", "planted"],
+        serde_json::json!({"break_glass": true, "reason": "x"}),
+    );
+    let dir = s.env.root().join("data/gatekeep/break-glass");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("0190aaaa-0000-7000-8000-000000000000.json"),
+        planted.to_string(),
+    )
+    .unwrap();
+    let target = s.env.root().join("f");
+    let output = s.as_user(
+        "alice",
+        &[
+            "run",
+            "--no-wait",
+            "--policy",
+            &s.policy,
+            "--",
+            "touch",
+            target.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        text(&output.stderr).contains("is not a break-glass run this log recorded"),
+        "{}",
+        text(&output.stderr)
+    );
+    let listed = s.as_user("bob", &["requests", "--break-glass", "--json"]);
+    assert_eq!(text(&listed.stdout).trim(), "[]");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "kept for a person to look at"
+    );
+}
+
+#[test]
+fn a_program_window_never_covers_any_code_an_interpreter_is_given() {
+    let s = setup("");
+    let policy = s.env.write(
+        "interp.yaml",
+        "version: 1\napproval: {approvers: [\"group:reviewers\"]}\nrules:\n  - id: python-held\n    decision: approve\n    match: {program: python3}\n  - id: touch-held\n    decision: approve\n    match: {program: touch}\n",
+    );
+    let script = s.env.write("ok.py", "print('ok')\n");
+    let output = s.as_user(
+        "alice",
+        &[
+            "run",
+            "--no-wait",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--",
+            "python3",
+            script.to_str().unwrap(),
+        ],
+    );
+    let id = text(&output.stdout).trim().to_owned();
+    let refused = s.as_user(
+        "bob",
+        &["approve", &id, "--for", "10m", "--scope", "program"],
+    );
+    assert_eq!(refused.status.code(), Some(1), "{}", text_of(&refused));
+    assert!(text(&refused.stderr).contains("runs whatever code its arguments give it"));
+    // The exact scope is fine.
+    let given = s.as_user("bob", &["approve", &id, "--for", "10m"]);
+    assert!(given.status.success(), "{}", text_of(&given));
+}

@@ -389,13 +389,25 @@ fn break_glass_section(view: &RequestView, viewer: &Viewer<'_>) -> String {
         None => format!("open, due by {}", escape(&glass.review_due)),
     };
     let mut out = format!(
-        r#"<h2 id="break-glass">Break-glass run</h2><p class="warning">It ran without waiting for approval{offline}; approvers review it afterwards.</p><dl class="facts"><div><dt>Review</dt><dd id="break-glass-review">{state}</dd></div></dl>"#,
-        offline = if glass.offline {
-            ", while the service could not be reached"
-        } else {
-            ""
+        r#"<h2 id="break-glass">Break-glass run</h2><p class="warning">It ran without waiting for approval{offline}; approvers review it afterwards.</p>"#,
+        offline = match &glass.ran_at {
+            Some(at) if glass.offline => format!(
+                ", at {} while the service could not be reached (as its client reported)",
+                escape(&render::text(at))
+            ),
+            _ if glass.offline => ", while the service could not be reached".to_owned(),
+            _ => String::new(),
         },
     );
+    if let Some(objection) = &glass.objection {
+        out.push_str(&format!(
+            r#"<p id="objection" class="warning"><strong>The service would have refused it:</strong> {}</p>"#,
+            escape(&render::text(objection))
+        ));
+    }
+    out.push_str(&format!(
+        r#"<dl class="facts"><div><dt>Review</dt><dd id="break-glass-review">{state}</dd></div></dl>"#
+    ));
     if viewer.may_act && glass.review.is_none() {
         out.push_str(&format!(
             r#"<form method="post" action="/requests/{id}/after-review" class="review"><input type="hidden" name="csrf" value="{csrf}"><label for="after-comment">Comment</label><textarea id="after-comment" name="comment" rows="2"></textarea><div class="buttons"><button class="approve" type="submit" name="finding" value="acknowledge">Acknowledge</button><button class="reject" type="submit" name="finding" value="flag">Flag</button></div></form>"#,
