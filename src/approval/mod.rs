@@ -565,6 +565,25 @@ pub struct Consumed {
 }
 
 impl RequestView {
+    /// Who approved it: under a window, the approvers who opened it (as its grant carries
+    /// them), each once; otherwise the reviewers, in the order they reviewed.
+    pub fn approvers(&self) -> Vec<&str> {
+        match &self.grant {
+            Some(grant) if grant.payload.window.is_some() => {
+                let mut names: Vec<&str> = grant
+                    .payload
+                    .approvals
+                    .iter()
+                    .flat_map(|a| a.approved_by.iter().map(String::as_str))
+                    .collect();
+                names.sort_unstable();
+                names.dedup();
+                names
+            }
+            _ => self.reviews.iter().map(|r| r.reviewer.as_str()).collect(),
+        }
+    }
+
     /// The service's secrets the command receives, for reviewers; `None` when none.
     pub fn secrets_line(&self) -> Option<String> {
         (!self.secrets.is_empty()).then(|| format!("releases {}", self.secrets.join(", ")))

@@ -100,18 +100,7 @@ pub fn approval_requested(created: &Created, request: &NewRequest) -> Value {
 
 /// The `approval_granted` record: the grant was verified and is being used.
 pub fn approval_granted(view: &RequestView, grant: &Grant) -> Value {
-    let mut reviewers: Vec<&str> = view.reviews.iter().map(|r| r.reviewer.as_str()).collect();
-    if grant.payload.window.is_some() {
-        // Under a window: the approvers who opened it.
-        reviewers = grant
-            .payload
-            .approvals
-            .iter()
-            .flat_map(|a| a.approved_by.iter().map(String::as_str))
-            .collect();
-        reviewers.sort_unstable();
-        reviewers.dedup();
-    }
+    let reviewers = view.approvers();
     let mut fields =
         json!({"request_id": view.id, "reviewers": reviewers, "grant_nonce": grant.payload.nonce});
     if let Some(window) = &grant.payload.window {

@@ -510,17 +510,7 @@ impl Hook<'_> {
             }
         };
         let view = &approval.view;
-        // Under a window the approvers are the window's, as the service counts them.
-        let mut reviewers: Vec<&str> = view
-            .progress
-            .iter()
-            .flat_map(|p| p.approved_by.iter().map(String::as_str))
-            .collect();
-        if reviewers.is_empty() {
-            reviewers = view.reviews.iter().map(|r| r.reviewer.as_str()).collect();
-        }
-        reviewers.sort_unstable();
-        reviewers.dedup();
+        let reviewers = view.approvers();
         let reason = format!(
             "gatekeep: request {} approved by {}",
             view.id,

@@ -335,19 +335,8 @@ impl Sink for RunSink<'_> {
             }
             Step::Approved { view } => {
                 self.stop_waiting();
-                let mut reviewers: Vec<&str> =
-                    view.reviews.iter().map(|r| r.reviewer.as_str()).collect();
+                let reviewers = view.approvers();
                 let window = view.grant.as_ref().and_then(|g| g.payload.window.as_deref());
-                if let (Some(_), Some(grant)) = (window, &view.grant) {
-                    reviewers = grant
-                        .payload
-                        .approvals
-                        .iter()
-                        .flat_map(|a| a.approved_by.iter().map(String::as_str))
-                        .collect();
-                    reviewers.sort_unstable();
-                    reviewers.dedup();
-                }
                 if !events.enabled() {
                     match (&view.break_glass, window) {
                         (Some(glass), _) => crate::ui::outcome(

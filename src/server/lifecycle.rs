@@ -332,6 +332,20 @@ pub fn may_break_glass(request: &crate::approval::NewRequest) -> Result<(), Refu
     Ok(())
 }
 
+/// When a break-glass run of `r` made at `now` must be reviewed by: the shortest
+/// `review_within` of its rules.
+fn review_due(r: &StoredRequest, now: jiff::Timestamp) -> jiff::Timestamp {
+    let within = r
+        .request
+        .approvals
+        .iter()
+        .map(|a| a.workflow.review_within())
+        .min()
+        .unwrap_or(crate::policy::DEFAULT_REVIEW_WITHIN);
+    now.checked_add(jiff::SignedDuration::from_secs(within as i64))
+        .unwrap_or(now)
+}
+
 /// A person breaks glass: `r` (just filed, pending) is granted at once, without
 /// approvals, when every one of its rules allows it and no agent asks; its review after
 /// the fact is due within the shortest `review_within` of its rules.
@@ -344,16 +358,7 @@ pub fn break_glass(
         return Err(not_now(r, now));
     }
     may_break_glass(&r.request)?;
-    let within = r
-        .request
-        .approvals
-        .iter()
-        .map(|a| a.workflow.review_within())
-        .min()
-        .unwrap_or(crate::policy::DEFAULT_REVIEW_WITHIN);
-    let due = now
-        .checked_add(jiff::SignedDuration::from_secs(within as i64))
-        .unwrap_or(now);
+    let due = review_due(r, now);
     let lifetime = now
         .checked_add(jiff::SignedDuration::from_secs(issue.grant_lifetime as i64))
         .unwrap_or(now);
@@ -415,16 +420,7 @@ pub fn reported(
             .err()
             .map(|refusal| refusal.message().to_owned())
     });
-    let within = r
-        .request
-        .approvals
-        .iter()
-        .map(|a| a.workflow.review_within())
-        .min()
-        .unwrap_or(crate::policy::DEFAULT_REVIEW_WITHIN);
-    let due = now
-        .checked_add(jiff::SignedDuration::from_secs(within as i64))
-        .unwrap_or(now);
+    let due = review_due(r, now);
     r.status = Status::Consumed;
     r.consumed_at = Some(stamp(now));
     r.break_glass = Some(crate::approval::BreakGlass {
