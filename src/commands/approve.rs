@@ -113,7 +113,7 @@ pub fn run(args: Args, env: &Environment, verdict: Verdict) -> anyhow::Result<Ex
             window.scope.as_str(),
             render::text(&window.id)
         );
-    } else if review.window.is_some() && view.status != Status::Pending {
+    } else if view.status != Status::Pending && view.reviews.iter().any(|r| r.window.is_some()) {
         eprintln!(
             "gatekeep:   no window: not every approval counted asked for one, so this command alone is approved"
         );

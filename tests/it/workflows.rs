@@ -1029,3 +1029,68 @@ fn a_program_window_never_covers_any_code_an_interpreter_is_given() {
     let given = s.as_user("bob", &["approve", &id, "--for", "10m"]);
     assert!(given.status.success(), "{}", text_of(&given));
 }
+
+#[test]
+fn a_quorum_opens_a_window_only_when_every_counted_approval_asks_for_one() {
+    let s = setup("");
+    let policy = s.env.write(
+        "quorum.yaml",
+        "version: 1\nrules:\n  - id: two-eyes\n    decision: approve\n    match: {program: touch}\n    approval: {approvers: [\"group:reviewers\", \"group:sre\"], quorum: 2}\n",
+    );
+    let policy = policy.to_str().unwrap();
+    let target = s.env.root().join("f");
+    let file = target.to_str().unwrap();
+    let filed = || {
+        let output = s.as_user(
+            "alice",
+            &["run", "--no-wait", "--policy", policy, "--", "touch", file],
+        );
+        assert_eq!(output.status.code(), Some(120), "{}", text_of(&output));
+        text(&output.stdout).trim().to_owned()
+    };
+    // One approval asks for a window, the other does not: the command alone is approved.
+    let first = filed();
+    assert!(
+        s.as_user("bob", &["approve", &first, "--for", "10m"])
+            .status
+            .success()
+    );
+    let second = s.as_user("carol", &["approve", &first]);
+    assert!(second.status.success(), "{}", text_of(&second));
+    assert!(
+        text(&second.stderr).contains("no window"),
+        "{}",
+        text_of(&second)
+    );
+    let view = s.view("alice", &first);
+    assert_eq!(view["status"], "approved");
+    assert!(view["window"].is_null(), "{view}");
+    // Both ask: the shortest length and the narrowest scope.
+    let again = filed();
+    assert_ne!(again, first);
+    assert!(
+        s.as_user(
+            "bob",
+            &["approve", &again, "--for", "10m", "--scope", "program"]
+        )
+        .status
+        .success()
+    );
+    assert!(
+        s.as_user("carol", &["approve", &again, "--for", "5m"])
+            .status
+            .success()
+    );
+    let window = &s.view("alice", &again)["window"];
+    assert_eq!(window["scope"], "exact", "{window}");
+    let time = |field: &str| {
+        window[field]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_second()
+    };
+    assert_eq!(time("ends_at") - time("starts_at"), 300);
+    assert_eq!(window["opened_by"], serde_json::json!(["bob", "carol"]));
+}
