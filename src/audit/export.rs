@@ -260,7 +260,7 @@ pub fn mapping(record: &Record) -> Mapping {
         "break_glass" => authz(1, Success, 4),
         "break_glass_overdue" => authz(99, Unknown, 4),
         "break_glass_reviewed" => match record.str("finding") {
-            Some("flagged") => authz(99, Failure, 4),
+            Some("flag") => authz(99, Failure, 4),
             _ => authz(99, Success, 2),
         },
         "approval_cancelled" | "request_cancelled" | "window_revoked" => authz(99, Unknown, 1),

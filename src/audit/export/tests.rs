@@ -290,7 +290,7 @@ fn samples() -> Vec<(&'static str, Value, Class, u32, Outcome)> {
         ),
         (
             "break_glass_reviewed",
-            json!({"id": "r1", "reviewer": "bo", "finding": "flagged"}),
+            json!({"id": "r1", "reviewer": "bo", "finding": "flag"}),
             A,
             99,
             F,
