@@ -504,7 +504,7 @@ impl Exporter {
                 event["exit_code"] = code.clone();
             }
         }
-        if m.outcome == Outcome::Failure {
+        if blocked(record, m) {
             event["disposition_id"] = json!(2);
             event["disposition"] = json!("Blocked");
         }
@@ -592,6 +592,20 @@ impl Exporter {
         event["gatekeep"] = Value::Object(rest);
         event
     }
+}
+
+/// Whether the record reports something gatekeep stopped (not a command that failed by
+/// itself, nor a delivery or review that went wrong).
+fn blocked(record: &Record, m: Mapping) -> bool {
+    m.outcome == Outcome::Failure
+        && !matches!(
+            record.event(),
+            "exit"
+                | "webhook_failed"
+                | "delivery_failed"
+                | "supervision_unavailable"
+                | "break_glass_reviewed"
+        )
 }
 
 struct Facts {
