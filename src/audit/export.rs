@@ -499,10 +499,10 @@ impl Exporter {
         {
             event["file"] = json!({"path": path, "name": file_name(path)});
         }
-        if m.class == Class::Process && record.event() == "exit" {
-            if let Some(code) = record.value.get("status") {
-                event["exit_code"] = code.clone();
-            }
+        if record.event() == "exit"
+            && let Some(code) = record.value.get("status")
+        {
+            event["exit_code"] = code.clone();
         }
         if blocked(record, m) {
             event["disposition_id"] = json!(2);
@@ -571,10 +571,10 @@ impl Exporter {
         if let Some(exe) = record.str("exe") {
             process.insert("executable".into(), json!(exe));
         }
-        if record.event() == "exit" {
-            if let Some(code) = record.value.get("status") {
-                process.insert("exit_code".into(), code.clone());
-            }
+        if record.event() == "exit"
+            && let Some(code) = record.value.get("status")
+        {
+            process.insert("exit_code".into(), code.clone());
         }
         if !process.is_empty() {
             event["process"] = Value::Object(process);
