@@ -514,6 +514,7 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show every record of one run')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Close the current segment and start a new file')
             [CompletionResult]::new('witness', 'witness', [CompletionResultType]::ParameterValue, 'Send the log''s head to the approval service as a witness')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write every record for a SIEM (jsonl, OCSF or ECS); -f follows new ones')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -587,12 +588,27 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'gatekeep;log;export' {
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'What to write: gatekeep''s own records (jsonl), OCSF events or ECS documents')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep writing records as they are appended (across rotations) until interrupted')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep writing records as they are appended (across rotations) until interrupted')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'gatekeep;log;help' {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable')
             [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Show recent records, one line each; -f follows new ones')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show every record of one run')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Close the current segment and start a new file')
             [CompletionResult]::new('witness', 'witness', [CompletionResultType]::ParameterValue, 'Send the log''s head to the approval service as a witness')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write every record for a SIEM (jsonl, OCSF or ECS); -f follows new ones')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -609,6 +625,9 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             break
         }
         'gatekeep;log;help;witness' {
+            break
+        }
+        'gatekeep;log;help;export' {
             break
         }
         'gatekeep;log;help;help' {
@@ -841,6 +860,7 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show every record of one run')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Close the current segment and start a new file')
             [CompletionResult]::new('witness', 'witness', [CompletionResultType]::ParameterValue, 'Send the log''s head to the approval service as a witness')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write every record for a SIEM (jsonl, OCSF or ECS); -f follows new ones')
             break
         }
         'gatekeep;help;log;verify' {
@@ -856,6 +876,9 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             break
         }
         'gatekeep;help;log;witness' {
+            break
+        }
+        'gatekeep;help;log;export' {
             break
         }
         'gatekeep;help;hook' {

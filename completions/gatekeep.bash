@@ -187,6 +187,9 @@ _gatekeep() {
             gatekeep__subcmd__help__subcmd__dev,credentials)
                 cmd="gatekeep__subcmd__help__subcmd__dev__subcmd__credentials"
                 ;;
+            gatekeep__subcmd__help__subcmd__log,export)
+                cmd="gatekeep__subcmd__help__subcmd__log__subcmd__export"
+                ;;
             gatekeep__subcmd__help__subcmd__log,rotate)
                 cmd="gatekeep__subcmd__help__subcmd__log__subcmd__rotate"
                 ;;
@@ -235,6 +238,9 @@ _gatekeep() {
             gatekeep__subcmd__help__subcmd__token,new)
                 cmd="gatekeep__subcmd__help__subcmd__token__subcmd__new"
                 ;;
+            gatekeep__subcmd__log,export)
+                cmd="gatekeep__subcmd__log__subcmd__export"
+                ;;
             gatekeep__subcmd__log,help)
                 cmd="gatekeep__subcmd__log__subcmd__help"
                 ;;
@@ -252,6 +258,9 @@ _gatekeep() {
                 ;;
             gatekeep__subcmd__log,witness)
                 cmd="gatekeep__subcmd__log__subcmd__witness"
+                ;;
+            gatekeep__subcmd__log__subcmd__help,export)
+                cmd="gatekeep__subcmd__log__subcmd__help__subcmd__export"
                 ;;
             gatekeep__subcmd__log__subcmd__help,help)
                 cmd="gatekeep__subcmd__log__subcmd__help__subcmd__help"
@@ -764,8 +773,22 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help__subcmd__log)
-            opts="verify tail show rotate witness"
+            opts="verify tail show rotate witness export"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__log__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1278,7 +1301,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log)
-            opts="-v -h -V --verbose --color --help --version verify tail show rotate witness help"
+            opts="-v -h -V --verbose --color --help --version verify tail show rotate witness export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1295,9 +1318,49 @@ _gatekeep() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gatekeep__subcmd__log__subcmd__help)
-            opts="verify tail show rotate witness help"
+        gatekeep__subcmd__log__subcmd__export)
+            opts="-f -v -h -V --log --format --follow --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "jsonl ocsf ecs" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__log__subcmd__help)
+            opts="verify tail show rotate witness export help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__log__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

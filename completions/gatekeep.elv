@@ -462,6 +462,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand show 'Show every record of one run'
             cand rotate 'Close the current segment and start a new file'
             cand witness 'Send the log''s head to the approval service as a witness'
+            cand export 'Write every record for a SIEM (jsonl, OCSF or ECS); -f follows new ones'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gatekeep;log;verify'= {
@@ -529,12 +530,26 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'gatekeep;log;export'= {
+            cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
+            cand --format 'What to write: gatekeep''s own records (jsonl), OCSF events or ECS documents'
+            cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand -f 'Keep writing records as they are appended (across rotations) until interrupted'
+            cand --follow 'Keep writing records as they are appended (across rotations) until interrupted'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'gatekeep;log;help'= {
             cand verify 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable'
             cand tail 'Show recent records, one line each; -f follows new ones'
             cand show 'Show every record of one run'
             cand rotate 'Close the current segment and start a new file'
             cand witness 'Send the log''s head to the approval service as a witness'
+            cand export 'Write every record for a SIEM (jsonl, OCSF or ECS); -f follows new ones'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gatekeep;log;help;verify'= {
@@ -546,6 +561,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;log;help;rotate'= {
         }
         &'gatekeep;log;help;witness'= {
+        }
+        &'gatekeep;log;help;export'= {
         }
         &'gatekeep;log;help;help'= {
         }
@@ -735,6 +752,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand show 'Show every record of one run'
             cand rotate 'Close the current segment and start a new file'
             cand witness 'Send the log''s head to the approval service as a witness'
+            cand export 'Write every record for a SIEM (jsonl, OCSF or ECS); -f follows new ones'
         }
         &'gatekeep;help;log;verify'= {
         }
@@ -745,6 +763,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;help;log;rotate'= {
         }
         &'gatekeep;help;log;witness'= {
+        }
+        &'gatekeep;help;log;export'= {
         }
         &'gatekeep;help;hook'= {
         }

@@ -134,6 +134,8 @@ pub enum LogCommand {
     Rotate(commands::log_rotate::Args),
     /// Send the log's head to the approval service as a witness.
     Witness(commands::log_witness::Args),
+    /// Write every record for a SIEM (jsonl, OCSF or ECS); -f follows new ones.
+    Export(commands::log_export::Args),
 }
 
 /// Audit log selection shared by the `log` commands.
@@ -292,6 +294,7 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Log(LogCommand::Show(args)) => commands::log_show::run(args, env),
         Command::Log(LogCommand::Rotate(args)) => commands::log_rotate::run(args, env),
         Command::Log(LogCommand::Witness(args)) => commands::log_witness::run(args, env),
+        Command::Log(LogCommand::Export(args)) => commands::log_export::run(args, env),
         Command::Hook(args) => commands::hook::run(args, env),
         Command::ShellPrefix(args) => commands::shell_prefix::run(args, env),
         Command::Mcp(McpCommand::Proxy(args)) => commands::mcp_proxy::run(args, env),

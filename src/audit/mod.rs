@@ -4,6 +4,7 @@
 //! `seq`, `ts`, `event` and `prev`, where `prev` is the SHA-256 of the previous line's bytes.
 
 mod chain;
+pub mod export;
 mod log;
 mod read;
 pub mod records;

@@ -629,6 +629,7 @@ rules:
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
             can_review,
             agent: false,
+            auditor: false,
             slack_id: None,
             email: None,
         }

@@ -26,6 +26,10 @@ pub struct User {
     /// claim.
     #[serde(default)]
     pub agent: bool,
+    /// An auditor reads every request and the service's audit log export, and reviews
+    /// nothing, whatever else its entry says.
+    #[serde(default)]
+    pub auditor: bool,
     #[serde(default)]
     pub slack_id: Option<String>,
     #[serde(default)]
@@ -412,8 +416,8 @@ impl Identities {
             .into_iter()
             .filter_map(|mut u| {
                 let hash: [u8; 32] = hex::decode(&u.token_sha256).ok()?.try_into().ok()?;
-                // An agent never reviews, whatever else its entry says.
-                u.can_review &= !u.agent;
+                // An agent or an auditor never reviews, whatever else its entry says.
+                u.can_review &= !u.agent && !u.auditor;
                 Some((u, hash))
             })
             .collect();

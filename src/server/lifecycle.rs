@@ -145,9 +145,9 @@ pub fn may_review(user: &User, r: &StoredRequest) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Whether `user` may see `r` at all: its requester or one who may review it.
+/// Whether `user` may see `r` at all: its requester, one who may review it, or an auditor.
 pub fn may_see(user: &User, r: &StoredRequest) -> bool {
-    user.name == r.requester || may_review(user, r).is_ok()
+    user.auditor || user.name == r.requester || may_review(user, r).is_ok()
 }
 
 /// Each requirement with the distinct approvers who count towards it so far (as

@@ -6,6 +6,7 @@
 mod bar;
 mod channels;
 mod config;
+mod export;
 mod handlers;
 pub mod lifecycle;
 mod messages;
@@ -374,6 +375,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/slack/interactions", post(handlers::slack_interactions))
         .route("/v1/witness/{host}/{user}", get(witness::list_witnesses))
+        .route("/v1/export", get(export::export))
         .merge(web::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,

@@ -13,6 +13,7 @@ mod deception;
 mod doc_examples;
 mod docs;
 mod events;
+mod export;
 mod faults;
 mod generated;
 mod hook;

@@ -17,6 +17,7 @@ pub(crate) fn user(name: &str, groups: &[&str]) -> User {
         groups: groups.iter().map(|g| (*g).to_owned()).collect(),
         can_review: true,
         agent: false,
+        auditor: false,
         slack_id: None,
         email: None,
     }
