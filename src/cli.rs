@@ -50,6 +50,8 @@ pub enum Command {
     Approve(commands::approve::Args),
     /// Reject a request.
     Reject(commands::approve::Args),
+    /// The evidence pack of a period for auditors (HTML, JSON or CSV), or `report verify`.
+    Report(commands::report::Args),
     /// Revoke the window an approval opened.
     Revoke(commands::revoke::Args),
     /// Close the review of a break-glass run: it was a fair use.
@@ -274,6 +276,7 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
             commands::approve::run(args, env, crate::approval::Verdict::Approve)
         }
         Command::Revoke(args) => commands::revoke::run(args, env),
+        Command::Report(args) => commands::report::run(args, env),
         Command::Acknowledge(args) => {
             commands::after_review::run(args, env, crate::approval::Finding::Acknowledge)
         }

@@ -25,6 +25,7 @@ pub mod pin;
 pub mod policy;
 pub mod redact;
 pub mod render;
+pub mod report;
 pub mod secrets;
 pub mod server;
 pub mod shell;

@@ -98,6 +98,13 @@ impl KeyPair {
         ))
     }
 
+    /// A signature (hex) over `message`. Only for messages that can never be taken for a
+    /// grant's payload: grants sign canonical JSON, which starts with `{`.
+    pub fn sign_message(&self, message: &[u8]) -> String {
+        assert!(message.first() != Some(&b'{'), "never a grant's payload");
+        hex::encode(self.signing.sign(message).to_bytes())
+    }
+
     pub fn sign(&self, payload: GrantPayload) -> Grant {
         let signature = self.signing.sign(&payload_bytes(&payload));
         Grant {
@@ -106,6 +113,25 @@ impl KeyPair {
             key_id: self.key_id(),
         }
     }
+}
+
+/// Whether `signature_hex` is the signature of `message` by the key `public_hex`.
+pub fn verify_message(public_hex: &str, message: &[u8], signature_hex: &str) -> bool {
+    let Some(key) = hex::decode(public_hex)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+    else {
+        return false;
+    };
+    let Some(signature) = hex::decode(signature_hex)
+        .ok()
+        .and_then(|b| <[u8; 64]>::try_from(b).ok())
+    else {
+        return false;
+    };
+    key.verify(message, &Signature::from_bytes(&signature))
+        .is_ok()
 }
 
 /// Checks a grant against the pinned public key, the request, the command's digest, and the

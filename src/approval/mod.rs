@@ -6,7 +6,9 @@ mod grant;
 pub mod ids;
 mod readable;
 
-pub use grant::{Grant, GrantError, GrantPayload, KeyPair, SatisfiedApproval, verify_grant};
+pub use grant::{
+    Grant, GrantError, GrantPayload, KeyPair, SatisfiedApproval, verify_grant, verify_message,
+};
 pub use readable::{CLAIMED, Readable};
 
 use std::collections::BTreeMap;

@@ -373,6 +373,54 @@ impl ApiClient {
         Ok((view, status == 201))
     }
 
+    /// One page of the service's own records (`GET /v1/export`, gatekeep's JSON Lines)
+    /// after record `after`: the lines, and the cursor of the next page (none at the end).
+    pub fn export_page(&self, after: Option<u64>) -> Result<(String, Option<u64>), ClientError> {
+        let mut query = vec![("format", "jsonl".to_owned()), ("limit", "1000".to_owned())];
+        if let Some(after) = after {
+            query.push(("after", after.to_string()));
+        }
+        let response = self
+            .http
+            .get(self.url("/v1/export"))
+            .query(&query)
+            .bearer_auth(&self.token)
+            .send()
+            .map_err(|e| ClientError::Unreachable(cause::describe(self.base(), &e)))?;
+        let status = response.status();
+        let next = response
+            .headers()
+            .get("gatekeep-next-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let text = response
+            .text()
+            .map_err(|e| ClientError::Unreachable(cause::describe(self.base(), &e)))?;
+        if !status.is_success() {
+            let body = serde_json::from_str(&text).unwrap_or_else(|_| ApiError {
+                error: text.trim().to_owned(),
+                hint: None,
+                denied_by: Vec::new(),
+            });
+            return Err(ClientError::Api {
+                status: status.as_u16(),
+                body,
+                url: self.base().to_owned(),
+                token_source: self.token_source.clone().map(Box::new),
+            });
+        }
+        Ok((text, next))
+    }
+
+    /// The service's signature of a report's digest.
+    pub fn sign_report(&self, digest: &str) -> Result<crate::report::sign::Signature, ClientError> {
+        self.send(|| {
+            self.http
+                .post(self.url("/v1/reports/signatures"))
+                .json(&serde_json::json!({ "digest": digest }))
+        })
+    }
+
     /// Revokes the window request `id` opened.
     pub fn revoke(&self, id: &str, reason: Option<&str>) -> Result<RequestView, ClientError> {
         let body = crate::approval::NewRevocation {

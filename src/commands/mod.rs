@@ -21,6 +21,7 @@ pub mod policy_lint;
 pub mod policy_list;
 pub mod policy_show;
 pub mod policy_test;
+pub mod report;
 pub mod requests;
 pub mod review;
 pub mod revoke;

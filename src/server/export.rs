@@ -134,3 +134,52 @@ fn page(
         Err(Stop::Audit(error)) => Err(error),
     }
 }
+
+/// `POST /v1/reports/signatures`: the body of a report signature request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignRequest {
+    digest: String,
+}
+
+/// Signs a report's digest under the report context (never a grant's): for reviewers and
+/// auditors, recorded in the service's audit log.
+pub async fn sign_report(
+    State(state): State<Arc<AppState>>,
+    Caller(user): Caller,
+    super::handlers::Body(body): super::handlers::Body<SignRequest>,
+) -> Result<axum::Json<crate::report::sign::Signature>, Failure> {
+    if !user.can_review && !user.auditor {
+        return Err(fail(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{} may not sign reports: only reviewers and auditors may",
+                user.name
+            ),
+        ));
+    }
+    let digest = body.digest.to_ascii_lowercase();
+    if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "digest must be 64 hexadecimal digits (SHA-256)",
+        ));
+    }
+    let at = super::handlers::now(&state).await?;
+    let signature = crate::report::sign::Signature {
+        context: crate::report::sign::CONTEXT.to_owned(),
+        signature: state
+            .key
+            .sign_message(&crate::report::sign::message(&digest)),
+        digest: digest.clone(),
+        key_id: state.key.key_id(),
+        signed_by: user.name.clone(),
+        signed_at: super::lifecycle::stamp(at),
+    };
+    super::handlers::audit(
+        &state,
+        "report_signed",
+        serde_json::json!({"digest": digest, "by": user.name}),
+    );
+    Ok(axum::Json(signature))
+}

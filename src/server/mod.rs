@@ -376,6 +376,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/slack/interactions", post(handlers::slack_interactions))
         .route("/v1/witness/{host}/{user}", get(witness::list_witnesses))
         .route("/v1/export", get(export::export))
+        .route("/v1/reports/signatures", post(export::sign_report))
         .merge(web::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,

@@ -25,6 +25,7 @@ mod pty;
 mod quickstart;
 mod render;
 mod replicas;
+mod report;
 mod run;
 mod secrets;
 mod server_policy;

@@ -1,0 +1,193 @@
+//! `gatekeep report` end to end: a real service and a real log, every item type, every
+//! format, a signature the service gives and `report verify` checks.
+
+use std::process::Stdio;
+
+use serde_json::Value;
+
+use crate::common::TestEnv;
+use crate::service::{Service, UserSpec, request_id};
+
+const POLICY: &str = r#"
+version: 1
+approval: {approvers: ["group:reviewers"], timeout: 2m}
+rules:
+  - id: touch-held
+    decision: approve
+    match: {program: touch}
+    approval: {break_glass: true}
+  - id: rm-root
+    decision: deny
+    match: {program: rm, args: ["-rf", "/"]}
+"#;
+
+const USERS: &[UserSpec<'static>] = &[
+    ("alice", &["reviewers"], true),
+    ("bob", &["reviewers"], true),
+    ("audrey", &[], false),
+    ("dave", &[], false),
+];
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn the_evidence_pack_covers_what_happened_in_every_format_and_its_signature_holds() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let service = Service::start(&env, USERS, "");
+    service.reconfigure(|t| t.replace("{name: audrey,", "{name: audrey, auditor: true,"));
+    // An approved command, run.
+    let made = env.root().join("made");
+    let (mut run, lines) = service.run_in_background(
+        &env,
+        "alice",
+        &[
+            "--policy",
+            &policy,
+            "--reason",
+            "quarterly export",
+            "--",
+            "touch",
+            made.to_str().unwrap(),
+        ],
+    );
+    let id = request_id(&lines);
+    let approve = service
+        .as_user(&env, "bob")
+        .args(["approve", &id, "-m", "looks fine"])
+        .output()
+        .unwrap();
+    assert!(approve.status.success());
+    assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.complete());
+    // A denial.
+    let denied = service
+        .as_user(&env, "alice")
+        .args(["run", "--policy", &policy, "--", "rm", "-rf", "/"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(denied.status.code(), Some(126));
+    let report = |user: &str, args: &[&str]| {
+        service
+            .as_user(&env, user)
+            .args(["report", "--since", "2020-01-01"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    // JSON: the item, its times and its checks.
+    let json = report("audrey", &["--format", "json"]);
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let pack: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(pack["format"], "gatekeep-report");
+    let item = pack["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["request_id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{pack}"));
+    assert_eq!(item["requester"], "alice");
+    assert_eq!(item["approvers"][0], "bob");
+    assert_eq!(item["comments"][0], "bob: looks fine");
+    assert_eq!(item["reason"], "quarterly export");
+    assert_eq!(item["outcome"], "approved and run");
+    assert_eq!(item["exit_code"], 0);
+    for field in ["requested_at", "approved_at", "exec_at", "exit_at"] {
+        assert!(item[field].is_string(), "{field} missing: {item}");
+    }
+    for check in item["checks"].as_array().unwrap() {
+        assert_eq!(check["outcome"], "pass", "{check}");
+    }
+    assert_eq!(pack["denials"][0]["argv"][0], "rm", "{pack}");
+    assert!(
+        !pack["denials"][0]["rules"].as_array().unwrap().is_empty(),
+        "{pack}"
+    );
+    assert!(
+        pack["covered"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["chain"] == "verified"),
+        "{pack}"
+    );
+    // CSV: one row per item.
+    let csv = report("audrey", &["--format", "csv"]);
+    let csv = text(&csv.stdout);
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .contains("approver_is_not_requester")
+    );
+    assert!(csv.contains(&id));
+    // Someone who is neither a reviewer nor an auditor cannot read the service's records.
+    let refused = report("dave", &["--format", "json"]);
+    assert_ne!(refused.status.code(), Some(0));
+    // Signed, checked, and an edited copy refused with or without its digest recomputed.
+    let signed_path = env.root().join("report.json");
+    let signed = report(
+        "audrey",
+        &[
+            "--format",
+            "json",
+            "--sign",
+            "-o",
+            signed_path.to_str().unwrap(),
+        ],
+    );
+    assert!(signed.status.success(), "{}", text(&signed.stderr));
+    let verify = |path: &std::path::Path| {
+        service
+            .as_user(&env, "dave")
+            .args(["report", "verify"])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let ok = verify(&signed_path);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    let mut edited: Value =
+        serde_json::from_str(&std::fs::read_to_string(&signed_path).unwrap()).unwrap();
+    let first = edited["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|i| i["request_id"] == id.as_str())
+        .unwrap();
+    edited["items"][first]["approvers"][0] = Value::from("alice");
+    let tampered = env.root().join("tampered.json");
+    std::fs::write(&tampered, edited.to_string()).unwrap();
+    let refused = verify(&tampered);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("changed after it was signed"));
+    let report_type: gatekeep::report::Report = serde_json::from_value(edited.clone()).unwrap();
+    edited["signature"]["digest"] = Value::from(gatekeep::report::sign::digest(&report_type));
+    std::fs::write(&tampered, edited.to_string()).unwrap();
+    let refused = verify(&tampered);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("does not verify"),
+        "{}",
+        text(&refused.stderr)
+    );
+    // HTML: self-contained, signed, and an edited page is refused.
+    let page_path = env.root().join("report.html");
+    let page = report("audrey", &["--sign", "-o", page_path.to_str().unwrap()]);
+    assert!(page.status.success(), "{}", text(&page.stderr));
+    let html = std::fs::read_to_string(&page_path).unwrap();
+    assert!(html.contains("<svg") && html.contains("chart-decisions"));
+    assert!(!html.contains("http://") || !html.contains("src=\"http"));
+    assert!(verify(&page_path).status.success());
+    std::fs::write(&page_path, html.replacen("looks fine", "looks great", 1)).unwrap();
+    let refused = verify(&page_path);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("the page was changed"),
+        "{}",
+        text(&refused.stderr)
+    );
+}
