@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('requests', 'requests', [CompletionResultType]::ParameterValue, 'List the pending requests you may review')
             [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Approve a request')
             [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'Reject a request')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'The evidence pack of a period for auditors (HTML, JSON or CSV), or `report verify`')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke the window an approval opened')
             [CompletionResult]::new('acknowledge', 'acknowledge', [CompletionResultType]::ParameterValue, 'Close the review of a break-glass run: it was a fair use')
             [CompletionResult]::new('flag', 'flag', [CompletionResultType]::ParameterValue, 'Close the review of a break-glass run: it needs a follow-up')
@@ -262,6 +263,50 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gatekeep;report' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'The start of the period: a date (`2026-11-01`, midnight UTC) or an RFC 3339 time (default: 30 days before `--until`)')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'The end of the period, not included (default: now)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the report here instead of standard output')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the report here instead of standard output')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'An audit log to cover (repeat for several; default: this host''s log in force)')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the approval service token from this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--no-service', '--no-service', [CompletionResultType]::ParameterName, 'Leave the service''s records out even when a service is configured')
+            [CompletionResult]::new('--sign', '--sign', [CompletionResultType]::ParameterName, 'Have the approval service sign the report (HTML and JSON)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a signed report: its signature by the service, and that nothing in it changed')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gatekeep;report;verify' {
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The service''s public key (hex); default: asked of the configured service')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the approval service token from this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'gatekeep;report;help' {
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a signed report: its signature by the service, and that nothing in it changed')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'gatekeep;report;help;verify' {
+            break
+        }
+        'gatekeep;report;help;help' {
             break
         }
         'gatekeep;revoke' {
@@ -734,6 +779,7 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('requests', 'requests', [CompletionResultType]::ParameterValue, 'List the pending requests you may review')
             [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Approve a request')
             [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'Reject a request')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'The evidence pack of a period for auditors (HTML, JSON or CSV), or `report verify`')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke the window an approval opened')
             [CompletionResult]::new('acknowledge', 'acknowledge', [CompletionResultType]::ParameterValue, 'Close the review of a break-glass run: it was a fair use')
             [CompletionResult]::new('flag', 'flag', [CompletionResultType]::ParameterValue, 'Close the review of a break-glass run: it needs a follow-up')
@@ -796,6 +842,13 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             break
         }
         'gatekeep;help;reject' {
+            break
+        }
+        'gatekeep;help;report' {
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a signed report: its signature by the service, and that nothing in it changed')
+            break
+        }
+        'gatekeep;help;report;verify' {
             break
         }
         'gatekeep;help;revoke' {

@@ -61,6 +61,9 @@ _gatekeep() {
             gatekeep,reject)
                 cmd="gatekeep__subcmd__reject"
                 ;;
+            gatekeep,report)
+                cmd="gatekeep__subcmd__report"
+                ;;
             gatekeep,requests)
                 cmd="gatekeep__subcmd__requests"
                 ;;
@@ -151,6 +154,9 @@ _gatekeep() {
             gatekeep__subcmd__help,reject)
                 cmd="gatekeep__subcmd__help__subcmd__reject"
                 ;;
+            gatekeep__subcmd__help,report)
+                cmd="gatekeep__subcmd__help__subcmd__report"
+                ;;
             gatekeep__subcmd__help,requests)
                 cmd="gatekeep__subcmd__help__subcmd__requests"
                 ;;
@@ -225,6 +231,9 @@ _gatekeep() {
                 ;;
             gatekeep__subcmd__help__subcmd__policy,test)
                 cmd="gatekeep__subcmd__help__subcmd__policy__subcmd__test"
+                ;;
+            gatekeep__subcmd__help__subcmd__report,verify)
+                cmd="gatekeep__subcmd__help__subcmd__report__subcmd__verify"
                 ;;
             gatekeep__subcmd__help__subcmd__secret,list)
                 cmd="gatekeep__subcmd__help__subcmd__secret__subcmd__list"
@@ -334,6 +343,18 @@ _gatekeep() {
             gatekeep__subcmd__policy__subcmd__help,test)
                 cmd="gatekeep__subcmd__policy__subcmd__help__subcmd__test"
                 ;;
+            gatekeep__subcmd__report,help)
+                cmd="gatekeep__subcmd__report__subcmd__help"
+                ;;
+            gatekeep__subcmd__report,verify)
+                cmd="gatekeep__subcmd__report__subcmd__verify"
+                ;;
+            gatekeep__subcmd__report__subcmd__help,help)
+                cmd="gatekeep__subcmd__report__subcmd__help__subcmd__help"
+                ;;
+            gatekeep__subcmd__report__subcmd__help,verify)
+                cmd="gatekeep__subcmd__report__subcmd__help__subcmd__verify"
+                ;;
             gatekeep__subcmd__secret,help)
                 cmd="gatekeep__subcmd__secret__subcmd__help"
                 ;;
@@ -377,7 +398,7 @@ _gatekeep() {
 
     case "${cmd}" in
         gatekeep)
-            opts="-v -h -V --verbose --color --help --version check policy run serve wait requests approve reject revoke acknowledge flag review login logout whoami status dev secret token keygen log hook shell-prefix mcp completions help"
+            opts="-v -h -V --verbose --color --help --version check policy run serve wait requests approve reject report revoke acknowledge flag review login logout whoami status dev secret token keygen log hook shell-prefix mcp completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -619,7 +640,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help)
-            opts="check policy run serve wait requests approve reject revoke acknowledge flag review login logout whoami status dev secret token keygen log hook shell-prefix mcp completions help"
+            opts="check policy run serve wait requests approve reject report revoke acknowledge flag review login logout whoami status dev secret token keygen log hook shell-prefix mcp completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1027,6 +1048,34 @@ _gatekeep() {
         gatekeep__subcmd__help__subcmd__reject)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__report)
+            opts="verify"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__report__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2026,6 +2075,120 @@ _gatekeep() {
                     return 0
                     ;;
                 --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__report)
+            opts="-o -v -h -V --since --until --format --output --log --no-service --sign --token-file --verbose --color --help --version verify help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "html json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__report__subcmd__help)
+            opts="verify help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__report__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__report__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__report__subcmd__verify)
+            opts="-v -h -V --key --token-file --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -33,6 +33,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand requests 'List the pending requests you may review'
             cand approve 'Approve a request'
             cand reject 'Reject a request'
+            cand report 'The evidence pack of a period for auditors (HTML, JSON or CSV), or `report verify`'
             cand revoke 'Revoke the window an approval opened'
             cand acknowledge 'Close the review of a break-glass run: it was a fair use'
             cand flag 'Close the review of a break-glass run: it needs a follow-up'
@@ -239,6 +240,45 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'gatekeep;report'= {
+            cand --since 'The start of the period: a date (`2026-11-01`, midnight UTC) or an RFC 3339 time (default: 30 days before `--until`)'
+            cand --until 'The end of the period, not included (default: now)'
+            cand --format 'format'
+            cand -o 'Write the report here instead of standard output'
+            cand --output 'Write the report here instead of standard output'
+            cand --log 'An audit log to cover (repeat for several; default: this host''s log in force)'
+            cand --token-file 'Read the approval service token from this file'
+            cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --no-service 'Leave the service''s records out even when a service is configured'
+            cand --sign 'Have the approval service sign the report (HTML and JSON)'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand verify 'Check a signed report: its signature by the service, and that nothing in it changed'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gatekeep;report;verify'= {
+            cand --key 'The service''s public key (hex); default: asked of the configured service'
+            cand --token-file 'Read the approval service token from this file'
+            cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'gatekeep;report;help'= {
+            cand verify 'Check a signed report: its signature by the service, and that nothing in it changed'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'gatekeep;report;help;verify'= {
+        }
+        &'gatekeep;report;help;help'= {
         }
         &'gatekeep;revoke'= {
             cand --reason 'Why, for the record and the requester'
@@ -657,6 +697,7 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand requests 'List the pending requests you may review'
             cand approve 'Approve a request'
             cand reject 'Reject a request'
+            cand report 'The evidence pack of a period for auditors (HTML, JSON or CSV), or `report verify`'
             cand revoke 'Revoke the window an approval opened'
             cand acknowledge 'Close the review of a break-glass run: it was a fair use'
             cand flag 'Close the review of a break-glass run: it needs a follow-up'
@@ -706,6 +747,11 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;help;approve'= {
         }
         &'gatekeep;help;reject'= {
+        }
+        &'gatekeep;help;report'= {
+            cand verify 'Check a signed report: its signature by the service, and that nothing in it changed'
+        }
+        &'gatekeep;help;report;verify'= {
         }
         &'gatekeep;help;revoke'= {
         }

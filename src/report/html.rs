@@ -138,7 +138,7 @@ fn bars(title: &str, id: &str, rows: &[(String, u64)]) -> String {
         svg.push_str(&format!(
             "<text x=\"0\" y=\"{}\" font-size=\"11\">{}</text><rect x=\"150\" y=\"{y}\" width=\"{w:.1}\" height=\"16\" fill=\"#3b6ea5\"/><text x=\"{:.1}\" y=\"{}\" font-size=\"11\">{count}</text>",
             y + 12,
-            shown(&crate::render::cut(label, 24, |p| p.chars().count()).kept),
+            shown(crate::render::cut(label, 24, |p| p.chars().count()).kept),
             150.0 + w + 4.0,
             y + 12
         ));

@@ -386,12 +386,6 @@ pub fn build(inputs: &Inputs) -> Report {
     }
 }
 
-impl Inputs {
-    fn now_label(&self) -> jiff::Timestamp {
-        self.generated_at
-    }
-}
-
 fn check(name: &str, outcome: Outcome, why: impl Into<String>) -> Check {
     Check {
         check: name.to_owned(),
@@ -400,13 +394,7 @@ fn check(name: &str, outcome: Outcome, why: impl Into<String>) -> Check {
     }
 }
 
-fn item(
-    id: &str,
-    here: Option<&Local>,
-    there: Option<&Service>,
-    service_covered: bool,
-    now: jiff::Timestamp,
-) -> Item {
+fn item(id: &str, here: Option<&Local>, there: Option<&Service>, service_covered: bool) -> Item {
     let empty_local = Local::default();
     let empty_service = Service::default();
     let l = here.unwrap_or(&empty_local);
@@ -528,7 +516,6 @@ fn item(
         "pending"
     }
     .to_owned();
-    let _ = now;
     item.checks = checks(l, s, &item, service_covered, break_glass);
     item
 }

@@ -182,6 +182,24 @@ fn the_evidence_pack_covers_what_happened_in_every_format_and_its_signature_hold
     assert!(html.contains("<svg") && html.contains("chart-decisions"));
     assert!(!html.contains("http://") || !html.contains("src=\"http"));
     assert!(verify(&page_path).status.success());
+    // In a browser: nothing fetched, the charts drawn, readable and printable.
+    let shot = crate::web::screenshot_dir("docs").join("report.png");
+    let shown = crate::web::node(
+        "report.mjs",
+        &[page_path.to_str().unwrap(), shot.to_str().unwrap()],
+    );
+    assert_eq!(shown["fetched"], serde_json::json!([]), "{shown}");
+    assert_eq!(shown["charts"], 4, "{shown}");
+    assert!(shown["items"].as_u64().unwrap() >= 1, "{shown}");
+    assert_eq!(shown["failed"], "0");
+    assert!(
+        shown["signature"]
+            .as_str()
+            .unwrap()
+            .contains("Signed by the approval service")
+    );
+    assert!(shown["scrollWidth"].as_u64().unwrap() <= 1200, "{shown}");
+    assert!(shown["pdfBytes"].as_u64().unwrap() > 10_000, "{shown}");
     std::fs::write(&page_path, html.replacen("looks fine", "looks great", 1)).unwrap();
     let refused = verify(&page_path);
     assert_eq!(refused.status.code(), Some(1));

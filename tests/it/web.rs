@@ -226,7 +226,7 @@ fn file(env: &TestEnv, service: &Service, agent: bool, reason: &str, argv: &[&st
 }
 
 /// `node tests/web/SCRIPT ARGS…`, its one JSON line read.
-fn node(script: &str, args: &[&str]) -> Value {
+pub fn node(script: &str, args: &[&str]) -> Value {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let output = std::process::Command::new("node")
         .arg(root.join("tests/web").join(script))
@@ -244,7 +244,7 @@ fn node(script: &str, args: &[&str]) -> Value {
 
 /// Where the screenshots go: docs/screenshots with GATEKEEP_BLESS=1 (they are committed
 /// for the README and the docs), otherwise under target/.
-fn screenshot_dir(name: &str) -> PathBuf {
+pub fn screenshot_dir(name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = if std::env::var("GATEKEEP_BLESS").is_ok_and(|v| v == "1") && name == "docs" {
         root.join("docs/screenshots")
