@@ -363,13 +363,7 @@ pub fn build(inputs: &Inputs) -> Report {
         if here.is_none() && there.is_none_or(|s| s.created.is_none() && s.break_glass.is_none()) {
             continue;
         }
-        items.push(item(
-            id,
-            here,
-            there,
-            inputs.service.is_some(),
-            inputs.now_label(),
-        ));
+        items.push(item(id, here, there, inputs.service.is_some()));
     }
     let totals = totals(&items, &denials, per_day, inputs);
     Report {
