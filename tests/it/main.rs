@@ -24,6 +24,7 @@ mod pty;
 mod quickstart;
 mod render;
 mod replicas;
+mod retention;
 mod run;
 mod secrets;
 mod server_policy;
