@@ -17,7 +17,9 @@ pub use retention::{
     DEFAULT_MIN_DAYS, Outcome, Removed, Retention, RetentionError, apply as apply_retention,
     compress, now,
 };
-pub use verify::{Break, BreakKind, Head, Report, Retained, head, verify, verify_segment};
+pub use verify::{
+    Break, BreakKind, Head, Report, Retained, head, retained, verify, verify_segment,
+};
 
 use std::path::PathBuf;
 

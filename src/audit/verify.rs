@@ -138,6 +138,12 @@ pub fn verify(path: &Path) -> Result<Report, AuditError> {
     Ok(report)
 }
 
+/// What retention removed from the log at `path`, as the `retention` record matching its
+/// oldest record says (not verified here: `verify` does that).
+pub fn retained(path: &Path) -> Result<Option<Retained>, AuditError> {
+    Ok(retention_anchor(&segments(path)?)?.map(|(retained, _)| retained))
+}
+
 /// When the oldest file does not start at record 0: the `retention` record, among the
 /// files, whose `first_kept_seq` and `first_kept_prev` are the `seq` and `prev` of the
 /// oldest file's first record, and that `prev`.

@@ -48,7 +48,12 @@ fn describe(checked: &witness::Checked, out: &mut impl Write) -> std::io::Result
     let matching = checked
         .heads
         .iter()
-        .filter(|h| h.status == witness::HeadStatus::Matches)
+        .filter(|h| {
+            matches!(
+                h.status,
+                witness::HeadStatus::Matches | witness::HeadStatus::Removed
+            )
+        })
         .count();
     writeln!(
         out,
@@ -57,6 +62,18 @@ fn describe(checked: &witness::Checked, out: &mut impl Write) -> std::io::Result
         checked.chain_id,
         if matching == 1 { "matches" } else { "match" }
     )?;
+    let removed = checked
+        .heads
+        .iter()
+        .filter(|h| h.status == witness::HeadStatus::Removed)
+        .count();
+    if removed > 0 {
+        writeln!(
+            out,
+            "  {} of them removed by retention, as the log's retention record says",
+            crate::render::count(removed as u64, "head", "heads")
+        )?;
+    }
     let mut by: BTreeMap<&str, Vec<&witness::CheckedHead>> = BTreeMap::new();
     for head in &checked.heads {
         by.entry(head.head.identity.as_str())
@@ -75,7 +92,7 @@ fn describe(checked: &witness::Checked, out: &mut impl Write) -> std::io::Result
     }
     for head in &checked.heads {
         let what = match head.status {
-            witness::HeadStatus::Matches => continue,
+            witness::HeadStatus::Matches | witness::HeadStatus::Removed => continue,
             witness::HeadStatus::Differs => "differs from the local record",
             witness::HeadStatus::Missing => "is missing from the local log",
             witness::HeadStatus::OtherChain => "is of another chain",
