@@ -187,6 +187,9 @@ _gatekeep() {
             gatekeep__subcmd__help__subcmd__dev,credentials)
                 cmd="gatekeep__subcmd__help__subcmd__dev__subcmd__credentials"
                 ;;
+            gatekeep__subcmd__help__subcmd__log,prune)
+                cmd="gatekeep__subcmd__help__subcmd__log__subcmd__prune"
+                ;;
             gatekeep__subcmd__help__subcmd__log,rotate)
                 cmd="gatekeep__subcmd__help__subcmd__log__subcmd__rotate"
                 ;;
@@ -238,6 +241,9 @@ _gatekeep() {
             gatekeep__subcmd__log,help)
                 cmd="gatekeep__subcmd__log__subcmd__help"
                 ;;
+            gatekeep__subcmd__log,prune)
+                cmd="gatekeep__subcmd__log__subcmd__prune"
+                ;;
             gatekeep__subcmd__log,rotate)
                 cmd="gatekeep__subcmd__log__subcmd__rotate"
                 ;;
@@ -255,6 +261,9 @@ _gatekeep() {
                 ;;
             gatekeep__subcmd__log__subcmd__help,help)
                 cmd="gatekeep__subcmd__log__subcmd__help__subcmd__help"
+                ;;
+            gatekeep__subcmd__log__subcmd__help,prune)
+                cmd="gatekeep__subcmd__log__subcmd__help__subcmd__prune"
                 ;;
             gatekeep__subcmd__log__subcmd__help,rotate)
                 cmd="gatekeep__subcmd__log__subcmd__help__subcmd__rotate"
@@ -764,8 +773,22 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help__subcmd__log)
-            opts="verify tail show rotate witness"
+            opts="verify tail show rotate prune witness"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__log__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1278,7 +1301,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log)
-            opts="-v -h -V --verbose --color --help --version verify tail show rotate witness help"
+            opts="-v -h -V --verbose --color --help --version verify tail show rotate prune witness help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1296,7 +1319,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__help)
-            opts="verify tail show rotate witness help"
+            opts="verify tail show rotate prune witness help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1310,6 +1333,20 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__log__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1386,6 +1423,28 @@ _gatekeep() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__log__subcmd__prune)
+            opts="-v -h -V --log --json --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -460,7 +460,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand verify 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable'
             cand tail 'Show recent records, one line each; -f follows new ones'
             cand show 'Show every record of one run'
-            cand rotate 'Close the current segment and start a new file'
+            cand rotate 'Close the current segment and start a new file (then apply `retention:`)'
+            cand prune 'Compress and remove old closed segments as `retention:` says; removals are recorded'
             cand witness 'Send the log''s head to the approval service as a witness'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -516,6 +517,17 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'gatekeep;log;prune'= {
+            cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
+            cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --json 'Print one JSON object'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'gatekeep;log;witness'= {
             cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
             cand --token-file 'Read the approval service token from this file'
@@ -533,7 +545,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand verify 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable'
             cand tail 'Show recent records, one line each; -f follows new ones'
             cand show 'Show every record of one run'
-            cand rotate 'Close the current segment and start a new file'
+            cand rotate 'Close the current segment and start a new file (then apply `retention:`)'
+            cand prune 'Compress and remove old closed segments as `retention:` says; removals are recorded'
             cand witness 'Send the log''s head to the approval service as a witness'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -544,6 +557,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;log;help;show'= {
         }
         &'gatekeep;log;help;rotate'= {
+        }
+        &'gatekeep;log;help;prune'= {
         }
         &'gatekeep;log;help;witness'= {
         }
@@ -733,7 +748,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand verify 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable'
             cand tail 'Show recent records, one line each; -f follows new ones'
             cand show 'Show every record of one run'
-            cand rotate 'Close the current segment and start a new file'
+            cand rotate 'Close the current segment and start a new file (then apply `retention:`)'
+            cand prune 'Compress and remove old closed segments as `retention:` says; removals are recorded'
             cand witness 'Send the log''s head to the approval service as a witness'
         }
         &'gatekeep;help;log;verify'= {
@@ -743,6 +759,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;help;log;show'= {
         }
         &'gatekeep;help;log;rotate'= {
+        }
+        &'gatekeep;help;log;prune'= {
         }
         &'gatekeep;help;log;witness'= {
         }
