@@ -89,7 +89,7 @@ struct Segment {
     last_ts_text: String,
 }
 
-fn describe(path: &Path) -> Result<Segment, AuditError> {
+fn describe(path: &Path) -> Result<(Segment, Vec<u8>), AuditError> {
     let bytes = read_file(path)?;
     let lines: Vec<&[u8]> = bytes
         .split(|b| *b == b'\n')
@@ -110,7 +110,7 @@ fn describe(path: &Path) -> Result<Segment, AuditError> {
             .to_owned()
     };
     let on_disk = std::fs::metadata(path).map_err(io("stat", path))?.len();
-    Ok(Segment {
+    let segment = Segment {
         path: path.to_owned(),
         bytes: on_disk,
         first_seq: seq(&first).ok_or_else(corrupt)?,
@@ -119,7 +119,22 @@ fn describe(path: &Path) -> Result<Segment, AuditError> {
         last_ts: ts(&last).parse().ok(),
         first_ts_text: ts(&first),
         last_ts_text: ts(&last),
-    })
+    };
+    Ok((segment, bytes))
+}
+
+/// The `prev` and `seq` of a segment's first record (the genesis values when it has none).
+fn start_of(bytes: &[u8]) -> (String, u64) {
+    #[derive(serde::Deserialize)]
+    struct First {
+        seq: u64,
+        prev: String,
+    }
+    bytes
+        .split(|b| *b == b'\n')
+        .next()
+        .and_then(|line| serde_json::from_slice::<First>(line).ok())
+        .map_or((super::GENESIS.to_owned(), 0), |f| (f.prev, f.seq))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), AuditError> {
@@ -183,14 +198,17 @@ pub fn compress(path: &Path) -> Result<PathBuf, AuditError> {
 pub enum RetentionError {
     #[error(transparent)]
     Audit(#[from] AuditError),
-    #[error("the log is broken at seq {seq} ({kind}); retention changes nothing in a broken log")]
+    #[error(
+        "the log is broken at seq {seq} ({kind}); retention removes nothing that does not verify"
+    )]
     Broken { seq: u64, kind: super::BreakKind },
 }
 
 /// Applies `policy` to the closed segments of `log` at time `now`: deletes leftover
 /// temporary files, compresses closed segments when asked, then removes the oldest closed
 /// segments past `keep_days` / `keep_bytes` (as stored, compressed or not) but never one
-/// whose last record is younger than `min_days`. The
+/// whose last record is younger than `min_days`. Segments to be removed must verify and
+/// chain to the first one kept, or nothing is removed. The
 /// current file is never touched. A log that does not verify is left as it is.
 pub fn apply(
     log: &AuditLog,
@@ -200,13 +218,6 @@ pub fn apply(
     let path = log.path();
     let _lock = log.retention_lock()?;
     let mut outcome = Outcome::default();
-    let report = super::verify(path)?;
-    if let Some(broken) = report.first_break {
-        return Err(RetentionError::Broken {
-            seq: broken.seq,
-            kind: broken.kind,
-        });
-    }
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -249,16 +260,19 @@ pub fn apply(
             }
         }
     }
-    let mut segments = Vec::new();
-    for (number, file) in numbered(path)? {
-        if number.is_some() {
-            segments.push(describe(&file)?);
-        }
+    // Closed segments are read from the oldest on, only as far as removal goes; each one
+    // removed must verify and chain to the next, so nothing broken is removed unnoticed.
+    let files: Vec<PathBuf> = numbered(path)?.into_iter().map(|(_, p)| p).collect();
+    let closed = &files[..files.len().saturating_sub(1)];
+    let mut total = 0u64;
+    for file in closed {
+        total += std::fs::metadata(file).map_err(io("stat", file))?.len();
     }
-    let mut total: u64 = segments.iter().map(|s| s.bytes).sum();
     let floor = now - jiff::SignedDuration::from_hours(24 * policy.min_days as i64);
-    let mut remove = 0;
-    for segment in &segments {
+    let mut gone: Vec<Segment> = Vec::new();
+    let mut chain: Option<(String, u64)> = None;
+    for file in closed {
+        let (segment, bytes) = describe(file)?;
         let Some(last_ts) = segment.last_ts else {
             break;
         };
@@ -272,10 +286,28 @@ pub fn apply(
         if !by_age && !by_size {
             break;
         }
+        let (prev, expected) = chain.get_or_insert_with(|| start_of(&bytes));
+        if let Some(broken) = super::verify::verify_piece(file, &bytes, prev, expected) {
+            return Err(RetentionError::Broken {
+                seq: broken.seq,
+                kind: broken.kind,
+            });
+        }
         total -= segment.bytes;
-        remove += 1;
+        gone.push(segment);
     }
-    let gone: Vec<Segment> = segments.drain(..remove).collect();
+    if let Some((prev, expected)) = &chain {
+        let next = files.get(gone.len()).ok_or_else(|| AuditError::Corrupt {
+            path: path.to_owned(),
+        })?;
+        let (next_prev, next_seq) = start_of(&read_file(next)?);
+        if next_seq != *expected || next_prev != *prev {
+            return Err(RetentionError::Broken {
+                seq: *expected,
+                kind: super::BreakKind::MissingSegment,
+            });
+        }
+    }
     if let Some(last) = gone.last() {
         let removed: Vec<Removed> = gone
             .iter()

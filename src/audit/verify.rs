@@ -220,6 +220,26 @@ pub fn verify_segment(bytes: &[u8]) -> Report {
     report
 }
 
+/// Verifies one segment of a longer chain, from `prev` and `expected` (updated as it goes):
+/// what retention checks of each segment before removing it.
+pub(super) fn verify_piece(
+    file: &Path,
+    bytes: &[u8],
+    prev: &mut String,
+    expected: &mut u64,
+) -> Option<Break> {
+    let first = *expected == 0;
+    verify_file(
+        file,
+        bytes,
+        false,
+        first,
+        prev,
+        expected,
+        &mut Report::default(),
+    )
+}
+
 fn verify_file(
     file: &Path,
     bytes: &[u8],

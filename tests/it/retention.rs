@@ -189,7 +189,7 @@ fn retention_compresses_removes_old_segments_records_it_and_still_verifies() {
     let broken = verify_json(&env);
     assert_eq!(broken["ok"], false);
     assert_eq!(broken["kind"], "missing_segment");
-    assert!(!python(&[log.clone()]).status.success());
+    assert!(!python(std::slice::from_ref(&log)).status.success());
 }
 
 #[test]
@@ -243,6 +243,19 @@ fn a_tampered_compressed_segment_is_detected() {
     assert_eq!(json["ok"], false);
     assert_eq!(json["kind"], "edited");
     assert!(!python(&files).status.success());
+    // Retention removes nothing that does not verify.
+    env.write(
+        "config/gatekeep/config.yaml",
+        "retention: {keep_bytes: 1, min_days: 80}\n",
+    );
+    env.gatekeep()
+        .env("GATEKEEP_TEST_NOW", NOW)
+        .args(["log", "prune"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("broken at seq"));
+    assert!(gz(&closed[0]).exists() && segment.exists());
+    assert!(!records(&log).iter().any(|r| r["event"] == "retention"));
     // A cut-short compressed file cannot be read: not intact either.
     let bytes = std::fs::read(gz(&closed[0])).unwrap();
     gzip(&segment, &original);
