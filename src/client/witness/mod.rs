@@ -284,6 +284,9 @@ pub fn check(client: &ApiClient, log: &Path) -> Result<Option<Checked>, WitnessE
     let seqs: BTreeSet<u64> = witnessed.heads.iter().map(|h| h.seq).collect();
     let local = audit::hashes_at(log, &seqs)?;
     let first_kept = audit::retained(log)?.map_or(0, |r| r.first_kept_seq);
+    // A head removed by retention must have been witnessed long enough ago.
+    let removable_before = audit::now()
+        - jiff::SignedDuration::from_hours(24 * crate::server::WITNESS_RETENTION_MIN_DAYS as i64);
     let mut problem = None;
     let heads = witnessed
         .heads
@@ -295,6 +298,20 @@ pub fn check(client: &ApiClient, log: &Path) -> Result<Option<Checked>, WitnessE
                 None if head.seq < first_kept => HeadStatus::Removed,
                 None => HeadStatus::Missing,
             };
+            let young = status == HeadStatus::Removed
+                && head
+                    .at
+                    .parse::<jiff::Timestamp>()
+                    .is_ok_and(|at| at > removable_before);
+            if problem.is_none() && young {
+                problem = Some(format!(
+                    "record {}, witnessed by {} at {}, was removed by retention less than {} days after: history was dropped too young",
+                    head.seq,
+                    head.identity,
+                    head.at,
+                    crate::server::WITNESS_RETENTION_MIN_DAYS
+                ));
+            }
             if problem.is_none() && !matches!(status, HeadStatus::Matches | HeadStatus::Removed) {
                 problem = Some(match status {
                     HeadStatus::Differs => format!(

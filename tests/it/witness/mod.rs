@@ -731,4 +731,13 @@ fn the_witness_refuses_a_head_whose_history_dropped_young_records() {
         .map(|h| h["status"].as_str().unwrap())
         .collect();
     assert!(statuses.contains(&"removed"), "{json}");
+    // ...and since they were witnessed moments ago, their removal is a problem.
+    assert_eq!(json["ok"], false);
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap()
+            .contains("removed by retention less than 90 days"),
+        "{json}"
+    );
 }
