@@ -557,7 +557,8 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable')
             [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Show recent records, one line each; -f follows new ones')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show every record of one run')
-            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Close the current segment and start a new file')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Close the current segment and start a new file (then apply `retention:`)')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Compress and remove old closed segments as `retention:` says; removals are recorded')
             [CompletionResult]::new('witness', 'witness', [CompletionResultType]::ParameterValue, 'Send the log''s head to the approval service as a witness')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write every record for a SIEM (jsonl, OCSF or ECS); -f follows new ones')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -619,6 +620,18 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'gatekeep;log;prune' {
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'gatekeep;log;witness' {
             [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)')
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Read the approval service token from this file')
@@ -651,7 +664,8 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable')
             [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Show recent records, one line each; -f follows new ones')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show every record of one run')
-            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Close the current segment and start a new file')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Close the current segment and start a new file (then apply `retention:`)')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Compress and remove old closed segments as `retention:` says; removals are recorded')
             [CompletionResult]::new('witness', 'witness', [CompletionResultType]::ParameterValue, 'Send the log''s head to the approval service as a witness')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write every record for a SIEM (jsonl, OCSF or ECS); -f follows new ones')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -667,6 +681,9 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             break
         }
         'gatekeep;log;help;rotate' {
+            break
+        }
+        'gatekeep;log;help;prune' {
             break
         }
         'gatekeep;log;help;witness' {
@@ -911,7 +928,8 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable')
             [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Show recent records, one line each; -f follows new ones')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show every record of one run')
-            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Close the current segment and start a new file')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Close the current segment and start a new file (then apply `retention:`)')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Compress and remove old closed segments as `retention:` says; removals are recorded')
             [CompletionResult]::new('witness', 'witness', [CompletionResultType]::ParameterValue, 'Send the log''s head to the approval service as a witness')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write every record for a SIEM (jsonl, OCSF or ECS); -f follows new ones')
             break
@@ -926,6 +944,9 @@ Register-ArgumentCompleter -Native -CommandName 'gatekeep' -ScriptBlock {
             break
         }
         'gatekeep;help;log;rotate' {
+            break
+        }
+        'gatekeep;help;log;prune' {
             break
         }
         'gatekeep;help;log;witness' {

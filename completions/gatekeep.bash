@@ -196,6 +196,9 @@ _gatekeep() {
             gatekeep__subcmd__help__subcmd__log,export)
                 cmd="gatekeep__subcmd__help__subcmd__log__subcmd__export"
                 ;;
+            gatekeep__subcmd__help__subcmd__log,prune)
+                cmd="gatekeep__subcmd__help__subcmd__log__subcmd__prune"
+                ;;
             gatekeep__subcmd__help__subcmd__log,rotate)
                 cmd="gatekeep__subcmd__help__subcmd__log__subcmd__rotate"
                 ;;
@@ -253,6 +256,9 @@ _gatekeep() {
             gatekeep__subcmd__log,help)
                 cmd="gatekeep__subcmd__log__subcmd__help"
                 ;;
+            gatekeep__subcmd__log,prune)
+                cmd="gatekeep__subcmd__log__subcmd__prune"
+                ;;
             gatekeep__subcmd__log,rotate)
                 cmd="gatekeep__subcmd__log__subcmd__rotate"
                 ;;
@@ -273,6 +279,9 @@ _gatekeep() {
                 ;;
             gatekeep__subcmd__log__subcmd__help,help)
                 cmd="gatekeep__subcmd__log__subcmd__help__subcmd__help"
+                ;;
+            gatekeep__subcmd__log__subcmd__help,prune)
+                cmd="gatekeep__subcmd__log__subcmd__help__subcmd__prune"
                 ;;
             gatekeep__subcmd__log__subcmd__help,rotate)
                 cmd="gatekeep__subcmd__log__subcmd__help__subcmd__rotate"
@@ -794,7 +803,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help__subcmd__log)
-            opts="verify tail show rotate witness export"
+            opts="verify tail show rotate prune witness export"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -808,6 +817,20 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__help__subcmd__log__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__help__subcmd__log__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1350,7 +1373,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log)
-            opts="-v -h -V --verbose --color --help --version verify tail show rotate witness export help"
+            opts="-v -h -V --verbose --color --help --version verify tail show rotate prune witness export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1394,7 +1417,7 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__help)
-            opts="verify tail show rotate witness export help"
+            opts="verify tail show rotate prune witness export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1422,6 +1445,20 @@ _gatekeep() {
             return 0
             ;;
         gatekeep__subcmd__log__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__log__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1498,6 +1535,28 @@ _gatekeep() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gatekeep__subcmd__log__subcmd__prune)
+            opts="-v -h -V --log --json --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -500,7 +500,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand verify 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable'
             cand tail 'Show recent records, one line each; -f follows new ones'
             cand show 'Show every record of one run'
-            cand rotate 'Close the current segment and start a new file'
+            cand rotate 'Close the current segment and start a new file (then apply `retention:`)'
+            cand prune 'Compress and remove old closed segments as `retention:` says; removals are recorded'
             cand witness 'Send the log''s head to the approval service as a witness'
             cand export 'Write every record for a SIEM (jsonl, OCSF or ECS); -f follows new ones'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -557,6 +558,17 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'gatekeep;log;prune'= {
+            cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
+            cand --color 'When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand --json 'Print one JSON object'
+            cand -v 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More diagnostics on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'gatekeep;log;witness'= {
             cand --log 'Audit log path (default: GATEKEEP_LOG, the configuration, then the XDG state dir)'
             cand --token-file 'Read the approval service token from this file'
@@ -587,7 +599,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand verify 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable'
             cand tail 'Show recent records, one line each; -f follows new ones'
             cand show 'Show every record of one run'
-            cand rotate 'Close the current segment and start a new file'
+            cand rotate 'Close the current segment and start a new file (then apply `retention:`)'
+            cand prune 'Compress and remove old closed segments as `retention:` says; removals are recorded'
             cand witness 'Send the log''s head to the approval service as a witness'
             cand export 'Write every record for a SIEM (jsonl, OCSF or ECS); -f follows new ones'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -599,6 +612,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;log;help;show'= {
         }
         &'gatekeep;log;help;rotate'= {
+        }
+        &'gatekeep;log;help;prune'= {
         }
         &'gatekeep;log;help;witness'= {
         }
@@ -796,7 +811,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
             cand verify 'Check the hash chain of every segment; exit 0 intact, 1 broken, 125 unreadable'
             cand tail 'Show recent records, one line each; -f follows new ones'
             cand show 'Show every record of one run'
-            cand rotate 'Close the current segment and start a new file'
+            cand rotate 'Close the current segment and start a new file (then apply `retention:`)'
+            cand prune 'Compress and remove old closed segments as `retention:` says; removals are recorded'
             cand witness 'Send the log''s head to the approval service as a witness'
             cand export 'Write every record for a SIEM (jsonl, OCSF or ECS); -f follows new ones'
         }
@@ -807,6 +823,8 @@ set edit:completion:arg-completer[gatekeep] = {|@words|
         &'gatekeep;help;log;show'= {
         }
         &'gatekeep;help;log;rotate'= {
+        }
+        &'gatekeep;help;log;prune'= {
         }
         &'gatekeep;help;log;witness'= {
         }

@@ -132,8 +132,10 @@ pub enum LogCommand {
     Tail(commands::log_tail::Args),
     /// Show every record of one run.
     Show(commands::log_show::Args),
-    /// Close the current segment and start a new file.
+    /// Close the current segment and start a new file (then apply `retention:`).
     Rotate(commands::log_rotate::Args),
+    /// Compress and remove old closed segments as `retention:` says; removals are recorded.
+    Prune(commands::log_prune::Args),
     /// Send the log's head to the approval service as a witness.
     Witness(commands::log_witness::Args),
     /// Write every record for a SIEM (jsonl, OCSF or ECS); -f follows new ones.
@@ -296,6 +298,7 @@ fn run(cli: Cli, env: &Environment) -> anyhow::Result<Exit> {
         Command::Log(LogCommand::Tail(args)) => commands::log_tail::run(args, env),
         Command::Log(LogCommand::Show(args)) => commands::log_show::run(args, env),
         Command::Log(LogCommand::Rotate(args)) => commands::log_rotate::run(args, env),
+        Command::Log(LogCommand::Prune(args)) => commands::log_prune::run(args, env),
         Command::Log(LogCommand::Witness(args)) => commands::log_witness::run(args, env),
         Command::Log(LogCommand::Export(args)) => commands::log_export::run(args, env),
         Command::Hook(args) => commands::hook::run(args, env),

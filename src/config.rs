@@ -48,6 +48,95 @@ pub struct Config {
     /// (default `10m`; `off`: not by time).
     #[serde(default)]
     pub witness_interval: Option<String>,
+    /// What to keep of the audit log's closed segments, and whether to compress them.
+    #[serde(default)]
+    pub retention: Option<RetentionConfig>,
+}
+
+/// `retention:` (docs/config.md): keep closed segments by age or by size, never removing
+/// one younger than `min_days`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Remove closed segments whose last record is older than this many days.
+    #[serde(default)]
+    pub keep_days: Option<u64>,
+    /// Remove the oldest closed segments while they take more than this (bytes, or a size
+    /// such as `10GB`, `512MiB`).
+    #[serde(default)]
+    pub keep_bytes: Option<Size>,
+    /// Never remove anything younger than this many days (default 90).
+    #[serde(default)]
+    pub min_days: Option<u64>,
+    /// Compress closed segments with gzip (default false).
+    #[serde(default)]
+    pub compress: bool,
+}
+
+/// A size: a number of bytes, or a number with a unit (`KB`, `MB`, `GB`, `TB` by 1000;
+/// `KiB`, `MiB`, `GiB`, `TiB` by 1024).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Size {
+    Bytes(u64),
+    Text(String),
+}
+
+impl Size {
+    pub fn bytes(&self) -> Result<u64, String> {
+        let text = match self {
+            Size::Bytes(n) => return Ok(*n),
+            Size::Text(text) => text.trim(),
+        };
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let number: u64 = number
+            .parse()
+            .map_err(|_| format!("invalid size `{text}` (examples: 500MB, 10GB, 1GiB)"))?;
+        let factor: u64 = match unit.trim() {
+            "" | "B" => 1,
+            "KB" => 1000,
+            "MB" => 1000u64.pow(2),
+            "GB" => 1000u64.pow(3),
+            "TB" => 1000u64.pow(4),
+            "KiB" => 1 << 10,
+            "MiB" => 1 << 20,
+            "GiB" => 1 << 30,
+            "TiB" => 1 << 40,
+            _ => {
+                return Err(format!(
+                    "invalid size `{text}` (examples: 500MB, 10GB, 1GiB)"
+                ));
+            }
+        };
+        number
+            .checked_mul(factor)
+            .ok_or_else(|| format!("size `{text}` is too large"))
+    }
+}
+
+impl RetentionConfig {
+    /// The retention in force, or why the settings are not valid: a `keep_days` below the
+    /// minimum age, nothing to keep by, a size that does not parse.
+    pub fn retention(&self) -> Result<crate::audit::Retention, String> {
+        let min_days = self.min_days.unwrap_or(crate::audit::DEFAULT_MIN_DAYS);
+        if let Some(keep) = self.keep_days
+            && keep < min_days
+        {
+            return Err(format!(
+                "keep_days {keep} is below min_days {min_days}; nothing younger than min_days is removed"
+            ));
+        }
+        let keep_bytes = self.keep_bytes.as_ref().map(Size::bytes).transpose()?;
+        Ok(crate::audit::Retention {
+            keep_days: self.keep_days,
+            keep_bytes,
+            min_days,
+            compress: self.compress,
+        })
+    }
 }
 
 impl Config {
@@ -153,7 +242,19 @@ impl Config {
                     .kind("config_invalid")
             })?;
         }
+        if let Some(retention) = &config.retention {
+            retention.retention().map_err(|m| {
+                UserError::new(format!("{}: retention: {m}", path.display()))
+                    .hint("see docs/config.md: keep_days, keep_bytes, min_days, compress")
+                    .kind("config_invalid")
+            })?;
+        }
         Ok(config)
+    }
+
+    /// The audit log retention in force (`retention:`, validated when loaded).
+    pub fn retention(&self) -> Option<crate::audit::Retention> {
+        self.retention.as_ref().and_then(|r| r.retention().ok())
     }
 }
 

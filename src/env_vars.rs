@@ -58,6 +58,9 @@ pub const GATEKEEP_TEST_EXEC_PAUSE: &str = "GATEKEEP_TEST_EXEC_PAUSE";
 /// their index of hard links to be cached (2 otherwise), so tests can see the cache used.
 /// Release builds ignore it.
 pub const GATEKEEP_TEST_SETTLED_SECS: &str = "GATEKEEP_TEST_SETTLED_SECS";
+/// Debug builds only: the time (RFC 3339) audit records are stamped with and log retention
+/// measures ages from, so tests can build a log of several ages. Release builds ignore it.
+pub const GATEKEEP_TEST_NOW: &str = "GATEKEEP_TEST_NOW";
 /// Log filter for diagnostics on stderr (`tracing` syntax, e.g. `gatekeep=debug`).
 pub const RUST_LOG: &str = "RUST_LOG";
 /// Disables colour when set and not empty (an explicit `--color always` still colours).
@@ -114,6 +117,7 @@ pub const ALL: &[&str] = &[
     GATEKEEP_TEST_SLOW_ANALYSIS,
     GATEKEEP_TEST_EXEC_PAUSE,
     GATEKEEP_TEST_SETTLED_SECS,
+    GATEKEEP_TEST_NOW,
     RUST_LOG,
     NO_COLOR,
     COLUMNS,

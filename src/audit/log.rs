@@ -18,6 +18,8 @@ pub struct AuditLog {
     /// Identity written into a new chain's `chain_open` record.
     host: String,
     user: String,
+    /// Applied to the closed segments after each automatic rotation.
+    retention: Option<super::Retention>,
 }
 
 /// What an append wrote.
@@ -49,7 +51,36 @@ impl AuditLog {
             max_bytes,
             host,
             user,
+            retention: None,
         }
+    }
+
+    /// The same log, applying `retention` after each automatic rotation.
+    pub fn with_retention(mut self, retention: Option<super::Retention>) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// The same log without retention (what retention itself appends with).
+    pub(super) fn without_retention(&self) -> Self {
+        self.clone().with_retention(None)
+    }
+
+    /// Takes the lock that keeps two retention passes of this log apart
+    /// (`STEM.jsonl.retention.lock`); appends are not held up by it.
+    pub(super) fn retention_lock(&self) -> Result<File, AuditError> {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".retention.lock");
+        let path = self.path.with_file_name(name);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io("open lock file", &path))?;
+        lock.lock().map_err(io("lock", &path))?;
+        Ok(lock)
     }
 
     pub fn path(&self) -> &Path {
@@ -149,7 +180,24 @@ impl AuditLog {
         records: &[(&str, Value)],
         sync: bool,
     ) -> Result<Vec<Appended>, AuditError> {
+        let (out, rotated) = self.write_records_locked(records, sync)?;
+        if rotated && let Some(retention) = &self.retention {
+            // The records are written; a retention that cannot run now runs after the
+            // next rotation, or with `gatekeep log prune`.
+            if let Err(error) = super::retention::apply(self, retention, super::now()) {
+                tracing::warn!(%error, "audit log retention failed");
+            }
+        }
+        Ok(out)
+    }
+
+    fn write_records_locked(
+        &self,
+        records: &[(&str, Value)],
+        sync: bool,
+    ) -> Result<(Vec<Appended>, bool), AuditError> {
         let _lock = self.lock()?;
+        let mut rotated = false;
         let mut file = self.open()?;
         let mut tail = self.prepare(&mut file)?;
         let mut out = Vec::new();
@@ -175,9 +223,10 @@ impl AuditLog {
             let size = file.metadata().map_err(io("stat", &self.path))?.len();
             if size > max {
                 self.rotate_locked(&mut file, &tail)?;
+                rotated = true;
             }
         }
-        Ok(out)
+        Ok((out, rotated))
     }
 
     /// Closes the current segment and starts a new file; the chain continues.
@@ -349,9 +398,8 @@ fn parse_tail(line: &[u8]) -> Option<Tail> {
 
 /// One record line: the four chain fields first, then the event's own fields.
 fn render(seq: u64, event: &str, prev: &str, fields: &Value) -> String {
-    let ts = jiff::Timestamp::now()
-        .round(jiff::Unit::Microsecond)
-        .unwrap_or_else(|_| jiff::Timestamp::now());
+    let now = super::now();
+    let ts = now.round(jiff::Unit::Microsecond).unwrap_or(now);
     let mut line = format!(
         "{{\"seq\":{seq},\"ts\":{},\"event\":{},\"prev\":\"{prev}\"",
         Value::String(ts.to_string()),

@@ -8,12 +8,19 @@ pub mod export;
 mod log;
 mod read;
 pub mod records;
+mod retention;
 mod verify;
 
 pub use chain::{ChainError, Link, link, links};
 pub use log::{Appended, AuditLog};
 pub use read::{Record, chain_id, each_record_line, hashes_at, read_all, segments};
-pub use verify::{Break, BreakKind, Head, Report, head, verify, verify_segment};
+pub use retention::{
+    DEFAULT_MIN_DAYS, Outcome, Removed, Retention, RetentionError, apply as apply_retention,
+    compress, now,
+};
+pub use verify::{
+    Break, BreakKind, Head, Report, Retained, head, retained, verify, verify_segment,
+};
 
 use std::path::PathBuf;
 

@@ -27,15 +27,17 @@ impl Record {
     }
 }
 
-/// The files of the log at `path`, oldest first: rotated segments `STEM.N.jsonl` in order of
-/// their first `seq`, then the current file.
+/// The files of the log at `path`, oldest first: rotated segments `STEM.N.jsonl` (or
+/// `STEM.N.jsonl.gz` once compressed) in order of their first `seq`, then the current file.
+/// When a segment exists in both forms (a crash between writing the compressed copy and
+/// removing the original), the original is the one read.
 pub fn segments(path: &Path) -> Result<Vec<PathBuf>, AuditError> {
     Ok(numbered(path)?.into_iter().map(|(_, p)| p).collect())
 }
 
 /// [`segments`] with each rotated segment's first `seq` (from its name); `None` for the
 /// current file.
-fn numbered(path: &Path) -> Result<Vec<(Option<u64>, PathBuf)>, AuditError> {
+pub(super) fn numbered(path: &Path) -> Result<Vec<(Option<u64>, PathBuf)>, AuditError> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -45,7 +47,7 @@ fn numbered(path: &Path) -> Result<Vec<(Option<u64>, PathBuf)>, AuditError> {
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
-    let mut rotated: Vec<(u64, PathBuf)> = Vec::new();
+    let mut rotated: Vec<(u64, bool, PathBuf)> = Vec::new();
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -59,29 +61,53 @@ fn numbered(path: &Path) -> Result<Vec<(Option<u64>, PathBuf)>, AuditError> {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let number = name
-            .strip_prefix(&format!("{stem}."))
-            .and_then(|rest| rest.strip_suffix(".jsonl"))
-            .and_then(|n| n.parse::<u64>().ok());
-        if let Some(number) = number {
-            rotated.push((number, entry.path()));
+        let Some(rest) = name.strip_prefix(&format!("{stem}.")) else {
+            continue;
+        };
+        let (number, compressed) = match rest.strip_suffix(".jsonl.gz") {
+            Some(n) => (n, true),
+            None => match rest.strip_suffix(".jsonl") {
+                Some(n) => (n, false),
+                None => continue,
+            },
+        };
+        if let Ok(number) = number.parse::<u64>() {
+            rotated.push((number, compressed, entry.path()));
         }
     }
     rotated.sort();
-    let mut files: Vec<(Option<u64>, PathBuf)> =
-        rotated.into_iter().map(|(n, p)| (Some(n), p)).collect();
+    rotated.dedup_by_key(|(number, _, _)| *number);
+    let rotated = rotated.into_iter().map(|(n, _, p)| (n, p));
+    let mut files: Vec<(Option<u64>, PathBuf)> = rotated.map(|(n, p)| (Some(n), p)).collect();
     if path.exists() {
         files.push((None, path.to_owned()));
     }
     Ok(files)
 }
 
-fn read_file(file: &Path) -> Result<Vec<u8>, AuditError> {
-    std::fs::read(file).map_err(|source| AuditError::Io {
+/// Whether `file` is a compressed segment (gzip).
+pub(super) fn is_compressed(file: &Path) -> bool {
+    file.extension().is_some_and(|e| e == "gz")
+}
+
+/// The bytes of one segment file, decompressed when it is a compressed segment.
+pub(super) fn read_file(file: &Path) -> Result<Vec<u8>, AuditError> {
+    let io = |source| AuditError::Io {
         action: "read",
         path: file.to_owned(),
         source,
-    })
+    };
+    let bytes = std::fs::read(file).map_err(io)?;
+    if !is_compressed(file) {
+        return Ok(bytes);
+    }
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(bytes.as_slice()),
+        &mut out,
+    )
+    .map_err(io)?;
+    Ok(out)
 }
 
 /// Every parseable record of every segment, in order.
@@ -165,14 +191,23 @@ pub fn chain_id(path: &Path) -> Result<Option<String>, AuditError> {
     use std::io::BufRead as _;
     for file in segments(path)?.iter().rev() {
         let mut first = Vec::new();
-        std::fs::File::open(file)
-            .map(std::io::BufReader::new)
-            .and_then(|mut reader| reader.read_until(b'\n', &mut first))
-            .map_err(|source| AuditError::Io {
-                action: "read",
-                path: file.clone(),
-                source,
-            })?;
+        if is_compressed(file) {
+            let bytes = read_file(file)?;
+            first = bytes
+                .split(|b| *b == b'\n')
+                .next()
+                .unwrap_or_default()
+                .to_vec();
+        } else {
+            std::fs::File::open(file)
+                .map(std::io::BufReader::new)
+                .and_then(|mut reader| reader.read_until(b'\n', &mut first))
+                .map_err(|source| AuditError::Io {
+                    action: "read",
+                    path: file.clone(),
+                    source,
+                })?;
+        }
         let first = first.strip_suffix(b"\n").unwrap_or(&first);
         if let Ok(First { chain_id }) = serde_json::from_slice::<First>(first) {
             return Ok(Some(chain_id));

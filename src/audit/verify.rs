@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::read::read_file;
 use super::{AuditError, GENESIS, line_hash, segments};
 
 /// How the chain is broken.
@@ -61,6 +62,21 @@ pub struct Report {
     /// `seq` of the last valid record.
     pub last_seq: Option<u64>,
     pub first_break: Option<Break>,
+    /// When the oldest records were removed by retention: the first `seq` kept, and the
+    /// `seq` of the `retention` record that says so (and what its predecessor hash is).
+    pub retained: Option<Retained>,
+}
+
+/// Records removed by retention, as the `retention` record that removed them says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retained {
+    /// The first record kept: every record before it was removed.
+    pub first_kept_seq: u64,
+    /// The `retention` record whose `first_kept_seq`/`first_kept_prev` match the oldest
+    /// record kept.
+    pub record_seq: u64,
+    /// `ts` of the newest removed record, as that record states it.
+    pub newest_removed_ts: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -92,18 +108,19 @@ pub fn verify(path: &Path) -> Result<Report, AuditError> {
     };
     let mut prev = GENESIS.to_owned();
     let mut expected = 0u64;
+    let anchor = retention_anchor(&files)?;
+    if let Some((retained, first_prev)) = &anchor {
+        prev = first_prev.clone();
+        expected = retained.first_kept_seq;
+    }
     for (index, file) in files.iter().enumerate() {
-        let bytes = std::fs::read(file).map_err(|source| AuditError::Io {
-            action: "read",
-            path: file.clone(),
-            source,
-        })?;
+        let bytes = read_file(file)?;
         let last = index + 1 == files.len();
         if let Some(found) = verify_file(
             file,
             &bytes,
             last,
-            index == 0,
+            index == 0 && anchor.is_none(),
             &mut prev,
             &mut expected,
             &mut report,
@@ -113,7 +130,72 @@ pub fn verify(path: &Path) -> Result<Report, AuditError> {
         }
     }
     report.head = (report.records > 0).then_some(prev);
+    // The `retention` record vouches for the gap only once the chain has been verified up
+    // to and including it.
+    report.retained = anchor
+        .map(|(retained, _)| retained)
+        .filter(|r| report.last_seq.is_some_and(|last| last >= r.record_seq));
     Ok(report)
+}
+
+/// What retention removed from the log at `path`, as the `retention` record matching its
+/// oldest record says (not verified here: `verify` does that).
+pub fn retained(path: &Path) -> Result<Option<Retained>, AuditError> {
+    Ok(retention_anchor(&segments(path)?)?.map(|(retained, _)| retained))
+}
+
+/// When the oldest file does not start at record 0: the `retention` record, among the
+/// files, whose `first_kept_seq` and `first_kept_prev` are the `seq` and `prev` of the
+/// oldest file's first record, and that `prev`.
+fn retention_anchor(files: &[PathBuf]) -> Result<Option<(Retained, String)>, AuditError> {
+    let Some(first) = files.first() else {
+        return Ok(None);
+    };
+    let bytes = read_file(first)?;
+    let line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let Ok(head) = serde_json::from_slice::<Fields>(line) else {
+        return Ok(None);
+    };
+    if head.seq == 0 {
+        return Ok(None);
+    }
+    #[derive(serde::Deserialize)]
+    struct Anchor {
+        seq: u64,
+        event: String,
+        first_kept_seq: u64,
+        first_kept_prev: String,
+        #[serde(default)]
+        newest_removed_ts: Option<String>,
+    }
+    let mut found = None;
+    for file in files {
+        let bytes = read_file(file)?;
+        for line in bytes.split(|b| *b == b'\n') {
+            let Ok(anchor) = serde_json::from_slice::<Anchor>(line) else {
+                continue;
+            };
+            if anchor.event == "retention"
+                && anchor.first_kept_seq == head.seq
+                && anchor.first_kept_prev == head.prev
+                && anchor.seq > head.seq
+            {
+                found = Some((
+                    Retained {
+                        first_kept_seq: anchor.first_kept_seq,
+                        record_seq: anchor.seq,
+                        newest_removed_ts: anchor.newest_removed_ts,
+                    },
+                    anchor.first_kept_prev,
+                ));
+                break;
+            }
+        }
+        if found.is_some() {
+            break;
+        }
+    }
+    Ok(found)
 }
 
 /// Verifies one segment held in memory as if it were the whole log (the fuzz target's
@@ -136,6 +218,26 @@ pub fn verify_segment(bytes: &[u8]) -> Report {
     );
     report.head = (report.records > 0).then_some(prev);
     report
+}
+
+/// Verifies one segment of a longer chain, from `prev` and `expected` (updated as it goes):
+/// what retention checks of each segment before removing it.
+pub(super) fn verify_piece(
+    file: &Path,
+    bytes: &[u8],
+    prev: &mut String,
+    expected: &mut u64,
+) -> Option<Break> {
+    let first = *expected == 0;
+    verify_file(
+        file,
+        bytes,
+        false,
+        first,
+        prev,
+        expected,
+        &mut Report::default(),
+    )
 }
 
 fn verify_file(

@@ -48,7 +48,12 @@ fn describe(checked: &witness::Checked, out: &mut impl Write) -> std::io::Result
     let matching = checked
         .heads
         .iter()
-        .filter(|h| h.status == witness::HeadStatus::Matches)
+        .filter(|h| {
+            matches!(
+                h.status,
+                witness::HeadStatus::Matches | witness::HeadStatus::Removed
+            )
+        })
         .count();
     writeln!(
         out,
@@ -57,6 +62,18 @@ fn describe(checked: &witness::Checked, out: &mut impl Write) -> std::io::Result
         checked.chain_id,
         if matching == 1 { "matches" } else { "match" }
     )?;
+    let removed = checked
+        .heads
+        .iter()
+        .filter(|h| h.status == witness::HeadStatus::Removed)
+        .count();
+    if removed > 0 {
+        writeln!(
+            out,
+            "  {} of them removed by retention, as the log's retention record says",
+            crate::render::count(removed as u64, "head", "heads")
+        )?;
+    }
     let mut by: BTreeMap<&str, Vec<&witness::CheckedHead>> = BTreeMap::new();
     for head in &checked.heads {
         by.entry(head.head.identity.as_str())
@@ -75,7 +92,7 @@ fn describe(checked: &witness::Checked, out: &mut impl Write) -> std::io::Result
     }
     for head in &checked.heads {
         let what = match head.status {
-            witness::HeadStatus::Matches => continue,
+            witness::HeadStatus::Matches | witness::HeadStatus::Removed => continue,
             witness::HeadStatus::Differs => "differs from the local record",
             witness::HeadStatus::Missing => "is missing from the local log",
             witness::HeadStatus::OtherChain => "is of another chain",
@@ -106,6 +123,17 @@ struct VerifyJson {
     witnessed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     witness: Option<witness::Checked>,
+    /// When the oldest records were removed by retention: the first `seq` kept and the
+    /// `retention` record that removed the ones before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retention: Option<RetentionJson>,
+}
+
+#[derive(Serialize)]
+struct RetentionJson {
+    first_kept_seq: u64,
+    record_seq: u64,
+    newest_removed_ts: Option<String>,
 }
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
@@ -125,6 +153,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                     error: Some(error.to_string()),
                     witnessed: false,
                     witness: None,
+                    retention: None,
                 };
                 writeln!(out, "{}", serde_json::to_string(&json)?)?;
                 return Ok(Exit::Error);
@@ -159,6 +188,11 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             error: error.clone(),
             witnessed: checked.is_some(),
             witness: checked,
+            retention: report.retained.as_ref().map(|r| RetentionJson {
+                first_kept_seq: r.first_kept_seq,
+                record_seq: r.record_seq,
+                newest_removed_ts: r.newest_removed_ts.clone(),
+            }),
         };
         writeln!(out, "{}", serde_json::to_string(&json)?)?;
     } else {
@@ -168,6 +202,19 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                 "recovered: a torn write of {} at offset {offset} in {} (a crash mid-append)",
                 crate::render::count(*length, "byte", "bytes"),
                 file.display()
+            )?;
+        }
+        if let Some(retained) = &report.retained {
+            writeln!(
+                out,
+                "retention: records 0-{} were removed by retention, as the record at seq {} says (the newest removed from {}); the chain is verified from seq {}",
+                retained.first_kept_seq - 1,
+                retained.record_seq,
+                retained
+                    .newest_removed_ts
+                    .as_deref()
+                    .unwrap_or("an unknown time"),
+                retained.first_kept_seq
             )?;
         }
         match (&error, &report.first_break) {

@@ -8,6 +8,7 @@ pub mod dev_credentials;
 pub mod hook;
 pub mod keygen;
 pub mod log_export;
+pub mod log_prune;
 pub mod log_rotate;
 pub mod log_show;
 pub mod log_tail;

@@ -241,7 +241,8 @@ pub fn redactor_and_log(
         config.log_max_bytes,
         decider.context.host.clone(),
         decider.context.user.clone(),
-    );
+    )
+    .with_retention(config.retention());
     Ok((redactor, log))
 }
 

@@ -42,6 +42,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Largest body of `POST /v1/witness` (record lines proving an extension).
 pub const WITNESS_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 pub use witness::MAX_LINES as WITNESS_MAX_LINES;
+pub use witness::RETENTION_MIN_DAYS as WITNESS_RETENTION_MIN_DAYS;
 /// Longest long-poll wait, in seconds.
 pub const MAX_WAIT_SECONDS: u64 = 60;
 /// How often a long-poll reads its request again even when nothing woke it: the safety

@@ -21,6 +21,10 @@ use crate::audit::{self, Link};
 /// Most record lines one call may carry; longer gaps are sent in several calls.
 pub const MAX_LINES: usize = 10_000;
 
+/// The witness refuses a `retention` record that removed records it accepted less than
+/// this many days ago, or that the record itself dates within them.
+pub const RETENTION_MIN_DAYS: u64 = 90;
+
 /// Why a proof does not extend the witnessed chain.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -39,6 +43,84 @@ pub enum Refusal {
         by: String,
         at: String,
     },
+    #[error(
+        "record {seq} removes records up to {removed_through}, which {why}, younger than the witness's minimum of {min_days} days: history may not be dropped that young"
+    )]
+    YoungRemoved {
+        seq: u64,
+        removed_through: u64,
+        why: String,
+        min_days: u64,
+    },
+}
+
+/// Checks every `retention` record among `lines` (their `links`) against the witness's
+/// minimum age: the records it removes must have been accepted by the witness (the first
+/// head at or past them, from `heads`; now, when not yet witnessed) at least `min_days`
+/// before `now`, and the newest removed record must date from before that too, as the
+/// `retention` record states it.
+pub fn check_retention<L: AsRef<str>>(
+    lines: &[L],
+    links: &[Link],
+    heads: &[WitnessedHead],
+    now: jiff::Timestamp,
+    min_days: u64,
+) -> Result<(), Refusal> {
+    #[derive(Deserialize)]
+    struct Removed {
+        last_seq: u64,
+    }
+    #[derive(Deserialize)]
+    struct Retention {
+        #[serde(default)]
+        removed: Vec<Removed>,
+        #[serde(default)]
+        newest_removed_ts: Option<String>,
+    }
+    let floor = now - jiff::SignedDuration::from_hours(24 * min_days as i64);
+    for (line, link) in lines.iter().zip(links) {
+        if link.event != "retention" {
+            continue;
+        }
+        let retention: Retention =
+            serde_json::from_str(line.as_ref()).map_err(|_| Refusal::YoungRemoved {
+                seq: link.seq,
+                removed_through: link.seq,
+                why: "the record does not say which".to_owned(),
+                min_days,
+            })?;
+        let Some(through) = retention.removed.iter().map(|r| r.last_seq).max() else {
+            continue;
+        };
+        let young = |why: String| Refusal::YoungRemoved {
+            seq: link.seq,
+            removed_through: through,
+            why,
+            min_days,
+        };
+        let accepted = heads
+            .iter()
+            .filter(|h| h.seq >= through)
+            .filter_map(|h| h.at.parse::<jiff::Timestamp>().ok())
+            .min();
+        match accepted {
+            None => return Err(young("the witness never accepted".to_owned())),
+            Some(at) if at > floor => {
+                return Err(young(format!("the witness accepted at {at}")));
+            }
+            Some(_) => {}
+        }
+        match retention
+            .newest_removed_ts
+            .as_deref()
+            .map(str::parse::<jiff::Timestamp>)
+        {
+            Some(Ok(ts)) if ts <= floor => {}
+            Some(Ok(ts)) => return Err(young(format!("the record dates at {ts}"))),
+            _ => return Err(young("the record does not date".to_owned())),
+        }
+    }
+    Ok(())
 }
 
 /// What a checked proof adds: the record hashes the witness does not hold yet.
@@ -179,6 +261,27 @@ pub async fn put_witness(
             return Err(fail(StatusCode::CONFLICT, refusal.to_string()));
         }
     };
+    if links.iter().any(|l| l.event == "retention") {
+        let heads = state
+            .store
+            .witnessed_logs(&proof.host, &proof.user, Some(&proof.path))
+            .await?
+            .into_iter()
+            .flat_map(|l| l.heads)
+            .collect::<Vec<_>>();
+        let at = now(&state).await?;
+        if let Err(refusal) = check_retention(&proof.lines, &links, &heads, at, RETENTION_MIN_DAYS)
+        {
+            audit(
+                &state,
+                "witness_refused",
+                json!({"by": caller.name, "host": proof.host, "user": proof.user, "path": proof.path,
+                       "chain_id": proof.chain_id, "seq": last.seq, "hash": last.hash, "error": refusal.to_string()}),
+            );
+            tracing::warn!(identity = %caller.name, host = %proof.host, user = %proof.user, error = %refusal, "witness refused");
+            return Err(fail(StatusCode::CONFLICT, refusal.to_string()));
+        }
+    }
     let latest = log.as_ref().and_then(|l| l.latest.clone());
     let head = match plan.new.last() {
         Some((seq, hash)) => {
@@ -327,6 +430,50 @@ mod tests {
             plan(Some(&log(4)), "c1", &links, &held(2..=4)),
             Ok(Plan { new: vec![] })
         );
+    }
+
+    #[test]
+    fn retention_of_young_records_is_refused() {
+        let head = |seq: u64, at: &str| WitnessedHead {
+            seq,
+            hash: format!("h{seq}"),
+            at: at.into(),
+            identity: "alice".into(),
+        };
+        let heads = [
+            head(10, "2026-01-01T00:00:00Z"),
+            head(20, "2026-05-01T00:00:00Z"),
+        ];
+        let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+        let line = |through: u64, ts: &str| {
+            format!(
+                "{{\"seq\":30,\"event\":\"retention\",\"removed\":[{{\"last_seq\":{through}}}],\"newest_removed_ts\":\"{ts}\"}}"
+            )
+        };
+        let retention = |through: u64, ts: &str| {
+            let lines = [line(through, ts)];
+            let links = [Link {
+                seq: 30,
+                prev: String::new(),
+                event: "retention".into(),
+                hash: String::new(),
+            }];
+            check_retention(&lines, &links, &heads, now, 90)
+        };
+        // Accepted in January, dated January: old enough.
+        assert_eq!(retention(9, "2026-01-01T00:00:00Z"), Ok(()));
+        // Record 15 was first accepted with head 20, in May.
+        assert!(matches!(
+            retention(15, "2026-01-01T00:00:00Z"),
+            Err(Refusal::YoungRemoved {
+                removed_through: 15,
+                ..
+            })
+        ));
+        // Never witnessed.
+        assert!(retention(25, "2026-01-01T00:00:00Z").is_err());
+        // The record itself says the removed records are young.
+        assert!(retention(9, "2026-05-01T00:00:00Z").is_err());
     }
 
     #[test]

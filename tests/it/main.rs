@@ -26,6 +26,7 @@ mod quickstart;
 mod render;
 mod replicas;
 mod report;
+mod retention;
 mod run;
 mod secrets;
 mod server_policy;

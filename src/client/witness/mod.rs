@@ -159,6 +159,14 @@ pub fn send(client: &ApiClient, log: &Path) -> Result<Sent, WitnessError> {
         (_, Some(latest)) => latest.seq + 1,
         (_, None) => 0,
     };
+    if let Some(retained) = audit::retained(log)?
+        && retained.first_kept_seq > from
+    {
+        return Err(WitnessError::Broken(format!(
+            "records {from} to {} were removed by retention before they were witnessed, so the witness cannot be shown they chain",
+            retained.first_kept_seq - 1
+        )));
+    }
     let mut sent = Sent {
         chain_id: head.chain_id.clone(),
         head: WitnessedHead {
@@ -222,6 +230,8 @@ pub enum HeadStatus {
     Differs,
     /// The log has no such record: it was truncated.
     Missing,
+    /// The record was removed by retention, as a `retention` record of the chain says.
+    Removed,
     /// The witness holds another chain at this log's path: not compared.
     OtherChain,
 }
@@ -273,6 +283,10 @@ pub fn check(client: &ApiClient, log: &Path) -> Result<Option<Checked>, WitnessE
     }
     let seqs: BTreeSet<u64> = witnessed.heads.iter().map(|h| h.seq).collect();
     let local = audit::hashes_at(log, &seqs)?;
+    let first_kept = audit::retained(log)?.map_or(0, |r| r.first_kept_seq);
+    // A head removed by retention must have been witnessed long enough ago.
+    let removable_before = audit::now()
+        - jiff::SignedDuration::from_hours(24 * crate::server::WITNESS_RETENTION_MIN_DAYS as i64);
     let mut problem = None;
     let heads = witnessed
         .heads
@@ -281,9 +295,24 @@ pub fn check(client: &ApiClient, log: &Path) -> Result<Option<Checked>, WitnessE
             let status = match local.get(&head.seq) {
                 Some(hash) if *hash == head.hash => HeadStatus::Matches,
                 Some(_) => HeadStatus::Differs,
+                None if head.seq < first_kept => HeadStatus::Removed,
                 None => HeadStatus::Missing,
             };
-            if problem.is_none() && status != HeadStatus::Matches {
+            let young = status == HeadStatus::Removed
+                && head
+                    .at
+                    .parse::<jiff::Timestamp>()
+                    .is_ok_and(|at| at > removable_before);
+            if problem.is_none() && young {
+                problem = Some(format!(
+                    "record {}, witnessed by {} at {}, was removed by retention less than {} days after: history was dropped too young",
+                    head.seq,
+                    head.identity,
+                    head.at,
+                    crate::server::WITNESS_RETENTION_MIN_DAYS
+                ));
+            }
+            if problem.is_none() && !matches!(status, HeadStatus::Matches | HeadStatus::Removed) {
                 problem = Some(match status {
                     HeadStatus::Differs => format!(
                         "record {} differs from the head {} witnessed at {}: the log was rewritten",

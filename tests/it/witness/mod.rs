@@ -678,3 +678,66 @@ fn a_request_from_a_replaced_log_is_flagged_in_every_review_channel() {
         "{page}"
     );
 }
+
+/// The witness dates records by when it accepted them, not by what the log says: records
+/// stamped 200 days ago but witnessed just now may not be removed by retention.
+#[test]
+fn the_witness_refuses_a_head_whose_history_dropped_young_records() {
+    let s = setup();
+    let now = jiff::Timestamp::now();
+    let past = (now - jiff::SignedDuration::from_hours(24 * 200)).to_string();
+    let at = |when: &str, args: &[&str]| {
+        s.service
+            .as_user(&s.env, "alice")
+            .env("GATEKEEP_TEST_NOW", when)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let run = ["run", "--policy", &s.policy, "--", "true"];
+    assert!(at(&past, &run).status.success());
+    assert!(at(&past, &["log", "witness"]).status.success());
+    assert!(at(&past, &["log", "rotate"]).status.success());
+    assert!(at(&past, &run).status.success());
+    let witnessed = at(&past, &["log", "witness"]);
+    assert!(witnessed.status.success(), "{}", stderr(&witnessed));
+    // The client believes the first segment is 200 days old; its own rule lets it go.
+    s.env.write(
+        "config/gatekeep/config.yaml",
+        "retention: {keep_days: 90}\n",
+    );
+    let pruned = at(&now.to_string(), &["log", "prune"]);
+    assert!(pruned.status.success(), "{}", stderr(&pruned));
+    assert!(stderr(&pruned).contains("the removal is recorded"));
+    assert!(!s.log.with_file_name("audit.0.jsonl").exists());
+    let local = s.gatekeep(&["log", "verify"]);
+    assert!(local.status.success(), "{}", stdout(&local));
+    // The witness accepted those records moments ago: it refuses the head.
+    let refused = s.witness(&[]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("minimum of 90 days")
+            && stderr(&refused).contains("witness accepted"),
+        "{}",
+        stderr(&refused)
+    );
+    // The witnessed heads in the removed records are reported as removed, not missing.
+    let checked = s.verify_witness(&["--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&checked.stdout).unwrap();
+    let statuses: Vec<&str> = json["witness"]["heads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert!(statuses.contains(&"removed"), "{json}");
+    // ...and since they were witnessed moments ago, their removal is a problem.
+    assert_eq!(json["ok"], false);
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap()
+            .contains("removed by retention less than 90 days"),
+        "{json}"
+    );
+}
