@@ -102,7 +102,28 @@ fn local(path: &std::path::Path) -> Result<LocalLog, UserError> {
         records: records.into_iter().map(|r| r.value).collect(),
         intact,
         problem,
+        witness: "not checked: no service covered".to_owned(),
     })
+}
+
+/// What the witness holds for the log at `path` (as this host and user name it).
+fn witnessed(client: &client::ApiClient, path: &std::path::Path) -> String {
+    match crate::client::witness::check(client, path) {
+        Ok(None) => "nothing witnessed for it (as this host and user name it)".to_owned(),
+        Ok(Some(checked)) => match checked.problem {
+            Some(problem) => format!("disagrees: {problem}"),
+            None => format!(
+                "{} of chain {} match",
+                crate::render::count(
+                    checked.heads.len() as u64,
+                    "witnessed head",
+                    "witnessed heads"
+                ),
+                checked.chain_id
+            ),
+        },
+        Err(e) => format!("cannot be checked: {e}"),
+    }
 }
 
 /// Every record the service's export holds, page by page, and whether they chain.
@@ -172,6 +193,12 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             Err(e) => return Err(e.into()),
         }
     };
+    let mut logs = logs;
+    if let Some(client) = &connection {
+        for (log, path) in logs.iter_mut().zip(&paths) {
+            log.witness = witnessed(client, path);
+        }
+    }
     let service = match &connection {
         Some(client) => Some(service_records(client).map_err(|e| {
             e.to_user_error("cannot read the service's records")

@@ -71,14 +71,15 @@ pub fn render(report: &Report) -> String {
     totals(&mut out, report);
     charts(&mut out, report);
     out.push_str(
-        "<h2>What was covered</h2><table><tr><th>Source</th><th>Records</th><th>Chain</th></tr>",
+        "<h2>What was covered</h2><table><tr><th>Source</th><th>Records</th><th>Chain</th><th>Witness</th></tr>",
     );
     for covered in &report.covered {
         out.push_str(&format!(
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
             shown(&covered.source),
             covered.records,
-            shown(&covered.chain)
+            shown(&covered.chain),
+            shown(&covered.witness)
         ));
     }
     out.push_str("</table>");
@@ -100,6 +101,19 @@ pub fn render(report: &Report) -> String {
             shown(&crate::render::command(&denial.argv)),
             shown(&denial.rules.join(", "))
         ));
+    }
+    out.push_str("</table>");
+    out.push_str("<h2>Self-approvals refused</h2><table><tr><th>At</th><th>Request</th><th>Who tried</th></tr>");
+    for refused in &report.refused_self_approvals {
+        out.push_str(&format!(
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            escape(&refused.at),
+            escape(&refused.request_id),
+            shown(&refused.reviewer)
+        ));
+    }
+    if report.refused_self_approvals.is_empty() {
+        out.push_str("<tr><td colspan=\"3\">None in this period.</td></tr>");
     }
     out.push_str("</table>");
     out.push_str(&format!(

@@ -28,6 +28,8 @@ pub struct LocalLog {
     pub intact: bool,
     /// The first break, when the chain does not verify.
     pub problem: Option<String>,
+    /// What the witness says of it (the heads it holds match, disagree, none, not checked).
+    pub witness: String,
 }
 
 /// What the report covers.
@@ -121,12 +123,21 @@ pub struct Denial {
     pub rules: Vec<String>,
 }
 
+/// A self-approval the service refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedReview {
+    pub at: String,
+    pub request_id: String,
+    pub reviewer: String,
+}
+
 /// One log covered, and whether its chain verified.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Covered {
     pub source: String,
     pub records: usize,
     pub chain: String,
+    pub witness: String,
 }
 
 /// The totals.
@@ -157,6 +168,8 @@ pub struct Report {
     pub covered: Vec<Covered>,
     pub items: Vec<Item>,
     pub denials: Vec<Denial>,
+    /// Self-approvals the service refused.
+    pub refused_self_approvals: Vec<RefusedReview>,
     pub totals: Totals,
     /// The service's signature over the rest, when it was signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -236,6 +249,7 @@ pub fn build(inputs: &Inputs) -> Report {
                         .unwrap_or("the chain does not verify")
                 )
             },
+            witness: log.witness.clone(),
         });
         // Records of one run, by run id: its decision and what followed.
         let mut runs: BTreeMap<String, String> = BTreeMap::new();
@@ -304,6 +318,7 @@ pub fn build(inputs: &Inputs) -> Report {
         }
     }
     let mut service: BTreeMap<String, Service> = BTreeMap::new();
+    let mut refused = Vec::new();
     if let Some(records) = &inputs.service {
         covered.push(Covered {
             source: format!("service {}", records.url),
@@ -313,12 +328,21 @@ pub fn build(inputs: &Inputs) -> Report {
             } else {
                 "broken: the service's records do not verify".to_owned()
             },
+            witness: "the service's own records".to_owned(),
         });
         for (order, record) in records.records.iter().enumerate() {
             if !in_period(inputs, record) {
                 continue;
             }
             let event = text(record, "event").unwrap_or_default();
+            if event == "review_refused" {
+                refused.push(RefusedReview {
+                    at: text(record, "ts").unwrap_or_default(),
+                    request_id: text(record, "id").unwrap_or_default(),
+                    reviewer: text(record, "reviewer").unwrap_or_default(),
+                });
+                continue;
+            }
             if event == "request_denied" {
                 denials.push(Denial {
                     at: text(record, "ts").unwrap_or_default(),
@@ -375,6 +399,7 @@ pub fn build(inputs: &Inputs) -> Report {
         covered,
         items,
         denials,
+        refused_self_approvals: refused,
         totals,
         signature: None,
     }

@@ -93,6 +93,7 @@ fn inputs(logs: Vec<Vec<Value>>, service: Option<Vec<Value>>) -> Inputs {
                 records,
                 intact: true,
                 problem: None,
+                witness: "not checked".into(),
             })
             .collect(),
         service: service.map(|records| ServiceRecords {
@@ -186,6 +187,22 @@ fn each_check_fails_or_cannot_be_verified_as_its_evidence_says() {
     assert!(report.items[0].checks[1].why.contains("not covered"));
     assert_eq!(got[3].1, Outcome::CannotVerify);
     assert!(report.totals.checks_cannot_verify >= 3);
+}
+
+#[test]
+fn refused_self_approvals_are_listed() {
+    let mut service = service_run("r1", "d1", "bob", 1);
+    service.push(record(
+        9,
+        3,
+        "review_refused",
+        json!({"id": "r1", "reviewer": "alice",
+        "why": "a requester can never review their own request"}),
+    ));
+    let report = build(&inputs(Vec::new(), Some(service)));
+    assert_eq!(report.refused_self_approvals.len(), 1);
+    assert_eq!(report.refused_self_approvals[0].reviewer, "alice");
+    assert!(html::render(&report).contains("Self-approvals refused"));
 }
 
 #[test]

@@ -920,13 +920,27 @@ pub(super) async fn apply_review(
     id: &str,
     review: NewReview,
 ) -> Result<(StoredRequest, bool), Failure> {
+    let reviewer = user.name.clone();
     let (owned, user) = (Arc::clone(state), user.clone());
     let rule = Box::new(move |r: &mut StoredRequest, now: jiff::Timestamp| {
         let identities = owned.identities();
         let sign = |payload| owned.key.sign(payload);
         lifecycle::review(r, &user, &identities, &review, now, issue(&owned, &sign))
     });
-    let (request, transition) = change(state, id, rule).await?;
+    let (request, transition) = match change(state, id, rule).await {
+        Ok(changed) => changed,
+        Err(failure) => {
+            // A self-approval refused is evidence too: recorded for the auditors' report.
+            if failure.1.contains("never review their own") {
+                audit(
+                    state,
+                    "review_refused",
+                    json!({"id": id, "reviewer": reviewer, "why": failure.1}),
+                );
+            }
+            return Err(failure);
+        }
+    };
     Ok((request, transition.changed()))
 }
 

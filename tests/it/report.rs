@@ -61,6 +61,13 @@ fn the_evidence_pack_covers_what_happened_in_every_format_and_its_signature_hold
         .unwrap();
     assert!(approve.status.success());
     assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.complete());
+    // A self-approval, refused.
+    let own = service
+        .as_user(&env, "alice")
+        .args(["approve", &id])
+        .output()
+        .unwrap();
+    assert_ne!(own.status.code(), Some(0));
     // A denial.
     let denied = service
         .as_user(&env, "alice")
@@ -112,6 +119,10 @@ fn the_evidence_pack_covers_what_happened_in_every_format_and_its_signature_hold
             .unwrap()
             .iter()
             .all(|c| c["chain"] == "verified"),
+        "{pack}"
+    );
+    assert_eq!(
+        pack["refused_self_approvals"][0]["reviewer"], "alice",
         "{pack}"
     );
     // CSV: one row per item.
