@@ -39,8 +39,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     }
     let mut exporter = Exporter::new(args.format, Origin::Client);
     let mut out = std::io::stdout().lock();
-    let mut next = 0;
-    next = write_from(&path, next, &mut exporter, &mut out)?;
+    let (mut next, _) = write_from(&path, 0, None, &mut exporter, &mut out)?;
     if !args.follow {
         return Ok(Exit::Success);
     }
@@ -48,44 +47,61 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     // new file in its place) is read from the next `seq` on, across segments.
     let stamp = |path: &Path| std::fs::metadata(path).ok().map(|m| (m.ino(), m.len()));
     let mut seen = None;
+    // A record missing between two reads may be a segment being renamed while the
+    // directory was listed: read again before writing past it; a gap still there on the
+    // second read is the log's own.
+    let mut gap = None;
     while !interrupted.load(Ordering::Relaxed) {
         let now = stamp(&path);
-        if now != seen {
+        if now != seen || gap.is_some() {
             seen = now;
-            next = write_from(&path, next, &mut exporter, &mut out)?;
+            let (written, missing) = write_from(&path, next, gap, &mut exporter, &mut out)?;
+            next = written;
+            gap = missing;
         }
         std::thread::sleep(POLL);
     }
     Ok(Exit::Success)
 }
 
-/// Writes every record from `seq` `from` on, and returns the `seq` to read from next.
+/// Writes every record from `seq` `from` on, and returns the `seq` to read from next. When
+/// `from` is not followed by the next `seq` and `past` is not that `seq`, stops there and
+/// returns it as the gap to read past next time (`None`: write past any gap).
 fn write_from(
     path: &Path,
     from: u64,
+    past: Option<u64>,
     exporter: &mut Exporter,
     out: &mut impl Write,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<(u64, Option<u64>)> {
     let mut next = from;
+    let careful = from > 0;
     let read = audit::each_record_line(path, from, u64::MAX, |seq, line| {
+        if careful && seq != next && past != Some(next) {
+            return Err(Failed::Gap);
+        }
         if let Some(exported) = exporter.line(line) {
             writeln!(out, "{exported}").map_err(Written)?;
         }
         next = seq + 1;
         Ok::<_, Failed>(())
     });
+    let mut gap = None;
     match read {
         Ok(()) => {}
+        Err(Failed::Gap) => gap = Some(next),
         Err(Failed::Audit(error)) => return Err(UserError::new(error.to_string()).into()),
         Err(Failed::Write(Written(error))) => return Err(error.into()),
     }
     out.flush()?;
-    Ok(next)
+    Ok((next, gap))
 }
 
 struct Written(std::io::Error);
 
 enum Failed {
+    /// A record is missing before the next one read.
+    Gap,
     Audit(AuditError),
     Write(Written),
 }

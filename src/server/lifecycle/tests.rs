@@ -152,3 +152,26 @@ fn cancel_is_the_requesters_and_only_while_pending() {
     );
     assert!(cancel(&mut r, &user("alice", &[]), at(1_001)).is_err());
 }
+
+#[test]
+fn an_auditor_sees_every_request_and_reviews_none() {
+    let mut r = request(1, 2_000);
+    let configured = User {
+        auditor: true,
+        ..user("erin", &["ops"])
+    };
+    let all = Identities::new(vec![configured]);
+    let erin = all.get("erin").unwrap().clone();
+    assert!(
+        !erin.can_review,
+        "an auditor never reviews, whatever its entry says"
+    );
+    assert!(may_see(&erin, &r));
+    assert!(matches!(may_review(&erin, &r), Err(Refusal::Forbidden(_))));
+    let refusal = approve(&mut r, &erin, &all, at(1_000)).unwrap_err();
+    assert!(matches!(refusal, Refusal::Forbidden(_)));
+    assert!(r.reviews.is_empty() && r.status == Status::Pending);
+    // Someone who is neither requester, approver nor auditor sees nothing.
+    let outsider = user("mallory", &["dev"]);
+    assert!(!may_see(&outsider, &r));
+}
