@@ -35,9 +35,9 @@ pub fn segments(path: &Path) -> Result<Vec<PathBuf>, AuditError> {
     Ok(numbered(path)?.into_iter().map(|(_, p)| p).collect())
 }
 
-/// [`segments`] with each rotated segment's first `seq` (from its name); `None` for the
-/// current file.
-pub(super) fn numbered(path: &Path) -> Result<Vec<(Option<u64>, PathBuf)>, AuditError> {
+/// The directory of the log at `path` (`.` for a bare name) and its file stem, which its
+/// rotated segments' names start with.
+pub(super) fn dir_and_stem(path: &Path) -> (&Path, String) {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -47,6 +47,13 @@ pub(super) fn numbered(path: &Path) -> Result<Vec<(Option<u64>, PathBuf)>, Audit
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
+    (dir, stem)
+}
+
+/// [`segments`] with each rotated segment's first `seq` (from its name); `None` for the
+/// current file.
+pub(super) fn numbered(path: &Path) -> Result<Vec<(Option<u64>, PathBuf)>, AuditError> {
+    let (dir, stem) = dir_and_stem(path);
     let mut rotated: Vec<(u64, bool, PathBuf)> = Vec::new();
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,

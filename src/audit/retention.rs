@@ -217,15 +217,7 @@ pub fn apply(
     let path = log.path();
     let _lock = log.retention_lock()?;
     let mut outcome = Outcome::default();
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let stem = path
-        .file_stem()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
+    let (dir, stem) = super::read::dir_and_stem(path);
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();

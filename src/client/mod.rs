@@ -242,6 +242,22 @@ impl ApiClient {
         }
     }
 
+    /// The error for an answer of `status` with `bytes`: the service's error body, or its
+    /// text when it is not one.
+    fn refused(&self, status: u16, bytes: &[u8]) -> ClientError {
+        let body = serde_json::from_slice(bytes).unwrap_or_else(|_| ApiError {
+            error: String::from_utf8_lossy(bytes).trim().to_owned(),
+            hint: None,
+            denied_by: Vec::new(),
+        });
+        ClientError::Api {
+            status,
+            body,
+            url: self.base().to_owned(),
+            token_source: self.token_source.clone().map(Box::new),
+        }
+    }
+
     fn send_once<T: DeserializeOwned>(
         &self,
         request: reqwest::blocking::RequestBuilder,
@@ -266,17 +282,7 @@ impl ApiClient {
             .bytes()
             .map_err(|e| ClientError::Unreachable(cause::describe(self.base(), &e)))?;
         if !status.is_success() {
-            let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| ApiError {
-                error: String::from_utf8_lossy(&bytes).trim().to_owned(),
-                hint: None,
-                denied_by: Vec::new(),
-            });
-            return Err(ClientError::Api {
-                status: status.as_u16(),
-                body,
-                url: self.base().to_owned(),
-                token_source: self.token_source.clone().map(Box::new),
-            });
+            return Err(self.refused(status.as_u16(), &bytes));
         }
         let answer = if bytes.is_empty() {
             serde_json::from_value(Value::Null)
@@ -397,17 +403,7 @@ impl ApiClient {
             .text()
             .map_err(|e| ClientError::Unreachable(cause::describe(self.base(), &e)))?;
         if !status.is_success() {
-            let body = serde_json::from_str(&text).unwrap_or_else(|_| ApiError {
-                error: text.trim().to_owned(),
-                hint: None,
-                denied_by: Vec::new(),
-            });
-            return Err(ClientError::Api {
-                status: status.as_u16(),
-                body,
-                url: self.base().to_owned(),
-                token_source: self.token_source.clone().map(Box::new),
-            });
+            return Err(self.refused(status.as_u16(), text.as_bytes()));
         }
         Ok((text, next))
     }
