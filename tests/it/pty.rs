@@ -11,6 +11,8 @@ use crate::service::KillOnDrop;
 pub struct Pty {
     pub child: KillOnDrop,
     master: std::fs::File,
+    /// A terminal end kept open by the test ([`Pty::spawn_held`]).
+    _held: Option<OwnedFd>,
     output: Receiver<Vec<u8>>,
     pub seen: String,
     /// Every byte the terminal received, as it came.
@@ -23,8 +25,19 @@ impl Pty {
         Pty::spawn_sized(cmd, 0, 0)
     }
 
+    /// The same, with the test holding the terminal's other end open too: when the
+    /// program exits the terminal is not hung up, so nothing it wrote just before exiting
+    /// can be thrown away with the hang-up. For programs that answer at once and exit.
+    pub fn spawn_held(cmd: std::process::Command) -> Pty {
+        Pty::spawn_with(cmd, 0, 0, true)
+    }
+
     /// The same on a terminal of `rows` × `cols` (0 × 0: a terminal that does not say).
-    pub fn spawn_sized(mut cmd: std::process::Command, rows: u16, cols: u16) -> Pty {
+    pub fn spawn_sized(cmd: std::process::Command, rows: u16, cols: u16) -> Pty {
+        Pty::spawn_with(cmd, rows, cols, false)
+    }
+
+    fn spawn_with(mut cmd: std::process::Command, rows: u16, cols: u16, hold: bool) -> Pty {
         let size = nix::pty::Winsize {
             ws_row: rows,
             ws_col: cols,
@@ -48,6 +61,7 @@ impl Pty {
         }
         let child = KillOnDrop(cmd.spawn().unwrap());
         drop(cmd);
+        let held = hold.then(|| slave.try_clone().unwrap());
         drop(slave);
         let master = std::fs::File::from(pty.master);
         let (tx, output) = channel();
@@ -63,6 +77,7 @@ impl Pty {
         Pty {
             child,
             master,
+            _held: held,
             output,
             seen: String::new(),
             raw: Vec::new(),

@@ -433,7 +433,9 @@ fn break_glass_on_terminal(s: &Setup, extra_env: &[(&str, &str)], command: &[&st
     for (name, value) in extra_env {
         cmd.env(name, value);
     }
-    Pty::spawn(cmd)
+    // Held: a refusal printed just before the program exits is never lost with the
+    // terminal's hang-up.
+    Pty::spawn_held(cmd)
 }
 
 #[test]
@@ -531,7 +533,7 @@ fn agents_and_programs_never_break_glass() {
         .arg(&outer)
         .args(["--", gatekeep, "run", "--break-glass", "--reason", "x"])
         .args(["--policy", &s.policy, "--", "touch", file]);
-    let mut pty = Pty::spawn(cmd);
+    let mut pty = Pty::spawn_held(cmd);
     let out = String::from_utf8_lossy(&pty.until_exit()).into_owned();
     assert!(out.contains("inside a supervised process tree"), "{out}");
     // A rule that does not allow it.
@@ -842,7 +844,7 @@ fn only_the_services_approvers_close_a_break_glass_review_and_a_traced_run_never
             "--break-glass",
         ])
         .args(["--reason", "x", "--policy", &s.policy, "--", "touch", "y"]);
-    let mut pty = Pty::spawn(cmd);
+    let mut pty = Pty::spawn_held(cmd);
     let out = String::from_utf8_lossy(&pty.until_exit()).into_owned();
     assert!(
         out.contains("refused inside a supervised process tree"),
