@@ -108,16 +108,8 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
 /// an agent, a hook or anything inside a supervised tree.
 fn break_glass_refused(args: &Args, env: &Environment) -> Option<String> {
     // Traced at all: a supervisor (whatever its variables say) or a debugger drives it.
-    let traced = std::fs::read_to_string("/proc/self/status")
-        .map(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("TracerPid:"))
-                .and_then(|v| v.trim().parse::<i32>().ok())
-                .unwrap_or(1)
-                != 0
-        })
-        .unwrap_or(true);
+    // Not knowing counts as traced.
+    let traced = supervise::tracer_pid().is_none_or(|tracer| tracer != 0);
     if supervise::inside_supervised_tree(env) || traced {
         return Some("break-glass is refused inside a supervised process tree".into());
     }

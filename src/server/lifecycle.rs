@@ -68,6 +68,11 @@ impl Transition {
     }
 }
 
+/// A time the service stored (RFC 3339) as Unix seconds; `None` when it is not one.
+pub fn unix(text: &str) -> Option<i64> {
+    text.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
+}
+
 /// A time as the API writes it: RFC 3339, whole seconds.
 pub fn stamp(ts: jiff::Timestamp) -> String {
     ts.round(jiff::Unit::Second).unwrap_or(ts).to_string()
@@ -543,21 +548,31 @@ pub fn after_review(
 pub fn schedule(r: &StoredRequest, remind_every: u64) -> i64 {
     if let Some(glass) = &r.break_glass {
         return match (&glass.review, glass.overdue) {
-            (None, false) => glass
-                .review_due
-                .parse::<jiff::Timestamp>()
-                .map_or(0, |t| t.as_second()),
+            (None, false) => unix(&glass.review_due).unwrap_or(0),
             _ => 0,
         };
     }
     if r.status != Status::Pending {
         return 0;
     }
-    let created = r
-        .created_at
-        .parse::<jiff::Timestamp>()
-        .map_or(0, |t| t.as_second());
-    let mut next = i64::MAX;
+    let next = steps_to_take(r)
+        .into_iter()
+        .map(|(due, ..)| due)
+        .chain(reminder_due(r, remind_every))
+        .min()
+        .unwrap_or(i64::MAX);
+    if next == i64::MAX || next >= r.expires_unix {
+        0
+    } else {
+        next
+    }
+}
+
+/// The escalation steps of `r` not taken yet: when each is due (Unix seconds), its rule,
+/// its index in that rule's `escalate:` list, and the step.
+fn steps_to_take(r: &StoredRequest) -> Vec<(i64, String, usize, crate::policy::EscalationStep)> {
+    let created = unix(&r.created_at).unwrap_or(0);
+    let mut steps = Vec::new();
     for requirement in &r.request.approvals {
         for (index, step) in requirement.workflow.escalate.iter().enumerate() {
             let taken = r
@@ -565,23 +580,25 @@ pub fn schedule(r: &StoredRequest, remind_every: u64) -> i64 {
                 .iter()
                 .any(|e| e.rule == requirement.rule && e.step == index);
             if !taken {
-                next = next.min(created.saturating_add(step.after_seconds as i64));
+                let due = created.saturating_add(step.after_seconds as i64);
+                steps.push((due, requirement.rule.clone(), index, step.clone()));
             }
         }
     }
-    if remind_every > 0 {
+    steps
+}
+
+/// When the next reminder of `r` is due (every `remind_every` seconds from its filing or
+/// its last reminder); `None` without reminders.
+fn reminder_due(r: &StoredRequest, remind_every: u64) -> Option<i64> {
+    (remind_every > 0).then(|| {
         let last = if r.reminded_unix > 0 {
             r.reminded_unix
         } else {
-            created
+            unix(&r.created_at).unwrap_or(0)
         };
-        next = next.min(last.saturating_add(remind_every as i64));
-    }
-    if next == i64::MAX || next >= r.expires_unix {
-        0
-    } else {
-        next
-    }
+        last.saturating_add(remind_every as i64)
+    })
 }
 
 /// The sweeper's work on `r` at `now`: escalation steps that are due (their `notify`
@@ -591,10 +608,7 @@ pub fn tick(r: &mut StoredRequest, remind_every: u64, now: jiff::Timestamp) -> T
     let mut done = Transition::default();
     let at = now.as_second();
     if let Some(glass) = r.break_glass.as_mut() {
-        let due = glass
-            .review_due
-            .parse::<jiff::Timestamp>()
-            .map_or(i64::MAX, |t| t.as_second());
+        let due = unix(&glass.review_due).unwrap_or(i64::MAX);
         if glass.review.is_none() && !glass.overdue && at >= due {
             glass.overdue = true;
             done = done
@@ -605,23 +619,11 @@ pub fn tick(r: &mut StoredRequest, remind_every: u64, now: jiff::Timestamp) -> T
                 .event("request.break_glass_overdue");
         }
     } else if status_at(r, now) == Status::Pending {
-        let created = r
-            .created_at
-            .parse::<jiff::Timestamp>()
-            .map_or(0, |t| t.as_second());
-        let mut steps = Vec::new();
-        for requirement in &r.request.approvals {
-            for (index, step) in requirement.workflow.escalate.iter().enumerate() {
-                let taken = r
-                    .escalations
-                    .iter()
-                    .any(|e| e.rule == requirement.rule && e.step == index);
-                if !taken && at >= created.saturating_add(step.after_seconds as i64) {
-                    steps.push((requirement.rule.clone(), index, step.clone()));
-                }
-            }
-        }
-        for (rule, index, step) in steps {
+        let due: Vec<_> = steps_to_take(r)
+            .into_iter()
+            .filter(|(due, ..)| at >= *due)
+            .collect();
+        for (_, rule, index, step) in due {
             if let Some(requirement) = r.request.approvals.iter_mut().find(|a| a.rule == rule) {
                 for approver in &step.add_approvers {
                     if !requirement.approvers.contains(approver) {
@@ -650,22 +652,15 @@ pub fn tick(r: &mut StoredRequest, remind_every: u64, now: jiff::Timestamp) -> T
         {
             done = done.event("request.escalated");
         }
-        if remind_every > 0 {
-            let last = if r.reminded_unix > 0 {
-                r.reminded_unix
-            } else {
-                created
-            };
-            if at >= last.saturating_add(remind_every as i64) {
-                r.reminders += 1;
-                r.reminded_unix = at;
-                done = done
-                    .audit(
-                        "request_reminded",
-                        json!({"id": r.id, "reminder": r.reminders}),
-                    )
-                    .event("request.reminder");
-            }
+        if reminder_due(r, remind_every).is_some_and(|due| at >= due) {
+            r.reminders += 1;
+            r.reminded_unix = at;
+            done = done
+                .audit(
+                    "request_reminded",
+                    json!({"id": r.id, "reminder": r.reminders}),
+                )
+                .event("request.reminder");
         }
     }
     let next = schedule(r, remind_every);

@@ -188,8 +188,9 @@ pub fn opened(
     })
 }
 
+/// A window's time as Unix seconds (0 when unreadable: a window then never opens).
 fn unix(text: &str) -> i64 {
-    text.parse::<jiff::Timestamp>().map_or(0, |t| t.as_second())
+    super::lifecycle::unix(text).unwrap_or(0)
 }
 
 /// Whether `window` is open at `now`: started, not closed, not revoked.

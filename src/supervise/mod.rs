@@ -519,6 +519,16 @@ impl Mark {
     }
 }
 
+/// The process tracing this one (0: none), as the kernel says; `None` when it cannot be
+/// read.
+pub fn tracer_pid() -> Option<i32> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("TracerPid:"))
+        .and_then(|v| v.trim().parse::<i32>().ok())
+}
+
 /// Whether this process is part of a tree a gatekeep supervises: its tracer holds the
 /// socket the tree was told about. A `gatekeep run` started inside such a tree leaves the
 /// judging to that supervisor, which sees every exec anyway, instead of asking twice.
@@ -527,14 +537,7 @@ pub fn inside_supervised_tree(env: &crate::environment::Environment) -> bool {
     let Some(name) = env.get(SUPERVISOR_VAR) else {
         return false;
     };
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return false;
-    };
-    let tracer = status
-        .lines()
-        .find_map(|l| l.strip_prefix("TracerPid:"))
-        .and_then(|v| v.trim().parse::<i32>().ok())
-        .unwrap_or(0);
+    let tracer = tracer_pid().unwrap_or(0);
     if tracer <= 0 {
         return false;
     }

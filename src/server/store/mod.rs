@@ -100,8 +100,8 @@ impl StoredRequest {
         self.window
             .as_ref()
             .filter(|w| w.revoked.is_none())
-            .and_then(|w| w.ends_at.parse::<jiff::Timestamp>().ok())
-            .map_or(0, |t| t.as_second())
+            .and_then(|w| super::lifecycle::unix(&w.ends_at))
+            .unwrap_or(0)
     }
 
     /// The `review_open` column: 1 while a break-glass run waits for its review.
