@@ -317,6 +317,12 @@ impl Exporter {
         }
     }
 
+    /// Names the chain the records belong to, for a reader that starts after its
+    /// `chain_open` record (or whose `chain_open` retention removed).
+    pub fn in_chain(&mut self, chain_id: &str) {
+        self.chain_id = Some(chain_id.to_owned());
+    }
+
     pub fn format(&self) -> Format {
         self.format
     }
@@ -389,8 +395,12 @@ impl Exporter {
             .or_else(|| self.user.clone());
         let argv = strings(v, "argv").or(run.argv);
         let host = match self.origin {
-            // A witness record's `host` is the witnessed log's, not the service's.
-            Origin::Service => self.host.clone(),
+            // A witness record's `host` is the witnessed log's, not the service's: the
+            // replica that wrote the record, or the one that opened the log.
+            Origin::Service => record
+                .str("replica")
+                .map(str::to_owned)
+                .or(self.host.clone()),
             Origin::Client => record.str("host").map(str::to_owned).or(run.host),
         }
         .or_else(|| self.host.clone());

@@ -396,10 +396,14 @@ fn parse_tail(line: &[u8]) -> Option<Tail> {
     })
 }
 
-/// One record line: the four chain fields first, then the event's own fields.
+/// One record line, stamped now.
 fn render(seq: u64, event: &str, prev: &str, fields: &Value) -> String {
-    let now = super::now();
-    let ts = now.round(jiff::Unit::Microsecond).unwrap_or(now);
+    render_at(seq, event, prev, fields, super::now())
+}
+
+/// One record line stamped `at`: the four chain fields first, then the event's own fields.
+pub fn render_at(seq: u64, event: &str, prev: &str, fields: &Value, at: jiff::Timestamp) -> String {
+    let ts = at.round(jiff::Unit::Microsecond).unwrap_or(at);
     let mut line = format!(
         "{{\"seq\":{seq},\"ts\":{},\"event\":{},\"prev\":\"{prev}\"",
         Value::String(ts.to_string()),

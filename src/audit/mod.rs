@@ -12,7 +12,7 @@ mod retention;
 mod verify;
 
 pub use chain::{ChainError, Link, link, links};
-pub use log::{Appended, AuditLog};
+pub use log::{Appended, AuditLog, render_at};
 pub use read::{Record, chain_id, each_record_line, hashes_at, read_all, segments};
 pub use retention::{
     DEFAULT_MIN_DAYS, Outcome, Removed, Retention, RetentionError, apply as apply_retention,

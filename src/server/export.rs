@@ -1,5 +1,6 @@
-//! `GET /v1/export`: the service's own audit log, a page at a time, as gatekeep's JSON
-//! Lines, OCSF events or ECS documents; for reviewers and auditors only.
+//! `GET /v1/export`: the service's own audit records (the chain every replica appends to
+//! in the database), a page at a time, as gatekeep's JSON Lines, OCSF events or ECS
+//! documents; for reviewers and auditors only.
 
 use std::sync::Arc;
 
@@ -10,8 +11,8 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::handlers::{Caller, Failure, Params, fail};
+use super::store::audit::Page;
 use crate::audit::export::{Exporter, Format, Origin};
-use crate::audit::{self, AuditError};
 
 /// The most records one page holds.
 pub const MAX_LIMIT: usize = 1000;
@@ -62,19 +63,21 @@ pub async fn export(
             format!("limit is 1 to {MAX_LIMIT}"),
         ));
     }
-    let path = state.audit.path().to_owned();
-    let page = tokio::task::spawn_blocking(move || page(&path, format, query.after, limit))
+    let page = state
+        .store
+        .audit_page(query.after, limit as u32)
         .await
-        .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| {
             fail(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot read the service audit log: {e}"),
+                format!("cannot read the service's audit records: {e}"),
             )
         })?;
-    let mut response =
-        ([(header::CONTENT_TYPE, "application/x-ndjson")], page.body).into_response();
-    if let Some(last) = page.last {
+    let (body, last) = tokio::task::spawn_blocking(move || render(&page, format))
+        .await
+        .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let mut response = ([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response();
+    if let Some(last) = last {
         response
             .headers_mut()
             .insert(NEXT_AFTER, HeaderValue::from(last));
@@ -82,57 +85,20 @@ pub async fn export(
     Ok(response)
 }
 
-/// One page: its lines, and the `seq` of its last record.
-struct Page {
-    body: String,
-    last: Option<u64>,
-}
-
-enum Stop {
-    Full,
-    Audit(AuditError),
-}
-
-impl From<AuditError> for Stop {
-    fn from(error: AuditError) -> Stop {
-        Stop::Audit(error)
-    }
-}
-
-fn page(
-    path: &std::path::Path,
-    format: Format,
-    after: Option<u64>,
-    limit: usize,
-) -> Result<Page, AuditError> {
+/// A page's lines in `format`, and the `seq` of its last record.
+fn render(page: &Page, format: Format) -> (String, Option<u64>) {
     let mut exporter = Exporter::new(format, Origin::Service);
-    let from = after.map_or(0, |a| a.saturating_add(1));
-    if from > 0 {
-        // The first record names the service's host and user for the records after it.
-        audit::each_record_line(path, 0, 0, |_, line| {
-            exporter.line(line);
-            Ok::<_, AuditError>(())
-        })?;
+    if let Some(chain_id) = &page.chain_id {
+        exporter.in_chain(chain_id);
     }
     let mut body = String::new();
-    let mut last = None;
-    let mut count = 0;
-    let read = audit::each_record_line(path, from, u64::MAX, |seq, line| {
-        if count == limit {
-            return Err(Stop::Full);
-        }
-        if let Some(exported) = exporter.line(line) {
+    for (_, line) in &page.rows {
+        if let Some(exported) = exporter.line(line.as_bytes()) {
             body.push_str(&exported);
             body.push('\n');
         }
-        count += 1;
-        last = Some(seq);
-        Ok(())
-    });
-    match read {
-        Ok(()) | Err(Stop::Full) => Ok(Page { body, last }),
-        Err(Stop::Audit(error)) => Err(error),
     }
+    (body, page.rows.last().map(|(seq, _)| *seq))
 }
 
 /// `POST /v1/reports/signatures`: the body of a report signature request.
@@ -180,6 +146,7 @@ pub async fn sign_report(
         &state,
         "report_signed",
         serde_json::json!({"digest": digest, "by": user.name}),
-    );
+    )
+    .await;
     Ok(axum::Json(signature))
 }

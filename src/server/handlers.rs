@@ -194,10 +194,17 @@ pub(super) async fn now(state: &AppState) -> Result<jiff::Timestamp, Failure> {
     Ok(state.store.now().await?)
 }
 
-pub(super) fn audit(state: &AppState, event: &str, fields: Value) {
-    if let Err(error) = state.audit.append(event, fields) {
-        tracing::error!(%error, event, "cannot write the service audit log");
+/// Records what this replica did: in the service's audit chain (the database every
+/// replica shares) and in this replica's own log file.
+pub(super) async fn audit(state: &AppState, event: &str, fields: Value) {
+    if let Err(error) = state
+        .store
+        .append_audit(vec![(event.to_owned(), fields.clone())])
+        .await
+    {
+        tracing::error!(%error, event, "cannot write the service's audit records");
     }
+    state.mirror(event, fields);
 }
 
 /// The request as `user` may see it: the grant (and its nonce) only for the requester.
@@ -334,7 +341,7 @@ pub async fn create(
     let mut objection = None;
     if let Some(judgement) = judgement.as_ref().filter(|j| j.decision == Decision::Deny) {
         if !reported {
-            return Err(denied(&state, &user, &request, judgement));
+            return Err(denied(&state, &user, &request, judgement).await);
         }
         objection = Some(judgement.denial());
     }
@@ -469,7 +476,21 @@ pub async fn create(
     };
     let mut stored = stored;
     stored.next_unix = lifecycle::schedule(&stored, state.limits.remind_every);
-    let stored = match state.store.create(&stored, key.as_deref()).await? {
+    // Recorded in the transaction that files it.
+    let record = (
+        "request_created".to_owned(),
+        json!({"id": stored.id, "requester": stored.requester, "argv": stored.request.argv, "cwd": stored.request.cwd,
+               "host": stored.request.host, "user": stored.request.user, "agent": stored.request.agent,
+               "rules": stored.request.rules, "approvals": stored.request.approvals,
+               "server_policy": policy.as_ref().map(|p| p.digest()),
+               "digest": stored.request.digest, "expires_at": stored.expires_at,
+               "log_head_conflict": stored.log_head_conflict}),
+    );
+    let filed = state
+        .store
+        .create(&stored, key.as_deref(), vec![record.clone()])
+        .await?;
+    let stored = match filed {
         Filed::New(stored) => stored,
         // A retry (after a lost answer, maybe through another replica): the request
         // already filed, if it is for the same command.
@@ -525,16 +546,7 @@ pub async fn create(
             return Ok((StatusCode::OK, Json(created)));
         }
     };
-    audit(
-        &state,
-        "request_created",
-        json!({"id": stored.id, "requester": stored.requester, "argv": stored.request.argv, "cwd": stored.request.cwd,
-               "host": stored.request.host, "user": stored.request.user, "agent": stored.request.agent,
-               "rules": stored.request.rules, "approvals": stored.request.approvals,
-               "server_policy": policy.as_ref().map(|p| p.digest()),
-               "digest": stored.request.digest, "expires_at": stored.expires_at,
-               "log_head_conflict": stored.log_head_conflict}),
-    );
+    state.mirror(&record.0, record.1);
     state.outbox_poke.notify_one();
     // Breaking glass grants at once; otherwise an open window may cover the command.
     let stored = if reported {
@@ -623,7 +635,7 @@ async fn under_window(
 
 /// Refuses a request the service's policy denies: said in the service's log, recorded in
 /// its audit log, answered `403` naming the rules.
-fn denied(
+async fn denied(
     state: &AppState,
     user: &User,
     request: &NewRequest,
@@ -637,7 +649,8 @@ fn denied(
         json!({"requester": user.name, "argv": request.argv, "cwd": request.cwd,
                "host": request.host, "user": request.user, "agent": request.agent,
                "rules": rules, "digest": request.digest}),
-    );
+    )
+    .await;
     Refused::Denied(judgement.denial(), rules)
 }
 
@@ -936,7 +949,8 @@ pub(super) async fn apply_review(
                     state,
                     "review_refused",
                     json!({"id": id, "reviewer": reviewer, "why": failure.1}),
-                );
+                )
+                .await;
             }
             return Err(failure);
         }
@@ -1113,7 +1127,8 @@ pub async fn consume(
             "secrets_released",
             json!({"id": id, "to": user.name, "secrets": values.keys().collect::<Vec<_>>(),
                    "retry": transition.replay}),
-        );
+        )
+        .await;
     }
     let mut body = serde_json::to_value(view(&state, &request))
         .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
@@ -1254,11 +1269,14 @@ pub async fn slack_interactions(
                 None => tell(unlinked()),
                 Some(user) => {
                     match apply_revoke(&state, &user, id, Some(interaction.via())).await {
-                        Ok(_) => audit(
-                            &state,
-                            "slack_revoke",
-                            json!({"id": id, "by": user.name, "slack_user": slack_user}),
-                        ),
+                        Ok(_) => {
+                            audit(
+                                &state,
+                                "slack_revoke",
+                                json!({"id": id, "by": user.name, "slack_user": slack_user}),
+                            )
+                            .await
+                        }
                         Err(failure) => tell(format!("Not revoked: {}", failure.message())),
                     }
                 }
@@ -1329,11 +1347,14 @@ pub async fn slack_interactions(
         window: None,
     };
     match apply_review(&state, &user, &id, review).await {
-        Ok((request, _)) => audit(
-            &state,
-            "slack_review",
-            json!({"id": request.id, "reviewer": user.name, "slack_user": slack_user}),
-        ),
+        Ok((request, _)) => {
+            audit(
+                &state,
+                "slack_review",
+                json!({"id": request.id, "reviewer": user.name, "slack_user": slack_user}),
+            )
+            .await
+        }
         Err(failure) => tell(format!("Not recorded: {}", failure.message())),
     }
     Ok(StatusCode::OK.into_response())

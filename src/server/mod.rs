@@ -181,14 +181,21 @@ impl AppState {
         outbox::start_sweeper(Arc::downgrade(self));
     }
 
-    /// After a change this replica committed: its audit records, and a nudge to the
-    /// outbox worker.
+    /// After a change this replica committed (its audit records in the database with
+    /// it): the records in this replica's own log file, and a nudge to the outbox worker.
     pub(crate) fn committed(&self, transition: &lifecycle::Transition) {
         for (event, fields) in &transition.audit {
-            handlers::audit(self, event, fields.clone());
+            self.mirror(event, fields.clone());
         }
         if !transition.events.is_empty() {
             self.outbox_poke.notify_one();
+        }
+    }
+
+    /// Appends a record the database already holds to this replica's own log file.
+    pub(crate) fn mirror(&self, event: &str, fields: serde_json::Value) {
+        if let Err(error) = self.audit.append(event, fields) {
+            tracing::error!(%error, event, "cannot write the service audit log");
         }
     }
 }
@@ -306,6 +313,7 @@ impl AppState {
             .replica
             .clone()
             .unwrap_or_else(crate::environment::hostname);
+        store.set_replica(replica.clone());
         // One audit log per replica, named by replica, so replicas sharing a directory
         // never interleave their chains.
         let audit_name = match &database {

@@ -164,7 +164,7 @@ async fn record(state: &AppState, delivery: &Delivery, sent: Sent) {
         fields["request"] = json!(delivery.request_id);
         fields["error"] = json!(error);
         // Recorded first, then said: whoever reads the message finds the record.
-        super::handlers::audit(state, record, fields);
+        super::handlers::audit(state, record, fields).await;
         eprintln!(
             "gatekeep: {name} failed for {} ({}): {error}",
             delivery.kind, delivery.event_id
@@ -239,7 +239,8 @@ pub fn start_sweeper(state: Weak<AppState>) {
             match live.store.expire_due(100).await {
                 Ok(moved) => {
                     for request in &moved {
-                        super::handlers::audit(&live, "request_expired", json!({"id": request.id}));
+                        // In the database with the change; here for this replica's file.
+                        live.mirror("request_expired", json!({"id": request.id}));
                     }
                     if !moved.is_empty() {
                         live.outbox_poke.notify_one();

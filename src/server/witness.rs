@@ -256,7 +256,7 @@ pub async fn put_witness(
                 "witness_refused",
                 json!({"by": caller.name, "host": proof.host, "user": proof.user, "path": proof.path,
                        "chain_id": proof.chain_id, "seq": last.seq, "hash": last.hash, "error": refusal.to_string()}),
-            );
+            ).await;
             tracing::warn!(identity = %caller.name, host = %proof.host, user = %proof.user, error = %refusal, "witness refused");
             return Err(fail(StatusCode::CONFLICT, refusal.to_string()));
         }
@@ -277,7 +277,7 @@ pub async fn put_witness(
                 "witness_refused",
                 json!({"by": caller.name, "host": proof.host, "user": proof.user, "path": proof.path,
                        "chain_id": proof.chain_id, "seq": last.seq, "hash": last.hash, "error": refusal.to_string()}),
-            );
+            ).await;
             tracing::warn!(identity = %caller.name, host = %proof.host, user = %proof.user, error = %refusal, "witness refused");
             return Err(fail(StatusCode::CONFLICT, refusal.to_string()));
         }
@@ -306,7 +306,7 @@ pub async fn put_witness(
                 "witness",
                 json!({"by": caller.name, "host": proof.host, "user": proof.user, "path": proof.path,
                        "chain_id": proof.chain_id, "seq": head.seq, "hash": head.hash, "added": plan.new.len()}),
-            );
+            ).await;
             head
         }
         // Everything sent was already held: the witness is ahead of this call.

@@ -7,6 +7,7 @@
 //! with the events the rule emitted. Events become outbox rows in the same transaction, and
 //! waiters of the request are woken once it commits (directly, or through `pg_notify`).
 
+pub mod audit;
 mod postgres;
 mod schema;
 mod sqlite;
@@ -243,13 +244,22 @@ pub trait Store: Send + Sync + 'static {
     /// claims deliveries to these only (one that another replica knows stays for it).
     fn set_sinks(&self, sinks: Vec<String>);
 
-    /// Files `request` (its `request.created` event with it), unless `key` names a request
-    /// the same requester already filed: then that one, unchanged.
-    async fn create(&self, request: &StoredRequest, key: Option<&str>)
-    -> Result<Filed, StoreError>;
+    /// The replica name the service's audit records carry; set once before serving.
+    fn set_replica(&self, name: String);
+
+    /// Files `request` (its `request.created` event and the `audit` records with it),
+    /// unless `key` names a request the same requester already filed: then that one,
+    /// unchanged, and nothing is recorded.
+    async fn create(
+        &self,
+        request: &StoredRequest,
+        key: Option<&str>,
+        audit: audit::Records,
+    ) -> Result<Filed, StoreError>;
     async fn get(&self, id: &str) -> Result<Option<StoredRequest>, StoreError>;
     /// Runs `rule` on request `id` in one transaction holding its row; writes the changed
-    /// request and the transition's events, or nothing when the rule refuses.
+    /// request, the transition's events and its audit records, or nothing when the rule
+    /// refuses.
     /// `Ok(None)`: no such request.
     async fn change(
         &self,
@@ -286,9 +296,26 @@ pub trait Store: Send + Sync + 'static {
         requester: &str,
         digest: &str,
     ) -> Result<Vec<StoredRequest>, StoreError>;
-    /// Moves requests whose time ran out to `expired`, each exactly once with its event,
-    /// skipping rows another replica holds. Returns the ones this call moved.
+    /// Moves requests whose time ran out to `expired`, each exactly once with its event
+    /// and audit record, skipping rows another replica holds. Returns the ones this call
+    /// moved.
     async fn expire_due(&self, limit: u32) -> Result<Vec<StoredRequest>, StoreError>;
+
+    /// Appends records to the service's audit chain, in one transaction.
+    async fn append_audit(&self, records: audit::Records) -> Result<(), StoreError>;
+    /// Up to `limit` records of the audit chain after `after` (from the oldest kept when
+    /// `None`), oldest first.
+    async fn audit_page(&self, after: Option<u64>, limit: u32) -> Result<audit::Page, StoreError>;
+    /// Retention: removes, in one transaction, the oldest audit records stamped before
+    /// `before` (Unix seconds; a contiguous run, never the last record) and the finished
+    /// requests whose time ended before it (with their events, deliveries and messages),
+    /// and appends a `retention` record saying what went. The caller decides `before`.
+    async fn prune(
+        &self,
+        before: i64,
+        min_days: u64,
+        keep_days: u64,
+    ) -> Result<audit::Pruned, StoreError>;
 
     /// Claims up to `limit` deliveries to this replica's receivers that are due and not
     /// leased by anyone, for `lease`. Of one request's events for one receiver only the

@@ -14,6 +14,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::AsyncMessage;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::audit::{self, Last};
 use super::schema::{LATEST, LOCK_KEY, MIGRATIONS, too_new};
 use super::{
     Delivery, Filed, LogKey, PairChanged, PairRule, Rule, Session, Store, StoreError,
@@ -29,6 +30,7 @@ pub struct PostgresStore {
     pool: Pool,
     waiters: Arc<Waiters>,
     sinks: super::Sinks,
+    replica: audit::Replica,
     listener: tokio::task::JoinHandle<()>,
 }
 
@@ -281,6 +283,69 @@ async fn write_events(
     Ok(())
 }
 
+/// Appends `records` to the service's audit chain in the caller's transaction, holding
+/// the chain's advisory lock until it commits: appends of all replicas form one chain.
+async fn write_audit(
+    tx: &deadpool_postgres::Transaction<'_>,
+    replica: &str,
+    records: &[(String, serde_json::Value)],
+    at: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&audit::LOCK_KEY])
+        .await?;
+    let last = tx
+        .query_opt(
+            "SELECT seq, line FROM audit_records ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .await?
+        .map(|row| Last {
+            seq: row.get(0),
+            line: row.get(1),
+        });
+    let (rows, opened) = audit::rows(last, records, at, replica);
+    if let Some(chain_id) = opened {
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&audit::CHAIN_ID_KEY, &chain_id],
+        )
+        .await?;
+    }
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO audit_records (seq, ts_unix, event, line) VALUES ($1, $2, $3, $4)",
+        )
+        .await?;
+    for row in rows {
+        tx.execute(&insert, &[&row.seq, &row.ts_unix, &row.event, &row.line])
+            .await?;
+    }
+    Ok(())
+}
+
+/// One row of the audit chain.
+async fn audit_row(
+    tx: &deadpool_postgres::Transaction<'_>,
+    seq: i64,
+) -> Result<audit::Row, StoreError> {
+    let row = tx
+        .query_one(
+            "SELECT seq, ts_unix, event, line FROM audit_records WHERE seq = $1",
+            &[&seq],
+        )
+        .await?;
+    Ok(audit::Row {
+        seq: row.get(0),
+        ts_unix: row.get(1),
+        event: row.get(2),
+        line: row.get(3),
+    })
+}
+
 /// Writes a changed request: its status, body and the columns derived from it.
 async fn update(
     tx: &deadpool_postgres::Transaction<'_>,
@@ -433,6 +498,7 @@ impl PostgresStore {
             pool,
             waiters,
             sinks: super::Sinks::default(),
+            replica: audit::Replica::default(),
             listener,
         })
     }
@@ -519,10 +585,15 @@ impl Store for PostgresStore {
         self.sinks.set(sinks);
     }
 
+    fn set_replica(&self, name: String) {
+        self.replica.set(name);
+    }
+
     async fn create(
         &self,
         request: &StoredRequest,
         key: Option<&str>,
+        records: audit::Records,
     ) -> Result<Filed, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
@@ -560,6 +631,7 @@ impl Store for PostgresStore {
         }
         let at = clock(&tx).await?;
         write_events(&tx, &self.sinks(), request, &["request.created"], at).await?;
+        write_audit(&tx, &self.replica.get(), &records, at).await?;
         tx.commit().await?;
         Ok(Filed::New(request.clone()))
     }
@@ -598,6 +670,13 @@ impl Store for PostgresStore {
         if transition.changed() {
             update(&tx, &request).await?;
             write_events(&tx, &self.sinks(), &request, &transition.events, at).await?;
+            write_audit(
+                &tx,
+                &self.replica.get(),
+                &audit::owned(&transition.audit),
+                at,
+            )
+            .await?;
             tx.commit().await?;
         }
         Ok(Some(Ok((request, transition))))
@@ -637,13 +716,16 @@ impl Store for PostgresStore {
             Ok(t) => t,
             Err(refusal) => return Ok(Some(Err(refusal))),
         };
-        let sinks = self.sinks();
+        let (sinks, replica) = (self.sinks(), self.replica.get());
+        let mut records = Vec::new();
         for (request, transition) in [(&first, &one), (&second, &two)] {
             if transition.changed() {
                 update(&tx, request).await?;
                 write_events(&tx, &sinks, request, &transition.events, at).await?;
+                records.extend(audit::owned(&transition.audit));
             }
         }
+        write_audit(&tx, &replica, &records, at).await?;
         tx.commit().await?;
         Ok(Some(Ok((first, second, one, two))))
     }
@@ -726,8 +808,9 @@ impl Store for PostgresStore {
                 &[&at.as_second(), &i64::from(limit)],
             )
             .await?;
-        let sinks = self.sinks();
+        let (sinks, replica) = (self.sinks(), self.replica.get());
         let mut moved = Vec::new();
+        let mut records = Vec::new();
         for row in rows {
             let mut request = StoredRequest::from_body(row.get(0))?;
             let Ok(transition) = crate::server::lifecycle::expire(&mut request, at) else {
@@ -735,10 +818,131 @@ impl Store for PostgresStore {
             };
             update(&tx, &request).await?;
             write_events(&tx, &sinks, &request, &transition.events, at).await?;
+            records.extend(audit::owned(&transition.audit));
             moved.push(request);
         }
+        // Once, after every row lock is held: the chain's lock is always taken last.
+        write_audit(&tx, &replica, &records, at).await?;
         tx.commit().await?;
         Ok(moved)
+    }
+
+    async fn append_audit(&self, records: audit::Records) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let at = clock(&tx).await?;
+        write_audit(&tx, &self.replica.get(), &records, at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn audit_page(&self, after: Option<u64>, limit: u32) -> Result<audit::Page, StoreError> {
+        let client = self.client().await?;
+        let chain_id = client
+            .query_opt(
+                "SELECT value FROM meta WHERE key = $1",
+                &[&audit::CHAIN_ID_KEY],
+            )
+            .await?
+            .map(|row| row.get(0));
+        let after = after.map_or(-1, to_sql);
+        let rows = client
+            .query(
+                "SELECT seq, line FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&after, &i64::from(limit)],
+            )
+            .await?
+            .iter()
+            .map(|row| {
+                (
+                    u64::try_from(row.get::<_, i64>(0)).unwrap_or_default(),
+                    row.get(1),
+                )
+            })
+            .collect();
+        Ok(audit::Page { chain_id, rows })
+    }
+
+    async fn prune(
+        &self,
+        before: i64,
+        min_days: u64,
+        keep_days: u64,
+    ) -> Result<audit::Pruned, StoreError> {
+        let replica = self.replica.get();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Finished requests first (their rows, then the chain's lock: the order every
+        // writer takes them in).
+        let gone: Vec<String> = tx
+            .query(
+                "SELECT id FROM requests
+                 WHERE status IN ('consumed', 'expired', 'rejected', 'cancelled')
+                   AND expires_unix < $1 AND window_until < $1 AND review_open = 0
+                 FOR UPDATE SKIP LOCKED",
+                &[&before],
+            )
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        for table in ["deliveries", "events", "messages"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE request_id = ANY($1)"),
+                &[&gone],
+            )
+            .await?;
+        }
+        tx.execute("DELETE FROM requests WHERE id = ANY($1)", &[&gone])
+            .await?;
+        let requests = gone.len() as u64;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&audit::LOCK_KEY])
+            .await?;
+        let bounds = tx
+            .query_one(
+                "SELECT min(seq), max(seq),
+                        (SELECT min(seq) FROM audit_records WHERE ts_unix >= $1)
+                 FROM audit_records",
+                &[&before],
+            )
+            .await?;
+        let (first, last, young): (Option<i64>, Option<i64>, Option<i64>) =
+            (bounds.get(0), bounds.get(1), bounds.get(2));
+        let at = clock(&tx).await?;
+        let removable = first
+            .zip(last)
+            .and_then(|(first, last)| audit::removable(first, young, last));
+        let Some((from, through)) = removable else {
+            if requests > 0 {
+                let fields = serde_json::json!({"removed": [], "requests_removed": requests,
+                    "min_days": min_days, "keep_days": keep_days});
+                write_audit(&tx, &replica, &[("retention".to_owned(), fields)], at).await?;
+            }
+            tx.commit().await?;
+            return Ok(audit::Pruned {
+                records: 0,
+                requests,
+            });
+        };
+        let record = audit::retention_record(
+            (
+                &audit_row(&tx, from).await?,
+                &audit_row(&tx, through).await?,
+            ),
+            min_days,
+            keep_days,
+            requests,
+        );
+        // Recorded in the same transaction as the removal: both happen, or neither.
+        write_audit(&tx, &replica, &[record], at).await?;
+        let records = tx
+            .execute(
+                "DELETE FROM audit_records WHERE seq >= $1 AND seq <= $2",
+                &[&from, &through],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(audit::Pruned { records, requests })
     }
 
     async fn claim(

@@ -191,10 +191,28 @@ pub const MIGRATIONS: &[Migration] = &[
             CREATE INDEX requests_next ON requests(next_unix);
             CREATE INDEX requests_review_open ON requests(review_open);",
     },
+    // The service's own audit records: one hash chain for every replica.
+    Migration {
+        version: 4,
+        sqlite: "CREATE TABLE audit_records (
+                seq INTEGER PRIMARY KEY,
+                ts_unix INTEGER NOT NULL,
+                event TEXT NOT NULL,
+                line TEXT NOT NULL
+            );
+            CREATE INDEX audit_records_ts ON audit_records(ts_unix);",
+        postgres: "CREATE TABLE audit_records (
+                seq BIGINT PRIMARY KEY,
+                ts_unix BIGINT NOT NULL,
+                event TEXT NOT NULL,
+                line TEXT NOT NULL
+            );
+            CREATE INDEX audit_records_ts ON audit_records(ts_unix);",
+    },
 ];
 
 /// The newest schema this build knows.
-pub const LATEST: i64 = 3;
+pub const LATEST: i64 = 4;
 
 /// The error for a database made by a newer gatekeep.
 pub fn too_new(found: i64) -> super::StoreError {

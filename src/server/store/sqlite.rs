@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::audit::{self, Last};
 use super::schema::{LATEST, MIGRATIONS, too_new};
 use super::{
     Delivery, Filed, LogKey, PairChanged, PairRule, Rule, Session, Store, StoreError,
@@ -18,6 +19,7 @@ pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     waiters: Arc<Waiters>,
     sinks: super::Sinks,
+    replica: audit::Replica,
 }
 
 fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
@@ -25,8 +27,9 @@ fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// This machine's clock (which tests of a debug build may set, like the audit log's).
 fn now() -> jiff::Timestamp {
-    jiff::Timestamp::now()
+    crate::audit::now()
 }
 
 /// Runs the migrations the database has not had.
@@ -84,6 +87,62 @@ fn write_events(
     Ok(())
 }
 
+/// Appends `records` to the service's audit chain, in the caller's transaction (which
+/// `BEGIN IMMEDIATE` made the only writer).
+fn write_audit(
+    tx: &rusqlite::Transaction<'_>,
+    replica: &str,
+    records: &[(String, serde_json::Value)],
+    at: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let last = tx
+        .query_row(
+            "SELECT seq, line FROM audit_records ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| {
+                Ok(Last {
+                    seq: row.get(0)?,
+                    line: row.get(1)?,
+                })
+            },
+        )
+        .optional()?;
+    let (rows, opened) = audit::rows(last, records, at, replica);
+    if let Some(chain_id) = opened {
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![audit::CHAIN_ID_KEY, chain_id],
+        )?;
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO audit_records (seq, ts_unix, event, line) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for row in rows {
+        insert.execute(params![row.seq, row.ts_unix, row.event, row.line])?;
+    }
+    Ok(())
+}
+
+/// One row of the audit chain.
+fn audit_row(tx: &rusqlite::Transaction<'_>, seq: i64) -> Result<audit::Row, StoreError> {
+    Ok(tx.query_row(
+        "SELECT seq, ts_unix, event, line FROM audit_records WHERE seq = ?1",
+        params![seq],
+        |row| {
+            Ok(audit::Row {
+                seq: row.get(0)?,
+                ts_unix: row.get(1)?,
+                event: row.get(2)?,
+                line: row.get(3)?,
+            })
+        },
+    )?)
+}
+
 /// Writes a changed request: its status, body and the columns derived from it.
 fn update(tx: &rusqlite::Transaction<'_>, request: &StoredRequest) -> Result<(), StoreError> {
     tx.execute(
@@ -132,6 +191,7 @@ impl SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             waiters: Arc::new(Waiters::default()),
             sinks: super::Sinks::default(),
+            replica: audit::Replica::default(),
         })
     }
 
@@ -223,12 +283,18 @@ impl Store for SqliteStore {
         self.sinks.set(sinks);
     }
 
+    fn set_replica(&self, name: String) {
+        self.replica.set(name);
+    }
+
     async fn create(
         &self,
         request: &StoredRequest,
         key: Option<&str>,
+        records: audit::Records,
     ) -> Result<Filed, StoreError> {
         let (request, key, sinks) = (request.clone(), key.map(str::to_owned), self.sinks());
+        let replica = self.replica.get();
         let filed = self
             .with(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -261,7 +327,9 @@ impl Store for SqliteStore {
                         request.review_column()
                     ],
                 )?;
-                write_events(&tx, &sinks, &request, &["request.created"], now())?;
+                let at = now();
+                write_events(&tx, &sinks, &request, &["request.created"], at)?;
+                write_audit(&tx, &replica, &records, at)?;
                 tx.commit()?;
                 Ok(Filed::New(request))
             })
@@ -292,7 +360,7 @@ impl Store for SqliteStore {
         id: &str,
         rule: Rule,
     ) -> Result<Option<Result<(StoredRequest, Transition), Refusal>>, StoreError> {
-        let (owned, sinks) = (id.to_owned(), self.sinks());
+        let (owned, sinks, replica) = (id.to_owned(), self.sinks(), self.replica.get());
         let answer = self
             .with(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -307,6 +375,7 @@ impl Store for SqliteStore {
                 if transition.changed() {
                     update(&tx, &request)?;
                     write_events(&tx, &sinks, &request, &transition.events, at)?;
+                    write_audit(&tx, &replica, &audit::owned(&transition.audit), at)?;
                     tx.commit()?;
                 }
                 Ok(Some(Ok((request, transition))))
@@ -325,6 +394,7 @@ impl Store for SqliteStore {
         rule: PairRule,
     ) -> Result<Option<Result<PairChanged, Refusal>>, StoreError> {
         let (window, owned, sinks) = (window.to_owned(), id.to_owned(), self.sinks());
+        let replica = self.replica.get();
         let answer = self
             .with(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -341,6 +411,7 @@ impl Store for SqliteStore {
                     if transition.changed() {
                         update(&tx, request)?;
                         write_events(&tx, &sinks, request, &transition.events, at)?;
+                        write_audit(&tx, &replica, &audit::owned(&transition.audit), at)?;
                     }
                 }
                 tx.commit()?;
@@ -422,7 +493,7 @@ impl Store for SqliteStore {
     }
 
     async fn expire_due(&self, limit: u32) -> Result<Vec<StoredRequest>, StoreError> {
-        let sinks = self.sinks();
+        let (sinks, replica) = (self.sinks(), self.replica.get());
         let moved = self
             .with(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -443,6 +514,7 @@ impl Store for SqliteStore {
                     };
                     update(&tx, &request)?;
                     write_events(&tx, &sinks, &request, &transition.events, at)?;
+                    write_audit(&tx, &replica, &audit::owned(&transition.audit), at)?;
                     moved.push(request);
                 }
                 tx.commit()?;
@@ -453,6 +525,105 @@ impl Store for SqliteStore {
             self.waiters.wake(&request.id);
         }
         Ok(moved)
+    }
+
+    async fn append_audit(&self, records: audit::Records) -> Result<(), StoreError> {
+        let replica = self.replica.get();
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            write_audit(&tx, &replica, &records, now())?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_page(&self, after: Option<u64>, limit: u32) -> Result<audit::Page, StoreError> {
+        let after = after.map_or(-1, to_sql);
+        self.with(move |conn| {
+            let chain_id: Option<String> = conn
+                .query_row(
+                    "SELECT value FROM meta WHERE key = ?1",
+                    params![audit::CHAIN_ID_KEY],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let rows = conn
+                .prepare_cached(
+                    "SELECT seq, line FROM audit_records WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )?
+                .query_map(params![after, limit], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                })?
+                .map(|row| row.map(|(seq, line)| (u64::try_from(seq).unwrap_or_default(), line)))
+                .collect::<Result<_, _>>()?;
+            Ok(audit::Page { chain_id, rows })
+        })
+        .await
+    }
+
+    async fn prune(
+        &self,
+        before: i64,
+        min_days: u64,
+        keep_days: u64,
+    ) -> Result<audit::Pruned, StoreError> {
+        let replica = self.replica.get();
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (first, last): (Option<i64>, Option<i64>) =
+                tx.query_row("SELECT min(seq), max(seq) FROM audit_records", [], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?;
+            let (Some(first), Some(last)) = (first, last) else {
+                return Ok(audit::Pruned::default());
+            };
+            let young: Option<i64> = tx.query_row(
+                "SELECT min(seq) FROM audit_records WHERE ts_unix >= ?1",
+                params![before],
+                |row| row.get(0),
+            )?;
+            let finished = "status IN ('consumed', 'expired', 'rejected', 'cancelled')
+                 AND expires_unix < ?1 AND window_until < ?1 AND review_open = 0";
+            let gone: Vec<String> = tx
+                .prepare(&format!("SELECT id FROM requests WHERE {finished}"))?
+                .query_map(params![before], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            for id in &gone {
+                tx.execute("DELETE FROM deliveries WHERE request_id = ?1", params![id])?;
+                tx.execute("DELETE FROM events WHERE request_id = ?1", params![id])?;
+                tx.execute("DELETE FROM messages WHERE request_id = ?1", params![id])?;
+                tx.execute("DELETE FROM requests WHERE id = ?1", params![id])?;
+            }
+            let requests = gone.len() as u64;
+            let Some((from, through)) = audit::removable(first, young, last) else {
+                if requests > 0 {
+                    let fields = serde_json::json!({"removed": [], "requests_removed": requests,
+                        "min_days": min_days, "keep_days": keep_days});
+                    write_audit(&tx, &replica, &[("retention".to_owned(), fields)], now())?;
+                }
+                tx.commit()?;
+                return Ok(audit::Pruned {
+                    records: 0,
+                    requests,
+                });
+            };
+            let record = audit::retention_record(
+                (&audit_row(&tx, from)?, &audit_row(&tx, through)?),
+                min_days,
+                keep_days,
+                requests,
+            );
+            // Recorded in the same transaction as the removal: both happen, or neither.
+            write_audit(&tx, &replica, &[record], now())?;
+            let records = tx.execute(
+                "DELETE FROM audit_records WHERE seq >= ?1 AND seq <= ?2",
+                params![from, through],
+            )? as u64;
+            tx.commit()?;
+            Ok(audit::Pruned { records, requests })
+        })
+        .await
     }
 
     async fn claim(

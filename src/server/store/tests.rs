@@ -180,7 +180,7 @@ async fn id_prefix(store: Arc<dyn Store>) {
     let mut ids = Vec::new();
     for _ in 0..3 {
         let r = request(1, far());
-        store.create(&r, None).await.unwrap();
+        store.create(&r, None, Vec::new()).await.unwrap();
         ids.push(r.id);
     }
     let found = |prefix: String, limit| {
@@ -211,11 +211,18 @@ async fn id_prefix(store: Arc<dyn Store>) {
 async fn idempotent_create(store: Arc<dyn Store>) {
     let first = request(1, far());
     assert!(matches!(
-        store.create(&first, Some("run-1")).await.unwrap(),
+        store
+            .create(&first, Some("run-1"), Vec::new())
+            .await
+            .unwrap(),
         Filed::New(_)
     ));
     let retry = request(1, far());
-    match store.create(&retry, Some("run-1")).await.unwrap() {
+    match store
+        .create(&retry, Some("run-1"), Vec::new())
+        .await
+        .unwrap()
+    {
         Filed::Existing(existing) => assert_eq!(existing.id, first.id),
         other => panic!("a retry filed again: {other:?}"),
     }
@@ -224,12 +231,18 @@ async fn idempotent_create(store: Arc<dyn Store>) {
     let mut bobs = request(1, far());
     bobs.requester = "bob".into();
     assert!(matches!(
-        store.create(&bobs, Some("run-1")).await.unwrap(),
+        store
+            .create(&bobs, Some("run-1"), Vec::new())
+            .await
+            .unwrap(),
         Filed::New(_)
     ));
     for _ in 0..2 {
         assert!(matches!(
-            store.create(&request(1, far()), None).await.unwrap(),
+            store
+                .create(&request(1, far()), None, Vec::new())
+                .await
+                .unwrap(),
             Filed::New(_)
         ));
     }
@@ -238,7 +251,7 @@ async fn idempotent_create(store: Arc<dyn Store>) {
 async fn concurrent_quorum(store: Arc<dyn Store>) {
     let key = Arc::new(KeyPair::generate().unwrap());
     let r = request(2, far());
-    store.create(&r, None).await.unwrap();
+    store.create(&r, None, Vec::new()).await.unwrap();
     let mut tasks = Vec::new();
     for reviewer in ["bob", "carol"] {
         let (store, rule, id) = (
@@ -270,7 +283,7 @@ async fn concurrent_quorum(store: Arc<dyn Store>) {
 async fn approved(store: &Arc<dyn Store>) -> StoredRequest {
     let key = Arc::new(KeyPair::generate().unwrap());
     let r = request(1, far());
-    store.create(&r, None).await.unwrap();
+    store.create(&r, None, Vec::new()).await.unwrap();
     store
         .change(&r.id, review_rule(key, "bob"))
         .await
@@ -318,9 +331,9 @@ async fn expiry_once(store: Arc<dyn Store>) {
     store.set_sinks(vec!["hook".into()]);
     let past = jiff::Timestamp::now().as_second() - 5;
     let r = request(1, past);
-    store.create(&r, None).await.unwrap();
+    store.create(&r, None, Vec::new()).await.unwrap();
     let live = request(1, far());
-    store.create(&live, None).await.unwrap();
+    store.create(&live, None, Vec::new()).await.unwrap();
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let store = Arc::clone(&store);
@@ -349,7 +362,7 @@ async fn expiry_once(store: Arc<dyn Store>) {
 async fn outbox(store: Arc<dyn Store>) {
     store.set_sinks(vec!["a".into(), "b".into()]);
     let r = request(1, far());
-    store.create(&r, None).await.unwrap();
+    store.create(&r, None, Vec::new()).await.unwrap();
     let alice = user("alice", &[]);
     let cancel: Rule = Box::new(move |r, now| lifecycle::cancel(r, &alice, now));
     store.change(&r.id, cancel).await.unwrap().unwrap().unwrap();
@@ -454,7 +467,7 @@ async fn sessions(store: Arc<dyn Store>) {
 
 async fn wake_on_commit(store: Arc<dyn Store>) {
     let r = request(1, far());
-    store.create(&r, None).await.unwrap();
+    store.create(&r, None, Vec::new()).await.unwrap();
     let mut waiter = store.waiters().subscribe(&r.id);
     let alice = user("alice", &[]);
     let cancel: Rule = Box::new(move |r, now| lifecycle::cancel(r, &alice, now));
@@ -549,4 +562,198 @@ async fn witness_race(store: Arc<dyn Store>) {
         .unwrap();
     let log = store.witness_log(key).await.unwrap().unwrap();
     assert_eq!(log.latest.unwrap().seq, 5);
+}
+
+both!(
+    audit_records_form_one_chain_across_concurrent_writers,
+    audit_chain
+);
+both!(
+    retention_removes_the_oldest_records_and_says_so_in_the_chain,
+    audit_retention
+);
+
+/// Every record of the store's audit chain, oldest first, read a page at a time.
+async fn all_records(store: &Arc<dyn Store>) -> (Option<String>, Vec<(u64, String)>) {
+    let mut rows = Vec::new();
+    let mut after = None;
+    let mut chain_id = None;
+    loop {
+        let page = store.audit_page(after, 7).await.unwrap();
+        chain_id = page.chain_id.or(chain_id);
+        let Some((last, _)) = page.rows.last() else {
+            break;
+        };
+        after = Some(*last);
+        rows.extend(page.rows);
+    }
+    (chain_id, rows)
+}
+
+fn fields(line: &str) -> serde_json::Value {
+    serde_json::from_str(line).expect("a record is JSON")
+}
+
+async fn audit_chain(store: Arc<dyn Store>) {
+    store.set_replica("replica-a".into());
+    let key = Arc::new(KeyPair::generate().unwrap());
+    // Creates and approvals (whose records go in with the change) and records of their
+    // own, from many tasks at once.
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let store = Arc::clone(&store);
+        let key = Arc::clone(&key);
+        tasks.push(tokio::spawn(async move {
+            let r = request(1, far());
+            let created = vec![(
+                "request_created".to_owned(),
+                serde_json::json!({"id": r.id}),
+            )];
+            store.create(&r, None, created).await.unwrap();
+            store
+                .change(&r.id, review_rule(key, "bob"))
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            store
+                .append_audit(vec![("note".to_owned(), serde_json::json!({"n": n}))])
+                .await
+                .unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let (chain_id, rows) = all_records(&store).await;
+    let chain_id = chain_id.expect("the chain has an id");
+    let lines: Vec<&str> = rows.iter().map(|(_, l)| l.as_str()).collect();
+    let links = crate::audit::links(&lines, &chain_id).expect("one unbroken chain");
+    assert_eq!(links[0].event, "chain_open");
+    let count = |event: &str| links.iter().filter(|l| l.event == event).count();
+    assert_eq!(count("request_created"), 8);
+    assert_eq!(count("review"), 8, "each review recorded with its change");
+    assert_eq!(count("request_approved"), 8);
+    assert_eq!(count("note"), 8);
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| fields(l)["replica"] == "replica-a"),
+        "every record names the replica that wrote it"
+    );
+    // A refused change records nothing.
+    let r = request(1, far());
+    store.create(&r, None, Vec::new()).await.unwrap();
+    let before = all_records(&store).await.1.len();
+    let refused = store
+        .change(&r.id, review_rule(Arc::clone(&key), "alice"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(refused.is_err(), "alice may not approve her own request");
+    assert_eq!(all_records(&store).await.1.len(), before);
+}
+
+async fn audit_retention(store: Arc<dyn Store>) {
+    store.set_replica("replica-a".into());
+    let done = request(1, jiff::Timestamp::now().as_second() - 5);
+    let waiting = request(1, far());
+    for r in [&done, &waiting] {
+        let created = vec![(
+            "request_created".to_owned(),
+            serde_json::json!({"id": r.id}),
+        )];
+        store.create(r, None, created).await.unwrap();
+    }
+    store.expire_due(10).await.unwrap();
+    for n in 0..5 {
+        store
+            .append_audit(vec![("note".to_owned(), serde_json::json!({"n": n}))])
+            .await
+            .unwrap();
+    }
+    let (_, before) = all_records(&store).await;
+    // Nothing is stamped before an hour ago: nothing goes but the finished request.
+    let hour_ago = jiff::Timestamp::now().as_second() - 3600;
+    let pruned = store.prune(hour_ago, 90, 90).await.unwrap();
+    assert_eq!(pruned.records, 0);
+    assert_eq!(pruned.requests, 0, "the expired request ended seconds ago");
+    // A cut after everything: all records but the last go, and the finished request.
+    let later = jiff::Timestamp::now().as_second() + 3600;
+    let pruned = store.prune(later, 90, 120).await.unwrap();
+    assert_eq!(pruned.records, before.len() as u64 - 1);
+    assert_eq!(pruned.requests, 1);
+    assert!(store.get(&done.id).await.unwrap().is_none());
+    assert!(
+        store.get(&waiting.id).await.unwrap().is_some(),
+        "a pending request is never removed"
+    );
+    let (chain_id, after) = all_records(&store).await;
+    assert!(chain_id.is_some(), "the chain keeps its id");
+    assert_eq!(after.len(), 2, "the last record and the retention record");
+    assert_eq!(after[0], *before.last().unwrap());
+    let lines: Vec<&str> = after.iter().map(|(_, l)| l.as_str()).collect();
+    let links = crate::audit::links(&lines, "").expect("what is kept still chains");
+    assert_eq!(links[1].event, "retention");
+    let retention = fields(lines[1]);
+    assert_eq!(retention["first_kept_seq"], after[0].0);
+    assert_eq!(retention["first_kept_prev"], fields(lines[0])["prev"]);
+    assert_eq!(retention["removed"][0]["first_seq"], 0);
+    assert_eq!(retention["removed"][0]["records"], before.len() - 1);
+    assert_eq!(retention["requests_removed"], 1);
+    assert_eq!(retention["keep_days"], 120);
+    // The chain goes on after the removal.
+    store
+        .append_audit(vec![("note".to_owned(), serde_json::json!({"n": 9}))])
+        .await
+        .unwrap();
+    let (_, last) = all_records(&store).await;
+    let lines: Vec<&str> = last.iter().map(|(_, l)| l.as_str()).collect();
+    assert_eq!(crate::audit::links(&lines, "").unwrap().len(), 3);
+}
+
+/// Two replicas on one PostgreSQL database append to one chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_append_to_one_audit_chain() {
+    let Some(cluster) = cluster_url() else {
+        return;
+    };
+    let url = fresh_database(&cluster).await;
+    let a: Arc<dyn Store> = Arc::new(PostgresStore::open(&url).await.expect("opens"));
+    let b: Arc<dyn Store> = Arc::new(PostgresStore::open(&url).await.expect("opens"));
+    a.set_replica("a".into());
+    b.set_replica("b".into());
+    let mut tasks = Vec::new();
+    for n in 0..20 {
+        let store = Arc::clone(if n % 2 == 0 { &a } else { &b });
+        tasks.push(tokio::spawn(async move {
+            store
+                .append_audit(vec![
+                    ("note".to_owned(), serde_json::json!({"n": n})),
+                    (
+                        "note".to_owned(),
+                        serde_json::json!({"n": n, "second": true}),
+                    ),
+                ])
+                .await
+                .unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let (chain_id, rows) = all_records(&b).await;
+    let lines: Vec<&str> = rows.iter().map(|(_, l)| l.as_str()).collect();
+    let links = crate::audit::links(&lines, &chain_id.unwrap()).expect("one chain");
+    assert_eq!(links.len(), 41);
+    for replica in ["a", "b"] {
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| fields(l)["replica"] == replica)
+                .count(),
+            20,
+            "{replica}"
+        );
+    }
 }
