@@ -148,14 +148,31 @@ fn service_records(client: &client::ApiClient) -> Result<ServiceRecords, ClientE
                 .map(str::to_owned)
         })
         .unwrap_or_default();
-    let intact = !lines.is_empty() && audit::links(&lines, &chain_id).is_ok();
+    let records: Vec<serde_json::Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let links = audit::links(&lines, &chain_id);
+    // A chain that does not start at record 0 is whole only when a retention record of
+    // the chain says what went before, and what the first kept record chains to.
+    let retained = match links.as_ref().ok().and_then(|l| l.first()) {
+        Some(first) if first.seq > 0 => Some(
+            records
+                .iter()
+                .find(|r| {
+                    r["event"] == "retention"
+                        && r["first_kept_seq"].as_u64() == Some(first.seq)
+                        && r["first_kept_prev"].as_str() == Some(first.prev.as_str())
+                })
+                .map(|r| (first.seq, r["ts"].as_str().unwrap_or_default().to_owned())),
+        ),
+        _ => None,
+    };
     Ok(ServiceRecords {
         url: client.base().to_owned(),
-        records: lines
-            .iter()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect(),
-        intact,
+        records,
+        intact: links.is_ok() && retained.as_ref().is_none_or(Option::is_some),
+        retained_from: retained.flatten(),
     })
 }
 

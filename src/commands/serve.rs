@@ -190,13 +190,24 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
         let reload_env = env.clone();
         tokio::spawn(async move {
             while hangups.recv().await.is_some() {
+                // What the reload changed, and what it kept, for the audit record.
+                let mut record = serde_json::Map::new();
                 match config_path.as_deref().map(ServerConfig::load) {
                     Some(Ok(fresh)) => {
                         match fresh.load_secrets(|var| reload_env.get(var).map(str::to_owned)) {
-                            Ok(secrets) => reload_state.replace_secrets(secrets),
-                            Err(error) => eprintln!(
-                                "gatekeep: secrets not reloaded, keeping the current ones: {error}"
-                            ),
+                            Ok(secrets) => {
+                                record.insert(
+                                    "secrets".into(),
+                                    serde_json::json!(secrets.keys().collect::<Vec<_>>()),
+                                );
+                                reload_state.replace_secrets(secrets);
+                            }
+                            Err(error) => {
+                                eprintln!(
+                                    "gatekeep: secrets not reloaded, keeping the current ones: {error}"
+                                );
+                                record.insert("secrets_error".into(), error.to_string().into());
+                            }
                         }
                         // A broken policy leaves the one in force: never no bar at all.
                         match fresh.load_policy() {
@@ -204,20 +215,38 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                                 if policy.is_some() {
                                     eprintln!("gatekeep: policies reloaded");
                                 }
+                                record.insert(
+                                    "policy".into(),
+                                    serde_json::json!(policy.as_ref().map(|p| p.digest())),
+                                );
                                 reload_state.replace_policy(policy);
                             }
                             Err(error) => {
                                 eprintln!(
                                     "gatekeep: policies not reloaded, keeping the ones in force: {error}"
                                 );
+                                record.insert("policy_error".into(), error.to_string().into());
                             }
                         }
+                        let names: Vec<String> = fresh.users.iter().map(|u| u.name.clone()).collect();
+                        record.insert("users".into(), serde_json::json!(names));
                         reload_state.replace_identities(Identities::new(fresh.users));
                         eprintln!("gatekeep: identities reloaded");
+                        reload_state
+                            .record("config_reloaded", serde_json::Value::Object(record))
+                            .await;
                     }
-                    Some(Err(error)) => eprintln!(
-                        "gatekeep: reload failed, keeping the current identities: {error}"
-                    ),
+                    Some(Err(error)) => {
+                        eprintln!(
+                            "gatekeep: reload failed, keeping the current identities: {error}"
+                        );
+                        reload_state
+                            .record(
+                                "config_reload_failed",
+                                serde_json::json!({"error": error.to_string()}),
+                            )
+                            .await;
+                    }
                     None => eprintln!("gatekeep: no configuration file to reload"),
                 }
             }

@@ -47,6 +47,8 @@ pub struct ServiceRecords {
     pub url: String,
     pub records: Vec<Value>,
     pub intact: bool,
+    /// The first record kept and when retention removed those before it, when it did.
+    pub retained_from: Option<(u64, String)>,
 }
 
 /// The outcome of one check.
@@ -323,10 +325,12 @@ pub fn build(inputs: &Inputs) -> Report {
         covered.push(Covered {
             source: format!("service {}", records.url),
             records: records.records.len(),
-            chain: if records.intact {
-                "verified".to_owned()
-            } else {
-                "broken: the service's records do not verify".to_owned()
+            chain: match (records.intact, &records.retained_from) {
+                (true, None) => "verified".to_owned(),
+                (true, Some((seq, at))) => format!(
+                    "verified from record {seq} (retention removed the records before it at {at})"
+                ),
+                (false, _) => "broken: the service's records do not verify".to_owned(),
             },
             witness: "the service's own records".to_owned(),
         });

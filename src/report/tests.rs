@@ -100,6 +100,7 @@ fn inputs(logs: Vec<Vec<Value>>, service: Option<Vec<Value>>) -> Inputs {
             url: "https://gatekeep.example".into(),
             records,
             intact: true,
+            retained_from: None,
         }),
         generated_at: "2026-12-02T00:00:00Z".parse().unwrap(),
     }

@@ -150,6 +150,27 @@ pub struct ServerConfig {
     /// whatever the requester's policy says.
     #[serde(default)]
     pub policies: Vec<PathBuf>,
+    /// How long the service keeps its audit records and finished requests.
+    #[serde(default)]
+    pub retention: Option<RetentionConfig>,
+}
+
+/// `retention:` of the service (docs/server.md): remove audit records and finished
+/// requests older than `keep_days`, never anything younger than `min_days`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    pub keep_days: u64,
+    /// Never remove anything younger than this many days (default 90).
+    #[serde(default)]
+    pub min_days: Option<u64>,
+}
+
+/// The service's retention in force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    pub keep_days: u64,
+    pub min_days: u64,
 }
 
 /// One named secret: where its value is, and what releasing it takes.
@@ -217,6 +238,22 @@ pub struct Limits {
     pub max_window: u64,
     /// Seconds between reminders of a waiting request (0: none).
     pub remind_every: u64,
+    /// What the service keeps of its records (none: everything).
+    pub retention: Option<Retention>,
+}
+
+fn retention(config: &RetentionConfig) -> Result<Retention, String> {
+    let min_days = config.min_days.unwrap_or(crate::audit::DEFAULT_MIN_DAYS);
+    if config.keep_days < min_days {
+        return Err(format!(
+            "retention: keep_days {} is below min_days {min_days}; nothing younger than min_days is removed",
+            config.keep_days
+        ));
+    }
+    Ok(Retention {
+        keep_days: config.keep_days,
+        min_days,
+    })
 }
 
 /// `connections:` in the file: what one client connection may hold.
@@ -395,6 +432,7 @@ impl ServerConfig {
                 "off" | "never" => 0,
                 text => parse_duration(text)?,
             },
+            retention: self.retention.as_ref().map(retention).transpose()?,
         })
     }
 }

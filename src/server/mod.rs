@@ -11,6 +11,7 @@ mod handlers;
 pub mod lifecycle;
 mod messages;
 mod outbox;
+mod retention;
 mod slack;
 pub mod store;
 mod web;
@@ -190,6 +191,12 @@ impl AppState {
         if !transition.events.is_empty() {
             self.outbox_poke.notify_one();
         }
+    }
+
+    /// Records an event of the service's own (a configuration reload): in the database's
+    /// audit chain and this replica's log file.
+    pub async fn record(&self, event: &str, fields: serde_json::Value) {
+        handlers::audit(self, event, fields).await;
     }
 
     /// Appends a record the database already holds to this replica's own log file.

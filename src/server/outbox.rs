@@ -231,11 +231,19 @@ async fn tick_due(state: &Arc<AppState>) {
     }
 }
 
-/// Expires requests whose time ran out, once each, and records it.
+/// Expires requests whose time ran out, once each, and records it; takes the escalation
+/// steps and reminders that are due; applies retention when it is time.
 pub fn start_sweeper(state: Weak<AppState>) {
     tokio::spawn(async move {
+        let mut retention_due = tokio::time::Instant::now();
         loop {
             let Some(live) = state.upgrade() else { return };
+            if tokio::time::Instant::now() >= retention_due {
+                retention_due += super::retention::EVERY;
+                if let Err(error) = super::retention::apply(&live).await {
+                    tracing::warn!(%error, "cannot apply retention to the service's records");
+                }
+            }
             match live.store.expire_due(100).await {
                 Ok(moved) => {
                     for request in &moved {

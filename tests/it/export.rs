@@ -332,12 +332,21 @@ fn an_auditor_reads_every_request_and_the_export_and_reviews_nothing() {
         "request_created",
         "review",
         "request_approved",
+        // erin's reconfiguration, with who the service knows now.
+        "config_reloaded",
     ] {
         assert!(
             events.iter().any(|e| e == expected),
             "{expected} in {events:?}"
         );
     }
+    let reload = whole
+        .iter()
+        .map(|l| json(l))
+        .find(|r| r["event"] == "config_reloaded")
+        .unwrap();
+    assert_eq!(reload["users"][2], "erin");
+    assert!(whole[1..].iter().all(|l| json(l)["replica"].is_string()));
     let mut paged = Vec::new();
     let mut after: Option<u64> = None;
     loop {
@@ -387,4 +396,132 @@ fn an_auditor_reads_every_request_and_the_export_and_reviews_nothing() {
     assert_eq!(created["user"]["name"], "alice");
     assert_eq!(created["process"]["args"][0], "touch");
     assert!(created["host"]["name"].as_str().is_some());
+}
+
+/// Every record of the service's export as `user`, page by page.
+fn all_pages(service: &Service, user: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after: Option<u64> = None;
+    loop {
+        let query = match after {
+            Some(seq) => format!("limit=5&after={seq}"),
+            None => "limit=5".to_owned(),
+        };
+        let (status, next, lines) = page(service, user, &query);
+        assert_eq!(status, 200);
+        if lines.is_empty() {
+            return out;
+        }
+        out.extend(lines.iter().map(|l| json(l)));
+        after = next;
+    }
+}
+
+#[test]
+fn the_service_keeps_its_records_for_keep_days_and_records_what_retention_removed() {
+    let env = TestEnv::new();
+    // Below the minimum age: refused when the service starts, naming the setting.
+    let refused = env.write("short.yaml", "retention: {keep_days: 30}\nusers: []\n");
+    let output = env
+        .gatekeep_std()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&refused)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("keep_days 30 is below min_days 90"),
+        "{stderr}"
+    );
+
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let mut service = Service::start(&env, USERS, "retention: {keep_days: 100}\n");
+    let output = service
+        .as_user(&env, "alice")
+        .args([
+            "run",
+            "--no-wait",
+            "--policy",
+            &policy,
+            "--",
+            "touch",
+            "/tmp/gk-kept",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(120));
+    let id = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let rejected = service
+        .as_user(&env, "bob")
+        .args(["reject", &id, "--message", "not today"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(rejected.status.success(), "{rejected:?}");
+    let before = all_pages(&service, "erin");
+    assert_eq!(before[0]["event"], "chain_open");
+
+    // Fifty days on: younger than keep_days, nothing goes.
+    let later = |days: i64| {
+        let at = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * days);
+        at.to_string()
+    };
+    service.restart_with(&env, &[("GATEKEEP_TEST_NOW", &later(50))]);
+    assert_eq!(all_pages(&service, "erin")[..before.len()], before[..]);
+    assert_eq!(service.view("erin", &id)["status"], "rejected");
+
+    // Two hundred days on: the retention pass at start removes everything before the cut
+    // but the last record, and the finished request, and says so in the chain.
+    service.restart_with(&env, &[("GATEKEEP_TEST_NOW", &later(200))]);
+    let after = all_pages(&service, "erin");
+    let retention = after
+        .iter()
+        .find(|r| r["event"] == "retention")
+        .unwrap_or_else(|| panic!("no retention record in {after:?}"));
+    let first = &after[0];
+    assert!(first["seq"].as_u64().unwrap() > 0, "{first}");
+    assert_eq!(retention["first_kept_seq"], first["seq"]);
+    assert_eq!(retention["first_kept_prev"], first["prev"]);
+    assert_eq!(retention["removed"][0]["first_seq"], 0);
+    assert_eq!(retention["keep_days"], 100);
+    assert_eq!(retention["min_days"], 90);
+    assert_eq!(retention["requests_removed"], 1);
+    assert!(after.iter().all(|r| r["event"] != "request_created"));
+    let gone = http()
+        .get(format!("{}/v1/requests/{id}", service.url))
+        .bearer_auth(service.token("erin"))
+        .send()
+        .unwrap();
+    assert_eq!(gone.status().as_u16(), 404);
+
+    // The report over the service's records says from where they verify, and why not
+    // before.
+    let report = service
+        .as_user(&env, "erin")
+        .args([
+            "report",
+            "--since",
+            "2000-01-01",
+            "--until",
+            "2100-01-01",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{report:?}");
+    let report: Value = serde_json::from_slice(&report.stdout).unwrap();
+    let covered = report["covered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["source"].as_str().unwrap().starts_with("service "))
+        .unwrap();
+    let chain = covered["chain"].as_str().unwrap();
+    assert!(
+        chain.starts_with(&format!("verified from record {}", first["seq"])),
+        "{chain}"
+    );
 }

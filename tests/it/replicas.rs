@@ -143,6 +143,76 @@ fn a_waiter_on_one_replica_runs_after_an_approval_on_the_other() {
             .unwrap()
     };
     assert_eq!(keys(&pair.a), keys(&pair.b));
+
+    // Either replica's export holds what both recorded, as one chain in the database.
+    for service in [&pair.a, &pair.b] {
+        let lines = exported(service, "bob");
+        assert_chained(&lines);
+        let by = |event: &str| -> String {
+            lines
+                .iter()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .find(|r| r["event"] == event && r["id"] == id.as_str())
+                .unwrap_or_else(|| panic!("no {event} in {lines:?}"))["replica"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(by("request_created"), "a");
+        assert_eq!(by("review"), "b");
+        assert_eq!(by("request_approved"), "b");
+        assert_eq!(by("request_consumed"), "a");
+    }
+}
+
+/// Every record of the service's export (`GET /v1/export`, page by page) as `user`.
+fn exported(service: &Service, user: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut after: Option<u64> = None;
+    loop {
+        let url = match after {
+            Some(seq) => format!("{}/v1/export?limit=3&after={seq}", service.url),
+            None => format!("{}/v1/export?limit=3", service.url),
+        };
+        let answer = http()
+            .get(url)
+            .bearer_auth(service.token(user))
+            .send()
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+        let next = answer
+            .headers()
+            .get("gatekeep-next-after")
+            .map(|v| v.to_str().unwrap().parse().unwrap());
+        let body = answer.text().unwrap();
+        if body.is_empty() {
+            return lines;
+        }
+        lines.extend(body.lines().map(str::to_owned));
+        after = next;
+    }
+}
+
+/// Each record's `prev` is the SHA-256 of the line before it, and `seq` counts up by one.
+fn assert_chained(lines: &[String]) {
+    use sha2::Digest as _;
+    for pair in lines.windows(2) {
+        let (before, after): (serde_json::Value, serde_json::Value) = (
+            serde_json::from_str(&pair[0]).unwrap(),
+            serde_json::from_str(&pair[1]).unwrap(),
+        );
+        assert_eq!(
+            after["seq"].as_u64(),
+            Some(before["seq"].as_u64().unwrap() + 1)
+        );
+        assert_eq!(
+            after["prev"].as_str().unwrap(),
+            hex::encode(sha2::Sha256::digest(pair[0].as_bytes())),
+            "{} does not chain to {}",
+            pair[1],
+            pair[0]
+        );
+    }
 }
 
 #[test]

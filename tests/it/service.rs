@@ -144,8 +144,20 @@ impl Service {
         listen: &str,
         tokens: BTreeMap<String, String>,
     ) -> Service {
+        Service::launch_with(env, config, data, listen, tokens, &[])
+    }
+
+    fn launch_with(
+        env: &TestEnv,
+        config: PathBuf,
+        data: PathBuf,
+        listen: &str,
+        tokens: BTreeMap<String, String>,
+        vars: &[(&str, &str)],
+    ) -> Service {
         let mut child = env
             .gatekeep_std()
+            .envs(vars.iter().copied())
             .args(["serve", "--config"])
             .arg(&config)
             .args(["--listen", listen, "--data"])
@@ -177,6 +189,23 @@ impl Service {
             self.data.clone(),
             &listen,
             self.tokens.clone(),
+        );
+        drop(std::mem::replace(self, restarted));
+    }
+
+    /// Stops the service and starts it again on the same address and data, with the
+    /// environment variables `vars` added.
+    pub fn restart_with(&mut self, env: &TestEnv, vars: &[(&str, &str)]) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let listen = self.url.trim_start_matches("http://").to_owned();
+        let restarted = Service::launch_with(
+            env,
+            self.config.clone(),
+            self.data.clone(),
+            &listen,
+            self.tokens.clone(),
+            vars,
         );
         drop(std::mem::replace(self, restarted));
     }

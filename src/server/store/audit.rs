@@ -147,6 +147,8 @@ pub struct Pruned {
     pub records: u64,
     /// Finished requests removed, with their events, deliveries and messages.
     pub requests: u64,
+    /// The fields of the `retention` record appended, when anything was removed.
+    pub record: Option<Value>,
 }
 
 /// The oldest records to remove: those before the first record stamped at or after

@@ -913,15 +913,18 @@ impl Store for PostgresStore {
             .zip(last)
             .and_then(|(first, last)| audit::removable(first, young, last));
         let Some((from, through)) = removable else {
-            if requests > 0 {
-                let fields = serde_json::json!({"removed": [], "requests_removed": requests,
-                    "min_days": min_days, "keep_days": keep_days});
+            let record = (requests > 0).then(|| {
+                serde_json::json!({"removed": [],
+                "requests_removed": requests, "min_days": min_days, "keep_days": keep_days})
+            });
+            if let Some(fields) = record.clone() {
                 write_audit(&tx, &replica, &[("retention".to_owned(), fields)], at).await?;
             }
             tx.commit().await?;
             return Ok(audit::Pruned {
                 records: 0,
                 requests,
+                record,
             });
         };
         let record = audit::retention_record(
@@ -934,7 +937,7 @@ impl Store for PostgresStore {
             requests,
         );
         // Recorded in the same transaction as the removal: both happen, or neither.
-        write_audit(&tx, &replica, &[record], at).await?;
+        write_audit(&tx, &replica, std::slice::from_ref(&record), at).await?;
         let records = tx
             .execute(
                 "DELETE FROM audit_records WHERE seq >= $1 AND seq <= $2",
@@ -942,7 +945,11 @@ impl Store for PostgresStore {
             )
             .await?;
         tx.commit().await?;
-        Ok(audit::Pruned { records, requests })
+        Ok(audit::Pruned {
+            records,
+            requests,
+            record: Some(record.1),
+        })
     }
 
     async fn claim(

@@ -597,15 +597,18 @@ impl Store for SqliteStore {
             }
             let requests = gone.len() as u64;
             let Some((from, through)) = audit::removable(first, young, last) else {
-                if requests > 0 {
-                    let fields = serde_json::json!({"removed": [], "requests_removed": requests,
-                        "min_days": min_days, "keep_days": keep_days});
+                let record = (requests > 0).then(|| {
+                    serde_json::json!({"removed": [],
+                    "requests_removed": requests, "min_days": min_days, "keep_days": keep_days})
+                });
+                if let Some(fields) = record.clone() {
                     write_audit(&tx, &replica, &[("retention".to_owned(), fields)], now())?;
                 }
                 tx.commit()?;
                 return Ok(audit::Pruned {
                     records: 0,
                     requests,
+                    record,
                 });
             };
             let record = audit::retention_record(
@@ -615,13 +618,17 @@ impl Store for SqliteStore {
                 requests,
             );
             // Recorded in the same transaction as the removal: both happen, or neither.
-            write_audit(&tx, &replica, &[record], now())?;
+            write_audit(&tx, &replica, std::slice::from_ref(&record), now())?;
             let records = tx.execute(
                 "DELETE FROM audit_records WHERE seq >= ?1 AND seq <= ?2",
                 params![from, through],
             )? as u64;
             tx.commit()?;
-            Ok(audit::Pruned { records, requests })
+            Ok(audit::Pruned {
+                records,
+                requests,
+                record: Some(record.1),
+            })
         })
         .await
     }
