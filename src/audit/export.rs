@@ -13,7 +13,7 @@ use super::Record;
 use crate::render;
 
 /// The OCSF schema version the events follow.
-pub const OCSF_VERSION: &str = "1.1.0";
+pub const OCSF_VERSION: &str = "1.5.0";
 /// The ECS version the documents follow.
 pub const ECS_VERSION: &str = "8.11.0";
 
@@ -193,6 +193,12 @@ pub const EVENTS: &[&str] = &[
     "witness_refused",
     "webhook_failed",
     "delivery_failed",
+    "review_refused",
+    "report_signed",
+    "config_reloaded",
+    "config_reload_failed",
+    // both
+    "retention",
 ];
 
 /// The classification of `record`.
@@ -252,6 +258,7 @@ pub fn mapping(record: &Record) -> Mapping {
         "approval_rejected" | "approval_expired" | "approval_refused" | "request_rejected"
         | "request_denied" | "request_expired" => authz(1, Failure, 2),
         "refused" => authz(1, Failure, 3),
+        "review_refused" => authz(1, Failure, 3),
         "review" => match record.str("verdict") {
             Some("approve") => authz(1, Success, 1),
             Some("reject") => authz(1, Failure, 1),
@@ -274,6 +281,9 @@ pub fn mapping(record: &Record) -> Mapping {
         "mcp_refused" => base(Failure, 3, "process"),
         "supervision_unavailable" => base(Failure, 3, "host"),
         "witness_refused" => base(Failure, 4, "configuration"),
+        "config_reload_failed" => base(Failure, 3, "configuration"),
+        "config_reloaded" | "report_signed" => base(Success, 2, "configuration"),
+        "retention" => base(Success, 2, "file"),
         "webhook_failed" | "delivery_failed" => base(Failure, 3, "network"),
         "recovered" => base(Unknown, 3, "file"),
         "mcp_proxy" | "mcp_result" | "mcp_tools" | "exec_summary" => base(Success, 1, "process"),
@@ -463,7 +473,10 @@ impl Exporter {
         if let Some(correlation) = record.str("run_id").or(facts.request.as_deref()) {
             metadata["correlation_uid"] = json!(correlation);
         }
-        let user = json!({"name": facts.actor});
+        let user = match &facts.actor {
+            Some(name) => json!({"name": name}),
+            None => json!({"name": "unknown"}),
+        };
         let mut event = json!({
             "class_uid": class_uid,
             "class_name": class_name,
@@ -482,44 +495,63 @@ impl Exporter {
             "actor": {"user": user},
             "device": {"hostname": facts.host, "type_id": 0},
         });
-        let mut process = Map::new();
-        if let Some(pid) = facts.pid {
-            process.insert("pid".into(), json!(pid));
-        }
-        if let Some(cmd_line) = &facts.cmd_line {
-            process.insert("cmd_line".into(), json!(cmd_line));
-        }
-        if let Some(cwd) = &facts.cwd {
-            process.insert("cwd".into(), json!(cwd));
-        }
-        if let Some(exe) = record.str("exe") {
-            process.insert("file".into(), json!({"path": exe, "name": file_name(exe)}));
-        }
-        if m.class == Class::Process || !process.is_empty() {
+        // `actor` and `device` outside Process Activity come with the host profile;
+        // a disposition with the security control profile.
+        let mut profiles = vec!["host"];
+        // What the class has no attribute for stays under `unmapped`.
+        let mut mapped: Vec<&str> = vec!["ts", "event", "seq"];
+        if m.class == Class::Process {
+            let mut process = Map::new();
+            // OCSF asks for a pid or a uid: the run's id names the process before it
+            // has a pid, and after.
+            if let Some(pid) = facts.pid {
+                process.insert("pid".into(), json!(pid));
+            }
+            if let Some(uid) = record.str("run_id").or(facts.request.as_deref()) {
+                process.insert("uid".into(), json!(uid));
+            }
+            if let Some(cmd_line) = &facts.cmd_line {
+                process.insert("cmd_line".into(), json!(cmd_line));
+            }
+            if let Some(cwd) = &facts.cwd {
+                process.insert("working_directory".into(), json!(cwd));
+            }
+            if let Some(exe) = record.str("exe") {
+                process.insert(
+                    "file".into(),
+                    json!({"path": exe, "name": file_name(exe), "type_id": 1}),
+                );
+            }
             event["process"] = Value::Object(process);
+            mapped.extend(["argv", "cwd", "pid", "exe"]);
+            if record.event() == "exit"
+                && let Some(code) = record.value.get("status")
+            {
+                event["exit_code"] = code.clone();
+            }
         }
         if m.class == Class::Authorization {
             event["user"] = event["actor"]["user"].clone();
             let privileges = strings(&record.value, "rules").unwrap_or_default();
             event["privileges"] = json!(privileges);
         }
-        if let Some(path) = record
-            .str("path")
-            .filter(|_| record.event() == "guard_refused")
-        {
-            event["file"] = json!({"path": path, "name": file_name(path)});
-        }
-        if record.event() == "exit"
-            && let Some(code) = record.value.get("status")
-        {
-            event["exit_code"] = code.clone();
-        }
         if blocked(record, m) {
             event["disposition_id"] = json!(2);
             event["disposition"] = json!("Blocked");
+            profiles.push("security_control");
         }
-        let mapped: &[&str] = &["ts", "event", "seq", "argv", "cwd", "pid", "exe"];
-        event["unmapped"] = Value::Object(Self::rest(record, mapped));
+        event["metadata"]["profiles"] = json!(profiles);
+        // A device with no name is no device, except where the class requires one.
+        if facts.host.is_none() {
+            if m.class == Class::Process {
+                event["device"]["name"] = json!("unknown");
+            } else {
+                event["device"] = Value::Null;
+            }
+        }
+        // OCSF has no null attributes: what is not known is left out.
+        drop_nulls(&mut event);
+        event["unmapped"] = Value::Object(Self::rest(record, &mapped));
         event
     }
 
@@ -635,6 +667,18 @@ fn strings(value: &Value, key: &str) -> Option<Vec<String>> {
             .map(str::to_owned)
             .collect()
     })
+}
+
+/// Removes null attributes from `value`, at every depth.
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
 }
 
 fn file_name(path: &str) -> &str {

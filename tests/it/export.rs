@@ -65,6 +65,54 @@ fn export(env: &TestEnv, format: &str) -> Vec<String> {
         .collect()
 }
 
+/// Validates OCSF events against the published schema of their version and profiles
+/// (tests/data/ocsf-validate.py, with the packages `.ci/run` installs under
+/// target/ocsf-python).
+fn assert_ocsf_conforms(lines: &[String]) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = std::env::var_os("GATEKEEP_OCSF_PYTHONPATH")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target/ocsf-python"));
+    let here = std::process::Command::new("python3")
+        .env("PYTHONPATH", &path)
+        .args(["-c", "import jsonschema, ocsf_json_schema"])
+        .output();
+    if !here.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but the OCSF schema packages are not in {}",
+            path.display()
+        );
+        eprintln!(
+            "NOT RUN: OCSF validation (no schema packages in {})",
+            path.display()
+        );
+        return;
+    }
+    let mut child = std::process::Command::new("python3")
+        .env("PYTHONPATH", &path)
+        .arg(root.join("tests/data/ocsf-validate.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        for line in lines {
+            writeln!(stdin, "{line}").unwrap();
+        }
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn json(line: &str) -> Value {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
 }
@@ -89,7 +137,9 @@ fn log_export_writes_every_record_in_each_format_across_segments() {
     // jsonl: the records byte for byte, so their chain can be checked downstream.
     assert_eq!(export(&env, "jsonl"), lines);
 
-    let ocsf: Vec<Value> = export(&env, "ocsf").iter().map(|l| json(l)).collect();
+    let ocsf_lines = export(&env, "ocsf");
+    assert_ocsf_conforms(&ocsf_lines);
+    let ocsf: Vec<Value> = ocsf_lines.iter().map(|l| json(l)).collect();
     assert_eq!(ocsf.len(), lines.len());
     let mut uids = BTreeSet::new();
     for (event, line) in ocsf.iter().zip(&lines) {
@@ -368,6 +418,7 @@ fn an_auditor_reads_every_request_and_the_export_and_reviews_nothing() {
 
     // The same records as OCSF and ECS, for a reviewer too.
     let (_, _, ocsf) = page(&service, "bob", "format=ocsf&limit=1000");
+    assert_ocsf_conforms(&ocsf);
     assert_eq!(ocsf.len(), whole.len());
     for (event, line) in ocsf.iter().map(|l| json(l)).zip(&whole) {
         assert_eq!(

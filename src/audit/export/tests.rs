@@ -360,7 +360,138 @@ fn samples() -> Vec<(&'static str, Value, Class, u32, Outcome)> {
             99,
             F,
         ),
+        (
+            "review_refused",
+            json!({"id": "r1", "reviewer": "ana", "why": "requesters never review their own requests"}),
+            A,
+            1,
+            F,
+        ),
+        (
+            "report_signed",
+            json!({"digest": "ab".repeat(32), "by": "audrey", "replica": "gk-1"}),
+            B,
+            99,
+            S,
+        ),
+        (
+            "config_reloaded",
+            json!({"users": ["ana", "bo"], "secrets": [], "policy": null}),
+            B,
+            99,
+            S,
+        ),
+        (
+            "config_reload_failed",
+            json!({"error": "server.yaml:3:1: unknown field"}),
+            B,
+            99,
+            F,
+        ),
+        (
+            "retention",
+            json!({"removed": [{"first_seq": 0, "last_seq": 9}], "first_kept_seq": 10,
+                   "first_kept_prev": "ab".repeat(32), "min_days": 90}),
+            B,
+            99,
+            S,
+        ),
     ]
+}
+
+/// Where the OCSF validator's Python packages are (`ocsf-json-schema` with the published
+/// schemas, and `jsonschema`): `GATEKEEP_OCSF_PYTHONPATH`, else `target/ocsf-python`, as
+/// `.ci/run` installs them.
+fn ocsf_python_path() -> std::path::PathBuf {
+    std::env::var_os("GATEKEEP_OCSF_PYTHONPATH")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ocsf-python")
+        })
+}
+
+#[test]
+fn every_event_conforms_to_the_published_ocsf_schema() {
+    use std::io::Write as _;
+    let path = ocsf_python_path();
+    let here = std::process::Command::new("python3")
+        .env("PYTHONPATH", &path)
+        .args(["-c", "import jsonschema, ocsf_json_schema"])
+        .output();
+    if !here.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but the OCSF schema packages are not in {} (.ci/run installs them)",
+            path.display()
+        );
+        eprintln!(
+            "NOT RUN: the OCSF schema packages are not in {} (python3 -m pip install --target {} -r tests/data/ocsf-requirements.txt)",
+            path.display(),
+            path.display()
+        );
+        return;
+    }
+    // Every event, from a client's log and from the service's, as the exporters write it.
+    let mut lines = String::new();
+    for (origin, format) in [
+        (Origin::Client, Format::Ocsf),
+        (Origin::Service, Format::Ocsf),
+    ] {
+        for (event, fields, _, _, _) in samples() {
+            let mut exporter = match origin {
+                Origin::Client => exporter(format),
+                Origin::Service => Exporter::new(format, origin),
+            };
+            if origin == Origin::Service {
+                exporter.line(&line(
+                    0,
+                    "chain_open",
+                    json!({"chain_id": "c2", "host": "gk-1", "user": "gatekeep-service"}),
+                ));
+            }
+            lines.push_str(&exporter.line(&line(5, event, fields)).unwrap());
+            lines.push('\n');
+        }
+    }
+    // Records of a log read from the middle, with no host or user known: still valid.
+    for (event, fields) in [
+        ("exec", json!({"pid": 7})),
+        ("hook", json!({"answer": "ask"})),
+    ] {
+        let mut bare = Exporter::new(Format::Ocsf, Origin::Client);
+        lines.push_str(&bare.line(&line(9, event, fields)).unwrap());
+        lines.push('\n');
+    }
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ocsf-validate.py");
+    let mut child = std::process::Command::new("python3")
+        .env("PYTHONPATH", &path)
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        said.contains(&format!(
+            "{} events of classes [0, 1007, 3003] conform",
+            2 * EVENTS.len() + 2
+        )),
+        "{said}"
+    );
 }
 
 #[test]
@@ -436,7 +567,8 @@ fn exec_and_exit_take_the_command_user_and_host_of_their_run() {
     .unwrap();
     assert_eq!(exec["process"]["cmd_line"], "rm -rf '/tmp/a b'");
     assert_eq!(exec["process"]["pid"], 42);
-    assert_eq!(exec["process"]["cwd"], "/srv");
+    assert_eq!(exec["process"]["working_directory"], "/srv");
+    assert_eq!(exec["process"]["uid"], RUN);
     assert_eq!(exec["actor"]["user"]["name"], "ana");
     assert_eq!(exec["device"]["hostname"], "box");
     assert_eq!(exec["metadata"]["correlation_uid"], RUN);
