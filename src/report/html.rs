@@ -116,10 +116,51 @@ pub fn render(report: &Report) -> String {
         out.push_str("<tr><td colspan=\"3\">None in this period.</td></tr>");
     }
     out.push_str("</table>");
+    windows(&mut out, report);
+    service_events(&mut out, report);
     out.push_str(&format!(
         "<script type=\"application/json\" id=\"{DATA_ID}\">{data}</script></body></html>\n"
     ));
     out
+}
+
+fn windows(out: &mut String, report: &Report) {
+    out.push_str("<h2 id=\"windows\">Windows opened</h2><table><tr><th>Window</th><th>Requester</th><th>Scope</th><th>Open</th><th>Opened by</th><th>Commands granted</th><th>Revoked</th></tr>");
+    for window in &report.windows {
+        out.push_str(&format!(
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{} to {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&window.window),
+            shown(window.requester.as_deref().unwrap_or("")),
+            shown(&window.scope),
+            escape(&window.starts_at),
+            escape(&window.ends_at),
+            shown(&window.opened_by.join(", ")),
+            window.uses.len(),
+            shown(window.revoked.as_deref().unwrap_or("no"))
+        ));
+    }
+    if report.windows.is_empty() {
+        out.push_str("<tr><td colspan=\"7\">None in this period.</td></tr>");
+    }
+    out.push_str("</table>");
+}
+
+fn service_events(out: &mut String, report: &Report) {
+    out.push_str("<h2 id=\"service-events\">The service's own events</h2><table><tr><th>At</th><th>Event</th><th>Replica</th><th>By</th><th>Detail</th></tr>");
+    for event in &report.service_events {
+        out.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&event.at),
+            escape(&event.event),
+            shown(event.replica.as_deref().unwrap_or("")),
+            shown(event.by.as_deref().unwrap_or("")),
+            shown(&event.detail)
+        ));
+    }
+    if report.service_events.is_empty() {
+        out.push_str("<tr><td colspan=\"5\">None in this period.</td></tr>");
+    }
+    out.push_str("</table>");
 }
 
 fn totals(out: &mut String, report: &Report) {

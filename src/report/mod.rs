@@ -133,6 +133,47 @@ pub struct RefusedReview {
     pub reviewer: String,
 }
 
+/// A window an approval opened in the period: a standing approval, with what it granted
+/// and whether it was revoked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowSummary {
+    /// The window's id: the id of the request whose approval opened it.
+    pub window: String,
+    pub requester: Option<String>,
+    pub scope: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub opened_by: Vec<String>,
+    /// The requests granted under it, in the service's order.
+    pub uses: Vec<String>,
+    /// `by WHO at TIME: REASON`, when it was revoked.
+    pub revoked: Option<String>,
+}
+
+/// One of the service's own events that changes no request: a configuration reload, a
+/// retention pass, a report signed, a witness head refused, a delivery given up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceEvent {
+    pub at: String,
+    pub event: String,
+    /// The replica that recorded it.
+    pub replica: Option<String>,
+    /// Who caused it, when someone did.
+    pub by: Option<String>,
+    pub detail: String,
+}
+
+/// The service events the report lists, in the service's order.
+const SERVICE_EVENTS: &[&str] = &[
+    "config_reloaded",
+    "config_reload_failed",
+    "retention",
+    "report_signed",
+    "witness_refused",
+    "webhook_failed",
+    "delivery_failed",
+];
+
 /// One log covered, and whether its chain verified.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Covered {
@@ -172,6 +213,12 @@ pub struct Report {
     pub denials: Vec<Denial>,
     /// Self-approvals the service refused.
     pub refused_self_approvals: Vec<RefusedReview>,
+    /// Windows opened in the period.
+    #[serde(default)]
+    pub windows: Vec<WindowSummary>,
+    /// The service's own events in the period.
+    #[serde(default)]
+    pub service_events: Vec<ServiceEvent>,
     pub totals: Totals,
     /// The service's signature over the rest, when it was signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -321,6 +368,8 @@ pub fn build(inputs: &Inputs) -> Report {
     }
     let mut service: BTreeMap<String, Service> = BTreeMap::new();
     let mut refused = Vec::new();
+    let mut windows: Vec<WindowSummary> = Vec::new();
+    let mut service_events = Vec::new();
     if let Some(records) = &inputs.service {
         covered.push(Covered {
             source: format!("service {}", records.url),
@@ -339,6 +388,50 @@ pub fn build(inputs: &Inputs) -> Report {
                 continue;
             }
             let event = text(record, "event").unwrap_or_default();
+            if SERVICE_EVENTS.contains(&event.as_str()) {
+                service_events.push(service_event(&event, record));
+                continue;
+            }
+            match event.as_str() {
+                "window_opened" => {
+                    let window = text(record, "window").unwrap_or_default();
+                    windows.push(WindowSummary {
+                        requester: service
+                            .get(&window)
+                            .and_then(|s| s.created.as_ref())
+                            .and_then(|(_, c)| text(c, "requester")),
+                        window,
+                        scope: match record.get("scope") {
+                            Some(Value::String(scope)) => scope.clone(),
+                            Some(other) => other.to_string(),
+                            None => String::new(),
+                        },
+                        starts_at: text(record, "starts_at").unwrap_or_default(),
+                        ends_at: text(record, "ends_at").unwrap_or_default(),
+                        opened_by: strings(record, "opened_by"),
+                        uses: Vec::new(),
+                        revoked: None,
+                    });
+                }
+                "window_used" | "window_revoked" => {
+                    let id = text(record, "window");
+                    if let Some(window) =
+                        windows.iter_mut().find(|w| Some(&w.window) == id.as_ref())
+                    {
+                        if event == "window_used" {
+                            window.uses.extend(text(record, "id"));
+                        } else {
+                            window.revoked = Some(format!(
+                                "by {} at {}: {}",
+                                text(record, "by").unwrap_or_default(),
+                                text(record, "ts").unwrap_or_default(),
+                                text(record, "reason").unwrap_or_else(|| "no reason given".into())
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
             if event == "review_refused" {
                 refused.push(RefusedReview {
                     at: text(record, "ts").unwrap_or_default(),
@@ -404,8 +497,67 @@ pub fn build(inputs: &Inputs) -> Report {
         items,
         denials,
         refused_self_approvals: refused,
+        windows,
+        service_events,
         totals,
         signature: None,
+    }
+}
+
+/// A service event as the report lists it: who, and what it said in a line.
+fn service_event(event: &str, record: &Value) -> ServiceEvent {
+    let list = |key: &str| strings(record, key).join(", ");
+    let detail = match event {
+        "config_reloaded" => {
+            let mut parts = vec![format!("users: {}", list("users"))];
+            match text(record, "policy_error") {
+                Some(error) => parts.push(format!("policy kept, the new one failed: {error}")),
+                None => parts.push(match text(record, "policy") {
+                    Some(digest) => format!("service policy {}", &digest[..digest.len().min(16)]),
+                    None => "no service policy".to_owned(),
+                }),
+            }
+            if let Some(error) = text(record, "secrets_error") {
+                parts.push(format!("secrets kept, the new ones failed: {error}"));
+            }
+            parts.join("; ")
+        }
+        "config_reload_failed" => text(record, "error").unwrap_or_default(),
+        "retention" => format!(
+            "{} records removed (kept from record {}), {} finished requests",
+            record
+                .get("removed")
+                .and_then(Value::as_array)
+                .map_or(0, |r| r
+                    .iter()
+                    .filter_map(|x| x["records"].as_u64())
+                    .sum::<u64>()),
+            record["first_kept_seq"],
+            record["requests_removed"].as_u64().unwrap_or(0)
+        ),
+        "report_signed" => format!("digest {}", text(record, "digest").unwrap_or_default()),
+        "witness_refused" => format!(
+            "{}@{} {}: {}",
+            text(record, "user").unwrap_or_default(),
+            text(record, "host").unwrap_or_default(),
+            text(record, "path").unwrap_or_default(),
+            text(record, "error").unwrap_or_default()
+        ),
+        _ => format!(
+            "{} {}: {}",
+            text(record, "url")
+                .or_else(|| text(record, "sink"))
+                .unwrap_or_default(),
+            text(record, "event_type").unwrap_or_default(),
+            text(record, "error").unwrap_or_default()
+        ),
+    };
+    ServiceEvent {
+        at: text(record, "ts").unwrap_or_default(),
+        event: event.to_owned(),
+        replica: text(record, "replica"),
+        by: text(record, "by"),
+        detail,
     }
 }
 

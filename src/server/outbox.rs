@@ -159,7 +159,7 @@ async fn record(state: &AppState, delivery: &Delivery, sent: Sent) {
             ),
             false => ("delivery_failed", json!({"sink": name})),
         };
-        fields["event"] = json!(delivery.kind);
+        fields["event_type"] = json!(delivery.kind);
         fields["delivery"] = json!(delivery.event_id);
         fields["request"] = json!(delivery.request_id);
         fields["error"] = json!(error);

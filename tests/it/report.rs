@@ -15,7 +15,7 @@ rules:
   - id: touch-held
     decision: approve
     match: {program: touch}
-    approval: {break_glass: true}
+    approval: {break_glass: true, max_window: 10m}
   - id: rm-root
     decision: deny
     match: {program: rm, args: ["-rf", "/"]}
@@ -56,11 +56,33 @@ fn the_evidence_pack_covers_what_happened_in_every_format_and_its_signature_hold
     let id = request_id(&lines);
     let approve = service
         .as_user(&env, "bob")
-        .args(["approve", &id, "-m", "looks fine"])
+        .args(["approve", &id, "-m", "looks fine", "--for", "10m"])
         .output()
         .unwrap();
     assert!(approve.status.success());
     assert_eq!(run.wait().unwrap().code(), Some(0), "{}", lines.complete());
+    // The same command again, granted under the window bob opened; then the window is
+    // revoked.
+    let again = service
+        .as_user(&env, "alice")
+        .args([
+            "run",
+            "--policy",
+            &policy,
+            "--",
+            "touch",
+            made.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    let revoked = service
+        .as_user(&env, "bob")
+        .args(["revoke", &id, "--reason", "export done"])
+        .output()
+        .unwrap();
+    assert!(revoked.status.success(), "{}", text(&revoked.stderr));
     // A self-approval, refused.
     let own = service
         .as_user(&env, "alice")
@@ -124,6 +146,42 @@ fn the_evidence_pack_covers_what_happened_in_every_format_and_its_signature_hold
     assert_eq!(
         pack["refused_self_approvals"][0]["reviewer"], "alice",
         "{pack}"
+    );
+    // The window: who opened it, what it granted, who closed it.
+    let window = &pack["windows"][0];
+    assert_eq!(window["window"], id.as_str(), "{pack}");
+    assert_eq!(window["requester"], "alice");
+    assert_eq!(window["opened_by"], serde_json::json!(["bob"]));
+    let used = window["uses"][0]
+        .as_str()
+        .expect("one command granted under it");
+    let under = pack["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["request_id"] == used)
+        .unwrap_or_else(|| panic!("{pack}"));
+    assert_eq!(under["kind"], "window");
+    assert_eq!(under["window"], id.as_str());
+    assert_eq!(under["outcome"], "approved and run");
+    for check in under["checks"].as_array().unwrap() {
+        assert_eq!(check["outcome"], "pass", "{check}");
+    }
+    let closed = window["revoked"].as_str().unwrap();
+    assert!(
+        closed.starts_with("by bob at ") && closed.ends_with(": export done"),
+        "{closed}"
+    );
+    // The service's own events: audrey made an auditor by a reload.
+    let reload = pack["service_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "config_reloaded")
+        .unwrap_or_else(|| panic!("{pack}"));
+    assert!(
+        reload["detail"].as_str().unwrap().contains("audrey"),
+        "{reload}"
     );
     // CSV: one row per item.
     let csv = report("audrey", &["--format", "csv"]);
