@@ -37,6 +37,10 @@ try:
             out = run.stderr.readline()
             if "approval required: request " in out:
                 request_id = out.strip().rsplit(" ", 1)[1]
+        # The client names the request by its shortest unique prefix: the full id.
+        lookup = urllib.request.Request(f"{url}/v1/requests?prefix={request_id}",
+                                        headers={"Authorization": f"Bearer {tokens['bob']}"})
+        request_id = json.loads(urllib.request.urlopen(lookup).read())["requests"][0]["id"]
         body = json.dumps({"verdict": "approve"}).encode()
         request = urllib.request.Request(f"{url}/v1/requests/{request_id}/reviews", data=body, method="POST",
                                          headers={"Authorization": f"Bearer {tokens['bob']}", "Content-Type": "application/json"})

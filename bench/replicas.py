@@ -102,6 +102,10 @@ def latency():
             if "approval required: request " in out:
                 request_id = out.strip().rsplit(" ", 1)[1]
         time.sleep(0.05)  # the client is in its long-poll on A
+        # The client names the request by its shortest unique prefix: the full id from B.
+        lookup = urllib.request.Request(f"{url_b}/v1/requests?prefix={request_id}",
+                                        headers={"Authorization": f"Bearer {tokens['bob']}"})
+        request_id = json.loads(urllib.request.urlopen(lookup).read())["requests"][0]["id"]
         request = urllib.request.Request(f"{url_b}/v1/requests/{request_id}/reviews", data=json.dumps({"verdict": "approve"}).encode(),
                                          method="POST", headers={"Authorization": f"Bearer {tokens['bob']}", "Content-Type": "application/json"})
         before = time.time_ns()

@@ -187,11 +187,12 @@ impl Waiting {
                 })
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
-            bar.enable_steady_tick(Duration::from_millis(120));
+            // The message first: the ticker may draw the first frame at once.
             bar.set_message(format!(
                 "waiting for approval: {}",
                 approval_progress(approvals, None)
             ));
+            bar.enable_steady_tick(Duration::from_millis(120));
             bar
         } else {
             ProgressBar::hidden()

@@ -197,6 +197,8 @@ pub const EVENTS: &[&str] = &[
     "report_signed",
     "config_reloaded",
     "config_reload_failed",
+    "service_started",
+    "signing_key_rotated",
     // both
     "retention",
 ];
@@ -282,7 +284,9 @@ pub fn mapping(record: &Record) -> Mapping {
         "supervision_unavailable" => base(Failure, 3, "host"),
         "witness_refused" => base(Failure, 4, "configuration"),
         "config_reload_failed" => base(Failure, 3, "configuration"),
-        "config_reloaded" | "report_signed" => base(Success, 2, "configuration"),
+        "config_reloaded" | "report_signed" | "service_started" | "signing_key_rotated" => {
+            base(Success, 2, "configuration")
+        }
         "retention" => base(Success, 2, "file"),
         "webhook_failed" | "delivery_failed" => base(Failure, 3, "network"),
         "recovered" => base(Unknown, 3, "file"),

@@ -403,6 +403,15 @@ fn render(seq: u64, event: &str, prev: &str, fields: &Value) -> String {
 
 /// One record line stamped `at`: the four chain fields first, then the event's own fields.
 pub fn render_at(seq: u64, event: &str, prev: &str, fields: &Value, at: jiff::Timestamp) -> String {
+    // The chain's own fields come first and are never overwritten: a field of the event
+    // under one of their names would be lost, so none may have one.
+    debug_assert!(
+        fields.as_object().is_none_or(|map| {
+            !map.keys()
+                .any(|k| matches!(k.as_str(), "seq" | "ts" | "event" | "prev"))
+        }),
+        "the fields of a {event} record use a name the chain reserves: {fields}"
+    );
     let ts = at.round(jiff::Unit::Microsecond).unwrap_or(at);
     let mut line = format!(
         "{{\"seq\":{seq},\"ts\":{},\"event\":{},\"prev\":\"{prev}\"",

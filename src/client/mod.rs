@@ -3,7 +3,7 @@
 
 pub mod break_glass;
 mod cause;
-mod credentials;
+pub(crate) mod credentials;
 pub mod keyring;
 pub mod logins;
 mod resolve;
@@ -112,6 +112,17 @@ impl ClientError {
             _ => self.to_user_error("the approval service refused the request"),
         }
     }
+}
+
+/// One page of the service's export.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportPage {
+    /// The records, one JSON line each.
+    pub text: String,
+    /// The `seq` to ask after for the next page.
+    pub next: Option<u64>,
+    /// The id of the service's chain.
+    pub chain_id: Option<String>,
 }
 
 /// An authenticated client of one service.
@@ -381,7 +392,7 @@ impl ApiClient {
 
     /// One page of the service's own records (`GET /v1/export`, gatekeep's JSON Lines)
     /// after record `after`: the lines, and the cursor of the next page (none at the end).
-    pub fn export_page(&self, after: Option<u64>) -> Result<(String, Option<u64>), ClientError> {
+    pub fn export_page(&self, after: Option<u64>) -> Result<ExportPage, ClientError> {
         let mut query = vec![("format", "jsonl".to_owned()), ("limit", "1000".to_owned())];
         if let Some(after) = after {
             query.push(("after", after.to_string()));
@@ -394,18 +405,26 @@ impl ApiClient {
             .send()
             .map_err(|e| ClientError::Unreachable(cause::describe(self.base(), &e)))?;
         let status = response.status();
-        let next = response
-            .headers()
-            .get("gatekeep-next-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let next = header("gatekeep-next-after").and_then(|v| v.parse().ok());
+        let chain_id = header("gatekeep-chain-id");
         let text = response
             .text()
             .map_err(|e| ClientError::Unreachable(cause::describe(self.base(), &e)))?;
         if !status.is_success() {
             return Err(self.refused(status.as_u16(), text.as_bytes()));
         }
-        Ok((text, next))
+        Ok(ExportPage {
+            text,
+            next,
+            chain_id,
+        })
     }
 
     /// The service's signature of a report's digest.

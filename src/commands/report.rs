@@ -126,54 +126,166 @@ fn witnessed(client: &client::ApiClient, path: &std::path::Path) -> String {
     }
 }
 
-/// Every record the service's export holds, page by page, and whether they chain.
-fn service_records(client: &client::ApiClient) -> Result<ServiceRecords, ClientError> {
-    let mut lines: Vec<String> = Vec::new();
-    let mut after = None;
-    loop {
-        let (page, next) = client.export_page(after)?;
-        let before = lines.len();
-        lines.extend(page.lines().filter(|l| !l.is_empty()).map(str::to_owned));
-        match next {
-            Some(next) if lines.len() > before => after = Some(next),
+/// Every record the service's export holds, page by page, and whether they chain; read
+/// again when a retention pass removed records between two pages.
+fn service_records(
+    client: &client::ApiClient,
+    seen_path: &std::path::Path,
+) -> Result<ServiceRecords, ClientError> {
+    let mut read = read_chain(client)?;
+    for _ in 0..2 {
+        match audit::links(&read.1, &read.0) {
+            Err(audit::ChainError::NotConsecutive { .. }) => read = read_chain(client)?,
             _ => break,
         }
     }
-    let chain_id = lines
-        .first()
-        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .and_then(|v| {
-            v.get("chain_id")
-                .and_then(|c| c.as_str())
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
+    let (chain_id, lines) = read;
     let records: Vec<serde_json::Value> = lines
         .iter()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
+    let mut problem = None;
     let links = audit::links(&lines, &chain_id);
+    if let Err(e) = &links {
+        problem = Some(format!("the service's records do not chain: {e}"));
+    }
+    let links = links.unwrap_or_default();
     // A chain that does not start at record 0 is whole only when a retention record of
     // the chain says what went before, and what the first kept record chains to.
-    let retained = match links.as_ref().ok().and_then(|l| l.first()) {
-        Some(first) if first.seq > 0 => Some(
-            records
-                .iter()
-                .find(|r| {
-                    r["event"] == "retention"
-                        && r["first_kept_seq"].as_u64() == Some(first.seq)
-                        && r["first_kept_prev"].as_str() == Some(first.prev.as_str())
-                })
-                .map(|r| (first.seq, r["ts"].as_str().unwrap_or_default().to_owned())),
-        ),
-        _ => None,
-    };
+    let mut retained_from = None;
+    if let Some(first) = links.first().filter(|l| l.seq > 0) {
+        match records.iter().find(|r| {
+            r["event"] == "retention"
+                && r["first_kept_seq"].as_u64() == Some(first.seq)
+                && r["first_kept_prev"].as_str() == Some(first.prev.as_str())
+        }) {
+            Some(r) => {
+                retained_from = Some((first.seq, r["ts"].as_str().unwrap_or_default().to_owned()));
+            }
+            None => {
+                problem.get_or_insert(format!(
+                    "the records before record {} are missing, and no retention record says they were removed",
+                    first.seq
+                ));
+            }
+        }
+    }
+    // What earlier reports read of this chain must still be there.
+    let mut seen = SeenHeads::read(seen_path);
+    let url = client.base().to_owned();
+    if problem.is_none()
+        && let Err(why) = against_seen(seen.services.get(&url), &chain_id, &links)
+    {
+        problem = Some(why);
+    }
+    let head = links.last().map(|l| (l.seq, l.hash.clone()));
+    if problem.is_none()
+        && let Some((seq, hash)) = &head
+    {
+        seen.services.insert(
+            url.clone(),
+            SeenHead {
+                chain_id: chain_id.clone(),
+                seq: *seq,
+                hash: hash.clone(),
+            },
+        );
+        if let Err(error) = crate::client::credentials::write_private_json(seen_path, &seen) {
+            tracing::warn!(%error, path = %seen_path.display(), "cannot remember the service chain's head");
+        }
+    }
     Ok(ServiceRecords {
-        url: client.base().to_owned(),
+        url,
         records,
-        intact: links.is_ok() && retained.as_ref().is_none_or(Option::is_some),
-        retained_from: retained.flatten(),
+        intact: problem.is_none() && !lines.is_empty(),
+        problem,
+        retained_from,
+        head,
     })
+}
+
+/// The chain's id and every record line of the service's export, page by page.
+fn read_chain(client: &client::ApiClient) -> Result<(String, Vec<String>), ClientError> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut after = None;
+    let mut chain_id = None;
+    loop {
+        let page = client.export_page(after)?;
+        chain_id = chain_id.or(page.chain_id);
+        let before = lines.len();
+        lines.extend(
+            page.text
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned),
+        );
+        match page.next {
+            Some(next) if lines.len() > before => after = Some(next),
+            _ => break,
+        }
+    }
+    Ok((chain_id.unwrap_or_default(), lines))
+}
+
+/// The heads of the service chains earlier reports on this account read, by service URL
+/// (`report-heads.json` beside the audit log).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct SeenHeads {
+    services: std::collections::BTreeMap<String, SeenHead>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct SeenHead {
+    chain_id: String,
+    seq: u64,
+    hash: String,
+}
+
+impl SeenHeads {
+    fn read(path: &std::path::Path) -> SeenHeads {
+        crate::files::read_regular(path, crate::files::CONFIG_FILE_LIMIT)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Whether the chain read now still holds what an earlier report read: the same chain,
+/// at least as long, and the same record where that report's head was (unless retention
+/// has since removed it, which the caller checked against the chain's retention record).
+fn against_seen(
+    seen: Option<&SeenHead>,
+    chain_id: &str,
+    links: &[audit::Link],
+) -> Result<(), String> {
+    let (Some(seen), Some(first), Some(last)) = (seen, links.first(), links.last()) else {
+        return Ok(());
+    };
+    if !seen.chain_id.is_empty() && !chain_id.is_empty() && seen.chain_id != chain_id {
+        return Err(format!(
+            "this is chain {chain_id}, but an earlier report read chain {} from this service",
+            seen.chain_id
+        ));
+    }
+    if seen.seq > last.seq {
+        return Err(format!(
+            "the records end at record {}, but an earlier report read up to record {}",
+            last.seq, seen.seq
+        ));
+    }
+    if seen.seq >= first.seq {
+        let at = &links[usize::try_from(seen.seq - first.seq)
+            .unwrap_or(usize::MAX)
+            .min(links.len() - 1)];
+        if at.seq != seen.seq || at.hash != seen.hash {
+            return Err(format!(
+                "record {} is not the one an earlier report read (its hash was {})",
+                seen.seq,
+                &seen.hash[..seen.hash.len().min(16)]
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
@@ -216,8 +328,11 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             log.witness = witnessed(client, path);
         }
     }
+    let seen_path = crate::paths::Paths::from_env(env)
+        .log_file
+        .with_file_name("report-heads.json");
     let service = match &connection {
-        Some(client) => Some(service_records(client).map_err(|e| {
+        Some(client) => Some(service_records(client, &seen_path).map_err(|e| {
             e.to_user_error("cannot read the service's records")
                 .hint("only reviewers and auditors may read them; --no-service leaves them out")
         })?),

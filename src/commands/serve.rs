@@ -140,6 +140,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
             policy,
         })
         .await?;
+        record_start(&state).await?;
         state.start(
             config.webhooks.clone(),
             config.slack.clone(),
@@ -270,6 +271,40 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
     })
 }
 
+/// Records the start in the service's audit chain, with what this replica serves under and
+/// the head of its own log file (where a version that kept records only there left
+/// them). A chain that cannot take it (its records removed by hand) stops the service
+/// here rather than at the first request.
+async fn record_start(state: &AppState) -> anyhow::Result<()> {
+    let users: Vec<String> = state.identities().users().map(|u| u.name.clone()).collect();
+    let local_log = state.audit.last().map(|head| {
+        serde_json::json!({"path": state.audit.path(), "chain_id": state.audit.chain_id(),
+                           "head_seq": head.seq, "hash": head.hash})
+    });
+    let fields = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "key_id": state.key.key_id(),
+        "store": state.store.kind(),
+        "users": users,
+        "policy": state.policy().map(|p| p.digest().to_owned()),
+        "retention": state.limits.retention.map(|r| {
+            serde_json::json!({"keep_days": r.keep_days, "min_days": r.min_days})
+        }),
+        "local_log": local_log,
+    });
+    state
+        .store
+        .append_audit(vec![("service_started".to_owned(), fields.clone())])
+        .await
+        .map_err(|e| {
+            UserError::new(format!(
+                "cannot record the start in the service's audit records: {e}"
+            ))
+        })?;
+    state.mirror("service_started", fields);
+    Ok(())
+}
+
 /// `serve --rotate-key`: records the configured key as the database's signing key.
 async fn rotate_key(
     database: &Option<server::Database>,
@@ -294,10 +329,21 @@ async fn rotate_key(
             database.display()
         ))
     })?;
+    let before = store
+        .signing_key(&key.key_id())
+        .await
+        .map_err(|e| UserError::new(format!("cannot read the recorded key: {e}")))?;
     store
         .rotate_signing_key(&key.key_id())
         .await
         .map_err(|e| UserError::new(format!("cannot record the new key: {e}")))?;
+    store
+        .append_audit(vec![(
+            "signing_key_rotated".to_owned(),
+            serde_json::json!({"from": before, "to": key.key_id()}),
+        )])
+        .await
+        .map_err(|e| UserError::new(format!("cannot record the rotation: {e}")))?;
     eprintln!(
         "gatekeep: the database's signing key is now {} ({}); restart every replica with this key",
         &key.key_id()[..16],

@@ -116,8 +116,11 @@ pub fn render(report: &Report) -> String {
         out.push_str("<tr><td colspan=\"3\">None in this period.</td></tr>");
     }
     out.push_str("</table>");
-    windows(&mut out, report);
-    service_events(&mut out, report);
+    // Sections a version 1 report did not have: its page reads back as it was signed.
+    if report.version >= 2 {
+        windows(&mut out, report);
+        service_events(&mut out, report);
+    }
     out.push_str(&format!(
         "<script type=\"application/json\" id=\"{DATA_ID}\">{data}</script></body></html>\n"
     ));

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 /// The report format's name and version.
 pub const FORMAT: &str = "gatekeep-report";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// One local log as read: its path, its records (in chain order) and what verifying its
 /// chain found.
@@ -47,8 +47,12 @@ pub struct ServiceRecords {
     pub url: String,
     pub records: Vec<Value>,
     pub intact: bool,
+    /// Why they are not intact.
+    pub problem: Option<String>,
     /// The first record kept and when retention removed those before it, when it did.
     pub retained_from: Option<(u64, String)>,
+    /// The last record read: (seq, hash of its line).
+    pub head: Option<(u64, String)>,
 }
 
 /// The outcome of one check.
@@ -165,6 +169,8 @@ pub struct ServiceEvent {
 
 /// The service events the report lists, in the service's order.
 const SERVICE_EVENTS: &[&str] = &[
+    "service_started",
+    "signing_key_rotated",
     "config_reloaded",
     "config_reload_failed",
     "retention",
@@ -181,6 +187,10 @@ pub struct Covered {
     pub records: usize,
     pub chain: String,
     pub witness: String,
+    /// The last record read, `record N, sha256 HASH` (the service's records), so two
+    /// reports can be compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
 }
 
 /// The totals.
@@ -213,11 +223,12 @@ pub struct Report {
     pub denials: Vec<Denial>,
     /// Self-approvals the service refused.
     pub refused_self_approvals: Vec<RefusedReview>,
-    /// Windows opened in the period.
-    #[serde(default)]
+    /// Windows opened in the period (from version 2; left out when there are none, so a
+    /// version 1 report reads back as it was signed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub windows: Vec<WindowSummary>,
-    /// The service's own events in the period.
-    #[serde(default)]
+    /// The service's own events in the period (from version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub service_events: Vec<ServiceEvent>,
     pub totals: Totals,
     /// The service's signature over the rest, when it was signed.
@@ -299,6 +310,7 @@ pub fn build(inputs: &Inputs) -> Report {
                 )
             },
             witness: log.witness.clone(),
+            head: None,
         });
         // Records of one run, by run id: its decision and what followed.
         let mut runs: BTreeMap<String, String> = BTreeMap::new();
@@ -379,8 +391,18 @@ pub fn build(inputs: &Inputs) -> Report {
                 (true, Some((seq, at))) => format!(
                     "verified from record {seq} (retention removed the records before it at {at})"
                 ),
-                (false, _) => "broken: the service's records do not verify".to_owned(),
+                (false, _) => format!(
+                    "broken: {}",
+                    records
+                        .problem
+                        .as_deref()
+                        .unwrap_or("the service's records do not verify")
+                ),
             },
+            head: records
+                .head
+                .as_ref()
+                .map(|(seq, hash)| format!("record {seq}, sha256 {hash}")),
             witness: "the service's own records".to_owned(),
         });
         for (order, record) in records.records.iter().enumerate() {
@@ -522,19 +544,50 @@ fn service_event(event: &str, record: &Value) -> ServiceEvent {
             }
             parts.join("; ")
         }
+        "service_started" => format!(
+            "version {}, key {}, {} store, users: {}; {}; retention {}",
+            text(record, "version").unwrap_or_default(),
+            text(record, "key_id")
+                .map(|k| k.chars().take(16).collect::<String>())
+                .unwrap_or_default(),
+            text(record, "store").unwrap_or_default(),
+            list("users"),
+            match text(record, "policy") {
+                Some(digest) => format!("service policy {}", &digest[..digest.len().min(16)]),
+                None => "no service policy".to_owned(),
+            },
+            match record.get("retention") {
+                Some(r) if r.is_object() =>
+                    format!("{} days (at least {})", r["keep_days"], r["min_days"]),
+                _ => "off".to_owned(),
+            }
+        ),
+        "signing_key_rotated" => format!(
+            "from key {} to {}",
+            text(record, "from")
+                .map(|k| k.chars().take(16).collect::<String>())
+                .unwrap_or_default(),
+            text(record, "to")
+                .map(|k| k.chars().take(16).collect::<String>())
+                .unwrap_or_default()
+        ),
         "config_reload_failed" => text(record, "error").unwrap_or_default(),
-        "retention" => format!(
-            "{} records removed (kept from record {}), {} finished requests",
-            record
+        "retention" => {
+            let records = record
                 .get("removed")
                 .and_then(Value::as_array)
-                .map_or(0, |r| r
-                    .iter()
-                    .filter_map(|x| x["records"].as_u64())
-                    .sum::<u64>()),
-            record["first_kept_seq"],
-            record["requests_removed"].as_u64().unwrap_or(0)
-        ),
+                .map_or(0, |r| {
+                    r.iter().filter_map(|x| x["records"].as_u64()).sum::<u64>()
+                });
+            let kept = match record["first_kept_seq"].as_u64() {
+                Some(seq) => format!(" (kept from record {seq})"),
+                None => String::new(),
+            };
+            format!(
+                "{records} records removed{kept}, {} finished requests",
+                record["requests_removed"].as_u64().unwrap_or(0)
+            )
+        }
         "report_signed" => format!("digest {}", text(record, "digest").unwrap_or_default()),
         "witness_refused" => format!(
             "{}@{} {}: {}",

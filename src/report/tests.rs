@@ -100,7 +100,9 @@ fn inputs(logs: Vec<Vec<Value>>, service: Option<Vec<Value>>) -> Inputs {
             url: "https://gatekeep.example".into(),
             records,
             intact: true,
+            problem: None,
             retained_from: None,
+            head: None,
         }),
         generated_at: "2026-12-02T00:00:00Z".parse().unwrap(),
     }
@@ -332,4 +334,39 @@ fn csv_has_one_row_per_item_with_its_checks() {
     assert_eq!(&rows[0][column("request_id")], "r1");
     assert_eq!(&rows[0][column("approvers")], "bob");
     assert!(rows[0][column("digest_matched")].starts_with("pass"));
+}
+
+#[test]
+fn a_version_1_report_reads_back_as_it_was_signed() {
+    let mut service = service_run("r-1", "d1", "bob", 1);
+    service.push(record(
+        9,
+        3,
+        "window_opened",
+        json!({"window": "r-1", "scope": "exact", "starts_at": at(1), "ends_at": at(9), "opened_by": ["bob"]}),
+    ));
+    service.push(record(
+        10,
+        3,
+        "config_reloaded",
+        json!({"users": ["alice", "bob"], "policy": null}),
+    ));
+    let report = build(&inputs(vec![local_run("r-1", "d1", false)], Some(service)));
+    assert_eq!(report.version, VERSION);
+    assert_eq!(report.windows.len(), 1);
+    assert_eq!(report.service_events[0].event, "config_reloaded");
+    assert!(html::render(&report).contains("Windows opened"));
+    // What an earlier version wrote: no windows, no service events, version 1. Its JSON
+    // and its page read back unchanged, so its digest (and signature) still hold.
+    let mut old = report.clone();
+    old.version = 1;
+    old.windows.clear();
+    old.service_events.clear();
+    let json = serde_json::to_value(&old).unwrap();
+    assert!(json.get("windows").is_none() && json.get("service_events").is_none());
+    let back: Report = serde_json::from_value(json).unwrap();
+    assert_eq!(sign::digest(&back), sign::digest(&old));
+    let page = html::render(&old);
+    assert!(!page.contains("Windows opened") && !page.contains("own events"));
+    assert_eq!(html::embedded(&page).unwrap(), old);
 }

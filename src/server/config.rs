@@ -243,7 +243,13 @@ pub struct Limits {
 }
 
 fn retention(config: &RetentionConfig) -> Result<Retention, String> {
-    let min_days = config.min_days.unwrap_or(crate::audit::DEFAULT_MIN_DAYS);
+    let floor = crate::audit::DEFAULT_MIN_DAYS;
+    let min_days = config.min_days.unwrap_or(floor);
+    if min_days < floor {
+        return Err(format!(
+            "retention: min_days {min_days} is below {floor}; the service keeps its records at least {floor} days"
+        ));
+    }
     if config.keep_days < min_days {
         return Err(format!(
             "retention: keep_days {} is below min_days {min_days}; nothing younger than min_days is removed",

@@ -20,6 +20,9 @@ pub const MAX_LIMIT: usize = 1000;
 const DEFAULT_LIMIT: usize = 100;
 /// The response header naming the cursor of the next page: the last `seq` answered.
 pub const NEXT_AFTER: &str = "gatekeep-next-after";
+/// The response header naming the chain's id (which retention may have removed with
+/// record 0).
+pub const CHAIN_ID: &str = "gatekeep-chain-id";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,10 +76,14 @@ pub async fn export(
                 format!("cannot read the service's audit records: {e}"),
             )
         })?;
+    let chain_id = page.chain_id.clone();
     let (body, last) = tokio::task::spawn_blocking(move || render(&page, format))
         .await
         .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let mut response = ([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response();
+    if let Some(chain_id) = chain_id.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(CHAIN_ID, chain_id);
+    }
     if let Some(last) = last {
         response
             .headers_mut()

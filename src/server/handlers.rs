@@ -1081,6 +1081,14 @@ pub async fn consume(
             }
         } else {
             r.released = digests;
+            // Recorded in the transaction that releases them.
+            if !values.is_empty() {
+                transition.audit.push((
+                    "secrets_released",
+                    json!({"id": r.id, "to": who.name, "secrets": values.keys().collect::<Vec<_>>(),
+                           "retry": false}),
+                ));
+            }
         }
         transition.secret_values = values;
         Ok(transition)
@@ -1121,7 +1129,8 @@ pub async fn consume(
         }
     };
     let values = transition.secret_values;
-    if !values.is_empty() {
+    // A retry changes nothing, so has no transaction of its own: recorded on its own.
+    if !values.is_empty() && transition.replay {
         audit(
             &state,
             "secrets_released",

@@ -255,7 +255,7 @@ pub async fn put_witness(
                 &state,
                 "witness_refused",
                 json!({"by": caller.name, "host": proof.host, "user": proof.user, "path": proof.path,
-                       "chain_id": proof.chain_id, "seq": last.seq, "hash": last.hash, "error": refusal.to_string()}),
+                       "chain_id": proof.chain_id, "head_seq": last.seq, "hash": last.hash, "error": refusal.to_string()}),
             ).await;
             tracing::warn!(identity = %caller.name, host = %proof.host, user = %proof.user, error = %refusal, "witness refused");
             return Err(fail(StatusCode::CONFLICT, refusal.to_string()));
@@ -276,7 +276,7 @@ pub async fn put_witness(
                 &state,
                 "witness_refused",
                 json!({"by": caller.name, "host": proof.host, "user": proof.user, "path": proof.path,
-                       "chain_id": proof.chain_id, "seq": last.seq, "hash": last.hash, "error": refusal.to_string()}),
+                       "chain_id": proof.chain_id, "head_seq": last.seq, "hash": last.hash, "error": refusal.to_string()}),
             ).await;
             tracing::warn!(identity = %caller.name, host = %proof.host, user = %proof.user, error = %refusal, "witness refused");
             return Err(fail(StatusCode::CONFLICT, refusal.to_string()));
@@ -305,7 +305,7 @@ pub async fn put_witness(
                 &state,
                 "witness",
                 json!({"by": caller.name, "host": proof.host, "user": proof.user, "path": proof.path,
-                       "chain_id": proof.chain_id, "seq": head.seq, "hash": head.hash, "added": plan.new.len()}),
+                       "chain_id": proof.chain_id, "head_seq": head.seq, "hash": head.hash, "added": plan.new.len()}),
             ).await;
             head
         }

@@ -379,6 +379,7 @@ fn an_auditor_reads_every_request_and_the_export_and_reviews_nothing() {
         .collect();
     for expected in [
         "chain_open",
+        "service_started",
         "request_created",
         "review",
         "request_approved",
@@ -471,20 +472,29 @@ fn all_pages(service: &Service, user: &str) -> Vec<Value> {
 #[test]
 fn the_service_keeps_its_records_for_keep_days_and_records_what_retention_removed() {
     let env = TestEnv::new();
-    // Below the minimum age: refused when the service starts, naming the setting.
-    let refused = env.write("short.yaml", "retention: {keep_days: 30}\nusers: []\n");
-    let output = env
-        .gatekeep_std()
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&refused)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("keep_days 30 is below min_days 90"),
-        "{stderr}"
-    );
+    // Below the minimum age, or a minimum below the floor: refused when the service
+    // starts, naming the setting.
+    for (retention, said) in [
+        ("{keep_days: 30}", "keep_days 30 is below min_days 90"),
+        (
+            "{keep_days: 30, min_days: 10}",
+            "min_days 10 is below 90; the service keeps its records at least 90 days",
+        ),
+    ] {
+        let refused = env.write(
+            "short.yaml",
+            &format!("retention: {retention}\nusers: []\n"),
+        );
+        let output = env
+            .gatekeep_std()
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&refused)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(said), "{stderr}");
+    }
 
     let policy = env.write("p.yaml", POLICY).display().to_string();
     let mut service = Service::start(&env, USERS, "retention: {keep_days: 100}\n");

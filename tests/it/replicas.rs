@@ -167,18 +167,19 @@ fn a_waiter_on_one_replica_runs_after_an_approval_on_the_other() {
 
 /// Every record of the service's export (`GET /v1/export`, page by page) as `user`.
 fn exported(service: &Service, user: &str) -> Vec<String> {
+    exported_at(&service.url, service.token(user))
+}
+
+/// Every record of the export of the service at `base`, with `token`.
+fn exported_at(base: &str, token: &str) -> Vec<String> {
     let mut lines = Vec::new();
     let mut after: Option<u64> = None;
     loop {
         let url = match after {
-            Some(seq) => format!("{}/v1/export?limit=3&after={seq}", service.url),
-            None => format!("{}/v1/export?limit=3", service.url),
+            Some(seq) => format!("{base}/v1/export?limit=3&after={seq}"),
+            None => format!("{base}/v1/export?limit=3"),
         };
-        let answer = http()
-            .get(url)
-            .bearer_auth(service.token(user))
-            .send()
-            .unwrap();
+        let answer = http().get(url).bearer_auth(token).send().unwrap();
         assert_eq!(answer.status().as_u16(), 200);
         let next = answer
             .headers()
@@ -857,6 +858,21 @@ fn a_key_change_is_an_explicit_rotation() {
         .json()
         .unwrap();
     assert_eq!(keys["keys"][0]["public_key"], public.as_str());
+    // The rotation and the start under the new key are in the service's records.
+    let records: Vec<serde_json::Value> = exported_at(&url, &tokens["bob"])
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let rotation = records
+        .iter()
+        .find(|r| r["event"] == "signing_key_rotated")
+        .unwrap_or_else(|| panic!("{records:?}"));
+    let started = records
+        .iter()
+        .rfind(|r| r["event"] == "service_started")
+        .unwrap();
+    assert_eq!(rotation["to"], started["key_id"]);
+    assert_ne!(rotation["from"], rotation["to"]);
     rotated.kill().unwrap();
     rotated.wait().unwrap();
     // The old key is the stranger now.

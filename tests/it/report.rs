@@ -278,3 +278,95 @@ fn the_evidence_pack_covers_what_happened_in_every_format_and_its_signature_hold
         text(&refused.stderr)
     );
 }
+
+/// The service's chain as the JSON report's "What was covered" entry sees it.
+fn service_chain(service: &Service, env: &TestEnv) -> String {
+    let output = service
+        .as_user(env, "audrey")
+        .args(["report", "--since", "2020-01-01", "--format", "json"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let pack: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let covered = pack["covered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["source"].as_str().unwrap().starts_with("service "))
+        .unwrap_or_else(|| panic!("{pack}"))
+        .clone();
+    assert!(
+        covered["head"].as_str().unwrap().starts_with("record "),
+        "{covered}"
+    );
+    covered["chain"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_service_chain_cut_short_or_emptied_by_hand_is_found() {
+    let env = TestEnv::new();
+    let policy = env.write("p.yaml", POLICY).display().to_string();
+    let mut service = Service::start(&env, USERS, "");
+    service.reconfigure(|t| t.replace("{name: audrey,", "{name: audrey, auditor: true,"));
+    let file = |service: &Service| {
+        let output = service
+            .as_user(&env, "alice")
+            .args([
+                "run",
+                "--no-wait",
+                "--policy",
+                &policy,
+                "--",
+                "touch",
+                "/tmp/gk-cut",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(120), "{}", text(&output.stderr));
+    };
+    file(&service);
+    file(&service);
+    assert_eq!(service_chain(&service, &env), "verified");
+    // The last records removed by hand, and the chain carried on over them (the restart
+    // records its start where they were).
+    let database = service.data.join("gatekeep.db");
+    service.kill9();
+    let db = rusqlite::Connection::open(&database).unwrap();
+    let last: i64 = db
+        .query_row("SELECT max(seq) FROM audit_records", [], |r| r.get(0))
+        .unwrap();
+    db.execute("DELETE FROM audit_records WHERE seq >= ?1", [last - 1])
+        .unwrap();
+    drop(db);
+    service.restart_with(&env, &[]);
+    file(&service);
+    let chain = service_chain(&service, &env);
+    assert!(
+        chain.starts_with(&format!(
+            "broken: record {last} is not the one an earlier report read"
+        )),
+        "{chain}"
+    );
+    // Every record removed: the service does not open a new chain over them, and does not
+    // start.
+    service.kill9();
+    let db = rusqlite::Connection::open(&database).unwrap();
+    db.execute("DELETE FROM audit_records", []).unwrap();
+    drop(db);
+    let refused = env
+        .gatekeep_std()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&service.config)
+        .arg("--data")
+        .arg(&service.data)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(125));
+    let said = text(&refused.stderr);
+    assert!(
+        said.contains("has no records left: they were removed outside gatekeep"),
+        "{said}"
+    );
+}

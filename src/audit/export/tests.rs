@@ -389,6 +389,22 @@ fn samples() -> Vec<(&'static str, Value, Class, u32, Outcome)> {
             F,
         ),
         (
+            "service_started",
+            json!({"version": "0.1.0", "key_id": "ab".repeat(32), "store": "sqlite",
+                   "users": ["ana"], "policy": null, "retention": null,
+                   "local_log": {"path": "/var/lib/gatekeep/audit.jsonl", "head_seq": 4}}),
+            B,
+            99,
+            S,
+        ),
+        (
+            "signing_key_rotated",
+            json!({"from": "ab".repeat(32), "to": "cd".repeat(32)}),
+            B,
+            99,
+            S,
+        ),
+        (
             "retention",
             json!({"removed": [{"first_seq": 0, "last_seq": 9}], "first_kept_seq": 10,
                    "first_kept_prev": "ab".repeat(32), "min_days": 90}),

@@ -27,7 +27,28 @@ pub struct Row {
     pub seq: i64,
     pub ts_unix: i64,
     pub event: String,
+    /// The request the record is about (`id`, else `window`, else `request`), if any:
+    /// retention keeps the records of a request still kept.
+    pub request_id: Option<String>,
     pub line: String,
+}
+
+/// The request a record's fields are about.
+fn request_of(fields: &Value) -> Option<String> {
+    ["id", "window", "request"]
+        .iter()
+        .find_map(|k| fields.get(*k).and_then(Value::as_str))
+        .map(str::to_owned)
+}
+
+/// The error when the chain has no record but the database says it had one: its records
+/// were removed outside gatekeep, and starting a new chain would hide that.
+pub fn vanished(chain_id: &str) -> super::StoreError {
+    super::StoreError(format!(
+        "the service's audit chain {chain_id} has no records left: they were removed outside \
+         gatekeep; restore the audit_records table from a backup (nothing is recorded, or \
+         changed, until then)"
+    ))
 }
 
 /// Records to append: (event, fields).
@@ -74,6 +95,7 @@ pub fn rows(
                 seq: 0,
                 ts_unix: at.as_second(),
                 event: "chain_open".to_owned(),
+                request_id: None,
                 line,
             });
             opened = Some(chain_id);
@@ -99,6 +121,7 @@ pub fn rows(
             seq,
             ts_unix: at.as_second(),
             event: event.clone(),
+            request_id: request_of(&fields),
             line,
         });
     }
@@ -152,10 +175,20 @@ pub struct Pruned {
 }
 
 /// The oldest records to remove: those before the first record stamped at or after
-/// `before`, never the last record, given the chain's (first seq, seq of the first record
-/// at or after `before`, last seq). `None`: nothing to remove.
-pub fn removable(first: i64, first_young: Option<i64>, last: i64) -> Option<(i64, i64)> {
-    let through = first_young.map_or(last, |young| young).min(last) - 1;
+/// `before` and before the first record of a request still kept (open, or finished too
+/// recently), never the last record, given the chain's (first seq, those two bounds, last
+/// seq). `None`: nothing to remove.
+pub fn removable(
+    first: i64,
+    first_young: Option<i64>,
+    first_kept_request: Option<i64>,
+    last: i64,
+) -> Option<(i64, i64)> {
+    let through = [first_young, first_kept_request]
+        .into_iter()
+        .flatten()
+        .fold(last, i64::min)
+        - 1;
     (through >= first).then_some((first, through))
 }
 
@@ -241,12 +274,15 @@ mod tests {
     #[test]
     fn removal_is_a_contiguous_prefix_that_keeps_the_last_record() {
         // Records 0..=9; the first stamped at or after the cut is 4.
-        assert_eq!(removable(0, Some(4), 9), Some((0, 3)));
+        assert_eq!(removable(0, Some(4), None, 9), Some((0, 3)));
         // Everything is old: all but the last.
-        assert_eq!(removable(0, None, 9), Some((0, 8)));
+        assert_eq!(removable(0, None, None, 9), Some((0, 8)));
         // Nothing is old.
-        assert_eq!(removable(5, Some(5), 9), None);
+        assert_eq!(removable(5, Some(5), None, 9), None);
         // Only the last record exists.
-        assert_eq!(removable(9, None, 9), None);
+        assert_eq!(removable(9, None, None, 9), None);
+        // A request still open since record 2 keeps it and every record after.
+        assert_eq!(removable(0, Some(6), Some(2), 9), Some((0, 1)));
+        assert_eq!(removable(0, None, Some(0), 9), None);
     }
 }

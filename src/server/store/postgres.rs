@@ -306,23 +306,42 @@ async fn write_audit(
             seq: row.get(0),
             line: row.get(1),
         });
+    if last.is_none()
+        && let Some(row) = tx
+            .query_opt(
+                "SELECT value FROM meta WHERE key = $1",
+                &[&audit::CHAIN_ID_KEY],
+            )
+            .await?
+    {
+        return Err(audit::vanished(row.get(0)));
+    }
     let (rows, opened) = audit::rows(last, records, at, replica);
     if let Some(chain_id) = opened {
         tx.execute(
-            "INSERT INTO meta (key, value) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO meta (key, value) VALUES ($1, $2)",
             &[&audit::CHAIN_ID_KEY, &chain_id],
         )
         .await?;
     }
     let insert = tx
         .prepare_cached(
-            "INSERT INTO audit_records (seq, ts_unix, event, line) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO audit_records (seq, ts_unix, event, request_id, line)
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .await?;
     for row in rows {
-        tx.execute(&insert, &[&row.seq, &row.ts_unix, &row.event, &row.line])
-            .await?;
+        tx.execute(
+            &insert,
+            &[
+                &row.seq,
+                &row.ts_unix,
+                &row.event,
+                &row.request_id,
+                &row.line,
+            ],
+        )
+        .await?;
     }
     Ok(())
 }
@@ -334,7 +353,7 @@ async fn audit_row(
 ) -> Result<audit::Row, StoreError> {
     let row = tx
         .query_one(
-            "SELECT seq, ts_unix, event, line FROM audit_records WHERE seq = $1",
+            "SELECT seq, ts_unix, event, request_id, line FROM audit_records WHERE seq = $1",
             &[&seq],
         )
         .await?;
@@ -342,7 +361,8 @@ async fn audit_row(
         seq: row.get(0),
         ts_unix: row.get(1),
         event: row.get(2),
-        line: row.get(3),
+        request_id: row.get(3),
+        line: row.get(4),
     })
 }
 
@@ -898,20 +918,23 @@ impl Store for PostgresStore {
         let requests = gone.len() as u64;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&audit::LOCK_KEY])
             .await?;
+        // The records of every request still kept stay, and all after them.
         let bounds = tx
             .query_one(
                 "SELECT min(seq), max(seq),
-                        (SELECT min(seq) FROM audit_records WHERE ts_unix >= $1)
+                        (SELECT min(seq) FROM audit_records WHERE ts_unix >= $1),
+                        (SELECT min(seq) FROM audit_records
+                         WHERE request_id IN (SELECT id FROM requests))
                  FROM audit_records",
                 &[&before],
             )
             .await?;
-        let (first, last, young): (Option<i64>, Option<i64>, Option<i64>) =
-            (bounds.get(0), bounds.get(1), bounds.get(2));
+        let (first, last, young, kept): (Option<i64>, Option<i64>, Option<i64>, Option<i64>) =
+            (bounds.get(0), bounds.get(1), bounds.get(2), bounds.get(3));
         let at = clock(&tx).await?;
         let removable = first
             .zip(last)
-            .and_then(|(first, last)| audit::removable(first, young, last));
+            .and_then(|(first, last)| audit::removable(first, young, kept, last));
         let Some((from, through)) = removable else {
             let record = (requests > 0).then(|| {
                 serde_json::json!({"removed": [],

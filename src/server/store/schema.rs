@@ -198,16 +198,20 @@ pub const MIGRATIONS: &[Migration] = &[
                 seq INTEGER PRIMARY KEY,
                 ts_unix INTEGER NOT NULL,
                 event TEXT NOT NULL,
+                request_id TEXT,
                 line TEXT NOT NULL
             );
-            CREATE INDEX audit_records_ts ON audit_records(ts_unix);",
+            CREATE INDEX audit_records_ts ON audit_records(ts_unix);
+            CREATE INDEX audit_records_request ON audit_records(request_id);",
         postgres: "CREATE TABLE audit_records (
                 seq BIGINT PRIMARY KEY,
                 ts_unix BIGINT NOT NULL,
                 event TEXT NOT NULL,
+                request_id TEXT,
                 line TEXT NOT NULL
             );
-            CREATE INDEX audit_records_ts ON audit_records(ts_unix);",
+            CREATE INDEX audit_records_ts ON audit_records(ts_unix);
+            CREATE INDEX audit_records_request ON audit_records(request_id);",
     },
 ];
 

@@ -110,19 +110,36 @@ fn write_audit(
             },
         )
         .optional()?;
+    if last.is_none()
+        && let Some(chain_id) = tx
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                params![audit::CHAIN_ID_KEY],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()?
+    {
+        return Err(audit::vanished(&chain_id));
+    }
     let (rows, opened) = audit::rows(last, records, at, replica);
     if let Some(chain_id) = opened {
         tx.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)",
             params![audit::CHAIN_ID_KEY, chain_id],
         )?;
     }
     let mut insert = tx.prepare_cached(
-        "INSERT INTO audit_records (seq, ts_unix, event, line) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO audit_records (seq, ts_unix, event, request_id, line)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     for row in rows {
-        insert.execute(params![row.seq, row.ts_unix, row.event, row.line])?;
+        insert.execute(params![
+            row.seq,
+            row.ts_unix,
+            row.event,
+            row.request_id,
+            row.line
+        ])?;
     }
     Ok(())
 }
@@ -130,14 +147,15 @@ fn write_audit(
 /// One row of the audit chain.
 fn audit_row(tx: &rusqlite::Transaction<'_>, seq: i64) -> Result<audit::Row, StoreError> {
     Ok(tx.query_row(
-        "SELECT seq, ts_unix, event, line FROM audit_records WHERE seq = ?1",
+        "SELECT seq, ts_unix, event, request_id, line FROM audit_records WHERE seq = ?1",
         params![seq],
         |row| {
             Ok(audit::Row {
                 seq: row.get(0)?,
                 ts_unix: row.get(1)?,
                 event: row.get(2)?,
-                line: row.get(3)?,
+                request_id: row.get(3)?,
+                line: row.get(4)?,
             })
         },
     )?)
@@ -596,7 +614,14 @@ impl Store for SqliteStore {
                 tx.execute("DELETE FROM requests WHERE id = ?1", params![id])?;
             }
             let requests = gone.len() as u64;
-            let Some((from, through)) = audit::removable(first, young, last) else {
+            // The records of every request still kept stay, and all after them.
+            let kept: Option<i64> = tx.query_row(
+                "SELECT min(seq) FROM audit_records
+                 WHERE request_id IN (SELECT id FROM requests)",
+                [],
+                |row| row.get(0),
+            )?;
+            let Some((from, through)) = audit::removable(first, young, kept, last) else {
                 let record = (requests > 0).then(|| {
                     serde_json::json!({"removed": [],
                     "requests_removed": requests, "min_days": min_days, "keep_days": keep_days})

@@ -656,32 +656,41 @@ async fn audit_chain(store: Arc<dyn Store>) {
 
 async fn audit_retention(store: Arc<dyn Store>) {
     store.set_replica("replica-a".into());
-    let done = request(1, jiff::Timestamp::now().as_second() - 5);
-    let waiting = request(1, far());
-    for r in [&done, &waiting] {
-        let created = vec![(
+    let created = |r: &StoredRequest| {
+        vec![(
             "request_created".to_owned(),
             serde_json::json!({"id": r.id}),
-        )];
-        store.create(r, None, created).await.unwrap();
-    }
+        )]
+    };
+    let done = request(1, jiff::Timestamp::now().as_second() - 5);
+    store.create(&done, None, created(&done)).await.unwrap();
     store.expire_due(10).await.unwrap();
+    let note = |n: i64| vec![("note".to_owned(), serde_json::json!({"n": n}))];
     for n in 0..5 {
-        store
-            .append_audit(vec![("note".to_owned(), serde_json::json!({"n": n}))])
-            .await
-            .unwrap();
+        store.append_audit(note(n)).await.unwrap();
     }
+    // A request still waiting: its records, and every record after, are kept.
+    let waiting = request(1, far());
+    store
+        .create(&waiting, None, created(&waiting))
+        .await
+        .unwrap();
+    store.append_audit(note(5)).await.unwrap();
     let (_, before) = all_records(&store).await;
-    // Nothing is stamped before an hour ago: nothing goes but the finished request.
+    let waiting_at = before
+        .iter()
+        .position(|(_, l)| fields(l)["id"] == waiting.id.as_str())
+        .unwrap();
+    // Nothing is stamped before an hour ago: nothing goes, not even the finished request.
     let hour_ago = jiff::Timestamp::now().as_second() - 3600;
     let pruned = store.prune(hour_ago, 90, 90).await.unwrap();
-    assert_eq!(pruned.records, 0);
-    assert_eq!(pruned.requests, 0, "the expired request ended seconds ago");
-    // A cut after everything: all records but the last go, and the finished request.
+    assert_eq!((pruned.records, pruned.requests), (0, 0));
+    assert!(pruned.record.is_none());
+    // A cut after everything: the finished request goes, and every record before the
+    // waiting request's first.
     let later = jiff::Timestamp::now().as_second() + 3600;
     let pruned = store.prune(later, 90, 120).await.unwrap();
-    assert_eq!(pruned.records, before.len() as u64 - 1);
+    assert_eq!(pruned.records, waiting_at as u64);
     assert_eq!(pruned.requests, 1);
     assert!(store.get(&done.id).await.unwrap().is_none());
     assert!(
@@ -690,26 +699,92 @@ async fn audit_retention(store: Arc<dyn Store>) {
     );
     let (chain_id, after) = all_records(&store).await;
     assert!(chain_id.is_some(), "the chain keeps its id");
-    assert_eq!(after.len(), 2, "the last record and the retention record");
-    assert_eq!(after[0], *before.last().unwrap());
+    assert_eq!(after[..after.len() - 1], before[waiting_at..]);
     let lines: Vec<&str> = after.iter().map(|(_, l)| l.as_str()).collect();
     let links = crate::audit::links(&lines, "").expect("what is kept still chains");
-    assert_eq!(links[1].event, "retention");
-    let retention = fields(lines[1]);
+    assert_eq!(links.last().unwrap().event, "retention");
+    let retention = fields(lines.last().unwrap());
     assert_eq!(retention["first_kept_seq"], after[0].0);
     assert_eq!(retention["first_kept_prev"], fields(lines[0])["prev"]);
     assert_eq!(retention["removed"][0]["first_seq"], 0);
-    assert_eq!(retention["removed"][0]["records"], before.len() - 1);
+    assert_eq!(retention["removed"][0]["records"], waiting_at);
     assert_eq!(retention["requests_removed"], 1);
     assert_eq!(retention["keep_days"], 120);
+    assert_eq!(
+        pruned.record.as_ref(),
+        Some(&retention)
+            .map(|r| {
+                let mut r = r.clone();
+                for k in ["seq", "ts", "event", "prev", "replica"] {
+                    r.as_object_mut().unwrap().remove(k);
+                }
+                r
+            })
+            .as_ref()
+    );
     // The chain goes on after the removal.
-    store
-        .append_audit(vec![("note".to_owned(), serde_json::json!({"n": 9}))])
-        .await
-        .unwrap();
+    store.append_audit(note(9)).await.unwrap();
     let (_, last) = all_records(&store).await;
     let lines: Vec<&str> = last.iter().map(|(_, l)| l.as_str()).collect();
-    assert_eq!(crate::audit::links(&lines, "").unwrap().len(), 3);
+    assert_eq!(
+        crate::audit::links(&lines, "").unwrap().len(),
+        after.len() + 1
+    );
+}
+
+/// Every audit record deleted behind the service's back: the chain is not opened anew
+/// over the gap, and nothing more is recorded or changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_emptied_by_hand_is_not_opened_again() {
+    let check = |store: Arc<dyn Store>| async move {
+        let error = store
+            .append_audit(vec![("note".to_owned(), serde_json::json!({}))])
+            .await
+            .expect_err("refused");
+        assert!(
+            error.to_string().contains("removed outside gatekeep"),
+            "{error}"
+        );
+        let r = request(1, far());
+        let created = vec![(
+            "request_created".to_owned(),
+            serde_json::json!({"id": r.id}),
+        )];
+        assert!(store.create(&r, None, created).await.is_err());
+        assert!(
+            store.get(&r.id).await.unwrap().is_none(),
+            "the change rolled back with it"
+        );
+    };
+    let (store, dir) = sqlite().await;
+    store
+        .append_audit(vec![("note".to_owned(), serde_json::json!({}))])
+        .await
+        .unwrap();
+    rusqlite::Connection::open(dir.path().join("t.db"))
+        .unwrap()
+        .execute("DELETE FROM audit_records", [])
+        .unwrap();
+    check(store).await;
+    let Some(cluster) = cluster_url() else {
+        return;
+    };
+    let url = fresh_database(&cluster).await;
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::open(&url).await.expect("opens"));
+    store
+        .append_audit(vec![("note".to_owned(), serde_json::json!({}))])
+        .await
+        .unwrap();
+    let connect = postgres::connect_options(&url).unwrap();
+    let (client, connection) = connect.config.connect(connect.tls.clone()).await.unwrap();
+    let driver = tokio::spawn(connection);
+    client
+        .execute("DELETE FROM audit_records", &[])
+        .await
+        .unwrap();
+    drop(client);
+    let _ = driver.await;
+    check(store).await;
 }
 
 /// Two replicas on one PostgreSQL database append to one chain.
