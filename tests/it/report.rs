@@ -32,6 +32,45 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Validates a report's JSON against docs/report.schema.json (`jsonschema`, installed
+/// by `.ci/run` under target/ocsf-python with the OCSF schemas).
+fn assert_schema(path: &std::path::Path) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let packages = std::env::var_os("GATEKEEP_OCSF_PYTHONPATH")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target/ocsf-python"));
+    let here = std::process::Command::new("python3")
+        .env("PYTHONPATH", &packages)
+        .args(["-c", "import jsonschema"])
+        .output();
+    if !here.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but jsonschema is not in {}",
+            packages.display()
+        );
+        eprintln!(
+            "NOT RUN: the report schema check (no jsonschema in {})",
+            packages.display()
+        );
+        return;
+    }
+    let checked = std::process::Command::new("python3")
+        .env("PYTHONPATH", &packages)
+        .arg(root.join("tests/data/json-schema-validate.py"))
+        .arg(root.join("docs/report.schema.json"))
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{} does not follow docs/report.schema.json:\n{}{}",
+        path.display(),
+        text(&checked.stdout),
+        text(&checked.stderr)
+    );
+}
+
 #[test]
 fn the_evidence_pack_covers_what_happened_in_every_format_and_its_signature_holds() {
     let env = TestEnv::new();
@@ -219,6 +258,19 @@ fn the_evidence_pack_covers_what_happened_in_every_format_and_its_signature_hold
     };
     let ok = verify(&signed_path);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
+    // Its form, by the published schema (every section present here: items of each
+    // kind, a denial, a refused self-approval, a window, service events, a signature).
+    assert_schema(&signed_path);
+    let mut broken: Value =
+        serde_json::from_str(&std::fs::read_to_string(&signed_path).unwrap()).unwrap();
+    broken["items"][0]["checks"][0]["outcome"] = Value::from("passed");
+    let broken_path = env.root().join("broken.json");
+    std::fs::write(&broken_path, broken.to_string()).unwrap();
+    let caught = std::panic::catch_unwind(|| assert_schema(&broken_path));
+    assert!(
+        caught.is_err() || std::env::var_os("CI").is_none(),
+        "the schema check catches an outcome it does not define"
+    );
     let mut edited: Value =
         serde_json::from_str(&std::fs::read_to_string(&signed_path).unwrap()).unwrap();
     let first = edited["items"]
