@@ -114,6 +114,56 @@ impl TestEnv {
 
 /// A test that needs something this machine lacks. Under CI that is a failure: CI installs
 /// what the tests need. Elsewhere the test says why it did not run, and returns.
+/// The Python packages the schema checks use (`jsonschema`, `ocsf-json-schema`):
+/// `GATEKEEP_OCSF_PYTHONPATH`, else target/ocsf-python, where `.ci/run` installs them.
+/// `None` (said loudly) when they are missing outside CI; under CI their absence fails.
+pub fn schema_packages() -> Option<PathBuf> {
+    let packages = std::env::var_os("GATEKEEP_OCSF_PYTHONPATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ocsf-python"));
+    let here = std::process::Command::new("python3")
+        .env("PYTHONPATH", &packages)
+        .args(["-c", "import jsonschema, ocsf_json_schema"])
+        .output();
+    if here.is_ok_and(|o| o.status.success()) {
+        return Some(packages);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but the schema packages are not in {} (.ci/run installs them)",
+        packages.display()
+    );
+    eprintln!(
+        "NOT RUN: a schema check (no jsonschema and ocsf-json-schema in {})",
+        packages.display()
+    );
+    None
+}
+
+/// Runs `tests/data/SCRIPT` with the schema packages, `args` and `input` on stdin; its
+/// output, or `None` when the packages are missing (see [`schema_packages`]).
+pub fn schema_check(script: &str, args: &[&Path], input: &str) -> Option<std::process::Output> {
+    use std::io::Write as _;
+    let packages = schema_packages()?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut child = std::process::Command::new("python3")
+        .env("PYTHONPATH", &packages)
+        .arg(root.join("tests/data").join(script))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    Some(child.wait_with_output().unwrap())
+}
+
 pub fn cannot_run_here(why: &str) {
     if std::env::var_os("CI").is_some() {
         panic!("this test must run under CI, but {why}");

@@ -66,45 +66,13 @@ fn export(env: &TestEnv, format: &str) -> Vec<String> {
 }
 
 /// Validates OCSF events against the published schema of their version and profiles
-/// (tests/data/ocsf-validate.py, with the packages `.ci/run` installs under
-/// target/ocsf-python).
+/// (tests/data/ocsf-validate.py).
 fn assert_ocsf_conforms(lines: &[String]) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let path = std::env::var_os("GATEKEEP_OCSF_PYTHONPATH")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("target/ocsf-python"));
-    let here = std::process::Command::new("python3")
-        .env("PYTHONPATH", &path)
-        .args(["-c", "import jsonschema, ocsf_json_schema"])
-        .output();
-    if !here.is_ok_and(|o| o.status.success()) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but the OCSF schema packages are not in {}",
-            path.display()
-        );
-        eprintln!(
-            "NOT RUN: OCSF validation (no schema packages in {})",
-            path.display()
-        );
+    let Some(output) =
+        crate::common::schema_check("ocsf-validate.py", &[], &(lines.join("\n") + "\n"))
+    else {
         return;
-    }
-    let mut child = std::process::Command::new("python3")
-        .env("PYTHONPATH", &path)
-        .arg(root.join("tests/data/ocsf-validate.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().unwrap();
-        for line in lines {
-            writeln!(stdin, "{line}").unwrap();
-        }
-    }
-    let output = child.wait_with_output().unwrap();
+    };
     assert!(
         output.status.success(),
         "{}{}",
@@ -294,29 +262,7 @@ fn an_auditor_reads_every_request_and_the_export_and_reviews_nothing() {
     let service = Service::start(&env, USERS, "");
     // erin is named an auditor: whatever else her entry says, she reviews nothing.
     service.reconfigure(|text| text.replace("{name: erin,", "{name: erin, auditor: true,"));
-    let file = |command: &str| {
-        let output = service
-            .as_user(&env, "alice")
-            .args([
-                "run",
-                "--no-wait",
-                "--policy",
-                &policy,
-                "--",
-                "touch",
-                command,
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert_eq!(
-            output.status.code(),
-            Some(120),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
-    };
+    let file = |command: &str| service.file_no_wait(&env, "alice", &policy, &["touch", command]);
     let first = file("/tmp/gk-export-a");
     let second = file("/tmp/gk-export-b");
 
@@ -498,22 +444,7 @@ fn the_service_keeps_its_records_for_keep_days_and_records_what_retention_remove
 
     let policy = env.write("p.yaml", POLICY).display().to_string();
     let mut service = Service::start(&env, USERS, "retention: {keep_days: 100}\n");
-    let output = service
-        .as_user(&env, "alice")
-        .args([
-            "run",
-            "--no-wait",
-            "--policy",
-            &policy,
-            "--",
-            "touch",
-            "/tmp/gk-kept",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(120));
-    let id = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let id = service.file_no_wait(&env, "alice", &policy, &["touch", "/tmp/gk-kept"]);
     let rejected = service
         .as_user(&env, "bob")
         .args(["reject", &id, "--message", "not today"])

@@ -256,6 +256,25 @@ impl Service {
         cmd
     }
 
+    /// `gatekeep run --no-wait` of `argv` as `user` under `policy`: files the request and
+    /// returns its id (exit 120, the id on stdout).
+    pub fn file_no_wait(&self, env: &TestEnv, user: &str, policy: &str, argv: &[&str]) -> String {
+        let output = self
+            .as_user(env, user)
+            .args(["run", "--no-wait", "--policy", policy, "--"])
+            .args(argv)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(120),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
     /// `gatekeep run` as `user`, in the background, with stderr collected; no terminal and
     /// nothing on stdin, as for a program calling it.
     pub fn run_in_background(
