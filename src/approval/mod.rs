@@ -605,7 +605,7 @@ impl RequestView {
     /// The other programs and the script files the approval is bound to, one per line:
     /// `PATH (sha256 PREFIX)`, scripts marked as such.
     pub fn bound_files(&self) -> Vec<String> {
-        let short = |hash: &str| hash[..hash.len().min(16)].to_owned();
+        let short = |hash: &str| crate::render::prefix(hash, 16).to_owned();
         let programs = self
             .facts
             .programs

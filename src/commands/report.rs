@@ -281,7 +281,7 @@ fn against_seen(
             return Err(format!(
                 "record {} is not the one an earlier report read (its hash was {})",
                 seen.seq,
-                &seen.hash[..seen.hash.len().min(16)]
+                crate::render::prefix(&seen.hash, 16)
             ));
         }
     }
@@ -410,7 +410,7 @@ fn check(args: &VerifyArgs, env: &Environment) -> anyhow::Result<Exit> {
     eprintln!(
         "gatekeep: {} is intact: signed by the service (key {}) for {} at {}",
         args.file.display(),
-        &signature.key_id[..signature.key_id.len().min(16)],
+        crate::render::prefix(&signature.key_id, 16),
         signature.signed_by,
         signature.signed_at
     );

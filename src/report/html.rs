@@ -61,7 +61,7 @@ pub fn render(report: &Report) -> String {
     out.push_str(&match &report.signature {
         Some(signature) => format!(
             "<p id=\"signature\">Signed by the approval service (key {}) at the request of {} at {} · digest <code>{}</code> · check it with <code>gatekeep report verify FILE</code></p>",
-            escape(&signature.key_id[..signature.key_id.len().min(16)]),
+            escape(crate::render::prefix(&signature.key_id, 16)),
             shown(&signature.signed_by),
             escape(&signature.signed_at),
             escape(&signature.digest)

@@ -535,7 +535,9 @@ fn service_event(event: &str, record: &Value) -> ServiceEvent {
             match text(record, "policy_error") {
                 Some(error) => parts.push(format!("policy kept, the new one failed: {error}")),
                 None => parts.push(match text(record, "policy") {
-                    Some(digest) => format!("service policy {}", &digest[..digest.len().min(16)]),
+                    Some(digest) => {
+                        format!("service policy {}", crate::render::prefix(&digest, 16))
+                    }
                     None => "no service policy".to_owned(),
                 }),
             }
@@ -553,7 +555,7 @@ fn service_event(event: &str, record: &Value) -> ServiceEvent {
             text(record, "store").unwrap_or_default(),
             list("users"),
             match text(record, "policy") {
-                Some(digest) => format!("service policy {}", &digest[..digest.len().min(16)]),
+                Some(digest) => format!("service policy {}", crate::render::prefix(&digest, 16)),
                 None => "no service policy".to_owned(),
             },
             match record.get("retention") {
@@ -884,15 +886,15 @@ fn checks(
         (Some(a), Some(b)) if a == b => check(
             CHECKS[3],
             Outcome::Pass,
-            format!("digest {}", &a[..a.len().min(16)]),
+            format!("digest {}", crate::render::prefix(&a, 16)),
         ),
         (Some(a), Some(b)) => check(
             CHECKS[3],
             Outcome::Fail,
             format!(
                 "requested {} but the service recorded {}",
-                &a[..a.len().min(16)],
-                &b[..b.len().min(16)]
+                crate::render::prefix(&a, 16),
+                crate::render::prefix(&b, 16)
             ),
         ),
         (None, _) => check(

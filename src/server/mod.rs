@@ -312,7 +312,7 @@ impl AppState {
             return Err(UserError::new(format!(
                 "the signing key (id {}) is not the one this database was first used with (id {})",
                 &key.key_id()[..16],
-                &recorded[..recorded.len().min(16)]
+                crate::render::prefix(&recorded, 16)
             ))
             .hint("give every replica the same signing_key file; to change keys on purpose, run `gatekeep serve --rotate-key`"));
         }

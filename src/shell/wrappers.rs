@@ -927,7 +927,7 @@ fn parallel(args: &[Arg]) -> Vec<Step> {
         let name = match text.split_once('=') {
             Some((n, _)) => n,
             // `-j4`: a short option with its value attached.
-            None if !text.starts_with("--") && text.len() > 2 => &text[..2],
+            None if !text.starts_with("--") && text.len() > 2 => crate::render::prefix(text, 2),
             None => text,
         };
         if matches!(

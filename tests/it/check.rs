@@ -578,3 +578,19 @@ fn shell_decision(mut command: assert_cmd::Command, agent: bool, line: &str) -> 
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     json["decision"].as_str().unwrap().to_owned()
 }
+
+/// Text that is not ASCII where an option name or a digest is shortened: read by
+/// characters, never split inside one (a byte slice there aborted the analysis).
+#[test]
+fn a_multibyte_character_where_an_option_is_shortened_is_analysed() {
+    let env = TestEnv::new();
+    for argv in [
+        &["parallel", "-éj", "echo", "hi"][..],
+        &["parallel", "-ñ", "rm", "-rf", "/"][..],
+    ] {
+        let mut args = vec!["--"];
+        args.extend(argv);
+        let report = env.check_json(&args);
+        assert!(report["decision"].is_string(), "{report}");
+    }
+}
