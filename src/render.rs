@@ -440,6 +440,14 @@ pub fn fit(rendered: &str, budget: usize, cost: impl Fn(&str) -> usize) -> Strin
     }
 }
 
+/// The first `chars` characters of `text` (all of it when shorter): a short form of an id
+/// or a digest, safe on any text (a record may hold anything where a digest belongs).
+pub fn prefix(text: &str, chars: usize) -> &str {
+    text.char_indices()
+        .nth(chars)
+        .map_or(text, |(end, _)| &text[..end])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -554,12 +562,4 @@ mod tests {
         assert!(fitted.ends_with("more bytes"), "{fitted}");
         assert_eq!(fit("short", 100, str::len), "short");
     }
-}
-
-/// The first `chars` characters of `text` (all of it when shorter): a short form of an id
-/// or a digest, safe on any text (a record may hold anything where a digest belongs).
-pub fn prefix(text: &str, chars: usize) -> &str {
-    text.char_indices()
-        .nth(chars)
-        .map_or(text, |(end, _)| &text[..end])
 }

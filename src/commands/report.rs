@@ -151,20 +151,43 @@ fn service_records(
     }
     let links = links.unwrap_or_default();
     // A chain that does not start at record 0 is whole only when a retention record of
-    // the chain says what went before, and what the first kept record chains to.
+    // the chain, signed by the service, says what went before and what the first kept
+    // record chains to.
     let mut retained_from = None;
-    if let Some(first) = links.first().filter(|l| l.seq > 0) {
-        match records.iter().find(|r| {
-            r["event"] == "retention"
-                && r["first_kept_seq"].as_u64() == Some(first.seq)
-                && r["first_kept_prev"].as_str() == Some(first.prev.as_str())
-        }) {
-            Some(r) => {
-                retained_from = Some((first.seq, r["ts"].as_str().unwrap_or_default().to_owned()));
-            }
+    if problem.is_none()
+        && let Some(first) = links.first().filter(|l| l.seq > 0)
+    {
+        let candidates: Vec<&serde_json::Value> = records
+            .iter()
+            .filter(|r| {
+                r["event"] == "retention" && r["first_kept_seq"].as_u64() == Some(first.seq)
+            })
+            .collect();
+        let key = if candidates.is_empty() {
+            None
+        } else {
+            Some(client.public_key().map_err(|e| e.to_string()))
+        };
+        let verdicts: Vec<Result<String, String>> = candidates
+            .iter()
+            .map(|r| match &key {
+                Some(Ok(key)) => report::retention_holds(r, first, &chain_id, key),
+                Some(Err(e)) => Err(format!("the service's key could not be read: {e}")),
+                None => Err(String::new()),
+            })
+            .collect();
+        match verdicts.iter().find_map(|v| v.as_ref().ok()) {
+            Some(at) => retained_from = Some((first.seq, at.clone())),
             None => {
-                problem.get_or_insert(format!(
-                    "the records before record {} are missing, and no retention record says they were removed",
+                let why = verdicts
+                    .iter()
+                    .find_map(|v| v.as_ref().err().filter(|e| !e.is_empty()))
+                    .map_or_else(
+                        || "no retention record says they were removed".to_owned(),
+                        |e| format!("the retention record that says they were removed does not hold: {e}"),
+                    );
+                problem = Some(format!(
+                    "the records before record {} are missing, and {why}",
                     first.seq
                 ));
             }

@@ -258,7 +258,10 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                 _ = term.recv() => {}
             }
         };
+        let kept = Arc::clone(&state);
         server::serve(listener, state, tls, shutdown).await?;
+        // The chain's head as this replica leaves it, for its next start to check.
+        server::chain_head::remember(&kept).await;
         if let Some(file) = dev_file {
             let _ = std::fs::remove_file(file);
             // Only a directory this process made up is thrown away, never one given with --data.
@@ -276,6 +279,12 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
 /// them). A chain that cannot take it (its records removed by hand) stops the service
 /// here rather than at the first request.
 async fn record_start(state: &AppState) -> anyhow::Result<()> {
+    // The chain must still be the one this replica last saw.
+    server::chain_head::check(state).await.map_err(|why| {
+        UserError::new(why).hint(
+            "restore the database from a backup; if it was replaced on purpose, remove the file named",
+        )
+    })?;
     let users: Vec<String> = state.identities().users().map(|u| u.name.clone()).collect();
     let local_log = state.audit.last().map(|head| {
         serde_json::json!({"path": state.audit.path(), "chain_id": state.audit.chain_id(),
@@ -302,6 +311,7 @@ async fn record_start(state: &AppState) -> anyhow::Result<()> {
             ))
         })?;
     state.mirror("service_started", fields);
+    server::chain_head::remember(state).await;
     Ok(())
 }
 
@@ -329,21 +339,11 @@ async fn rotate_key(
             database.display()
         ))
     })?;
-    let before = store
-        .signing_key(&key.key_id())
-        .await
-        .map_err(|e| UserError::new(format!("cannot read the recorded key: {e}")))?;
+    // The new key and its record, in one transaction: both or neither.
     store
         .rotate_signing_key(&key.key_id())
         .await
         .map_err(|e| UserError::new(format!("cannot record the new key: {e}")))?;
-    store
-        .append_audit(vec![(
-            "signing_key_rotated".to_owned(),
-            serde_json::json!({"from": before, "to": key.key_id()}),
-        )])
-        .await
-        .map_err(|e| UserError::new(format!("cannot record the rotation: {e}")))?;
     eprintln!(
         "gatekeep: the database's signing key is now {} ({}); restart every replica with this key",
         &key.key_id()[..16],

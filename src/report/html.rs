@@ -74,8 +74,15 @@ pub fn render(report: &Report) -> String {
         "<h2>What was covered</h2><table><tr><th>Source</th><th>Records</th><th>Chain</th><th>Witness</th></tr>",
     );
     for covered in &report.covered {
+        // The head read (version 2), to compare with another report's.
+        let head = match &covered.head {
+            Some(head) if report.version >= 2 => {
+                format!("<br><small>head: {}</small>", shown(head))
+            }
+            _ => String::new(),
+        };
         out.push_str(&format!(
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}{head}</td><td>{}</td></tr>",
             shown(&covered.source),
             covered.records,
             shown(&covered.chain),

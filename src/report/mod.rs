@@ -616,6 +616,68 @@ fn service_event(event: &str, record: &Value) -> ServiceEvent {
     }
 }
 
+/// Whether a retention record accounts for the records before `first`: the run it names
+/// ends just before it with the hash it chains to, it comes after it in the chain, it is
+/// of this chain, what it removed was at least 90 days (and its own minimum) old when it
+/// was removed, and the service's key signed it. Its time when it holds.
+pub fn retention_holds(
+    record: &serde_json::Value,
+    first: &crate::audit::Link,
+    chain_id: &str,
+    key: &str,
+) -> Result<String, String> {
+    let removed = &record["removed"][0];
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let (first_seq, last_seq) = (removed["first_seq"].as_i64(), removed["last_seq"].as_i64());
+    let (Some(first_seq), Some(last_seq)) = (first_seq, last_seq) else {
+        return Err("it names no run of records".into());
+    };
+    if u64::try_from(last_seq).ok().and_then(|s| s.checked_add(1)) != Some(first.seq)
+        || text(&removed["last_hash"]) != first.prev
+        || text(&record["first_kept_prev"]) != first.prev
+    {
+        return Err(format!(
+            "the run it names does not end just before record {}",
+            first.seq
+        ));
+    }
+    if record["seq"].as_u64().is_none_or(|seq| seq <= first.seq) {
+        return Err("it comes before the records it says it kept".into());
+    }
+    if !chain_id.is_empty() && text(&record["chain_id"]) != chain_id {
+        return Err("it is of another chain".into());
+    }
+    let min_days = record["min_days"].as_u64().unwrap_or(0);
+    let floor = min_days.max(crate::audit::DEFAULT_MIN_DAYS);
+    let newest = text(&record["newest_removed_ts"]);
+    let at = text(&record["ts"]);
+    match (
+        newest.parse::<jiff::Timestamp>(),
+        at.parse::<jiff::Timestamp>(),
+    ) {
+        (Ok(newest), Ok(at))
+            if newest.as_second() + i64::try_from(floor).unwrap_or(i64::MAX / 2) * 86_400
+                <= at.as_second() => {}
+        _ => {
+            return Err(format!(
+                "it removed records younger than {floor} days (the newest from {newest}, removed at {at})"
+            ));
+        }
+    }
+    let message = crate::server::store::audit::retention_message(
+        &text(&record["chain_id"]),
+        first_seq,
+        last_seq,
+        &text(&removed["last_hash"]),
+        &newest,
+        min_days,
+    );
+    if !crate::approval::verify_message(key, &message, &text(&record["signature"])) {
+        return Err("the service's key did not sign it".into());
+    }
+    Ok(at)
+}
+
 fn check(name: &str, outcome: Outcome, why: impl Into<String>) -> Check {
     Check {
         check: name.to_owned(),

@@ -4,6 +4,7 @@
 //! the service's own hash-chained audit log (the same format as the client's).
 
 mod bar;
+pub mod chain_head;
 mod channels;
 mod config;
 mod export;

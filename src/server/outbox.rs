@@ -236,8 +236,13 @@ async fn tick_due(state: &Arc<AppState>) {
 pub fn start_sweeper(state: Weak<AppState>) {
     tokio::spawn(async move {
         let mut retention_due = tokio::time::Instant::now();
+        let mut remember_due = tokio::time::Instant::now() + super::chain_head::EVERY;
         loop {
             let Some(live) = state.upgrade() else { return };
+            if tokio::time::Instant::now() >= remember_due {
+                remember_due += super::chain_head::EVERY;
+                super::chain_head::remember(&live).await;
+            }
             if tokio::time::Instant::now() >= retention_due {
                 retention_due += super::retention::EVERY;
                 if let Err(error) = super::retention::apply(&live).await {

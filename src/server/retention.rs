@@ -27,12 +27,15 @@ pub async fn apply(state: &AppState) -> Result<Pruned, StoreError> {
             .unwrap_or(i64::MAX / DAY)
             .saturating_mul(DAY),
     );
+    let key = std::sync::Arc::clone(&state.key);
+    let sign: super::store::audit::Signer = std::sync::Arc::new(move |m| key.sign_message(m));
     let pruned = state
         .store
-        .prune(before, retention.min_days, retention.keep_days)
+        .prune(before, retention.min_days, retention.keep_days, sign)
         .await?;
     if let Some(record) = &pruned.record {
         state.mirror("retention", record.clone());
+        super::chain_head::remember(state).await;
         tracing::info!(
             records = pruned.records,
             requests = pruned.requests,

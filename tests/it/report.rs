@@ -333,8 +333,43 @@ fn service_chain(service: &Service, env: &TestEnv) -> String {
     covered["chain"].as_str().unwrap().to_owned()
 }
 
+/// `gatekeep serve` on the service's configuration and data, expected to refuse to start;
+/// what it said.
+fn refused_start(env: &TestEnv, service: &Service) -> String {
+    let refused = env
+        .gatekeep_std()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&service.config)
+        .arg("--data")
+        .arg(&service.data)
+        .output()
+        .unwrap();
+    assert_eq!(
+        refused.status.code(),
+        Some(125),
+        "{}",
+        text(&refused.stderr)
+    );
+    text(&refused.stderr)
+}
+
+/// A record line chained after `prev`, as the service writes them.
+fn line(seq: i64, prev: &str, event: &str, fields: Value) -> String {
+    let mut record =
+        serde_json::json!({"seq": seq, "ts": "2026-01-01T00:00:00Z", "event": event, "prev": prev});
+    for (k, v) in fields.as_object().unwrap() {
+        record[k] = v.clone();
+    }
+    record.to_string()
+}
+
+fn sha256(text: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
 #[test]
-fn a_service_chain_cut_short_or_emptied_by_hand_is_found() {
+fn a_service_chain_changed_by_hand_is_found() {
     let env = TestEnv::new();
     let policy = env.write("p.yaml", POLICY).display().to_string();
     let mut service = Service::start(&env, USERS, "");
@@ -345,42 +380,106 @@ fn a_service_chain_cut_short_or_emptied_by_hand_is_found() {
     file(&service);
     file(&service);
     assert_eq!(service_chain(&service, &env), "verified");
-    // The last records removed by hand, and the chain carried on over them (the restart
-    // records its start where they were).
     let database = service.data.join("gatekeep.db");
-    service.kill9();
-    let db = rusqlite::Connection::open(&database).unwrap();
-    let last: i64 = db
-        .query_row("SELECT max(seq) FROM audit_records", [], |r| r.get(0))
-        .unwrap();
-    db.execute("DELETE FROM audit_records WHERE seq >= ?1", [last - 1])
-        .unwrap();
-    drop(db);
+    let memory = service.data.join("audit.chain.json");
+    let sql = |statement: &str| {
+        rusqlite::Connection::open(&database)
+            .unwrap()
+            .execute_batch(statement)
+            .unwrap();
+    };
+    let last = || -> i64 {
+        rusqlite::Connection::open(&database)
+            .unwrap()
+            .query_row("SELECT max(seq) FROM audit_records", [], |r| r.get(0))
+            .unwrap()
+    };
+
+    // The last records removed by hand: the replica, which remembers the last record it
+    // saw (when it stopped), refuses to start.
+    service.stop();
+    let cut = last();
+    sql(&format!(
+        "DELETE FROM audit_records WHERE seq >= {}",
+        cut - 1
+    ));
+    let said = refused_start(&env, &service);
+    assert!(
+        said.contains(&format!("the chain ends at record {}", cut - 2)),
+        "{said}"
+    );
+    assert!(said.contains("outside gatekeep"), "{said}");
+    // Without that memory, the chain carries on over the gap; the report, which remembers
+    // the head it read, says what changed.
+    std::fs::remove_file(&memory).unwrap();
     service.restart_with(&env, &[]);
     file(&service);
     let chain = service_chain(&service, &env);
     assert!(
         chain.starts_with(&format!(
-            "broken: record {last} is not the one an earlier report read"
+            "broken: record {} is not the one an earlier report read",
+            cut - 1
+        )) || chain.starts_with(&format!(
+            "broken: record {cut} is not the one an earlier report read"
         )),
         "{chain}"
     );
-    // Every record removed: the service does not open a new chain over them, and does not
-    // start.
-    service.kill9();
-    let db = rusqlite::Connection::open(&database).unwrap();
-    db.execute("DELETE FROM audit_records", []).unwrap();
-    drop(db);
-    let refused = env
-        .gatekeep_std()
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&service.config)
-        .arg("--data")
-        .arg(&service.data)
-        .output()
+
+    // Every record replaced by a record and a retention record that says the ones before
+    // were removed (chained, but not signed by the service): found, by the replica and by
+    // the report.
+    service.stop();
+    let end = last();
+    let first = line(end + 1, &"ab".repeat(32), "note", serde_json::json!({}));
+    let chain_id: String = rusqlite::Connection::open(&database)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'audit_chain_id'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    assert_eq!(refused.status.code(), Some(125));
-    let said = text(&refused.stderr);
+    let retention = line(
+        end + 2,
+        &sha256(&first),
+        "retention",
+        serde_json::json!({"removed": [{"first_seq": 0, "last_seq": end, "last_hash": "ab".repeat(32)}],
+            "first_kept_seq": end + 1, "first_kept_prev": "ab".repeat(32),
+            "newest_removed_ts": "2025-01-01T00:00:00Z", "min_days": 90,
+            "chain_id": chain_id, "signature": "00".repeat(64)}),
+    );
+    let insert = |seq: i64, line: &str| {
+        format!(
+            "INSERT INTO audit_records (seq, ts_unix, event, line) VALUES ({seq}, 0, 'x', '{}');",
+            line.replace('\'', "''")
+        )
+    };
+    sql(&format!(
+        "DELETE FROM audit_records; {} {}",
+        insert(end + 1, &first),
+        insert(end + 2, &retention)
+    ));
+    let said = refused_start(&env, &service);
+    assert!(
+        said.contains("does not hold: the service's key did not sign it"),
+        "{said}"
+    );
+    std::fs::remove_file(&memory).unwrap();
+    service.restart_with(&env, &[]);
+    let chain = service_chain(&service, &env);
+    assert!(
+        chain.starts_with(&format!(
+            "broken: the records before record {} are missing",
+            end + 1
+        )) && chain.ends_with("does not hold: the service's key did not sign it"),
+        "{chain}"
+    );
+
+    // Every record removed: the service does not open a new chain over them.
+    service.kill9();
+    sql("DELETE FROM audit_records");
+    std::fs::remove_file(&memory).unwrap();
+    let said = refused_start(&env, &service);
     assert!(
         said.contains("has no records left: they were removed outside gatekeep"),
         "{said}"

@@ -223,6 +223,16 @@ impl Service {
         self.log.wait_for("identities reloaded");
     }
 
+    /// Stops the service with SIGTERM (a graceful stop) and waits for it.
+    pub fn stop(&mut self) {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.pid()),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Kills the service with SIGKILL, for good.
     pub fn kill9(&mut self) {
         self.child.kill().unwrap();

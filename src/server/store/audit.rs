@@ -174,57 +174,162 @@ pub struct Pruned {
     pub record: Option<Value>,
 }
 
-/// The oldest records to remove: those before the first record stamped at or after
-/// `before` and before the first record of a request still kept (open, or finished too
-/// recently), never the last record, given the chain's (first seq, those two bounds, last
-/// seq). `None`: nothing to remove.
-pub fn removable(
-    first: i64,
-    first_young: Option<i64>,
-    first_kept_request: Option<i64>,
+/// The record of a signing key rotation.
+pub fn key_rotated(from: Option<&str>, to: &str) -> (String, Value) {
+    (
+        "signing_key_rotated".to_owned(),
+        json!({"from": from, "to": to}),
+    )
+}
+
+/// Signs a message with the service's key (retention records).
+pub type Signer = std::sync::Arc<dyn Fn(&[u8]) -> String + Send + Sync>;
+
+/// The context of a retention record's signature, the first line of the signed message:
+/// never a grant's (which signs JSON) nor a report's.
+pub const RETENTION_CONTEXT: &str = "gatekeep-retention-v1";
+
+/// The most records one retention pass reads (the rest wait for the next pass).
+pub const SCAN_LIMIT: i64 = 100_000;
+
+/// The bytes a retention record's signature covers: the chain, the run removed (its
+/// seqs and the hash the next record chains to), the newest time removed and the minimum
+/// age in force.
+pub fn retention_message(
+    chain_id: &str,
+    first_seq: i64,
+    last_seq: i64,
+    last_hash: &str,
+    newest_removed_ts: &str,
+    min_days: u64,
+) -> Vec<u8> {
+    format!(
+        "{RETENTION_CONTEXT}\n{chain_id}\n{first_seq}\n{last_seq}\n{last_hash}\n{newest_removed_ts}\n{min_days}"
+    )
+    .into_bytes()
+}
+
+/// A run of the oldest records retention may remove: (seq, line) of its first and last.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub first: (i64, String),
+    pub last: (i64, String),
+}
+
+/// What retention may remove, decided from the record lines themselves (the columns
+/// beside them are only an index, and a hand that changed them decides nothing): the
+/// oldest records, in order, while each is stamped before `before` and names no request
+/// in `kept`, never the chain's last record (`last`). `rows` are the oldest records in
+/// order (at most [`SCAN_LIMIT`] and one more). Records that do not chain to each other,
+/// or to the record after the run, stop retention with an error: they were changed by
+/// hand, and nothing is removed over them.
+pub fn removable_run(
+    rows: &[(i64, String)],
+    before: i64,
+    kept: &std::collections::HashSet<String>,
     last: i64,
-) -> Option<(i64, i64)> {
-    let through = [first_young, first_kept_request]
-        .into_iter()
-        .flatten()
-        .fold(last, i64::min)
-        - 1;
-    (through >= first).then_some((first, through))
+) -> Result<Option<Run>, super::StoreError> {
+    let broken = |seq: i64| {
+        super::StoreError(format!(
+            "the service's audit records do not chain at record {seq}: they were changed \
+             outside gatekeep; retention removes nothing until they are restored"
+        ))
+    };
+    let mut through: Option<usize> = None;
+    for (index, (seq, line)) in rows.iter().enumerate() {
+        if *seq >= last || index as i64 >= SCAN_LIMIT {
+            break;
+        }
+        let value: Value = serde_json::from_str(line).map_err(|_| broken(*seq))?;
+        if value.get("seq").and_then(Value::as_i64) != Some(*seq) {
+            return Err(broken(*seq));
+        }
+        if index > 0 {
+            let (before_seq, before_line) = &rows[index - 1];
+            if *seq != before_seq + 1
+                || value.get("prev").and_then(Value::as_str)
+                    != Some(line_hash(before_line.as_bytes()).as_str())
+            {
+                return Err(broken(*seq));
+            }
+        }
+        let stamped = value
+            .get("ts")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .ok_or_else(|| broken(*seq))?;
+        if stamped.as_second() >= before || request_of(&value).is_some_and(|id| kept.contains(&id))
+        {
+            break;
+        }
+        through = Some(index);
+    }
+    let Some(through) = through else {
+        return Ok(None);
+    };
+    // The first record kept must chain to the last one removed: the retention record
+    // vouches for that link.
+    let (last_seq, last_line) = &rows[through];
+    if let Some((next_seq, next_line)) = rows.get(through + 1) {
+        let next: Value = serde_json::from_str(next_line).map_err(|_| broken(*next_seq))?;
+        if *next_seq != last_seq + 1
+            || next.get("prev").and_then(Value::as_str)
+                != Some(line_hash(last_line.as_bytes()).as_str())
+        {
+            return Err(broken(*next_seq));
+        }
+    } else {
+        return Ok(None);
+    }
+    Ok(Some(Run {
+        first: rows[0].clone(),
+        last: (*last_seq, last_line.clone()),
+    }))
 }
 
 /// The `retention` record for a removed run: the same shape as a local log's (one entry
-/// under `removed`), with the hash the first kept record chains to.
+/// under `removed`), with the hash the first kept record chains to, the chain's id and
+/// the service's signature over them.
 pub fn retention_record(
-    first: (&Row, &Row),
+    run: &Run,
+    chain_id: &str,
     min_days: u64,
     keep_days: u64,
     requests: u64,
+    sign: &Signer,
 ) -> (String, Value) {
-    let (oldest, newest) = first;
-    let ts = |row: &Row| {
-        serde_json::from_str::<Value>(&row.line)
+    let ts = |line: &str| {
+        serde_json::from_str::<Value>(line)
             .ok()
             .and_then(|v| v.get("ts").and_then(Value::as_str).map(str::to_owned))
             .unwrap_or_default()
     };
-    let last_hash = line_hash(newest.line.as_bytes());
+    let (first_seq, first_line) = &run.first;
+    let (last_seq, last_line) = &run.last;
+    let last_hash = line_hash(last_line.as_bytes());
+    let newest = ts(last_line);
+    let signature = sign(&retention_message(
+        chain_id, *first_seq, *last_seq, &last_hash, &newest, min_days,
+    ));
     (
         "retention".to_owned(),
         json!({
             "removed": [{
-                "first_seq": oldest.seq,
-                "last_seq": newest.seq,
-                "records": newest.seq + 1 - oldest.seq,
+                "first_seq": first_seq,
+                "last_seq": last_seq,
+                "records": last_seq + 1 - first_seq,
                 "last_hash": last_hash,
-                "first_ts": ts(oldest),
-                "last_ts": ts(newest),
+                "first_ts": ts(first_line),
+                "last_ts": newest,
             }],
-            "first_kept_seq": newest.seq + 1,
+            "first_kept_seq": last_seq + 1,
             "first_kept_prev": last_hash,
-            "newest_removed_ts": ts(newest),
+            "newest_removed_ts": newest,
             "min_days": min_days,
             "keep_days": keep_days,
             "requests_removed": requests,
+            "chain_id": chain_id,
+            "signature": signature,
         }),
     )
 }
@@ -271,18 +376,51 @@ mod tests {
         assert_eq!(crate::audit::links(&all, &chain_id).unwrap().len(), 4);
     }
 
+    /// A chain of `n` records stamped a day apart from 2026-01-01, record 2 about request
+    /// `r2`.
+    fn chain(n: i64) -> Vec<(i64, String)> {
+        let mut out: Vec<(i64, String)> = Vec::new();
+        let mut prev = GENESIS.to_owned();
+        for seq in 0..n {
+            let at = jiff::Timestamp::from_second(1_767_225_600 + seq * 86_400).unwrap();
+            let fields = if seq == 2 {
+                json!({"id": "r2"})
+            } else {
+                json!({})
+            };
+            let line = render_at(u64::try_from(seq).unwrap(), "note", &prev, &fields, at);
+            prev = line_hash(line.as_bytes());
+            out.push((seq, line));
+        }
+        out
+    }
+
     #[test]
-    fn removal_is_a_contiguous_prefix_that_keeps_the_last_record() {
-        // Records 0..=9; the first stamped at or after the cut is 4.
-        assert_eq!(removable(0, Some(4), None, 9), Some((0, 3)));
-        // Everything is old: all but the last.
-        assert_eq!(removable(0, None, None, 9), Some((0, 8)));
-        // Nothing is old.
-        assert_eq!(removable(5, Some(5), None, 9), None);
-        // Only the last record exists.
-        assert_eq!(removable(9, None, None, 9), None);
-        // A request still open since record 2 keeps it and every record after.
-        assert_eq!(removable(0, Some(6), Some(2), 9), Some((0, 1)));
-        assert_eq!(removable(0, None, Some(0), 9), None);
+    fn the_run_removed_is_read_from_the_lines_and_stops_where_they_say() {
+        let rows = chain(10);
+        let none = std::collections::HashSet::new();
+        let day = |n: i64| 1_767_225_600 + n * 86_400;
+        let run = |before, kept: &std::collections::HashSet<String>| {
+            removable_run(&rows, before, kept, 9)
+                .unwrap()
+                .map(|r| (r.first.0, r.last.0))
+        };
+        // Stamped before day 4: records 0 to 3.
+        assert_eq!(run(day(4), &none), Some((0, 3)));
+        // Everything old: all but the last.
+        assert_eq!(run(day(100), &none), Some((0, 8)));
+        // Nothing old.
+        assert_eq!(run(day(0), &none), None);
+        // A request still kept since record 2 keeps it and every record after.
+        let kept = std::collections::HashSet::from(["r2".to_owned()]);
+        assert_eq!(run(day(100), &kept), Some((0, 1)));
+        // A record changed by hand (here its time, to look old) stops retention.
+        let mut forged = rows.clone();
+        forged[5].1 = forged[5].1.replacen("2026-01-06", "2020-01-06", 1);
+        let error = removable_run(&forged, day(100), &none, 9).unwrap_err();
+        assert!(
+            error.to_string().contains("do not chain at record 6"),
+            "{error}"
+        );
     }
 }

@@ -238,7 +238,8 @@ pub trait Store: Send + Sync + 'static {
     /// Records `key_id` as the service's signing key on first use; afterwards answers
     /// the key id recorded (which the caller compares).
     async fn signing_key(&self, key_id: &str) -> Result<String, StoreError>;
-    /// Replaces the recorded signing key id (an operator's rotation).
+    /// Replaces the recorded signing key id (an operator's rotation), recording it in the
+    /// audit chain in the same transaction.
     async fn rotate_signing_key(&self, key_id: &str) -> Result<(), StoreError>;
     /// The receivers events are delivered to; set once before serving. This replica
     /// claims deliveries to these only (one that another replica knows stays for it).
@@ -303,18 +304,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends records to the service's audit chain, in one transaction.
     async fn append_audit(&self, records: audit::Records) -> Result<(), StoreError>;
+    /// One record of the audit chain, (seq, line): record `seq`, or the last when `None`.
+    async fn audit_record(&self, seq: Option<u64>) -> Result<Option<(u64, String)>, StoreError>;
     /// Up to `limit` records of the audit chain after `after` (from the oldest kept when
     /// `None`), oldest first.
     async fn audit_page(&self, after: Option<u64>, limit: u32) -> Result<audit::Page, StoreError>;
-    /// Retention: removes, in one transaction, the oldest audit records stamped before
-    /// `before` (Unix seconds; a contiguous run, never the last record) and the finished
-    /// requests whose time ended before it (with their events, deliveries and messages),
-    /// and appends a `retention` record saying what went. The caller decides `before`.
+    /// Retention: removes, in one transaction, the finished requests whose time ended
+    /// before `before` (Unix seconds; with their events, deliveries and messages) and the
+    /// oldest audit records the lines say are stamped before it and about no request still
+    /// kept (a contiguous run, never the last record), and appends a `retention` record
+    /// saying what went, signed with `sign`. The caller decides `before`.
     async fn prune(
         &self,
         before: i64,
         min_days: u64,
         keep_days: u64,
+        sign: audit::Signer,
     ) -> Result<audit::Pruned, StoreError>;
 
     /// Claims up to `limit` deliveries to this replica's receivers that are due and not

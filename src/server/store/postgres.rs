@@ -346,26 +346,6 @@ async fn write_audit(
     Ok(())
 }
 
-/// One row of the audit chain.
-async fn audit_row(
-    tx: &deadpool_postgres::Transaction<'_>,
-    seq: i64,
-) -> Result<audit::Row, StoreError> {
-    let row = tx
-        .query_one(
-            "SELECT seq, ts_unix, event, request_id, line FROM audit_records WHERE seq = $1",
-            &[&seq],
-        )
-        .await?;
-    Ok(audit::Row {
-        seq: row.get(0),
-        ts_unix: row.get(1),
-        event: row.get(2),
-        request_id: row.get(3),
-        line: row.get(4),
-    })
-}
-
 /// Writes a changed request: its status, body and the columns derived from it.
 async fn update(
     tx: &deadpool_postgres::Transaction<'_>,
@@ -590,14 +570,25 @@ impl Store for PostgresStore {
     }
 
     async fn rotate_signing_key(&self, key_id: &str) -> Result<(), StoreError> {
-        self.client()
-            .await?
-            .execute(
-                "INSERT INTO meta (key, value) VALUES ('signing_key_id', $1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                &[&key_id],
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let before: Option<String> = tx
+            .query_opt(
+                "SELECT value FROM meta WHERE key = 'signing_key_id' FOR UPDATE",
+                &[],
             )
-            .await?;
+            .await?
+            .map(|row| row.get(0));
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('signing_key_id', $1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&key_id],
+        )
+        .await?;
+        let at = clock(&tx).await?;
+        let record = audit::key_rotated(before.as_deref(), key_id);
+        write_audit(&tx, &self.replica.get(), &[record], at).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -856,6 +847,34 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn audit_record(&self, seq: Option<u64>) -> Result<Option<(u64, String)>, StoreError> {
+        let client = self.client().await?;
+        let found = match seq {
+            Some(seq) => {
+                client
+                    .query_opt(
+                        "SELECT seq, line FROM audit_records WHERE seq = $1",
+                        &[&to_sql(seq)],
+                    )
+                    .await?
+            }
+            None => {
+                client
+                    .query_opt(
+                        "SELECT seq, line FROM audit_records ORDER BY seq DESC LIMIT 1",
+                        &[],
+                    )
+                    .await?
+            }
+        };
+        Ok(found.map(|row| {
+            (
+                u64::try_from(row.get::<_, i64>(0)).unwrap_or_default(),
+                row.get(1),
+            )
+        }))
+    }
+
     async fn audit_page(&self, after: Option<u64>, limit: u32) -> Result<audit::Page, StoreError> {
         let client = self.client().await?;
         let chain_id = client
@@ -888,6 +907,7 @@ impl Store for PostgresStore {
         before: i64,
         min_days: u64,
         keep_days: u64,
+        sign: audit::Signer,
     ) -> Result<audit::Pruned, StoreError> {
         let replica = self.replica.get();
         let mut client = self.client().await?;
@@ -918,24 +938,32 @@ impl Store for PostgresStore {
         let requests = gone.len() as u64;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&audit::LOCK_KEY])
             .await?;
-        // The records of every request still kept stay, and all after them.
-        let bounds = tx
-            .query_one(
-                "SELECT min(seq), max(seq),
-                        (SELECT min(seq) FROM audit_records WHERE ts_unix >= $1),
-                        (SELECT min(seq) FROM audit_records
-                         WHERE request_id IN (SELECT id FROM requests))
-                 FROM audit_records",
-                &[&before],
+        // The requests still kept: their records stay, and every record after them.
+        let kept: std::collections::HashSet<String> = tx
+            .query("SELECT id FROM requests", &[])
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let last: Option<i64> = tx
+            .query_one("SELECT max(seq) FROM audit_records", &[])
+            .await?
+            .get(0);
+        let rows: Vec<(i64, String)> = tx
+            .query(
+                "SELECT seq, line FROM audit_records ORDER BY seq LIMIT $1",
+                &[&(audit::SCAN_LIMIT + 1)],
             )
-            .await?;
-        let (first, last, young, kept): (Option<i64>, Option<i64>, Option<i64>, Option<i64>) =
-            (bounds.get(0), bounds.get(1), bounds.get(2), bounds.get(3));
+            .await?
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
         let at = clock(&tx).await?;
-        let removable = first
-            .zip(last)
-            .and_then(|(first, last)| audit::removable(first, young, kept, last));
-        let Some((from, through)) = removable else {
+        let run = match last {
+            Some(last) => audit::removable_run(&rows, before, &kept, last)?,
+            None => None,
+        };
+        let Some(run) = run else {
             let record = (requests > 0).then(|| {
                 serde_json::json!({"removed": [],
                 "requests_removed": requests, "min_days": min_days, "keep_days": keep_days})
@@ -950,21 +978,21 @@ impl Store for PostgresStore {
                 record,
             });
         };
-        let record = audit::retention_record(
-            (
-                &audit_row(&tx, from).await?,
-                &audit_row(&tx, through).await?,
-            ),
-            min_days,
-            keep_days,
-            requests,
-        );
+        let chain_id: String = tx
+            .query_opt(
+                "SELECT value FROM meta WHERE key = $1",
+                &[&audit::CHAIN_ID_KEY],
+            )
+            .await?
+            .map(|row| row.get(0))
+            .unwrap_or_default();
+        let record = audit::retention_record(&run, &chain_id, min_days, keep_days, requests, &sign);
         // Recorded in the same transaction as the removal: both happen, or neither.
         write_audit(&tx, &replica, std::slice::from_ref(&record), at).await?;
         let records = tx
             .execute(
                 "DELETE FROM audit_records WHERE seq >= $1 AND seq <= $2",
-                &[&from, &through],
+                &[&run.first.0, &run.last.0],
             )
             .await?;
         tx.commit().await?;

@@ -144,23 +144,6 @@ fn write_audit(
     Ok(())
 }
 
-/// One row of the audit chain.
-fn audit_row(tx: &rusqlite::Transaction<'_>, seq: i64) -> Result<audit::Row, StoreError> {
-    Ok(tx.query_row(
-        "SELECT seq, ts_unix, event, request_id, line FROM audit_records WHERE seq = ?1",
-        params![seq],
-        |row| {
-            Ok(audit::Row {
-                seq: row.get(0)?,
-                ts_unix: row.get(1)?,
-                event: row.get(2)?,
-                request_id: row.get(3)?,
-                line: row.get(4)?,
-            })
-        },
-    )?)
-}
-
 /// Writes a changed request: its status, body and the columns derived from it.
 fn update(tx: &rusqlite::Transaction<'_>, request: &StoredRequest) -> Result<(), StoreError> {
     tx.execute(
@@ -285,13 +268,24 @@ impl Store for SqliteStore {
     }
 
     async fn rotate_signing_key(&self, key_id: &str) -> Result<(), StoreError> {
-        let key_id = key_id.to_owned();
+        let (key_id, replica) = (key_id.to_owned(), self.replica.get());
         self.with(move |conn| {
-            conn.execute(
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let before: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'signing_key_id'",
+                    [],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('signing_key_id', ?1)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 params![key_id],
             )?;
+            let record = audit::key_rotated(before.as_deref(), &key_id);
+            write_audit(&tx, &replica, &[record], now())?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -556,6 +550,31 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn audit_record(&self, seq: Option<u64>) -> Result<Option<(u64, String)>, StoreError> {
+        self.with(move |conn| {
+            let row =
+                |row: &rusqlite::Row<'_>| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?));
+            let found = match seq {
+                Some(seq) => conn
+                    .query_row(
+                        "SELECT seq, line FROM audit_records WHERE seq = ?1",
+                        params![to_sql(seq)],
+                        row,
+                    )
+                    .optional()?,
+                None => conn
+                    .query_row(
+                        "SELECT seq, line FROM audit_records ORDER BY seq DESC LIMIT 1",
+                        [],
+                        row,
+                    )
+                    .optional()?,
+            };
+            Ok(found.map(|(seq, line)| (u64::try_from(seq).unwrap_or_default(), line)))
+        })
+        .await
+    }
+
     async fn audit_page(&self, after: Option<u64>, limit: u32) -> Result<audit::Page, StoreError> {
         let after = after.map_or(-1, to_sql);
         self.with(move |conn| {
@@ -585,22 +604,11 @@ impl Store for SqliteStore {
         before: i64,
         min_days: u64,
         keep_days: u64,
+        sign: audit::Signer,
     ) -> Result<audit::Pruned, StoreError> {
         let replica = self.replica.get();
         self.with(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (first, last): (Option<i64>, Option<i64>) =
-                tx.query_row("SELECT min(seq), max(seq) FROM audit_records", [], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })?;
-            let (Some(first), Some(last)) = (first, last) else {
-                return Ok(audit::Pruned::default());
-            };
-            let young: Option<i64> = tx.query_row(
-                "SELECT min(seq) FROM audit_records WHERE ts_unix >= ?1",
-                params![before],
-                |row| row.get(0),
-            )?;
             let finished = "status IN ('consumed', 'expired', 'rejected', 'cancelled')
                  AND expires_unix < ?1 AND window_until < ?1 AND review_open = 0";
             let gone: Vec<String> = tx
@@ -614,14 +622,24 @@ impl Store for SqliteStore {
                 tx.execute("DELETE FROM requests WHERE id = ?1", params![id])?;
             }
             let requests = gone.len() as u64;
-            // The records of every request still kept stay, and all after them.
-            let kept: Option<i64> = tx.query_row(
-                "SELECT min(seq) FROM audit_records
-                 WHERE request_id IN (SELECT id FROM requests)",
-                [],
-                |row| row.get(0),
-            )?;
-            let Some((from, through)) = audit::removable(first, young, kept, last) else {
+            // The requests still kept: their records stay, and every record after them.
+            let kept: std::collections::HashSet<String> = tx
+                .prepare("SELECT id FROM requests")?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            let last: Option<i64> =
+                tx.query_row("SELECT max(seq) FROM audit_records", [], |row| row.get(0))?;
+            let rows: Vec<(i64, String)> = tx
+                .prepare("SELECT seq, line FROM audit_records ORDER BY seq LIMIT ?1")?
+                .query_map(params![audit::SCAN_LIMIT + 1], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            let run = match last {
+                Some(last) => audit::removable_run(&rows, before, &kept, last)?,
+                None => None,
+            };
+            let Some(run) = run else {
                 let record = (requests > 0).then(|| {
                     serde_json::json!({"removed": [],
                     "requests_removed": requests, "min_days": min_days, "keep_days": keep_days})
@@ -636,17 +654,21 @@ impl Store for SqliteStore {
                     record,
                 });
             };
-            let record = audit::retention_record(
-                (&audit_row(&tx, from)?, &audit_row(&tx, through)?),
-                min_days,
-                keep_days,
-                requests,
-            );
+            let chain_id: String = tx
+                .query_row(
+                    "SELECT value FROM meta WHERE key = ?1",
+                    params![audit::CHAIN_ID_KEY],
+                    |row| row.get(0),
+                )
+                .optional()?
+                .unwrap_or_default();
+            let record =
+                audit::retention_record(&run, &chain_id, min_days, keep_days, requests, &sign);
             // Recorded in the same transaction as the removal: both happen, or neither.
             write_audit(&tx, &replica, std::slice::from_ref(&record), now())?;
             let records = tx.execute(
                 "DELETE FROM audit_records WHERE seq >= ?1 AND seq <= ?2",
-                params![from, through],
+                params![run.first.0, run.last.0],
             )? as u64;
             tx.commit()?;
             Ok(audit::Pruned {

@@ -683,13 +683,19 @@ async fn audit_retention(store: Arc<dyn Store>) {
         .unwrap();
     // Nothing is stamped before an hour ago: nothing goes, not even the finished request.
     let hour_ago = jiff::Timestamp::now().as_second() - 3600;
-    let pruned = store.prune(hour_ago, 90, 90).await.unwrap();
+    let key = Arc::new(KeyPair::generate().unwrap());
+    let signer = Arc::clone(&key);
+    let sign: audit::Signer = Arc::new(move |m| signer.sign_message(m));
+    let pruned = store
+        .prune(hour_ago, 90, 90, Arc::clone(&sign))
+        .await
+        .unwrap();
     assert_eq!((pruned.records, pruned.requests), (0, 0));
     assert!(pruned.record.is_none());
     // A cut after everything: the finished request goes, and every record before the
     // waiting request's first.
     let later = jiff::Timestamp::now().as_second() + 3600;
-    let pruned = store.prune(later, 90, 120).await.unwrap();
+    let pruned = store.prune(later, 90, 120, sign).await.unwrap();
     assert_eq!(pruned.records, waiting_at as u64);
     assert_eq!(pruned.requests, 1);
     assert!(store.get(&done.id).await.unwrap().is_none());
@@ -710,6 +716,22 @@ async fn audit_retention(store: Arc<dyn Store>) {
     assert_eq!(retention["removed"][0]["records"], waiting_at);
     assert_eq!(retention["requests_removed"], 1);
     assert_eq!(retention["keep_days"], 120);
+    // Signed by the service's key, over the chain and the run.
+    let (chain, _) = all_records(&store).await;
+    assert_eq!(retention["chain_id"], chain.unwrap().as_str());
+    let message = audit::retention_message(
+        retention["chain_id"].as_str().unwrap(),
+        0,
+        retention["removed"][0]["last_seq"].as_i64().unwrap(),
+        retention["first_kept_prev"].as_str().unwrap(),
+        retention["newest_removed_ts"].as_str().unwrap(),
+        90,
+    );
+    assert!(crate::approval::verify_message(
+        &key.public_hex(),
+        &message,
+        retention["signature"].as_str().unwrap()
+    ));
     assert_eq!(
         pruned.record.as_ref(),
         Some(&retention)
