@@ -9,6 +9,7 @@ use crate::client::{self, ClientError};
 use crate::environment::Environment;
 use crate::exit::{Exit, UserError};
 use crate::report::{self, Inputs, LocalLog, Report, ServiceRecords, sign};
+use crate::server::chain_head::Head as SeenHead;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -251,17 +252,10 @@ fn read_chain(client: &client::ApiClient) -> Result<(String, Vec<String>), Clien
 }
 
 /// The heads of the service chains earlier reports on this account read, by service URL
-/// (`report-heads.json` beside the audit log).
+/// (`report-heads.json` in the state directory), in the form a replica remembers its own.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct SeenHeads {
     services: std::collections::BTreeMap<String, SeenHead>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct SeenHead {
-    chain_id: String,
-    seq: u64,
-    hash: String,
 }
 
 impl SeenHeads {

@@ -21,19 +21,16 @@ pub const CHAIN_ID_KEY: &str = "audit_chain_id";
 /// The user the chain's `chain_open` record names.
 const SERVICE_USER: &str = "gatekeep-service";
 
-/// One row of `audit_records`.
+/// One row of `audit_records`: the record's line is all there is (anything beside it
+/// would be a second, unchained account of the same record).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
     pub seq: i64,
-    pub ts_unix: i64,
-    pub event: String,
-    /// The request the record is about (`id`, else `window`, else `request`), if any:
-    /// retention keeps the records of a request still kept.
-    pub request_id: Option<String>,
     pub line: String,
 }
 
-/// The request a record's fields are about.
+/// The request a record's fields are about (`id`, else `window`, else `request`):
+/// retention keeps the records of a request still kept.
 fn request_of(fields: &Value) -> Option<String> {
     ["id", "window", "request"]
         .iter()
@@ -54,14 +51,6 @@ pub fn vanished(chain_id: &str) -> super::StoreError {
 /// Records to append: (event, fields).
 pub type Records = Vec<(String, Value)>;
 
-/// The records of a transition, owned.
-pub fn owned(records: &[(&'static str, Value)]) -> Records {
-    records
-        .iter()
-        .map(|(event, fields)| ((*event).to_owned(), fields.clone()))
-        .collect()
-}
-
 /// What the chain holds now, read in the appending transaction.
 pub struct Last {
     pub seq: i64,
@@ -71,9 +60,9 @@ pub struct Last {
 /// The rows for `records`, chained after `last`, or after a new `chain_open` record (whose
 /// chain id is returned) when the chain is empty. Every record names the replica that
 /// wrote it; all are stamped `at`, the database's clock.
-pub fn rows(
+pub fn rows<E: AsRef<str>>(
     last: Option<Last>,
-    records: &[(String, Value)],
+    records: &[(E, Value)],
     at: jiff::Timestamp,
     replica: &str,
 ) -> (Vec<Row>, Option<String>) {
@@ -91,13 +80,7 @@ pub fn rows(
                 at,
             );
             let hash = line_hash(line.as_bytes());
-            out.push(Row {
-                seq: 0,
-                ts_unix: at.as_second(),
-                event: "chain_open".to_owned(),
-                request_id: None,
-                line,
-            });
+            out.push(Row { seq: 0, line });
             opened = Some(chain_id);
             (0, hash)
         }
@@ -111,19 +94,13 @@ pub fn rows(
         }
         let line = render_at(
             u64::try_from(seq).unwrap_or_default(),
-            event,
+            event.as_ref(),
             &prev,
             &fields,
             at,
         );
         prev = line_hash(line.as_bytes());
-        out.push(Row {
-            seq,
-            ts_unix: at.as_second(),
-            event: event.clone(),
-            request_id: request_of(&fields),
-            line,
-        });
+        out.push(Row { seq, line });
     }
     (out, opened)
 }
@@ -216,9 +193,8 @@ pub struct Run {
     pub last: (i64, String),
 }
 
-/// What retention may remove, decided from the record lines themselves (the columns
-/// beside them are only an index, and a hand that changed them decides nothing): the
-/// oldest records, in order, while each is stamped before `before` and names no request
+/// What retention may remove, decided from the record lines themselves: the oldest
+/// records, in order, while each is stamped before `before` and names no request
 /// in `kept`, never the chain's last record (`last`). `rows` are the oldest records in
 /// order (at most [`SCAN_LIMIT`] and one more). Records that do not chain to each other,
 /// or to the record after the run, stop retention with an error: they were changed by
@@ -332,6 +308,40 @@ pub fn retention_record(
             "signature": signature,
         }),
     )
+}
+
+/// What one retention pass does when anything goes.
+pub struct Pass {
+    /// The `retention` record to append.
+    pub record: (String, Value),
+    /// The records to delete: first and last seq, when any go.
+    pub removed: Option<(i64, i64)>,
+}
+
+/// What one retention pass records and removes, given the run the lines allow and how
+/// many finished requests went (nothing when nothing went), the same for both stores.
+pub fn retention_pass(
+    run: Option<&Run>,
+    chain_id: &str,
+    min_days: u64,
+    keep_days: u64,
+    requests: u64,
+    sign: &Signer,
+) -> Option<Pass> {
+    match run {
+        Some(run) => Some(Pass {
+            record: retention_record(run, chain_id, min_days, keep_days, requests, sign),
+            removed: Some((run.first.0, run.last.0)),
+        }),
+        None => (requests > 0).then(|| Pass {
+            record: (
+                "retention".to_owned(),
+                json!({"removed": [], "requests_removed": requests,
+                       "min_days": min_days, "keep_days": keep_days}),
+            ),
+            removed: None,
+        }),
+    }
 }
 
 #[cfg(test)]

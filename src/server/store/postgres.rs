@@ -285,10 +285,10 @@ async fn write_events(
 
 /// Appends `records` to the service's audit chain in the caller's transaction, holding
 /// the chain's advisory lock until it commits: appends of all replicas form one chain.
-async fn write_audit(
+async fn write_audit<E: AsRef<str> + Sync>(
     tx: &deadpool_postgres::Transaction<'_>,
     replica: &str,
-    records: &[(String, serde_json::Value)],
+    records: &[(E, serde_json::Value)],
     at: jiff::Timestamp,
 ) -> Result<(), StoreError> {
     if records.is_empty() {
@@ -325,23 +325,10 @@ async fn write_audit(
         .await?;
     }
     let insert = tx
-        .prepare_cached(
-            "INSERT INTO audit_records (seq, ts_unix, event, request_id, line)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
+        .prepare_cached("INSERT INTO audit_records (seq, line) VALUES ($1, $2)")
         .await?;
     for row in rows {
-        tx.execute(
-            &insert,
-            &[
-                &row.seq,
-                &row.ts_unix,
-                &row.event,
-                &row.request_id,
-                &row.line,
-            ],
-        )
-        .await?;
+        tx.execute(&insert, &[&row.seq, &row.line]).await?;
     }
     Ok(())
 }
@@ -681,13 +668,7 @@ impl Store for PostgresStore {
         if transition.changed() {
             update(&tx, &request).await?;
             write_events(&tx, &self.sinks(), &request, &transition.events, at).await?;
-            write_audit(
-                &tx,
-                &self.replica.get(),
-                &audit::owned(&transition.audit),
-                at,
-            )
-            .await?;
+            write_audit(&tx, &self.replica.get(), &transition.audit, at).await?;
             tx.commit().await?;
         }
         Ok(Some(Ok((request, transition))))
@@ -733,7 +714,7 @@ impl Store for PostgresStore {
             if transition.changed() {
                 update(&tx, request).await?;
                 write_events(&tx, &sinks, request, &transition.events, at).await?;
-                records.extend(audit::owned(&transition.audit));
+                records.extend(transition.audit.iter().cloned());
             }
         }
         write_audit(&tx, &replica, &records, at).await?;
@@ -829,7 +810,7 @@ impl Store for PostgresStore {
             };
             update(&tx, &request).await?;
             write_events(&tx, &sinks, &request, &transition.events, at).await?;
-            records.extend(audit::owned(&transition.audit));
+            records.extend(transition.audit);
             moved.push(request);
         }
         // Once, after every row lock is held: the chain's lock is always taken last.
@@ -963,21 +944,6 @@ impl Store for PostgresStore {
             Some(last) => audit::removable_run(&rows, before, &kept, last)?,
             None => None,
         };
-        let Some(run) = run else {
-            let record = (requests > 0).then(|| {
-                serde_json::json!({"removed": [],
-                "requests_removed": requests, "min_days": min_days, "keep_days": keep_days})
-            });
-            if let Some(fields) = record.clone() {
-                write_audit(&tx, &replica, &[("retention".to_owned(), fields)], at).await?;
-            }
-            tx.commit().await?;
-            return Ok(audit::Pruned {
-                records: 0,
-                requests,
-                record,
-            });
-        };
         let chain_id: String = tx
             .query_opt(
                 "SELECT value FROM meta WHERE key = $1",
@@ -986,20 +952,32 @@ impl Store for PostgresStore {
             .await?
             .map(|row| row.get(0))
             .unwrap_or_default();
-        let record = audit::retention_record(&run, &chain_id, min_days, keep_days, requests, &sign);
-        // Recorded in the same transaction as the removal: both happen, or neither.
-        write_audit(&tx, &replica, std::slice::from_ref(&record), at).await?;
-        let records = tx
-            .execute(
-                "DELETE FROM audit_records WHERE seq >= $1 AND seq <= $2",
-                &[&run.first.0, &run.last.0],
-            )
-            .await?;
+        let pass = audit::retention_pass(
+            run.as_ref(),
+            &chain_id,
+            min_days,
+            keep_days,
+            requests,
+            &sign,
+        );
+        let mut records = 0;
+        if let Some(audit::Pass { record, removed }) = &pass {
+            // Recorded in the same transaction as the removal: both happen, or neither.
+            write_audit(&tx, &replica, std::slice::from_ref(record), at).await?;
+            if let Some((from, through)) = removed {
+                records = tx
+                    .execute(
+                        "DELETE FROM audit_records WHERE seq >= $1 AND seq <= $2",
+                        &[from, through],
+                    )
+                    .await?;
+            }
+        }
         tx.commit().await?;
         Ok(audit::Pruned {
             records,
             requests,
-            record: Some(record.1),
+            record: pass.map(|p| p.record.1),
         })
     }
 

@@ -196,22 +196,12 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 4,
         sqlite: "CREATE TABLE audit_records (
                 seq INTEGER PRIMARY KEY,
-                ts_unix INTEGER NOT NULL,
-                event TEXT NOT NULL,
-                request_id TEXT,
                 line TEXT NOT NULL
-            );
-            CREATE INDEX audit_records_ts ON audit_records(ts_unix);
-            CREATE INDEX audit_records_request ON audit_records(request_id);",
+            );",
         postgres: "CREATE TABLE audit_records (
                 seq BIGINT PRIMARY KEY,
-                ts_unix BIGINT NOT NULL,
-                event TEXT NOT NULL,
-                request_id TEXT,
                 line TEXT NOT NULL
-            );
-            CREATE INDEX audit_records_ts ON audit_records(ts_unix);
-            CREATE INDEX audit_records_request ON audit_records(request_id);",
+            );",
     },
 ];
 

@@ -89,10 +89,10 @@ fn write_events(
 
 /// Appends `records` to the service's audit chain, in the caller's transaction (which
 /// `BEGIN IMMEDIATE` made the only writer).
-fn write_audit(
+fn write_audit<E: AsRef<str>>(
     tx: &rusqlite::Transaction<'_>,
     replica: &str,
-    records: &[(String, serde_json::Value)],
+    records: &[(E, serde_json::Value)],
     at: jiff::Timestamp,
 ) -> Result<(), StoreError> {
     if records.is_empty() {
@@ -128,18 +128,9 @@ fn write_audit(
             params![audit::CHAIN_ID_KEY, chain_id],
         )?;
     }
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO audit_records (seq, ts_unix, event, request_id, line)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
+    let mut insert = tx.prepare_cached("INSERT INTO audit_records (seq, line) VALUES (?1, ?2)")?;
     for row in rows {
-        insert.execute(params![
-            row.seq,
-            row.ts_unix,
-            row.event,
-            row.request_id,
-            row.line
-        ])?;
+        insert.execute(params![row.seq, row.line])?;
     }
     Ok(())
 }
@@ -387,7 +378,7 @@ impl Store for SqliteStore {
                 if transition.changed() {
                     update(&tx, &request)?;
                     write_events(&tx, &sinks, &request, &transition.events, at)?;
-                    write_audit(&tx, &replica, &audit::owned(&transition.audit), at)?;
+                    write_audit(&tx, &replica, &transition.audit, at)?;
                     tx.commit()?;
                 }
                 Ok(Some(Ok((request, transition))))
@@ -423,7 +414,7 @@ impl Store for SqliteStore {
                     if transition.changed() {
                         update(&tx, request)?;
                         write_events(&tx, &sinks, request, &transition.events, at)?;
-                        write_audit(&tx, &replica, &audit::owned(&transition.audit), at)?;
+                        write_audit(&tx, &replica, &transition.audit, at)?;
                     }
                 }
                 tx.commit()?;
@@ -526,7 +517,7 @@ impl Store for SqliteStore {
                     };
                     update(&tx, &request)?;
                     write_events(&tx, &sinks, &request, &transition.events, at)?;
-                    write_audit(&tx, &replica, &audit::owned(&transition.audit), at)?;
+                    write_audit(&tx, &replica, &transition.audit, at)?;
                     moved.push(request);
                 }
                 tx.commit()?;
@@ -639,21 +630,6 @@ impl Store for SqliteStore {
                 Some(last) => audit::removable_run(&rows, before, &kept, last)?,
                 None => None,
             };
-            let Some(run) = run else {
-                let record = (requests > 0).then(|| {
-                    serde_json::json!({"removed": [],
-                    "requests_removed": requests, "min_days": min_days, "keep_days": keep_days})
-                });
-                if let Some(fields) = record.clone() {
-                    write_audit(&tx, &replica, &[("retention".to_owned(), fields)], now())?;
-                }
-                tx.commit()?;
-                return Ok(audit::Pruned {
-                    records: 0,
-                    requests,
-                    record,
-                });
-            };
             let chain_id: String = tx
                 .query_row(
                     "SELECT value FROM meta WHERE key = ?1",
@@ -662,19 +638,30 @@ impl Store for SqliteStore {
                 )
                 .optional()?
                 .unwrap_or_default();
-            let record =
-                audit::retention_record(&run, &chain_id, min_days, keep_days, requests, &sign);
-            // Recorded in the same transaction as the removal: both happen, or neither.
-            write_audit(&tx, &replica, std::slice::from_ref(&record), now())?;
-            let records = tx.execute(
-                "DELETE FROM audit_records WHERE seq >= ?1 AND seq <= ?2",
-                params![run.first.0, run.last.0],
-            )? as u64;
+            let pass = audit::retention_pass(
+                run.as_ref(),
+                &chain_id,
+                min_days,
+                keep_days,
+                requests,
+                &sign,
+            );
+            let mut records = 0;
+            if let Some(audit::Pass { record, removed }) = &pass {
+                // Recorded in the same transaction as the removal: both happen, or neither.
+                write_audit(&tx, &replica, std::slice::from_ref(record), now())?;
+                if let Some((from, through)) = removed {
+                    records = tx.execute(
+                        "DELETE FROM audit_records WHERE seq >= ?1 AND seq <= ?2",
+                        params![from, through],
+                    )? as u64;
+                }
+            }
             tx.commit()?;
             Ok(audit::Pruned {
                 records,
                 requests,
-                record: Some(record.1),
+                record: pass.map(|p| p.record.1),
             })
         })
         .await
