@@ -158,35 +158,10 @@ fn service_records(
     if problem.is_none()
         && let Some(first) = links.first().filter(|l| l.seq > 0)
     {
-        let candidates: Vec<&serde_json::Value> = records
-            .iter()
-            .filter(|r| {
-                r["event"] == "retention" && r["first_kept_seq"].as_u64() == Some(first.seq)
-            })
-            .collect();
-        let key = if candidates.is_empty() {
-            None
-        } else {
-            Some(client.public_key().map_err(|e| e.to_string()))
-        };
-        let verdicts: Vec<Result<String, String>> = candidates
-            .iter()
-            .map(|r| match &key {
-                Some(Ok(key)) => report::retention_holds(r, first, &chain_id, key),
-                Some(Err(e)) => Err(format!("the service's key could not be read: {e}")),
-                None => Err(String::new()),
-            })
-            .collect();
-        match verdicts.iter().find_map(|v| v.as_ref().ok()) {
-            Some(at) => retained_from = Some((first.seq, at.clone())),
-            None => {
-                let why = verdicts
-                    .iter()
-                    .find_map(|v| v.as_ref().err().filter(|e| !e.is_empty()))
-                    .map_or_else(
-                        || "no retention record says they were removed".to_owned(),
-                        |e| format!("the retention record that says they were removed does not hold: {e}"),
-                    );
+        let key = || client.public_key().map_err(|e| e.to_string());
+        match report::retention_vouches(&records, first, &chain_id, key) {
+            Ok(at) => retained_from = Some((first.seq, at)),
+            Err(why) => {
                 problem = Some(format!(
                     "the records before record {} are missing, and {why}",
                     first.seq

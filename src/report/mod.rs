@@ -678,6 +678,39 @@ pub fn retention_holds(
     Ok(at)
 }
 
+/// Whether a retention record among `records` accounts for the records before `first`
+/// (see [`retention_holds`]): the time of the one that does, or why none does. The
+/// service's key is asked for only when there is a record to check.
+pub fn retention_vouches<'a>(
+    records: impl IntoIterator<Item = &'a Value>,
+    first: &crate::audit::Link,
+    chain_id: &str,
+    key: impl FnOnce() -> Result<String, String>,
+) -> Result<String, String> {
+    let candidates: Vec<&Value> = records
+        .into_iter()
+        .filter(|r| r["event"] == "retention" && r["first_kept_seq"].as_u64() == Some(first.seq))
+        .collect();
+    if candidates.is_empty() {
+        return Err("no retention record says they were removed".into());
+    }
+    let does_not_hold = |why: String| {
+        format!("the retention record that says they were removed does not hold: {why}")
+    };
+    let key =
+        key().map_err(|e| does_not_hold(format!("the service's key could not be read: {e}")))?;
+    let mut why = None;
+    for record in candidates {
+        match retention_holds(record, first, chain_id, &key) {
+            Ok(at) => return Ok(at),
+            Err(e) => {
+                why.get_or_insert(e);
+            }
+        }
+    }
+    Err(does_not_hold(why.unwrap_or_default()))
+}
+
 fn check(name: &str, outcome: Outcome, why: impl Into<String>) -> Check {
     Check {
         check: name.to_owned(),

@@ -76,25 +76,28 @@ pub async fn check(state: &AppState) -> Result<(), String> {
         Some((_, line)) if line_hash(line.as_bytes()) == seen.hash => Ok(()),
         Some(_) => Err(named(format!("record {} is not the one it saw", seen.seq))),
         // Gone: only a retention record the service's key signed may have removed it.
-        None => removed_by_retention(state, &seen).await.map_err(named),
+        None => removed_by_retention(state, &seen, &first.rows)
+            .await
+            .map_err(named),
     }
 }
 
-/// Whether a signed retention record removed the run that held `seen`.
-async fn removed_by_retention(state: &AppState, seen: &Head) -> Result<(), String> {
-    let page = state
-        .store
-        .audit_page(None, 1)
-        .await
-        .map_err(|e| e.to_string())?;
-    let Some((first_seq, first_line)) = page.rows.first() else {
+/// Whether a signed retention record removed the run that held `seen`, given the chain's
+/// first record (`first`, as read).
+async fn removed_by_retention(
+    state: &AppState,
+    seen: &Head,
+    first: &[(u64, String)],
+) -> Result<(), String> {
+    let Some((first_seq, first_line)) = first.first() else {
         return Err("the chain has no records".to_owned());
     };
     if *first_seq <= seen.seq {
         return Err(format!("record {} is missing from the chain", seen.seq));
     }
     let first = audit::link(first_line.as_bytes()).ok_or("its first record does not read")?;
-    let key = state.key.public_hex();
+    // The chain's retention records (few), read page by page.
+    let mut retentions = Vec::new();
     let mut after = None;
     loop {
         let page = state
@@ -103,30 +106,20 @@ async fn removed_by_retention(state: &AppState, seen: &Head) -> Result<(), Strin
             .await
             .map_err(|e| e.to_string())?;
         let Some((last, _)) = page.rows.last() else {
-            return Err(format!(
-                "record {} is gone and no retention record says it was removed",
-                seen.seq
-            ));
+            break;
         };
         after = Some(*last);
-        for (_, line) in &page.rows {
-            let Ok(record) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            if record["event"] == "retention"
-                && record["first_kept_seq"].as_u64() == Some(first.seq)
-            {
-                return crate::report::retention_holds(&record, &first, &seen.chain_id, &key)
-                    .map(drop)
-                    .map_err(|e| {
-                        format!(
-                            "the retention record that removed record {} does not hold: {e}",
-                            seen.seq
-                        )
-                    });
-            }
-        }
+        retentions.extend(
+            page.rows
+                .iter()
+                .filter_map(|(_, line)| serde_json::from_str::<serde_json::Value>(line).ok())
+                .filter(|record| record["event"] == "retention"),
+        );
     }
+    let key = || Ok(state.key.public_hex());
+    crate::report::retention_vouches(&retentions, &first, &seen.chain_id, key)
+        .map(drop)
+        .map_err(|why| format!("record {} is gone, and {why}", seen.seq))
 }
 
 /// Remembers the chain's last record as this replica's; a failure is logged (the next
