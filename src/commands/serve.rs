@@ -234,7 +234,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                         reload_state.replace_identities(Identities::new(fresh.users));
                         eprintln!("gatekeep: identities reloaded");
                         reload_state
-                            .record("config_reloaded", serde_json::Value::Object(record))
+                            .record_or_log("config_reloaded", serde_json::Value::Object(record))
                             .await;
                     }
                     Some(Err(error)) => {
@@ -242,7 +242,7 @@ pub fn run(args: Args, env: &Environment) -> anyhow::Result<Exit> {
                             "gatekeep: reload failed, keeping the current identities: {error}"
                         );
                         reload_state
-                            .record(
+                            .record_or_log(
                                 "config_reload_failed",
                                 serde_json::json!({"error": error.to_string()}),
                             )
@@ -301,16 +301,11 @@ async fn record_start(state: &AppState) -> anyhow::Result<()> {
         }),
         "local_log": local_log,
     });
-    state
-        .store
-        .append_audit(vec![("service_started".to_owned(), fields.clone())])
-        .await
-        .map_err(|e| {
-            UserError::new(format!(
-                "cannot record the start in the service's audit records: {e}"
-            ))
-        })?;
-    state.mirror("service_started", fields);
+    state.record("service_started", fields).await.map_err(|e| {
+        UserError::new(format!(
+            "cannot record the start in the service's audit records: {e}"
+        ))
+    })?;
     server::chain_head::remember(state).await;
     Ok(())
 }

@@ -529,17 +529,22 @@ pub fn build(inputs: &Inputs) -> Report {
 /// A service event as the report lists it: who, and what it said in a line.
 fn service_event(event: &str, record: &Value) -> ServiceEvent {
     let list = |key: &str| strings(record, key).join(", ");
+    // A key id or digest, shortened.
+    let short = |key: &str| {
+        text(record, key)
+            .map(|k| crate::render::prefix(&k, 16).to_owned())
+            .unwrap_or_default()
+    };
+    let policy = || match text(record, "policy") {
+        Some(_) => format!("service policy {}", short("policy")),
+        None => "no service policy".to_owned(),
+    };
     let detail = match event {
         "config_reloaded" => {
             let mut parts = vec![format!("users: {}", list("users"))];
             match text(record, "policy_error") {
                 Some(error) => parts.push(format!("policy kept, the new one failed: {error}")),
-                None => parts.push(match text(record, "policy") {
-                    Some(digest) => {
-                        format!("service policy {}", crate::render::prefix(&digest, 16))
-                    }
-                    None => "no service policy".to_owned(),
-                }),
+                None => parts.push(policy()),
             }
             if let Some(error) = text(record, "secrets_error") {
                 parts.push(format!("secrets kept, the new ones failed: {error}"));
@@ -549,30 +554,17 @@ fn service_event(event: &str, record: &Value) -> ServiceEvent {
         "service_started" => format!(
             "version {}, key {}, {} store, users: {}; {}; retention {}",
             text(record, "version").unwrap_or_default(),
-            text(record, "key_id")
-                .map(|k| k.chars().take(16).collect::<String>())
-                .unwrap_or_default(),
+            short("key_id"),
             text(record, "store").unwrap_or_default(),
             list("users"),
-            match text(record, "policy") {
-                Some(digest) => format!("service policy {}", crate::render::prefix(&digest, 16)),
-                None => "no service policy".to_owned(),
-            },
+            policy(),
             match record.get("retention") {
                 Some(r) if r.is_object() =>
                     format!("{} days (at least {})", r["keep_days"], r["min_days"]),
                 _ => "off".to_owned(),
             }
         ),
-        "signing_key_rotated" => format!(
-            "from key {} to {}",
-            text(record, "from")
-                .map(|k| k.chars().take(16).collect::<String>())
-                .unwrap_or_default(),
-            text(record, "to")
-                .map(|k| k.chars().take(16).collect::<String>())
-                .unwrap_or_default()
-        ),
+        "signing_key_rotated" => format!("from key {} to {}", short("from"), short("to")),
         "config_reload_failed" => text(record, "error").unwrap_or_default(),
         "retention" => {
             let records = record

@@ -197,14 +197,9 @@ pub(super) async fn now(state: &AppState) -> Result<jiff::Timestamp, Failure> {
 /// Records what this replica did: in the service's audit chain (the database every
 /// replica shares) and in this replica's own log file.
 pub(super) async fn audit(state: &AppState, event: &str, fields: Value) {
-    if let Err(error) = state
-        .store
-        .append_audit(vec![(event.to_owned(), fields.clone())])
-        .await
-    {
+    if let Err(error) = state.record(event, fields).await {
         tracing::error!(%error, event, "cannot write the service's audit records");
     }
-    state.mirror(event, fields);
 }
 
 /// The request as `user` may see it: the grant (and its nonce) only for the requester.

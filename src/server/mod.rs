@@ -194,9 +194,23 @@ impl AppState {
         }
     }
 
-    /// Records an event of the service's own (a configuration reload): in the database's
-    /// audit chain and this replica's log file.
-    pub async fn record(&self, event: &str, fields: serde_json::Value) {
+    /// Records an event in the database's audit chain and, once it is there, in this
+    /// replica's own log file; the database's refusal, if it refuses.
+    pub async fn record(
+        &self,
+        event: &str,
+        fields: serde_json::Value,
+    ) -> Result<(), store::StoreError> {
+        self.store
+            .append_audit(vec![(event.to_owned(), fields.clone())])
+            .await?;
+        self.mirror(event, fields);
+        Ok(())
+    }
+
+    /// As [`AppState::record`], for what goes on whether or not it is recorded: a failure
+    /// is only reported in the diagnostics.
+    pub async fn record_or_log(&self, event: &str, fields: serde_json::Value) {
         handlers::audit(self, event, fields).await;
     }
 
