@@ -370,3 +370,102 @@ fn a_version_1_report_reads_back_as_it_was_signed() {
     assert!(!page.contains("Windows opened") && !page.contains("own events"));
     assert_eq!(html::embedded(&page).unwrap(), old);
 }
+
+/// A retention record as the service writes it for records 0 to 9 of chain `c1`, the
+/// next record's `prev` being `ab…`, signed by `key`, stamped a year after what it
+/// removed.
+fn retention(key: &crate::approval::KeyPair) -> Value {
+    let message = crate::server::store::audit::retention_message(
+        "c1",
+        0,
+        9,
+        &"ab".repeat(32),
+        "2025-01-01T00:00:00Z",
+        90,
+    );
+    json!({"seq": 12, "ts": "2026-01-01T00:00:00Z", "event": "retention",
+           "removed": [{"first_seq": 0, "last_seq": 9, "last_hash": "ab".repeat(32)}],
+           "first_kept_seq": 10, "first_kept_prev": "ab".repeat(32),
+           "newest_removed_ts": "2025-01-01T00:00:00Z", "min_days": 90,
+           "chain_id": "c1", "signature": key.sign_message(&message)})
+}
+
+#[test]
+fn a_retention_record_vouches_for_a_trimmed_chain_only_when_every_part_holds() {
+    let key = crate::approval::KeyPair::from_seed([7; 32]);
+    let first = crate::audit::Link {
+        seq: 10,
+        prev: "ab".repeat(32),
+        event: "note".into(),
+        hash: "cd".repeat(32),
+    };
+    let public = || Ok(key.public_hex());
+    let good = retention(&key);
+    assert_eq!(
+        retention_vouches([&good], &first, "c1", public),
+        Ok("2026-01-01T00:00:00Z".to_owned())
+    );
+    let refused = |edit: &dyn Fn(&mut Value), why: &str| {
+        let mut record = good.clone();
+        edit(&mut record);
+        let said = retention_vouches([&record], &first, "c1", public).unwrap_err();
+        assert!(said.contains(why), "{said}");
+    };
+    refused(
+        &|r| r["removed"][0]["last_seq"] = json!(8),
+        "does not end just before record 10",
+    );
+    refused(
+        &|r| r["first_kept_prev"] = json!("ee".repeat(32)),
+        "does not end just before",
+    );
+    refused(
+        &|r| r["seq"] = json!(10),
+        "comes before the records it says it kept",
+    );
+    refused(&|r| r["chain_id"] = json!("c2"), "it is of another chain");
+    refused(
+        &|r| r["ts"] = json!("2025-02-01T00:00:00Z"),
+        "younger than 90 days",
+    );
+    refused(&|r| r["min_days"] = json!(400), "younger than 400 days");
+    refused(
+        &|r| r["newest_removed_ts"] = json!("2024-01-01T00:00:00Z"),
+        "did not sign it",
+    );
+    refused(
+        &|r| r["first_kept_seq"] = json!(11),
+        "no retention record says",
+    );
+    // Signed by another key.
+    let other = retention(&crate::approval::KeyPair::from_seed([8; 32]));
+    let said = retention_vouches([&other], &first, "c1", public).unwrap_err();
+    assert!(said.contains("did not sign it"), "{said}");
+    // The key could not be read: nothing vouches.
+    let said = retention_vouches([&good], &first, "c1", || Err("refused".into())).unwrap_err();
+    assert!(
+        said.contains("the service's key could not be read: refused"),
+        "{said}"
+    );
+}
+
+#[test]
+fn text_that_is_not_ascii_where_a_digest_belongs_is_shortened_by_characters() {
+    let mut service = service_run("r-1", "d1", "bob", 1);
+    service.push(record(
+        9,
+        3,
+        "config_reloaded",
+        json!({"users": ["alice"], "policy": "aééééééééééééééééé"}),
+    ));
+    let mut local = local_run("r-1", "d1", false);
+    local[1]["digest"] = json!("aééééééééééééééééééé");
+    let report = build(&inputs(vec![local], Some(service)));
+    let detail = &report.service_events[0].detail;
+    assert!(
+        detail.ends_with(&format!("service policy a{}", "é".repeat(15))),
+        "{detail}"
+    );
+    let check = &report.items[0].checks[3];
+    assert_eq!(check.outcome, Outcome::Fail, "{check:?}");
+}

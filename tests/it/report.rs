@@ -475,8 +475,17 @@ fn a_service_chain_changed_by_hand_is_found() {
         "{chain}"
     );
 
-    // Every record removed: the service does not open a new chain over them.
+    // Every record removed, and the chain's id with them: the replica, which remembers
+    // the chain, does not start on none.
     service.kill9();
+    let database_copy = env.root().join("copy.db");
+    std::fs::copy(&database, &database_copy).unwrap();
+    sql("DELETE FROM audit_records; DELETE FROM meta WHERE key = 'audit_chain_id'");
+    let said = refused_start(&env, &service);
+    assert!(said.contains("the database holds no audit chain"), "{said}");
+    // Every record removed, the chain's id kept: the service does not open a new chain
+    // over them, even without the replica's memory.
+    std::fs::copy(&database_copy, &database).unwrap();
     sql("DELETE FROM audit_records");
     std::fs::remove_file(&memory).unwrap();
     let said = refused_start(&env, &service);
